@@ -1,0 +1,104 @@
+// Package message holds the data that flows through qscan: one Message per
+// queued mail, its exploded parts, and the reports that checks attach.
+package message
+
+import (
+	"net/netip"
+	"time"
+)
+
+// ReportKind classifies a report, with MailScanner's report-type letters in
+// mind (v virus, f filename/filetype, c dangerous content, s size, e error,
+// and spam).
+type ReportKind string
+
+const (
+	KindVirus    ReportKind = "virus"
+	KindFilename ReportKind = "filename"
+	KindFiletype ReportKind = "filetype"
+	KindSize     ReportKind = "size"
+	KindContent  ReportKind = "content" // dangerous content: HTML, partial, encrypted, limits
+	KindSpam     ReportKind = "spam"
+	KindError    ReportKind = "error" // unparsable message, unreadable archive, engine trouble
+)
+
+// Action is what a report asks to be done with the part (or message) it
+// names. Zero value means "report only".
+type Action string
+
+const (
+	ActionNone       Action = ""           // report, keep the part
+	ActionDelete     Action = "delete"     // remove the part silently (no replacement text)
+	ActionReplace    Action = "replace"    // replace the part with the replacement text, quarantine it
+	ActionQuarantine Action = "quarantine" // quarantine the whole message
+)
+
+// Report is one finding of one check.
+type Report struct {
+	Kind   ReportKind `json:"kind"`
+	Part   int        `json:"part"`             // index into Message.Parts; -1 = the whole message
+	Engine string     `json:"engine,omitempty"` // "clamd", "builtin", "filename-rules", ...
+	Name   string     `json:"name,omitempty"`   // virus name or rule id
+	Text   string     `json:"text"`             // for the log and the postmaster
+	User   string     `json:"user,omitempty"`   // for the recipient/sender (replacement text)
+	Action Action     `json:"action,omitempty"`
+	Silent bool       `json:"silent,omitempty"` // no notices (e.g. silent viruses)
+}
+
+// Part is one leaf of the exploded message: a decoded MIME part, or a
+// member of an archive found inside one.
+type Part struct {
+	Index        int    `json:"index"`
+	Parent       int    `json:"parent"`    // index of the containing part (archive), -1 for MIME leaves
+	Path         string `json:"path"`      // position in the tree, e.g. "1.2" or "1.2/a.zip/b.exe"
+	MIMEPath     string `json:"mime_path"` // MIME position of the top-level part it belongs to
+	Filename     string `json:"filename,omitempty"`
+	DeclaredType string `json:"declared_type,omitempty"`
+	DetectedType string `json:"detected_type,omitempty"`
+	Size         int64  `json:"size"`
+	Depth        int    `json:"depth"` // archive depth (0 for MIME parts)
+	Archive      bool   `json:"archive,omitempty"`
+	Encrypted    bool   `json:"encrypted,omitempty"`
+	Data         []byte `json:"-"` // decoded content, bounded by the explode limits
+}
+
+// Recipient is one envelope recipient.
+type Recipient struct {
+	Addr string
+}
+
+// Envelope is what the MTA knows about a message beyond its content.
+type Envelope struct {
+	Sender     string     // "" for the null sender <>
+	Recipients []string   // addresses without angle brackets
+	ClientIP   netip.Addr // invalid when unknown
+	ClientHost string
+	Helo       string
+	Protocol   string
+	Auth       bool // the client authenticated (SMTP AUTH)
+}
+
+// Message is one queued mail under scan.
+type Message struct {
+	ID       string
+	Envelope Envelope
+	Header   []byte // raw header block, CRLF or LF, ending before the blank line
+	Body     []byte // raw body (everything after the header block)
+	Size     int64
+	Received time.Time
+	Parts    []Part
+	Reports  []Report
+}
+
+// AddReport appends a report.
+func (m *Message) AddReport(r Report) { m.Reports = append(m.Reports, r) }
+
+// Has reports whether the message carries at least one report of kind k.
+func (m *Message) Has(k ReportKind) bool {
+	for _, r := range m.Reports {
+		if r.Kind == k {
+			return true
+		}
+	}
+	return false
+}
