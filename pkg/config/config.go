@@ -1,0 +1,256 @@
+// Package config reads qscan's TOML configuration: one struct, the defaults
+// in one place, and validation that reports every error at once as
+// FILE:LINE: text.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole configuration.
+type Config struct {
+	Queue      Queue      `toml:"queue"`
+	Batch      Batch      `toml:"batch"`
+	Quarantine Quarantine `toml:"quarantine"`
+	Log        Log        `toml:"log"`
+	Headers    Headers    `toml:"headers"`
+	Store      Store      `toml:"store"`
+
+	// File is the path the configuration was read from ("" for defaults).
+	File string `toml:"-"`
+}
+
+// Queue names the queue directories and how qscan watches them.
+type Queue struct {
+	Incoming       StringList `toml:"incoming"`
+	Outgoing       string     `toml:"outgoing"`
+	WorkDir        string     `toml:"work_dir"`
+	RescanInterval Duration   `toml:"rescan_interval"`
+	PidFile        string     `toml:"pid_file"`
+	Kick           bool       `toml:"kick"`
+	Sendmail       string     `toml:"sendmail"`
+	SendmailArgs   []string   `toml:"sendmail_args"`
+}
+
+// Batch bounds one batch and the retries of a message.
+type Batch struct {
+	MaxMessages    int      `toml:"max_messages"`
+	MaxBytes       Size     `toml:"max_bytes"`
+	MaxAttempts    int      `toml:"max_attempts"`
+	Workers        int      `toml:"workers"`
+	MessageTimeout Duration `toml:"message_timeout"`
+	RetryMin       Duration `toml:"retry_min"`
+	RetryMax       Duration `toml:"retry_max"`
+}
+
+// Quarantine is where whole messages and removed parts are kept.
+type Quarantine struct {
+	Dir string `toml:"dir"`
+}
+
+// Log chooses the log level, format and destination.
+type Log struct {
+	Level  string `toml:"level"`
+	Format string `toml:"format"`
+	Syslog bool   `toml:"syslog"`
+}
+
+// Headers are the headers qscan adds, in MailScanner's naming scheme
+// (X-<org_name>-QScan...).
+type Headers struct {
+	OrgName    string `toml:"org_name"`
+	Clean      string `toml:"clean"`
+	AddFrom    bool   `toml:"add_envelope_from"`
+	AddTo      bool   `toml:"add_envelope_to"`
+	AddID      bool   `toml:"add_id"`
+	PlaceAtTop bool   `toml:"place_at_top"`
+}
+
+// Store is the embedded database (processing attempts, quarantine index).
+type Store struct {
+	Path string `toml:"path"`
+}
+
+// Defaults returns the configuration used for every option the file does
+// not set: the production layout of a sendmail server.
+func Defaults() Config {
+	return Config{
+		Queue: Queue{
+			Incoming:       StringList{"/var/spool/mqueue.in"},
+			Outgoing:       "/var/spool/mqueue",
+			WorkDir:        "/var/spool/qscan/work",
+			RescanInterval: Duration(30e9),
+			PidFile:        "/run/qscan/qscan.pid",
+			Sendmail:       "/usr/sbin/sendmail",
+		},
+		Batch: Batch{
+			MaxMessages:    30,
+			MaxBytes:       50 << 20,
+			MaxAttempts:    6,
+			MessageTimeout: Duration(300e9),
+			RetryMin:       Duration(30e9),
+			RetryMax:       Duration(600e9),
+		},
+		Quarantine: Quarantine{Dir: "/var/spool/qscan/quarantine"},
+		Log:        Log{Level: "info", Format: "text"},
+		Headers:    Headers{OrgName: "yoursite", Clean: "Found to be clean", AddFrom: true, AddID: true},
+		Store:      Store{Path: "/var/lib/qscan/qscan.db"},
+	}
+}
+
+// Error is one configuration problem at a place in the file.
+type Error struct {
+	File string
+	Line int // 0 when unknown
+	Msg  string
+}
+
+func (e Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// Errors is every problem found in one file; Load returns it as its error.
+type Errors []Error
+
+func (es Errors) Error() string {
+	s := make([]string, len(es))
+	for i, e := range es {
+		s[i] = e.Error()
+	}
+	return strings.Join(s, "\n")
+}
+
+// Load reads and validates the file at path. Relative paths in the file are
+// resolved against the file's directory. The error, if any, is Errors.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, Errors{{File: path, Msg: err.Error()}}
+	}
+	return Parse(path, data)
+}
+
+// Parse is Load on bytes already read; name is used in messages and to
+// resolve relative paths.
+func Parse(name string, data []byte) (*Config, error) {
+	c := Defaults()
+	c.File = name
+	lines := keyLines(data)
+	var errs Errors
+	add := func(key, format string, a ...any) {
+		errs = append(errs, Error{File: name, Line: lines[key], Msg: fmt.Sprintf(format, a...)})
+	}
+	var sections map[string]toml.Primitive
+	md, err := toml.Decode(string(data), &sections)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, Errors{{File: name, Line: pe.Position.Line, Msg: pe.Message}}
+		}
+		return nil, Errors{{File: name, Msg: err.Error()}}
+	}
+	targets := c.sections()
+	names := make([]string, 0, len(sections))
+	for k := range sections {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	failed := map[string]bool{}
+	for _, sec := range names {
+		dst, ok := targets[sec]
+		if !ok {
+			add(sec, "unknown section [%s]", sec)
+			continue
+		}
+		if err := md.PrimitiveDecode(sections[sec], dst); err != nil {
+			key, msg := decodeMsg(err)
+			if _, ok := lines[key]; !ok {
+				key = sec
+			}
+			add(key, "%s: %s (the rest of [%s] was not read)", key, msg, sec)
+			failed[sec] = true
+		}
+	}
+	for _, k := range md.Undecoded() {
+		if _, ok := targets[k[0]]; !ok || len(k) < 2 {
+			continue // unknown section, already reported
+		}
+		if failed[k[0]] && hasField(targets[k[0]], k[1]) {
+			continue // not reached because of the error above, not unknown
+		}
+		add(k.String(), "unknown key %q", k.String())
+	}
+	c.resolvePaths(filepath.Dir(name))
+	for _, e := range c.validate() {
+		add(e.key, "%s", e.msg)
+	}
+	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+	if len(errs) > 0 {
+		return &c, errs
+	}
+	return &c, nil
+}
+
+func (c *Config) sections() map[string]any {
+	return map[string]any{
+		"queue":      &c.Queue,
+		"batch":      &c.Batch,
+		"quarantine": &c.Quarantine,
+		"log":        &c.Log,
+		"headers":    &c.Headers,
+		"store":      &c.Store,
+	}
+}
+
+// hasField reports whether the struct behind ptr has a field tagged name.
+func hasField(ptr any, name string) bool {
+	t := reflect.TypeOf(ptr).Elem()
+	for i := 0; i < t.NumField(); i++ {
+		if strings.Split(t.Field(i).Tag.Get("toml"), ",")[0] == name {
+			return true
+		}
+	}
+	return false
+}
+
+// decodeMsg splits a decoding error into the key it concerns and its text.
+func decodeMsg(err error) (key, msg string) {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		return pe.LastKey, pe.Message
+	}
+	s := err.Error()
+	if i := strings.Index(s, "(last key \""); i >= 0 {
+		rest := s[i+len("(last key \""):]
+		if j := strings.Index(rest, "\"): "); j >= 0 {
+			return rest[:j], rest[j+4:]
+		}
+	}
+	return "", strings.TrimPrefix(s, "toml: ")
+}
+
+// resolvePaths makes relative paths absolute against dir.
+func (c *Config) resolvePaths(dir string) {
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	for i := range c.Queue.Incoming {
+		abs(&c.Queue.Incoming[i])
+	}
+	for _, p := range []*string{&c.Queue.Outgoing, &c.Queue.WorkDir, &c.Queue.PidFile, &c.Quarantine.Dir, &c.Store.Path} {
+		abs(p)
+	}
+}

@@ -1,0 +1,139 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestShippedFile checks that etc/qscan.toml loads cleanly and that, paths
+// aside, it documents exactly the built-in defaults.
+func TestShippedFile(t *testing.T) {
+	c, err := Load("../../etc/qscan.toml")
+	if err != nil {
+		t.Fatalf("Load(etc/qscan.toml): %v", err)
+	}
+	d := Defaults()
+	c.Queue.Incoming, c.Queue.Outgoing, c.Queue.WorkDir, c.Queue.PidFile = d.Queue.Incoming, d.Queue.Outgoing, d.Queue.WorkDir, d.Queue.PidFile
+	c.Quarantine.Dir, c.Store.Path, c.File = d.Quarantine.Dir, d.Store.Path, ""
+	if c.Queue.SendmailArgs == nil {
+		c.Queue.SendmailArgs = d.Queue.SendmailArgs
+	}
+	if got, want := dump(c), dump(&d); got != want {
+		t.Errorf("etc/qscan.toml differs from Defaults():\n got %s\nwant %s", got, want)
+	}
+}
+
+func dump(c *Config) string { return strings.ReplaceAll(strings.TrimSpace(sprint(c)), "\n", " ") }
+
+func TestRelativePaths(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{"in", "out"} {
+		os.Mkdir(filepath.Join(dir, d), 0o700)
+	}
+	file := filepath.Join(dir, "q.toml")
+	os.WriteFile(file, []byte("[queue]\nincoming = \"in\"\noutgoing = \"out\"\nwork_dir = \"w\"\n[quarantine]\ndir = \"quar\"\n[store]\npath = \"w/db\"\n"), 0o600)
+	c, err := Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, "in"); len(c.Queue.Incoming) != 1 || c.Queue.Incoming[0] != want {
+		t.Errorf("incoming = %v, want [%s]", c.Queue.Incoming, want)
+	}
+	if want := filepath.Join(dir, "w/db"); c.Store.Path != want {
+		t.Errorf("store.path = %s, want %s", c.Store.Path, want)
+	}
+}
+
+// TestEveryError: a broken file reports every problem at once, each with
+// its line.
+func TestEveryError(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "in"), 0o700)
+	file := filepath.Join(dir, "bad.toml")
+	src := `[queue]
+incoming = ["in"]
+outgoing = "missing-out"
+work_dir = "w"
+rescan_interval = "soon"
+colour = "blue"
+
+[batch]
+max_messages = 0
+
+[log]
+level = "chatty"
+
+[nonsense]
+x = 1
+
+[store]
+path = "w/db"
+[quarantine]
+dir = "q"
+`
+	os.WriteFile(file, []byte(src), 0o600)
+	_, err := Load(file)
+	var es Errors
+	if !errors.As(err, &es) {
+		t.Fatalf("Load = %v, want Errors", err)
+	}
+	want := []struct {
+		line int
+		text string
+	}{
+		{5, "queue.rescan_interval: invalid duration"},
+		{9, "max_messages"},
+		{12, "log.level"},
+		{14, "unknown section [nonsense]"},
+	}
+	for _, w := range want {
+		found := false
+		for _, e := range es {
+			if e.Line == w.line && strings.Contains(e.Msg, w.text) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no error at line %d containing %q; got:\n%v", w.line, w.text, err)
+		}
+	}
+	for _, e := range es {
+		if !strings.HasPrefix(e.Error(), file+":") {
+			t.Errorf("error %q does not start with FILE:", e.Error())
+		}
+	}
+}
+
+func TestUnknownKeyAndFS(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{"in", "out"} {
+		os.Mkdir(filepath.Join(dir, d), 0o700)
+	}
+	file := filepath.Join(dir, "q.toml")
+	os.WriteFile(file, []byte("[queue]\nincoming = \"in\"\noutgoing = \"in\"\nwork_dir = \"w\"\ncolour = \"blue\"\n[quarantine]\ndir = \"q\"\n[store]\npath = \"w/db\"\n"), 0o600)
+	_, err := Load(file)
+	for _, want := range []string{":5: unknown key \"queue.colour\"", ":2: queue.incoming:", "also the outgoing queue"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load error = %v, want it to contain %q", err, want)
+		}
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"123", 123, true}, {"256KB", 256 << 10, true}, {"50MB", 50 << 20, true}, {"1g", 1 << 30, true},
+		{"2 MiB", 2 << 20, true}, {"", 0, false}, {"-1", 0, false}, {"5XB", 0, false}, {"99999999999GB", 0, false},
+	} {
+		got, err := ParseSize(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d, ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}

@@ -1,0 +1,190 @@
+package config
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+type problem struct{ key, msg string }
+
+// validate checks values and the filesystem: directories exist with usable
+// permissions, and the incoming and outgoing queues share a filesystem
+// (qscan hard-links unchanged bodies between them).
+func (c *Config) validate() []problem {
+	var ps []problem
+	bad := func(key, format string, a ...any) { ps = append(ps, problem{key, fmt.Sprintf(format, a...)}) }
+	q := c.Queue
+	if len(q.Incoming) == 0 {
+		bad("queue.incoming", "queue.incoming: at least one incoming queue directory is needed")
+	}
+	for _, in := range q.Incoming {
+		if err := usableDir(in); err != nil {
+			bad("queue.incoming", "queue.incoming: %v", err)
+		} else if q.Outgoing != "" && !sameFS(in, q.Outgoing) {
+			bad("queue.incoming", "queue.incoming: %s is not on the same filesystem as queue.outgoing %s (needed for hard links and atomic moves)", in, q.Outgoing)
+		}
+		if filepath.Clean(in) == filepath.Clean(q.Outgoing) {
+			bad("queue.incoming", "queue.incoming: %s is also the outgoing queue: they must be different directories", in)
+		}
+	}
+	if q.Outgoing == "" {
+		bad("queue.outgoing", "queue.outgoing: the outgoing queue directory is needed")
+	} else if err := usableDir(q.Outgoing); err != nil {
+		bad("queue.outgoing", "queue.outgoing: %v", err)
+	}
+	if err := creatableDir(q.WorkDir); err != nil {
+		bad("queue.work_dir", "queue.work_dir: %v", err)
+	}
+	if q.RescanInterval.D() < 1e9 {
+		bad("queue.rescan_interval", "queue.rescan_interval: %s is too short (at least 1s)", q.RescanInterval.D())
+	}
+	if q.Kick && q.Sendmail == "" {
+		bad("queue.sendmail", "queue.sendmail: needed when queue.kick = true")
+	}
+	if q.Kick && q.Sendmail != "" {
+		if st, err := os.Stat(q.Sendmail); err != nil || st.Mode()&0o111 == 0 {
+			bad("queue.sendmail", "queue.sendmail: %s is not an executable file", q.Sendmail)
+		}
+	}
+	b := c.Batch
+	if b.MaxMessages < 1 {
+		bad("batch.max_messages", "batch.max_messages: %d: must be at least 1", b.MaxMessages)
+	}
+	if b.MaxBytes < 1 {
+		bad("batch.max_bytes", "batch.max_bytes: must be at least 1 byte")
+	}
+	if b.MaxAttempts < 1 {
+		bad("batch.max_attempts", "batch.max_attempts: %d: must be at least 1", b.MaxAttempts)
+	}
+	if b.Workers < 0 {
+		bad("batch.workers", "batch.workers: %d: must be 0 (automatic) or more", b.Workers)
+	}
+	if b.MessageTimeout.D() < 1e9 {
+		bad("batch.message_timeout", "batch.message_timeout: too short (at least 1s)")
+	}
+	if b.RetryMin.D() <= 0 || b.RetryMax.D() < b.RetryMin.D() {
+		bad("batch.retry_min", "batch.retry_min/retry_max: need 0 < retry_min <= retry_max")
+	}
+	if err := creatableDir(c.Quarantine.Dir); err != nil {
+		bad("quarantine.dir", "quarantine.dir: %v", err)
+	} else if st, err := os.Stat(c.Quarantine.Dir); err == nil && st.Mode().Perm()&0o022 != 0 {
+		bad("quarantine.dir", "quarantine.dir: %s is group- or world-writable (%s): chmod 0700 it", c.Quarantine.Dir, st.Mode().Perm())
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "warning", "error":
+	default:
+		bad("log.level", "log.level: %q: use debug, info, warn or error", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		bad("log.format", "log.format: %q: use text or json", c.Log.Format)
+	}
+	if err := validToken(c.Headers.OrgName); err != nil {
+		bad("headers.org_name", "headers.org_name: %v", err)
+	}
+	if strings.ContainsAny(c.Headers.Clean, "\r\n\x00") {
+		bad("headers.clean", "headers.clean: must be one line")
+	}
+	if c.Store.Path == "" {
+		bad("store.path", "store.path: needed")
+	} else if err := creatableDir(filepath.Dir(c.Store.Path)); err != nil {
+		bad("store.path", "store.path: %v", err)
+	}
+	return ps
+}
+
+// validToken checks that s can be part of a header name.
+func validToken(s string) error {
+	if s == "" {
+		return fmt.Errorf("empty")
+	}
+	for _, r := range s {
+		if r <= ' ' || r >= 0x7f || r == ':' {
+			return fmt.Errorf("%q: only printable ASCII without spaces or ':' can go into a header name", s)
+		}
+	}
+	return nil
+}
+
+func usableDir(dir string) error {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("%s: %w", dir, unwrapPath(err))
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s: not a directory", dir)
+	}
+	if err := syscall.Access(dir, 0o7); err != nil { // R_OK|W_OK|X_OK
+		return fmt.Errorf("%s: not readable and writable by this user: %w", dir, err)
+	}
+	return nil
+}
+
+// creatableDir accepts an existing usable directory or one whose nearest
+// existing parent is usable (qscan creates it at start).
+func creatableDir(dir string) error {
+	if dir == "" {
+		return fmt.Errorf("needed")
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			return usableDir(d)
+		}
+		if d == filepath.Dir(d) {
+			return fmt.Errorf("%s: no existing parent", dir)
+		}
+	}
+}
+
+func sameFS(a, b string) bool {
+	var sa, sb syscall.Stat_t
+	if syscall.Stat(a, &sa) != nil || syscall.Stat(b, &sb) != nil {
+		return true // reported elsewhere
+	}
+	return sa.Dev == sb.Dev
+}
+
+func unwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// keyLines maps "section.key" (and "section") to the line where the file
+// sets it, so that errors point at the right line.
+func keyLines(data []byte) map[string]int {
+	m := map[string]int{}
+	sec := ""
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		l := strings.TrimSpace(sc.Text())
+		switch {
+		case strings.HasPrefix(l, "[") && !strings.HasPrefix(l, "[["):
+			if i := strings.Index(l, "]"); i > 0 {
+				sec = strings.TrimSpace(l[1:i])
+				if _, ok := m[sec]; !ok {
+					m[sec] = n
+				}
+			}
+		case l == "" || l[0] == '#':
+		default:
+			if i := strings.Index(l, "="); i > 0 {
+				k := strings.Trim(strings.TrimSpace(l[:i]), `"`)
+				full := k
+				if sec != "" {
+					full = sec + "." + k
+				}
+				if _, ok := m[full]; !ok {
+					m[full] = n
+				}
+			}
+		}
+	}
+	return m
+}
