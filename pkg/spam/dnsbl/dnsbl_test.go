@@ -201,8 +201,10 @@ func TestTimeoutsPauseList(t *testing.T) {
 	}
 	c := newChecker(t, Options{
 		Lists: lists, Timeout: time.Second, MaxTimeouts: 2, Pause: 10 * time.Minute,
-		Now:     func() time.Time { return now },
-		OnPause: func(l string, p bool, _ time.Time) { events = append(events, l+map[bool]string{true: " paused", false: " resumed"}[p]) },
+		Now: func() time.Time { return now },
+		OnPause: func(l string, p bool, _ time.Time) {
+			events = append(events, l+map[bool]string{true: " paused", false: " resumed"}[p])
+		},
 	}, r)
 	q := Query{IP: netip.MustParseAddr("192.0.2.99")}
 	for i := range 2 {
