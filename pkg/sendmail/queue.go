@@ -1,0 +1,142 @@
+package sendmail
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// QfName returns the name of the qf file of queue ID id.
+func QfName(id string) string { return "qf" + id }
+
+// DfName returns the name of the df (body) file of queue ID id.
+func DfName(id string) string { return "df" + id }
+
+// TfName returns the name of the temporary qf that is renamed to the qf.
+func TfName(id string) string { return "tf" + id }
+
+// XfName returns the name of the transcript file of queue ID id.
+func XfName(id string) string { return "xf" + id }
+
+// Queue is a queue directory: flat (all files in Dir) or nested (Dir has
+// qf/, df/ and optionally xf/ subdirectories, sendmail's QueueDirectory
+// with subdirectories).
+type Queue struct {
+	Dir    string
+	Nested bool
+}
+
+// OpenQueue looks at dir and tells its layout: nested when dir has both a
+// qf and a df subdirectory.
+func OpenQueue(dir string) (Queue, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return Queue{}, fmt.Errorf("open queue %s: %w", dir, err)
+	}
+	if !st.IsDir() {
+		return Queue{}, fmt.Errorf("open queue %s: not a directory", dir)
+	}
+	return Queue{Dir: dir, Nested: isDir(filepath.Join(dir, "qf")) && isDir(filepath.Join(dir, "df"))}, nil
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+func (q Queue) path(sub, name string) string {
+	if q.Nested {
+		return filepath.Join(q.Dir, sub, name)
+	}
+	return filepath.Join(q.Dir, name)
+}
+
+// QfPath returns the path of the qf file of id.
+func (q Queue) QfPath(id string) string { return q.path("qf", QfName(id)) }
+
+// DfPath returns the path of the df file of id.
+func (q Queue) DfPath(id string) string { return q.path("df", DfName(id)) }
+
+// TfPath returns the path of the temporary qf of id (it lives with the qf).
+func (q Queue) TfPath(id string) string { return q.path("qf", TfName(id)) }
+
+// Entry is one message in a queue directory.
+type Entry struct {
+	ID        string
+	QfPath    string
+	DfPath    string
+	ModTime   time.Time // of the qf
+	Size      int64     // qf plus df bytes
+	DfMissing bool      // no regular df: the caller should set the message aside
+}
+
+// List lists the messages of the queue directory dir (see Queue.List).
+func List(dir string) ([]Entry, error) {
+	q, err := OpenQueue(dir)
+	if err != nil {
+		return nil, err
+	}
+	return q.List()
+}
+
+// List returns the messages of the queue, oldest qf first (then by ID). It
+// lists regular, non-empty qf files whose name is "qf" plus a ValidID, and
+// ignores everything else: tf (being written), xf, hf, Qf (lost), empty
+// files (sendmail still creating them), symlinks and directories. A
+// message whose df is missing is listed with DfMissing set.
+func (q Queue) List() ([]Entry, error) {
+	qdir := q.path("qf", "")
+	des, err := os.ReadDir(qdir)
+	if err != nil {
+		return nil, fmt.Errorf("list queue %s: %w", q.Dir, err)
+	}
+	var out []Entry
+	for _, de := range des {
+		id, ok := strings.CutPrefix(de.Name(), "qf")
+		if !ok || !ValidID(id) || !de.Type().IsRegular() {
+			continue
+		}
+		info, err := de.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // delivered or moved since ReadDir
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list queue %s: %w", q.Dir, err)
+		}
+		if info.Size() == 0 {
+			continue
+		}
+		e := Entry{ID: id, QfPath: q.QfPath(id), DfPath: q.DfPath(id), ModTime: info.ModTime(), Size: info.Size()}
+		if df, err := os.Lstat(e.DfPath); err == nil && df.Mode().IsRegular() {
+			e.Size += df.Size()
+		} else {
+			e.DfMissing = true
+		}
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b Entry) int {
+		if c := a.ModTime.Compare(b.ModTime); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+// WriteDf copies a message body to w as a df file holds it: the bytes as
+// received, without dot-stuffing or the final dot. It returns the number
+// of bytes written.
+func WriteDf(w io.Writer, body io.Reader) (int64, error) {
+	n, err := io.Copy(w, body)
+	if err != nil {
+		return n, fmt.Errorf("write df: %w", err)
+	}
+	return n, nil
+}
