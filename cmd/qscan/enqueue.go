@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/qscan/qscan/pkg/safeio"
+	"github.com/qscan/qscan/pkg/sendmail"
+)
+
+// listFlag collects a repeatable flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+
+// cmdEnqueue writes RFC 822 files into a queue directory as sendmail
+// would: df first, then the qf as tf renamed into place.
+func cmdEnqueue(args []string) int {
+	fs := flag.NewFlagSet("enqueue", flag.ContinueOnError)
+	dir := fs.String("q", "", "queue directory")
+	from := fs.String("f", "", "envelope sender (\"\" or <> for the null sender)")
+	ip := fs.String("client-ip", "127.0.0.1", "client IP address recorded in the queue file")
+	helo := fs.String("helo", "localhost", "client HELO name")
+	var rcpts listFlag
+	fs.Var(&rcpts, "r", "envelope recipient (repeat for several)")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if *dir == "" || len(rcpts) == 0 || fs.NArg() == 0 {
+		fmt.Fprintln(os.Stderr, "usage: qscan enqueue -q DIR -f SENDER -r RCPT [-r RCPT...] [--client-ip IP] FILE...")
+		return exitUsage
+	}
+	addr, err := netip.ParseAddr(*ip)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "qscan enqueue: --client-ip %q: %v\n", *ip, err)
+		return exitUsage
+	}
+	ids := sendmail.NewIDGen(time.Now, os.Getpid(), rand.IntN(3600))
+	sender := strings.Trim(*from, "<>")
+	for _, file := range fs.Args() {
+		id, err := enqueueFile(*dir, file, ids, sender, rcpts, sendmail.NewOpts{
+			ClientIP: addr, ClientHost: *helo, Helo: *helo, Protocol: "ESMTP", Time: time.Now(),
+		})
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "qscan enqueue %s: %v\n", file, err)
+			return exitFail
+		}
+		fmt.Println(id)
+	}
+	return exitOK
+}
+
+func enqueueFile(dir, file string, ids *sendmail.IDGen, sender string, rcpts []string, o sendmail.NewOpts) (string, error) {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	header, body := splitMessage(raw)
+	o.BodySize = int64(len(body))
+	o.EightBit = bytes.ContainsFunc(body, func(r rune) bool { return r >= 0x80 })
+	qf, err := sendmail.NewQf(sender, rcpts, header, o)
+	if err != nil {
+		return "", err
+	}
+	for {
+		id := ids.Next()
+		df := filepath.Join(dir, sendmail.DfName(id))
+		if _, err := safeio.WriteFile(df, bytes.NewReader(body), safeio.Options{NoClobber: true}); err != nil {
+			if errors.Is(err, safeio.ErrExists) {
+				continue // ID taken: take the next
+			}
+			return "", err
+		}
+		_, err := safeio.WriteFile(filepath.Join(dir, sendmail.QfName(id)), bytes.NewReader(qf.Bytes()),
+			safeio.Options{TempName: sendmail.TfName(id), NoClobber: true, SyncDir: true})
+		if err != nil {
+			os.Remove(df)
+			return "", err
+		}
+		return id, nil
+	}
+}
+
+// splitMessage splits a message at its first empty line. Line endings are
+// converted to LF, as sendmail stores them.
+func splitMessage(raw []byte) (header, body []byte) {
+	raw = bytes.ReplaceAll(raw, []byte("\r\n"), []byte("\n"))
+	if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
+		return raw[:i+1], raw[i+2:]
+	}
+	if bytes.HasPrefix(raw, []byte("\n")) {
+		return nil, raw[1:]
+	}
+	return raw, nil
+}

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/qscan/qscan/pkg/config"
+	"github.com/qscan/qscan/pkg/pipeline"
+	"github.com/qscan/qscan/pkg/quarantine"
+	"github.com/qscan/qscan/pkg/store"
+	"github.com/qscan/qscan/pkg/watch"
+)
+
+func cmdRun(args []string) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	cfgPath := fs.String("c", "", "configuration file")
+	once := fs.Bool("once", false, "process until the incoming queue is empty, then exit")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	c, err := loadConfig(*cfgPath)
+	if err != nil {
+		printConfigErrors(os.Stderr, err)
+		return exitConfig
+	}
+	log, err := newLogger(c.Log)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "qscan:", err)
+		return exitConfig
+	}
+	if !*once {
+		if err := writePidFile(c.Queue.PidFile); err != nil {
+			log.Error(err)
+			return exitFail
+		}
+		defer os.Remove(c.Queue.PidFile)
+	}
+	st, err := store.Open(c.Store.Path)
+	if err != nil {
+		log.Error(err)
+		return exitFail
+	}
+	defer st.Close()
+	if *once {
+		return runOnce(c, log, st)
+	}
+	return daemon(*cfgPath, c, log, st)
+}
+
+// newPipeline builds the pipeline for one configuration (and runs
+// recovery).
+func newPipeline(c *config.Config, log *logrus.Logger, st *store.Store) (*pipeline.Pipeline, error) {
+	stages, err := buildStages(c, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(c.Quarantine.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("quarantine dir: %w", err)
+	}
+	q := &wholeQuarantine{q: &quarantine.Quarantine{Dir: c.Quarantine.Dir}}
+	return pipeline.New(pipelineOptions(c), log, st, q, stages, time.Now)
+}
+
+func runOnce(c *config.Config, log *logrus.Logger, st *store.Store) int {
+	p, err := newPipeline(c, log, st)
+	if err != nil {
+		log.Error(err)
+		return exitFail
+	}
+	defer p.Close()
+	held, err := p.Drain(context.Background())
+	if err != nil {
+		log.Error(err)
+		return exitFail
+	}
+	if held > 0 {
+		log.Warnf("%d messages held back for a retry", held)
+		return exitTempFail
+	}
+	return exitOK
+}
+
+// daemon runs until SIGTERM/SIGINT. SIGHUP reloads the configuration
+// between batches; a configuration with errors is rejected and the
+// running one kept.
+func daemon(cfgPath string, c *config.Config, log *logrus.Logger, st *store.Store) int {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	log.WithField("version", version).Infof("qscan starting: %s -> %s", strings.Join(c.Queue.Incoming, ","), c.Queue.Outgoing)
+	for {
+		reload, err := generation(c, log, st, sigs)
+		if err != nil {
+			log.Error(err)
+			return exitFail
+		}
+		if !reload {
+			log.Info("qscan stopped")
+			return exitOK
+		}
+		nc, err := loadConfig(cfgPath)
+		if err != nil {
+			log.Errorf("reload rejected, keeping the running configuration:\n%v", err)
+			continue
+		}
+		c = nc
+		log.Info("configuration reloaded")
+	}
+}
+
+// generation runs the pipeline with one configuration until a signal
+// arrives. It reports whether the signal asked for a reload.
+func generation(c *config.Config, log *logrus.Logger, st *store.Store, sigs <-chan os.Signal) (bool, error) {
+	p, err := newPipeline(c, log, st)
+	if err != nil {
+		return false, err
+	}
+	defer p.Close()
+	w, err := watch.New(c.Queue.Incoming, c.Queue.RescanInterval.D(), log)
+	if err != nil {
+		return false, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go w.Run(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- p.Run(ctx, w.C(), w.Poke) }()
+	select {
+	case err := <-errc:
+		return false, err
+	case s := <-sigs:
+		log.Infof("%s received, finishing the batch in progress", s)
+		cancel()
+		if err := <-errc; err != nil {
+			return false, err
+		}
+		return s == syscall.SIGHUP, nil
+	}
+}
+
+func pipelineOptions(c *config.Config) pipeline.Options {
+	o := pipeline.Options{
+		Incoming:       c.Queue.Incoming,
+		Outgoing:       c.Queue.Outgoing,
+		WorkDir:        c.Queue.WorkDir,
+		MaxMessages:    c.Batch.MaxMessages,
+		MaxBytes:       int64(c.Batch.MaxBytes),
+		MaxAttempts:    c.Batch.MaxAttempts,
+		Workers:        c.Batch.Workers,
+		MessageTimeout: c.Batch.MessageTimeout.D(),
+		RetryMin:       c.Batch.RetryMin.D(),
+		RetryMax:       c.Batch.RetryMax.D(),
+		Headers: pipeline.Headers{
+			OrgName: c.Headers.OrgName, Clean: c.Headers.Clean, AddFrom: c.Headers.AddFrom,
+			AddTo: c.Headers.AddTo, AddID: c.Headers.AddID, AtTop: c.Headers.PlaceAtTop,
+		},
+	}
+	if c.Queue.Kick {
+		o.Kick = &pipeline.Kick{Sendmail: c.Queue.Sendmail, Args: c.Queue.SendmailArgs}
+	}
+	return o
+}
+
+// writePidFile refuses to start a second daemon on the same pid file.
+func writePidFile(path string) error {
+	if b, err := os.ReadFile(path); err == nil {
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 && pid != os.Getpid() {
+			if err := syscall.Kill(pid, 0); err == nil || errors.Is(err, syscall.EPERM) {
+				return fmt.Errorf("qscan already running with pid %d (%s)", pid, path)
+			}
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("pid file %s: %w", path, err)
+	}
+	return os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
+}

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/mail"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/pipeline"
+)
+
+// scanResult is what `qscan scan` prints for one file.
+type scanResult struct {
+	File    string           `json:"file"`
+	Verdict string           `json:"verdict"`
+	Reports []message.Report `json:"reports"`
+	Error   string           `json:"error,omitempty"`
+}
+
+// cmdScan runs the checks on .eml files without queues.
+func cmdScan(args []string) int {
+	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
+	cfgPath := fs.String("c", "", "configuration file")
+	asJSON := fs.Bool("json", false, "print results as JSON")
+	out := fs.String("o", "", "write the rebuilt message here (one input file only)")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() == 0 || (*out != "" && fs.NArg() != 1) {
+		fmt.Fprintln(os.Stderr, "usage: qscan scan [-c FILE] [--json] [-o OUT] FILE...")
+		return exitUsage
+	}
+	c, err := loadConfig(*cfgPath)
+	if err != nil {
+		printConfigErrors(os.Stderr, err)
+		return exitConfig
+	}
+	log, err := newLogger(c.Log)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "qscan:", err)
+		return exitConfig
+	}
+	stages, err := buildStages(c, log)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "qscan:", err)
+		return exitConfig
+	}
+	chk := pipeline.NewChecker(stages, pipelineOptions(c))
+	code := exitOK
+	for _, file := range fs.Args() {
+		res, rebuilt := scanFile(chk, file)
+		if res.Error != "" {
+			code = exitFail
+		}
+		if *asJSON {
+			b, _ := json.Marshal(res)
+			fmt.Println(string(b))
+		} else {
+			printResult(res)
+		}
+		if *out != "" && rebuilt != nil {
+			if err := os.WriteFile(*out, rebuilt, 0o644); err != nil {
+				fmt.Fprintln(os.Stderr, "qscan:", err)
+				return exitFail
+			}
+		}
+	}
+	return code
+}
+
+func scanFile(chk *pipeline.Checker, file string) (scanResult, []byte) {
+	res := scanResult{File: file}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		res.Verdict, res.Error = "error", err.Error()
+		return res, nil
+	}
+	header, body := splitMessage(raw)
+	m := &message.Message{ID: "scan", Header: header, Body: body, Size: int64(len(raw)), Received: time.Now()}
+	if h, err := mail.ReadMessage(strings.NewReader(string(header) + "\n")); err == nil {
+		if a, err := mail.ParseAddress(h.Header.Get("From")); err == nil {
+			m.Envelope.Sender = a.Address
+		}
+		if as, err := h.Header.AddressList("To"); err == nil {
+			for _, a := range as {
+				m.Envelope.Recipients = append(m.Envelope.Recipients, a.Address)
+			}
+		}
+	}
+	v, err := chk.Check(context.Background(), m)
+	if err != nil {
+		res.Verdict, res.Error = "error", err.Error()
+		return res, nil
+	}
+	res.Verdict, res.Reports = v.Verdict, m.Reports
+	if res.Reports == nil {
+		res.Reports = []message.Report{}
+	}
+	return res, v.Message
+}
+
+func printResult(r scanResult) {
+	fmt.Printf("%s: %s\n", r.File, r.Verdict)
+	if r.Error != "" {
+		fmt.Printf("  error: %s\n", r.Error)
+	}
+	for _, rep := range r.Reports {
+		fmt.Printf("  %s: %s\n", rep.Kind, rep.Text)
+	}
+}

@@ -1,0 +1,144 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+// BatchStats describes one batch.
+type BatchStats struct {
+	Claimed     int
+	Delivered   int
+	Quarantined int
+	Held        int
+	Bytes       int64
+	Duration    time.Duration
+}
+
+// RunBatch claims one batch, checks it and commits it. It returns an error
+// only when qscan cannot go on safely (the journal cannot be written);
+// everything else holds the affected messages and is logged.
+func (p *Pipeline) RunBatch(ctx context.Context) (BatchStats, error) {
+	start := time.Now()
+	items := p.claim()
+	st := BatchStats{Claimed: len(items)}
+	if len(items) == 0 {
+		return st, nil
+	}
+	defer unlockAll(items)
+	for _, it := range items {
+		st.Bytes += it.entry.Size
+	}
+	if err := p.bumpAttempts(ctx, items); err != nil {
+		// Without a durable counter a poison message could crash us forever.
+		p.log.WithError(err).Error("cannot record processing attempts; batch skipped")
+		for _, it := range items {
+			p.held.hold(it.entry.ID, p.now())
+		}
+		st.Held = len(items)
+		return st, nil
+	}
+	for _, it := range items {
+		if p.opt.MaxAttempts > 0 && it.attempt > p.opt.MaxAttempts {
+			it.verdict = "poison"
+			it.whole = fmt.Sprintf("message could not be processed in %d attempts", p.opt.MaxAttempts)
+		}
+	}
+	p.processAll(ctx, items)
+	var out []*item
+	for _, it := range items {
+		switch {
+		case it.err != nil:
+			p.holdItem(ctx, it)
+			st.Held++
+		case it.whole != "":
+			if p.quarantineWhole(it) {
+				st.Quarantined++
+			} else {
+				st.Held++
+			}
+		default:
+			out = append(out, it)
+		}
+	}
+	if err := p.commit(out); err != nil {
+		if errors.Is(err, errJournal) {
+			return st, err
+		}
+		p.log.WithError(err).Error("commit failed; messages kept in the incoming queue")
+		for _, it := range out {
+			p.held.hold(it.entry.ID, p.now())
+		}
+		st.Held += len(out)
+	} else {
+		st.Delivered = len(out)
+		for _, it := range out {
+			p.logDecision(it, "delivered")
+		}
+	}
+	st.Duration = time.Since(start)
+	p.log.WithFields(logrus.Fields{
+		"messages": st.Claimed, "bytes": st.Bytes, "delivered": st.Delivered,
+		"quarantined": st.Quarantined, "held": st.Held, "ms": st.Duration.Milliseconds(),
+	}).Info("batch done")
+	return st, nil
+}
+
+// holdItem leaves a message whose checks could not be done in the incoming
+// queue for a later retry. An engine failure is not the message's fault,
+// so it does not count as an attempt; a panic or a timeout does.
+func (p *Pipeline) holdItem(ctx context.Context, it *item) {
+	d := p.held.hold(it.entry.ID, p.now())
+	if p.attempts != nil && !errors.Is(it.err, errTimeout) && !isPanic(it.err) {
+		if err := p.attempts.UndoAttempt(ctx, it.entry.ID); err != nil {
+			p.log.WithError(err).Warn("cannot undo attempt")
+		}
+	}
+	p.log.WithFields(p.msgFields(it)).WithError(it.err).Warnf("held, retry in %s", d.Round(time.Second))
+}
+
+func (p *Pipeline) msgFields(it *item) logrus.Fields {
+	f := logrus.Fields{"id": it.entry.ID, "size": it.entry.Size}
+	if it.msg != nil {
+		f["from"] = "<" + it.msg.Envelope.Sender + ">"
+		f["to"] = joinAddrs(it.msg.Envelope.Recipients)
+	} else if it.qf != nil {
+		env := envelopeOf(it.qf)
+		f["from"] = "<" + env.Sender + ">"
+		f["to"] = joinAddrs(env.Recipients)
+	}
+	if it.attempt > 1 {
+		f["attempt"] = it.attempt
+	}
+	return f
+}
+
+// logDecision writes the one line per message decision, in the style of
+// sendmail's and MailScanner's logs. The fields go along for JSON logs.
+func (p *Pipeline) logDecision(it *item, action string) {
+	f := p.msgFields(it)
+	f["verdict"] = it.verdict
+	f["action"] = action
+	f["ms"] = time.Since(it.start).Milliseconds()
+	line := fmt.Sprintf("%s from=%s to=%s size=%d verdict=%s action=%s ms=%d",
+		it.entry.ID, f["from"], f["to"], it.entry.Size, it.verdict, action, f["ms"])
+	if it.attempt > 1 {
+		line += fmt.Sprintf(" attempt=%d", it.attempt)
+	}
+	names := make([]string, 0, len(it.stageMS))
+	for k := range it.stageMS {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		f["ms_"+k] = it.stageMS[k]
+		line += fmt.Sprintf(" ms_%s=%d", k, it.stageMS[k])
+	}
+	f["line"] = true
+	p.log.WithFields(f).Info(line)
+}

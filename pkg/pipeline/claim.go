@@ -1,0 +1,164 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"syscall"
+	"time"
+
+	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/sendmail"
+)
+
+// item is one claimed message: its locked incoming files and what the
+// checks made of it.
+type item struct {
+	entry   sendmail.Entry
+	lock    *sendmail.Locked
+	qf      *sendmail.Qf
+	qfRaw   []byte
+	inode   uint64
+	msg     *message.Message
+	attempt int
+
+	// set by process
+	err     error // the checks could not be done: hold
+	verdict string
+	outQf   []byte
+	outBody []byte // nil: body unchanged, link the incoming df
+	whole   string // non-empty: quarantine the whole message with this reason
+	stageMS map[string]int64
+	start   time.Time
+}
+
+// candidates lists every incoming queue, oldest first.
+func (p *Pipeline) candidates() []sendmail.Entry {
+	var all []sendmail.Entry
+	for _, dir := range p.opt.Incoming {
+		es, err := sendmail.List(dir)
+		if err != nil {
+			p.log.WithError(err).Errorf("cannot list incoming queue %s", dir)
+			continue
+		}
+		all = append(all, es...)
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].ModTime.Before(all[j].ModTime) })
+	return all
+}
+
+// claim locks up to the batch limits of messages, oldest first. The
+// message that crosses max_bytes is included, so a message larger than the
+// limit still gets through on its own.
+func (p *Pipeline) claim() []*item {
+	now := p.now()
+	var batch []*item
+	var bytes int64
+	for _, e := range p.candidates() {
+		if len(batch) >= p.opt.MaxMessages || bytes >= p.opt.MaxBytes {
+			break
+		}
+		if p.held.waiting(e.ID, now) {
+			continue
+		}
+		it, ok := p.claimOne(e, now)
+		if !ok {
+			continue
+		}
+		batch = append(batch, it)
+		bytes += e.Size
+	}
+	return batch
+}
+
+// claimOne locks and parses one message. Messages still being written are
+// skipped; corrupt ones are set aside.
+func (p *Pipeline) claimOne(e sendmail.Entry, now time.Time) (*item, bool) {
+	old := now.Sub(e.ModTime) > p.opt.SetAsideAfter
+	if e.DfMissing {
+		if old {
+			p.setAside(e, nil, "queue file without its df (body) file")
+		}
+		return nil, false
+	}
+	lk, err := sendmail.Lock(e.QfPath, e.DfPath)
+	if err != nil {
+		if !errors.Is(err, sendmail.ErrLocked) {
+			p.log.WithError(err).WithField("id", e.ID).Warn("cannot lock queue files")
+		}
+		return nil, false
+	}
+	it := &item{entry: e, lock: lk, start: now}
+	st, err := lk.Qf.Stat()
+	if err != nil {
+		p.log.WithError(err).WithField("id", e.ID).Warn("cannot stat queue file")
+		lk.Unlock()
+		return nil, false
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		it.inode = sys.Ino
+	}
+	raw, err := io.ReadAll(io.LimitReader(lk.Qf, int64(p.qfLimits().MaxQfBytes)+1))
+	if err != nil {
+		p.log.WithError(err).WithField("id", e.ID).Warn("cannot read queue file")
+		lk.Unlock()
+		return nil, false
+	}
+	if len(raw) == 0 {
+		if old {
+			p.setAsideLocked(it, "empty queue file")
+		} else {
+			lk.Unlock()
+		}
+		return nil, false
+	}
+	qf, err := sendmail.ParseQf(bytes.NewReader(raw), p.qfLimits())
+	if err != nil {
+		it.qfRaw = raw
+		p.setAsideLocked(it, fmt.Sprintf("corrupt queue file: %v", err))
+		return nil, false
+	}
+	it.qf, it.qfRaw = qf, raw
+	return it, true
+}
+
+func (p *Pipeline) qfLimits() sendmail.Limits {
+	l := p.opt.QfLimits
+	if l.MaxQfBytes <= 0 {
+		l.MaxQfBytes = sendmail.DefaultMaxQfBytes
+	}
+	return l
+}
+
+// unlockAll releases the locks of a batch's items that are still held.
+func unlockAll(items []*item) {
+	for _, it := range items {
+		if it.lock != nil {
+			it.lock.Unlock()
+			it.lock = nil
+		}
+	}
+}
+
+// bumpAttempts records one more attempt for each item before any work is
+// done, so that a message that crashes qscan is counted.
+func (p *Pipeline) bumpAttempts(ctx context.Context, items []*item) error {
+	if p.attempts == nil {
+		return nil
+	}
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = it.entry.ID
+	}
+	counts, err := p.attempts.BumpAttempts(ctx, ids, p.now())
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		it.attempt = counts[it.entry.ID]
+	}
+	return nil
+}

@@ -1,0 +1,191 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/qscan/qscan/pkg/safeio"
+	"github.com/qscan/qscan/pkg/sendmail"
+)
+
+// errJournal wraps failures to write the journal: without it qscan cannot
+// promise exactly-once delivery, so the daemon stops.
+var errJournal = errors.New("pipeline: journal")
+
+// commit writes the batch's messages to the outgoing queue and releases
+// their incoming copies, following the protocol in journal.go.
+func (p *Pipeline) commit(items []*item) error {
+	if len(items) == 0 {
+		return nil
+	}
+	batch := p.now().UnixNano()
+	entries := p.plan(items)
+	if err := p.journal.append(record{Batch: batch, Op: opPrepare, Entries: entries}, true); err != nil {
+		return fmt.Errorf("%w: %v", errJournal, err)
+	}
+	for i, it := range items {
+		if err := p.writeOut(it, &entries[i]); err != nil {
+			p.undo(entries[:i+1])
+			p.journal.append(record{Batch: batch, Op: opDone}, false)
+			return fmt.Errorf("write %s to the outgoing queue: %w", it.entry.ID, err)
+		}
+	}
+	if err := safeio.SyncDir(p.opt.Outgoing); err != nil {
+		p.undo(entries)
+		p.journal.append(record{Batch: batch, Op: opDone}, false)
+		return err
+	}
+	// The commit point: from here on the batch is delivered.
+	if err := p.journal.append(record{Batch: batch, Op: opCommit}, true); err != nil {
+		return fmt.Errorf("%w: %v", errJournal, err)
+	}
+	p.finish(entries)
+	if err := p.journal.append(record{Batch: batch, Op: opDone}, false); err != nil {
+		return fmt.Errorf("%w: %v", errJournal, err)
+	}
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = it.entry.ID
+		p.held.release(it.entry.ID)
+	}
+	if p.attempts != nil {
+		if err := p.attempts.ClearAttempts(context.Background(), ids); err != nil {
+			p.log.WithError(err).Warn("cannot clear processing attempts")
+		}
+	}
+	p.kick(entries)
+	return nil
+}
+
+// plan chooses the outgoing ID of each message: its own, unless that name
+// is taken in the outgoing queue (or by another message of the batch).
+func (p *Pipeline) plan(items []*item) []entry {
+	used := map[string]bool{}
+	es := make([]entry, len(items))
+	for i, it := range items {
+		id := it.entry.ID
+		for used[id] || p.outTaken(id) {
+			id = p.ids.Next()
+		}
+		used[id] = true
+		es[i] = entry{InQf: it.entry.QfPath, InDf: it.entry.DfPath, InInode: it.inode, OutDir: p.opt.Outgoing, OutID: id}
+		if id != it.entry.ID {
+			p.log.WithField("id", it.entry.ID).Warnf("ID taken in the outgoing queue, using %s", id)
+		}
+	}
+	return es
+}
+
+func (p *Pipeline) outTaken(id string) bool {
+	for _, name := range []string{sendmail.QfName(id), sendmail.DfName(id), sendmail.TfName(id)} {
+		if _, err := os.Lstat(filepath.Join(p.opt.Outgoing, name)); !os.IsNotExist(err) {
+			return true
+		}
+	}
+	return false
+}
+
+// writeOut makes df<ID> (a hard link when the body is unchanged) and
+// tf<ID>, both durable. sendmail ignores tf files until they are renamed.
+func (p *Pipeline) writeOut(it *item, e *entry) error {
+	out := func(name string) string { return filepath.Join(e.OutDir, name) }
+	if it.outBody == nil {
+		if _, err := safeio.LinkOrCopy(e.InDf, out(sendmail.DfName(e.OutID)), 0o600); err != nil {
+			return err
+		}
+	} else if _, err := safeio.WriteFile(out(sendmail.DfName(e.OutID)), bytes.NewReader(it.outBody), safeio.Options{NoClobber: true}); err != nil {
+		return err
+	}
+	e.NewDf = true
+	_, err := safeio.WriteFile(out(sendmail.TfName(e.OutID)), bytes.NewReader(it.outQf), safeio.Options{NoClobber: true})
+	return err
+}
+
+// undo removes the outgoing files of a batch that will not be committed.
+func (p *Pipeline) undo(es []entry) {
+	for _, e := range es {
+		os.Remove(filepath.Join(e.OutDir, sendmail.TfName(e.OutID)))
+		if e.NewDf {
+			os.Remove(filepath.Join(e.OutDir, sendmail.DfName(e.OutID)))
+		}
+	}
+	safeio.SyncDir(p.opt.Outgoing)
+}
+
+// finish publishes tf<ID> as qf<ID> and releases the incoming copies. It
+// is idempotent: recovery runs it again after a crash.
+func (p *Pipeline) finish(es []entry) {
+	outDirs, inDirs := map[string]bool{}, map[string]bool{}
+	for _, e := range es {
+		tf := filepath.Join(e.OutDir, sendmail.TfName(e.OutID))
+		qf := filepath.Join(e.OutDir, sendmail.QfName(e.OutID))
+		if _, err := os.Stat(tf); err == nil {
+			// link+unlink rather than rename: never replace a qf.
+			if err := os.Link(tf, qf); err != nil && !safeio.SameFile(tf, qf) {
+				p.log.WithError(err).WithField("id", e.OutID).Error("cannot publish outgoing queue file")
+				continue
+			}
+			os.Remove(tf)
+		}
+		outDirs[e.OutDir] = true
+		if p.releaseIncoming(e) {
+			inDirs[filepath.Dir(e.InQf)] = true
+			inDirs[filepath.Dir(e.InDf)] = true
+		}
+	}
+	for d := range outDirs {
+		if err := safeio.SyncDir(d); err != nil {
+			p.log.WithError(err).Error("cannot fsync outgoing queue")
+		}
+	}
+	for d := range inDirs {
+		if err := safeio.SyncDir(d); err != nil {
+			p.log.WithError(err).Error("cannot fsync incoming queue")
+		}
+	}
+}
+
+// releaseIncoming unlinks the incoming qf then df, but only when the qf is
+// still the one that was committed (same inode).
+func (p *Pipeline) releaseIncoming(e entry) bool {
+	if e.InInode != 0 && !sameInode(e.InQf, e.InInode) {
+		if _, err := os.Stat(e.InQf); err == nil {
+			return false // a new message under the same name
+		}
+	} else if err := os.Remove(e.InQf); err != nil && !os.IsNotExist(err) {
+		p.log.WithError(err).Error("cannot remove incoming queue file")
+		return false
+	}
+	if err := os.Remove(e.InDf); err != nil && !os.IsNotExist(err) {
+		p.log.WithError(err).Error("cannot remove incoming df file")
+	}
+	return true
+}
+
+// kick asks the outgoing sendmail to deliver the batch now, 30 IDs per
+// run, with an argument vector (no shell).
+func (p *Pipeline) kick(es []entry) {
+	k := p.opt.Kick
+	if k == nil || k.Sendmail == "" {
+		return
+	}
+	for start := 0; start < len(es); start += 30 {
+		args := append(append([]string{}, k.Args...), "-OQueueDirectory="+p.opt.Outgoing)
+		for _, e := range es[start:min(start+30, len(es))] {
+			args = append(args, "-qI"+e.OutID)
+		}
+		cmd := exec.Command(k.Sendmail, args...)
+		p.kicks.Add(1)
+		go func() {
+			defer p.kicks.Done()
+			if out, err := cmd.CombinedOutput(); err != nil {
+				p.log.WithError(err).Warnf("kick %s: %s", k.Sendmail, bytes.TrimSpace(out))
+			}
+		}()
+	}
+}

@@ -1,0 +1,75 @@
+package pipeline
+
+import (
+	"sync"
+	"time"
+)
+
+// holds remembers messages held back (an engine was down, a commit
+// failed) and when each may be tried again, doubling the delay on each
+// failure up to max.
+type holds struct {
+	mu       sync.Mutex
+	min, max time.Duration
+	m        map[string]hold
+}
+
+type hold struct {
+	until time.Time
+	delay time.Duration
+}
+
+func newHolds(min, max time.Duration) *holds {
+	if min <= 0 {
+		min = 30 * time.Second
+	}
+	if max < min {
+		max = min
+	}
+	return &holds{min: min, max: max, m: map[string]hold{}}
+}
+
+// hold delays id; it returns the delay chosen.
+func (h *holds) hold(id string, now time.Time) time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	d := h.min
+	if old, ok := h.m[id]; ok {
+		d = min(2*old.delay, h.max)
+	}
+	h.m[id] = hold{until: now.Add(d), delay: d}
+	return d
+}
+
+// waiting reports whether id must not be tried yet.
+func (h *holds) waiting(id string, now time.Time) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	x, ok := h.m[id]
+	return ok && now.Before(x.until)
+}
+
+func (h *holds) release(id string) {
+	h.mu.Lock()
+	delete(h.m, id)
+	h.mu.Unlock()
+}
+
+func (h *holds) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.m)
+}
+
+// next is the earliest time a held message may be retried.
+func (h *holds) next() (time.Time, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var t time.Time
+	for _, x := range h.m {
+		if t.IsZero() || x.until.Before(t) {
+			t = x.until
+		}
+	}
+	return t, !t.IsZero()
+}

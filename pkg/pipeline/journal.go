@@ -1,0 +1,151 @@
+package pipeline
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/qscan/qscan/pkg/safeio"
+)
+
+// The journal makes the commit of a batch atomic across a crash.
+//
+//	prepare  (fsynced) which incoming message goes to which outgoing ID,
+//	         written before any outgoing file exists
+//	commit   (fsynced) every outgoing df and tf<ID> is durable; from here on
+//	         the batch is delivered, recovery finishes it instead of redoing it
+//	done     the tf<ID> were renamed to qf<ID> and the incoming copies
+//	         released (not fsynced: recovery repeats the idempotent steps)
+//
+// sendmail ignores tf files, so nothing is visible to the outgoing
+// sendmail before the commit record is durable: a crash before it leaves
+// only files recovery removes, a crash after it leaves work recovery
+// completes. Either way each message is delivered exactly once.
+
+type journalOp string
+
+const (
+	opPrepare journalOp = "prepare"
+	opCommit  journalOp = "commit"
+	opDone    journalOp = "done"
+)
+
+// entry is one message of a prepared batch.
+type entry struct {
+	InQf    string `json:"iq"`
+	InDf    string `json:"id"`
+	InInode uint64 `json:"ino"` // inode of the incoming qf, so a reused name is never released
+	OutDir  string `json:"od"`
+	OutID   string `json:"o"`
+	NewDf   bool   `json:"ndf"` // we created out df<ID> (link or write)
+}
+
+type record struct {
+	Batch   int64     `json:"b"`
+	Op      journalOp `json:"op"`
+	Entries []entry   `json:"m,omitempty"`
+}
+
+// journal is an append-only file of records, one JSON object per line.
+type journal struct {
+	path string
+	f    *os.File
+	size int64
+}
+
+func openJournal(dir string) (*journal, error) {
+	p := filepath.Join(dir, "journal")
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("journal open %s: %w", p, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("journal stat %s: %w", p, err)
+	}
+	return &journal{path: p, f: f, size: st.Size()}, nil
+}
+
+func (j *journal) append(r record, sync bool) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("journal encode: %w", err)
+	}
+	b = append(b, '\n')
+	n, err := j.f.Write(b)
+	j.size += int64(n)
+	if err != nil {
+		return fmt.Errorf("journal write %s: %w", j.path, err)
+	}
+	if sync {
+		if err := j.f.Sync(); err != nil {
+			return fmt.Errorf("journal fsync %s: %w", j.path, err)
+		}
+	}
+	return nil
+}
+
+// reset empties the journal; only call it when no batch is in flight.
+func (j *journal) reset() error {
+	if _, err := safeio.WriteFile(j.path, bytes.NewReader(nil), safeio.Options{SyncDir: true}); err != nil {
+		return fmt.Errorf("journal reset: %w", err)
+	}
+	f, err := os.OpenFile(j.path, os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("journal reopen %s: %w", j.path, err)
+	}
+	j.f.Close()
+	j.f, j.size = f, 0
+	return nil
+}
+
+func (j *journal) close() error { return j.f.Close() }
+
+// pendingBatch is a batch found in the journal without its done record.
+type pendingBatch struct {
+	id        int64
+	entries   []entry
+	committed bool
+}
+
+// readJournal returns the batches that were prepared but not done, in
+// order. A torn last line (crash while appending) was never fsynced, so it
+// is ignored: the step it describes did not happen.
+func readJournal(r io.Reader) ([]pendingBatch, error) {
+	byID := map[int64]*pendingBatch{}
+	var order []int64
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	for sc.Scan() {
+		var rec record
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			continue
+		}
+		switch rec.Op {
+		case opPrepare:
+			byID[rec.Batch] = &pendingBatch{id: rec.Batch, entries: rec.Entries}
+			order = append(order, rec.Batch)
+		case opCommit:
+			if b := byID[rec.Batch]; b != nil {
+				b.committed = true
+			}
+		case opDone:
+			delete(byID, rec.Batch)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("journal read: %w", err)
+	}
+	var out []pendingBatch
+	for _, id := range order {
+		if b := byID[id]; b != nil {
+			out = append(out, *b)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,184 @@
+// Package pipeline is qscan's batch loop: it claims messages from the
+// incoming queues, runs the checks, and commits each message to the
+// outgoing queue (or the quarantine) with the durable protocol described in
+// journal.go. It is the only package that knows the order of the stages.
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/sendmail"
+)
+
+// Stage is one check. It reads the message and appends reports. An error
+// means the check could not be done (an engine is down, timed out): the
+// message is held in the incoming queue and retried later, never delivered
+// unchecked.
+type Stage interface {
+	Name() string
+	Check(ctx context.Context, m *message.Message) error
+}
+
+// Attempts counts processing attempts durably (see pkg/store).
+type Attempts interface {
+	BumpAttempts(ctx context.Context, ids []string, now time.Time) (map[string]int, error)
+	UndoAttempt(ctx context.Context, id string) error
+	ClearAttempts(ctx context.Context, ids []string) error
+}
+
+// Quarantine keeps whole messages that must not be delivered (see
+// pkg/quarantine).
+type Quarantine interface {
+	StoreWhole(q WholeMessage) (dir string, err error)
+}
+
+// WholeMessage is a message set aside whole, as it was in the incoming
+// queue. Qf or Df may be nil when that file was missing or unreadable.
+type WholeMessage struct {
+	ID       string
+	Qf, Df   []byte
+	Envelope message.Envelope
+	Header   []byte // RFC 822 header block, when the qf could be parsed
+	Reason   string
+	Time     time.Time
+}
+
+// Headers configures the headers qscan adds.
+type Headers struct {
+	OrgName string // X-<OrgName>-QScan
+	Clean   string // value for a clean message
+	AddFrom bool
+	AddTo   bool
+	AddID   bool
+	AtTop   bool
+}
+
+// Kick runs the outgoing sendmail on the IDs of each batch.
+type Kick struct {
+	Sendmail string
+	Args     []string // extra arguments before -OQueueDirectory and -qI
+}
+
+// Options configure a Pipeline.
+type Options struct {
+	Incoming       []string
+	Outgoing       string
+	WorkDir        string
+	MaxMessages    int
+	MaxBytes       int64
+	MaxAttempts    int
+	Workers        int
+	MessageTimeout time.Duration
+	RetryMin       time.Duration
+	RetryMax       time.Duration
+	// SetAsideAfter is how old a message with a missing df or an empty qf
+	// must be before it counts as corrupt rather than still being written.
+	SetAsideAfter time.Duration
+	Headers       Headers
+	Kick          *Kick
+	QfLimits      sendmail.Limits
+}
+
+// Pipeline runs batches. Create it with New; Close it when done.
+type Pipeline struct {
+	opt        Options
+	log        logrus.FieldLogger
+	attempts   Attempts
+	quarantine Quarantine
+	checker    *Checker
+	now        func() time.Time
+	journal    *journal
+	ids        *sendmail.IDGen
+	held       *holds
+	kicks      sync.WaitGroup
+}
+
+// New prepares a pipeline and runs start-up recovery (finishing or undoing
+// batches a crash interrupted).
+func New(opt Options, log logrus.FieldLogger, att Attempts, q Quarantine, stages []Stage, now func() time.Time) (*Pipeline, error) {
+	if opt.Workers <= 0 {
+		opt.Workers = 2 * runtime.NumCPU()
+	}
+	if opt.SetAsideAfter <= 0 {
+		opt.SetAsideAfter = time.Minute
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if err := os.MkdirAll(opt.WorkDir, 0o700); err != nil {
+		return nil, fmt.Errorf("pipeline work dir %s: %w", opt.WorkDir, err)
+	}
+	j, err := openJournal(opt.WorkDir)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pipeline{
+		opt: opt, log: log, attempts: att, quarantine: q, checker: NewChecker(stages, opt), now: now, journal: j,
+		ids:  sendmail.NewIDGen(now, os.Getpid(), rand.IntN(3600)),
+		held: newHolds(opt.RetryMin, opt.RetryMax),
+	}
+	if err := p.recover(); err != nil {
+		j.close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// Close waits for outstanding kicks and closes the journal.
+func (p *Pipeline) Close() error {
+	p.kicks.Wait()
+	return p.journal.close()
+}
+
+// Run processes batches whenever wake signals, until ctx is cancelled. A
+// batch in progress when ctx is cancelled is finished first.
+func (p *Pipeline) Run(ctx context.Context, wake <-chan struct{}, poke func()) error {
+	var retry *time.Timer
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-wake:
+		}
+		for ctx.Err() == nil {
+			st, err := p.RunBatch(context.WithoutCancel(ctx))
+			if err != nil {
+				return err
+			}
+			if st.Claimed == 0 {
+				break
+			}
+		}
+		if next, ok := p.held.next(); ok && poke != nil {
+			if retry != nil {
+				retry.Stop()
+			}
+			retry = time.AfterFunc(time.Until(next), poke)
+		}
+	}
+}
+
+// Drain processes batches until no claimable message is left (messages
+// held back for a retry do not count). It returns the number of messages
+// still held.
+func (p *Pipeline) Drain(ctx context.Context) (held int, err error) {
+	for ctx.Err() == nil {
+		st, err := p.RunBatch(ctx)
+		if err != nil {
+			return p.held.count(), err
+		}
+		if st.Claimed == 0 {
+			break
+		}
+	}
+	return p.held.count(), ctx.Err()
+}

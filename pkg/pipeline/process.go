@@ -1,0 +1,123 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"sync"
+
+	"github.com/qscan/qscan/pkg/message"
+)
+
+// errTimeout marks a message whose checks ran past MessageTimeout.
+var errTimeout = errors.New("pipeline: message check timed out")
+
+// processAll checks the items in parallel, Workers at a time.
+func (p *Pipeline) processAll(ctx context.Context, items []*item) {
+	sem := make(chan struct{}, p.opt.Workers)
+	var wg sync.WaitGroup
+	for _, it := range items {
+		if it.whole != "" {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(it *item) {
+			defer func() { <-sem; wg.Done() }()
+			p.processOne(ctx, it)
+		}(it)
+	}
+	wg.Wait()
+}
+
+// processOne runs the checks of one message under its time limit. A panic
+// or a timeout affects this message only: it is held and retried, and
+// after max_attempts quarantined whole.
+func (p *Pipeline) processOne(ctx context.Context, it *item) {
+	ctx, cancel := context.WithTimeout(ctx, p.opt.MessageTimeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				p.log.WithField("id", it.entry.ID).Errorf("panic while checking message: %v\n%s", r, debug.Stack())
+				done <- panicError{r}
+			}
+		}()
+		done <- p.check(ctx, it)
+	}()
+	select {
+	case err := <-done:
+		it.err = err
+	case <-ctx.Done():
+		// A stage that ignores its context keeps its goroutine; the message
+		// is held all the same.
+		it.err = errTimeout
+	}
+	if it.err == nil {
+		it.err = p.decide(it)
+	}
+}
+
+// check builds the Message and runs every stage in order.
+func (p *Pipeline) check(ctx context.Context, it *item) error {
+	m, err := p.newMessage(it)
+	if err != nil {
+		return err
+	}
+	it.msg = m
+	it.stageMS, err = p.checker.run(ctx, m)
+	return err
+}
+
+// newMessage reads the envelope from the qf and, when a stage needs it,
+// the body from the locked df.
+func (p *Pipeline) newMessage(it *item) (*message.Message, error) {
+	qf := it.qf
+	m := &message.Message{
+		ID:       it.entry.ID,
+		Envelope: envelopeOf(qf),
+		Header:   qf.HeaderBlock(),
+		Size:     it.entry.Size,
+		Received: it.entry.ModTime,
+	}
+	if len(p.checker.stages) > 0 {
+		if _, err := it.lock.Df.Seek(0, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("read df %s: %w", it.entry.DfPath, err)
+		}
+		body, err := io.ReadAll(it.lock.Df)
+		if err != nil {
+			return nil, fmt.Errorf("read df %s: %w", it.entry.DfPath, err)
+		}
+		m.Body = body
+	}
+	return m, nil
+}
+
+// decide turns the reports into what is written out. A clean message's
+// qf gains the qscan headers and its df is linked unchanged.
+func (p *Pipeline) decide(it *item) error {
+	d := p.checker.decide(it.msg)
+	it.verdict = d.verdict
+	if d.whole != "" {
+		it.whole = d.whole
+		return nil
+	}
+	qf := it.qf
+	for _, name := range p.checker.ownHeaders() {
+		qf.DeleteHeader(name)
+	}
+	add := qf.AddHeader
+	if p.opt.Headers.AtTop {
+		add = qf.AddHeaderTop
+	}
+	for _, h := range p.checker.addedHeaders(it.msg, d.value) {
+		if err := add(h[0], h[1]); err != nil {
+			return fmt.Errorf("add header %s: %w", h[0], err)
+		}
+	}
+	it.outQf = qf.Bytes()
+	return nil
+}

@@ -1,0 +1,99 @@
+package pipeline
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/qscan/qscan/pkg/safeio"
+	"github.com/qscan/qscan/pkg/sendmail"
+)
+
+// quarantineWhole moves a message the checks stopped (or that failed too
+// often) into the quarantine: the quarantine copy is durable before the
+// incoming files are removed.
+func (p *Pipeline) quarantineWhole(it *item) bool {
+	df := readLocked(it)
+	w := WholeMessage{ID: it.entry.ID, Qf: it.qfRaw, Df: df, Reason: it.whole, Time: p.now()}
+	if it.qf != nil {
+		w.Header = it.qf.HeaderBlock()
+	}
+	if it.qf != nil {
+		w.Envelope = envelopeOf(it.qf)
+	}
+	dir, err := p.quarantine.StoreWhole(w)
+	if err != nil {
+		p.log.WithFields(p.msgFields(it)).WithError(err).Error("cannot quarantine; message kept in the incoming queue")
+		p.held.hold(it.entry.ID, p.now())
+		return false
+	}
+	p.releaseItem(it)
+	f := p.msgFields(it)
+	f["reason"] = it.whole
+	f["quarantine"] = dir
+	it.stageMS = nil
+	p.log.WithFields(f).WithField("verdict", it.verdict).Warn("message quarantined whole")
+	return true
+}
+
+// setAsideLocked puts a corrupt claimed message into the quarantine.
+func (p *Pipeline) setAsideLocked(it *item, reason string) {
+	w := WholeMessage{ID: it.entry.ID, Qf: it.qfRaw, Df: readLocked(it), Reason: reason, Time: p.now()}
+	if it.qfRaw == nil {
+		w.Qf, _ = io.ReadAll(io.LimitReader(it.lock.Qf, 64<<20))
+	}
+	p.storeAside(w, it.entry)
+	it.lock.Unlock()
+	it.lock = nil
+}
+
+// setAside handles a message whose files cannot be locked as a pair (its
+// df is missing).
+func (p *Pipeline) setAside(e sendmail.Entry, _ *item, reason string) {
+	qf, _ := readHead(e.QfPath, 64<<20)
+	p.storeAside(WholeMessage{ID: e.ID, Qf: qf, Reason: reason, Time: p.now()}, e)
+}
+
+func (p *Pipeline) storeAside(w WholeMessage, e sendmail.Entry) {
+	dir, err := p.quarantine.StoreWhole(w)
+	if err != nil {
+		p.log.WithError(err).WithField("id", e.ID).Errorf("cannot set aside bad queue file (%s)", w.Reason)
+		p.held.hold(e.ID, p.now())
+		return
+	}
+	os.Remove(e.QfPath)
+	os.Remove(e.DfPath)
+	safeio.SyncDir(filepath.Dir(e.QfPath))
+	safeio.SyncDir(filepath.Dir(e.DfPath))
+	p.log.WithField("id", e.ID).WithField("quarantine", dir).Errorf("bad queue file set aside: %s", w.Reason)
+}
+
+// releaseItem removes the incoming files of a message that is done with.
+func (p *Pipeline) releaseItem(it *item) {
+	p.releaseIncoming(entry{InQf: it.entry.QfPath, InDf: it.entry.DfPath, InInode: it.inode})
+	safeio.SyncDir(filepath.Dir(it.entry.QfPath))
+	if d := filepath.Dir(it.entry.DfPath); d != filepath.Dir(it.entry.QfPath) {
+		safeio.SyncDir(d)
+	}
+	p.held.release(it.entry.ID)
+}
+
+func readLocked(it *item) []byte {
+	if it.lock == nil || it.lock.Df == nil {
+		return nil
+	}
+	if _, err := it.lock.Df.Seek(0, io.SeekStart); err != nil {
+		return nil
+	}
+	b, _ := io.ReadAll(it.lock.Df)
+	return b
+}
+
+func readHead(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, max))
+}
