@@ -163,15 +163,6 @@ type stageFunc struct {
 func (s stageFunc) Name() string                                        { return s.name }
 func (s stageFunc) Check(ctx context.Context, m *message.Message) error { return s.f(ctx, m) }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func hasLine(text, line string) bool {
 	for _, l := range strings.Split(text, "\n") {
 		if l == line {

@@ -1,0 +1,56 @@
+# qscan — see README.md.
+GO        ?= go
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+BIN       := bin/qscan
+FUZZTIME  ?= 20s
+
+.PHONY: all build run test unit e2e lint bench fuzz reliability stack-start stack-stop clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/qscan
+
+# The embedded demo: queue/incoming -> queue/outgoing, quarantine/, work/.
+run: build
+	mkdir -p queue/incoming queue/outgoing quarantine work
+	chmod 0700 quarantine
+	$(BIN) run -c etc/qscan.toml
+
+# Unit tests, then the end-to-end tests against the real mail stack.
+test: unit e2e
+
+unit:
+	$(GO) test -count=1 ./...
+
+# End-to-end: installs (as root, via apt) and starts sendmail, clamd, spamd
+# and an SMTP sink on loopback, runs test/ against the real binary, stops.
+e2e: build
+	scripts/teststack start
+	QSCAN_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -tags e2e -timeout 30m ./test/... ; rc=$$?; scripts/teststack stop; exit $$rc
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@if command -v staticcheck >/dev/null; then staticcheck ./...; \
+	 elif $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 -version >/dev/null 2>&1; then $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...; \
+	 else echo "staticcheck not installable here, skipped"; fi
+
+bench: build
+	$(GO) run ./test/bench $(BENCH_ARGS)
+
+# Every fuzz target of the project, FUZZTIME each.
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+reliability: build
+	scripts/teststack start
+	QSCAN_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -tags reliability -timeout 120m -v ./test/... ; rc=$$?; scripts/teststack stop; exit $$rc
+
+clean:
+	rm -rf bin work
