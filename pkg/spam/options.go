@@ -19,19 +19,19 @@ const (
 // defaults. The engines have their own options (spamd.Options,
 // rspamd.Options, dnsbl.Options).
 type Options struct {
-	Engines         []string // config "engines"; default ["spamd"]
-	RequiredScore   float64  // "required_score"; default 5.0
-	HighScore       float64  // "high_score"; default 10.0
-	SpamActions     string   // "spam_actions"; default `deliver header "X-Spam-Status: Yes"`
-	HighSpamActions string   // "high_spam_actions"; default "store"
-	HamActions      string   // "ham_actions"; default `deliver header "X-Spam-Status: No"`
-	SubjectTag      string   // "subject_tag"; default "{Spam?}"; "" = no tag
-	SubjectPosition Position // "subject_position": start|end|no; default start
-	BlacklistHigh   bool     // "blacklist_high": blacklisted = high-scoring; default false
-	ListsToBeSpam   int      // "lists_to_be_spam": DNS list hits that make spam; default 1
-	ListsToBeHigh   int      // "lists_to_be_high": hits that make high-scoring spam; default 3
-	Whitelist       []string // "whitelist": entries as in List; default none
-	Blacklist       []string // "blacklist"; default none
+	Engines         []string      // config "engines"; default ["spamd"]
+	RequiredScore   float64       // "required_score"; default 5.0
+	HighScore       float64       // "high_score"; default 10.0
+	SpamActions     string        // "spam_actions"; default `deliver header "X-Spam-Status: Yes"`
+	HighSpamActions string        // "high_spam_actions"; default "store"
+	HamActions      string        // "ham_actions"; default `deliver header "X-Spam-Status: No"`
+	SubjectTag      string        // "subject_tag"; default "{Spam?}"; "" = no tag
+	SubjectPosition Position      // "subject_position": start|end|no; default start
+	BlacklistHigh   bool          // "blacklist_high": blacklisted = high-scoring; default false
+	ListsToBeSpam   int           // "lists_to_be_spam": DNS list hits that make spam; default 1
+	ListsToBeHigh   int           // "lists_to_be_high": hits that make high-scoring spam; default 3
+	Whitelist       []string      // "whitelist": entries as in List; default none
+	Blacklist       []string      // "blacklist"; default none
 	CacheTTL        time.Duration // "cache_ttl": result cache entry life; default 5 min
 	CacheMaxEntries int           // "cache_max_entries"; default 10000
 	MaxTimeouts     int           // engine health: consecutive timeouts; default 3
