@@ -1,0 +1,138 @@
+package clamd
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	"net"
+
+	"github.com/qscan/qscan/pkg/virus"
+)
+
+var _ virus.Scanner = (*Client)(nil)
+
+// Scan streams r to clamd with INSTREAM and returns its verdict.
+//
+// Content longer than MaxStream is not sent past the limit: Scan returns a
+// Result with LimitExceeded (and no error), as clamd does when its own
+// StreamMaxLength is exceeded. Every error wraps virus.ErrUnavailable.
+func (c *Client) Scan(ctx context.Context, r io.Reader) (virus.Result, error) {
+	clean := virus.Result{Engine: Engine}
+	if n, ok := remaining(r); ok && n > c.opts.MaxStream {
+		return virus.Result{Engine: Engine, LimitExceeded: true}, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	release, err := c.acquire(ctx)
+	if err != nil {
+		return clean, err
+	}
+	defer release()
+	conn, err := c.dial(ctx, "INSTREAM")
+	if err != nil {
+		return clean, err
+	}
+	defer conn.Close()
+	return c.instream(ctx, conn, r)
+}
+
+// remaining returns the unread length of readers that know it.
+func remaining(r io.Reader) (int64, bool) {
+	switch v := r.(type) {
+	case interface{ Len() int }:
+		return int64(v.Len()), true
+	case interface{ Size() int64 }:
+		return v.Size(), true
+	}
+	return 0, false
+}
+
+// instream sends the command, the chunks and the terminating empty chunk,
+// then reads the answer.
+func (c *Client) instream(ctx context.Context, conn net.Conn, r io.Reader) (virus.Result, error) {
+	clean := virus.Result{Engine: Engine}
+	if _, err := conn.Write([]byte("zINSTREAM\x00")); err != nil {
+		return c.afterWriteError(ctx, conn, err)
+	}
+	buf := make([]byte, 4+c.opts.ChunkSize)
+	var sent int64
+	for {
+		n, rerr := io.ReadFull(r, buf[4:])
+		if n > 0 {
+			if sent+int64(n) > c.opts.MaxStream {
+				// Closing without the terminator makes clamd drop the stream.
+				return virus.Result{Engine: Engine, LimitExceeded: true}, nil
+			}
+			binary.BigEndian.PutUint32(buf[:4], uint32(n))
+			if _, err := conn.Write(buf[:4+n]); err != nil {
+				return c.afterWriteError(ctx, conn, err)
+			}
+			sent += int64(n)
+		}
+		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+			break
+		}
+		if rerr != nil {
+			return clean, virus.Errorf(Engine, "instream %s: read content: %w", c, rerr)
+		}
+	}
+	if _, err := conn.Write([]byte{0, 0, 0, 0}); err != nil {
+		return c.afterWriteError(ctx, conn, err)
+	}
+	reply, err := c.readReply(conn)
+	if err != nil {
+		return clean, c.fail(ctx, "INSTREAM", err)
+	}
+	return ParseScanReply(reply)
+}
+
+// afterWriteError handles a failed write: clamd answers "INSTREAM size limit
+// exceeded" and closes while we are still sending, so a write error may hide
+// an answer. If one can be read it wins; otherwise the write error is
+// returned.
+func (c *Client) afterWriteError(ctx context.Context, conn net.Conn, werr error) (virus.Result, error) {
+	if ctx.Err() == nil {
+		if reply, err := c.readReply(conn); err == nil {
+			return ParseScanReply(reply)
+		}
+	}
+	return virus.Result{Engine: Engine}, c.fail(ctx, "INSTREAM", werr)
+}
+
+// acquire waits for a connection slot, within ctx.
+func (c *Client) acquire(ctx context.Context) (release func(), err error) {
+	sem, err := c.slots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case sem <- struct{}{}:
+		return func() { <-sem }, nil
+	case <-ctx.Done():
+		return nil, virus.Errorf(Engine, "instream %s: waiting for a connection slot: %w", c, ctx.Err())
+	}
+}
+
+// slots returns the semaphore, asking clamd for its thread count the first
+// time when MaxConnections is 0. If clamd cannot be asked, the scan fails
+// (clamd is not answering anyway) and the next scan asks again.
+func (c *Client) slots(ctx context.Context) (chan struct{}, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sem != nil {
+		return c.sem, nil
+	}
+	st, err := c.Stats(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.sem = make(chan struct{}, min(st.ThreadsMax, maxAskedConnections))
+	return c.sem, nil
+}
+
+// MaxConnections returns the concurrent-scan limit, 0 while not yet known.
+func (c *Client) MaxConnections() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return cap(c.sem)
+}
