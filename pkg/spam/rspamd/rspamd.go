@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -154,11 +155,20 @@ func safeValue(v string) bool {
 	return len(v) <= 998 && !strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f })
 }
 
-// ctxErr puts the context's error in front when the context ended, so that
+// ctxErr puts the context's error in front when the context ended, and
+// context.DeadlineExceeded in front of a network timeout (the HTTP
+// client's own timeout can fire a moment before the context's), so that
 // errors.Is(err, context.DeadlineExceeded) holds for every timeout.
 func ctxErr(ctx context.Context, err error) error {
-	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
-		return fmt.Errorf("%w: %w", ctx.Err(), err)
+	if cerr := ctx.Err(); cerr != nil {
+		if errors.Is(err, cerr) {
+			return err
+		}
+		return fmt.Errorf("%w: %w", cerr, err)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
 	}
 	return err
 }

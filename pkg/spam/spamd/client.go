@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -215,11 +216,19 @@ func (c *Client) exchange(ctx context.Context, req []byte, read func(*bufio.Read
 	return nil
 }
 
-// ctxErr puts the context's error in front when the context ended, so that
+// ctxErr puts the context's error in front when the context ended, and
+// context.DeadlineExceeded in front of a connection deadline (which can
+// fire a moment before the context notices), so that
 // errors.Is(err, context.DeadlineExceeded) holds for every timeout.
 func ctxErr(ctx context.Context, err error) error {
-	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
-		return fmt.Errorf("%w: %w", ctx.Err(), err)
+	if cerr := ctx.Err(); cerr != nil {
+		if errors.Is(err, cerr) {
+			return err
+		}
+		return fmt.Errorf("%w: %w", cerr, err)
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
 	}
 	return err
 }
