@@ -105,7 +105,7 @@ func (q *Qf) Headers() []Header {
 // case-insensitively), unfolded.
 func (q *Qf) Header(name string) (string, bool) {
 	for _, e := range q.entries {
-		if e.kind == kindHeader && strings.EqualFold(e.hdr.name, name) {
+		if e.kind == kindHeader && equalFoldASCII(e.hdr.name, name) {
 			return e.hdr.value(), true
 		}
 	}
@@ -125,6 +125,27 @@ func (q *Qf) HeaderBlock() []byte {
 		}
 	}
 	return b
+}
+
+// equalFoldASCII compares header names case-insensitively in ASCII only:
+// Unicode folding would let "ſubject" match Subject.
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // validHeaderName: printable ASCII without colon or space.
@@ -236,7 +257,7 @@ func (q *Qf) DeleteHeader(name string) int {
 	n := 0
 	kept := q.entries[:0]
 	for _, e := range q.entries {
-		if e.kind == kindHeader && strings.EqualFold(e.hdr.name, name) {
+		if e.kind == kindHeader && equalFoldASCII(e.hdr.name, name) {
 			n++
 			continue
 		}
@@ -252,7 +273,7 @@ func (q *Qf) DeleteHeader(name string) int {
 func (q *Qf) ReplaceHeader(name, value string) error {
 	first := -1
 	for i, e := range q.entries {
-		if e.kind == kindHeader && strings.EqualFold(e.hdr.name, name) {
+		if e.kind == kindHeader && equalFoldASCII(e.hdr.name, name) {
 			first = i
 			break
 		}
@@ -270,7 +291,7 @@ func (q *Qf) ReplaceHeader(name, value string) error {
 		switch {
 		case i == first:
 			kept = append(kept, ne)
-		case e.kind == kindHeader && strings.EqualFold(e.hdr.name, name):
+		case e.kind == kindHeader && equalFoldASCII(e.hdr.name, name):
 		default:
 			kept = append(kept, e)
 		}

@@ -124,3 +124,18 @@ func TestQuote(t *testing.T) {
 		}
 	}
 }
+
+func TestEqualFoldASCII(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want bool
+	}{
+		{"Subject", "SUBJECT", true}, {"subject", "Subject", true}, {"x-a", "X-A", true},
+		{"\u017fubject", "subject", false}, {"Subjec", "Subject", false}, {"Subjecu", "Subject", false},
+	}
+	for _, tt := range tests {
+		if got := equalFoldASCII(tt.a, tt.b); got != tt.want {
+			t.Errorf("equalFoldASCII(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+	}
+}

@@ -137,7 +137,7 @@ func appendHeaders(b *bytes.Buffer, header []byte, max int) error {
 		if !ok || !validHeaderName(name) {
 			return fmt.Errorf("%w: line %d is not a header: %.40q", ErrBadHeader, n, line)
 		}
-		if skip = strings.EqualFold(name, "Return-Path"); skip {
+		if skip = equalFoldASCII(name, "Return-Path"); skip {
 			continue
 		}
 		b.WriteString("H??")

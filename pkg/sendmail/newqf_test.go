@@ -102,10 +102,11 @@ func TestNewQfErrors(t *testing.T) {
 	}
 }
 
-// TestSendmailAcceptsQf lets the real sendmail list a queue holding a qf
-// made by NewQf and a golden qf edited by qscan.
-func TestSendmailAcceptsQf(t *testing.T) {
-	const sm = "/usr/sbin/sendmail"
+// realSendmail returns the sendmail binary and a private cf and queue dir,
+// or skips the test.
+func realSendmail(t *testing.T) (sm, cfPath, queue string) {
+	t.Helper()
+	sm = "/usr/sbin/sendmail"
 	if _, err := os.Stat(sm); err != nil {
 		t.Skip("sendmail not installed")
 	}
@@ -118,8 +119,7 @@ func TestSendmailAcceptsQf(t *testing.T) {
 	if err != nil {
 		t.Fatalf("m4: %v", err)
 	}
-	cfPath := filepath.Join(dir, "test.cf")
-	queue := filepath.Join(dir, "mqueue")
+	cfPath, queue = filepath.Join(dir, "test.cf"), filepath.Join(dir, "mqueue")
 	// Deliveries go to a closed port: a queue run must not reach any SMTP
 	// sink another test may have on 127.0.0.2:2526.
 	cf = []byte(strings.ReplaceAll(string(cf), "TCP $h 2526", "TCP $h 1"))
@@ -129,7 +129,13 @@ func TestSendmailAcceptsQf(t *testing.T) {
 	if err := os.Mkdir(queue, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	return sm, cfPath, queue
+}
 
+// TestSendmailAcceptsQf lets the real sendmail list and queue-run a queue
+// holding a qf made by NewQf and a golden qf edited by qscan.
+func TestSendmailAcceptsQf(t *testing.T) {
+	sm, cfPath, queue := realSendmail(t)
 	gen := NewIDGen(func() time.Time { return newTime }, os.Getpid(), 0)
 	newID, editID := gen.Next(), gen.Next()
 	q, err := NewQf("alice@sender.example", []string{"bob@example.test"}, []byte(testHeaderBlock), NewOpts{
@@ -147,7 +153,6 @@ func TestSendmailAcceptsQf(t *testing.T) {
 		touch(t, filepath.Join(queue, DfName(id)), "body\n", time.Now())
 		touch(t, filepath.Join(queue, QfName(id)), string(qf), time.Now())
 	}
-
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, sm, "-C", cfPath, "-bp", "-OQueueDirectory="+queue).CombinedOutput()
@@ -163,11 +168,16 @@ func TestSendmailAcceptsQf(t *testing.T) {
 		}
 	}
 
-	// A queue run reads each qf in full; one it cannot read would be renamed
-	// to Qf<ID> ("lost"). The delivery fails (closed port) and sendmail
-	// rewrites the qf with its attempt counted. -v keeps the run in the
-	// foreground.
-	out, err = exec.CommandContext(ctx, sm, "-C", cfPath, "-q", "-v", "-OQueueDirectory="+queue).CombinedOutput()
+	checkQueueRun(ctx, t, sm, cfPath, queue, newID, editID)
+}
+
+// checkQueueRun runs the queue once. A queue run reads each qf in full; one
+// it cannot read would be renamed to Qf<ID> ("lost"). The delivery fails
+// (closed port) and sendmail rewrites the qf with its attempt counted.
+func checkQueueRun(ctx context.Context, t *testing.T, sm, cfPath, queue, newID, editID string) {
+	t.Helper()
+	// -v keeps the run in the foreground.
+	out, err := exec.CommandContext(ctx, sm, "-C", cfPath, "-q", "-v", "-OQueueDirectory="+queue).CombinedOutput()
 	if err != nil {
 		t.Fatalf("sendmail -q: %v\n%s", err, out)
 	}

@@ -2,7 +2,6 @@ package sendmail
 
 import (
 	"fmt"
-	"strings"
 )
 
 // MaxAddressLen bounds addresses given to AddRecipient and NewQf (RFC 5321
@@ -24,7 +23,8 @@ func checkAddress(addr string) error {
 }
 
 // AddRecipient adds the recipient addr as "RP:<addr>" after the last R
-// line (before the headers when there is none).
+// line (before the headers when there is none). A qf without a V line
+// (format 0) has no flags in R lines, so there it writes "R<addr>".
 func (q *Qf) AddRecipient(addr string) error {
 	if addr == "" {
 		return fmt.Errorf("add recipient: %w: empty", ErrBadAddress)
@@ -36,6 +36,9 @@ func (q *Qf) AddRecipient(addr string) error {
 		kind: kindRcpt,
 		raw:  []byte("RP:<" + addr + ">\n"),
 		rcpt: Recipient{Addr: addr, Flags: "P"},
+	}
+	if q.version < 1 {
+		e.raw, e.rcpt.Flags = []byte("R<"+addr+">\n"), ""
 	}
 	at := -1
 	for i, x := range q.entries {
@@ -68,7 +71,7 @@ func (q *Qf) RemoveRecipient(addr string) int {
 			kept = append(kept, e)
 			continue
 		}
-		if strings.EqualFold(e.rcpt.Addr, addr) {
+		if equalFoldASCII(e.rcpt.Addr, addr) {
 			n++
 			if e.rcpt.Ctl != "" {
 				carry = ctlLine(e.raw)
