@@ -18,6 +18,8 @@ type BatchStats struct {
 	Held        int
 	Bytes       int64
 	Duration    time.Duration
+	// Time spent in the batch-wide steps.
+	Claim, Attempts, Check, Commit time.Duration
 }
 
 // RunBatch claims one batch, checks it and commits it. It returns an error
@@ -26,7 +28,7 @@ type BatchStats struct {
 func (p *Pipeline) RunBatch(ctx context.Context) (BatchStats, error) {
 	start := time.Now()
 	items := p.claim()
-	st := BatchStats{Claimed: len(items)}
+	st := BatchStats{Claimed: len(items), Claim: time.Since(start)}
 	if len(items) == 0 {
 		return st, nil
 	}
@@ -34,7 +36,10 @@ func (p *Pipeline) RunBatch(ctx context.Context) (BatchStats, error) {
 	for _, it := range items {
 		st.Bytes += it.entry.Size
 	}
-	if err := p.bumpAttempts(ctx, items); err != nil {
+	t := time.Now()
+	err := p.bumpAttempts(ctx, items)
+	st.Attempts = time.Since(t)
+	if err != nil {
 		// Without a durable counter a poison message could crash us forever.
 		p.log.WithError(err).Error("cannot record processing attempts; batch skipped")
 		for _, it := range items {
@@ -49,7 +54,9 @@ func (p *Pipeline) RunBatch(ctx context.Context) (BatchStats, error) {
 			it.whole = fmt.Sprintf("message could not be processed in %d attempts", p.opt.MaxAttempts)
 		}
 	}
+	t = time.Now()
 	p.processAll(ctx, items)
+	st.Check = time.Since(t)
 	var out []*item
 	for _, it := range items {
 		switch {
@@ -66,7 +73,10 @@ func (p *Pipeline) RunBatch(ctx context.Context) (BatchStats, error) {
 			out = append(out, it)
 		}
 	}
-	if err := p.commit(out); err != nil {
+	t = time.Now()
+	err = p.commit(out)
+	st.Commit = time.Since(t)
+	if err != nil {
 		if errors.Is(err, errJournal) {
 			return st, err
 		}
@@ -85,6 +95,8 @@ func (p *Pipeline) RunBatch(ctx context.Context) (BatchStats, error) {
 	p.log.WithFields(logrus.Fields{
 		"messages": st.Claimed, "bytes": st.Bytes, "delivered": st.Delivered,
 		"quarantined": st.Quarantined, "held": st.Held, "ms": st.Duration.Milliseconds(),
+		"ms_claim": st.Claim.Milliseconds(), "ms_attempts": st.Attempts.Milliseconds(),
+		"ms_check": st.Check.Milliseconds(), "ms_commit": st.Commit.Milliseconds(),
 	}).Info("batch done")
 	return st, nil
 }

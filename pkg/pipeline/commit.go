@@ -98,11 +98,11 @@ func (p *Pipeline) writeOut(it *item, e *entry) error {
 		if _, err := safeio.LinkOrCopy(e.InDf, out(sendmail.DfName(e.OutID)), 0o600); err != nil {
 			return err
 		}
-	} else if _, err := safeio.WriteFile(out(sendmail.DfName(e.OutID)), bytes.NewReader(it.outBody), safeio.Options{NoClobber: true}); err != nil {
+	} else if _, err := safeio.CreateNew(out(sendmail.DfName(e.OutID)), bytes.NewReader(it.outBody), 0o600); err != nil {
 		return err
 	}
 	e.NewDf = true
-	_, err := safeio.WriteFile(out(sendmail.TfName(e.OutID)), bytes.NewReader(it.outQf), safeio.Options{NoClobber: true})
+	_, err := safeio.CreateNew(out(sendmail.TfName(e.OutID)), bytes.NewReader(it.outQf), 0o600)
 	return err
 }
 

@@ -89,6 +89,36 @@ func WriteFile(path string, r io.Reader, o Options) (int64, error) {
 	return n, nil
 }
 
+// CreateNew writes a new file at path durably: it fails with ErrExists if
+// path exists, and otherwise writes, fsyncs and closes it. Use it for names
+// that nothing reads until a later rename publishes them (sendmail's tf
+// and a df without its qf); a failed write leaves no file behind. The
+// directory still needs a SyncDir.
+func CreateNew(path string, r io.Reader, perm os.FileMode) (int64, error) {
+	if perm == 0 {
+		perm = 0o600
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return 0, fmt.Errorf("safeio create %s: %w", path, ErrExists)
+		}
+		return 0, fmt.Errorf("safeio create %s: %w", path, err)
+	}
+	n, err := io.Copy(f, r)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return n, fmt.Errorf("safeio write %s: %w", path, err)
+	}
+	return n, nil
+}
+
 // SyncDir fsyncs a directory so that renames, links and unlinks in it are
 // durable.
 func SyncDir(dir string) error {

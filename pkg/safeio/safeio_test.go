@@ -69,3 +69,28 @@ func TestLinkOrCopyAndTemps(t *testing.T) {
 		t.Error("RemoveTemps removed a file that is not ours")
 	}
 }
+
+func TestCreateNew(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "tfA")
+	if n, err := CreateNew(p, strings.NewReader("qf data"), 0); err != nil || n != 7 {
+		t.Fatalf("CreateNew = %d, %v", n, err)
+	}
+	if _, err := CreateNew(p, strings.NewReader("again"), 0); !errors.Is(err, ErrExists) {
+		t.Errorf("CreateNew over existing: %v, want ErrExists", err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "qf data" {
+		t.Errorf("content = %q", b)
+	}
+	// A failing reader leaves no partial file.
+	q := filepath.Join(filepath.Dir(p), "tfB")
+	if _, err := CreateNew(q, failingReader{}, 0); err == nil {
+		t.Error("CreateNew with a failing reader: no error")
+	}
+	if _, err := os.Stat(q); !os.IsNotExist(err) {
+		t.Errorf("partial file left: %v", err)
+	}
+}
+
+type failingReader struct{}
+
+func (failingReader) Read([]byte) (int, error) { return 0, errors.New("disk on fire") }
