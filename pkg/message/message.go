@@ -88,6 +88,29 @@ type Message struct {
 	Received time.Time
 	Parts    []Part
 	Reports  []Report
+	Spam     *SpamResult // nil until the spam stage ran (or when it is off)
+}
+
+// SpamResult is the outcome of the spam checks of one message.
+type SpamResult struct {
+	Level       string     `json:"level"` // "ham", "spam" or "high"
+	Score       float64    `json:"score"`
+	Required    float64    `json:"required"`
+	Rules       []SpamRule `json:"rules,omitempty"`
+	Engines     []string   `json:"engines,omitempty"` // which engines gave the score, e.g. "SpamAssassin"
+	Whitelisted bool       `json:"whitelisted,omitempty"`
+	Blacklisted bool       `json:"blacklisted,omitempty"`
+	Cached      bool       `json:"cached,omitempty"`
+	// Unchecked is set when an engine failed and policy let the message
+	// through without a verdict; it says why.
+	Unchecked string `json:"unchecked,omitempty"`
+}
+
+// SpamRule is one rule (SpamAssassin test, rspamd symbol, block list) that
+// contributed to the score.
+type SpamRule struct {
+	Name  string  `json:"name"`
+	Score float64 `json:"score"`
 }
 
 // AddReport appends a report.
