@@ -194,7 +194,7 @@ func (c *Client) fail(ctx context.Context, op string, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 		err = fmt.Errorf("%w (%w)", ctxErr, err)
 	}
-	return virus.Errorf(Engine, "%s %s: %w", strings.ToLower(op), c, err)
+	return virus.Errorf(Name, "%s %s: %w", strings.ToLower(op), c, err)
 }
 
 // errReplyTooLong is returned when an answer exceeds MaxReply.

@@ -80,7 +80,7 @@ func TestScanFake(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Scan() error = %v", err)
 			}
-			if got := res.Names(); !slices.Equal(got, tt.names) || res.LimitExceeded != tt.limit || res.Engine != Engine {
+			if got := res.Names(); !slices.Equal(got, tt.names) || res.LimitExceeded != tt.limit || res.Engine != Name {
 				t.Errorf("Scan() = %+v, want names %q, limit %v, engine clamd", res, tt.names, tt.limit)
 			}
 		})

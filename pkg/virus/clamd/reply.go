@@ -10,8 +10,8 @@ import (
 	"github.com/qscan/qscan/pkg/virus"
 )
 
-// Engine is the engine name clamd results and errors carry.
-const Engine = "clamd"
+// Name is the engine name clamd results and errors carry.
+const Name = "clamd"
 
 // maxNameLen bounds a virus name in an answer; real ClamAV names are well
 // under 100 bytes, so a longer one means the answer is garbage.
@@ -34,7 +34,7 @@ const (
 // Anything else is an error wrapping virus.ErrUnavailable ("unexpected
 // answer"): an answer we do not understand is never taken for clean.
 func ParseScanReply(reply string) (virus.Result, error) {
-	res := virus.Result{Engine: Engine}
+	res := virus.Result{Engine: Name}
 	s := trimTerminator(reply)
 	if s == sizeLimit {
 		res.LimitExceeded = true
@@ -52,13 +52,13 @@ func ParseScanReply(reply string) (virus.Result, error) {
 		if !printable(msg) {
 			return res, unexpected("instream", reply)
 		}
-		return res, virus.Errorf(Engine, "instream: clamd error: %s", msg)
+		return res, virus.Errorf(Name, "instream: clamd error: %s", msg)
 	case strings.HasSuffix(rest, " FOUND"):
 		name := strings.TrimSuffix(rest, " FOUND")
 		if name == "" || len(name) > maxNameLen || !printable(name) || strings.TrimSpace(name) != name {
 			return res, unexpected("instream", reply)
 		}
-		res.Findings = []virus.Finding{virus.NewFinding(Engine, name)}
+		res.Findings = []virus.Finding{virus.NewFinding(Name, name)}
 		return res, nil
 	}
 	return res, unexpected("instream", reply)
@@ -92,7 +92,7 @@ func unexpected(op, reply string) error {
 	if len(reply) > show {
 		reply = reply[:show] + "..."
 	}
-	return virus.Errorf(Engine, "%s: unexpected answer %q", op, reply)
+	return virus.Errorf(Name, "%s: unexpected answer %q", op, reply)
 }
 
 // Stats is what qscan uses from clamd's STATS answer.
@@ -132,7 +132,7 @@ func ParseStats(reply string) (Stats, error) {
 			}
 		}
 		if err != nil {
-			return st, virus.Errorf(Engine, "stats: line %q: %w", truncate(line), err)
+			return st, virus.Errorf(Name, "stats: line %q: %w", truncate(line), err)
 		}
 	}
 	if !found || st.ThreadsMax <= 0 {

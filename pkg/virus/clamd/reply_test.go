@@ -86,7 +86,7 @@ func FuzzParseScanReply(f *testing.F) {
 			}
 			return
 		}
-		if res.Engine != Engine {
+		if res.Engine != Name {
 			t.Fatalf("ParseScanReply(%q) engine = %q", s, res.Engine)
 		}
 		if !res.Infected() && !res.LimitExceeded && trimTerminator(s) != "stream: OK" {

@@ -17,9 +17,9 @@ var _ virus.Scanner = (*Client)(nil)
 // Result with LimitExceeded (and no error), as clamd does when its own
 // StreamMaxLength is exceeded. Every error wraps virus.ErrUnavailable.
 func (c *Client) Scan(ctx context.Context, r io.Reader) (virus.Result, error) {
-	clean := virus.Result{Engine: Engine}
+	clean := virus.Result{Engine: Name}
 	if n, ok := remaining(r); ok && n > c.opts.MaxStream {
-		return virus.Result{Engine: Engine, LimitExceeded: true}, nil
+		return virus.Result{Engine: Name, LimitExceeded: true}, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
@@ -50,7 +50,7 @@ func remaining(r io.Reader) (int64, bool) {
 // instream sends the command, the chunks and the terminating empty chunk,
 // then reads the answer.
 func (c *Client) instream(ctx context.Context, conn net.Conn, r io.Reader) (virus.Result, error) {
-	clean := virus.Result{Engine: Engine}
+	clean := virus.Result{Engine: Name}
 	if _, err := conn.Write([]byte("zINSTREAM\x00")); err != nil {
 		return c.afterWriteError(ctx, conn, err)
 	}
@@ -61,7 +61,7 @@ func (c *Client) instream(ctx context.Context, conn net.Conn, r io.Reader) (viru
 		if n > 0 {
 			if sent+int64(n) > c.opts.MaxStream {
 				// Closing without the terminator makes clamd drop the stream.
-				return virus.Result{Engine: Engine, LimitExceeded: true}, nil
+				return virus.Result{Engine: Name, LimitExceeded: true}, nil
 			}
 			binary.BigEndian.PutUint32(buf[:4], uint32(n))
 			if _, err := conn.Write(buf[:4+n]); err != nil {
@@ -73,7 +73,7 @@ func (c *Client) instream(ctx context.Context, conn net.Conn, r io.Reader) (viru
 			break
 		}
 		if rerr != nil {
-			return clean, virus.Errorf(Engine, "instream %s: read content: %w", c, rerr)
+			return clean, virus.Errorf(Name, "instream %s: read content: %w", c, rerr)
 		}
 	}
 	if _, err := conn.Write([]byte{0, 0, 0, 0}); err != nil {
@@ -96,7 +96,7 @@ func (c *Client) afterWriteError(ctx context.Context, conn net.Conn, werr error)
 			return ParseScanReply(reply)
 		}
 	}
-	return virus.Result{Engine: Engine}, c.fail(ctx, "INSTREAM", werr)
+	return virus.Result{Engine: Name}, c.fail(ctx, "INSTREAM", werr)
 }
 
 // acquire waits for a connection slot, within ctx.
@@ -109,7 +109,7 @@ func (c *Client) acquire(ctx context.Context) (release func(), err error) {
 	case sem <- struct{}{}:
 		return func() { <-sem }, nil
 	case <-ctx.Done():
-		return nil, virus.Errorf(Engine, "instream %s: waiting for a connection slot: %w", c, ctx.Err())
+		return nil, virus.Errorf(Name, "instream %s: waiting for a connection slot: %w", c, ctx.Err())
 	}
 }
 
