@@ -1,0 +1,204 @@
+// Package policy decides what becomes of a checked message. It is a pure
+// function of the message's reports, its spam result and the per-message
+// settings: no I/O, no clock.
+package policy
+
+import (
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/qscan/qscan/pkg/message"
+)
+
+// Settings are the per-message options the decision depends on.
+type Settings struct {
+	// DeliverCleaned delivers a message whose dangerous parts were replaced
+	// (MailScanner's "Deliver Cleaned Messages", default true). When false
+	// such a message is quarantined whole.
+	DeliverCleaned bool
+	// Silent matches virus names that are deleted without any notice
+	// (mass-mailers, spam-viruses): the whole message is dropped.
+	Silent []*regexp.Regexp
+	// QuarantineWholeFromLocal quarantines infected mail whose sender is
+	// local (LocalSender true) instead of cleaning it.
+	QuarantineWholeFromLocal bool
+	LocalSender              bool
+	// SpamActions, HighSpamActions and HamActions are MailScanner's action
+	// words, already validated: deliver, delete, store, forward ADDR,
+	// bounce, header "Name: value", striphtml, attachment, notify.
+	SpamActions, HighSpamActions, HamActions []string
+	// Header values of X-<Org>-QScan.
+	CleanValue, InfectedValue, NotCleanValue string
+}
+
+// Replacement is a part to take out of the delivered message.
+type Replacement struct {
+	Part     int // index into Message.Parts of the leaf that was reported
+	MIMEPath string
+	Delete   bool // remove silently, no replacement text
+	Report   message.Report
+}
+
+// Decision is what the pipeline carries out.
+type Decision struct {
+	Verdict string // clean, infected, blocked, spam, high-spam, silent
+	// Deliver to the original recipients (after Replace, with headers).
+	Deliver bool
+	Replace []Replacement
+	// QuarantineWhole keeps the original message; QuarantineParts keeps
+	// the replaced parts.
+	QuarantineWhole  bool
+	QuarantineParts  bool
+	StoreSpam        bool     // spam "store": copy into the spam quarantine
+	Forward          []string // extra recipients of a copy
+	Bounce           bool
+	StripHTML        bool
+	SpamAttachment   bool // wrap the original as message/rfc822
+	NotifyRecipient  bool
+	Headers          [][2]string // extra headers from spam "header" actions
+	HeaderValue      string      // value of X-<Org>-QScan
+	NotifyPostmaster bool        // a non-silent virus or block: postmaster report
+	Reason           string      // why, for the log and the quarantine
+}
+
+// Decide computes the decision for a checked message.
+func Decide(m *message.Message, s Settings) Decision {
+	d := Decision{Verdict: "clean", Deliver: true, HeaderValue: s.CleanValue}
+	var reasons []string
+	virus, silent := false, true
+	for _, r := range m.Reports {
+		if r.Kind == message.KindSpam {
+			continue
+		}
+		reasons = append(reasons, r.Text)
+		if r.Kind == message.KindVirus {
+			virus = true
+			if !r.Silent && !matchesAny(s.Silent, r.Name) {
+				silent = false
+			}
+		} else {
+			silent = false
+		}
+		switch r.Action {
+		case message.ActionQuarantine:
+			d.QuarantineWhole, d.Deliver = true, false
+		case message.ActionDelete, message.ActionReplace:
+			d.Replace = append(d.Replace, Replacement{Part: r.Part, MIMEPath: mimePath(m, r.Part), Delete: r.Action == message.ActionDelete, Report: r})
+		case message.ActionNone:
+			if r.Kind == message.KindVirus || r.Kind == message.KindError {
+				// A virus is never only reported; an error without a part
+				// to replace keeps the message back.
+				d.Replace = append(d.Replace, Replacement{Part: r.Part, MIMEPath: mimePath(m, r.Part), Report: r})
+			}
+		}
+	}
+	d.Reason = strings.Join(dedupe(reasons), "; ")
+	if len(reasons) > 0 {
+		d.Verdict, d.HeaderValue = "blocked", s.NotCleanValue
+		if virus {
+			d.Verdict, d.HeaderValue = "infected", s.InfectedValue
+		}
+		d.NotifyPostmaster = true
+	}
+	if virus && silent {
+		return Decision{Verdict: "silent", Reason: d.Reason, QuarantineWhole: true}
+	}
+	for _, r := range d.Replace {
+		if r.Part < 0 || r.MIMEPath == "" {
+			// Nothing to cut out: the whole message is the problem.
+			d.QuarantineWhole, d.Deliver = true, false
+		}
+	}
+	if len(d.Replace) > 0 {
+		d.QuarantineParts = true
+		if !s.DeliverCleaned || (virus && s.QuarantineWholeFromLocal && s.LocalSender) {
+			d.QuarantineWhole, d.Deliver = true, false
+		}
+	}
+	if !d.Deliver {
+		d.Replace, d.QuarantineParts = nil, false
+		d.QuarantineWhole = true
+		return d
+	}
+	applySpam(&d, m.Spam, s)
+	return d
+}
+
+// mimePath maps a part index to the MIME leaf it lives in.
+func mimePath(m *message.Message, i int) string {
+	if i < 0 || i >= len(m.Parts) {
+		return ""
+	}
+	return m.Parts[i].MIMEPath
+}
+
+func matchesAny(res []*regexp.Regexp, s string) bool {
+	for _, re := range res {
+		if re.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}
+
+func dedupe(ss []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// applySpam adds the spam actions of the message's spam level.
+func applySpam(d *Decision, r *message.SpamResult, s Settings) {
+	if r == nil || r.Unchecked != "" && r.Level == "" {
+		return
+	}
+	actions := s.HamActions
+	switch r.Level {
+	case "spam":
+		actions = s.SpamActions
+	case "high":
+		actions = s.HighSpamActions
+	}
+	if r.Level == "spam" || r.Level == "high" {
+		if d.Verdict == "clean" {
+			d.Verdict = map[string]string{"spam": "spam", "high": "high-spam"}[r.Level]
+		}
+	}
+	deliver := len(actions) == 0 // no actions configured: deliver
+	for _, a := range actions {
+		word, arg, _ := strings.Cut(strings.TrimSpace(a), " ")
+		switch strings.ToLower(word) {
+		case "deliver":
+			deliver = true
+		case "store":
+			d.StoreSpam = true
+		case "forward":
+			d.Forward = append(d.Forward, strings.TrimSpace(arg))
+		case "bounce":
+			d.Bounce = true
+		case "striphtml":
+			d.StripHTML = true
+		case "attachment":
+			d.SpamAttachment = true
+		case "notify":
+			d.NotifyRecipient = true
+		case "header":
+			if name, value, ok := strings.Cut(strings.Trim(strings.TrimSpace(arg), `"`), ":"); ok {
+				d.Headers = append(d.Headers, [2]string{strings.TrimSpace(name), strings.TrimSpace(value)})
+			}
+		default:
+			if strings.Contains(word, "@") { // a bare address forwards
+				d.Forward = append(d.Forward, word)
+			}
+		}
+	}
+	d.Deliver = d.Deliver && deliver
+	sort.Strings(d.Forward)
+}

@@ -1,0 +1,100 @@
+package policy
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/qscan/qscan/pkg/message"
+)
+
+func settings() Settings {
+	return Settings{
+		DeliverCleaned:  true,
+		Silent:          []*regexp.Regexp{regexp.MustCompile(`(?i)^Klez`)},
+		SpamActions:     []string{"deliver", `header "X-Spam-Status: Yes"`},
+		HighSpamActions: []string{"store"},
+		HamActions:      []string{"deliver"},
+		CleanValue:      "Found to be clean", InfectedValue: "Found to be infected", NotCleanValue: "Found to be not clean",
+	}
+}
+
+func msg(reports ...message.Report) *message.Message {
+	return &message.Message{
+		Parts:   []message.Part{{Index: 0, MIMEPath: "1"}, {Index: 1, MIMEPath: "2"}, {Index: 2, Parent: 1, MIMEPath: "2"}},
+		Reports: reports,
+	}
+}
+
+func TestDecide(t *testing.T) {
+	virus := message.Report{Kind: message.KindVirus, Part: 2, Name: "Eicar-Test-Signature", Text: "Virus 'Eicar-Test-Signature' found in file a.zip/eicar.com", Action: message.ActionReplace}
+	for _, tc := range []struct {
+		name     string
+		m        *message.Message
+		s        func(*Settings)
+		want     string // verdict
+		deliver  bool
+		whole    bool
+		replaced []string // MIME paths
+		postmstr bool
+	}{
+		{name: "clean", m: msg(), want: "clean", deliver: true},
+		{name: "virus in archive member replaces the carrying attachment", m: msg(virus), want: "infected", deliver: true, replaced: []string{"2"}, postmstr: true},
+		{name: "deliver_cleaned off", m: msg(virus), s: func(s *Settings) { s.DeliverCleaned = false }, want: "infected", whole: true, postmstr: true},
+		{name: "local sender infected", m: msg(virus), s: func(s *Settings) { s.QuarantineWholeFromLocal, s.LocalSender = true, true }, want: "infected", whole: true, postmstr: true},
+		{name: "silent virus", m: msg(message.Report{Kind: message.KindVirus, Part: 1, Name: "Klez.H", Text: "Klez", Action: message.ActionReplace}), want: "silent", whole: true},
+		{name: "filename deny", m: msg(message.Report{Kind: message.KindFilename, Part: 1, Text: "Filename: x.exe", Action: message.ActionReplace}), want: "blocked", deliver: true, replaced: []string{"2"}, postmstr: true},
+		{name: "whole-message report without part", m: msg(message.Report{Kind: message.KindSize, Part: -1, Text: "Message too large", Action: message.ActionReplace}), want: "blocked", whole: true, postmstr: true},
+		{name: "explicit quarantine", m: msg(message.Report{Kind: message.KindContent, Part: 0, Text: "partial", Action: message.ActionQuarantine}), want: "blocked", whole: true, postmstr: true},
+		{name: "report only", m: msg(message.Report{Kind: message.KindContent, Part: 0, Text: "macros", Action: message.ActionNone}), want: "blocked", deliver: true, postmstr: true},
+		{name: "error without part holds whole", m: msg(message.Report{Kind: message.KindError, Part: -1, Text: "unparsable"}), want: "blocked", whole: true, postmstr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := settings()
+			if tc.s != nil {
+				tc.s(&s)
+			}
+			d := Decide(tc.m, s)
+			var paths []string
+			for _, r := range d.Replace {
+				paths = append(paths, r.MIMEPath)
+			}
+			if d.Verdict != tc.want || d.Deliver != tc.deliver || d.QuarantineWhole != tc.whole ||
+				strings.Join(paths, ",") != strings.Join(tc.replaced, ",") || d.NotifyPostmaster != tc.postmstr {
+				t.Errorf("Decide = verdict %q deliver %v whole %v replace %v postmaster %v; want %q %v %v %v %v",
+					d.Verdict, d.Deliver, d.QuarantineWhole, paths, d.NotifyPostmaster, tc.want, tc.deliver, tc.whole, tc.replaced, tc.postmstr)
+			}
+			if d.Deliver && len(d.Replace) > 0 && !d.QuarantineParts {
+				t.Error("replaced parts are not quarantined")
+			}
+		})
+	}
+}
+
+func TestDecideSpam(t *testing.T) {
+	for _, tc := range []struct {
+		level   string
+		want    string
+		deliver bool
+		store   bool
+		headers int
+	}{
+		{"ham", "clean", true, false, 0},
+		{"spam", "spam", true, false, 1},
+		{"high", "high-spam", false, true, 0},
+	} {
+		m := msg()
+		m.Spam = &message.SpamResult{Level: tc.level, Score: 7, Required: 5}
+		d := Decide(m, settings())
+		if d.Verdict != tc.want || d.Deliver != tc.deliver || d.StoreSpam != tc.store || len(d.Headers) != tc.headers {
+			t.Errorf("level %s: Decide = %q deliver %v store %v headers %v", tc.level, d.Verdict, d.Deliver, d.StoreSpam, d.Headers)
+		}
+	}
+	m := msg()
+	m.Spam = &message.SpamResult{Level: "spam"}
+	s := settings()
+	s.SpamActions = []string{"forward spam@example.org", "delete"}
+	if d := Decide(m, s); d.Deliver || len(d.Forward) != 1 || d.Forward[0] != "spam@example.org" {
+		t.Errorf("forward+delete: %+v", d)
+	}
+}
