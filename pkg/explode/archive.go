@@ -1,0 +1,261 @@
+package explode
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"strings"
+
+	"github.com/klauspost/compress/zip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/mholt/archives"
+	"github.com/nwaples/rardecode/v2"
+
+	"github.com/qscan/qscan/pkg/message"
+)
+
+// errStop ends an extraction early; the reason has been reported already.
+var errStop = errors.New("explode: stop extraction")
+
+// extractors by detected MIME type. Office documents, ODF, EPUB and APK are
+// zip files too, but they are documents: they are recorded, not exploded.
+func extractorFor(detected string) archives.Extractor {
+	switch detected {
+	case "application/zip", "application/x-zip-compressed", "application/jar", "application/java-archive":
+		return archives.Zip{}
+	case "application/x-7z-compressed":
+		return archives.SevenZip{}
+	case "application/vnd.rar", "application/x-rar-compressed":
+		return archives.Rar{}
+	case "application/x-tar":
+		return archives.Tar{}
+	}
+	return nil
+}
+
+// decompressorFor returns the single-stream decompressor for a type.
+func decompressorFor(detected string, data []byte, lim Limits) archives.Decompressor {
+	switch detected {
+	case "application/gzip", "application/x-gzip":
+		return archives.Gz{}
+	case "application/x-bzip2":
+		return archives.Bz2{}
+	case "application/x-xz":
+		return archives.Xz{}
+	case "application/x-lzip", "application/lzip":
+		return archives.Lzip{}
+	case "application/zstd":
+		return archives.Zstd{DecoderOptions: []zstd.DOption{
+			zstd.WithDecoderConcurrency(1),
+			zstd.WithDecoderLowmem(true),
+			zstd.WithDecoderMaxMemory(uint64(lim.MaxPartBytes)),
+		}}
+	}
+	if bytes.HasPrefix(data, []byte{0x04, 0x22, 0x4d, 0x18}) {
+		return archives.Lz4{}
+	}
+	return nil
+}
+
+// unsupported archive formats: reported so the operator knows they were
+// not looked into (the virus scanner still gets the whole file).
+var unsupported = map[string]string{
+	"application/vnd.ms-cab-compressed":     "cab",
+	"application/x-cpio":                    "cpio",
+	"application/x-archive":                 "ar",
+	"application/x-unix-archive":            "ar",
+	"application/x-rpm":                     "rpm",
+	"application/vnd.debian.binary-package": "deb",
+	"application/x-xar":                     "xar",
+	"application/x-installshield":           "installshield",
+}
+
+// container is one archive being extracted, with its budgets.
+type container struct {
+	idx       int   // part index of the archive
+	depth     int   // archive depth of its members
+	allowance int64 // bytes this archive may still expand to (ratio)
+	members   int
+	encrypted bool
+}
+
+// archive explodes part idx if it is an archive or a compressed file.
+func (x *exploder) archive(idx int) {
+	p := x.res.Parts[idx]
+	ex := extractorFor(p.DetectedType)
+	dec := decompressorFor(p.DetectedType, p.Data, x.lim)
+	if ex == nil && dec == nil {
+		if name, ok := unsupported[p.DetectedType]; ok {
+			x.report(message.KindContent, idx, "archive-unsupported", TextUnsupported+": "+name, message.ActionNone)
+		}
+		return
+	}
+	x.res.Parts[idx].Archive = true
+	if p.Depth+1 > x.lim.MaxArchiveDepth {
+		x.report(message.KindContent, idx, "archive-depth",
+			fmt.Sprintf("%s: more than %d levels", TextArchiveDepth, x.lim.MaxArchiveDepth), message.ActionReplace)
+		return
+	}
+	c := &container{idx: idx, depth: p.Depth + 1,
+		allowance: max(x.lim.RatioMinBytes, x.lim.MaxRatio*int64(len(p.Data)))}
+	x.res.Stats.ArchiveDepth = max(x.res.Stats.ArchiveDepth, c.depth)
+	var err error
+	if ex != nil {
+		err = ex.Extract(context.Background(), bytes.NewReader(p.Data), func(_ context.Context, f archives.FileInfo) error {
+			return x.member(c, f)
+		})
+	} else {
+		err = x.decompress(c, dec, p)
+	}
+	switch {
+	case err == nil || errors.Is(err, errStop):
+	case isPasswordError(err):
+		c.encrypted = true
+	default:
+		x.report(message.KindContent, idx, "archive-unreadable",
+			fmt.Sprintf("%s: %v", TextUnreadable, err), message.ActionReplace)
+	}
+	if c.encrypted {
+		x.res.Parts[idx].Encrypted = true
+		act := message.ActionReplace
+		if x.lim.AllowPasswordArchives {
+			act = message.ActionNone
+		}
+		x.report(message.KindContent, idx, "archive-password", TextPassword, act)
+	}
+}
+
+// isPasswordError recognises the "encrypted" errors of the 7z and RAR
+// readers; zip encryption is seen in the member flags instead.
+func isPasswordError(err error) bool {
+	if errors.Is(err, rardecode.ErrArchiveEncrypted) || errors.Is(err, rardecode.ErrArchivedFileEncrypted) ||
+		errors.Is(err, rardecode.ErrBadPassword) {
+		return true
+	}
+	s := err.Error()
+	return strings.Contains(s, "aes7z") || strings.Contains(s, "password")
+}
+
+// member handles one archive entry.
+func (x *exploder) member(c *container, f archives.FileInfo) error {
+	if f.IsDir() {
+		return nil
+	}
+	c.members++
+	if c.members > x.lim.MaxArchiveMembers {
+		x.report(message.KindContent, c.idx, "archive-members",
+			fmt.Sprintf("%s: more than %d", TextArchiveMembers, x.lim.MaxArchiveMembers), message.ActionReplace)
+		return errStop
+	}
+	name := f.NameInArchive
+	compressed := int64(-1)
+	if h, ok := f.Header.(zip.FileHeader); ok {
+		compressed = int64(h.CompressedSize64)
+		if h.Flags&1 != 0 {
+			c.encrypted = true
+			x.addMember(c, name, nil, true, f.Size())
+			return nil
+		}
+	}
+	if f.LinkTarget != "" || f.Mode()&fs.ModeSymlink != 0 {
+		x.addMember(c, name, nil, false, 0)
+		return nil
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return fmt.Errorf("open member %q: %w", name, err)
+	}
+	defer rc.Close()
+	data, err := x.readBounded(c, rc, compressed, name)
+	if err != nil {
+		return err
+	}
+	x.addMember(c, name, data, false, int64(len(data)))
+	return nil
+}
+
+// decompress handles a single compressed stream (gz, bz2, xz, ...): its one
+// member is named after the file without its compression suffix.
+func (x *exploder) decompress(c *container, dec archives.Decompressor, p message.Part) error {
+	rc, err := dec.OpenReader(bytes.NewReader(p.Data))
+	if err != nil {
+		return fmt.Errorf("open stream: %w", err)
+	}
+	defer rc.Close()
+	name := strings.TrimSuffix(path.Base(p.Filename), path.Ext(p.Filename))
+	if name == "" || name == "." {
+		name = "data"
+	}
+	c.members++
+	data, err := x.readBounded(c, rc, int64(len(p.Data)), name)
+	if err != nil {
+		return err
+	}
+	x.addMember(c, name, data, false, int64(len(data)))
+	return nil
+}
+
+// readBounded reads one member through a LimitReader sized by the
+// remaining budgets, so that a bomb costs at most one budget's worth of
+// work and memory. compressed is the member's stored size, -1 if unknown.
+func (x *exploder) readBounded(c *container, r io.Reader, compressed int64, name string) ([]byte, error) {
+	limit, why := x.lim.MaxExpandedBytes-x.expanded, "total expanded bytes per message"
+	if x.lim.MaxPartBytes < limit {
+		limit, why = x.lim.MaxPartBytes, "member size"
+	}
+	if c.allowance < limit {
+		limit, why = c.allowance, "expansion ratio of the archive"
+	}
+	if compressed >= 0 {
+		if r := max(x.lim.RatioMinBytes, x.lim.MaxRatio*compressed); r < limit {
+			limit, why = r, "expansion ratio of the member"
+		}
+	}
+	data, err := io.ReadAll(io.LimitReader(r, max(limit, 0)+1))
+	x.expanded += int64(len(data))
+	x.res.Stats.ExpandedBytes = x.expanded
+	c.allowance -= int64(len(data))
+	if int64(len(data)) > limit {
+		x.report(message.KindContent, c.idx, "archive-expand",
+			fmt.Sprintf("%s: %s exceeds the %s limit", TextArchiveExpand, name, why), message.ActionReplace)
+		return nil, errStop
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read member %q: %w", name, err)
+	}
+	return data, nil
+}
+
+// addMember appends an archive member and looks into it.
+func (x *exploder) addMember(c *container, name string, data []byte, encrypted bool, size int64) {
+	parent := x.res.Parts[c.idx]
+	shown := name
+	if shown == "" {
+		shown = fmt.Sprintf("member-%d", c.members)
+	}
+	idx := x.addPart(message.Part{
+		Parent:       c.idx,
+		Path:         parent.Path + "/" + shown,
+		MIMEPath:     parent.MIMEPath,
+		Filename:     name,
+		DetectedType: detectIf(data),
+		Size:         size,
+		Depth:        c.depth,
+		Encrypted:    encrypted,
+		Data:         data,
+	})
+	if data != nil {
+		x.inspect(idx)
+	}
+}
+
+func detectIf(data []byte) string {
+	if data == nil {
+		return ""
+	}
+	return detect(data)
+}

@@ -1,0 +1,150 @@
+// Package explode turns a raw RFC 822 message into the flat list of parts
+// that the checks look at: decoded MIME leaves, files hidden in text bodies
+// (uuencode, BinHex), TNEF attachments and archive members, all under limits.
+package explode
+
+import (
+	"fmt"
+
+	"github.com/qscan/qscan/pkg/message"
+)
+
+// Limits bounds the work Explode does for one message. Every field has its
+// default in DefaultLimits; a zero or negative value there means "use the
+// default" when passed through Limits.normalize.
+type Limits struct {
+	MaxArchiveDepth       int   // archives inside archives (default 8)
+	MaxArchiveMembers     int   // members per archive (default 1000)
+	MaxExpandedBytes      int64 // bytes taken out of archives per message (default 200 MiB)
+	MaxRatio              int64 // expansion ratio, for members > RatioMinBytes (default 100)
+	RatioMinBytes         int64 // members up to this size are exempt from MaxRatio (default 1 MiB)
+	MaxMIMEParts          int   // MIME parts per message, nested messages included (default 1000)
+	MaxMIMEDepth          int   // multipart and message/rfc822 nesting (default 50)
+	MaxHeaderBytes        int64 // one header block, top-level or part (default 1 MiB)
+	MaxPartBytes          int64 // one decoded part or archive member (default 100 MiB)
+	MaxUnclosedMultiparts int   // nested multiparts without close delimiter (default 8)
+	AllowPasswordArchives bool  // encrypted archives pass with a report (default true)
+}
+
+// DefaultLimits returns the documented defaults; they are the values
+// etc/qscan.toml shows under [limits].
+func DefaultLimits() Limits {
+	return Limits{
+		MaxArchiveDepth:       8,
+		MaxArchiveMembers:     1000,
+		MaxExpandedBytes:      200 << 20,
+		MaxRatio:              100,
+		RatioMinBytes:         1 << 20,
+		MaxMIMEParts:          1000,
+		MaxMIMEDepth:          50,
+		MaxHeaderBytes:        1 << 20,
+		MaxPartBytes:          100 << 20,
+		MaxUnclosedMultiparts: 8,
+		AllowPasswordArchives: true,
+	}
+}
+
+// normalize replaces unset (zero or negative) numeric fields by defaults, so
+// that a partly filled Limits never means "unlimited".
+func (l Limits) normalize() Limits {
+	d := DefaultLimits()
+	setInt := func(v *int, def int) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	set64 := func(v *int64, def int64) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	setInt(&l.MaxArchiveDepth, d.MaxArchiveDepth)
+	setInt(&l.MaxArchiveMembers, d.MaxArchiveMembers)
+	set64(&l.MaxExpandedBytes, d.MaxExpandedBytes)
+	set64(&l.MaxRatio, d.MaxRatio)
+	set64(&l.RatioMinBytes, d.RatioMinBytes)
+	setInt(&l.MaxMIMEParts, d.MaxMIMEParts)
+	setInt(&l.MaxMIMEDepth, d.MaxMIMEDepth)
+	set64(&l.MaxHeaderBytes, d.MaxHeaderBytes)
+	set64(&l.MaxPartBytes, d.MaxPartBytes)
+	setInt(&l.MaxUnclosedMultiparts, d.MaxUnclosedMultiparts)
+	return l
+}
+
+// Result is what Explode found in one message.
+type Result struct {
+	Parts   []message.Part
+	Reports []message.Report
+	Stats   Stats
+}
+
+// Stats summarises the work done, for logs and metrics.
+type Stats struct {
+	MIMEParts     int   // MIME leaves seen (nested messages included)
+	MIMEDepth     int   // deepest MIME nesting seen
+	ArchiveDepth  int   // deepest archive nesting seen
+	ExpandedBytes int64 // bytes taken out of archives and compressed files
+}
+
+// Report texts. They are stable: policy, tests and operators match on the
+// part before the first colon.
+const (
+	TextArchiveDepth   = "archive nested too deeply"
+	TextArchiveExpand  = "archive expands too much"
+	TextArchiveMembers = "too many archive members"
+	TextMIMEParts      = "too many MIME parts"
+	TextMIMEDepth      = "MIME nested too deeply"
+	TextHeaderSize     = "header too large"
+	TextPassword       = "password-protected archive"
+	TextUnreadable     = "unreadable archive"
+	TextUnsupported    = "unsupported archive"
+	TextAmbiguous      = "ambiguous MIME structure"
+	TextMalformed      = "malformed MIME structure"
+	TextUnparsable     = "unparsable message"
+	TextMacros         = "document contains macros"
+	TextDuplicate      = "duplicate header"
+	TextTNEF           = "unreadable TNEF attachment"
+)
+
+// engine is the Report.Engine of everything this package reports.
+const engine = "explode"
+
+// Explode parses raw (a whole message, header and body, LF or CRLF line
+// ends) and returns its parts. Problems with the message itself, including
+// every exceeded limit, are reports in the result; the error is only for
+// internal failures.
+func Explode(raw []byte, lim Limits) (res *Result, err error) {
+	x := &exploder{lim: lim.normalize(), res: &Result{}}
+	defer func() {
+		// A bug in a decoder must not take the scanner down; the caller
+		// treats an error as "retry later", which is the safe side.
+		if r := recover(); r != nil {
+			res, err = nil, fmt.Errorf("explode message: internal panic: %v", r)
+		}
+	}()
+	x.message(raw, "", 0)
+	return x.res, nil
+}
+
+// exploder carries the state of one Explode call: limits and the budgets
+// that are shared by the whole message.
+type exploder struct {
+	lim      Limits
+	res      *Result
+	expanded int64 // archive bytes taken so far
+	stopMIME bool  // a MIME limit was hit: no more MIME parts are added
+}
+
+// report appends a report.
+func (x *exploder) report(kind message.ReportKind, part int, name, text string, act message.Action) {
+	x.res.Reports = append(x.res.Reports, message.Report{
+		Kind: kind, Part: part, Engine: engine, Name: name, Text: text, Action: act,
+	})
+}
+
+// addPart appends p with its index set and returns the index.
+func (x *exploder) addPart(p message.Part) int {
+	p.Index = len(x.res.Parts)
+	x.res.Parts = append(x.res.Parts, p)
+	return p.Index
+}

@@ -1,0 +1,129 @@
+package explode
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/klauspost/compress/zip"
+
+	"github.com/qscan/qscan/pkg/message"
+)
+
+// maxEmbedded caps the uuencoded files taken from one text part.
+const maxEmbedded = 100
+
+// inspect looks inside part idx: files hidden in text, TNEF, documents
+// with macros, archives.
+func (x *exploder) inspect(idx int) {
+	p := x.res.Parts[idx]
+	if p.Parent == -1 && isText(p) {
+		x.textFiles(idx)
+	}
+	switch {
+	case isTNEF(p.Data) || p.DeclaredType == "application/ms-tnef" || p.DeclaredType == "application/vnd.ms-tnef":
+		x.tnef(idx)
+	case isDocument(p.DetectedType):
+		x.macros(idx)
+	case p.DetectedType == "application/zip":
+		x.macros(idx) // a .docm renamed and sniffed as plain zip
+		x.archive(idx)
+	default:
+		x.archive(idx)
+	}
+}
+
+func isText(p message.Part) bool {
+	return strings.HasPrefix(p.DeclaredType, "text/") || p.DeclaredType == "" ||
+		strings.HasPrefix(p.DetectedType, "text/")
+}
+
+// isDocument says whether a sniffed type is an office document: a zip or
+// OLE2 file that is not to be treated as an archive.
+func isDocument(t string) bool {
+	return strings.HasPrefix(t, "application/vnd.openxmlformats-officedocument.") ||
+		strings.HasPrefix(t, "application/vnd.oasis.opendocument.") ||
+		strings.HasPrefix(t, "application/vnd.ms-") && t != "application/vnd.ms-cab-compressed" ||
+		t == "application/msword" || t == "application/x-ole-storage" || t == "application/epub+zip"
+}
+
+// vbaOLE is the name of the VBA project stream in an OLE2 directory
+// (UTF-16LE).
+var vbaOLE = []byte("_\x00V\x00B\x00A\x00_\x00P\x00R\x00O\x00J\x00E\x00C\x00T\x00")
+
+// macros reports VBA projects in OOXML (vbaProject.bin) and OLE2 files.
+func (x *exploder) macros(idx int) {
+	data := x.res.Parts[idx].Data
+	found := bytes.Contains(data, vbaOLE)
+	if !found && bytes.HasPrefix(data, []byte("PK")) {
+		if zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data))); err == nil {
+			for i, f := range zr.File {
+				if i >= x.lim.MaxArchiveMembers {
+					break
+				}
+				if strings.HasSuffix(strings.ToLower(f.Name), "vbaproject.bin") {
+					found = true
+					break
+				}
+			}
+		}
+	}
+	if found {
+		x.report(message.KindContent, idx, "macros", TextMacros, message.ActionNone)
+	}
+}
+
+// textFiles decodes uuencoded and BinHex files found in a text part.
+func (x *exploder) textFiles(idx int) {
+	data := x.res.Parts[idx].Data
+	var files []embedded
+	files = append(files, findUU(data, maxEmbedded)...)
+	if f, ok, err := findBinHex(data, x.lim.MaxPartBytes); ok {
+		if err != nil {
+			x.report(message.KindContent, idx, "binhex-unreadable", "unreadable BinHex data: "+err.Error(), message.ActionNone)
+		} else {
+			files = append(files, f)
+		}
+	}
+	x.children(idx, files)
+}
+
+// tnef decodes a winmail.dat into its attachments.
+func (x *exploder) tnef(idx int) {
+	files, err := decodeTNEF(x.res.Parts[idx].Data, x.lim.MaxArchiveMembers)
+	if err != nil {
+		x.report(message.KindContent, idx, "tnef-unreadable", fmt.Sprintf("%s: %v", TextTNEF, err), message.ActionNone)
+	}
+	x.children(idx, files)
+}
+
+// children adds decoded files under part idx, one container level deeper.
+func (x *exploder) children(idx int, files []embedded) {
+	if len(files) == 0 {
+		return
+	}
+	parent := x.res.Parts[idx]
+	if parent.Depth+1 > x.lim.MaxArchiveDepth {
+		x.report(message.KindContent, idx, "archive-depth",
+			fmt.Sprintf("%s: more than %d levels", TextArchiveDepth, x.lim.MaxArchiveDepth), message.ActionReplace)
+		return
+	}
+	for i, f := range files {
+		name := f.Name
+		shown := name
+		if shown == "" {
+			shown = fmt.Sprintf("file-%d", i+1)
+		}
+		c := x.addPart(message.Part{
+			Parent:       idx,
+			Path:         parent.Path + "/" + shown,
+			MIMEPath:     parent.MIMEPath,
+			Filename:     name,
+			DetectedType: detect(f.Data),
+			Size:         int64(len(f.Data)),
+			Depth:        parent.Depth + 1,
+			Data:         f.Data,
+		})
+		x.inspect(c)
+	}
+}
