@@ -23,9 +23,10 @@ var errStop = errors.New("explode: stop extraction")
 
 // extractors by detected MIME type. Office documents, ODF, EPUB and APK are
 // zip files too, but they are documents: they are recorded, not exploded.
-func extractorFor(detected string) archives.Extractor {
+func extractorFor(detected string, data []byte) archives.Extractor {
 	switch detected {
-	case "application/zip", "application/x-zip-compressed", "application/jar", "application/java-archive":
+	case "application/zip", "application/x-zip-compressed", "application/jar", "application/java-archive",
+		"application/vnd.android.package-archive", "application/x-chrome-extension":
 		return archives.Zip{}
 	case "application/x-7z-compressed":
 		return archives.SevenZip{}
@@ -33,6 +34,9 @@ func extractorFor(detected string) archives.Extractor {
 		return archives.Rar{}
 	case "application/x-tar":
 		return archives.Tar{}
+	}
+	if bytes.HasPrefix(data, []byte("PK\x03\x04")) && !isDocument(detected) {
+		return archives.Zip{} // any other zip flavour is still a zip
 	}
 	return nil
 }
@@ -86,7 +90,10 @@ type container struct {
 // archive explodes part idx if it is an archive or a compressed file.
 func (x *exploder) archive(idx int) {
 	p := x.res.Parts[idx]
-	ex := extractorFor(p.DetectedType)
+	if x.stopArchives {
+		return
+	}
+	ex := extractorFor(p.DetectedType, p.Data)
 	dec := decompressorFor(p.DetectedType, p.Data, x.lim)
 	if ex == nil && dec == nil {
 		if name, ok := unsupported[p.DetectedType]; ok {
@@ -220,6 +227,9 @@ func (x *exploder) readBounded(c *container, r io.Reader, compressed int64, name
 	x.res.Stats.ExpandedBytes = x.expanded
 	c.allowance -= int64(len(data))
 	if int64(len(data)) > limit {
+		// One bomb is enough: stop every further extraction in this
+		// message, or the siblings of a recursive bomb eat the budget.
+		x.stopArchives = true
 		x.report(message.KindContent, c.idx, "archive-expand",
 			fmt.Sprintf("%s: %s exceeds the %s limit", TextArchiveExpand, name, why), message.ActionReplace)
 		return nil, errStop

@@ -133,6 +133,9 @@ type exploder struct {
 	res      *Result
 	expanded int64 // archive bytes taken so far
 	stopMIME bool  // a MIME limit was hit: no more MIME parts are added
+	// stopArchives is set by the first expansion limit: no more archives
+	// are opened in this message.
+	stopArchives bool
 }
 
 // report appends a report.
