@@ -78,6 +78,12 @@ func (p *Pipeline) claim() []*item {
 // skipped; corrupt ones are set aside.
 func (p *Pipeline) claimOne(e sendmail.Entry, now time.Time) (*item, bool) {
 	old := now.Sub(e.ModTime) > p.opt.SetAsideAfter
+	if e.Empty {
+		if old {
+			p.setAside(e, nil, "empty queue file")
+		}
+		return nil, false
+	}
 	if e.DfMissing {
 		if old {
 			p.setAside(e, nil, "queue file without its df (body) file")

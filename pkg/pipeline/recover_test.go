@@ -111,17 +111,19 @@ func TestCorruptQueueFiles(t *testing.T) {
 	e.writeRaw("6AM876nc000065", []byte("V8\nH??Subject: "+strings.Repeat("x", 2<<20)+"\n.\n"), []byte("x\n"), 0)
 	e.writeRaw("6AM876nc000066", []byte(strings.Replace(good, "H??Subject:", "H??Sub\x00ject:", 1)), []byte("x\n"), 0)
 	e.writeRaw("6AM876nc000067", []byte(good), nil, 0) // df missing but young: maybe still being written
+	e.writeRaw("6AM876nc000068", nil, []byte("x\n"), old) // empty qf left behind
+	e.writeRaw("6AM876nc000069", nil, []byte("x\n"), 0)   // empty qf, young: being created
 	p := e.pipeline(e.options())
 	st, _ := p.RunBatch(ctx)
 	if st.Delivered != 1 {
 		t.Errorf("RunBatch = %+v, want the good message delivered", st)
 	}
-	want := []string{"6AM876nc000061", "6AM876nc000062", "6AM876nc000063", "6AM876nc000064", "6AM876nc000065", "6AM876nc000066"}
+	want := []string{"6AM876nc000061", "6AM876nc000062", "6AM876nc000063", "6AM876nc000064", "6AM876nc000065", "6AM876nc000066", "6AM876nc000068"}
 	if got := quarantineEntries(t, e.quar); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("set aside = %v, want %v", got, want)
 	}
-	if got := names(t, e.in); strings.Join(got, " ") != "qf6AM876nc000067" {
-		t.Errorf("incoming = %v, want only the young df-less message", got)
+	if got := names(t, e.in); strings.Join(got, " ") != "df6AM876nc000069 qf6AM876nc000067 qf6AM876nc000069" {
+		t.Errorf("incoming = %v, want only the young df-less and empty messages", got)
 	}
 	if got := names(t, e.out); len(got) != 2 {
 		t.Errorf("outgoing = %v", got)

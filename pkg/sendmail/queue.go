@@ -75,6 +75,7 @@ type Entry struct {
 	ModTime   time.Time // of the qf
 	Size      int64     // qf plus df bytes
 	DfMissing bool      // no regular df: the caller should set the message aside
+	Empty     bool      // the qf is empty: being created, or left behind by a crash
 }
 
 // List lists the messages of the queue directory dir (see Queue.List).
@@ -88,9 +89,9 @@ func List(dir string) ([]Entry, error) {
 
 // List returns the messages of the queue, oldest qf first (then by ID). It
 // lists regular, non-empty qf files whose name is "qf" plus a ValidID, and
-// ignores everything else: tf (being written), xf, hf, Qf (lost), empty
-// files (sendmail still creating them), symlinks and directories. A
-// message whose df is missing is listed with DfMissing set.
+// ignores everything else: tf (being written), xf, hf, Qf (lost), symlinks
+// and directories. A message whose df is missing is listed with DfMissing
+// set, an empty qf (sendmail still creating it) with Empty set.
 func (q Queue) List() ([]Entry, error) {
 	qdir := q.path("qf", "")
 	des, err := os.ReadDir(qdir)
@@ -111,6 +112,9 @@ func (q Queue) List() ([]Entry, error) {
 			return nil, fmt.Errorf("list queue %s: %w", q.Dir, err)
 		}
 		if info.Size() == 0 {
+			// Normally sendmail still creating it; listed so that one left
+			// behind for long can be set aside by the caller.
+			out = append(out, Entry{ID: id, QfPath: q.QfPath(id), DfPath: q.DfPath(id), ModTime: info.ModTime(), Empty: true})
 			continue
 		}
 		e := Entry{ID: id, QfPath: q.QfPath(id), DfPath: q.DfPath(id), ModTime: info.ModTime(), Size: info.Size()}

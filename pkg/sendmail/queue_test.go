@@ -49,19 +49,20 @@ func TestListFlat(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Entry{
+		{ID: "Empty", ModTime: t0, Empty: true},
 		{ID: "Old", ModTime: t0, Size: 2, DfMissing: true},
 		{ID: "A", ModTime: t0.Add(2 * time.Minute), Size: 6},
 		{ID: "B", ModTime: t0.Add(2 * time.Minute), Size: 8},
 		{ID: "SymDf", ModTime: t0.Add(3 * time.Minute), Size: 2, DfMissing: true},
 	}
 	if len(got) != len(want) {
-		t.Fatalf("List = %+v, want IDs Old, A, B, SymDf", got)
+		t.Fatalf("List = %+v, want IDs Empty, Old, A, B, SymDf", got)
 	}
 	for i, w := range want {
 		w.QfPath, w.DfPath = filepath.Join(dir, "qf"+w.ID), filepath.Join(dir, "df"+w.ID)
 		g := got[i]
 		if g.ID != w.ID || g.QfPath != w.QfPath || g.DfPath != w.DfPath || !g.ModTime.Equal(w.ModTime) ||
-			g.Size != w.Size || g.DfMissing != w.DfMissing {
+			g.Size != w.Size || g.DfMissing != w.DfMissing || g.Empty != w.Empty {
 			t.Errorf("List()[%d] = %+v, want %+v", i, g, w)
 		}
 	}

@@ -1,0 +1,221 @@
+//go:build e2e
+
+package test
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qscan/qscan/test/stackutil"
+)
+
+// submitAll sends messages through sendmail-in by SMTP.
+func submitAll(t *testing.T, s stackutil.Stack, msgs map[string][]byte) {
+	t.Helper()
+	for id, raw := range msgs {
+		to := headerValue(raw, "To")
+		if err := stackutil.Submit(s.SMTPIn, "sender@example.org", []string{to}, raw); err != nil {
+			t.Fatalf("submit %s: %v", id, err)
+		}
+	}
+}
+
+// waitQueued waits until sendmail-in has queued n messages.
+func waitQueued(t *testing.T, dir string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		m, _ := filepath.Glob(filepath.Join(dir, "qf*"))
+		if len(m) >= n {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("sendmail-in did not queue %d messages", n)
+}
+
+// TestThroughRealSendmail: 200 messages by SMTP into sendmail-in, through
+// qscan --once into the outgoing queue, where the real sendmail lists them
+// (-bp) and delivers them to the sink: all arrive, bodies byte-identical,
+// qscan's headers present.
+func TestThroughRealSendmail(t *testing.T) {
+	s := stack(t)
+	clean(t, s)
+	bin := qscanBin(t)
+	msgs := map[string][]byte{}
+	for i := 0; i < 200; i++ {
+		id, raw := message(i, "pass")
+		msgs[id] = raw
+	}
+	submitAll(t, s, msgs)
+	waitQueued(t, s.Incoming, len(msgs))
+
+	cfg := writeConfig(t, s, cfgOpts{noKick: true, maxMessages: 30})
+	if out, err := exec.Command(bin, "run", "--once", "-c", cfg).CombinedOutput(); err != nil {
+		t.Fatalf("qscan run --once: %v\n%s", err, out)
+	}
+	if m, _ := filepath.Glob(filepath.Join(s.Incoming, "qf*")); len(m) != 0 {
+		t.Fatalf("incoming queue still holds %d messages", len(m))
+	}
+	// The outgoing sendmail reads what qscan wrote as valid queue entries.
+	out, err := exec.Command("/usr/sbin/sendmail", "-C", s.CF, "-bp", "-OQueueDirectory="+s.Outgoing).CombinedOutput()
+	if err != nil {
+		t.Fatalf("sendmail -bp: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), fmt.Sprintf("Total requests: %d", len(msgs))) {
+		t.Errorf("sendmail -bp does not list %d requests:\n%s", len(msgs), lastLines(string(out), 5))
+	}
+	if err := stackutil.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := stackutil.WaitSink(s.SinkDir, len(msgs), 120*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, m := range got {
+		id := headerValue(m.Data, "Message-ID")
+		want, ok := msgs[id]
+		if !ok || seen[id] {
+			t.Errorf("unexpected or duplicate message %q at the sink", id)
+			continue
+		}
+		seen[id] = true
+		if !bytes.Equal(bodyOf(m.Data), bodyOf(want)) {
+			t.Errorf("%s: body changed on the way", id)
+		}
+		if v := headerValue(m.Data, "X-E2E-QScan"); v != "Found to be clean" {
+			t.Errorf("%s: X-E2E-QScan = %q", id, v)
+		}
+		if v := headerValue(m.Data, "X-E2E-QScan-From"); v != "sender@example.org" {
+			t.Errorf("%s: X-E2E-QScan-From = %q", id, v)
+		}
+	}
+	if len(seen) != len(msgs) {
+		t.Errorf("%d of %d messages arrived", len(seen), len(msgs))
+	}
+}
+
+// TestPickupLatencyAndKick: with the daemon running, a message queued by
+// sendmail-in is delivered to the sink through the kick, without a queue
+// run of ours.
+func TestDaemonKick(t *testing.T) {
+	s := stack(t)
+	clean(t, s)
+	var logBuf bytes.Buffer
+	d := startDaemon(t, qscanBin(t), writeConfig(t, s, cfgOpts{maxMessages: 30}), &logBuf)
+	defer d.stop(t)
+	time.Sleep(300 * time.Millisecond)
+	id, raw := message(7, "kick")
+	if err := stackutil.Submit(s.SMTPIn, "sender@example.org", []string{"bob@example.test"}, raw); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := waitFor(s, id, 30*time.Second); err != nil {
+		t.Fatalf("%v\nqscan log:\n%s", err, logBuf.String())
+	}
+}
+
+// TestCrashExactlyOnce: qscan is killed with SIGKILL at random moments
+// while it drains 500 messages, and restarted each time; every message
+// arrives at the sink exactly once.
+func TestCrashExactlyOnce(t *testing.T) {
+	s := stack(t)
+	clean(t, s)
+	bin := qscanBin(t)
+	const n = 500
+	msgs := map[string][]byte{}
+	for i := 0; i < n; i++ {
+		id, raw := message(i, "crash")
+		msgs[id] = raw
+	}
+	submitAll(t, s, msgs)
+	waitQueued(t, s.Incoming, n)
+	cfg := writeConfig(t, s, cfgOpts{maxMessages: 10})
+	r := rand.New(rand.NewPCG(7, 7))
+	var logBuf bytes.Buffer
+	kills := 0
+	for kills < 12 {
+		d := startDaemon(t, bin, cfg, &logBuf)
+		time.Sleep(time.Duration(20+r.IntN(250)) * time.Millisecond)
+		d.kill()
+		kills++
+		if m, _ := filepath.Glob(filepath.Join(s.Incoming, "qf*")); len(m) == 0 {
+			break
+		}
+	}
+	if out, err := exec.Command(bin, "run", "--once", "-c", cfg).CombinedOutput(); err != nil {
+		t.Fatalf("final qscan run --once: %v\n%s", err, out)
+	}
+	t.Logf("killed qscan %d times", kills)
+	if kills < 10 {
+		t.Errorf("only %d kills before the queue drained; the test proves less than it should", kills)
+	}
+	if m, _ := filepath.Glob(filepath.Join(s.Incoming, "*")); len(m) != 0 {
+		t.Errorf("incoming queue not empty: %d files", len(m))
+	}
+	if err := stackutil.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := stackutil.WaitSink(s.SinkDir, n, 180*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second) // let any duplicate arrive too
+	got, _ = stackutil.WaitSink(s.SinkDir, n, time.Second)
+	count := map[string]int{}
+	for _, m := range got {
+		count[headerValue(m.Data, "Message-ID")]++
+	}
+	for id := range msgs {
+		if count[id] != 1 {
+			t.Errorf("%s arrived %d times", id, count[id])
+		}
+	}
+	if len(got) != n {
+		t.Errorf("sink holds %d messages, want %d", len(got), n)
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(s.Outgoing, "tf*"))
+	temps, _ := filepath.Glob(filepath.Join(s.Outgoing, ".qscan-tmp-*"))
+	if len(leftovers)+len(temps) != 0 {
+		t.Errorf("temporary files left in the outgoing queue: %v %v", leftovers, temps)
+	}
+}
+
+// waitFor waits until the sink holds the message with this Message-ID.
+func waitFor(s stackutil.Stack, msgID string, timeout time.Duration) (stackutil.SinkMsg, error) {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		msgs, _ := stackutil.ReadSink(s.SinkDir)
+		for _, m := range msgs {
+			if headerValue(m.Data, "Message-ID") == msgID {
+				return m, nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return stackutil.SinkMsg{}, fmt.Errorf("message %s did not arrive at the sink within %s", msgID, timeout)
+}
+
+func readString(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func lastLines(s string, n int) string {
+	l := strings.Split(strings.TrimSpace(s), "\n")
+	if len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return strings.Join(l, "\n")
+}
