@@ -110,7 +110,7 @@ func TestCorruptQueueFiles(t *testing.T) {
 	e.writeRaw("6AM876nc000064", []byte(good), nil, old) // df missing
 	e.writeRaw("6AM876nc000065", []byte("V8\nH??Subject: "+strings.Repeat("x", 2<<20)+"\n.\n"), []byte("x\n"), 0)
 	e.writeRaw("6AM876nc000066", []byte(strings.Replace(good, "H??Subject:", "H??Sub\x00ject:", 1)), []byte("x\n"), 0)
-	e.writeRaw("6AM876nc000067", []byte(good), nil, 0) // df missing but young: maybe still being written
+	e.writeRaw("6AM876nc000067", []byte(good), nil, 0)    // df missing but young: maybe still being written
 	e.writeRaw("6AM876nc000068", nil, []byte("x\n"), old) // empty qf left behind
 	e.writeRaw("6AM876nc000069", nil, []byte("x\n"), 0)   // empty qf, young: being created
 	p := e.pipeline(e.options())
