@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -191,7 +192,13 @@ func (c *ctxConn) Close() error {
 // fail wraps err as a transient engine error, naming the context's error
 // when the deadline or a cancellation is what interrupted the I/O.
 func (c *Client) fail(ctx context.Context, op string, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+	ctxErr := ctx.Err()
+	if ctxErr == nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		// The connection deadline is the context's and may fire a moment
+		// before the context's own timer.
+		ctxErr = context.DeadlineExceeded
+	}
+	if ctxErr != nil && !errors.Is(err, ctxErr) {
 		err = fmt.Errorf("%w (%w)", ctxErr, err)
 	}
 	return virus.Errorf(Name, "%s %s: %w", strings.ToLower(op), c, err)
