@@ -47,6 +47,7 @@ func (s *Stack) fields() map[string]*string {
 
 // KickArgs returns the argument vector that delivers the given queue IDs from
 // the outgoing queue now, as qscan's kick does: sendmail -qI<ID> per ID.
+// sendmail forks the queue run and returns before the delivery is done.
 func (s Stack) KickArgs(ids ...string) []string {
 	args := []string{"sendmail", "-C", s.CF, "-OQueueDirectory=" + s.Outgoing}
 	for _, id := range ids {
@@ -132,7 +133,8 @@ func Status(components ...string) error {
 	return err
 }
 
-// Flush runs the outgoing queue once (sendmail -q), delivering to the sink.
+// Flush runs the outgoing queue once in the foreground (sendmail -qf): what
+// it could deliver is at the sink when Flush returns.
 func Flush() error {
 	_, err := run("flush")
 	return err
