@@ -38,6 +38,9 @@ const (
 	// maxAskedConnections caps the slot count taken from clamd's STATS, in
 	// case clamd is configured (or answers) with something absurd.
 	maxAskedConnections = 256
+	// clamdDefaultMaxThreads is clamd's default MaxThreads, assumed when
+	// STATS gives no answer we can use.
+	clamdDefaultMaxThreads = 10
 )
 
 // Options configures a Client ([virus.clamd] in qscan.toml).

@@ -219,3 +219,24 @@ func TestNew(t *testing.T) {
 		}
 	}
 }
+
+func TestConcurrencyWithoutStats(t *testing.T) {
+	f := startFake(t, func(cmd string, r *bufio.Reader, w net.Conn) {
+		if cmd != "zINSTREAM" {
+			io.WriteString(w, "UNKNOWN COMMAND\x00")
+			return
+		}
+		readStream(r)
+		io.WriteString(w, "stream: OK\x00")
+	})
+	c, err := New(Options{Socket: f.path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := c.Scan(context.Background(), strings.NewReader("x")); err != nil || res.Infected() {
+		t.Fatalf("Scan() = %+v, %v; want clean", res, err)
+	}
+	if got := c.MaxConnections(); got != clamdDefaultMaxThreads {
+		t.Errorf("MaxConnections() = %d, want clamd's default %d", got, clamdDefaultMaxThreads)
+	}
+}

@@ -114,19 +114,24 @@ func (c *Client) acquire(ctx context.Context) (release func(), err error) {
 }
 
 // slots returns the semaphore, asking clamd for its thread count the first
-// time when MaxConnections is 0. If clamd cannot be asked, the scan fails
-// (clamd is not answering anyway) and the next scan asks again.
+// time when MaxConnections is 0. If clamd cannot be reached, the scan fails
+// (it would anyway) and the next scan asks again; if clamd answers but not
+// with usable STATS, its default MaxThreads is assumed.
 func (c *Client) slots(ctx context.Context) (chan struct{}, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.sem != nil {
 		return c.sem, nil
 	}
-	st, err := c.Stats(ctx)
+	reply, err := c.command(ctx, "STATS")
 	if err != nil {
 		return nil, err
 	}
-	c.sem = make(chan struct{}, min(st.ThreadsMax, maxAskedConnections))
+	n := clamdDefaultMaxThreads
+	if st, err := ParseStats(reply); err == nil {
+		n = min(st.ThreadsMax, maxAskedConnections)
+	}
+	c.sem = make(chan struct{}, n)
 	return c.sem, nil
 }
 
