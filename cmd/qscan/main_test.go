@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var qscanBin string
+
+// TestMain builds the binary once for the tests that run it as a process.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "qscan-cmd-test-")
+	if err != nil {
+		panic(err)
+	}
+	qscanBin = filepath.Join(dir, "qscan")
+	if out, err := exec.Command("go", "build", "-o", qscanBin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// demo lays out a demo tree (queues, quarantine) with a configuration.
+func demo(t *testing.T, extra string) (root, cfg string) {
+	t.Helper()
+	root = t.TempDir()
+	for _, d := range []string{"in", "out", "quarantine"} {
+		os.Mkdir(filepath.Join(root, d), 0o700)
+	}
+	cfg = filepath.Join(root, "qscan.toml")
+	writeCfg(t, cfg, extra)
+	return root, cfg
+}
+
+func writeCfg(t *testing.T, cfg, extra string) {
+	t.Helper()
+	s := "[queue]\nincoming = \"in\"\noutgoing = \"out\"\nwork_dir = \"work\"\npid_file = \"work/qscan.pid\"\nrescan_interval = \"1s\"\n" +
+		"[quarantine]\ndir = \"quarantine\"\n[store]\npath = \"work/qscan.db\"\n" + extra
+	if err := os.WriteFile(cfg, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func qscan(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	out, err := exec.Command(qscanBin, args...).CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return string(out), code
+}
+
+func TestLint(t *testing.T) {
+	_, cfg := demo(t, "")
+	if out, code := qscan(t, "lint", "-c", cfg); code != 0 || !strings.Contains(out, "ok") {
+		t.Errorf("lint of a good config = %d %q", code, out)
+	}
+	writeCfg(t, cfg, "[batch]\nmax_messages = -1\n[log]\nlevel = \"loud\"\nformat = \"xml\"\n[bogus]\n")
+	out, code := qscan(t, "lint", "-c", cfg)
+	if code != exitConfig {
+		t.Errorf("lint of a bad config exit = %d, want %d", code, exitConfig)
+	}
+	for _, want := range []string{cfg + ":12: batch.max_messages", cfg + ":14: log.level", cfg + ":15: log.format", cfg + ":16: unknown section [bogus]"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("lint output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestEnqueueRunOnce(t *testing.T) {
+	root, cfg := demo(t, "")
+	out, code := qscan(t, "enqueue", "-q", filepath.Join(root, "in"), "-f", "a@example.org", "-r", "b@example.test", "-r", "c@example.test",
+		"--client-ip", "2001:db8::5", "../../testdata/eml/plain.eml")
+	if code != 0 {
+		t.Fatalf("enqueue: %d %s", code, out)
+	}
+	id := strings.TrimSpace(out)
+	if out, code := qscan(t, "run", "--once", "-c", cfg); code != 0 {
+		t.Fatalf("run --once: %d %s", code, out)
+	}
+	qf, err := os.ReadFile(filepath.Join(root, "out", "qf"+id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"$_localhost [IPv6:2001:db8::5]", "RPFD:<c@example.test>", "H??X-yoursite-QScan: Found to be clean"} {
+		if !strings.Contains(string(qf), want) {
+			t.Errorf("outgoing qf lacks %q:\n%s", want, qf)
+		}
+	}
+}
+
+func TestScan(t *testing.T) {
+	_, cfg := demo(t, "")
+	out := filepath.Join(t.TempDir(), "out.eml")
+	res, code := qscan(t, "scan", "-c", cfg, "--json", "-o", out, "../../testdata/eml/plain.eml")
+	if code != 0 || !strings.Contains(res, `"verdict":"clean"`) {
+		t.Errorf("scan = %d %s", code, res)
+	}
+	b, _ := os.ReadFile(out)
+	if !bytes.Contains(b, []byte("X-yoursite-QScan: Found to be clean\n")) || !bytes.HasSuffix(b, []byte("this is a plain message.\n")) {
+		t.Errorf("scan -o wrote:\n%s", b)
+	}
+}
+
+// TestDaemonSignals: SIGHUP with a broken configuration keeps the running
+// one; SIGHUP with a good one applies it; SIGTERM stops cleanly and
+// removes the pid file; a second daemon refuses the same pid file.
+func TestDaemonSignals(t *testing.T) {
+	root, cfg := demo(t, "[headers]\norg_name = \"First\"\n")
+	var log bytes.Buffer
+	cmd := exec.Command(qscanBin, "run", "-c", cfg)
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	pidFile := filepath.Join(root, "work", "qscan.pid")
+	waitFile(t, pidFile)
+	if out, code := qscan(t, "run", "-c", cfg); code == 0 || !strings.Contains(out, "already running") {
+		t.Errorf("second daemon = %d %q, want refusal", code, out)
+	}
+	deliver := func(name string) string {
+		out, _ := qscan(t, "enqueue", "-q", filepath.Join(root, "in"), "-f", "a@example.org", "-r", "b@example.test", "../../testdata/eml/plain.eml")
+		qf := filepath.Join(root, "out", "qf"+strings.TrimSpace(out))
+		waitFile(t, qf)
+		b, _ := os.ReadFile(qf)
+		return string(b)
+	}
+	if qf := deliver("first"); !strings.Contains(qf, "X-First-QScan: Found to be clean") {
+		t.Errorf("first message lacks X-First-QScan:\n%s", qf)
+	}
+	writeCfg(t, cfg, "[headers]\norg_name = \"Second\"\nbogus = 1\n")
+	cmd.Process.Signal(syscall.SIGHUP)
+	time.Sleep(300 * time.Millisecond)
+	if qf := deliver("after bad reload"); !strings.Contains(qf, "X-First-QScan") {
+		t.Errorf("a broken config was applied:\n%s", qf)
+	}
+	writeCfg(t, cfg, "[headers]\norg_name = \"Second\"\n")
+	cmd.Process.Signal(syscall.SIGHUP)
+	time.Sleep(300 * time.Millisecond)
+	if qf := deliver("after good reload"); !strings.Contains(qf, "X-Second-QScan") {
+		t.Errorf("reload not applied:\n%s", qf)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("daemon exit: %v\n%s", err, log.String())
+	}
+	if _, err := os.Stat(pidFile); !os.IsNotExist(err) {
+		t.Error("pid file left after SIGTERM")
+	}
+	for _, want := range []string{"reload rejected", "unknown key \"headers.bogus\"", "configuration reloaded", "qscan stopped"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, log.String())
+		}
+	}
+}
+
+func waitFile(t *testing.T, p string) {
+	t.Helper()
+	for i := 0; i < 200; i++ {
+		if _, err := os.Stat(p); err == nil {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("%s did not appear", p)
+}
