@@ -1,0 +1,212 @@
+package content
+
+import (
+	"bytes"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/qscan/qscan/pkg/message"
+)
+
+// action maps a denying rule to the action on the part.
+func action(r *Rule) message.Action {
+	if r.Delete {
+		return message.ActionDelete
+	}
+	return message.ActionReplace
+}
+
+// userText is the replacement text: the rule's user text and the name.
+func userText(r *Rule, name string) string {
+	u := r.User
+	if u == "" {
+		u = r.Log
+	}
+	if r.Verb == Addresses {
+		u += " (redirect to " + strings.Join(r.To, ", ") + " requested by the rules; not supported, treated as deny)"
+	}
+	return fmt.Sprintf("%s (%s)", u, name)
+}
+
+// names applies filename and filetype rules to one part.
+func (c *Checker) names(p *message.Part, inArchive bool) []message.Report {
+	fnRules, ftRules := c.rules.Filename, c.rules.Filetype
+	if inArchive {
+		fnRules, ftRules = c.rules.ArchiveFilename, c.rules.ArchiveFiletype
+	}
+	var out []message.Report
+	name := p.Filename
+	if name != "" {
+		subjects := []string{name}
+		if base := baseName(name); base != name {
+			subjects = append(subjects, base)
+		}
+		if r := fnRules.Match(p.DetectedType, subjects...); r != nil && r.Verb != Allow {
+			out = append(out, message.Report{
+				Kind: message.KindFilename, Part: p.Index, Engine: "filename-rules", Name: r.ID(),
+				Text: fmt.Sprintf("Filename: %s: %s", name, orDefault(r.Log, "blocked by rule "+r.ID())),
+				User: userText(r, name), Action: action(r),
+			})
+			return out // one verdict per file is enough
+		}
+	}
+	if p.DetectedType == "" {
+		return out // no content (encrypted member): nothing to sniff
+	}
+	desc := describe(p.DetectedType)
+	if r := ftRules.Match(p.DetectedType, desc); r != nil && r.Verb != Allow {
+		shown := orDefault(name, p.Path)
+		out = append(out, message.Report{
+			Kind: message.KindFiletype, Part: p.Index, Engine: "filetype-rules", Name: r.ID(),
+			Text: fmt.Sprintf("Filetype: %s: %s (%s)", shown, orDefault(r.Log, "blocked by rule "+r.ID()), desc),
+			User: userText(r, shown), Action: action(r),
+		})
+	}
+	return out
+}
+
+// baseName is the last element of a name that may use / or \ separators.
+func baseName(n string) string {
+	n = strings.ReplaceAll(n, `\`, "/")
+	return path.Base(n)
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// messageSize checks the whole message against MaxMessageSize.
+func (c *Checker) messageSize(msg *message.Message) []message.Report {
+	size := msg.Size
+	if size == 0 {
+		size = int64(len(msg.Header) + len(msg.Body))
+	}
+	if c.opts.MaxMessageSize <= 0 || size <= c.opts.MaxMessageSize {
+		return nil
+	}
+	return []message.Report{{Kind: message.KindSize, Part: -1, Engine: "content", Name: "message-size",
+		Text: fmt.Sprintf("Message is too large: %d bytes, limit %d", size, c.opts.MaxMessageSize),
+		User: "Message is too large", Action: message.ActionQuarantine}}
+}
+
+// sizes checks top-level attachments (MIME parts with a file name).
+func (c *Checker) sizes(p *message.Part) []message.Report {
+	if p.Parent != -1 || p.Filename == "" {
+		return nil
+	}
+	mk := func(what string, lim int64) []message.Report {
+		return []message.Report{{Kind: message.KindSize, Part: p.Index, Engine: "content", Name: "attachment-size",
+			Text: fmt.Sprintf("Size: %s: Attachment is too %s: %d bytes, limit %d", p.Filename, what, p.Size, lim),
+			User: fmt.Sprintf("Attachment is too %s (%s)", what, p.Filename), Action: message.ActionReplace}}
+	}
+	if c.opts.MaxAttachmentSize >= 0 && p.Size > c.opts.MaxAttachmentSize {
+		return mk("large", c.opts.MaxAttachmentSize)
+	}
+	if c.opts.MinAttachmentSize >= 0 && p.Size < c.opts.MinAttachmentSize {
+		return mk("small", c.opts.MinAttachmentSize)
+	}
+	return nil
+}
+
+// encryptedTypes are content types of encrypted (not merely signed) mail.
+var encryptedTypes = []string{"multipart/encrypted", "application/pgp-encrypted",
+	"application/pkcs7-mime", "application/x-pkcs7-mime"}
+
+// encrypted blocks encrypted messages when BlockEncrypted is set.
+func (c *Checker) encrypted(msg *message.Message) []message.Report {
+	if !c.opts.BlockEncrypted {
+		return nil
+	}
+	hit := false
+	lower := bytes.ToLower(msg.Header)
+	for _, t := range encryptedTypes {
+		if bytes.Contains(lower, []byte(t)) {
+			hit = true
+		}
+	}
+	for _, p := range msg.Parts {
+		for _, t := range encryptedTypes {
+			if p.Parent == -1 && p.DeclaredType == t {
+				hit = true
+			}
+		}
+	}
+	if !hit {
+		return nil
+	}
+	return []message.Report{{Kind: message.KindContent, Part: -1, Engine: "content", Name: "encrypted",
+		Text: "Encrypted message", User: "Encrypted messages are not allowed", Action: message.ActionQuarantine}}
+}
+
+// dangerous runs the per-part content checks: partial and external
+// bodies, QP denial of service, HTML.
+func (c *Checker) dangerous(p *message.Part) []message.Report {
+	rep := func(name, text, user string, act message.Action) message.Report {
+		return message.Report{Kind: message.KindContent, Part: p.Index, Engine: "content", Name: name,
+			Text: text, User: user, Action: act}
+	}
+	var out []message.Report
+	switch {
+	case p.DeclaredType == "message/partial" && c.opts.BlockPartial:
+		out = append(out, rep("partial", "Fragmented message (message/partial)",
+			"Fragmented messages cannot be scanned and are not allowed", message.ActionReplace))
+	case p.DeclaredType == "message/external-body" && c.opts.BlockExternalBody:
+		out = append(out, rep("external-body", "External message body (message/external-body)",
+			"External message bodies are not allowed", message.ActionReplace))
+	}
+	if isText(p) && c.opts.QPMaxBlankLine > 0 && longBlankLine(p.Data, c.opts.QPMaxBlankLine) {
+		out = append(out, rep("qp-dos", fmt.Sprintf("Suspected QP denial-of-service attack: blank line over %d characters", c.opts.QPMaxBlankLine),
+			"Suspected denial-of-service attack in message text", message.ActionReplace))
+	}
+	if p.DeclaredType == "text/html" || p.DetectedType == "text/html" {
+		out = append(out, c.html(p, rep)...)
+	}
+	return out
+}
+
+func isText(p *message.Part) bool {
+	return strings.HasPrefix(p.DeclaredType, "text/") || strings.HasPrefix(p.DetectedType, "text/")
+}
+
+// longBlankLine reports a line of only blanks longer than n.
+func longBlankLine(data []byte, n int) bool {
+	run := 0
+	for _, b := range data {
+		switch b {
+		case ' ', '\t', '\r':
+			run++
+			if run > n {
+				return true
+			}
+		default:
+			run = 0
+		}
+	}
+	return false
+}
+
+// html reports dangerous tags according to the HTML options.
+func (c *Checker) html(p *message.Part, rep func(name, text, user string, act message.Action) message.Report) []message.Report {
+	found, truncated := scanHTML(p.Data, c.opts.HTML.MaxTokens)
+	var out []message.Report
+	for _, f := range found {
+		mode := map[string]string{"iframe": c.opts.HTML.IFrame, "form": c.opts.HTML.Form,
+			"script": c.opts.HTML.Script, "object-codebase": c.opts.HTML.ObjectCodebase}[f.Tag]
+		switch mode {
+		case HTMLBlock:
+			out = append(out, rep("html-"+f.Tag, "Dangerous HTML: "+f.Sample+" tag",
+				"HTML with "+f.Sample+" tags is not allowed", message.ActionReplace))
+		case HTMLDisarm:
+			out = append(out, rep("html-"+f.Tag, "Dangerous HTML: "+f.Sample+" tag (disarm not implemented, allowed)",
+				"", message.ActionNone))
+		}
+	}
+	if truncated {
+		out = append(out, rep("html-limit", "HTML too large to check completely", "", message.ActionNone))
+	}
+	return out
+}
