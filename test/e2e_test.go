@@ -181,6 +181,17 @@ func TestCrashExactlyOnce(t *testing.T) {
 	if len(got) != n {
 		t.Errorf("sink holds %d messages, want %d", len(got), n)
 	}
+	// Once sendmail has delivered everything, nothing of ours is left in
+	// its queue: no df without its qf.
+	for i := 0; i < 100; i++ {
+		if m, _ := filepath.Glob(filepath.Join(s.Outgoing, "qf*")); len(m) == 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if m, _ := filepath.Glob(filepath.Join(s.Outgoing, "[dq]f*")); len(m) != 0 {
+		t.Errorf("outgoing queue holds %d files after delivery: %v", len(m), m[:min(len(m), 5)])
+	}
 	leftovers, _ := filepath.Glob(filepath.Join(s.Outgoing, "tf*"))
 	temps, _ := filepath.Glob(filepath.Join(s.Outgoing, ".qscan-tmp-*"))
 	if len(leftovers)+len(temps) != 0 {

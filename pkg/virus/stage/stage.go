@@ -1,0 +1,167 @@
+// Package stage is the virus check of the pipeline: it scans every
+// exploded part and the whole message with the configured engines and
+// turns their findings into reports. An engine that cannot give a verdict
+// makes the check fail, so the message is held, never delivered unscanned.
+package stage
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/virus"
+)
+
+// Scanner is what the stage needs of an engine (a virus.Multi, usually).
+type Scanner interface {
+	Scan(ctx context.Context, r io.Reader) (virus.Result, error)
+}
+
+// Options tune the stage.
+type Options struct {
+	// Concurrency bounds the scans of one message in flight (the engines
+	// bound themselves too, e.g. clamd's MaxThreads). Default 4.
+	Concurrency int
+	// Heuristics decides what a finding whose name starts with
+	// "Heuristics." means: "infected" (default), "report" (reported,
+	// part kept) or "ignore".
+	Heuristics string
+	// DeliverUnscannable lets content an engine refused as too large go
+	// through with a report; when false (default) the message is held.
+	DeliverUnscannable bool
+	// Silent virus names are reported as silent (no notices).
+	Silent func(name string) bool
+}
+
+// Stage scans messages.
+type Stage struct {
+	scan Scanner
+	opt  Options
+}
+
+// ErrUnscannable is returned when content is too large for an engine and
+// DeliverUnscannable is off.
+var ErrUnscannable = errors.New("virus stage: content too large for the engine")
+
+// New returns the stage.
+func New(s Scanner, opt Options) *Stage {
+	if opt.Concurrency <= 0 {
+		opt.Concurrency = 4
+	}
+	if opt.Heuristics == "" {
+		opt.Heuristics = "infected"
+	}
+	return &Stage{scan: s, opt: opt}
+}
+
+// Name is the stage's name in logs and metrics.
+func (s *Stage) Name() string { return "virus" }
+
+type job struct {
+	part int // -1: the whole message
+	data []byte
+	res  virus.Result
+	err  error
+}
+
+// Check scans the parts and the whole message.
+func (s *Stage) Check(ctx context.Context, m *message.Message) error {
+	jobs := []*job{{part: -1, data: append(append(append([]byte{}, m.Header...), '\n'), m.Body...)}}
+	for i := range m.Parts {
+		if len(m.Parts[i].Data) > 0 {
+			jobs = append(jobs, &job{part: i, data: m.Parts[i].Data})
+		}
+	}
+	sem := make(chan struct{}, s.opt.Concurrency)
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			j.res, j.err = s.scan.Scan(ctx, bytes.NewReader(j.data))
+		}()
+	}
+	wg.Wait()
+	for _, j := range jobs {
+		if j.err != nil {
+			return fmt.Errorf("scan %s: %w", partName(m, j.part), j.err)
+		}
+	}
+	return s.report(m, jobs)
+}
+
+// report turns findings into reports. A name found in a part is not
+// reported again for the whole message.
+func (s *Stage) report(m *message.Message, jobs []*job) error {
+	inParts := map[string]bool{}
+	for _, j := range jobs[1:] {
+		for _, n := range j.res.Names() {
+			inParts[n] = true
+		}
+	}
+	for _, j := range jobs {
+		if j.res.LimitExceeded {
+			if !s.opt.DeliverUnscannable {
+				return fmt.Errorf("%s: %w", partName(m, j.part), ErrUnscannable)
+			}
+			m.AddReport(message.Report{Kind: message.KindError, Part: j.part, Engine: j.res.Engine,
+				Text: fmt.Sprintf("%s was too large to be scanned", partName(m, j.part))})
+		}
+		for _, f := range j.res.Findings {
+			if j.part < 0 && inParts[f.Name] {
+				continue
+			}
+			r := message.Report{Kind: message.KindVirus, Part: j.part, Engine: f.Engine, Name: f.Name,
+				Text:   fmt.Sprintf("Virus '%s' found in %s", f.Name, partName(m, j.part)),
+				Action: message.ActionReplace}
+			if f.Heuristic {
+				switch s.opt.Heuristics {
+				case "ignore":
+					continue
+				case "report":
+					r.Kind, r.Action = message.KindContent, message.ActionNone
+					r.Text = fmt.Sprintf("Scanner heuristic '%s' in %s", f.Name, partName(m, j.part))
+				}
+			}
+			r.User = r.Text
+			r.Silent = s.opt.Silent != nil && s.opt.Silent(f.Name)
+			m.AddReport(r)
+		}
+	}
+	return nil
+}
+
+// partName names a part the way MailScanner's reports do: "file NAME", or
+// the whole message.
+func partName(m *message.Message, i int) string {
+	if i < 0 || i >= len(m.Parts) {
+		return "the message"
+	}
+	p := m.Parts[i]
+	name := p.Filename
+	if name == "" {
+		name = "part " + p.Path
+	}
+	return "file " + sanitize(name)
+}
+
+// sanitize keeps names printable and bounded for logs and reports.
+func sanitize(s string) string {
+	const max = 200
+	var b []rune
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == 0x200b {
+			r = '?'
+		}
+		b = append(b, r)
+		if len(b) >= max {
+			return string(b) + "..."
+		}
+	}
+	return string(b)
+}

@@ -1,0 +1,107 @@
+package stage
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/virus"
+	"github.com/qscan/qscan/pkg/virus/builtin"
+)
+
+const eicar = `X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*`
+
+func testMsg() *message.Message {
+	return &message.Message{
+		Header: []byte("Subject: t\n"),
+		Body:   []byte("--b\n...base64 of the zip...\n--b--\n"),
+		Parts: []message.Part{
+			{Index: 0, Parent: -1, Path: "1", MIMEPath: "1", Data: []byte("hello")},
+			{Index: 1, Parent: -1, Path: "2", MIMEPath: "2", Filename: "a.zip", Data: []byte("PK...")},
+			{Index: 2, Parent: 1, Path: "2/a.zip/eicar\u202ecom", MIMEPath: "2", Filename: "eicar\u202ecom", Data: []byte(eicar)},
+		},
+	}
+}
+
+func TestBuiltinFindsMember(t *testing.T) {
+	eng, err := builtin.New(builtin.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := testMsg()
+	if err := New(virus.NewMulti(eng), Options{}).Check(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Reports) != 1 {
+		t.Fatalf("reports = %+v, want one", m.Reports)
+	}
+	r := m.Reports[0]
+	if r.Kind != message.KindVirus || r.Part != 2 || r.Name != "Eicar-Test-Signature" || r.Action != message.ActionReplace {
+		t.Errorf("report = %+v", r)
+	}
+	if want := "Virus 'Eicar-Test-Signature' found in file eicar?com"; r.Text != want {
+		t.Errorf("text = %q, want %q (bidi control replaced)", r.Text, want)
+	}
+}
+
+// fake answers per content.
+type fake struct {
+	answer func(data []byte) (virus.Result, error)
+}
+
+func (f fake) Scan(_ context.Context, r io.Reader) (virus.Result, error) {
+	b, _ := io.ReadAll(r)
+	return f.answer(b)
+}
+
+func TestEngineFailureHolds(t *testing.T) {
+	down := fake{func(b []byte) (virus.Result, error) {
+		if bytes.Contains(b, []byte("PK")) {
+			return virus.Result{}, virus.Errorf("clamd", "instream: connection refused")
+		}
+		return virus.Result{}, nil
+	}}
+	m := testMsg()
+	err := New(down, Options{}).Check(context.Background(), m)
+	if !errors.Is(err, virus.ErrUnavailable) {
+		t.Errorf("Check with engine down = %v, want ErrUnavailable", err)
+	}
+}
+
+func TestWholeMessageAndPolicies(t *testing.T) {
+	whole := fake{func(b []byte) (virus.Result, error) {
+		if bytes.HasPrefix(b, []byte("Subject")) {
+			return virus.Result{Findings: []virus.Finding{virus.NewFinding("clamd", "Email.Phish.X")}}, nil
+		}
+		if bytes.Equal(b, []byte("hello")) {
+			return virus.Result{Findings: []virus.Finding{virus.NewFinding("clamd", "Heuristics.Encrypted.Zip")}}, nil
+		}
+		if bytes.Equal(b, []byte("PK...")) {
+			return virus.Result{LimitExceeded: true}, nil
+		}
+		return virus.Result{}, nil
+	}}
+	m := testMsg()
+	err := New(whole, Options{}).Check(context.Background(), m)
+	if !errors.Is(err, ErrUnscannable) {
+		t.Fatalf("too-large part with deliver_unscannable off: %v, want ErrUnscannable", err)
+	}
+	m = testMsg()
+	if err := New(whole, Options{DeliverUnscannable: true, Heuristics: "report", Silent: func(n string) bool { return strings.HasPrefix(n, "Email.") }}).Check(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[message.ReportKind]int{}
+	for _, r := range m.Reports {
+		kinds[r.Kind]++
+		if r.Kind == message.KindVirus && (r.Part != -1 || !r.Silent) {
+			t.Errorf("whole-message virus report = %+v, want part -1, silent", r)
+		}
+	}
+	if kinds[message.KindVirus] != 1 || kinds[message.KindContent] != 1 || kinds[message.KindError] != 1 {
+		t.Errorf("reports = %+v", m.Reports)
+	}
+}
