@@ -25,13 +25,13 @@ func TestParseRulesLines(t *testing.T) {
 		{"deny\t/\\.hta$/\tl\tu", true, Deny, false, "a.HTA", ""},
 		{"rename to .ppt\t\\.pps$\tl\tu", true, Rename, false, "a.pps", ""},
 		{"a@example.com,b@example.com\t\\.cab$\tl\tu", true, Addresses, false, "x.cab", ""},
-		{"deny \\.exe$ log user", false, 0, false, "", ""},                  // spaces are not separators
-		{"deny\t\\.exe$\tlog", false, 0, false, "", ""},                     // 3 fields
-		{"block\t\\.exe$\tl\tu", false, 0, false, "", ""},                   // unknown action
-		{"deny+quarantine\t\\.exe$\tl\tu", false, 0, false, "", ""},         // unknown modifier
-		{"deny\t(?=x)\\.exe$\tl\tu", false, 0, false, "", ""},               // lookahead
-		{"allow\t(\\.[a-z0-9]{3})\\1$\t-\t-", false, 0, false, "", ""},      // backreference
-		{"deny\t[unclosed\tl\tu", false, 0, false, "", ""},                  // bad regexp
+		{"deny \\.exe$ log user", false, 0, false, "", ""},                   // spaces are not separators
+		{"deny\t\\.exe$\tlog", false, 0, false, "", ""},                      // 3 fields
+		{"block\t\\.exe$\tl\tu", false, 0, false, "", ""},                    // unknown action
+		{"deny+quarantine\t\\.exe$\tl\tu", false, 0, false, "", ""},          // unknown modifier
+		{"deny\t(?=x)\\.exe$\tl\tu", false, 0, false, "", ""},                // lookahead
+		{"allow\t(\\.[a-z0-9]{3})\\1$\t-\t-", false, 0, false, "", ""},       // backreference
+		{"deny\t[unclosed\tl\tu", false, 0, false, "", ""},                   // bad regexp
 		{"deny\t\\.exe\\Z\tl\tu", true, Deny, false, "a.exe\n", "a.exe.txt"}, // \Z translated
 	}
 	for _, tt := range tests {
