@@ -146,7 +146,7 @@ func parseMediaType(v string) mediaType {
 			continue
 		}
 		name, value, ok := strings.Cut(s, "=")
-		if !ok {
+		if !ok || !isToken(strings.TrimSpace(name)) {
 			mt.Broken = true
 			continue
 		}
@@ -203,4 +203,19 @@ func (mt mediaType) ambiguity() []string {
 		why = append(why, "boundary next to an unparsable parameter")
 	}
 	return why
+}
+
+// isToken reports whether s is an RFC 2045 token (no tspecials, no
+// blanks, ASCII only).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?=`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
