@@ -202,6 +202,10 @@ func (x *exploder) decompress(c *container, dec archives.Decompressor, p message
 	if err != nil {
 		return err
 	}
+	if detect(data) == "application/x-tar" {
+		// .tar.gz is one archive level, as users see it, not two.
+		c.depth--
+	}
 	x.addMember(c, name, data, false, int64(len(data)))
 	return nil
 }
