@@ -57,6 +57,7 @@ func clean(t *testing.T, s stackutil.Stack) {
 type cfgOpts struct {
 	noKick      bool
 	maxMessages int
+	clamd       bool   // scan with the stack's clamd instead of the built-in engine
 	extra       string // more sections
 }
 
@@ -85,12 +86,20 @@ path = "work/qscan.db"
 org_name = "E2E"
 [log]
 level = "info"
-%s`, s.Incoming, s.Outgoing, !o.noKick, s.CF, max(o.maxMessages, 1), o.extra)
+%s
+%s`, s.Incoming, s.Outgoing, !o.noKick, s.CF, max(o.maxMessages, 1), virusSection(s, o.clamd), o.extra)
 	p := filepath.Join(dir, "qscan.toml")
 	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return p
+}
+
+func virusSection(s stackutil.Stack, clamd bool) string {
+	if clamd {
+		return fmt.Sprintf("[virus]\nscanners = [\"clamd\"]\n[virus.clamd]\nsocket = %q\n", s.ClamdSocket)
+	}
+	return "[virus]\nscanners = [\"builtin\"]\n[virus.builtin]\nsignatures = \"\"\n"
 }
 
 // daemon is a running `qscan run`.

@@ -45,7 +45,7 @@ func demo(t *testing.T, extra string) (root, cfg string) {
 func writeCfg(t *testing.T, cfg, extra string) {
 	t.Helper()
 	s := "[queue]\nincoming = \"in\"\noutgoing = \"out\"\nwork_dir = \"work\"\npid_file = \"work/qscan.pid\"\nrescan_interval = \"1s\"\n" +
-		"[quarantine]\ndir = \"quarantine\"\n[store]\npath = \"work/qscan.db\"\n" + extra
+		"[quarantine]\ndir = \"quarantine\"\n[store]\npath = \"work/qscan.db\"\n[virus]\nscanners = [\"builtin\"]\n[virus.builtin]\nsignatures = \"\"\n" + extra
 	if err := os.WriteFile(cfg, []byte(s), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestLint(t *testing.T) {
 	if code != exitConfig {
 		t.Errorf("lint of a bad config exit = %d, want %d", code, exitConfig)
 	}
-	for _, want := range []string{cfg + ":12: batch.max_messages", cfg + ":14: log.level", cfg + ":15: log.format", cfg + ":16: unknown section [bogus]"} {
+	for _, want := range []string{cfg + ":16: batch.max_messages", cfg + ":18: log.level", cfg + ":19: log.format", cfg + ":20: unknown section [bogus]"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("lint output lacks %q:\n%s", want, out)
 		}

@@ -23,6 +23,7 @@ type Config struct {
 	Log        Log        `toml:"log"`
 	Headers    Headers    `toml:"headers"`
 	Store      Store      `toml:"store"`
+	Virus      Virus      `toml:"virus"`
 
 	// File is the path the configuration was read from ("" for defaults).
 	File string `toml:"-"`
@@ -103,6 +104,7 @@ func Defaults() Config {
 		Log:        Log{Level: "info", Format: "text"},
 		Headers:    Headers{OrgName: "yoursite", Clean: "Found to be clean", AddFrom: true, AddID: true},
 		Store:      Store{Path: "/var/lib/qscan/qscan.db"},
+		Virus:      defaultVirus(),
 	}
 }
 
@@ -191,6 +193,10 @@ func Parse(name string, data []byte) (*Config, error) {
 		}
 		add(k.String(), "unknown key %q", k.String())
 	}
+	// An address given without a socket replaces the default socket.
+	if md.IsDefined("virus", "clamd", "address") && !md.IsDefined("virus", "clamd", "socket") {
+		c.Virus.Clamd.Socket = ""
+	}
 	c.resolvePaths(filepath.Dir(name))
 	for _, e := range c.validate() {
 		add(e.key, "%s", e.msg)
@@ -210,6 +216,7 @@ func (c *Config) sections() map[string]any {
 		"log":        &c.Log,
 		"headers":    &c.Headers,
 		"store":      &c.Store,
+		"virus":      &c.Virus,
 	}
 }
 
@@ -250,7 +257,8 @@ func (c *Config) resolvePaths(dir string) {
 	for i := range c.Queue.Incoming {
 		abs(&c.Queue.Incoming[i])
 	}
-	for _, p := range []*string{&c.Queue.Outgoing, &c.Queue.WorkDir, &c.Queue.PidFile, &c.Quarantine.Dir, &c.Store.Path} {
+	for _, p := range []*string{&c.Queue.Outgoing, &c.Queue.WorkDir, &c.Queue.PidFile, &c.Quarantine.Dir, &c.Store.Path,
+		&c.Virus.Clamd.Socket, &c.Virus.Builtin.Signatures} {
 		abs(p)
 	}
 }

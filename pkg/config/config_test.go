@@ -18,6 +18,13 @@ func TestShippedFile(t *testing.T) {
 	d := Defaults()
 	c.Queue.Incoming, c.Queue.Outgoing, c.Queue.WorkDir, c.Queue.PidFile = d.Queue.Incoming, d.Queue.Outgoing, d.Queue.WorkDir, d.Queue.PidFile
 	c.Quarantine.Dir, c.Store.Path, c.File = d.Quarantine.Dir, d.Store.Path, ""
+	c.Virus.Scanners, c.Virus.Builtin.Signatures = d.Virus.Scanners, d.Virus.Builtin.Signatures // the demo uses the built-in engine
+	if len(c.Virus.LocalDomains) == 0 {
+		c.Virus.LocalDomains = d.Virus.LocalDomains
+	}
+	if len(c.Virus.Command.Args) == 0 {
+		c.Virus.Command.Args = d.Virus.Command.Args
+	}
 	if c.Queue.SendmailArgs == nil {
 		c.Queue.SendmailArgs = d.Queue.SendmailArgs
 	}

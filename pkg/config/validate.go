@@ -94,6 +94,7 @@ func (c *Config) validate() []problem {
 	} else if err := creatableDir(filepath.Dir(c.Store.Path)); err != nil {
 		bad("store.path", "store.path: %v", err)
 	}
+	c.Virus.validate(bad)
 	return ps
 }
 

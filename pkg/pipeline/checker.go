@@ -9,26 +9,54 @@ import (
 	"time"
 
 	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/policy"
 )
+
+// Cleaner rebuilds a message without the parts the decision takes out,
+// replacing each by its warning text. It returns the new body and the
+// header edits the new body needs (e.g. a new Content-Type).
+type Cleaner interface {
+	Clean(m *message.Message, repl []policy.Replacement) (body []byte, edits []HeaderEdit, err error)
+}
+
+// HeaderEdit is one change to the header of a delivered message.
+type HeaderEdit struct {
+	Op    string // "delete" (every occurrence), "add", or "replace" (first occurrence, else add)
+	Name  string
+	Value string
+}
 
 // Checker runs the stages on a message and decides what becomes of it. The
 // pipeline uses it for queued mail; `qscan scan` uses it on files.
 type Checker struct {
 	stages  []Stage
 	headers Headers
+	policy  func(m *message.Message) policy.Settings
+	cleaner Cleaner
+	extra   func(m *message.Message, d *policy.Decision) []HeaderEdit
 }
 
-// NewChecker returns a Checker for the stages, with the header options
-// of o.
+// CheckerOptions are the decision-making parts of Options.
+type CheckerOptions struct {
+	// Policy returns the settings for a message (from rulesets, later).
+	Policy func(m *message.Message) policy.Settings
+	// Cleaner rebuilds messages with parts removed; nil: such messages are
+	// quarantined whole.
+	Cleaner Cleaner
+	// ExtraHeaders adds header edits for a delivered message (spam
+	// headers).
+	ExtraHeaders func(m *message.Message, d *policy.Decision) []HeaderEdit
+}
+
+// NewChecker returns a Checker for the stages, with the header options of o.
 func NewChecker(stages []Stage, o Options) *Checker {
-	return &Checker{stages: stages, headers: o.Headers}
-}
-
-// decision is what becomes of a checked message.
-type decision struct {
-	verdict string // clean, blocked, ...
-	whole   string // non-empty: quarantine the whole message for this reason
-	value   string // value of the X-<Org>-QScan header
+	c := &Checker{stages: stages, headers: o.Headers, policy: o.Checker.Policy, cleaner: o.Checker.Cleaner, extra: o.Checker.ExtraHeaders}
+	if c.policy == nil {
+		c.policy = func(*message.Message) policy.Settings {
+			return policy.Settings{DeliverCleaned: true}
+		}
+	}
+	return c
 }
 
 // run runs every stage in order and returns each stage's milliseconds.
@@ -45,18 +73,56 @@ func (c *Checker) run(ctx context.Context, m *message.Message) (map[string]int64
 	return ms, nil
 }
 
-// decide is a pure function of the reports. Until parts can be replaced
-// (rebuilding), any report keeps the whole message in the quarantine:
+// outcome is a decision carried out in memory.
+type outcome struct {
+	d     policy.Decision
+	whole string       // non-empty: quarantine the whole message for this reason
+	body  []byte       // rebuilt body; nil: unchanged
+	edits []HeaderEdit // to apply to the header, in order
+}
+
+// decide runs the policy and, for a delivered message, rebuilds it and
+// lists the header edits. A message that cannot be rebuilt is kept whole:
 // never deliver what a check objected to.
-func (c *Checker) decide(m *message.Message) decision {
-	if len(m.Reports) == 0 {
-		return decision{verdict: "clean", value: c.headers.Clean}
+func (c *Checker) decide(m *message.Message) outcome {
+	s := c.policy(m)
+	if s.CleanValue == "" {
+		s.CleanValue = c.headers.Clean
 	}
-	texts := make([]string, 0, len(m.Reports))
-	for _, r := range m.Reports {
-		texts = append(texts, r.Text)
+	d := policy.Decide(m, s)
+	o := outcome{d: d}
+	if !d.Deliver {
+		o.whole = d.Reason
+		if o.whole == "" {
+			o.whole = "not delivered: " + d.Verdict
+		}
+		return o
 	}
-	return decision{verdict: "blocked", whole: strings.Join(texts, "; ")}
+	if len(d.Replace) > 0 {
+		if c.cleaner == nil {
+			o.whole = d.Reason
+			return o
+		}
+		body, edits, err := c.cleaner.Clean(m, d.Replace)
+		if err != nil {
+			o.whole = fmt.Sprintf("%s (the message could not be cleaned: %v)", d.Reason, err)
+			return o
+		}
+		o.body, o.edits = body, edits
+	}
+	for _, name := range c.ownHeaders() {
+		o.edits = append(o.edits, HeaderEdit{Op: "delete", Name: name})
+	}
+	for _, h := range c.addedHeaders(m, d.HeaderValue) {
+		o.edits = append(o.edits, HeaderEdit{Op: "add", Name: h[0], Value: h[1]})
+	}
+	for _, h := range d.Headers {
+		o.edits = append(o.edits, HeaderEdit{Op: "add", Name: h[0], Value: h[1]})
+	}
+	if c.extra != nil {
+		o.edits = append(o.edits, c.extra(m, &d)...)
+	}
+	return o
 }
 
 // headerName is X-<OrgName>-QScan.
@@ -98,28 +164,38 @@ func (c *Checker) Check(ctx context.Context, m *message.Message) (Result, error)
 	if _, err := c.run(ctx, m); err != nil {
 		return Result{Verdict: "error"}, err
 	}
-	d := c.decide(m)
-	if d.whole != "" {
-		return Result{Verdict: d.verdict, Reason: d.whole}, nil
+	o := c.decide(m)
+	if o.whole != "" {
+		return Result{Verdict: o.d.Verdict, Reason: o.whole}, nil
+	}
+	body := m.Body
+	if o.body != nil {
+		body = o.body
 	}
 	var out bytes.Buffer
-	add := c.addedHeaders(m, d.value)
-	if c.headers.AtTop {
-		writeHeaders(&out, add)
-	}
-	out.Write(dropHeaders(m.Header, c.ownHeaders()))
-	if !c.headers.AtTop {
-		writeHeaders(&out, add)
-	}
+	out.Write(editHeaderBlock(m.Header, o.edits, c.headers.AtTop))
 	out.WriteByte('\n')
-	out.Write(m.Body)
-	return Result{Verdict: d.verdict, Message: out.Bytes()}, nil
+	out.Write(body)
+	return Result{Verdict: o.d.Verdict, Reason: o.d.Reason, Message: out.Bytes()}, nil
 }
 
-func writeHeaders(w *bytes.Buffer, hs [][2]string) {
-	for _, h := range hs {
-		fmt.Fprintf(w, "%s: %s\n", h[0], h[1])
+// editHeaderBlock applies edits to a raw header block.
+func editHeaderBlock(block []byte, edits []HeaderEdit, atTop bool) []byte {
+	var top, bottom bytes.Buffer
+	for _, e := range edits {
+		switch e.Op {
+		case "delete", "replace":
+			block = dropHeaders(block, []string{e.Name})
+		}
+		if e.Op == "add" || e.Op == "replace" {
+			w := &bottom
+			if atTop {
+				w = &top
+			}
+			fmt.Fprintf(w, "%s: %s\n", e.Name, e.Value)
+		}
 	}
+	return append(append(top.Bytes(), block...), bottom.Bytes()...)
 }
 
 // dropHeaders removes the named headers (with their continuation lines)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/policy"
 	"github.com/qscan/qscan/pkg/sendmail"
 )
 
@@ -26,13 +27,14 @@ type item struct {
 	attempt int
 
 	// set by process
-	err     error // the checks could not be done: hold
-	verdict string
-	outQf   []byte
-	outBody []byte // nil: body unchanged, link the incoming df
-	whole   string // non-empty: quarantine the whole message with this reason
-	stageMS map[string]int64
-	start   time.Time
+	err      error // the checks could not be done: hold
+	verdict  string
+	outQf    []byte
+	outBody  []byte // nil: body unchanged, link the incoming df
+	whole    string // non-empty: quarantine the whole message with this reason
+	decision policy.Decision
+	stageMS  map[string]int64
+	start    time.Time
 }
 
 // candidates lists every incoming queue, oldest first.

@@ -86,6 +86,7 @@ type Options struct {
 	Headers       Headers
 	Kick          *Kick
 	QfLimits      sendmail.Limits
+	Checker       CheckerOptions
 }
 
 // Pipeline runs batches. Create it with New; Close it when done.

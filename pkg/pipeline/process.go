@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/sendmail"
 )
 
 // errTimeout marks a message whose checks ran past MessageTimeout.
@@ -96,28 +97,48 @@ func (p *Pipeline) newMessage(it *item) (*message.Message, error) {
 	return m, nil
 }
 
-// decide turns the reports into what is written out. A clean message's
-// qf gains the qscan headers and its df is linked unchanged.
+// decide turns the reports into what is written out: the qf with its
+// header edits, and the body when it was rebuilt (else the df is linked).
 func (p *Pipeline) decide(it *item) error {
-	d := p.checker.decide(it.msg)
-	it.verdict = d.verdict
-	if d.whole != "" {
-		it.whole = d.whole
+	o := p.checker.decide(it.msg)
+	it.verdict, it.decision = o.d.Verdict, o.d
+	if o.whole != "" {
+		it.whole = o.whole
 		return nil
 	}
-	qf := it.qf
-	for _, name := range p.checker.ownHeaders() {
-		qf.DeleteHeader(name)
+	if err := applyEdits(it.qf, o.edits, p.opt.Headers.AtTop); err != nil {
+		return err
 	}
+	it.outBody = o.body
+	it.outQf = it.qf.Bytes()
+	return nil
+}
+
+// applyEdits applies header edits to a queue file.
+func applyEdits(qf *sendmail.Qf, edits []HeaderEdit, atTop bool) error {
 	add := qf.AddHeader
-	if p.opt.Headers.AtTop {
+	if atTop {
 		add = qf.AddHeaderTop
 	}
-	for _, h := range p.checker.addedHeaders(it.msg, d.value) {
-		if err := add(h[0], h[1]); err != nil {
-			return fmt.Errorf("add header %s: %w", h[0], err)
+	for _, e := range edits {
+		var err error
+		switch e.Op {
+		case "delete":
+			qf.DeleteHeader(e.Name)
+		case "add":
+			err = add(e.Name, e.Value)
+		case "replace":
+			if _, ok := qf.Header(e.Name); ok {
+				err = qf.ReplaceHeader(e.Name, e.Value)
+			} else {
+				err = add(e.Name, e.Value)
+			}
+		default:
+			err = fmt.Errorf("unknown header edit %q", e.Op)
+		}
+		if err != nil {
+			return fmt.Errorf("header %s %s: %w", e.Op, e.Name, err)
 		}
 	}
-	it.outQf = qf.Bytes()
 	return nil
 }

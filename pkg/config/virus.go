@@ -1,0 +1,118 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"syscall"
+)
+
+// Virus configures virus scanning ([virus] and its engine tables).
+type Virus struct {
+	// Scanners run together: a part is infected if any says so.
+	Scanners           []string `toml:"scanners"`
+	DeliverUnscannable bool     `toml:"deliver_unscannable"`
+	DeliverCleaned     bool     `toml:"deliver_cleaned"`
+	Heuristics         string   `toml:"heuristics"`
+	SilentViruses      []string `toml:"silent_viruses"`
+	LocalDomains       []string `toml:"local_domains"`
+	Concurrency        int      `toml:"concurrency"`
+
+	Clamd   Clamd        `toml:"clamd"`
+	Builtin Builtin      `toml:"builtin"`
+	Command VirusCommand `toml:"command"`
+}
+
+// Clamd is [virus.clamd].
+type Clamd struct {
+	Socket         string   `toml:"socket"`
+	Address        string   `toml:"address"`
+	Timeout        Duration `toml:"timeout"`
+	MaxConnections int      `toml:"max_connections"`
+	MaxStream      Size     `toml:"max_stream"`
+}
+
+// Builtin is [virus.builtin].
+type Builtin struct {
+	Signatures string `toml:"signatures"`
+}
+
+// VirusCommand is [virus.command].
+type VirusCommand struct {
+	Preset  string   `toml:"preset"`
+	Path    string   `toml:"path"`
+	Args    []string `toml:"args"`
+	Timeout Duration `toml:"timeout"`
+}
+
+func defaultVirus() Virus {
+	return Virus{
+		Scanners:       []string{"clamd"},
+		DeliverCleaned: true,
+		Heuristics:     "infected",
+		// Mass-mailers and spam-viruses forge their senders: no notices.
+		SilentViruses: []string{`(?i)^(W32/)?(Klez|Bugbear|Sobig|Mimail|Netsky|Mydoom|Bagle|Sober|Zafi)`, `(?i)^Email\.(Phishing|Spam)`},
+		Clamd:         Clamd{Socket: "/run/clamav/clamd.ctl", Timeout: Duration(60e9), MaxStream: 25 << 20},
+		Builtin:       Builtin{Signatures: "/var/lib/qscan/signatures"},
+		Command:       VirusCommand{Timeout: Duration(300e9)},
+	}
+}
+
+func (v *Virus) validate(bad func(key, format string, a ...any)) {
+	seen := map[string]bool{}
+	for _, s := range v.Scanners {
+		switch s {
+		case "clamd", "builtin", "command":
+		default:
+			bad("virus.scanners", "virus.scanners: unknown scanner %q (use clamd, command, builtin)", s)
+		}
+		if seen[s] {
+			bad("virus.scanners", "virus.scanners: %q listed twice", s)
+		}
+		seen[s] = true
+	}
+	switch v.Heuristics {
+	case "infected", "report", "ignore":
+	default:
+		bad("virus.heuristics", "virus.heuristics: %q: use infected, report or ignore", v.Heuristics)
+	}
+	for _, re := range v.SilentViruses {
+		if _, err := regexp.Compile(re); err != nil {
+			bad("virus.silent_viruses", "virus.silent_viruses: %q: %v", re, err)
+		}
+	}
+	if seen["clamd"] {
+		if v.Clamd.Socket != "" && v.Clamd.Address != "" {
+			bad("virus.clamd", "virus.clamd: set socket or address, not both")
+		}
+		if v.Clamd.Timeout.D() < 1e9 {
+			bad("virus.clamd.timeout", "virus.clamd.timeout: too short (at least 1s)")
+		}
+	}
+	if seen["command"] && v.Command.Preset == "" && v.Command.Path == "" {
+		bad("virus.command", "virus.command: set preset (clamscan, clamdscan) or path")
+	}
+	if p := v.Command.Preset; p != "" && p != "clamscan" && p != "clamdscan" {
+		bad("virus.command.preset", "virus.command.preset: %q: use clamscan, clamdscan or \"\"", p)
+	}
+	if seen["builtin"] && v.Builtin.Signatures != "" {
+		if err := usableReadDir(v.Builtin.Signatures); err != nil {
+			bad("virus.builtin.signatures", "virus.builtin.signatures: %v", err)
+		}
+	}
+}
+
+// usableReadDir accepts a directory this user can read.
+func usableReadDir(dir string) error {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("%s: %w", dir, unwrapPath(err))
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s: not a directory", dir)
+	}
+	if err := syscall.Access(dir, 0o5); err != nil { // R_OK|X_OK
+		return fmt.Errorf("%s: not readable by this user: %w", dir, err)
+	}
+	return nil
+}
