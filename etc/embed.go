@@ -2,9 +2,18 @@
 // default configuration, the rule files and the report templates.
 package etc
 
-import _ "embed"
+import (
+	"embed"
+	_ "embed"
+)
 
 // DefaultConfig is etc/qscan.toml as shipped.
 //
 //go:embed qscan.toml
 var DefaultConfig []byte
+
+// Rules holds the shipped rule files, rules/*.conf: they are used when
+// the configuration names no rule file.
+//
+//go:embed rules/*.conf
+var Rules embed.FS

@@ -74,20 +74,32 @@ func enqueueFile(dir, file string, ids *sendmail.IDGen, sender string, rcpts []s
 	for {
 		id := ids.Next()
 		df := filepath.Join(dir, sendmail.DfName(id))
-		if _, err := safeio.WriteFile(df, bytes.NewReader(body), safeio.Options{NoClobber: true}); err != nil {
+		if _, err := safeio.CreateNew(df, bytes.NewReader(body), 0o600); err != nil {
 			if errors.Is(err, safeio.ErrExists) {
 				continue // ID taken: take the next
 			}
 			return "", err
 		}
-		_, err := safeio.WriteFile(filepath.Join(dir, sendmail.QfName(id)), bytes.NewReader(qf.Bytes()),
-			safeio.Options{TempName: sendmail.TfName(id), NoClobber: true, SyncDir: true})
-		if err != nil {
+		// As sendmail does: the qf is written as tf and renamed into place,
+		// so a reader never sees a partial qf.
+		if err := publishQf(dir, id, qf.Bytes()); err != nil {
 			os.Remove(df)
 			return "", err
 		}
 		return id, nil
 	}
+}
+
+func publishQf(dir, id string, data []byte) error {
+	tf := filepath.Join(dir, sendmail.TfName(id))
+	if _, err := safeio.CreateNew(tf, bytes.NewReader(data), 0o600); err != nil {
+		return err
+	}
+	defer os.Remove(tf)
+	if err := os.Link(tf, filepath.Join(dir, sendmail.QfName(id))); err != nil {
+		return err
+	}
+	return safeio.SyncDir(dir)
 }
 
 // splitMessage splits a message at its first empty line. Line endings are

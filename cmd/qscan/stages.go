@@ -1,12 +1,16 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/qscan/qscan/etc"
 	"github.com/qscan/qscan/pkg/config"
+	"github.com/qscan/qscan/pkg/content"
+	"github.com/qscan/qscan/pkg/explode"
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/pipeline"
 	"github.com/qscan/qscan/pkg/quarantine"
@@ -20,7 +24,11 @@ import (
 // buildStages creates the checks the configuration asks for, in pipeline
 // order. log may be nil (lint).
 func buildStages(c *config.Config, log *logrus.Logger) ([]pipeline.Stage, error) {
-	var stages []pipeline.Stage
+	cs, err := contentStage(c.Content)
+	if err != nil {
+		return nil, err
+	}
+	stages := []pipeline.Stage{explode.Stage{Limits: explodeLimits(c.Limits)}, cs}
 	if len(c.Virus.Scanners) > 0 {
 		s, err := virusStage(c.Virus)
 		if err != nil {
@@ -29,6 +37,69 @@ func buildStages(c *config.Config, log *logrus.Logger) ([]pipeline.Stage, error)
 		stages = append(stages, s)
 	}
 	return stages, nil
+}
+
+func explodeLimits(l config.Limits) explode.Limits {
+	return explode.Limits{
+		MaxArchiveDepth: l.MaxArchiveDepth, MaxArchiveMembers: l.MaxArchiveMembers, MaxExpandedBytes: int64(l.MaxExpandedBytes),
+		MaxRatio: int64(l.MaxRatio), RatioMinBytes: int64(l.RatioMinBytes), MaxMIMEParts: l.MaxMIMEParts, MaxMIMEDepth: l.MaxMIMEDepth,
+		MaxHeaderBytes: int64(l.MaxHeaderBytes), MaxPartBytes: int64(l.MaxPartBytes), AllowPasswordArchives: l.AllowPasswordArchives,
+	}
+}
+
+// contentStage loads the rule files; their errors come back all at once
+// as FILE:LINE: text.
+func contentStage(c config.Content) (content.Stage, error) {
+	off := func(n config.Size) int64 {
+		if n == 0 {
+			return -1
+		}
+		return int64(n)
+	}
+	qp := c.QPMaxBlankLine
+	if qp == 0 {
+		qp = -1
+	}
+	var errs []error
+	load := func(paths []string, shipped string) *content.Rules {
+		var rs *content.Rules
+		var err error
+		if len(paths) == 0 {
+			rs, err = shippedRules(shipped)
+		} else {
+			rs, err = content.LoadRules(paths...)
+		}
+		errs = append(errs, err)
+		return rs
+	}
+	sets := content.RuleSets{
+		Filename:        load(c.FilenameRules, "filename.rules.conf"),
+		Filetype:        load(c.FiletypeRules, "filetype.rules.conf"),
+		ArchiveFilename: load(c.ArchiveFilenameRules, "archives.filename.rules.conf"),
+		ArchiveFiletype: load(c.ArchiveFiletypeRules, "archives.filetype.rules.conf"),
+	}
+	if err := errors.Join(errs...); err != nil {
+		return content.Stage{}, fmt.Errorf("content rules:\n%w", err)
+	}
+	chk, err := content.NewWithRules(content.Options{
+		MaxMessageSize: int64(c.MaxMessageSize), MaxAttachmentSize: off(c.MaxAttachmentSize), MinAttachmentSize: off(c.MinAttachmentSize),
+		BlockPartial: c.BlockPartial, BlockExternalBody: c.BlockExternalBody, BlockEncrypted: c.BlockEncrypted, QPMaxBlankLine: qp,
+		HTML: content.HTMLOptions{IFrame: c.HTML.IFrame, Form: c.HTML.Form, Script: c.HTML.Script, ObjectCodebase: c.HTML.ObjectCodebase},
+	}, sets)
+	if err != nil {
+		return content.Stage{}, fmt.Errorf("content rules:\n%w", err)
+	}
+	return content.Stage{C: chk}, nil
+}
+
+// shippedRules parses a rule file built into the binary.
+func shippedRules(name string) (*content.Rules, error) {
+	f, err := etc.Rules.Open("rules/" + name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return content.ParseRules("(built-in) "+name, f)
 }
 
 // virusStage builds the engines of [virus] and the stage over them.

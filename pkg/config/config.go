@@ -24,6 +24,8 @@ type Config struct {
 	Headers    Headers    `toml:"headers"`
 	Store      Store      `toml:"store"`
 	Virus      Virus      `toml:"virus"`
+	Limits     Limits     `toml:"limits"`
+	Content    Content    `toml:"content"`
 
 	// File is the path the configuration was read from ("" for defaults).
 	File string `toml:"-"`
@@ -105,6 +107,8 @@ func Defaults() Config {
 		Headers:    Headers{OrgName: "yoursite", Clean: "Found to be clean", AddFrom: true, AddID: true},
 		Store:      Store{Path: "/var/lib/qscan/qscan.db"},
 		Virus:      defaultVirus(),
+		Limits:     defaultLimits(),
+		Content:    defaultContent(),
 	}
 }
 
@@ -217,6 +221,8 @@ func (c *Config) sections() map[string]any {
 		"headers":    &c.Headers,
 		"store":      &c.Store,
 		"virus":      &c.Virus,
+		"limits":     &c.Limits,
+		"content":    &c.Content,
 	}
 }
 
@@ -260,5 +266,10 @@ func (c *Config) resolvePaths(dir string) {
 	for _, p := range []*string{&c.Queue.Outgoing, &c.Queue.WorkDir, &c.Queue.PidFile, &c.Quarantine.Dir, &c.Store.Path,
 		&c.Virus.Clamd.Socket, &c.Virus.Builtin.Signatures} {
 		abs(p)
+	}
+	for _, l := range [][]string{c.Content.FilenameRules, c.Content.FiletypeRules, c.Content.ArchiveFilenameRules, c.Content.ArchiveFiletypeRules} {
+		for i := range l {
+			abs(&l[i])
+		}
 	}
 }

@@ -95,6 +95,8 @@ func (c *Config) validate() []problem {
 		bad("store.path", "store.path: %v", err)
 	}
 	c.Virus.validate(bad)
+	c.Limits.validate(bad)
+	c.Content.validate(bad)
 	return ps
 }
 

@@ -32,10 +32,10 @@ func (p *Pipeline) recover() error {
 			p.undoUncommitted(b.entries)
 		}
 	}
-	for _, d := range append([]string{p.opt.Outgoing}, p.opt.Incoming...) {
-		if removed, _ := safeio.RemoveTemps(d); len(removed) > 0 {
-			p.log.Warnf("recovery: removed %d temporary files of ours from %s", len(removed), d)
-		}
+	// Only the outgoing queue: qscan writes nothing into the incoming
+	// queues, where other programs (qscan enqueue) may be writing now.
+	if removed, _ := safeio.RemoveTemps(p.opt.Outgoing); len(removed) > 0 {
+		p.log.Warnf("recovery: removed %d temporary files of ours from %s", len(removed), p.opt.Outgoing)
 	}
 	return p.journal.reset()
 }

@@ -60,15 +60,20 @@ type Decision struct {
 	HeaderValue      string      // value of X-<Org>-QScan
 	NotifyPostmaster bool        // a non-silent virus or block: postmaster report
 	Reason           string      // why, for the log and the quarantine
+	Notes            []string    // informational reports that changed nothing
 }
 
 // Decide computes the decision for a checked message.
 func Decide(m *message.Message, s Settings) Decision {
 	d := Decision{Verdict: "clean", Deliver: true, HeaderValue: s.CleanValue}
-	var reasons []string
+	var reasons, notes []string
 	virus, silent := false, true
 	for _, r := range m.Reports {
 		if r.Kind == message.KindSpam {
+			continue
+		}
+		if r.Action == message.ActionNone && r.Kind != message.KindVirus {
+			notes = append(notes, r.Text) // informational: a macro, a duplicate header
 			continue
 		}
 		reasons = append(reasons, r.Text)
@@ -85,15 +90,12 @@ func Decide(m *message.Message, s Settings) Decision {
 			d.QuarantineWhole, d.Deliver = true, false
 		case message.ActionDelete, message.ActionReplace:
 			d.Replace = append(d.Replace, Replacement{Part: r.Part, MIMEPath: mimePath(m, r.Part), Delete: r.Action == message.ActionDelete, Report: r})
-		case message.ActionNone:
-			if r.Kind == message.KindVirus || r.Kind == message.KindError {
-				// A virus is never only reported; an error without a part
-				// to replace keeps the message back.
-				d.Replace = append(d.Replace, Replacement{Part: r.Part, MIMEPath: mimePath(m, r.Part), Report: r})
-			}
+		case message.ActionNone: // a virus is never only reported
+			d.Replace = append(d.Replace, Replacement{Part: r.Part, MIMEPath: mimePath(m, r.Part), Report: r})
 		}
 	}
 	d.Reason = strings.Join(dedupe(reasons), "; ")
+	d.Notes = dedupe(notes)
 	if len(reasons) > 0 {
 		d.Verdict, d.HeaderValue = "blocked", s.NotCleanValue
 		if virus {

@@ -46,8 +46,9 @@ func TestDecide(t *testing.T) {
 		{name: "filename deny", m: msg(message.Report{Kind: message.KindFilename, Part: 1, Text: "Filename: x.exe", Action: message.ActionReplace}), want: "blocked", deliver: true, replaced: []string{"2"}, postmstr: true},
 		{name: "whole-message report without part", m: msg(message.Report{Kind: message.KindSize, Part: -1, Text: "Message too large", Action: message.ActionReplace}), want: "blocked", whole: true, postmstr: true},
 		{name: "explicit quarantine", m: msg(message.Report{Kind: message.KindContent, Part: 0, Text: "partial", Action: message.ActionQuarantine}), want: "blocked", whole: true, postmstr: true},
-		{name: "report only", m: msg(message.Report{Kind: message.KindContent, Part: 0, Text: "macros", Action: message.ActionNone}), want: "blocked", deliver: true, postmstr: true},
-		{name: "error without part holds whole", m: msg(message.Report{Kind: message.KindError, Part: -1, Text: "unparsable"}), want: "blocked", whole: true, postmstr: true},
+		{name: "informational report", m: msg(message.Report{Kind: message.KindContent, Part: 0, Text: "macros", Action: message.ActionNone}), want: "clean", deliver: true},
+		{name: "virus without action is replaced", m: msg(message.Report{Kind: message.KindVirus, Part: 1, Name: "X", Text: "Virus X"}), want: "infected", deliver: true, replaced: []string{"2"}, postmstr: true},
+		{name: "error without part holds whole", m: msg(message.Report{Kind: message.KindError, Part: -1, Text: "unparsable", Action: message.ActionReplace}), want: "blocked", whole: true, postmstr: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := settings()

@@ -1,0 +1,82 @@
+package config
+
+// Limits bound what qscan takes out of one message ([limits]).
+type Limits struct {
+	MaxArchiveDepth       int  `toml:"max_archive_depth"`
+	MaxArchiveMembers     int  `toml:"max_archive_members"`
+	MaxExpandedBytes      Size `toml:"max_expanded_bytes"`
+	MaxRatio              int  `toml:"max_ratio"`
+	RatioMinBytes         Size `toml:"ratio_min_bytes"`
+	MaxMIMEParts          int  `toml:"max_mime_parts"`
+	MaxMIMEDepth          int  `toml:"max_mime_depth"`
+	MaxHeaderBytes        Size `toml:"max_header_bytes"`
+	MaxPartBytes          Size `toml:"max_part_bytes"`
+	AllowPasswordArchives bool `toml:"allow_password_archives"`
+}
+
+// Content configures the filename, filetype, size and dangerous-content
+// checks ([content]).
+type Content struct {
+	FilenameRules        []string `toml:"filename_rules"`
+	FiletypeRules        []string `toml:"filetype_rules"`
+	ArchiveFilenameRules []string `toml:"archive_filename_rules"`
+	ArchiveFiletypeRules []string `toml:"archive_filetype_rules"`
+	MaxMessageSize       Size     `toml:"max_message_size"`
+	MaxAttachmentSize    Size     `toml:"max_attachment_size"`
+	MinAttachmentSize    Size     `toml:"min_attachment_size"`
+	BlockPartial         bool     `toml:"block_partial"`
+	BlockExternalBody    bool     `toml:"block_external_body"`
+	BlockEncrypted       bool     `toml:"block_encrypted"`
+	QPMaxBlankLine       int      `toml:"qp_max_blank_line"`
+	HTML                 HTML     `toml:"html"`
+}
+
+// HTML says what to do with dangerous HTML ([content.html]): "allow",
+// "block" or "disarm" (reported, delivered).
+type HTML struct {
+	IFrame         string `toml:"iframe"`
+	Form           string `toml:"form"`
+	Script         string `toml:"script"`
+	ObjectCodebase string `toml:"object_codebase"`
+}
+
+func defaultLimits() Limits {
+	return Limits{
+		MaxArchiveDepth: 8, MaxArchiveMembers: 1000, MaxExpandedBytes: 200 << 20, MaxRatio: 100,
+		RatioMinBytes: 1 << 20, MaxMIMEParts: 1000, MaxMIMEDepth: 50, MaxHeaderBytes: 1 << 20,
+		MaxPartBytes: 100 << 20, AllowPasswordArchives: true,
+	}
+}
+
+// defaultContent leaves the rule files empty: the shipped rules built into
+// the binary are used.
+func defaultContent() Content {
+	return Content{
+		BlockPartial: true, BlockExternalBody: true, QPMaxBlankLine: 100000,
+		HTML: HTML{IFrame: "disarm", Form: "disarm", Script: "disarm", ObjectCodebase: "disarm"},
+	}
+}
+
+func (l *Limits) validate(bad func(key, format string, a ...any)) {
+	for key, v := range map[string]int64{
+		"limits.max_archive_depth": int64(l.MaxArchiveDepth), "limits.max_archive_members": int64(l.MaxArchiveMembers),
+		"limits.max_expanded_bytes": int64(l.MaxExpandedBytes), "limits.max_ratio": int64(l.MaxRatio),
+		"limits.max_mime_parts": int64(l.MaxMIMEParts), "limits.max_mime_depth": int64(l.MaxMIMEDepth),
+		"limits.max_header_bytes": int64(l.MaxHeaderBytes), "limits.max_part_bytes": int64(l.MaxPartBytes),
+	} {
+		if v < 1 {
+			bad(key, "%s: must be at least 1", key)
+		}
+	}
+}
+
+func (c *Content) validate(bad func(key, format string, a ...any)) {
+	for key, v := range map[string]string{"content.html.iframe": c.HTML.IFrame, "content.html.form": c.HTML.Form,
+		"content.html.script": c.HTML.Script, "content.html.object_codebase": c.HTML.ObjectCodebase} {
+		switch v {
+		case "allow", "block", "disarm":
+		default:
+			bad(key, "%s: %q: use allow, block or disarm", key, v)
+		}
+	}
+}

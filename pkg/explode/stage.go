@@ -1,0 +1,30 @@
+package explode
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/qscan/qscan/pkg/message"
+)
+
+// Stage is the pipeline stage that fills Message.Parts.
+type Stage struct {
+	Limits Limits
+}
+
+// Name is the stage's name in logs and metrics.
+func (Stage) Name() string { return "explode" }
+
+// Check explodes the message under the limits; problems with the message
+// become reports, only internal failures an error.
+func (s Stage) Check(_ context.Context, m *message.Message) error {
+	raw := make([]byte, 0, len(m.Header)+1+len(m.Body))
+	raw = append(append(append(raw, m.Header...), '\n'), m.Body...)
+	res, err := Explode(raw, s.Limits)
+	if err != nil {
+		return fmt.Errorf("explode %s: %w", m.ID, err)
+	}
+	m.Parts = res.Parts
+	m.Reports = append(m.Reports, res.Reports...)
+	return nil
+}
