@@ -165,6 +165,7 @@ func pipelineOptions(c *config.Config) pipeline.Options {
 			AddTo: c.Headers.AddTo, AddID: c.Headers.AddID, AtTop: c.Headers.PlaceAtTop,
 		},
 	}
+	o.Checker = checkerOptions(c)
 	if c.Queue.Kick {
 		o.Kick = &pipeline.Kick{Sendmail: c.Queue.Sendmail, Args: c.Queue.SendmailArgs}
 	}

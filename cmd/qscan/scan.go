@@ -16,10 +16,18 @@ import (
 
 // scanResult is what `qscan scan` prints for one file.
 type scanResult struct {
-	File    string           `json:"file"`
-	Verdict string           `json:"verdict"`
-	Reports []message.Report `json:"reports"`
-	Error   string           `json:"error,omitempty"`
+	File    string              `json:"file"`
+	Verdict string              `json:"verdict"`
+	Reason  string              `json:"reason,omitempty"`
+	Reports []scanReport        `json:"reports"`
+	Spam    *message.SpamResult `json:"spam,omitempty"`
+	Error   string              `json:"error,omitempty"`
+}
+
+// scanReport is a report with the path of the part it concerns.
+type scanReport struct {
+	message.Report
+	Path string `json:"path,omitempty"` // e.g. "2/outer.zip/inner.zip/invoice.pdf.exe"
 }
 
 // cmdScan runs the checks on .eml files without queues.
@@ -97,9 +105,12 @@ func scanFile(chk *pipeline.Checker, file string) (scanResult, []byte) {
 		res.Verdict, res.Error = "error", err.Error()
 		return res, nil
 	}
-	res.Verdict, res.Reports = v.Verdict, m.Reports
-	if res.Reports == nil {
-		res.Reports = []message.Report{}
+	res.Verdict, res.Reason, res.Spam = v.Verdict, v.Reason, m.Spam
+	res.Reports = []scanReport{}
+	for _, r := range m.Reports {
+		sr := scanReport{Report: r}
+		sr.Path = displayPath(m, r.Part)
+		res.Reports = append(res.Reports, sr)
 	}
 	return res, v.Message
 }
@@ -110,6 +121,29 @@ func printResult(r scanResult) {
 		fmt.Printf("  error: %s\n", r.Error)
 	}
 	for _, rep := range r.Reports {
-		fmt.Printf("  %s: %s\n", rep.Kind, rep.Text)
+		where := ""
+		if rep.Path != "" {
+			where = " [in " + rep.Path + "]"
+		}
+		fmt.Printf("  %s: %s%s\n", rep.Kind, rep.Text, where)
 	}
+	if r.Spam != nil {
+		fmt.Printf("  spam: %s, score %.1f (required %.1f)\n", r.Spam.Level, r.Spam.Score, r.Spam.Required)
+	}
+}
+
+// displayPath names a part by the chain of file names that leads to it:
+// "outer.zip/inner.zip/invoice.pdf.exe", or its MIME path when unnamed.
+func displayPath(m *message.Message, i int) string {
+	var names []string
+	for n := 0; i >= 0 && i < len(m.Parts) && n < 64; n++ {
+		p := m.Parts[i]
+		name := p.Filename
+		if name == "" {
+			name = "part " + p.MIMEPath
+		}
+		names = append([]string{name}, names...)
+		i = p.Parent
+	}
+	return strings.Join(names, "/")
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/qscan/qscan/pkg/explode"
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/pipeline"
+	"github.com/qscan/qscan/pkg/policy"
 	"github.com/qscan/qscan/pkg/quarantine"
 	"github.com/qscan/qscan/pkg/virus"
 	"github.com/qscan/qscan/pkg/virus/builtin"
@@ -102,6 +104,45 @@ func shippedRules(name string) (*content.Rules, error) {
 	return content.ParseRules("(built-in) "+name, f)
 }
 
+// checkerOptions gives the pipeline its decision settings and cleaner.
+func checkerOptions(c *config.Config) pipeline.CheckerOptions {
+	silent := compileAll(c.Virus.SilentViruses)
+	return pipeline.CheckerOptions{
+		Policy: func(m *message.Message) policy.Settings {
+			return policy.Settings{
+				DeliverCleaned: c.Virus.DeliverCleaned, Silent: silent,
+				QuarantineWholeFromLocal: len(c.Virus.LocalDomains) > 0, LocalSender: isLocal(m.Envelope.Sender, c.Virus.LocalDomains),
+				CleanValue: c.Headers.Clean, InfectedValue: "Found to be infected", NotCleanValue: "Found to be not clean",
+			}
+		},
+		Cleaner: &cleaner{text: defaultText(c.Headers.OrgName)},
+	}
+}
+
+func compileAll(res []string) []*regexp.Regexp {
+	var out []*regexp.Regexp
+	for _, s := range res {
+		out = append(out, regexp.MustCompile(s)) // validated by config
+	}
+	return out
+}
+
+// isLocal reports whether the sender's domain is one of domains (or a
+// subdomain of one).
+func isLocal(sender string, domains []string) bool {
+	_, dom, ok := strings.Cut(strings.ToLower(sender), "@")
+	if !ok {
+		return false
+	}
+	for _, d := range domains {
+		d = strings.ToLower(strings.TrimPrefix(d, "*."))
+		if dom == d || strings.HasSuffix(dom, "."+d) {
+			return true
+		}
+	}
+	return false
+}
+
 // virusStage builds the engines of [virus] and the stage over them.
 func virusStage(v config.Virus) (*vstage.Stage, error) {
 	var engines []virus.Scanner
@@ -122,10 +163,7 @@ func virusStage(v config.Virus) (*vstage.Stage, error) {
 		}
 		engines = append(engines, e)
 	}
-	var silent []*regexp.Regexp
-	for _, s := range v.SilentViruses {
-		silent = append(silent, regexp.MustCompile(s)) // validated by config
-	}
+	silent := compileAll(v.SilentViruses)
 	return vstage.New(virus.NewMulti(engines...), vstage.Options{
 		Concurrency: v.Concurrency, Heuristics: v.Heuristics, DeliverUnscannable: v.DeliverUnscannable,
 		Silent: func(name string) bool {
@@ -142,14 +180,19 @@ func virusStage(v config.Virus) (*vstage.Stage, error) {
 // wholeQuarantine adapts pkg/quarantine to the pipeline's interface.
 type wholeQuarantine struct{ q *quarantine.Quarantine }
 
-func (w *wholeQuarantine) StoreWhole(m pipeline.WholeMessage) (string, error) {
-	return w.q.Store(quarantine.Item{
+func (w *wholeQuarantine) Store(m pipeline.Quarantined) (string, error) {
+	it := quarantine.Item{
 		Entry: quarantine.Entry{
 			QueueID: m.ID, Time: m.Time, Sender: m.Envelope.Sender, Recipients: m.Envelope.Recipients,
-			Reason: m.Reason, Whole: true, ClientIP: ipString(m.Envelope),
+			Reason: m.Reason, Reports: m.Reports, Whole: m.Whole, ClientIP: ipString(m.Envelope), Subject: m.Subject,
 		},
 		Qf: m.Qf, Df: m.Df, Header: m.Header,
-	})
+	}
+	for _, p := range m.Parts {
+		it.Parts = append(it.Parts, quarantine.Part{Filename: p.Filename, Report: p.Report})
+		it.Data = append(it.Data, p.Data)
+	}
+	return w.q.Store(it)
 }
 
 func ipString(e message.Envelope) string {

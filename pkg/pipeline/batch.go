@@ -69,6 +69,8 @@ func (p *Pipeline) RunBatch(ctx context.Context) (BatchStats, error) {
 			} else {
 				st.Held++
 			}
+		case len(it.decision.Replace) > 0 && !p.quarantineParts(it):
+			st.Held++
 		default:
 			out = append(out, it)
 		}
@@ -88,7 +90,11 @@ func (p *Pipeline) RunBatch(ctx context.Context) (BatchStats, error) {
 	} else {
 		st.Delivered = len(out)
 		for _, it := range out {
-			p.logDecision(it, "delivered")
+			action := "delivered"
+			if len(it.decision.Replace) > 0 {
+				action = "cleaned,quarantined"
+			}
+			p.logDecision(it, action)
 		}
 	}
 	st.Duration = time.Since(start)

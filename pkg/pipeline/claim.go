@@ -27,14 +27,15 @@ type item struct {
 	attempt int
 
 	// set by process
-	err      error // the checks could not be done: hold
-	verdict  string
-	outQf    []byte
-	outBody  []byte // nil: body unchanged, link the incoming df
-	whole    string // non-empty: quarantine the whole message with this reason
-	decision policy.Decision
-	stageMS  map[string]int64
-	start    time.Time
+	err           error // the checks could not be done: hold
+	verdict       string
+	outQf         []byte
+	outBody       []byte // nil: body unchanged, link the incoming df
+	whole         string // non-empty: quarantine the whole message with this reason
+	decision      policy.Decision
+	quarantineDir string // where the original of a cleaned message was kept
+	stageMS       map[string]int64
+	start         time.Time
 }
 
 // candidates lists every incoming queue, oldest first.

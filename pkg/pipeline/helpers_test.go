@@ -147,9 +147,9 @@ func quarantineEntries(t *testing.T, dir string) []string {
 
 type quarantineAdapter struct{ q *quarantine.Quarantine }
 
-func (a *quarantineAdapter) StoreWhole(m WholeMessage) (string, error) {
+func (a *quarantineAdapter) Store(m Quarantined) (string, error) {
 	return a.q.Store(quarantine.Item{
-		Entry: quarantine.Entry{QueueID: m.ID, Time: m.Time, Sender: m.Envelope.Sender, Recipients: m.Envelope.Recipients, Reason: m.Reason, Whole: true},
+		Entry: quarantine.Entry{QueueID: m.ID, Time: m.Time, Sender: m.Envelope.Sender, Recipients: m.Envelope.Recipients, Reason: m.Reason, Whole: m.Whole},
 		Qf:    m.Qf, Df: m.Df, Header: m.Header,
 	})
 }

@@ -35,21 +35,33 @@ type Attempts interface {
 	ClearAttempts(ctx context.Context, ids []string) error
 }
 
-// Quarantine keeps whole messages that must not be delivered (see
+// Quarantine keeps messages and parts that must not be delivered (see
 // pkg/quarantine).
 type Quarantine interface {
-	StoreWhole(q WholeMessage) (dir string, err error)
+	Store(q Quarantined) (dir string, err error)
 }
 
-// WholeMessage is a message set aside whole, as it was in the incoming
-// queue. Qf or Df may be nil when that file was missing or unreadable.
-type WholeMessage struct {
+// Quarantined is a message as it was in the incoming queue, kept whole or
+// with the parts that were taken out of its delivered copy. Qf or Df may
+// be nil when that file was missing or unreadable.
+type Quarantined struct {
+	Whole    bool // not delivered at all
+	Parts    []QuarantinedPart
+	Reports  []string
 	ID       string
 	Qf, Df   []byte
 	Envelope message.Envelope
 	Header   []byte // RFC 822 header block, when the qf could be parsed
+	Subject  string
 	Reason   string
 	Time     time.Time
+}
+
+// QuarantinedPart is one part taken out of a delivered message.
+type QuarantinedPart struct {
+	Filename string // as named in the message; never used as a path
+	Report   string
+	Data     []byte
 }
 
 // Headers configures the headers qscan adds.

@@ -14,14 +14,20 @@ import (
 // incoming files are removed.
 func (p *Pipeline) quarantineWhole(it *item) bool {
 	df := readLocked(it)
-	w := WholeMessage{ID: it.entry.ID, Qf: it.qfRaw, Df: df, Reason: it.whole, Time: p.now()}
+	w := Quarantined{Whole: true, ID: it.entry.ID, Qf: it.qfRaw, Df: df, Reason: it.whole, Time: p.now()}
 	if it.qf != nil {
 		w.Header = it.qf.HeaderBlock()
+		w.Subject, _ = it.qf.Header("Subject")
+	}
+	if it.msg != nil {
+		for _, r := range it.msg.Reports {
+			w.Reports = append(w.Reports, r.Text)
+		}
 	}
 	if it.qf != nil {
 		w.Envelope = envelopeOf(it.qf)
 	}
-	dir, err := p.quarantine.StoreWhole(w)
+	dir, err := p.quarantine.Store(w)
 	if err != nil {
 		p.log.WithFields(p.msgFields(it)).WithError(err).Error("cannot quarantine; message kept in the incoming queue")
 		p.held.hold(it.entry.ID, p.now())
@@ -36,9 +42,35 @@ func (p *Pipeline) quarantineWhole(it *item) bool {
 	return true
 }
 
+// quarantineParts keeps the original of a message delivered cleaned,
+// with the parts taken out of it, before the cleaned copy is committed.
+func (p *Pipeline) quarantineParts(it *item) bool {
+	q := Quarantined{ID: it.entry.ID, Qf: it.qfRaw, Df: readLocked(it), Reason: it.decision.Reason, Time: p.now(),
+		Envelope: it.msg.Envelope, Header: it.msg.Header}
+	q.Subject, _ = it.qf.Header("Subject")
+	for _, r := range it.decision.Replace {
+		qp := QuarantinedPart{Report: r.Report.Text}
+		if r.Part >= 0 && r.Part < len(it.msg.Parts) {
+			qp.Filename, qp.Data = it.msg.Parts[r.Part].Filename, it.msg.Parts[r.Part].Data
+		}
+		q.Parts = append(q.Parts, qp)
+	}
+	for _, r := range it.msg.Reports {
+		q.Reports = append(q.Reports, r.Text)
+	}
+	dir, err := p.quarantine.Store(q)
+	if err != nil {
+		p.log.WithFields(p.msgFields(it)).WithError(err).Error("cannot quarantine the removed parts; message kept in the incoming queue")
+		p.held.hold(it.entry.ID, p.now())
+		return false
+	}
+	it.quarantineDir = dir
+	return true
+}
+
 // setAsideLocked puts a corrupt claimed message into the quarantine.
 func (p *Pipeline) setAsideLocked(it *item, reason string) {
-	w := WholeMessage{ID: it.entry.ID, Qf: it.qfRaw, Df: readLocked(it), Reason: reason, Time: p.now()}
+	w := Quarantined{Whole: true, ID: it.entry.ID, Qf: it.qfRaw, Df: readLocked(it), Reason: reason, Time: p.now()}
 	if it.qfRaw == nil {
 		w.Qf, _ = io.ReadAll(io.LimitReader(it.lock.Qf, 64<<20))
 	}
@@ -51,11 +83,11 @@ func (p *Pipeline) setAsideLocked(it *item, reason string) {
 // df is missing).
 func (p *Pipeline) setAside(e sendmail.Entry, _ *item, reason string) {
 	qf, _ := readHead(e.QfPath, 64<<20)
-	p.storeAside(WholeMessage{ID: e.ID, Qf: qf, Reason: reason, Time: p.now()}, e)
+	p.storeAside(Quarantined{Whole: true, ID: e.ID, Qf: qf, Reason: reason, Time: p.now()}, e)
 }
 
-func (p *Pipeline) storeAside(w WholeMessage, e sendmail.Entry) {
-	dir, err := p.quarantine.StoreWhole(w)
+func (p *Pipeline) storeAside(w Quarantined, e sendmail.Entry) {
+	dir, err := p.quarantine.Store(w)
 	if err != nil {
 		p.log.WithError(err).WithField("id", e.ID).Errorf("cannot set aside bad queue file (%s)", w.Reason)
 		p.held.hold(e.ID, p.now())

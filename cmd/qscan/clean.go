@@ -1,0 +1,109 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/pipeline"
+	"github.com/qscan/qscan/pkg/policy"
+	"github.com/qscan/qscan/pkg/rebuild"
+)
+
+// replacementText renders the text put in place of a removed part.
+type replacementText func(m *message.Message, r policy.Replacement, filename string) ([]byte, error)
+
+// cleaner rebuilds messages with pkg/rebuild, the texts coming from the
+// report templates.
+type cleaner struct {
+	text replacementText
+	opt  rebuild.Options
+}
+
+var _ pipeline.Cleaner = (*cleaner)(nil)
+
+// Clean replaces each reported MIME part once: several reports about the
+// same attachment (two members of one zip) share one replacement text.
+func (c *cleaner) Clean(m *message.Message, repl []policy.Replacement) ([]byte, []pipeline.HeaderEdit, error) {
+	byPath := map[string]*rebuild.Replacement{}
+	var paths []string
+	for _, r := range repl {
+		name := partFilename(m, r.Part)
+		text, err := c.text(m, r, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		if x, ok := byPath[r.MIMEPath]; ok {
+			x.Text = append(append(x.Text, '\n'), text...)
+			x.Delete = x.Delete && r.Delete
+			continue
+		}
+		top := partFilename(m, topPart(m, r.Part))
+		byPath[r.MIMEPath] = &rebuild.Replacement{MIMEPath: r.MIMEPath, Text: text, Delete: r.Delete, Filename: warningName(top)}
+		paths = append(paths, r.MIMEPath)
+	}
+	sort.Strings(paths)
+	var rs []rebuild.Replacement
+	for _, p := range paths {
+		rs = append(rs, *byPath[p])
+	}
+	res, err := rebuild.Rebuild(m.Header, m.Body, rs, c.opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	var edits []pipeline.HeaderEdit
+	for _, name := range res.Delete {
+		edits = append(edits, pipeline.HeaderEdit{Op: "delete", Name: name})
+	}
+	for _, f := range res.Set {
+		edits = append(edits, pipeline.HeaderEdit{Op: "replace", Name: f.Name, Value: f.Value})
+	}
+	return res.Body, edits, nil
+}
+
+// topPart walks from an archive member up to the MIME part carrying it.
+func topPart(m *message.Message, i int) int {
+	for n := 0; i >= 0 && i < len(m.Parts) && m.Parts[i].Parent >= 0 && n < 64; n++ {
+		i = m.Parts[i].Parent
+	}
+	return i
+}
+
+func partFilename(m *message.Message, i int) string {
+	if i < 0 || i >= len(m.Parts) {
+		return ""
+	}
+	return m.Parts[i].Filename
+}
+
+// warningName names the replacement part after the removed attachment,
+// as "<name>.txt", keeping it short and free of path characters.
+func warningName(name string) string {
+	name = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == '/' || r == '\\' || r == '"' || r == 0x7f || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
+			return '_'
+		}
+		return r
+	}, name)
+	if name == "" {
+		return ""
+	}
+	if len(name) > 100 {
+		name = name[:100]
+	}
+	return name + ".txt"
+}
+
+// defaultText is the English replacement text used when no templates are
+// configured.
+func defaultText(org string) replacementText {
+	return func(m *message.Message, r policy.Replacement, filename string) ([]byte, error) {
+		if filename == "" {
+			filename = "(no name)"
+		}
+		return []byte(fmt.Sprintf("This is a message from the %s mail scanner.\n\n"+
+			"The attachment %q was removed from this message and is kept in quarantine,\nbecause: %s\n\n"+
+			"If you need it, ask your mail administrator, quoting the message ID %s.\n", org, filename, r.Report.Text, m.ID)), nil
+	}
+}
