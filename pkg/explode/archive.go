@@ -10,6 +10,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/bodgit/sevenzip"
 	"github.com/klauspost/compress/zip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/mholt/archives"
@@ -139,9 +140,13 @@ func (x *exploder) archive(idx int) {
 // isPasswordError recognises the "encrypted" errors of the 7z and RAR
 // readers; zip encryption is seen in the member flags instead.
 func isPasswordError(err error) bool {
-	if errors.Is(err, rardecode.ErrArchiveEncrypted) || errors.Is(err, rardecode.ErrArchivedFileEncrypted) ||
+	if errors.Is(err, errNoPassword) || errors.Is(err, rardecode.ErrArchiveEncrypted) || errors.Is(err, rardecode.ErrArchivedFileEncrypted) ||
 		errors.Is(err, rardecode.ErrBadPassword) {
 		return true
+	}
+	var re7 *sevenzip.ReadError
+	if errors.As(err, &re7) && re7.Encrypted {
+		return true // the reader decrypted with no password and got garbage
 	}
 	s := err.Error()
 	return strings.Contains(s, "aes7z") || strings.Contains(s, "password")

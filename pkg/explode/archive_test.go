@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"hash/crc32"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -263,5 +264,66 @@ func BenchmarkOverlapBomb(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Explode(raw, DefaultLimits())
+	}
+}
+
+// Fixtures made with p7zip 16.02: "7z a [-psecret -mhe=on|off]" and
+// "7z a -tzip -psecret -mem=AES256", members invoice.pdf.exe (+ readme.txt).
+func TestArchiveFixtures(t *testing.T) {
+	tests := []struct {
+		file      string
+		encrypted bool
+		member    string // a member that must be listed ("" = names hidden)
+	}{
+		{"plain.7z", false, "invoice.pdf.exe"},
+		{"hdrenc.7z", true, ""},
+		{"dataenc.7z", true, ""},
+		{"aes.zip", true, "invoice.pdf.exe"},
+	}
+	for _, tt := range tests {
+		data, err := os.ReadFile("testdata/archives/" + tt.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := explodeFile(t, mailWith(tt.file, data), DefaultLimits())
+		_, gotEnc := hasReport(res, TextPassword)
+		if gotEnc != tt.encrypted {
+			t.Errorf("%s: password report %v, want %v\n%s", tt.file, gotEnc, tt.encrypted, dump(res))
+		}
+		if _, bad := hasReport(res, TextUnreadable); bad {
+			t.Errorf("%s: reported unreadable\n%s", tt.file, dump(res))
+		}
+		if tt.member != "" {
+			if _, ok := findPart(res, "2/"+tt.member); !ok {
+				t.Errorf("%s: no member %s\n%s", tt.file, tt.member, dump(res))
+			}
+		}
+		if arc := res.Parts[1]; arc.Encrypted != tt.encrypted || !arc.Archive {
+			t.Errorf("%s: archive part %+v", tt.file, arc)
+		}
+	}
+}
+
+// TestSevenZipKeyDerivationBomb patches the AES coder of hdrenc.7z to ask
+// for 2^62 key-derivation rounds (and fixes the header CRCs): the stock
+// reader would spin for ever, we must answer "password-protected" at once.
+func TestSevenZipKeyDerivationBomb(t *testing.T) {
+	data, err := os.ReadFile("testdata/archives/hdrenc.7z")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = bytes.Clone(data)
+	i := bytes.Index(data, []byte{0x06, 0xf1, 0x07, 0x01})
+	if i < 0 || i+6 > len(data) {
+		t.Fatal("no AES coder in fixture")
+	}
+	data[i+5] = data[i+5]&^0x3f | 62
+	off := 32 + binary.LittleEndian.Uint64(data[12:20])
+	size := binary.LittleEndian.Uint64(data[20:28])
+	binary.LittleEndian.PutUint32(data[28:32], crc32.ChecksumIEEE(data[off:off+size]))
+	binary.LittleEndian.PutUint32(data[8:12], crc32.ChecksumIEEE(data[12:32]))
+	res := explodeFile(t, mailWith("bomb.7z", data), DefaultLimits())
+	if _, ok := hasReport(res, TextPassword); !ok {
+		t.Errorf("no password report in\n%s", dump(res))
 	}
 }
