@@ -58,6 +58,7 @@ func (p *Pipeline) RunBatch(ctx context.Context) (BatchStats, error) {
 	p.processAll(ctx, items)
 	st.Check = time.Since(t)
 	var out []*item
+	var notices []Notice
 	for _, it := range items {
 		switch {
 		case it.err != nil:
@@ -66,6 +67,9 @@ func (p *Pipeline) RunBatch(ctx context.Context) (BatchStats, error) {
 		case it.whole != "":
 			if p.quarantineWhole(it) {
 				st.Quarantined++
+				if it.decision.NotifyPostmaster || it.verdict == "poison" {
+					notices = append(notices, p.notice(it, false, it.quarantineDir))
+				}
 			} else {
 				st.Held++
 			}
@@ -73,8 +77,12 @@ func (p *Pipeline) RunBatch(ctx context.Context) (BatchStats, error) {
 			st.Held++
 		default:
 			out = append(out, it)
+			if it.decision.NotifyPostmaster {
+				notices = append(notices, p.notice(it, true, it.quarantineDir))
+			}
 		}
 	}
+	out = append(out, p.reportItems(notices)...)
 	t = time.Now()
 	err = p.commit(out)
 	st.Commit = time.Since(t)
@@ -88,8 +96,15 @@ func (p *Pipeline) RunBatch(ctx context.Context) (BatchStats, error) {
 		}
 		st.Held += len(out)
 	} else {
-		st.Delivered = len(out)
 		for _, it := range out {
+			if !it.generated {
+				st.Delivered++
+			}
+		}
+		for _, it := range out {
+			if it.generated {
+				continue
+			}
 			action := "delivered"
 			if len(it.decision.Replace) > 0 {
 				action = "cleaned,quarantined"

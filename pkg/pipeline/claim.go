@@ -34,6 +34,7 @@ type item struct {
 	whole         string // non-empty: quarantine the whole message with this reason
 	decision      policy.Decision
 	quarantineDir string // where the original of a cleaned message was kept
+	generated     bool   // a report qscan wrote itself: no incoming files
 	stageMS       map[string]int64
 	start         time.Time
 }

@@ -48,10 +48,12 @@ func (p *Pipeline) commit(items []*item) error {
 	if err := p.journal.append(record{Batch: batch, Op: opDone}, false); err != nil {
 		return fmt.Errorf("%w: %v", errJournal, err)
 	}
-	ids := make([]string, len(items))
-	for i, it := range items {
-		ids[i] = it.entry.ID
-		p.held.release(it.entry.ID)
+	var ids []string
+	for _, it := range items {
+		if !it.generated {
+			ids = append(ids, it.entry.ID)
+			p.held.release(it.entry.ID)
+		}
 	}
 	if p.attempts != nil {
 		if err := p.attempts.ClearAttempts(context.Background(), ids); err != nil {
@@ -153,6 +155,9 @@ func (p *Pipeline) finish(es []entry) {
 // releaseIncoming unlinks the incoming qf then df, but only when the qf is
 // still the one that was committed (same inode).
 func (p *Pipeline) releaseIncoming(e entry) bool {
+	if e.InQf == "" {
+		return false // a message qscan generated
+	}
 	if e.InInode != 0 && !sameInode(e.InQf, e.InInode) {
 		if _, err := os.Stat(e.InQf); err == nil {
 			return false // a new message under the same name

@@ -148,10 +148,15 @@ func quarantineEntries(t *testing.T, dir string) []string {
 type quarantineAdapter struct{ q *quarantine.Quarantine }
 
 func (a *quarantineAdapter) Store(m Quarantined) (string, error) {
-	return a.q.Store(quarantine.Item{
+	it := quarantine.Item{
 		Entry: quarantine.Entry{QueueID: m.ID, Time: m.Time, Sender: m.Envelope.Sender, Recipients: m.Envelope.Recipients, Reason: m.Reason, Whole: m.Whole},
 		Qf:    m.Qf, Df: m.Df, Header: m.Header,
-	})
+	}
+	for _, p := range m.Parts {
+		it.Parts = append(it.Parts, quarantine.Part{Filename: p.Filename, Report: p.Report})
+		it.Data = append(it.Data, p.Data)
+	}
+	return a.q.Store(it)
 }
 
 // stageFunc is a Stage from a function.

@@ -99,6 +99,8 @@ type Options struct {
 	Kick          *Kick
 	QfLimits      sendmail.Limits
 	Checker       CheckerOptions
+	// Notifier writes the postmaster report of each batch; nil: none.
+	Notifier Notifier
 }
 
 // Pipeline runs batches. Create it with New; Close it when done.
@@ -108,6 +110,7 @@ type Pipeline struct {
 	attempts   Attempts
 	quarantine Quarantine
 	checker    *Checker
+	notifier   Notifier
 	now        func() time.Time
 	journal    *journal
 	ids        *sendmail.IDGen
@@ -135,7 +138,7 @@ func New(opt Options, log logrus.FieldLogger, att Attempts, q Quarantine, stages
 		return nil, err
 	}
 	p := &Pipeline{
-		opt: opt, log: log, attempts: att, quarantine: q, checker: NewChecker(stages, opt), now: now, journal: j,
+		opt: opt, log: log, attempts: att, quarantine: q, checker: NewChecker(stages, opt), notifier: opt.Notifier, now: now, journal: j,
 		ids:  sendmail.NewIDGen(now, os.Getpid(), rand.IntN(3600)),
 		held: newHolds(opt.RetryMin, opt.RetryMax),
 	}

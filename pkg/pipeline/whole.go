@@ -33,6 +33,7 @@ func (p *Pipeline) quarantineWhole(it *item) bool {
 		p.held.hold(it.entry.ID, p.now())
 		return false
 	}
+	it.quarantineDir = dir
 	p.releaseItem(it)
 	f := p.msgFields(it)
 	f["reason"] = it.whole

@@ -1,0 +1,100 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/policy"
+)
+
+type fakeCleaner struct{ got []policy.Replacement }
+
+func (f *fakeCleaner) Clean(m *message.Message, repl []policy.Replacement) ([]byte, []HeaderEdit, error) {
+	f.got = repl
+	return []byte("cleaned body\n"), []HeaderEdit{{Op: "replace", Name: "Content-Type", Value: "multipart/mixed; boundary=x"}}, nil
+}
+
+type fakeNotifier struct{ got []Notice }
+
+func (f *fakeNotifier) Postmaster(ns []Notice) (Mail, bool, error) {
+	f.got = ns
+	return Mail{Recipients: []string{"postmaster@example.test"}, Header: []byte("Subject: Warning: E-mail viruses detected\nFrom: postmaster\n"), Body: []byte("report\n")}, true, nil
+}
+
+// infect is a stage that finds a virus in the second part.
+var infect = stageFunc{"virus", func(_ context.Context, m *message.Message) error {
+	m.Parts = []message.Part{{Index: 0, Parent: -1, MIMEPath: "1"}, {Index: 1, Parent: -1, MIMEPath: "2", Filename: "eicar.com", Data: []byte("X5O!")}}
+	m.AddReport(message.Report{Kind: message.KindVirus, Part: 1, Name: "Eicar-Test-Signature", Text: "Virus 'Eicar-Test-Signature' found in file eicar.com", Action: message.ActionReplace})
+	return nil
+}}
+
+// TestCleanedDelivery: the infected part is replaced, the original and the
+// part are quarantined, the postmaster report is committed with the batch.
+func TestCleanedDelivery(t *testing.T) {
+	e := newEnv(t)
+	e.enqueue("6AM876nc000070", "original body\n", 0)
+	opt := e.options()
+	cl, nt := &fakeCleaner{}, &fakeNotifier{}
+	opt.Checker = CheckerOptions{Cleaner: cl, Policy: func(*message.Message) policy.Settings {
+		return policy.Settings{DeliverCleaned: true, CleanValue: "clean", InfectedValue: "Found to be infected"}
+	}}
+	opt.Notifier = nt
+	p := e.pipeline(opt, infect)
+	st, err := p.RunBatch(ctx)
+	if err != nil || st.Delivered != 1 {
+		t.Fatalf("RunBatch = %+v, %v", st, err)
+	}
+	if len(cl.got) != 1 || cl.got[0].MIMEPath != "2" {
+		t.Errorf("cleaner got %+v", cl.got)
+	}
+	if got := readFile(t, filepath.Join(e.out, "df6AM876nc000070")); got != "cleaned body\n" {
+		t.Errorf("outgoing body = %q", got)
+	}
+	qf := readFile(t, filepath.Join(e.out, "qf6AM876nc000070"))
+	for _, want := range []string{"H??X-test-QScan: Found to be infected", "Content-Type: multipart/mixed; boundary=x"} {
+		if !strings.Contains(qf, want) {
+			t.Errorf("qf lacks %q:\n%s", want, qf)
+		}
+	}
+	entries := quarantineEntries(t, e.quar)
+	if len(entries) != 1 {
+		t.Fatalf("quarantine = %v", entries)
+	}
+	dir := filepath.Join(e.quar, "20261122", entries[0])
+	if got := readFile(t, filepath.Join(dir, "df6AM876nc000070")); got != "original body\n" {
+		t.Errorf("quarantined original = %q", got)
+	}
+	if got := readFile(t, filepath.Join(dir, "part-1")); got != "X5O!" {
+		t.Errorf("quarantined part = %q", got)
+	}
+	var meta struct{ Whole bool }
+	json.Unmarshal([]byte(readFile(t, filepath.Join(dir, "metadata.json"))), &meta)
+	if meta.Whole {
+		t.Error("metadata says whole, the message was delivered cleaned")
+	}
+	if len(nt.got) != 1 || nt.got[0].ID != "6AM876nc000070" || !nt.got[0].Delivered {
+		t.Errorf("notices = %+v", nt.got)
+	}
+	// The report is its own message in the outgoing queue, from <>.
+	var reports int
+	for _, n := range names(t, e.out) {
+		if strings.HasPrefix(n, "qf") && n != "qf6AM876nc000070" {
+			reports++
+			r := readFile(t, filepath.Join(e.out, n))
+			if !hasLine(r, "S<>") || !strings.Contains(r, "postmaster@example.test") || !strings.Contains(r, "Warning: E-mail viruses detected") {
+				t.Errorf("report qf:\n%s", r)
+			}
+		}
+	}
+	if reports != 1 {
+		t.Errorf("%d report messages in the outgoing queue, want 1: %v", reports, names(t, e.out))
+	}
+	if _, err := os.Stat(filepath.Join(e.in, "qf6AM876nc000070")); !os.IsNotExist(err) {
+		t.Error("incoming not released")
+	}
+}

@@ -1,0 +1,81 @@
+package pipeline
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/sendmail"
+)
+
+// Notice is what the postmaster report says about one message.
+type Notice struct {
+	ID            string
+	Envelope      message.Envelope
+	Subject       string
+	MessageID     string
+	Verdict       string
+	Reports       []message.Report
+	Parts         []message.Part // for the file names the reports point at (Data not needed)
+	QuarantineDir string
+	Delivered     bool // delivered cleaned (else kept back whole)
+}
+
+// Mail is a message qscan sends itself (reports): the envelope sender is
+// always the null sender, so it can never bounce back into a loop.
+type Mail struct {
+	Recipients []string
+	Header     []byte // RFC 822 header block, LF line endings
+	Body       []byte
+}
+
+// Notifier writes the reports qscan mails.
+type Notifier interface {
+	// Postmaster returns the report about a batch's notices; ok is false
+	// when no report is to be sent.
+	Postmaster(ns []Notice) (m Mail, ok bool, err error)
+}
+
+// notice builds the notice of a message that a check stopped.
+func (p *Pipeline) notice(it *item, delivered bool, dir string) Notice {
+	n := Notice{ID: it.entry.ID, Verdict: it.verdict, QuarantineDir: dir, Delivered: delivered}
+	if it.qf != nil {
+		n.Envelope = envelopeOf(it.qf)
+		n.Subject, _ = it.qf.Header("Subject")
+		n.MessageID, _ = it.qf.Header("Message-ID")
+	}
+	if it.msg != nil {
+		n.Reports = it.msg.Reports
+		n.Parts = make([]message.Part, len(it.msg.Parts))
+		for i, pt := range it.msg.Parts {
+			pt.Data = nil
+			n.Parts[i] = pt
+		}
+	}
+	return n
+}
+
+// reportItems turns the batch's notices into outgoing messages of their
+// own, committed with the batch (same journal, same durability).
+func (p *Pipeline) reportItems(ns []Notice) []*item {
+	if p.notifier == nil || len(ns) == 0 {
+		return nil
+	}
+	m, ok, err := p.notifier.Postmaster(ns)
+	if err != nil {
+		p.log.WithError(err).Error("cannot write the postmaster report")
+		return nil
+	}
+	if !ok || len(m.Recipients) == 0 {
+		return nil
+	}
+	qf, err := sendmail.NewQf("", m.Recipients, m.Header, sendmail.NewOpts{
+		Time: p.now(), BodySize: int64(len(m.Body)), EightBit: bytes.ContainsFunc(m.Body, func(r rune) bool { return r >= 0x80 }),
+	})
+	if err != nil {
+		p.log.WithError(err).Error("cannot queue the postmaster report")
+		return nil
+	}
+	id := p.ids.Next()
+	return []*item{{entry: sendmail.Entry{ID: id}, outQf: qf.Bytes(), outBody: m.Body, start: time.Now(), verdict: "report", generated: true}}
+}
