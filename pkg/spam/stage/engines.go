@@ -165,7 +165,7 @@ func (s *Stage) combine(calls []call) (res *message.SpamResult, hold error) {
 	answered := 0
 	for _, c := range calls {
 		if c.err != nil {
-			failed = append(failed, c.eng.name+": "+oneLine(c.err))
+			failed = append(failed, failure(c.eng.name, c.err))
 			if hold == nil && c.eng.name != spam.EngineDNSBL && !permanent(c.err) {
 				hold = c.err
 			}
@@ -191,6 +191,16 @@ func (s *Stage) combine(calls []call) (res *message.SpamResult, hold error) {
 		res.Engines, res.Rules = nil, nil
 	}
 	return res, hold
+}
+
+// failure names the engine in front of its error unless the error starts
+// with it already ("spamd REPORT 127.0.0.1:783: ...").
+func failure(name string, err error) string {
+	text := oneLine(err)
+	if strings.HasPrefix(text, name+" ") {
+		return text
+	}
+	return name + ": " + text
 }
 
 // oneLine keeps an error's text on one line.

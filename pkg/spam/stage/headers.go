@@ -215,5 +215,5 @@ func splitFields(header []byte) []field {
 
 // validName accepts RFC 5322 field names: printable ASCII but ':' and space.
 func validName(b []byte) bool {
-	return !bytes.ContainsFunc(b, func(r rune) bool { return r <= ' ' || r >= 0x7f })
+	return !bytes.ContainsFunc(b, func(r rune) bool { return r <= ' ' || r >= 0x7f || r == ':' })
 }

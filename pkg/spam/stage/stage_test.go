@@ -117,7 +117,7 @@ func TestEngineDown(t *testing.T) {
 	t.Run("deliver", func(t *testing.T) {
 		f := newFixture(t, Options{}, Engines{Spamd: spamdFailing(refused)})
 		got := f.check(t, testMessage("id1", "hello\n"))
-		want := &message.SpamResult{Level: "ham", Required: 5, Unchecked: "spamd: " + refused.Error()}
+		want := &message.SpamResult{Level: "ham", Required: 5, Unchecked: refused.Error()}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("Spam = %+v, want %+v", got, want)
 		}
@@ -211,7 +211,7 @@ func TestCombined(t *testing.T) {
 	down := errors.New("spamd REPORT x: connection refused")
 	f = newFixture(t, Options{}, Engines{Spamd: spamdFailing(down), Rspamd: rs})
 	got = f.check(t, testMessage("id2", "hello\n"))
-	if got.Level != "spam" || got.Score != 8 || got.Unchecked != "spamd: "+down.Error() || !reflect.DeepEqual(got.Engines, []string{NameRspamd}) {
+	if got.Level != "spam" || got.Score != 8 || got.Unchecked != down.Error() || !reflect.DeepEqual(got.Engines, []string{NameRspamd}) {
 		t.Errorf("spamd down: Spam = %+v, want rspamd's spam verdict with spamd unchecked", got)
 	}
 	f = newFixture(t, Options{HoldOnFailure: true}, Engines{Spamd: spamdFailing(down), Rspamd: rs})
