@@ -327,3 +327,39 @@ func TestSevenZipKeyDerivationBomb(t *testing.T) {
 		t.Errorf("no password report in\n%s", dump(res))
 	}
 }
+
+// tnefOf builds a TNEF stream with one attachment.
+func tnefOf(name string, data []byte) []byte {
+	var b bytes.Buffer
+	le := func(v any) { binary.Write(&b, binary.LittleEndian, v) }
+	attr := func(id uint32, val []byte) {
+		b.WriteByte(tnefLevelAttach)
+		le(id)
+		le(uint32(len(val)))
+		b.Write(val)
+		le(uint16(0)) // checksum: not verified
+	}
+	le(uint32(tnefSignature))
+	le(uint16(0x0001))
+	attr(tnefAttAttachRend, make([]byte, 14))
+	attr(tnefAttAttachName, append([]byte(name), 0))
+	attr(tnefAttAttachData, data)
+	return b.Bytes()
+}
+
+func TestTNEF(t *testing.T) {
+	good := tnefOf("payload.exe", []byte(peStub))
+	res := explodeFile(t, mailWith("winmail.dat", good), DefaultLimits())
+	p, ok := findPart(res, "2/payload.exe")
+	if !ok || p.Parent != 1 || p.DetectedType != "application/vnd.microsoft.portable-executable" {
+		t.Errorf("TNEF member missing or wrong:\n%s", dump(res))
+	}
+	if res.Parts[1].Archive {
+		t.Error("winmail.dat marked as archive: its members would get the archive rules")
+	}
+	truncated := good[:len(good)-10]
+	res = explodeFile(t, mailWith("winmail.dat", truncated), DefaultLimits())
+	if _, ok := hasReport(res, TextTNEF); !ok {
+		t.Errorf("truncated TNEF: no report in\n%s", dump(res))
+	}
+}
