@@ -162,46 +162,54 @@ func IsYes(v string) bool {
 	return y
 }
 
-// matchesAny: does the rule match the sender and, for To sides, some
-// recipient (the same recipient for every To side)?
+// matchesAny reports whether every clause of the rule matches the message.
+// As in MailScanner, each clause is checked on its own: in "From: a and
+// To: b" the To side is satisfied by any recipient.
 func (ru *rule) matchesAny(pm *prepared) bool {
-	hasTo := false
-	for _, c := range ru.clauses {
-		hasTo = hasTo || c.dir&dirTo != 0
-	}
-	if !hasTo || len(pm.to) == 0 {
-		return ru.matches(pm, "", false)
-	}
-	for _, rcpt := range pm.to {
-		if ru.matches(pm, rcpt, true) {
-			return true
-		}
-	}
-	return false
-}
-
-func (ru *rule) matches(pm *prepared, rcpt string, haveRcpt bool) bool {
-	for _, c := range ru.clauses {
-		if !c.matches(pm, rcpt, haveRcpt) {
+	for i := range ru.clauses {
+		if !ru.clauses[i].matches(pm) {
 			return false
 		}
 	}
 	return true
 }
 
-func (c *clause) matches(pm *prepared, rcpt string, haveRcpt bool) bool {
+// matches: a From side matches the sender or client, a To side any
+// recipient (every recipient for the To side of FromAndTo), a Virus side
+// any virus text.
+func (c *clause) matches(pm *prepared) bool {
 	for i := range c.pats {
 		p := &c.pats[i]
 		switch {
 		case c.dir&dirFrom != 0 && p.matchSender(pm):
 			return true
-		case c.dir&dirTo != 0 && haveRcpt && p.matchAddr(rcpt):
+		case c.dir&dirTo != 0 && c.every && len(pm.to) > 0 && p.matchAll(pm.to):
+			return true
+		case c.dir&dirTo != 0 && !c.every && p.matchAny(pm.to):
 			return true
 		case c.dir&dirVirus != 0 && p.matchVirus(pm.virus):
 			return true
 		}
 	}
 	return false
+}
+
+func (p *pattern) matchAny(addrs []string) bool {
+	for _, a := range addrs {
+		if p.matchAddr(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *pattern) matchAll(addrs []string) bool {
+	for _, a := range addrs {
+		if !p.matchAddr(a) {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *pattern) matchAddr(a string) bool {

@@ -80,12 +80,17 @@ func TestValue(t *testing.T) {
 		{"FromOrTo: example.com any", Msg{From: "a@example.com"}, "any", 1},
 		{"FromOrTo: example.com any", Msg{From: "a@x.org", To: []string{"b@example.com"}}, "any", 1},
 		{"FromAndTo: example.com both", Msg{From: "a@example.com", To: []string{"b@x.org"}}, "", 0},
-		{"FromAndTo: example.com both", Msg{From: "a@example.com", To: []string{"b@x.org", "c@example.com"}}, "both", 1},
+		{"FromAndTo: example.com both", Msg{From: "a@example.com", To: []string{"b@x.org", "c@example.com"}}, "", 0}, // every recipient
+		{"FromAndTo: example.com both", Msg{From: "a@example.com", To: []string{"b@Example.com", "c@example.com."}}, "both", 1},
+		{"FromAndTo: example.com both", Msg{From: "a@x.org", To: []string{"b@example.com"}}, "", 0},
+		{"FromAndTo: example.com both", Msg{From: "a@example.com"}, "", 0}, // no recipients: no match
 		{"From: trapme.com and To: abuse@* deliver", Msg{From: "x@trapme.com", To: []string{"abuse@site.org"}}, "deliver", 1},
 		{"From: trapme.com and To: abuse@* deliver", Msg{From: "x@trapme.com", To: []string{"sales@site.org"}}, "", 0},
 		{"From: trapme.com and To: abuse@* deliver", Msg{From: "x@other.com", To: []string{"abuse@site.org"}}, "", 0},
 		{"From: 10. and To: postmaster@* local", Msg{ClientIP: ip("10.1.1.1"), To: []string{"postmaster@x"}}, "local", 1},
-		{"To: a@x and To: b@x same", Msg{To: []string{"a@x", "b@x"}}, "", 0}, // both To sides must be one recipient
+		{"To: a@x and To: b@x both", Msg{To: []string{"a@x", "b@x"}}, "both", 1}, // sides checked independently
+		{"To: a@x and To: b@x both", Msg{To: []string{"a@x", "c@x"}}, "", 0},
+		{"From: a@x and FromAndTo: *.org mixed", Msg{From: "a@x", To: []string{"b@y.org"}}, "", 0},
 		{"Virus: sobig no", Msg{Virus: []string{"W32/Sobig.F@mm"}}, "no", 1},
 		{"Virus: sobig no", Msg{Virus: []string{"Eicar-Test-Signature"}}, "", 0},
 		{"Virus: eicar*sig x", Msg{Virus: []string{"Win.Test.EICAR_HDB-1 signature"}}, "x", 1},

@@ -20,8 +20,9 @@ const (
 // clause is one "Direction pattern" half of a rule; it matches when any of
 // its patterns does (more than one comes from a pattern file).
 type clause struct {
-	dir  direction
-	pats []pattern
+	dir   direction
+	every bool // the To side of FromAndTo: every recipient must match
+	pats  []pattern
 }
 
 // rule is one line of a ruleset file.
@@ -222,6 +223,7 @@ func (p *parser) clauses(file string, n int, word, pat string) ([]clause, bool) 
 	if isAnd {
 		a, ok1 := p.clause(file, n, dirFrom, pat, 0)
 		b, ok2 := p.clause(file, n, dirTo, pat, 0)
+		b.every = true
 		return []clause{a, b}, ok1 && ok2
 	}
 	c, ok := p.clause(file, n, d, pat, 0)

@@ -15,7 +15,22 @@
 // punctuation are ignored ("From:", "from", "FROM:" are the same). Unlike
 // MailScanner, which guesses from substrings, any other word is an error, so
 // a typo is reported by lint instead of silently changing the meaning.
-// "FromAndTo: p" is short for "From: p and To: p". At most one "and" clause.
+// At most one "and" clause.
+//
+// # Matching a message
+//
+// A From side matches the envelope sender (or, for client patterns, the
+// connecting client); a To side matches if any recipient matches; FromOrTo
+// if either does; FromAndTo if the sender and every recipient match (as
+// MailScanner's "b" rules); Virus if any virus name or report text matches.
+// The two sides of an "and" rule are checked independently, so in
+// "From: a and To: b" the To side is satisfied by any recipient.
+//
+// Ruleset.Value is MailScanner's "First" evaluation (first matching rule in
+// file order, else the default); Ruleset.All its "All" evaluation (every
+// matching rule's value, else the default). Ruleset.AnyRecipient evaluates
+// the first-match value once per recipient, which is the safer reading of
+// "yes if any recipient says yes" for options such as virus scanning.
 //
 // The value is the rest of the line with surrounding white space removed.
 // It may contain spaces; quotes are kept as written, and %vars%, ${ENV} and

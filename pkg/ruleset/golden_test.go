@@ -1,0 +1,107 @@
+package ruleset
+
+import (
+	"flag"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.want golden files")
+
+// TestGolden parses every testdata/NAME.rules, evaluates it for each message
+// in testdata/NAME.cases (if any), and compares the report, or the parse
+// errors, with testdata/NAME.want.
+func TestGolden(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.rules")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no golden rulesets: %v", err)
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".rules")
+		t.Run(name, func(t *testing.T) {
+			got := goldenReport(t, file)
+			wantFile := strings.TrimSuffix(file, ".rules") + ".want"
+			if *update {
+				if err := os.WriteFile(wantFile, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(wantFile)
+			if err != nil {
+				t.Fatalf("%v (run go test -update)", err)
+			}
+			if got != string(want) {
+				t.Errorf("%s differs from the report (-want +got):\n-%s\n+%s", wantFile,
+					strings.ReplaceAll(string(want), "\n", "\n-"), strings.ReplaceAll(got, "\n", "\n+"))
+			}
+		})
+	}
+}
+
+func goldenReport(t *testing.T, file string) string {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	rs, err := Parse(filepath.Base(file), data, Options{})
+	if err != nil {
+		fmt.Fprintf(&b, "errors:\n%v\n", err)
+		return b.String()
+	}
+	def, hasDef := rs.Default()
+	fmt.Fprintf(&b, "rules=%d default=%q/%v uses-host=%v\n", rs.Len(), def, hasDef, rs.UsesHost())
+	cases, err := os.ReadFile(strings.TrimSuffix(file, ".rules") + ".cases")
+	if err != nil {
+		return b.String()
+	}
+	for i, line := range strings.Split(string(cases), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		m, err := parseCase(line)
+		if err != nil {
+			t.Fatalf("%s.cases:%d: %v", strings.TrimSuffix(file, ".rules"), i+1, err)
+		}
+		v, at, ok := rs.Explain(m)
+		fmt.Fprintf(&b, "\n%s\n  value=%q at=%q ok=%v\n  all=%q\n  per-recipient=%q any-yes=%v\n",
+			line, v, at, ok, rs.All(m), rs.PerRecipient(m), rs.AnyRecipient(m, IsYes))
+	}
+	return b.String()
+}
+
+// parseCase reads "from=A to=B,C ip=IP host=NAME verified virus=V1,V2".
+func parseCase(line string) (Msg, error) {
+	var m Msg
+	for _, f := range strings.Fields(line) {
+		k, v, _ := strings.Cut(f, "=")
+		switch k {
+		case "from":
+			m.From = v
+		case "to":
+			m.To = strings.Split(v, ",")
+		case "ip":
+			a, err := netip.ParseAddr(v)
+			if err != nil {
+				return m, err
+			}
+			m.ClientIP = a
+		case "host":
+			m.ClientHost = v
+		case "verified":
+			m.HostVerified = true
+		case "virus":
+			m.Virus = strings.Split(v, ",")
+		default:
+			return m, fmt.Errorf("unknown field %q", k)
+		}
+	}
+	return m, nil
+}
