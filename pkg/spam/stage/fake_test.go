@@ -125,7 +125,7 @@ type fixture struct {
 
 // newFixture builds a stage; engines must match opts.Spam.Engines, which
 // defaults to the engines given.
-func newFixture(t *testing.T, opts Options, e Engines) *fixture {
+func newFixture(t testing.TB, opts Options, e Engines) *fixture {
 	t.Helper()
 	if opts.Spam.RequiredScore == 0 {
 		eng := opts.Spam.Engines

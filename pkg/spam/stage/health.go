@@ -1,7 +1,6 @@
 package stage
 
 import (
-	"maps"
 	"sync"
 	"time"
 
@@ -82,7 +81,7 @@ func (s *Stage) Health() map[string]EngineState {
 	s.states.mu.Lock()
 	defer s.states.mu.Unlock()
 	out := make(map[string]EngineState, len(s.states.m))
-	for name, st := range maps.All(s.states.m) {
+	for name, st := range s.states.m {
 		out[name] = *st
 	}
 	return out

@@ -268,6 +268,7 @@ func messageHead(m *message.Message, max int64) []byte {
 		nl = "\r\n"
 	}
 	var b bytes.Buffer
+	b.Grow(int(min(max+1, int64(len(m.Header)+len(m.Body)+300))))
 	if rp := returnPath(m.Header, m.Envelope.Sender); rp != "" {
 		b.WriteString("Return-Path: <" + rp + ">" + nl)
 	}

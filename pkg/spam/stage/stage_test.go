@@ -192,6 +192,22 @@ func TestTimeoutsPause(t *testing.T) {
 	}
 }
 
+func TestPausedHolds(t *testing.T) {
+	sd := spamdFailing(fmt.Errorf("spamd REPORT x: %w", context.DeadlineExceeded))
+	opts := Options{Spam: spam.DefaultOptions(), HoldOnFailure: true}
+	opts.Spam.MaxTimeouts = 1
+	f := newFixture(t, opts, Engines{Spamd: sd})
+	for i, want := range []error{context.DeadlineExceeded, ErrPaused} {
+		err := f.Check(context.Background(), testMessage("id", fmt.Sprint(i, "\n")))
+		if !errors.Is(err, ErrUnavailable) || !errors.Is(err, want) {
+			t.Errorf("message %d: Check = %v, want ErrUnavailable and %v", i, err, want)
+		}
+	}
+	if sd.count() != 1 {
+		t.Errorf("spamd asked %d times, want 1 (paused after the first timeout)", sd.count())
+	}
+}
+
 func TestCombined(t *testing.T) {
 	sd := spamdScore(3, spamd.Rule{Name: "BAYES_50", Score: 0.8}, spamd.Rule{Name: "HTML_MESSAGE", Score: 2.2})
 	rs := rspamdScore(8, rspamd.Symbol{Name: "R_SPF_FAIL", Score: 8})
