@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -177,4 +180,58 @@ func waitFile(t *testing.T, p string) {
 		time.Sleep(25 * time.Millisecond)
 	}
 	t.Fatalf("%s did not appear", p)
+}
+
+// TestDaemonMetricsAndCleaning: an EICAR attachment is replaced and the
+// original quarantined; the metrics endpoint shows the counters and the
+// per-stage timings move.
+func TestDaemonMetricsAndCleaning(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	root, cfg := demo(t, fmt.Sprintf("[metrics]\nlisten = %q\n", addr))
+	var log bytes.Buffer
+	cmd := exec.Command(qscanBin, "run", "-c", cfg)
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	waitFile(t, filepath.Join(root, "work", "qscan.pid"))
+	eml := filepath.Join(t.TempDir(), "eicar.eml")
+	os.WriteFile(eml, []byte("From: a@example.org\nTo: b@example.test\nSubject: eicar\nMIME-Version: 1.0\n"+
+		"Content-Type: multipart/mixed; boundary=\"BB\"\n\n--BB\nContent-Type: text/plain\n\nhello\n--BB\n"+
+		"Content-Type: application/octet-stream; name=\"eicar.com\"\n\n"+
+		`X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*`+"\n--BB--\n"), 0o600)
+	out, _ := qscan(t, "enqueue", "-q", filepath.Join(root, "in"), "-f", "a@example.org", "-r", "b@example.test", eml)
+	id := strings.TrimSpace(out)
+	waitFile(t, filepath.Join(root, "out", "qf"+id))
+	df, _ := os.ReadFile(filepath.Join(root, "out", "df"+id))
+	if bytes.Contains(df, []byte("EICAR-STANDARD")) || !bytes.Contains(df, []byte("hello\n")) {
+		t.Errorf("delivered body still holds EICAR or lost the text part:\n%s", df)
+	}
+	metas, _ := filepath.Glob(filepath.Join(root, "quarantine", "*", id, "metadata.json"))
+	if len(metas) != 1 {
+		t.Errorf("no quarantine entry for %s", id)
+	}
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`qscan_messages_total{action="cleaned,quarantined",verdict="infected"} 1`,
+		`qscan_viruses_total{name="Eicar-Test-Signature"} 1`,
+		`qscan_stage_duration_seconds_count{stage="virus"} 1`,
+		`qscan_stage_duration_seconds_count{stage="explode"} 1`,
+		`qscan_quarantined_total{kind="parts"} 1`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
 }

@@ -16,8 +16,10 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/qscan/qscan/pkg/config"
+	"github.com/qscan/qscan/pkg/metrics"
 	"github.com/qscan/qscan/pkg/pipeline"
 	"github.com/qscan/qscan/pkg/quarantine"
+	"github.com/qscan/qscan/pkg/sendmail"
 	"github.com/qscan/qscan/pkg/store"
 	"github.com/qscan/qscan/pkg/watch"
 )
@@ -53,15 +55,62 @@ func cmdRun(args []string) int {
 	}
 	defer st.Close()
 	if *once {
-		return runOnce(c, log, st)
+		return runOnce(c, &env{log: log, store: st})
 	}
-	return daemon(*cfgPath, c, log, st)
+	e, err := newEnv(c, log, st)
+	if err != nil {
+		log.Error(err)
+		return exitFail
+	}
+	return daemon(*cfgPath, c, e)
+}
+
+// env is what outlives a configuration reload.
+type env struct {
+	log     *logrus.Logger
+	store   *store.Store
+	metrics *metrics.Metrics // nil when off
+	watch   *engineWatch
+}
+
+func newEnv(c *config.Config, log *logrus.Logger, st *store.Store) (*env, error) {
+	e := &env{log: log, store: st, watch: &engineWatch{log: log}}
+	if c.Metrics.Listen != "" {
+		dirs := append([]string(nil), c.Queue.Incoming...)
+		e.metrics = metrics.New(func() (int, time.Duration) { return queueStats(dirs) })
+		if _, err := e.metrics.Serve(c.Metrics.Listen); err != nil {
+			return nil, fmt.Errorf("metrics listen %s: %w", c.Metrics.Listen, err)
+		}
+		e.watch.metrics = e.metrics.Engine
+		log.Infof("metrics on http://%s/metrics", c.Metrics.Listen)
+	}
+	return e, nil
+}
+
+// queueStats counts the messages in the incoming queues and the age of
+// the oldest.
+func queueStats(dirs []string) (int, time.Duration) {
+	n, oldest := 0, time.Time{}
+	for _, d := range dirs {
+		es, _ := sendmail.List(d)
+		for _, e := range es {
+			n++
+			if oldest.IsZero() || e.ModTime.Before(oldest) {
+				oldest = e.ModTime
+			}
+		}
+	}
+	if oldest.IsZero() {
+		return n, 0
+	}
+	return n, time.Since(oldest)
 }
 
 // newPipeline builds the pipeline for one configuration (and runs
 // recovery).
-func newPipeline(c *config.Config, log *logrus.Logger, st *store.Store) (*pipeline.Pipeline, error) {
-	stages, err := buildStages(c, log)
+func newPipeline(c *config.Config, e *env) (*pipeline.Pipeline, error) {
+	log, st := e.log, e.store
+	stages, err := buildStagesWatched(c, e.watch)
 	if err != nil {
 		return nil, err
 	}
@@ -69,11 +118,16 @@ func newPipeline(c *config.Config, log *logrus.Logger, st *store.Store) (*pipeli
 		return nil, fmt.Errorf("quarantine dir: %w", err)
 	}
 	q := &wholeQuarantine{q: &quarantine.Quarantine{Dir: c.Quarantine.Dir}}
-	return pipeline.New(pipelineOptions(c), log, st, q, stages, time.Now)
+	o := pipelineOptions(c)
+	if e.metrics != nil {
+		o.Observer = e.metrics
+	}
+	return pipeline.New(o, log, st, q, stages, time.Now)
 }
 
-func runOnce(c *config.Config, log *logrus.Logger, st *store.Store) int {
-	p, err := newPipeline(c, log, st)
+func runOnce(c *config.Config, e *env) int {
+	log := e.log
+	p, err := newPipeline(c, e)
 	if err != nil {
 		log.Error(err)
 		return exitFail
@@ -94,12 +148,13 @@ func runOnce(c *config.Config, log *logrus.Logger, st *store.Store) int {
 // daemon runs until SIGTERM/SIGINT. SIGHUP reloads the configuration
 // between batches; a configuration with errors is rejected and the
 // running one kept.
-func daemon(cfgPath string, c *config.Config, log *logrus.Logger, st *store.Store) int {
+func daemon(cfgPath string, c *config.Config, e *env) int {
+	log := e.log
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	log.WithField("version", version).Infof("qscan starting: %s -> %s", strings.Join(c.Queue.Incoming, ","), c.Queue.Outgoing)
 	for {
-		reload, err := generation(c, log, st, sigs)
+		reload, err := generation(c, e, sigs)
 		if err != nil {
 			log.Error(err)
 			return exitFail
@@ -113,6 +168,9 @@ func daemon(cfgPath string, c *config.Config, log *logrus.Logger, st *store.Stor
 			log.Errorf("reload rejected, keeping the running configuration:\n%v", err)
 			continue
 		}
+		if nc.Metrics.Listen != c.Metrics.Listen {
+			log.Warnf("metrics.listen changed to %q: takes effect at the next restart", nc.Metrics.Listen)
+		}
 		c = nc
 		log.Info("configuration reloaded")
 	}
@@ -120,8 +178,9 @@ func daemon(cfgPath string, c *config.Config, log *logrus.Logger, st *store.Stor
 
 // generation runs the pipeline with one configuration until a signal
 // arrives. It reports whether the signal asked for a reload.
-func generation(c *config.Config, log *logrus.Logger, st *store.Store, sigs <-chan os.Signal) (bool, error) {
-	p, err := newPipeline(c, log, st)
+func generation(c *config.Config, e *env, sigs <-chan os.Signal) (bool, error) {
+	log := e.log
+	p, err := newPipeline(c, e)
 	if err != nil {
 		return false, err
 	}

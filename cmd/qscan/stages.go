@@ -26,13 +26,18 @@ import (
 // buildStages creates the checks the configuration asks for, in pipeline
 // order. log may be nil (lint).
 func buildStages(c *config.Config, log *logrus.Logger) ([]pipeline.Stage, error) {
+	return buildStagesWatched(c, nil)
+}
+
+// buildStagesWatched is buildStages with the engines' state reported to w.
+func buildStagesWatched(c *config.Config, w *engineWatch) ([]pipeline.Stage, error) {
 	cs, err := contentStage(c.Content)
 	if err != nil {
 		return nil, err
 	}
 	stages := []pipeline.Stage{explode.Stage{Limits: explodeLimits(c.Limits)}, cs}
 	if len(c.Virus.Scanners) > 0 {
-		s, err := virusStage(c.Virus)
+		s, err := virusStage(c.Virus, w)
 		if err != nil {
 			return nil, err
 		}
@@ -144,7 +149,7 @@ func isLocal(sender string, domains []string) bool {
 }
 
 // virusStage builds the engines of [virus] and the stage over them.
-func virusStage(v config.Virus) (*vstage.Stage, error) {
+func virusStage(v config.Virus, w *engineWatch) (*vstage.Stage, error) {
 	var engines []virus.Scanner
 	for _, name := range v.Scanners {
 		var e virus.Scanner
@@ -161,7 +166,7 @@ func virusStage(v config.Virus) (*vstage.Stage, error) {
 		if err != nil {
 			return nil, fmt.Errorf("virus scanner %s: %w", name, err)
 		}
-		engines = append(engines, e)
+		engines = append(engines, w.wrap(name, e))
 	}
 	silent := compileAll(v.SilentViruses)
 	return vstage.New(virus.NewMulti(engines...), vstage.Options{

@@ -26,6 +26,7 @@ type Config struct {
 	Virus      Virus      `toml:"virus"`
 	Limits     Limits     `toml:"limits"`
 	Content    Content    `toml:"content"`
+	Metrics    Metrics    `toml:"metrics"`
 
 	// File is the path the configuration was read from ("" for defaults).
 	File string `toml:"-"`
@@ -75,6 +76,11 @@ type Headers struct {
 	AddTo      bool   `toml:"add_envelope_to"`
 	AddID      bool   `toml:"add_id"`
 	PlaceAtTop bool   `toml:"place_at_top"`
+}
+
+// Metrics configures the Prometheus endpoint.
+type Metrics struct {
+	Listen string `toml:"listen"` // "127.0.0.1:9742"; "" (default): off
 }
 
 // Store is the embedded database (processing attempts, quarantine index).
@@ -223,6 +229,7 @@ func (c *Config) sections() map[string]any {
 		"virus":      &c.Virus,
 		"limits":     &c.Limits,
 		"content":    &c.Content,
+		"metrics":    &c.Metrics,
 	}
 }
 

@@ -113,6 +113,8 @@ func (p *Pipeline) RunBatch(ctx context.Context) (BatchStats, error) {
 		}
 	}
 	st.Duration = time.Since(start)
+	p.obs.Batch(st.Claimed, st.Duration, st.Claim, st.Attempts, st.Commit)
+	p.obs.Held(p.held.count())
 	p.log.WithFields(logrus.Fields{
 		"messages": st.Claimed, "bytes": st.Bytes, "delivered": st.Delivered,
 		"quarantined": st.Quarantined, "held": st.Held, "ms": st.Duration.Milliseconds(),
@@ -174,4 +176,5 @@ func (p *Pipeline) logDecision(it *item, action string) {
 	}
 	f["line"] = true
 	p.log.WithFields(f).Info(line)
+	p.observeMessage(it, action)
 }

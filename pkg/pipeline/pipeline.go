@@ -101,6 +101,8 @@ type Options struct {
 	Checker       CheckerOptions
 	// Notifier writes the postmaster report of each batch; nil: none.
 	Notifier Notifier
+	// Observer receives metrics; nil: none.
+	Observer Observer
 }
 
 // Pipeline runs batches. Create it with New; Close it when done.
@@ -111,6 +113,7 @@ type Pipeline struct {
 	quarantine Quarantine
 	checker    *Checker
 	notifier   Notifier
+	obs        Observer
 	now        func() time.Time
 	journal    *journal
 	ids        *sendmail.IDGen
@@ -137,7 +140,12 @@ func New(opt Options, log logrus.FieldLogger, att Attempts, q Quarantine, stages
 	if err != nil {
 		return nil, err
 	}
+	obs := opt.Observer
+	if obs == nil {
+		obs = nopObserver{}
+	}
 	p := &Pipeline{
+		obs: obs,
 		opt: opt, log: log, attempts: att, quarantine: q, checker: NewChecker(stages, opt), notifier: opt.Notifier, now: now, journal: j,
 		ids:  sendmail.NewIDGen(now, os.Getpid(), rand.IntN(3600)),
 		held: newHolds(opt.RetryMin, opt.RetryMax),

@@ -40,6 +40,12 @@ func (p *Pipeline) quarantineWhole(it *item) bool {
 	f["quarantine"] = dir
 	it.stageMS = nil
 	p.log.WithFields(f).WithField("verdict", it.verdict).Warn("message quarantined whole")
+	kind := "whole"
+	if it.verdict == "poison" {
+		kind = "poison"
+	}
+	p.obs.Quarantined(kind)
+	p.observeMessage(it, "quarantined")
 	return true
 }
 
@@ -66,6 +72,7 @@ func (p *Pipeline) quarantineParts(it *item) bool {
 		return false
 	}
 	it.quarantineDir = dir
+	p.obs.Quarantined("parts")
 	return true
 }
 
@@ -99,6 +106,7 @@ func (p *Pipeline) storeAside(w Quarantined, e sendmail.Entry) {
 	safeio.SyncDir(filepath.Dir(e.QfPath))
 	safeio.SyncDir(filepath.Dir(e.DfPath))
 	p.log.WithField("id", e.ID).WithField("quarantine", dir).Errorf("bad queue file set aside: %s", w.Reason)
+	p.obs.Quarantined("corrupt")
 }
 
 // releaseItem removes the incoming files of a message that is done with.
