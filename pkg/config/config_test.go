@@ -19,7 +19,7 @@ func TestShippedFile(t *testing.T) {
 	c.Queue.Incoming, c.Queue.Outgoing, c.Queue.WorkDir, c.Queue.PidFile = d.Queue.Incoming, d.Queue.Outgoing, d.Queue.WorkDir, d.Queue.PidFile
 	c.Quarantine.Dir, c.Store.Path, c.File = d.Quarantine.Dir, d.Store.Path, ""
 	c.Virus.Scanners, c.Virus.Builtin.Signatures = d.Virus.Scanners, d.Virus.Builtin.Signatures // the demo uses the built-in engine
-	c.Metrics.Listen = d.Metrics.Listen // the demo serves metrics
+	c.Metrics.Listen = d.Metrics.Listen                                                         // the demo serves metrics
 	c.Content.FilenameRules, c.Content.FiletypeRules = d.Content.FilenameRules, d.Content.FiletypeRules
 	c.Content.ArchiveFilenameRules, c.Content.ArchiveFiletypeRules = d.Content.ArchiveFilenameRules, d.Content.ArchiveFiletypeRules
 	if len(c.Virus.LocalDomains) == 0 {
