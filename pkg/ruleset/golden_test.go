@@ -105,3 +105,55 @@ func parseCase(line string) (Msg, error) {
 	}
 	return m, nil
 }
+
+// TestExamples checks that the shipped examples in etc/rules/examples parse
+// and say what their comments promise.
+func TestExamples(t *testing.T) {
+	dir := filepath.Join("..", "..", "etc", "rules", "examples")
+	files, err := filepath.Glob(filepath.Join(dir, "*.rules"))
+	if err != nil || len(files) < 5 {
+		t.Fatalf("examples in %s: %d files, %v", dir, len(files), err)
+	}
+	sets := map[string]*Ruleset{}
+	for _, f := range files {
+		rs, err := ParseFile(f, Options{})
+		if err != nil {
+			t.Errorf("ParseFile(%s): %v", f, err)
+			continue
+		}
+		if _, ok := rs.Default(); !ok || rs.Len() == 0 {
+			t.Errorf("%s: %d rules, default %v; want rules and a default", f, rs.Len(), ok)
+		}
+		sets[filepath.Base(f)] = rs
+	}
+	tests := []struct {
+		file string
+		m    Msg
+		want string
+	}{
+		{"spam.checks.rules", Msg{From: "a@mx.partner.example", ClientIP: ip("192.0.2.1")}, "no"},
+		{"spam.checks.rules", Msg{From: "a@elsewhere.example", ClientIP: ip("192.0.2.1")}, "yes"},
+		{"spam.checks.rules", Msg{From: "a@elsewhere.example", ClientIP: ip("2001:db8:1ff::1")}, "no"},
+		{"notices.to.rules", Msg{From: "x@y", To: []string{"u@hr.example.org"}}, "secdesk@example.org"},
+		{"notices.to.rules", Msg{From: "x@y", To: []string{"u@example.com"}}, "postmaster@example.com"},
+		{"max.message.size.rules", Msg{From: "x@y", ClientIP: ip("127.0.0.1")}, "0"},
+		{"spam.actions.rules", Msg{From: "bot@trap.example.net", To: []string{"abuse@example.com"}}, "deliver forward abuse-archive@example.com"},
+		{"is.definitely.not.spam.rules", Msg{From: "x@y", ClientIP: ip("192.0.2.9"), ClientHost: "relay.partner.example"}, "no"},
+	}
+	for _, tt := range tests {
+		rs := sets[tt.file]
+		if rs == nil {
+			t.Errorf("example %s missing", tt.file)
+			continue
+		}
+		if got, _ := rs.Value(tt.m); got != tt.want {
+			t.Errorf("%s: Value(%+v) = %q, want %q", tt.file, tt.m, got, tt.want)
+		}
+	}
+	if rs := sets["virus.scanning.rules"]; rs != nil {
+		m := Msg{To: []string{"a@virus-test.example.com", "b@example.com"}}
+		if !rs.AnyRecipient(m, IsYes) {
+			t.Error("virus.scanning.rules: a mixed message must be scanned")
+		}
+	}
+}
