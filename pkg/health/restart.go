@@ -1,0 +1,104 @@
+package health
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+)
+
+// RestartSettle is how long Restart watches the new daemon: one that exits
+// within this time failed to start (bad configuration, missing directory),
+// and Restart says so instead of reporting success.
+const RestartSettle = 2 * time.Second
+
+// ErrNoCommand is returned by Restart for an empty argument vector.
+var ErrNoCommand = errors.New("health: empty command")
+
+// Restart starts the daemon detached from the caller: argv is executed
+// directly (no shell) in a new session, with "/" as working directory,
+// standard input from /dev/null and standard output and error appended to
+// logFile. It returns the new pid once the daemon has stayed up for
+// RestartSettle, or an error with its exit status when it died sooner.
+//
+// The daemon is reaped by a goroutine of the caller, which normally exits
+// soon after (qscan check); it is then inherited by init.
+func Restart(argv []string, logFile string) (int, error) {
+	if len(argv) == 0 || argv[0] == "" {
+		return 0, ErrNoCommand
+	}
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return 0, fmt.Errorf("restart %s: %w", argv[0], err)
+	}
+	defer devnull.Close()
+	logf, err := os.OpenFile(logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		return 0, fmt.Errorf("restart %s: open log: %w", argv[0], err)
+	}
+	defer logf.Close()
+
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = "/"
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, logf, logf
+	// New session: no controlling terminal, and cron's or the shell's
+	// signals to the checker's process group do not reach the daemon.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("restart %s: %w", argv[0], err)
+	}
+	pid := cmd.Process.Pid
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err == nil {
+			err = errors.New("exited with status 0")
+		}
+		return 0, fmt.Errorf("restart %s: pid %d died at once (see %s): %w", argv[0], pid, logFile, err)
+	case <-time.After(RestartSettle):
+		return pid, nil
+	}
+}
+
+// Stop sends SIGTERM to pid (a stuck daemon, so that it can be restarted),
+// waits up to grace for it to go, then sends SIGKILL. It returns nil when
+// the process is gone. The qscan daemon finishes its batch on SIGTERM, so
+// grace should exceed the batch time limit it has left; a stuck daemon
+// will not finish it anyway.
+func Stop(pid int, grace time.Duration) error {
+	if pid <= 0 {
+		return fmt.Errorf("stop pid %d: not a pid", pid)
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		if errors.Is(err, syscall.ESRCH) {
+			return nil
+		}
+		return fmt.Errorf("stop pid %d: %w", pid, err)
+	}
+	const poll = 100 * time.Millisecond
+	for waited := time.Duration(0); waited < grace; waited += poll {
+		if !running(pid) {
+			return nil
+		}
+		time.Sleep(poll)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("stop pid %d: %w", pid, err)
+	}
+	for range 50 {
+		if !running(pid) {
+			return nil
+		}
+		time.Sleep(poll)
+	}
+	return fmt.Errorf("stop pid %d: still there after SIGKILL", pid)
+}
+
+// running is true while pid exists and is not a zombie.
+func running(pid int) bool {
+	alive, argv, err := processInfo(pid)
+	return err == nil && alive && argv != nil
+}
