@@ -215,6 +215,10 @@ func (p *pattern) matchAll(addrs []string) bool {
 func (p *pattern) matchAddr(a string) bool {
 	switch p.kind {
 	case kAddrGlob:
+		// "*" is Perl's ".*", which stops at a newline; no pattern contains one.
+		if strings.IndexByte(a, '\n') >= 0 {
+			return false
+		}
 		return matchGlob(p.glob, a) || strings.HasSuffix(a, ".") && matchGlob(p.glob, a[:len(a)-1])
 	case kAddrRegex:
 		return p.re.MatchString(a)

@@ -262,3 +262,39 @@ func BenchmarkValue(b *testing.B) {
 		rs.Value(m)
 	}
 }
+
+// TestHostileAddresses feeds envelope values an attacker controls; each must
+// give a plain answer (bad-inputs.md: huge and odd addresses).
+func TestHostileAddresses(t *testing.T) {
+	rs := mustParse(t, "From: *@example.com known\nFrom: /^x+$/ re\nFrom: *a*a*a*a*a*a*a*b@* stars\nFromOrTo: default other\n")
+	huge := strings.Repeat("x", 1<<20) + "@example.com"
+	tests := []struct {
+		from string
+		want string
+	}{
+		{huge, "re"}, // truncated to MaxAddress (1024) before matching: the domain is cut off
+		{strings.Repeat("x", 1<<20), "re"},
+		{strings.Repeat("a", 5000) + "@example.org", "other"},
+		{"a\x00b@example.com", "known"},
+		{"a@example.com\r\nTo: admin@example.com", "other"}, // * does not cross a newline
+		{"<<a@example.com>>", "other"},
+		{"  <A@EXAMPLE.COM>  ", "known"},
+		{"\xff\xfe@example.com", "known"},
+	}
+	for _, tt := range tests {
+		if got, _ := rs.Value(Msg{From: tt.from, To: []string{tt.from}}); got != tt.want {
+			t.Errorf("Value(From %.40q) = %q, want %q", tt.from, got, tt.want)
+		}
+	}
+}
+
+func BenchmarkHostileGlob(b *testing.B) {
+	rs, err := Parse("b.rules", []byte("From: "+strings.Repeat("*a", 200)+"*b@* x\n"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := Msg{From: strings.Repeat("a", 4000)}
+	for b.Loop() {
+		rs.Value(m)
+	}
+}

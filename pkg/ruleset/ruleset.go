@@ -72,7 +72,9 @@
 //	10.0.0.1-10.0.0.200         inclusive range
 //	2001:db8:  2001:db8::/32    IPv6 group prefix, IPv6 CIDR
 //
-// IPv4-mapped IPv6 client addresses are unmapped before comparison.
+// A complete address (IPv4 or IPv6, such as "2001:db8::") matches that one
+// address; write a CIDR for an IPv6 network. IPv4-mapped IPv6 client
+// addresses are unmapped before comparison.
 //
 // Host patterns match the client's reverse-DNS name, which the caller looks up
 // and puts in Msg.ClientHost (see Ruleset.UsesHost):
@@ -88,6 +90,13 @@
 // message's virus names or report texts ("sobig" matches "W32/Sobig.F"), or
 // /regex/.
 //
+// Deliberate differences from MailScanner, each of which would otherwise
+// hide a mistake: "192.168.21" is an octet prefix (MailScanner's string
+// prefix also matches 192.168.210.x); a word made of hex digits and dots
+// ("dead.be") is a domain, not an IPv6 prefix; "#" inside a word is not a
+// comment; an unknown direction or bad pattern is an error, not a warning
+// and a rule that never matches.
+//
 // A pattern that is an absolute file name (starts with "/", is not a regular
 // expression) names a file of patterns, one per line, read through
 // Options.ReadFile; pattern files may nest MaxNesting deep.
@@ -96,6 +105,7 @@ package ruleset
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
 	"os"
 	"strings"
@@ -283,6 +293,11 @@ func readBounded(path string, opt Options) ([]byte, error) {
 	}
 	data, err := opt.ReadFile(path)
 	if err != nil {
+		// The os error repeats the path; keep only its cause.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
 		return nil, fmt.Errorf("ruleset read %s: %w", path, err)
 	}
 	if int64(len(data)) > opt.MaxFileSize {

@@ -53,8 +53,10 @@ func TestParseSetting(t *testing.T) {
 		}
 	}
 
-	if _, err := ParseSetting("missing.rules", dir); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("ParseSetting(missing.rules) = %v, want not-exist error", err)
+	missing := filepath.Join(dir, "missing.rules")
+	if _, err := ParseSetting("missing.rules", dir); !errors.Is(err, os.ErrNotExist) ||
+		err.Error() != "ruleset read "+missing+": no such file or directory" {
+		t.Errorf("ParseSetting(missing.rules) = %v, want not-exist error naming %s once", err, missing)
 	}
 	bad := filepath.Join(dir, "bad.rules")
 	if err := os.WriteFile(bad, []byte("Frmo: a b\n"), 0o644); err != nil {
