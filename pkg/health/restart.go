@@ -1,6 +1,7 @@
 package health
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -97,8 +98,13 @@ func Stop(pid int, grace time.Duration) error {
 	return fmt.Errorf("stop pid %d: still there after SIGKILL", pid)
 }
 
-// running is true while pid exists and is not a zombie.
+// running is true while pid exists and is not a zombie (state Z in
+// /proc/PID/stat, after the parenthesised command name).
 func running(pid int) bool {
-	alive, argv, err := processInfo(pid)
-	return err == nil && alive && argv != nil
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i >= 0 && i+2 < len(b) && b[i+2] != 'Z' && b[i+2] != 'X'
 }
