@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -18,17 +20,37 @@ const RestartSettle = 2 * time.Second
 // ErrNoCommand is returned by Restart for an empty argument vector.
 var ErrNoCommand = errors.New("health: empty command")
 
-// Restart starts the daemon detached from the caller: argv is executed
+// Restart starts the daemon detached from the caller, as the caller's
+// user; see RestartAs.
+func Restart(argv []string, logFile string) (int, error) {
+	return RestartAs(argv, logFile, "")
+}
+
+// RestartAs starts the daemon detached from the caller: argv is executed
 // directly (no shell) in a new session, with "/" as working directory,
 // standard input from /dev/null and standard output and error appended to
 // logFile. It returns the new pid once the daemon has stayed up for
 // RestartSettle, or an error with its exit status when it died sooner.
 //
+// When userName is not empty the daemon runs as that user, with its
+// primary and supplementary groups (the caller must be root): a daemon
+// restarted by root's cron job must not start writing root-owned files
+// into queues that user qscan works on. The log file is opened by the
+// caller.
+//
 // The daemon is reaped by a goroutine of the caller, which normally exits
 // soon after (qscan check); it is then inherited by init.
-func Restart(argv []string, logFile string) (int, error) {
+func RestartAs(argv []string, logFile, userName string) (int, error) {
 	if len(argv) == 0 || argv[0] == "" {
 		return 0, ErrNoCommand
+	}
+	attr := &syscall.SysProcAttr{Setsid: true}
+	if userName != "" {
+		cred, err := credential(userName)
+		if err != nil {
+			return 0, fmt.Errorf("restart %s: %w", argv[0], err)
+		}
+		attr.Credential = cred
 	}
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
@@ -46,7 +68,7 @@ func Restart(argv []string, logFile string) (int, error) {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, logf, logf
 	// New session: no controlling terminal, and cron's or the shell's
 	// signals to the checker's process group do not reach the daemon.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.SysProcAttr = attr
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("restart %s: %w", argv[0], err)
 	}
@@ -62,6 +84,32 @@ func Restart(argv []string, logFile string) (int, error) {
 	case <-time.After(RestartSettle):
 		return pid, nil
 	}
+}
+
+// credential looks up a user's ids and groups.
+func credential(name string) (*syscall.Credential, error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
+	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, fmt.Errorf("user %s: %w", name, err)
+	}
+	ids, err := u.GroupIds()
+	if err != nil {
+		return nil, fmt.Errorf("groups of user %s: %w", name, err)
+	}
+	c := &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	for _, id := range ids {
+		g, err := strconv.ParseUint(id, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("groups of user %s: %w", name, err)
+		}
+		c.Groups = append(c.Groups, uint32(g))
+	}
+	return c, nil
 }
 
 // Stop sends SIGTERM to pid (a stuck daemon, so that it can be restarted),

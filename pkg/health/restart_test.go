@@ -109,3 +109,27 @@ func TestZombieIsNotRunning(t *testing.T) {
 		t.Errorf("Check(zombie) = %+v, want not running", ps)
 	}
 }
+
+func TestRestartAs(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "log")
+	if _, err := RestartAs([]string{"sleep", "30"}, log, "no-such-user-qscan"); err == nil {
+		t.Error("RestartAs(unknown user) succeeded")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("changing user needs root")
+	}
+	pid, err := RestartAs([]string{"sleep", "30"}, log, "nobody")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer Stop(pid, time.Second)
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 1 && (f[0] == "Uid:" || f[0] == "Gid:") && f[1] != "65534" {
+			t.Errorf("%s, want 65534 (nobody)", line)
+		}
+	}
+}
