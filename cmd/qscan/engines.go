@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -32,10 +33,12 @@ func (w *engineWatch) wrap(name string, s virus.Scanner) virus.Scanner {
 		return s
 	}
 	o := &observed{Scanner: s, name: name, watch: w}
+	var wasDown atomic.Bool
 	o.health = virus.NewHealth(name, func(st virus.Status) {
 		if st.State == virus.StateDown {
+			wasDown.Store(true)
 			w.log.WithError(st.LastError).Errorf("virus engine %s is down: messages are held until it is back", name)
-		} else {
+		} else if wasDown.Swap(false) {
 			w.log.Infof("virus engine %s is up", name)
 		}
 		if w.status != nil {

@@ -55,7 +55,7 @@ func cmdRun(args []string) int {
 	}
 	defer st.Close()
 	if *once {
-		return runOnce(c, &env{log: log, store: st})
+		return runOnce(c, &env{log: log, store: st, watch: &engineWatch{log: log}})
 	}
 	e, err := newEnv(c, log, st)
 	if err != nil {
@@ -118,7 +118,7 @@ func newPipeline(c *config.Config, e *env) (*pipeline.Pipeline, error) {
 		return nil, fmt.Errorf("quarantine dir: %w", err)
 	}
 	q := &wholeQuarantine{q: &quarantine.Quarantine{Dir: c.Quarantine.Dir}}
-	o := pipelineOptions(c)
+	o := pipelineOptions(c, log)
 	if e.metrics != nil {
 		o.Observer = e.metrics
 	}
@@ -207,7 +207,7 @@ func generation(c *config.Config, e *env, sigs <-chan os.Signal) (bool, error) {
 	}
 }
 
-func pipelineOptions(c *config.Config) pipeline.Options {
+func pipelineOptions(c *config.Config, log logrus.FieldLogger) pipeline.Options {
 	o := pipeline.Options{
 		Incoming:       c.Queue.Incoming,
 		Outgoing:       c.Queue.Outgoing,
@@ -224,7 +224,7 @@ func pipelineOptions(c *config.Config) pipeline.Options {
 			AddTo: c.Headers.AddTo, AddID: c.Headers.AddID, AtTop: c.Headers.PlaceAtTop,
 		},
 	}
-	o.Checker = checkerOptions(c)
+	o.Checker = checkerOptions(c, log)
 	if c.Queue.Kick {
 		o.Kick = &pipeline.Kick{Sendmail: c.Queue.Sendmail, Args: c.Queue.SendmailArgs}
 	}

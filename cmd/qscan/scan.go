@@ -58,7 +58,7 @@ func cmdScan(args []string) int {
 		fmt.Fprintln(os.Stderr, "qscan:", err)
 		return exitConfig
 	}
-	chk := pipeline.NewChecker(stages, pipelineOptions(c))
+	chk := pipeline.NewChecker(stages, pipelineOptions(c, log))
 	code := exitOK
 	for _, file := range fs.Args() {
 		res, rebuilt := scanFile(chk, file)

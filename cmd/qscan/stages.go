@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 
@@ -26,7 +27,15 @@ import (
 // buildStages creates the checks the configuration asks for, in pipeline
 // order. log may be nil (lint).
 func buildStages(c *config.Config, log *logrus.Logger) ([]pipeline.Stage, error) {
-	return buildStagesWatched(c, nil)
+	return buildStagesWatched(c, &engineWatch{log: quietIfNil(log)})
+}
+
+func quietIfNil(l *logrus.Logger) *logrus.Logger {
+	if l == nil {
+		l = logrus.New()
+		l.SetOutput(io.Discard)
+	}
+	return l
 }
 
 // buildStagesWatched is buildStages with the engines' state reported to w.
@@ -38,6 +47,13 @@ func buildStagesWatched(c *config.Config, w *engineWatch) ([]pipeline.Stage, err
 	stages := []pipeline.Stage{explode.Stage{Limits: explodeLimits(c.Limits)}, cs}
 	if len(c.Virus.Scanners) > 0 {
 		s, err := virusStage(c.Virus, w)
+		if err != nil {
+			return nil, err
+		}
+		stages = append(stages, s)
+	}
+	if len(c.Spam.Engines) > 0 {
+		s, err := spamStage(c.Spam, w.log)
 		if err != nil {
 			return nil, err
 		}
@@ -110,14 +126,20 @@ func shippedRules(name string) (*content.Rules, error) {
 }
 
 // checkerOptions gives the pipeline its decision settings and cleaner.
-func checkerOptions(c *config.Config) pipeline.CheckerOptions {
+// The spam actions were checked by buildStages (spam.ParseActions).
+func checkerOptions(c *config.Config, log logrus.FieldLogger) pipeline.CheckerOptions {
 	silent := compileAll(c.Virus.SilentViruses)
+	spamA, _ := spamActions(strings.Join(c.Spam.SpamActions, " "))
+	highA, _ := spamActions(strings.Join(c.Spam.HighSpamActions, " "))
+	hamA, _ := spamActions(strings.Join(c.Spam.HamActions, " "))
 	return pipeline.CheckerOptions{
+		ExtraHeaders: spamHeaders(c, log),
 		Policy: func(m *message.Message) policy.Settings {
 			return policy.Settings{
 				DeliverCleaned: c.Virus.DeliverCleaned, Silent: silent,
 				QuarantineWholeFromLocal: len(c.Virus.LocalDomains) > 0, LocalSender: isLocal(m.Envelope.Sender, c.Virus.LocalDomains),
 				CleanValue: c.Headers.Clean, InfectedValue: "Found to be infected", NotCleanValue: "Found to be not clean",
+				SpamActions: spamA, HighSpamActions: highA, HamActions: hamA,
 			}
 		},
 		Cleaner: &cleaner{text: defaultText(c.Headers.OrgName)},

@@ -27,6 +27,8 @@ type Config struct {
 	Limits     Limits     `toml:"limits"`
 	Content    Content    `toml:"content"`
 	Metrics    Metrics    `toml:"metrics"`
+	Notify     Notify     `toml:"notify"`
+	Spam       Spam       `toml:"spam"`
 
 	// File is the path the configuration was read from ("" for defaults).
 	File string `toml:"-"`
@@ -83,6 +85,18 @@ type Metrics struct {
 	Listen string `toml:"listen"` // "127.0.0.1:9742"; "" (default): off
 }
 
+// Notify configures the reports qscan mails.
+type Notify struct {
+	Postmaster    string `toml:"postmaster"`     // receives the per-batch virus report; "" : none
+	Language      string `toml:"language"`       // etc/reports/<language>/
+	Reports       string `toml:"reports"`        // template directory; "": the shipped templates
+	SenderViruses bool   `toml:"sender_viruses"` // notify senders of viruses (default false: backscatter)
+	SenderBlocked bool   `toml:"sender_blocked"` // notify senders of blocked filenames/filetypes (default true)
+	SenderOther   bool   `toml:"sender_other"`   // notify senders of other blocked content (default false)
+	InlineWarning bool   `toml:"inline_warning"` // put a warning at the top of cleaned messages
+	Hostname      string `toml:"hostname"`       // names this scanner in reports; "": the host name
+}
+
 // Store is the embedded database (processing attempts, quarantine index).
 type Store struct {
 	Path string `toml:"path"`
@@ -115,6 +129,8 @@ func Defaults() Config {
 		Virus:      defaultVirus(),
 		Limits:     defaultLimits(),
 		Content:    defaultContent(),
+		Notify:     Notify{Postmaster: "postmaster@localhost", Language: "en", SenderBlocked: true},
+		Spam:       defaultSpam(),
 	}
 }
 
@@ -207,6 +223,9 @@ func Parse(name string, data []byte) (*Config, error) {
 	if md.IsDefined("virus", "clamd", "address") && !md.IsDefined("virus", "clamd", "socket") {
 		c.Virus.Clamd.Socket = ""
 	}
+	if md.IsDefined("spam", "spamd", "socket") && !md.IsDefined("spam", "spamd", "address") {
+		c.Spam.Spamd.Address = ""
+	}
 	c.resolvePaths(filepath.Dir(name))
 	for _, e := range c.validate() {
 		add(e.key, "%s", e.msg)
@@ -230,6 +249,8 @@ func (c *Config) sections() map[string]any {
 		"limits":     &c.Limits,
 		"content":    &c.Content,
 		"metrics":    &c.Metrics,
+		"notify":     &c.Notify,
+		"spam":       &c.Spam,
 	}
 }
 
@@ -270,7 +291,7 @@ func (c *Config) resolvePaths(dir string) {
 	for i := range c.Queue.Incoming {
 		abs(&c.Queue.Incoming[i])
 	}
-	for _, p := range []*string{&c.Queue.Outgoing, &c.Queue.WorkDir, &c.Queue.PidFile, &c.Quarantine.Dir, &c.Store.Path,
+	for _, p := range []*string{&c.Queue.Outgoing, &c.Queue.WorkDir, &c.Queue.PidFile, &c.Quarantine.Dir, &c.Store.Path, &c.Notify.Reports, &c.Spam.Spamd.Socket,
 		&c.Virus.Clamd.Socket, &c.Virus.Builtin.Signatures} {
 		abs(p)
 	}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"reflect"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +21,7 @@ func TestShippedFile(t *testing.T) {
 	c.Quarantine.Dir, c.Store.Path, c.File = d.Quarantine.Dir, d.Store.Path, ""
 	c.Virus.Scanners, c.Virus.Builtin.Signatures = d.Virus.Scanners, d.Virus.Builtin.Signatures // the demo uses the built-in engine
 	c.Metrics.Listen = d.Metrics.Listen                                                         // the demo serves metrics
+	c.Spam.Engines = d.Spam.Engines // the demo has no spamd
 	c.Content.FilenameRules, c.Content.FiletypeRules = d.Content.FilenameRules, d.Content.FiletypeRules
 	c.Content.ArchiveFilenameRules, c.Content.ArchiveFiletypeRules = d.Content.ArchiveFilenameRules, d.Content.ArchiveFiletypeRules
 	if len(c.Virus.LocalDomains) == 0 {
@@ -34,6 +36,41 @@ func TestShippedFile(t *testing.T) {
 	if got, want := dump(c), dump(&d); got != want {
 		t.Errorf("etc/qscan.toml differs from Defaults():\n got %s\nwant %s", got, want)
 	}
+}
+
+// TestShippedFileComplete: etc/qscan.toml shows every option.
+func TestShippedFileComplete(t *testing.T) {
+	data, err := os.ReadFile("../../etc/qscan.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := keyLines(data)
+	for _, k := range tomlKeys(reflect.TypeOf(Config{}), "") {
+		leaf := k[strings.LastIndex(k, ".")+1:]
+		// Either-or keys (socket or address) are shown in a comment.
+		commented := strings.Contains(string(data), "("+leaf+" = ")
+		if _, ok := lines[k]; !ok && !commented && !strings.HasPrefix(k, "spam.dnsbl.list") {
+			t.Errorf("etc/qscan.toml does not show %s", k)
+		}
+	}
+}
+
+// tomlKeys lists the dotted keys of a config struct.
+func tomlKeys(t reflect.Type, prefix string) []string {
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name := strings.Split(f.Tag.Get("toml"), ",")[0]
+		if name == "" || name == "-" {
+			continue
+		}
+		if f.Type.Kind() == reflect.Struct {
+			out = append(out, tomlKeys(f.Type, prefix+name+".")...)
+			continue
+		}
+		out = append(out, prefix+name)
+	}
+	return out
 }
 
 func dump(c *Config) string { return strings.ReplaceAll(strings.TrimSpace(sprint(c)), "\n", " ") }

@@ -94,7 +94,19 @@ func (c *Config) validate() []problem {
 	} else if err := creatableDir(filepath.Dir(c.Store.Path)); err != nil {
 		bad("store.path", "store.path: %v", err)
 	}
+	if n := c.Notify; n.Postmaster != "" && (!strings.Contains(n.Postmaster, "@") || strings.ContainsAny(n.Postmaster, " \t\r\n<>")) {
+		bad("notify.postmaster", "notify.postmaster: %q is not a mail address", n.Postmaster)
+	}
+	if l := c.Notify.Language; l == "" || strings.ContainsAny(l, "/.\\") {
+		bad("notify.language", "notify.language: %q: a directory name under etc/reports, e.g. en or fr", l)
+	}
+	if c.Notify.Reports != "" {
+		if err := usableReadDir(c.Notify.Reports); err != nil {
+			bad("notify.reports", "notify.reports: %v", err)
+		}
+	}
 	c.Virus.validate(bad)
+	c.Spam.validate(bad)
 	c.Limits.validate(bad)
 	c.Content.validate(bad)
 	return ps

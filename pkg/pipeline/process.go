@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"strings"
 	"sync"
 
 	"github.com/qscan/qscan/pkg/message"
@@ -122,6 +123,7 @@ func applyEdits(qf *sendmail.Qf, edits []HeaderEdit, atTop bool) error {
 	}
 	for _, e := range edits {
 		var err error
+		e.Value = unfold(e.Value) // the qf writer folds values itself
 		switch e.Op {
 		case "delete":
 			qf.DeleteHeader(e.Name)
@@ -141,4 +143,19 @@ func applyEdits(qf *sendmail.Qf, edits []HeaderEdit, atTop bool) error {
 		}
 	}
 	return nil
+}
+
+// unfold joins a folded header value into one line.
+func unfold(v string) string {
+	if !strings.ContainsAny(v, "\r\n") {
+		return v
+	}
+	var b strings.Builder
+	for i, line := range strings.Split(strings.ReplaceAll(v, "\r\n", "\n"), "\n") {
+		if i > 0 {
+			line = " " + strings.TrimLeft(line, " \t")
+		}
+		b.WriteString(line)
+	}
+	return b.String()
 }

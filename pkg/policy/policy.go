@@ -4,6 +4,7 @@
 package policy
 
 import (
+	"fmt"
 	"regexp"
 	"sort"
 	"strings"
@@ -202,5 +203,8 @@ func applySpam(d *Decision, r *message.SpamResult, s Settings) {
 		}
 	}
 	d.Deliver = d.Deliver && deliver
+	if !d.Deliver && d.Reason == "" {
+		d.Reason = fmt.Sprintf("%s (score %.1f, required %.1f)", d.Verdict, r.Score, r.Required)
+	}
 	sort.Strings(d.Forward)
 }

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/qscan/qscan/pkg/config"
+	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/pipeline"
+	"github.com/qscan/qscan/pkg/policy"
+	"github.com/qscan/qscan/pkg/spam"
+	"github.com/qscan/qscan/pkg/spam/dnsbl"
+	"github.com/qscan/qscan/pkg/spam/rspamd"
+	"github.com/qscan/qscan/pkg/spam/spamd"
+	sstage "github.com/qscan/qscan/pkg/spam/stage"
+)
+
+// spamOptions maps [spam] to the spam package's options.
+func spamOptions(c config.Spam) spam.Options {
+	return spam.Options{
+		Engines: c.Engines, RequiredScore: c.RequiredScore, HighScore: c.HighScore,
+		SpamActions: strings.Join(c.SpamActions, " "), HighSpamActions: strings.Join(c.HighSpamActions, " "),
+		HamActions: strings.Join(c.HamActions, " "), SubjectTag: c.SubjectTag, SubjectPosition: spam.Position(c.SubjectPosition),
+		BlacklistHigh: c.BlacklistHigh, ListsToBeSpam: c.ListsToBeSpam, ListsToBeHigh: c.ListsToBeHigh,
+		Whitelist: c.Whitelist, Blacklist: c.Blacklist, CacheTTL: c.CacheTTL.D(), CacheMaxEntries: c.CacheMaxEntries,
+		MaxTimeouts: c.MaxTimeouts, Pause: c.Pause.D(),
+	}
+}
+
+// spamStage builds the engines of [spam] and the stage over them.
+func spamStage(c config.Spam, log logrus.FieldLogger) (*sstage.Stage, error) {
+	var e sstage.Engines
+	for _, name := range c.Engines {
+		switch name {
+		case "spamd":
+			cl, err := spamd.New(spamd.Options{Address: c.Spamd.Address, Socket: c.Spamd.Socket, Timeout: c.Spamd.Timeout.D(),
+				MaxSize: int64(c.Spamd.MaxSize), MaxConnections: c.Spamd.MaxConnections, User: c.Spamd.User})
+			if err != nil {
+				return nil, fmt.Errorf("spamd: %w", err)
+			}
+			e.Spamd = cl
+		case "rspamd":
+			cl, err := rspamd.New(rspamd.Options{URL: c.Rspamd.URL, Timeout: c.Rspamd.Timeout.D()})
+			if err != nil {
+				return nil, fmt.Errorf("rspamd: %w", err)
+			}
+			e.Rspamd = cl
+		case "dnsbl":
+			ch, err := dnsblChecker(c.DNSBL, log)
+			if err != nil {
+				return nil, err
+			}
+			e.DNSBL = ch
+		}
+	}
+	if log == nil {
+		log = logrus.New()
+	}
+	return sstage.New(sstage.Options{Spam: spamOptions(c), HoldOnFailure: c.HoldOnFailure, MaxSize: int64(c.MaxSize)}, e, log, time.Now)
+}
+
+func dnsblChecker(c config.DNSBL, log logrus.FieldLogger) (*dnsbl.Checker, error) {
+	var lists []dnsbl.List
+	for _, l := range c.Lists {
+		exp, err := dnsbl.ParseExpect(l.Expect)
+		if err != nil {
+			return nil, fmt.Errorf("spam.dnsbl.list %s: %w", l.Name, err)
+		}
+		lists = append(lists, dnsbl.List{Name: l.Name, Zone: l.Zone, Kind: dnsbl.Kind(l.Kind), Expect: exp})
+	}
+	return dnsbl.New(dnsbl.Options{Lists: lists, Timeout: c.Timeout.D(), SkipAuthenticated: c.SkipAuthenticated,
+		OnPause: func(list string, paused bool, until time.Time) {
+			if log != nil && paused {
+				log.Warnf("DNS block list %s keeps timing out: paused until %s", list, until.Format(time.TimeOnly))
+			}
+		}}, net.DefaultResolver)
+}
+
+// spamActions renders a parsed action list for the policy.
+func spamActions(s string) ([]string, error) {
+	as, err := spam.ParseActions(s)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.String()
+	}
+	return out, nil
+}
+
+// spamHeaders returns the header edits for a delivered message's spam
+// result. Action headers of the same names give way to these, which say
+// more ("X-Spam-Status: Yes, score=7.3 required=5.0 tests=...").
+func spamHeaders(c *config.Config, log logrus.FieldLogger) func(m *message.Message, d *policy.Decision) []pipeline.HeaderEdit {
+	opts := sstage.DefaultHeaderOptions()
+	opts.AlwaysReport, opts.SubjectTag, opts.SubjectPosition = c.Spam.AlwaysIncludeReport, c.Spam.SubjectTag, spam.Position(c.Spam.SubjectPosition)
+	for _, l := range c.Spam.DNSBL.Lists {
+		opts.Lists = append(opts.Lists, l.Name)
+	}
+	return func(m *message.Message, d *policy.Decision) []pipeline.HeaderEdit {
+		if m.Spam == nil {
+			return nil
+		}
+		edits, err := sstage.Headers(m.Spam, m.Header, c.Headers.OrgName, opts)
+		if err != nil {
+			log.WithError(err).Warn("spam headers")
+			return nil
+		}
+		ours := map[string]bool{}
+		var out []pipeline.HeaderEdit
+		for _, e := range edits {
+			if e.Op != sstage.OpDelete {
+				ours[strings.ToLower(e.Name)] = true
+			}
+			out = append(out, pipeline.HeaderEdit{Op: e.Op, Name: e.Name, Value: e.Value})
+		}
+		kept := d.Headers[:0]
+		for _, h := range d.Headers {
+			if !ours[strings.ToLower(h[0])] {
+				kept = append(kept, h)
+			}
+		}
+		d.Headers = kept
+		return out
+	}
+}

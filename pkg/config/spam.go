@@ -1,0 +1,124 @@
+package config
+
+import (
+	"net/url"
+	"strings"
+)
+
+// Spam configures the spam checks ([spam] and its engine tables).
+type Spam struct {
+	Engines             []string   `toml:"engines"`
+	RequiredScore       float64    `toml:"required_score"`
+	HighScore           float64    `toml:"high_score"`
+	SpamActions         StringList `toml:"spam_actions"`
+	HighSpamActions     StringList `toml:"high_spam_actions"`
+	HamActions          StringList `toml:"ham_actions"`
+	SubjectTag          string     `toml:"subject_tag"`
+	SubjectPosition     string     `toml:"subject_position"`
+	Whitelist           []string   `toml:"whitelist"`
+	Blacklist           []string   `toml:"blacklist"`
+	BlacklistHigh       bool       `toml:"blacklist_high"`
+	ListsToBeSpam       int        `toml:"lists_to_be_spam"`
+	ListsToBeHigh       int        `toml:"lists_to_be_high"`
+	HoldOnFailure       bool       `toml:"hold_on_failure"`
+	AlwaysIncludeReport bool       `toml:"always_include_report"`
+	MaxSize             Size       `toml:"max_size"`
+	CacheTTL            Duration   `toml:"cache_ttl"`
+	CacheMaxEntries     int        `toml:"cache_max_entries"`
+	MaxTimeouts         int        `toml:"max_timeouts"`
+	Pause               Duration   `toml:"pause"`
+
+	Spamd  Spamd  `toml:"spamd"`
+	Rspamd Rspamd `toml:"rspamd"`
+	DNSBL  DNSBL  `toml:"dnsbl"`
+}
+
+// Spamd is [spam.spamd].
+type Spamd struct {
+	Address        string   `toml:"address"`
+	Socket         string   `toml:"socket"`
+	Timeout        Duration `toml:"timeout"`
+	MaxSize        Size     `toml:"max_size"`
+	MaxConnections int      `toml:"max_connections"`
+	User           string   `toml:"user"`
+}
+
+// Rspamd is [spam.rspamd].
+type Rspamd struct {
+	URL     string   `toml:"url"`
+	Timeout Duration `toml:"timeout"`
+}
+
+// DNSBL is [spam.dnsbl] with its [[spam.dnsbl.list]] entries.
+type DNSBL struct {
+	Timeout           Duration  `toml:"timeout"`
+	SkipAuthenticated bool      `toml:"skip_authenticated"`
+	Lists             []BLEntry `toml:"list"`
+}
+
+// BLEntry is one block list.
+type BLEntry struct {
+	Name   string   `toml:"name"`
+	Zone   string   `toml:"zone"`
+	Kind   string   `toml:"kind"`   // "ip" or "domain"
+	Expect []string `toml:"expect"` // answers meaning "listed", e.g. ["127.0.0.2", "127.0.0.0/24"]
+}
+
+func defaultSpam() Spam {
+	return Spam{
+		Engines:         []string{"spamd"},
+		RequiredScore:   5.0,
+		HighScore:       10.0,
+		SpamActions:     StringList{"deliver", `header "X-Spam-Status: Yes"`},
+		HighSpamActions: StringList{"store"},
+		HamActions:      StringList{"deliver"},
+		SubjectTag:      "{Spam?}",
+		SubjectPosition: "start",
+		ListsToBeSpam:   1, ListsToBeHigh: 3,
+		AlwaysIncludeReport: true,
+		MaxSize:             1 << 20,
+		CacheTTL:            Duration(300e9),
+		CacheMaxEntries:     10000,
+		MaxTimeouts:         3,
+		Pause:               Duration(300e9),
+		Spamd:               Spamd{Address: "127.0.0.1:783", Timeout: Duration(30e9), MaxSize: 256 << 10, MaxConnections: 8},
+		Rspamd:              Rspamd{URL: "http://127.0.0.1:11333", Timeout: Duration(30e9)},
+		DNSBL:               DNSBL{Timeout: Duration(10e9)},
+	}
+}
+
+func (s *Spam) validate(bad func(key, format string, a ...any)) {
+	on := map[string]bool{}
+	for _, e := range s.Engines {
+		switch e {
+		case "spamd", "rspamd", "dnsbl":
+			on[e] = true
+		default:
+			bad("spam.engines", "spam.engines: unknown engine %q (use spamd, rspamd, dnsbl)", e)
+		}
+	}
+	if s.HighScore < s.RequiredScore {
+		bad("spam.high_score", "spam.high_score: %g is below required_score %g", s.HighScore, s.RequiredScore)
+	}
+	switch s.SubjectPosition {
+	case "start", "end", "no":
+	default:
+		bad("spam.subject_position", "spam.subject_position: %q: use start, end or no", s.SubjectPosition)
+	}
+	if on["rspamd"] {
+		if u, err := url.Parse(s.Rspamd.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("spam.rspamd.url", "spam.rspamd.url: %q is not an http(s) URL", s.Rspamd.URL)
+		}
+	}
+	if on["dnsbl"] && len(s.DNSBL.Lists) == 0 {
+		bad("spam.dnsbl", "spam.dnsbl: engine dnsbl is on but no [[spam.dnsbl.list]] is defined")
+	}
+	for _, l := range s.DNSBL.Lists {
+		if l.Name == "" || l.Zone == "" || strings.ContainsAny(l.Zone, " /") {
+			bad("spam.dnsbl.list", "spam.dnsbl.list: each list needs a name and a zone (got name %q zone %q)", l.Name, l.Zone)
+		}
+		if l.Kind != "ip" && l.Kind != "domain" {
+			bad("spam.dnsbl.list", "spam.dnsbl.list %s: kind %q: use ip or domain", l.Name, l.Kind)
+		}
+	}
+}
