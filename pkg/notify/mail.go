@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"mime/quotedprintable"
 	"strings"
 	"time"
@@ -209,14 +208,34 @@ func HeaderValue(s string, max int) string {
 	for _, r := range s {
 		chunk = append(chunk, r)
 		if len(string(chunk)) >= 18 { // 18+3 bytes Q-encode within RFC 2047's 75
-			words = append(words, mime.QEncoding.Encode("utf-8", string(chunk)))
+			words = append(words, qWord(string(chunk)))
 			chunk = chunk[:0]
 		}
 	}
 	if len(chunk) > 0 {
-		words = append(words, mime.QEncoding.Encode("utf-8", string(chunk)))
+		words = append(words, qWord(string(chunk)))
 	}
 	return strings.Join(words, "\n ")
+}
+
+// qWord is s as one RFC 2047 "Q" encoded word, always encoded: adjacent
+// encoded words are joined without blanks by readers, plain ones are not.
+func qWord(s string) string {
+	var b strings.Builder
+	b.WriteString("=?utf-8?q?")
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == ' ':
+			b.WriteByte('_')
+		case (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strings.IndexByte("!*+-/", c) >= 0:
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "=%02X", c)
+		}
+	}
+	b.WriteString("?=")
+	return b.String()
 }
 
 func hasLongWord(s string) bool {

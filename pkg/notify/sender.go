@@ -11,7 +11,7 @@ import (
 // (Precedence: bulk/list/junk, Auto-Submitted other than "no", List-Id):
 // an answer there is backscatter or a mail loop.
 func ShouldNotifySender(sender string, header []byte) bool {
-	sender = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(sender), "<"), ">"))
+	sender = bareAddress(sender)
 	if sender == "" || validAddress(sender) != nil {
 		return false
 	}
@@ -63,4 +63,11 @@ func robotLocal(l string) bool {
 		}
 	}
 	return false
+}
+
+// bareAddress strips blanks and one pair of angle brackets.
+func bareAddress(s string) string {
+	s = strings.TrimSpace(s)
+	s = strings.TrimSuffix(strings.TrimPrefix(s, "<"), ">")
+	return strings.TrimSpace(s)
 }

@@ -221,15 +221,15 @@ func cleanText(b []byte) []byte {
 // funcMap has the helpers templates may call. They take data as data.
 func funcMap() template.FuncMap {
 	return template.FuncMap{
-	"join": func(sep string, s []string) string { return strings.Join(s, sep) },
-	// indent puts n spaces before every line of s.
-	"indent": func(n int, s string) string {
-		pad := strings.Repeat(" ", n)
-		return pad + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+pad)
-	},
-	// hang puts n spaces before every line of s but the first.
-	"hang": func(n int, s string) string {
-		return strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+strings.Repeat(" ", n))
-	},
-}
+		"join": func(sep string, s []string) string { return strings.Join(s, sep) },
+		// indent puts n spaces before every line of s.
+		"indent": func(n int, s string) string {
+			pad := strings.Repeat(" ", min(max(n, 0), 40))
+			return pad + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+pad)
+		},
+		// hang puts n spaces before every line of s but the first.
+		"hang": func(n int, s string) string {
+			return strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+strings.Repeat(" ", min(max(n, 0), 40)))
+		},
+	}
 }
