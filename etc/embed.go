@@ -17,3 +17,9 @@ var DefaultConfig []byte
 //
 //go:embed rules/*.conf
 var Rules embed.FS
+
+// Reports holds the shipped report and replacement-text templates,
+// reports/<language>/*.txt: used when [notify] reports is "".
+//
+//go:embed reports
+var Reports embed.FS

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 
@@ -28,16 +27,20 @@ var _ pipeline.Cleaner = (*cleaner)(nil)
 func (c *cleaner) Clean(m *message.Message, repl []policy.Replacement) ([]byte, []pipeline.HeaderEdit, error) {
 	byPath := map[string]*rebuild.Replacement{}
 	var paths []string
+	// One text per attachment: a virus report speaks for it first.
+	repl = append([]policy.Replacement(nil), repl...)
+	sort.SliceStable(repl, func(i, j int) bool {
+		return repl[i].Report.Kind == message.KindVirus && repl[j].Report.Kind != message.KindVirus
+	})
 	for _, r := range repl {
+		if x, ok := byPath[r.MIMEPath]; ok {
+			x.Delete = x.Delete && r.Delete
+			continue
+		}
 		name := partFilename(m, r.Part)
 		text, err := c.text(m, r, name)
 		if err != nil {
 			return nil, nil, err
-		}
-		if x, ok := byPath[r.MIMEPath]; ok {
-			x.Text = append(append(x.Text, '\n'), text...)
-			x.Delete = x.Delete && r.Delete
-			continue
 		}
 		top := partFilename(m, topPart(m, r.Part))
 		byPath[r.MIMEPath] = &rebuild.Replacement{MIMEPath: r.MIMEPath, Text: text, Delete: r.Delete, Filename: warningName(top)}
@@ -93,17 +96,4 @@ func warningName(name string) string {
 		name = name[:100]
 	}
 	return name + ".txt"
-}
-
-// defaultText is the English replacement text used when no templates are
-// configured.
-func defaultText(org string) replacementText {
-	return func(m *message.Message, r policy.Replacement, filename string) ([]byte, error) {
-		if filename == "" {
-			filename = "(no name)"
-		}
-		return []byte(fmt.Sprintf("This is a message from the %s mail scanner.\n\n"+
-			"The attachment %q was removed from this message and is kept in quarantine,\nbecause: %s\n\n"+
-			"If you need it, ask your mail administrator, quoting the message ID %s.\n", org, filename, r.Report.Text, m.ID)), nil
-	}
 }

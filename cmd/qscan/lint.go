@@ -17,6 +17,10 @@ func cmdLint(args []string) int {
 		printConfigErrors(os.Stderr, err)
 		return exitConfig
 	}
+	if _, err := pipelineOptions(c, quietIfNil(nil)); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", c.File, err)
+		return exitConfig
+	}
 	if _, err := buildStages(c, nil); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", c.File, err)
 		return exitConfig

@@ -118,7 +118,10 @@ func newPipeline(c *config.Config, e *env) (*pipeline.Pipeline, error) {
 		return nil, fmt.Errorf("quarantine dir: %w", err)
 	}
 	q := &wholeQuarantine{q: &quarantine.Quarantine{Dir: c.Quarantine.Dir}}
-	o := pipelineOptions(c, log)
+	o, err := pipelineOptions(c, log)
+	if err != nil {
+		return nil, err
+	}
 	if e.metrics != nil {
 		o.Observer = e.metrics
 	}
@@ -207,7 +210,7 @@ func generation(c *config.Config, e *env, sigs <-chan os.Signal) (bool, error) {
 	}
 }
 
-func pipelineOptions(c *config.Config, log logrus.FieldLogger) pipeline.Options {
+func pipelineOptions(c *config.Config, log logrus.FieldLogger) (pipeline.Options, error) {
 	o := pipeline.Options{
 		Incoming:       c.Queue.Incoming,
 		Outgoing:       c.Queue.Outgoing,
@@ -224,11 +227,16 @@ func pipelineOptions(c *config.Config, log logrus.FieldLogger) pipeline.Options 
 			AddTo: c.Headers.AddTo, AddID: c.Headers.AddID, AtTop: c.Headers.PlaceAtTop,
 		},
 	}
-	o.Checker = checkerOptions(c, log)
+	n, text, err := newNotifier(c)
+	if err != nil {
+		return o, err
+	}
+	o.Notifier = n
+	o.Checker = checkerOptions(c, log, text)
 	if c.Queue.Kick {
 		o.Kick = &pipeline.Kick{Sendmail: c.Queue.Sendmail, Args: c.Queue.SendmailArgs}
 	}
-	return o
+	return o, nil
 }
 
 // writePidFile refuses to start a second daemon on the same pid file.

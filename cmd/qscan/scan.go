@@ -58,7 +58,12 @@ func cmdScan(args []string) int {
 		fmt.Fprintln(os.Stderr, "qscan:", err)
 		return exitConfig
 	}
-	chk := pipeline.NewChecker(stages, pipelineOptions(c, log))
+	opts, err := pipelineOptions(c, log)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "qscan:", err)
+		return exitConfig
+	}
+	chk := pipeline.NewChecker(stages, opts)
 	code := exitOK
 	for _, file := range fs.Args() {
 		res, rebuilt := scanFile(chk, file)

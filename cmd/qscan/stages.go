@@ -127,7 +127,7 @@ func shippedRules(name string) (*content.Rules, error) {
 
 // checkerOptions gives the pipeline its decision settings and cleaner.
 // The spam actions were checked by buildStages (spam.ParseActions).
-func checkerOptions(c *config.Config, log logrus.FieldLogger) pipeline.CheckerOptions {
+func checkerOptions(c *config.Config, log logrus.FieldLogger, text replacementText) pipeline.CheckerOptions {
 	silent := compileAll(c.Virus.SilentViruses)
 	spamA, _ := spamActions(strings.Join(c.Spam.SpamActions, " "))
 	highA, _ := spamActions(strings.Join(c.Spam.HighSpamActions, " "))
@@ -142,7 +142,7 @@ func checkerOptions(c *config.Config, log logrus.FieldLogger) pipeline.CheckerOp
 				SpamActions: spamA, HighSpamActions: highA, HamActions: hamA,
 			}
 		},
-		Cleaner: &cleaner{text: defaultText(c.Headers.OrgName)},
+		Cleaner: &cleaner{text: text},
 	}
 }
 

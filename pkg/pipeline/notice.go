@@ -12,6 +12,8 @@ import (
 type Notice struct {
 	ID            string
 	Envelope      message.Envelope
+	Header        []byte // the message's header block
+	Received      time.Time
 	Subject       string
 	MessageID     string
 	Verdict       string
@@ -39,8 +41,10 @@ type Notifier interface {
 // notice builds the notice of a message that a check stopped.
 func (p *Pipeline) notice(it *item, delivered bool, dir string) Notice {
 	n := Notice{ID: it.entry.ID, Verdict: it.verdict, QuarantineDir: dir, Delivered: delivered}
+	n.Received = it.entry.ModTime
 	if it.qf != nil {
 		n.Envelope = envelopeOf(it.qf)
+		n.Header = it.qf.HeaderBlock()
 		n.Subject, _ = it.qf.Header("Subject")
 		n.MessageID, _ = it.qf.Header("Message-ID")
 	}
