@@ -227,3 +227,22 @@ func FuzzHeaderValue(f *testing.F) {
 		}
 	})
 }
+
+func TestNewReplacementData(t *testing.T) {
+	m := &message.Message{ID: "6AM8Fa4W008391", Parts: []message.Part{{Filename: "a.exe\r\n"}}}
+	r := message.Report{Kind: message.KindFilename, Part: 0, Text: "Blocked filename a.exe", User: "a.exe: blocked\nsecond line"}
+	d := NewReplacementData(m, r, Site{OrgName: "yoursite", Hostname: "mx1"}, "/q", testNow)
+	want := ReplacementData{Filename: "a.exe", Report: "a.exe: blocked\nsecond line", Date: "Wed, 04 Mar 2026 05:06:07 +0100",
+		DateNumber: "20260304", ID: "6AM8Fa4W008391", OrgName: "yoursite", QuarantineDir: "/q", Hostname: "mx1"}
+	if d != want {
+		t.Errorf("NewReplacementData = %+v, want %+v", d, want)
+	}
+	body, err := load(t, "en").Render(DeletedFilename, d)
+	if err != nil || !bytes.Contains(body, []byte("   a.exe: blocked\n   second line\n")) {
+		t.Errorf("deleted.filename = %q, %v; want the report indented line by line", body, err)
+	}
+	r.Part = -1
+	if d := NewReplacementData(m, r, Site{}, "", testNow); d.Filename != "the entire message" {
+		t.Errorf("whole-message Filename = %q", d.Filename)
+	}
+}
