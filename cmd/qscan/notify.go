@@ -33,47 +33,71 @@ func site(c *config.Config) notify.Site {
 	if host == "" {
 		host, _ = os.Hostname()
 	}
-	return notify.Site{OrgName: c.Headers.OrgName, Hostname: host, Postmaster: c.Notify.Postmaster}
+	return notify.Site{OrgName: c.Headers.OrgName, Hostname: host, Postmaster: c.Notify.Postmaster.Plain}
 }
 
 // notifier writes the postmaster report from the templates.
 type notifier struct {
 	t    *notify.Templates
 	site notify.Site
-	to   string
+	to   config.Setting
 	org  string
 	now  func() time.Time
 }
 
 var _ pipeline.Notifier = (*notifier)(nil)
 
-func (n *notifier) Postmaster(ns []pipeline.Notice) (pipeline.Mail, bool, error) {
-	if n.to == "" || len(ns) == 0 {
-		return pipeline.Mail{}, false, nil
-	}
-	data := notify.PostmasterData{Site: n.site, Date: n.now().Format(notify.DateFormat)}
+// Postmaster writes one report per postmaster address: [notify]
+// postmaster may be a ruleset choosing the address by sender or recipient.
+func (n *notifier) Postmaster(ns []pipeline.Notice) ([]pipeline.Mail, error) {
+	byAddr := map[string][]notify.Notice{}
+	var order []string
 	for _, x := range ns {
 		m := &message.Message{ID: x.ID, Envelope: x.Envelope, Header: x.Header, Reports: x.Reports, Parts: x.Parts, Received: x.Received}
-		data.Messages = append(data.Messages, notify.NewNotice(m, x.QuarantineDir, false))
+		to := n.to.Resolve(rulesMsg(m))
+		if to == "" {
+			continue
+		}
+		if _, ok := byAddr[to]; !ok {
+			order = append(order, to)
+		}
+		byAddr[to] = append(byAddr[to], notify.NewNotice(m, x.QuarantineDir, false))
 	}
+	var mails []pipeline.Mail
+	for _, to := range order {
+		m, err := n.report(to, byAddr[to])
+		if err != nil {
+			return mails, err
+		}
+		mails = append(mails, m)
+	}
+	return mails, nil
+}
+
+func (n *notifier) report(to string, ns []notify.Notice) (pipeline.Mail, error) {
+	data := notify.PostmasterData{Site: n.site, Date: n.now().Format(notify.DateFormat), Messages: ns}
 	body, err := n.t.Render(notify.Postmaster, data)
 	if err != nil {
-		return pipeline.Mail{}, false, err
+		return pipeline.Mail{}, err
 	}
 	subject, err := n.t.Subject(notify.Postmaster, data)
 	if err != nil {
-		return pipeline.Mail{}, false, err
+		return pipeline.Mail{}, err
 	}
-	raw, err := notify.Mail{From: n.to, FromName: "qscan", To: []string{n.to}, Subject: subject, Body: body}.
+	from := n.site.Postmaster
+	if from == "" {
+		from = to
+	}
+	raw, err := notify.Mail{From: from, FromName: "qscan", To: []string{to}, Subject: subject, Body: body}.
 		Bytes(notify.MailOptions{Now: n.now, Hostname: n.site.Hostname, OrgName: n.org})
 	if err != nil {
-		return pipeline.Mail{}, false, err
+		return pipeline.Mail{}, err
 	}
 	header, b := raw, []byte(nil)
 	if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
 		header, b = raw[:i+1], raw[i+2:]
 	}
-	return pipeline.Mail{Recipients: []string{n.to}, Header: header, Body: b}, true, nil
+	return pipeline.Mail{Recipients: []string{to}, Header: header, Body: b}, nil
 }
 
 // templateText renders the replacement text of a removed part.

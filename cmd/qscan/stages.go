@@ -50,14 +50,14 @@ func buildStagesWatched(c *config.Config, w *engineWatch) ([]pipeline.Stage, err
 		if err != nil {
 			return nil, err
 		}
-		stages = append(stages, s)
+		stages = append(stages, pipeline.Gate(s, yesFor(c.Virus.Scan)))
 	}
 	if len(c.Spam.Engines) > 0 {
 		s, err := spamStage(c.Spam, w.log)
 		if err != nil {
 			return nil, err
 		}
-		stages = append(stages, s)
+		stages = append(stages, pipeline.Gate(s, yesFor(c.Spam.Check)))
 	}
 	return stages, nil
 }

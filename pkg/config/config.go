@@ -87,14 +87,14 @@ type Metrics struct {
 
 // Notify configures the reports qscan mails.
 type Notify struct {
-	Postmaster    string `toml:"postmaster"`     // receives the per-batch virus report; "" : none
-	Language      string `toml:"language"`       // etc/reports/<language>/
-	Reports       string `toml:"reports"`        // template directory; "": the shipped templates
-	SenderViruses bool   `toml:"sender_viruses"` // notify senders of viruses (default false: backscatter)
-	SenderBlocked bool   `toml:"sender_blocked"` // notify senders of blocked filenames/filetypes (default true)
-	SenderOther   bool   `toml:"sender_other"`   // notify senders of other blocked content (default false)
-	InlineWarning bool   `toml:"inline_warning"` // put a warning at the top of cleaned messages
-	Hostname      string `toml:"hostname"`       // names this scanner in reports; "": the host name
+	Postmaster    Setting `toml:"postmaster"`     // receives the per-batch virus report ("": none); or a ruleset
+	Language      string  `toml:"language"`       // etc/reports/<language>/
+	Reports       string  `toml:"reports"`        // template directory; "": the shipped templates
+	SenderViruses bool    `toml:"sender_viruses"` // notify senders of viruses (default false: backscatter)
+	SenderBlocked bool    `toml:"sender_blocked"` // notify senders of blocked filenames/filetypes (default true)
+	SenderOther   bool    `toml:"sender_other"`   // notify senders of other blocked content (default false)
+	InlineWarning bool    `toml:"inline_warning"` // put a warning at the top of cleaned messages
+	Hostname      string  `toml:"hostname"`       // names this scanner in reports; "": the host name
 }
 
 // Store is the embedded database (processing attempts, quarantine index).
@@ -129,7 +129,7 @@ func Defaults() Config {
 		Virus:      defaultVirus(),
 		Limits:     defaultLimits(),
 		Content:    defaultContent(),
-		Notify:     Notify{Postmaster: "postmaster@localhost", Language: "en", SenderBlocked: true},
+		Notify:     Notify{Postmaster: plain("postmaster@localhost"), Language: "en", SenderBlocked: true},
 		Spam:       defaultSpam(),
 	}
 }
@@ -227,6 +227,11 @@ func Parse(name string, data []byte) (*Config, error) {
 		c.Spam.Spamd.Address = ""
 	}
 	c.resolvePaths(filepath.Dir(name))
+	for key, st := range c.Settings() {
+		if err := st.resolve(filepath.Dir(name)); err != nil {
+			add(key, "%s: %v", key, err)
+		}
+	}
 	for _, e := range c.validate() {
 		add(e.key, "%s", e.msg)
 	}

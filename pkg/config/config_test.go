@@ -2,9 +2,9 @@ package config
 
 import (
 	"errors"
-	"reflect"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -21,7 +21,7 @@ func TestShippedFile(t *testing.T) {
 	c.Quarantine.Dir, c.Store.Path, c.File = d.Quarantine.Dir, d.Store.Path, ""
 	c.Virus.Scanners, c.Virus.Builtin.Signatures = d.Virus.Scanners, d.Virus.Builtin.Signatures // the demo uses the built-in engine
 	c.Metrics.Listen = d.Metrics.Listen                                                         // the demo serves metrics
-	c.Spam.Engines = d.Spam.Engines // the demo has no spamd
+	c.Spam.Engines = d.Spam.Engines                                                             // the demo has no spamd
 	c.Content.FilenameRules, c.Content.FiletypeRules = d.Content.FilenameRules, d.Content.FiletypeRules
 	c.Content.ArchiveFilenameRules, c.Content.ArchiveFiletypeRules = d.Content.ArchiveFilenameRules, d.Content.ArchiveFiletypeRules
 	if len(c.Virus.LocalDomains) == 0 {
@@ -64,7 +64,7 @@ func tomlKeys(t reflect.Type, prefix string) []string {
 		if name == "" || name == "-" {
 			continue
 		}
-		if f.Type.Kind() == reflect.Struct {
+		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(Setting{}) {
 			out = append(out, tomlKeys(f.Type, prefix+name+".")...)
 			continue
 		}

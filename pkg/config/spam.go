@@ -8,6 +8,7 @@ import (
 // Spam configures the spam checks ([spam] and its engine tables).
 type Spam struct {
 	Engines             []string   `toml:"engines"`
+	Check               Setting    `toml:"check"` // yes/no or a ruleset: check this message?
 	RequiredScore       float64    `toml:"required_score"`
 	HighScore           float64    `toml:"high_score"`
 	SpamActions         StringList `toml:"spam_actions"`
@@ -67,6 +68,7 @@ type BLEntry struct {
 func defaultSpam() Spam {
 	return Spam{
 		Engines:         []string{"spamd"},
+		Check:           plain("yes"),
 		RequiredScore:   5.0,
 		HighScore:       10.0,
 		SpamActions:     StringList{"deliver", `header "X-Spam-Status: Yes"`},

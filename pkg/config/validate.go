@@ -94,8 +94,21 @@ func (c *Config) validate() []problem {
 	} else if err := creatableDir(filepath.Dir(c.Store.Path)); err != nil {
 		bad("store.path", "store.path: %v", err)
 	}
-	if n := c.Notify; n.Postmaster != "" && (!strings.Contains(n.Postmaster, "@") || strings.ContainsAny(n.Postmaster, " \t\r\n<>")) {
-		bad("notify.postmaster", "notify.postmaster: %q is not a mail address", n.Postmaster)
+	for key, st := range c.Settings() {
+		check := func(v string) error { return nil }
+		switch key {
+		case "virus.scan", "spam.check":
+			check = yesNo
+		case "notify.postmaster":
+			check = mailAddress
+		}
+		if st.Rules != nil {
+			if err := st.Rules.CheckValues(check); err != nil {
+				bad(key, "%s: %v", key, err)
+			}
+		} else if err := check(st.Plain); err != nil {
+			bad(key, "%s: %v", key, err)
+		}
 	}
 	if l := c.Notify.Language; l == "" || strings.ContainsAny(l, "/.\\") {
 		bad("notify.language", "notify.language: %q: a directory name under etc/reports, e.g. en or fr", l)
@@ -110,6 +123,22 @@ func (c *Config) validate() []problem {
 	c.Limits.validate(bad)
 	c.Content.validate(bad)
 	return ps
+}
+
+func yesNo(v string) error {
+	switch strings.ToLower(v) {
+	case "yes", "no", "1", "0", "true", "false", "on", "off":
+		return nil
+	}
+	return fmt.Errorf("%q: use yes or no", v)
+}
+
+// mailAddress accepts "" (none) or one plain address.
+func mailAddress(v string) error {
+	if v != "" && (!strings.Contains(v, "@") || strings.ContainsAny(v, " \t\r\n<>,")) {
+		return fmt.Errorf("%q is not a mail address", v)
+	}
+	return nil
 }
 
 // validToken checks that s can be part of a header name.

@@ -11,6 +11,7 @@ import (
 type Virus struct {
 	// Scanners run together: a part is infected if any says so.
 	Scanners           []string `toml:"scanners"`
+	Scan               Setting  `toml:"scan"` // yes/no or a ruleset: scan this message?
 	DeliverUnscannable bool     `toml:"deliver_unscannable"`
 	DeliverCleaned     bool     `toml:"deliver_cleaned"`
 	Heuristics         string   `toml:"heuristics"`
@@ -48,6 +49,7 @@ type VirusCommand struct {
 func defaultVirus() Virus {
 	return Virus{
 		Scanners:       []string{"clamd"},
+		Scan:           plain("yes"),
 		DeliverCleaned: true,
 		Heuristics:     "infected",
 		// Mass-mailers and spam-viruses forge their senders: no notices.

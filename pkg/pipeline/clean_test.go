@@ -21,9 +21,9 @@ func (f *fakeCleaner) Clean(m *message.Message, repl []policy.Replacement) ([]by
 
 type fakeNotifier struct{ got []Notice }
 
-func (f *fakeNotifier) Postmaster(ns []Notice) (Mail, bool, error) {
+func (f *fakeNotifier) Postmaster(ns []Notice) ([]Mail, error) {
 	f.got = ns
-	return Mail{Recipients: []string{"postmaster@example.test"}, Header: []byte("Subject: Warning: E-mail viruses detected\nFrom: postmaster\n"), Body: []byte("report\n")}, true, nil
+	return []Mail{{Recipients: []string{"postmaster@example.test"}, Header: []byte("Subject: Warning: E-mail viruses detected\nFrom: postmaster\n"), Body: []byte("report\n")}}, nil
 }
 
 // infect is a stage that finds a virus in the second part.

@@ -33,9 +33,9 @@ type Mail struct {
 
 // Notifier writes the reports qscan mails.
 type Notifier interface {
-	// Postmaster returns the report about a batch's notices; ok is false
-	// when no report is to be sent.
-	Postmaster(ns []Notice) (m Mail, ok bool, err error)
+	// Postmaster returns the reports about a batch's notices: none, or
+	// one per postmaster address the notices go to.
+	Postmaster(ns []Notice) ([]Mail, error)
 }
 
 // notice builds the notice of a message that a check stopped.
@@ -65,21 +65,23 @@ func (p *Pipeline) reportItems(ns []Notice) []*item {
 	if p.notifier == nil || len(ns) == 0 {
 		return nil
 	}
-	m, ok, err := p.notifier.Postmaster(ns)
+	mails, err := p.notifier.Postmaster(ns)
 	if err != nil {
 		p.log.WithError(err).Error("cannot write the postmaster report")
-		return nil
 	}
-	if !ok || len(m.Recipients) == 0 {
-		return nil
+	var items []*item
+	for _, m := range mails {
+		if len(m.Recipients) == 0 {
+			continue
+		}
+		qf, err := sendmail.NewQf("", m.Recipients, m.Header, sendmail.NewOpts{
+			Time: p.now(), BodySize: int64(len(m.Body)), EightBit: bytes.ContainsFunc(m.Body, func(r rune) bool { return r >= 0x80 }),
+		})
+		if err != nil {
+			p.log.WithError(err).Error("cannot queue the postmaster report")
+			continue
+		}
+		items = append(items, &item{entry: sendmail.Entry{ID: p.ids.Next()}, outQf: qf.Bytes(), outBody: m.Body, start: time.Now(), verdict: "report", generated: true})
 	}
-	qf, err := sendmail.NewQf("", m.Recipients, m.Header, sendmail.NewOpts{
-		Time: p.now(), BodySize: int64(len(m.Body)), EightBit: bytes.ContainsFunc(m.Body, func(r rune) bool { return r >= 0x80 }),
-	})
-	if err != nil {
-		p.log.WithError(err).Error("cannot queue the postmaster report")
-		return nil
-	}
-	id := p.ids.Next()
-	return []*item{{entry: sendmail.Entry{ID: id}, outQf: qf.Bytes(), outBody: m.Body, start: time.Now(), verdict: "report", generated: true}}
+	return items
 }

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const spamRules = "From:\t*@partner.example\tno\nFromOrTo:\tdefault\tyes\n"
+const noticeRules = "To:\texample.org\tsecdesk@example.org\nFromOrTo:\tdefault\tpostmaster@example.com\n"
+
+func TestLintValue(t *testing.T) {
+	root, cfg := demo(t, "")
+	os.WriteFile(filepath.Join(root, "spam.checks.rules"), []byte(spamRules), 0o600)
+	writeCfg(t, cfg, "[spam]\ncheck = \"spam.checks.rules\"\n")
+	out, code := qscan(t, "lint", "-c", cfg, "--value", "spam.check", "--from", "a@partner.example", "--to", "b@example.test")
+	if code != 0 || !strings.Contains(out, "spam.check = no (") || !strings.Contains(out, "spam.checks.rules:1") {
+		t.Errorf("lint --value = %d %q", code, out)
+	}
+	out, _ = qscan(t, "lint", "-c", cfg, "--value", "spam.check", "--from", "a@other.example", "--to", "b@example.test")
+	if !strings.Contains(out, "spam.check = yes") {
+		t.Errorf("lint --value for another sender = %q", out)
+	}
+	os.WriteFile(filepath.Join(root, "spam.checks.rules"), []byte("From:\t*@partner.example\tmaybe\nFromOrTo:\tdefault\tyes\n"), 0o600)
+	out, code = qscan(t, "lint", "-c", cfg)
+	if code != exitConfig || !strings.Contains(out, "spam.checks.rules:1") {
+		t.Errorf("lint with a bad ruleset value = %d %q", code, out)
+	}
+}
+
+// TestRulesetsAfterSIGHUP: a ruleset turning spam checks off for
+// *@partner.example and sending virus notices for example.org to another
+// address takes effect after SIGHUP, without a restart.
+func TestRulesetsAfterSIGHUP(t *testing.T) {
+	root, cfg := demo(t, "")
+	os.WriteFile(filepath.Join(root, "spam.checks.rules"), []byte(spamRules), 0o600)
+	os.WriteFile(filepath.Join(root, "notices.to.rules"), []byte(noticeRules), 0o600)
+	var log bytes.Buffer
+	cmd := exec.Command(qscanBin, "run", "-c", cfg)
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	waitFile(t, filepath.Join(root, "work", "qscan.pid"))
+	send := func(from, to, file string) string {
+		out, _ := qscan(t, "enqueue", "-q", filepath.Join(root, "in"), "-f", from, "-r", to, file)
+		qf := filepath.Join(root, "out", "qf"+strings.TrimSpace(out))
+		waitFile(t, qf)
+		b, _ := os.ReadFile(qf)
+		return string(b)
+	}
+	// Before: spamd (not running here) is asked for everyone.
+	if qf := send("a@partner.example", "b@example.test", "../../testdata/eml/plain.eml"); !strings.Contains(qf, "SpamCheck: not checked") {
+		t.Fatalf("before reload: partner mail not spam-checked:\n%s", qf)
+	}
+	writeCfg(t, cfg, "[spam]\ncheck = \"spam.checks.rules\"\n[notify]\npostmaster = \"notices.to.rules\"\n")
+	cmd.Process.Signal(syscall.SIGHUP)
+	time.Sleep(500 * time.Millisecond)
+	if qf := send("a@partner.example", "b@example.test", "../../testdata/eml/plain.eml"); strings.Contains(qf, "SpamCheck") {
+		t.Errorf("after reload: partner mail still spam-checked:\n%s", qf)
+	}
+	if qf := send("a@other.example", "b@example.test", "../../testdata/eml/plain.eml"); !strings.Contains(qf, "SpamCheck: not checked") {
+		t.Errorf("after reload: other mail not spam-checked:\n%s", qf)
+	}
+	eml := filepath.Join(t.TempDir(), "eicar.eml")
+	os.WriteFile(eml, []byte("From: a@x.example\nTo: c@example.org\nSubject: v\n\n"+`X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*`+"\n"), 0o600)
+	qscan(t, "enqueue", "-q", filepath.Join(root, "in"), "-f", "a@x.example", "-r", "c@example.org", eml)
+	deadline := time.Now().Add(5 * time.Second)
+	found := false
+	for time.Now().Before(deadline) && !found {
+		m, _ := filepath.Glob(filepath.Join(root, "out", "qf*"))
+		for _, f := range m {
+			b, _ := os.ReadFile(f)
+			if strings.Contains(string(b), "RPFD:<secdesk@example.org>") && strings.Contains(string(b), "viruses detected") {
+				found = true
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !found {
+		t.Errorf("no virus report to secdesk@example.org in the outgoing queue\n%s", log.String())
+	}
+}
