@@ -42,9 +42,12 @@ type Options struct {
 	// problems are reported, and nothing is restarted. "" means none.
 	OffFile string
 	// ProcName must appear in the base name of the daemon's argv[0]
-	// (/proc/PID/cmdline), so that a stale pid now used by another
-	// program counts as not running. Default "qscan".
+	// (/proc/PID/cmdline), and ProcArg must be its argv[1], so that a
+	// stale pid now used by another program (or by another qscan command,
+	// such as a purge started by cron) counts as not running. Defaults
+	// "qscan" and "run".
 	ProcName string
+	ProcArg  string
 
 	QueueMaxAge    time.Duration                                           // oldest incoming message allowed; default 30m
 	MaxQueueFiles  int                                                     // qf files looked at per queue dir; more is reported; default 100000
@@ -68,11 +71,15 @@ const (
 	DefaultMinFreePercent = 5
 	DefaultMinFreeBytes   = 500 << 20
 	DefaultProcName       = "qscan"
+	DefaultProcArg        = "run"
 )
 
 func (o *Options) setDefaults() {
 	if o.ProcName == "" {
 		o.ProcName = DefaultProcName
+	}
+	if o.ProcArg == "" {
+		o.ProcArg = DefaultProcArg
 	}
 	if o.QueueMaxAge <= 0 {
 		o.QueueMaxAge = DefaultQueueMaxAge

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -17,7 +18,12 @@ var now = t0.Add(time.Hour)
 // startProc starts argv and stops it when the test ends.
 func startProc(t *testing.T, argv ...string) int {
 	t.Helper()
-	cmd := exec.Command(argv[0], argv[1:]...)
+	return startCmd(t, exec.Command(argv[0], argv[1:]...))
+}
+
+// startCmd starts cmd and stops it when the test ends.
+func startCmd(t *testing.T, cmd *exec.Cmd) int {
+	t.Helper()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -33,23 +39,29 @@ func startProc(t *testing.T, argv ...string) int {
 	return cmd.Process.Pid
 }
 
-// fakeQscan starts a copy of sleep named qscan: a live process that passes
-// the /proc/PID/cmdline test.
-func fakeQscan(t *testing.T) int {
+// fakeQscan starts a process whose command line is "DIR/qscan ARG": a
+// copy of sh named qscan, running the script file ARG (a sleep loop).
+func fakeQscan(t *testing.T, arg string) int {
 	t.Helper()
-	sleep, err := exec.LookPath("sleep")
+	sh, err := exec.LookPath("sh")
 	if err != nil {
-		t.Skip("no sleep binary")
+		t.Skip("no sh")
 	}
-	b, err := os.ReadFile(sleep)
+	b, err := os.ReadFile(sh)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(t.TempDir(), "qscan")
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "qscan")
 	if err := os.WriteFile(bin, b, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return startProc(t, bin, "60")
+	if err := os.WriteFile(filepath.Join(dir, arg), []byte("while :; do sleep 1; done\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, arg)
+	cmd.Dir = dir
+	return startCmd(t, cmd)
 }
 
 // deadPid returns the pid of a process that has exited and been reaped.
@@ -86,7 +98,8 @@ func addQF(t *testing.T, dir, id string, age time.Duration, size int) {
 }
 
 func TestCheck(t *testing.T) {
-	qscanPid := fakeQscan(t)
+	qscanPid := fakeQscan(t, "run")
+	purgePid := fakeQscan(t, "quarantine")
 	sleepPid := startProc(t, "sleep", "60")
 	gonePid := deadPid(t)
 
@@ -121,6 +134,9 @@ func TestCheck(t *testing.T) {
 		}},
 		{"pid reused by another program", func(t *testing.T, e *env) { e.pid = sleepPid }, func(e *env) []string {
 			return []string{fmt.Sprintf(`qscan is not running (pid file %s: pid %d is "sleep", not qscan)`, e.pidFile, sleepPid)}
+		}},
+		{"pid reused by another qscan command", func(t *testing.T, e *env) { e.pid = purgePid }, func(e *env) []string {
+			return []string{fmt.Sprintf(`qscan is not running (pid file %s: pid %d is %q, not qscan run)`, e.pidFile, purgePid, cmdline(purgePid))}
 		}},
 		{"dead daemon: stale status not reported", func(t *testing.T, e *env) {
 			e.pid = gonePid
@@ -224,7 +240,7 @@ func TestCheckKinds(t *testing.T) {
 		t.Errorf("Check() = %+v, want %+v", ps, want)
 	}
 
-	qpid := fakeQscan(t)
+	qpid := fakeQscan(t, "run")
 	os.WriteFile(pidFile, []byte(strconv.Itoa(qpid)), 0o644)
 	WriteStatus(dir, Status{PID: qpid, Updated: now.Add(-time.Hour)})
 	ps = Check(Options{PidFile: pidFile, StatusDir: dir}, now)
@@ -240,6 +256,12 @@ func TestCheckKinds(t *testing.T) {
 	if len(ps) != 1 || ps[0].Kind != KindStatus {
 		t.Errorf("Check(unreadable proc) = %+v, want one KindStatus", ps)
 	}
+}
+
+// cmdline is a process's command line with spaces between arguments.
+func cmdline(pid int) string {
+	_, argv, _ := processInfo(pid)
+	return strings.Join(argv, " ")
 }
 
 func TestProcessInfo(t *testing.T) {

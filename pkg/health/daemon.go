@@ -48,6 +48,9 @@ func checkDaemon(o Options) (int, *Problem) {
 		}
 		return notRunning("pid %d is %s, not %s", pid, name, o.ProcName)
 	}
+	if len(argv) < 2 || argv[1] != o.ProcArg {
+		return notRunning("pid %d is %q, not %s %s", pid, oneLine(strings.Join(argv, " ")), o.ProcName, o.ProcArg)
+	}
 	return pid, nil
 }
 
