@@ -2,6 +2,11 @@
 // quarantine/<YYYYMMDD>/<ID>/ holds the original queue files, a ready to
 // read message.eml, removed parts under generated names, and metadata.json,
 // which is written last and marks the entry complete.
+//
+// Besides Store, which the pipeline calls, the package lists, shows,
+// releases, deletes and purges entries for `qscan quarantine`. The files
+// are the source of truth; an optional Index (the SQLite table of
+// pkg/store) is kept in step but never consulted for a decision.
 package quarantine
 
 import (
@@ -15,12 +20,54 @@ import (
 	"time"
 
 	"github.com/qscan/qscan/pkg/safeio"
+	"github.com/qscan/qscan/pkg/sendmail"
 )
 
-// Quarantine is a quarantine directory.
+// Quarantine is a quarantine directory. Only Dir is required.
 type Quarantine struct {
 	Dir string
+
+	// Index, when set, is told about every entry stored, released or
+	// removed. Its errors are returned wrapped in ErrIndex but never undo a
+	// durable file operation.
+	Index Index
+
+	// MaxMetadataBytes bounds a metadata.json read back by List and Get;
+	// a larger one is listed as a warning entry. Default 1 MiB
+	// (DefaultMaxMetadataBytes).
+	MaxMetadataBytes int64
+
+	// MaxList bounds the entries List returns (the newest are kept).
+	// Default 100000 (DefaultMaxList).
+	MaxList int
+
+	// QfLimits bound the quarantined qf files that Release parses. Zero
+	// fields take sendmail's defaults.
+	QfLimits sendmail.Limits
 }
+
+// Index is what the quarantine tells a database index about its entries.
+type Index interface {
+	Add(Entry) error
+	Remove(id string) error
+	MarkReleased(id string, t time.Time) error
+}
+
+// Defaults of the Quarantine bounds.
+const (
+	DefaultMaxMetadataBytes = 1 << 20
+	DefaultMaxList          = 100000
+)
+
+// Sentinel errors. Callers test them with errors.Is.
+var (
+	ErrBadID      = errors.New("quarantine: invalid id (want YYYYMMDD/QUEUEID[.N])")
+	ErrNotFound   = errors.New("quarantine: no such entry")
+	ErrIncomplete = errors.New("quarantine: entry incomplete (no readable metadata.json)")
+	ErrNoQueue    = errors.New("quarantine: entry has no queue files to release")
+	ErrIndex      = errors.New("quarantine: index not updated")
+	ErrTruncated  = errors.New("quarantine: list truncated")
+)
 
 // Entry is what metadata.json records.
 type Entry struct {
@@ -36,6 +83,19 @@ type Entry struct {
 	Whole      bool      `json:"whole"`           // the whole message was kept back
 	Files      []string  `json:"files"`           // files in the entry directory
 	Parts      []Part    `json:"parts,omitempty"` // removed parts
+	Released   []Release `json:"released,omitempty"`
+
+	// Set when an entry is read back, never stored.
+	Dir        string `json:"-"`                    // the entry directory
+	Incomplete bool   `json:"incomplete,omitempty"` // no usable metadata.json: never released
+	Warning    string `json:"warning,omitempty"`    // why the entry is incomplete
+}
+
+// Release records one release of an entry to the outgoing queue.
+type Release struct {
+	Time    time.Time `json:"time"`
+	To      []string  `json:"to"`       // envelope recipients of the released copy
+	QueueID string    `json:"queue_id"` // its id in the outgoing queue
 }
 
 // Part is a removed part stored under a generated name.
@@ -56,7 +116,9 @@ type Item struct {
 var errNoID = errors.New("quarantine: empty queue id")
 
 // Store writes an entry: data files first, then metadata.json. Directories
-// are 0700 and files 0600. It returns the entry directory.
+// are 0700 and files 0600. It returns the entry directory. When the entry
+// is durable but the Index refused it, the error wraps ErrIndex: the
+// caller must not treat the message as unquarantined.
 func (q *Quarantine) Store(it Item) (string, error) {
 	if it.QueueID == "" || !safeName(it.QueueID) {
 		return "", errNoID
@@ -105,10 +167,27 @@ func (q *Quarantine) Store(it Item) (string, error) {
 	if err != nil {
 		return dir, fmt.Errorf("quarantine metadata: %w", err)
 	}
-	if _, err := safeio.WriteFile(filepath.Join(dir, "metadata.json"), bytes.NewReader(append(meta, '\n')), safeio.Options{Perm: 0o600, SyncDir: true}); err != nil {
+	if _, err := safeio.WriteFile(filepath.Join(dir, metadataName), bytes.NewReader(append(meta, '\n')), safeio.Options{Perm: 0o600, SyncDir: true}); err != nil {
 		return dir, err
 	}
-	return dir, safeio.SyncDir(dayDir)
+	if err := safeio.SyncDir(dayDir); err != nil {
+		return dir, err
+	}
+	it.Dir = dir
+	return dir, q.indexAdd(it.Entry)
+}
+
+// metadataName is the file written last into an entry directory.
+const metadataName = "metadata.json"
+
+func (q *Quarantine) indexAdd(e Entry) error {
+	if q.Index == nil {
+		return nil
+	}
+	if err := q.Index.Add(e); err != nil {
+		return fmt.Errorf("quarantine index add %s: %w: %w", e.ID, ErrIndex, err)
+	}
+	return nil
 }
 
 // newEntryDir creates <dayDir>/<id>, or <id>.2, <id>.3 ... when a message

@@ -1,0 +1,226 @@
+package quarantine
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/qscan/qscan/pkg/safeio"
+	"github.com/qscan/qscan/pkg/sendmail"
+)
+
+// ReleaseOptions say where a released message goes and to whom.
+type ReleaseOptions struct {
+	Outgoing string   // sendmail's outgoing queue directory (flat or with qf/ df/)
+	To       []string // envelope recipients; empty: the original recipients
+	OrgName  string   // names the X-<OrgName>-QScan-Released header
+	Now      time.Time
+	IDGen    *sendmail.IDGen // makes the new queue id
+}
+
+// maxIDTries bounds the search for a queue id that is free in the
+// outgoing queue.
+const maxIDTries = 100
+
+// Release puts a copy of the quarantined message into the outgoing queue
+// under a fresh queue id, as sendmail writes a queue entry: df first, then
+// tf<ID> linked to qf<ID> (never replacing a file), then the directory
+// fsynced. It returns the new queue id.
+//
+// The released message is not scanned again: it goes to the outgoing queue,
+// which only the delivering sendmail reads, so the checks that stopped it
+// cannot stop it twice. It carries an X-<Org>-QScan-Released header with
+// the release date. With opts.To the envelope recipients are replaced.
+//
+// The release is recorded in metadata.json (Entry.Released) and the Index.
+// When the message is in the outgoing queue but the record failed, the new
+// id is returned with the error; an Index failure wraps ErrIndex. An
+// incomplete entry (no readable metadata.json) is never released.
+func (q *Quarantine) Release(id string, o ReleaseOptions) (string, error) {
+	if o.Outgoing == "" || o.IDGen == nil || o.Now.IsZero() {
+		return "", fmt.Errorf("quarantine release %s: outgoing queue, id generator and time are required", id)
+	}
+	dir, err := q.entryDir(id)
+	if err != nil {
+		return "", err
+	}
+	e := q.readEntry(id, dir)
+	if e.Incomplete {
+		return "", fmt.Errorf("quarantine release %s: %w: %s", id, ErrIncomplete, e.Warning)
+	}
+	if !sendmail.ValidID(e.QueueID) {
+		return "", fmt.Errorf("quarantine release %s: %w: queue id %q", id, ErrNoQueue, e.QueueID)
+	}
+	qf, err := q.releasedQf(dir, e.QueueID, o)
+	if err != nil {
+		return "", fmt.Errorf("quarantine release %s: %w", id, err)
+	}
+	df, err := os.OpenFile(filepath.Join(dir, sendmail.DfName(e.QueueID)), os.O_RDONLY|noFollow, 0)
+	if err != nil {
+		return "", fmt.Errorf("quarantine release %s: %w: %w", id, ErrNoQueue, err)
+	}
+	defer df.Close()
+	out, err := sendmail.OpenQueue(o.Outgoing)
+	if err != nil {
+		return "", fmt.Errorf("quarantine release %s: %w", id, err)
+	}
+	newID, err := publish(out, o.IDGen, qf.Bytes(), df)
+	if err != nil {
+		return newID, fmt.Errorf("quarantine release %s: %w", id, err)
+	}
+	var to []string
+	for _, r := range qf.Recipients() {
+		to = append(to, r.Addr)
+	}
+	e.Released = append(e.Released, Release{Time: o.Now, To: to, QueueID: newID})
+	if err := writeMetadata(dir, e); err != nil {
+		return newID, fmt.Errorf("quarantine release %s: released as %s but not recorded: %w", id, newID, err)
+	}
+	if q.Index != nil {
+		if err := q.Index.MarkReleased(id, o.Now); err != nil {
+			return newID, fmt.Errorf("quarantine index release %s: %w: %w", id, ErrIndex, err)
+		}
+	}
+	return newID, nil
+}
+
+// releasedQf reads the quarantined qf and edits it for the release.
+func (q *Quarantine) releasedQf(dir, queueID string, o ReleaseOptions) (*sendmail.Qf, error) {
+	f, err := os.OpenFile(filepath.Join(dir, sendmail.QfName(queueID)), os.O_RDONLY|noFollow, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoQueue, err)
+	}
+	defer f.Close()
+	qf, err := sendmail.ParseQf(f, q.QfLimits)
+	// A qf whose recipients are gone can still go to new ones.
+	if err != nil && !(errors.Is(err, sendmail.ErrNoRecipient) && qf != nil && len(o.To) > 0) {
+		return nil, err
+	}
+	if len(o.To) > 0 {
+		for _, r := range qf.Recipients() {
+			qf.RemoveRecipient(r.Addr)
+		}
+		seen := map[string]bool{}
+		for _, addr := range o.To {
+			addr = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(addr), "<"), ">"))
+			if seen[strings.ToLower(addr)] {
+				continue
+			}
+			seen[strings.ToLower(addr)] = true
+			if err := qf.AddRecipient(addr); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := qf.ReplaceHeader(ReleasedHeader(o.OrgName), o.Now.Format(time.RFC1123Z)); err != nil {
+		return nil, err
+	}
+	return qf, nil
+}
+
+// ReleasedHeader returns "X-<org>-QScan-Released", org reduced to
+// letters, digits and '-' (at most 40), or "X-QScan-Released" when
+// nothing is left.
+func ReleasedHeader(org string) string {
+	org = strings.Map(func(r rune) rune {
+		if r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, org)
+	org = strings.Trim(org, "-")
+	if len(org) > 40 {
+		org = org[:40]
+	}
+	if org == "" {
+		return "X-QScan-Released"
+	}
+	return "X-" + org + "-QScan-Released"
+}
+
+// publish writes df then tf under a free queue id and links tf to qf, so
+// that sendmail sees either nothing or the whole entry.
+func publish(out sendmail.Queue, gen *sendmail.IDGen, qf []byte, df *os.File) (string, error) {
+	for range maxIDTries {
+		id := gen.Next()
+		if taken(out, id) {
+			continue
+		}
+		if _, err := df.Seek(0, 0); err != nil {
+			return "", fmt.Errorf("read df: %w", err)
+		}
+		dfPath, tfPath := out.DfPath(id), out.TfPath(id)
+		if _, err := safeio.CreateNew(dfPath, df, 0o600); err != nil {
+			if errors.Is(err, safeio.ErrExists) {
+				continue
+			}
+			return "", err
+		}
+		if _, err := safeio.CreateNew(tfPath, bytes.NewReader(qf), 0o600); err != nil {
+			os.Remove(dfPath)
+			if errors.Is(err, safeio.ErrExists) {
+				continue
+			}
+			return "", err
+		}
+		// The df and tf names must be durable before the qf names them.
+		if err := syncDirs(dfPath, tfPath); err != nil {
+			os.Remove(tfPath)
+			os.Remove(dfPath)
+			return "", err
+		}
+		err := os.Link(tfPath, out.QfPath(id)) // link, not rename: never replace a qf
+		os.Remove(tfPath)
+		if err != nil {
+			os.Remove(dfPath)
+			if errors.Is(err, os.ErrExist) {
+				continue
+			}
+			return "", fmt.Errorf("publish qf %s: %w", id, err)
+		}
+		return id, syncDirs(out.QfPath(id))
+	}
+	return "", fmt.Errorf("no free queue id in %s after %d tries", out.Dir, maxIDTries)
+}
+
+// taken reports whether any file of queue id exists in out.
+func taken(out sendmail.Queue, id string) bool {
+	for _, p := range []string{out.QfPath(id), out.DfPath(id), out.TfPath(id)} {
+		if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
+			return true
+		}
+	}
+	return false
+}
+
+// syncDirs fsyncs the directories of paths, each once.
+func syncDirs(paths ...string) error {
+	done := map[string]bool{}
+	for _, p := range paths {
+		d := filepath.Dir(p)
+		if done[d] {
+			continue
+		}
+		done[d] = true
+		if err := safeio.SyncDir(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeMetadata replaces metadata.json of the entry in dir durably.
+func writeMetadata(dir string, e Entry) error {
+	e.Dir, e.Incomplete, e.Warning = "", false, ""
+	meta, err := json.MarshalIndent(e, "", "  ")
+	if err != nil {
+		return fmt.Errorf("quarantine metadata: %w", err)
+	}
+	_, err = safeio.WriteFile(filepath.Join(dir, metadataName), bytes.NewReader(append(meta, '\n')), safeio.Options{Perm: 0o600, SyncDir: true})
+	return err
+}
