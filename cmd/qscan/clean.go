@@ -17,7 +17,10 @@ type replacementText func(m *message.Message, r policy.Replacement, filename str
 // report templates.
 type cleaner struct {
 	text replacementText
-	opt  rebuild.Options
+	// inline renders the warning put at the top of a cleaned message; nil:
+	// none ([notify] inline_warning).
+	inline func(removed []string, warningName string) ([]byte, error)
+	opt    rebuild.Options
 }
 
 var _ pipeline.Cleaner = (*cleaner)(nil)
@@ -51,7 +54,25 @@ func (c *cleaner) Clean(m *message.Message, repl []policy.Replacement) ([]byte, 
 	for _, p := range paths {
 		rs = append(rs, *byPath[p])
 	}
-	res, err := rebuild.Rebuild(m.Header, m.Body, rs, c.opt)
+	opt := c.opt
+	if c.inline != nil {
+		var names []string
+		for _, r := range rs {
+			if r.Filename != "" {
+				names = append(names, strings.TrimSuffix(r.Filename, ".txt"))
+			}
+		}
+		warning := rebuild.DefaultWarningFilename
+		if len(rs) > 0 && rs[0].Filename != "" {
+			warning = rs[0].Filename
+		}
+		w, err := c.inline(names, warning)
+		if err != nil {
+			return nil, nil, err
+		}
+		opt.InlineWarning = w
+	}
+	res, err := rebuild.Rebuild(m.Header, m.Body, rs, opt)
 	if err != nil {
 		return nil, nil, err
 	}

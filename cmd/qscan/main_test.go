@@ -235,3 +235,35 @@ func TestDaemonMetricsAndCleaning(t *testing.T) {
 		}
 	}
 }
+
+// TestBlockedFilenameNotices: a blocked .exe is replaced, the subject
+// tagged, and the sender gets a notice (MailScanner's default for blocked
+// filenames); a virus gets no sender notice (backscatter).
+func TestBlockedFilenameNotices(t *testing.T) {
+	root, cfg := demo(t, "[spam]\nengines = []\n")
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "exe.eml")
+	os.WriteFile(exe, []byte("From: a@example.org\nTo: b@example.test\nSubject: tool\nMIME-Version: 1.0\n"+
+		"Content-Type: multipart/mixed; boundary=\"BB\"\n\n--BB\nContent-Type: text/plain\n\nhello\n--BB\n"+
+		"Content-Type: application/octet-stream; name=\"setup.exe\"\n\nMZ not really\n--BB--\n"), 0o600)
+	out, _ := qscan(t, "enqueue", "-q", filepath.Join(root, "in"), "-f", "a@example.org", "-r", "b@example.test", exe)
+	id := strings.TrimSpace(out)
+	if out, code := qscan(t, "run", "--once", "-c", cfg); code != 0 {
+		t.Fatalf("run --once: %d %s", code, out)
+	}
+	qf, _ := os.ReadFile(filepath.Join(root, "out", "qf"+id))
+	if !strings.Contains(string(qf), "H??Subject: {Filename?} tool") {
+		t.Errorf("subject not tagged:\n%s", qf)
+	}
+	var notices int
+	m, _ := filepath.Glob(filepath.Join(root, "out", "qf*"))
+	for _, f := range m {
+		b, _ := os.ReadFile(f)
+		if strings.Contains(string(b), "RPFD:<a@example.org>") && strings.Contains(string(b), "\nS<>\n") {
+			notices++
+		}
+	}
+	if notices != 1 {
+		t.Errorf("%d sender notices, want 1", notices)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/qscan/qscan/etc"
@@ -43,6 +44,8 @@ type notifier struct {
 	to   config.Setting
 	org  string
 	now  func() time.Time
+	// senders says which sender notices are sent ([notify] sender_*).
+	senders struct{ viruses, blocked, other bool }
 }
 
 var _ pipeline.Notifier = (*notifier)(nil)
@@ -93,10 +96,7 @@ func (n *notifier) report(to string, ns []notify.Notice) (pipeline.Mail, error) 
 	if err != nil {
 		return pipeline.Mail{}, err
 	}
-	header, b := raw, []byte(nil)
-	if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
-		header, b = raw[:i+1], raw[i+2:]
-	}
+	header, b := splitMail(raw)
 	return pipeline.Mail{Recipients: []string{to}, Header: header, Body: b}, nil
 }
 
@@ -114,6 +114,11 @@ func templateText(t *notify.Templates, s notify.Site, quarantineDir string, now 
 	}
 }
 
+// inlineWarning renders the warning put at the top of cleaned messages.
+func (n *notifier) inlineWarning(removed []string, warningName string) ([]byte, error) {
+	return n.t.Render(notify.InlineWarning, notify.InlineData{Filename: strings.Join(removed, ", "), WarningName: warningName, OrgName: n.org})
+}
+
 // newNotifier builds the report writer and the replacement texts.
 func newNotifier(c *config.Config) (*notifier, replacementText, error) {
 	t, err := loadTemplates(c.Notify)
@@ -122,5 +127,78 @@ func newNotifier(c *config.Config) (*notifier, replacementText, error) {
 	}
 	s := site(c)
 	n := &notifier{t: t, site: s, to: c.Notify.Postmaster, org: c.Headers.OrgName, now: time.Now}
+	n.senders.viruses, n.senders.blocked, n.senders.other = c.Notify.SenderViruses, c.Notify.SenderBlocked, c.Notify.SenderOther
 	return n, templateText(t, s, c.Quarantine.Dir, time.Now), nil
+}
+
+// Sender writes the notice to the sender of a stopped message, as
+// MailScanner does: by default for blocked filenames and filetypes, not
+// for viruses (their senders are forged: backscatter) nor other content;
+// never to the null sender, mailing lists or bulk mail.
+func (n *notifier) Sender(x pipeline.Notice) (*pipeline.Mail, error) {
+	name := n.senderTemplate(x.Reports)
+	if name == "" || !notify.ShouldNotifySender(x.Envelope.Sender, x.Header) {
+		return nil, nil
+	}
+	m := &message.Message{ID: x.ID, Envelope: x.Envelope, Header: x.Header, Reports: x.Reports, Parts: x.Parts, Received: x.Received}
+	data := notify.SenderData{Site: n.site, Notice: notify.NewNotice(m, "", false)}
+	body, err := n.t.Render(name, data)
+	if err != nil {
+		return nil, err
+	}
+	subject, err := n.t.Subject(name, data)
+	if err != nil {
+		return nil, err
+	}
+	from := n.site.Postmaster
+	if from == "" {
+		from = "postmaster@" + n.site.Hostname
+	}
+	raw, err := notify.Mail{From: from, FromName: "qscan", To: []string{x.Envelope.Sender}, Subject: subject, Body: body}.
+		Bytes(notify.MailOptions{Now: n.now, Hostname: n.site.Hostname, OrgName: n.org})
+	if err != nil {
+		return nil, err
+	}
+	header, b := splitMail(raw)
+	return &pipeline.Mail{Recipients: []string{x.Envelope.Sender}, Header: header, Body: b}, nil
+}
+
+// senderTemplate chooses the sender notice for the reports, or "".
+func (n *notifier) senderTemplate(reports []message.Report) string {
+	var virus, blocked, other bool
+	for _, r := range reports {
+		switch {
+		case r.Action == message.ActionNone && r.Kind != message.KindVirus:
+		case r.Silent:
+			return "" // a silent virus: no notice at all
+		case r.Kind == message.KindVirus:
+			virus = true
+		case r.Kind == message.KindFilename || r.Kind == message.KindFiletype:
+			blocked = true
+		default:
+			other = true
+		}
+	}
+	switch {
+	case virus:
+		if n.senders.viruses {
+			return notify.SenderVirus
+		}
+	case blocked:
+		if n.senders.blocked {
+			return notify.SenderFilename
+		}
+	case other:
+		if n.senders.other {
+			return notify.SenderError
+		}
+	}
+	return ""
+}
+
+func splitMail(raw []byte) (header, body []byte) {
+	if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
+		return raw[:i+1], raw[i+2:]
+	}
+	return raw, nil
 }

@@ -233,6 +233,9 @@ func pipelineOptions(c *config.Config, log logrus.FieldLogger) (pipeline.Options
 	}
 	o.Notifier = n
 	o.Checker = checkerOptions(c, log, text)
+	if c.Notify.InlineWarning {
+		o.Checker.Cleaner.(*cleaner).inline = n.inlineWarning
+	}
 	if c.Queue.Kick {
 		o.Kick = &pipeline.Kick{Sendmail: c.Queue.Sendmail, Args: c.Queue.SendmailArgs}
 	}

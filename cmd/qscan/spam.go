@@ -12,6 +12,7 @@ import (
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/pipeline"
 	"github.com/qscan/qscan/pkg/policy"
+	"github.com/qscan/qscan/pkg/rebuild"
 	"github.com/qscan/qscan/pkg/spam"
 	"github.com/qscan/qscan/pkg/spam/dnsbl"
 	"github.com/qscan/qscan/pkg/spam/rspamd"
@@ -91,6 +92,70 @@ func spamActions(s string) ([]string, error) {
 		out[i] = a.String()
 	}
 	return out, nil
+}
+
+// extraHeaders returns the spam headers and the subject tags of a
+// delivered message.
+func extraHeaders(c *config.Config, log logrus.FieldLogger) func(m *message.Message, d *policy.Decision) []pipeline.HeaderEdit {
+	spamEdits := spamHeaders(c, log)
+	return func(m *message.Message, d *policy.Decision) []pipeline.HeaderEdit {
+		edits := spamEdits(m, d)
+		tag := contentTag(c.Headers, d)
+		if tag == "" {
+			return edits
+		}
+		// Tag the subject as the spam edits left it (they may have tagged it too).
+		subject, at := headerValue(m.Header, "Subject"), -1
+		for i, e := range edits {
+			if e.Op == "replace" && strings.EqualFold(e.Name, "Subject") {
+				subject, at = e.Value, i
+			}
+		}
+		e := pipeline.HeaderEdit{Op: "replace", Name: "Subject", Value: rebuild.TagSubject(subject, tag)}
+		if at >= 0 {
+			edits[at] = e
+			return edits
+		}
+		return append(edits, e)
+	}
+}
+
+// contentTag is the subject tag for what was taken out of a message.
+func contentTag(h config.Headers, d *policy.Decision) string {
+	tags := map[message.ReportKind]string{message.KindVirus: h.VirusSubjectTag, message.KindFilename: h.FilenameSubjectTag,
+		message.KindFiletype: h.FilenameSubjectTag, message.KindSize: h.SizeSubjectTag, message.KindContent: h.ContentSubjectTag,
+		message.KindError: h.ContentSubjectTag}
+	best := ""
+	for _, r := range d.Replace {
+		t := tags[r.Report.Kind]
+		if r.Report.Kind == message.KindVirus && t != "" {
+			return t // a virus tag says the most
+		}
+		if best == "" {
+			best = t
+		}
+	}
+	return best
+}
+
+// headerValue returns the unfolded first value of a header field.
+func headerValue(block []byte, name string) string {
+	var val []string
+	in := false
+	for _, l := range strings.Split(string(block), "\n") {
+		l = strings.TrimRight(l, "\r")
+		if in && l != "" && (l[0] == ' ' || l[0] == '\t') {
+			val = append(val, strings.TrimSpace(l))
+			continue
+		}
+		if in {
+			break
+		}
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.EqualFold(strings.TrimSpace(k), name) {
+			val, in = []string{strings.TrimSpace(v)}, true
+		}
+	}
+	return strings.Join(val, " ")
 }
 
 // spamHeaders returns the header edits for a delivered message's spam

@@ -133,7 +133,7 @@ func checkerOptions(c *config.Config, log logrus.FieldLogger, text replacementTe
 	highA, _ := spamActions(strings.Join(c.Spam.HighSpamActions, " "))
 	hamA, _ := spamActions(strings.Join(c.Spam.HamActions, " "))
 	return pipeline.CheckerOptions{
-		ExtraHeaders: spamHeaders(c, log),
+		ExtraHeaders: extraHeaders(c, log),
 		Policy: func(m *message.Message) policy.Settings {
 			return policy.Settings{
 				DeliverCleaned: c.Virus.DeliverCleaned, Silent: silent,

@@ -78,6 +78,11 @@ type Headers struct {
 	AddTo      bool   `toml:"add_envelope_to"`
 	AddID      bool   `toml:"add_id"`
 	PlaceAtTop bool   `toml:"place_at_top"`
+	// Subject tags of messages delivered with parts removed; "" for none.
+	VirusSubjectTag    string `toml:"virus_subject_tag"`
+	FilenameSubjectTag string `toml:"filename_subject_tag"`
+	ContentSubjectTag  string `toml:"content_subject_tag"`
+	SizeSubjectTag     string `toml:"size_subject_tag"`
 }
 
 // Metrics configures the Prometheus endpoint.
@@ -124,13 +129,14 @@ func Defaults() Config {
 		},
 		Quarantine: Quarantine{Dir: "/var/spool/qscan/quarantine"},
 		Log:        Log{Level: "info", Format: "text"},
-		Headers:    Headers{OrgName: "yoursite", Clean: "Found to be clean", AddFrom: true, AddID: true},
-		Store:      Store{Path: "/var/lib/qscan/qscan.db"},
-		Virus:      defaultVirus(),
-		Limits:     defaultLimits(),
-		Content:    defaultContent(),
-		Notify:     Notify{Postmaster: plain("postmaster@localhost"), Language: "en", SenderBlocked: true},
-		Spam:       defaultSpam(),
+		Headers: Headers{OrgName: "yoursite", Clean: "Found to be clean", AddFrom: true, AddID: true,
+			VirusSubjectTag: "{Virus?}", FilenameSubjectTag: "{Filename?}", ContentSubjectTag: "{Dangerous Content?}", SizeSubjectTag: "{Size}"},
+		Store:   Store{Path: "/var/lib/qscan/qscan.db"},
+		Virus:   defaultVirus(),
+		Limits:  defaultLimits(),
+		Content: defaultContent(),
+		Notify:  Notify{Postmaster: plain("postmaster@localhost"), Language: "en", SenderBlocked: true},
+		Spam:    defaultSpam(),
 	}
 }
 

@@ -86,8 +86,12 @@ func (c *Config) validate() []problem {
 	if err := validToken(c.Headers.OrgName); err != nil {
 		bad("headers.org_name", "headers.org_name: %v", err)
 	}
-	if strings.ContainsAny(c.Headers.Clean, "\r\n\x00") {
-		bad("headers.clean", "headers.clean: must be one line")
+	for key, v := range map[string]string{"headers.clean": c.Headers.Clean, "headers.virus_subject_tag": c.Headers.VirusSubjectTag,
+		"headers.filename_subject_tag": c.Headers.FilenameSubjectTag, "headers.content_subject_tag": c.Headers.ContentSubjectTag,
+		"headers.size_subject_tag": c.Headers.SizeSubjectTag} {
+		if strings.ContainsAny(v, "\r\n\x00") {
+			bad(key, "%s: must be one line", key)
+		}
 	}
 	if c.Store.Path == "" {
 		bad("store.path", "store.path: needed")

@@ -21,6 +21,8 @@ func (f *fakeCleaner) Clean(m *message.Message, repl []policy.Replacement) ([]by
 
 type fakeNotifier struct{ got []Notice }
 
+func (f *fakeNotifier) Sender(Notice) (*Mail, error) { return nil, nil }
+
 func (f *fakeNotifier) Postmaster(ns []Notice) ([]Mail, error) {
 	f.got = ns
 	return []Mail{{Recipients: []string{"postmaster@example.test"}, Header: []byte("Subject: Warning: E-mail viruses detected\nFrom: postmaster\n"), Body: []byte("report\n")}}, nil

@@ -36,6 +36,9 @@ type Notifier interface {
 	// Postmaster returns the reports about a batch's notices: none, or
 	// one per postmaster address the notices go to.
 	Postmaster(ns []Notice) ([]Mail, error)
+	// Sender returns the notice to the sender of one stopped message, or
+	// nil when none is due (policy, null sender, lists, bulk mail).
+	Sender(n Notice) (*Mail, error)
 }
 
 // notice builds the notice of a message that a check stopped.
@@ -68,6 +71,15 @@ func (p *Pipeline) reportItems(ns []Notice) []*item {
 	mails, err := p.notifier.Postmaster(ns)
 	if err != nil {
 		p.log.WithError(err).Error("cannot write the postmaster report")
+	}
+	for _, n := range ns {
+		m, err := p.notifier.Sender(n)
+		if err != nil {
+			p.log.WithError(err).WithField("id", n.ID).Warn("cannot write the sender notice")
+		}
+		if m != nil {
+			mails = append(mails, *m)
+		}
 	}
 	var items []*item
 	for _, m := range mails {
