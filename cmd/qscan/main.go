@@ -19,6 +19,7 @@ commands:
                                           queue RFC 822 files as sendmail would
   scan      [-c FILE] [--json] [-o OUT] FILE...
                                           check .eml files, print the verdict
+  check     [-c FILE] [--restart]         health check for cron: one line per problem
   version                                 print the version
 `
 
@@ -45,6 +46,7 @@ func run(args []string) int {
 		"lint":    cmdLint,
 		"enqueue": cmdEnqueue,
 		"scan":    cmdScan,
+		"check":   cmdCheck,
 		"version": func([]string) int { fmt.Println("qscan", version); return exitOK },
 	}
 	f, ok := cmds[args[0]]

@@ -267,3 +267,36 @@ func TestBlockedFilenameNotices(t *testing.T) {
 		t.Errorf("%d sender notices, want 1", notices)
 	}
 }
+
+// TestCheck: `qscan check` is silent when the daemon runs, reports a dead
+// daemon and a stalled queue, and --restart starts the daemon again.
+func TestCheck(t *testing.T) {
+	root, cfg := demo(t, "[spam]\nengines = []\n[check]\nqueue_max_age = \"10m\"\nmin_free_percent = -1.0\nmin_free_bytes = 0\noff_file = \"\"\n")
+	out, code := qscan(t, "check", "-c", cfg)
+	if code != 1 || !strings.Contains(out, "not running") {
+		t.Errorf("check without a daemon = %d %q", code, out)
+	}
+	// A message stuck in the queue (as if nothing took it for an hour).
+	old := time.Now().Add(-time.Hour)
+	os.WriteFile(filepath.Join(root, "in", "qf6AM876nc009999"), []byte("V8\n"), 0o600)
+	os.Chtimes(filepath.Join(root, "in", "qf6AM876nc009999"), old, old)
+	out, _ = qscan(t, "check", "-c", cfg)
+	if !strings.Contains(out, "6AM876nc009999") {
+		t.Errorf("check does not report the stalled message:\n%s", out)
+	}
+	os.Remove(filepath.Join(root, "in", "qf6AM876nc009999"))
+	out, code = qscan(t, "check", "--restart", "-c", cfg)
+	if !strings.Contains(out, "qscan started") {
+		t.Fatalf("check --restart = %d %q", code, out)
+	}
+	pidFile := filepath.Join(root, "work", "qscan.pid")
+	waitFile(t, pidFile)
+	b, _ := os.ReadFile(pidFile)
+	var pid int
+	fmt.Sscan(string(b), &pid)
+	defer syscall.Kill(pid, syscall.SIGTERM)
+	waitFile(t, filepath.Join(root, "work", "status.json"))
+	if out, code := qscan(t, "check", "-c", cfg); code != 0 || out != "" {
+		t.Errorf("check with the daemon running = %d %q", code, out)
+	}
+}

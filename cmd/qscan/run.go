@@ -16,6 +16,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/qscan/qscan/pkg/config"
+	"github.com/qscan/qscan/pkg/health"
 	"github.com/qscan/qscan/pkg/metrics"
 	"github.com/qscan/qscan/pkg/pipeline"
 	"github.com/qscan/qscan/pkg/quarantine"
@@ -71,10 +72,13 @@ type env struct {
 	store   *store.Store
 	metrics *metrics.Metrics // nil when off
 	watch   *engineWatch
+	status  *health.Reporter // nil with --once
 }
 
 func newEnv(c *config.Config, log *logrus.Logger, st *store.Store) (*env, error) {
 	e := &env{log: log, store: st, watch: &engineWatch{log: log}}
+	e.status = health.NewReporter(c.Queue.WorkDir, health.Status{PID: os.Getpid(), Version: version, Started: time.Now()}, health.ReporterOptions{})
+	e.watch.status = func(name string, up bool, msg string, since time.Time) { e.status.SetEngine(name, up, msg, since) }
 	if c.Metrics.Listen != "" {
 		dirs := append([]string(nil), c.Queue.Incoming...)
 		e.metrics = metrics.New(func() (int, time.Duration) { return queueStats(dirs) })
@@ -122,9 +126,14 @@ func newPipeline(c *config.Config, e *env) (*pipeline.Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
+	var obs pipeline.Observer = pipeline.NopObserver{}
 	if e.metrics != nil {
-		o.Observer = e.metrics
+		obs = e.metrics
 	}
+	if e.status != nil {
+		obs = statusObserver{Observer: obs, r: e.status}
+	}
+	o.Observer = obs
 	return pipeline.New(o, log, st, q, stages, time.Now)
 }
 
@@ -195,6 +204,7 @@ func generation(c *config.Config, e *env, sigs <-chan os.Signal) (bool, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go w.Run(ctx)
+	go heartbeat(ctx, e.status, e.log)
 	errc := make(chan error, 1)
 	go func() { errc <- p.Run(ctx, w.C(), w.Poke) }()
 	select {
@@ -207,6 +217,26 @@ func generation(c *config.Config, e *env, sigs <-chan os.Signal) (bool, error) {
 			return false, err
 		}
 		return s == syscall.SIGHUP, nil
+	}
+}
+
+// heartbeat keeps the status file fresh while the daemon waits for mail:
+// a status that stops changing means a stuck daemon to `qscan check`.
+func heartbeat(ctx context.Context, r *health.Reporter, log logrus.FieldLogger) {
+	if r == nil {
+		return
+	}
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		if err := r.Flush(time.Now()); err != nil {
+			log.WithError(err).Warn("cannot write the status file")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 

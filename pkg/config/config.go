@@ -29,6 +29,7 @@ type Config struct {
 	Metrics    Metrics    `toml:"metrics"`
 	Notify     Notify     `toml:"notify"`
 	Spam       Spam       `toml:"spam"`
+	Check      Check      `toml:"check"`
 
 	// File is the path the configuration was read from ("" for defaults).
 	File string `toml:"-"`
@@ -102,6 +103,18 @@ type Notify struct {
 	Hostname      string  `toml:"hostname"`       // names this scanner in reports; "": the host name
 }
 
+// Check configures `qscan check`, the health check cron runs.
+type Check struct {
+	QueueMaxAge    Duration `toml:"queue_max_age"`
+	EngineDownMax  Duration `toml:"engine_down_max"`
+	StatusMaxAge   Duration `toml:"status_max_age"`
+	BatchMaxAge    Duration `toml:"batch_max_age"`
+	MinFreePercent float64  `toml:"min_free_percent"`
+	MinFreeBytes   Size     `toml:"min_free_bytes"`
+	OffFile        string   `toml:"off_file"`
+	RestartLog     string   `toml:"restart_log"`
+}
+
 // Store is the embedded database (processing attempts, quarantine index).
 type Store struct {
 	Path string `toml:"path"`
@@ -137,6 +150,8 @@ func Defaults() Config {
 		Content: defaultContent(),
 		Notify:  Notify{Postmaster: plain("postmaster@localhost"), Language: "en", SenderBlocked: true},
 		Spam:    defaultSpam(),
+		Check: Check{QueueMaxAge: Duration(30 * 60e9), EngineDownMax: Duration(10 * 60e9), StatusMaxAge: Duration(5 * 60e9),
+			BatchMaxAge: Duration(30 * 60e9), MinFreePercent: 5, MinFreeBytes: 500 << 20, OffFile: "/run/qscan/qscan.off"},
 	}
 }
 
@@ -262,6 +277,7 @@ func (c *Config) sections() map[string]any {
 		"metrics":    &c.Metrics,
 		"notify":     &c.Notify,
 		"spam":       &c.Spam,
+		"check":      &c.Check,
 	}
 }
 
@@ -302,7 +318,7 @@ func (c *Config) resolvePaths(dir string) {
 	for i := range c.Queue.Incoming {
 		abs(&c.Queue.Incoming[i])
 	}
-	for _, p := range []*string{&c.Queue.Outgoing, &c.Queue.WorkDir, &c.Queue.PidFile, &c.Quarantine.Dir, &c.Store.Path, &c.Notify.Reports, &c.Spam.Spamd.Socket,
+	for _, p := range []*string{&c.Queue.Outgoing, &c.Queue.WorkDir, &c.Queue.PidFile, &c.Quarantine.Dir, &c.Store.Path, &c.Notify.Reports, &c.Spam.Spamd.Socket, &c.Check.OffFile, &c.Check.RestartLog,
 		&c.Virus.Clamd.Socket, &c.Virus.Builtin.Signatures} {
 		abs(p)
 	}

@@ -22,6 +22,7 @@ func TestShippedFile(t *testing.T) {
 	c.Virus.Scanners, c.Virus.Builtin.Signatures = d.Virus.Scanners, d.Virus.Builtin.Signatures // the demo uses the built-in engine
 	c.Metrics.Listen = d.Metrics.Listen                                                         // the demo serves metrics
 	c.Spam.Engines = d.Spam.Engines                                                             // the demo has no spamd
+	c.Check.OffFile = d.Check.OffFile
 	c.Content.FilenameRules, c.Content.FiletypeRules = d.Content.FilenameRules, d.Content.FiletypeRules
 	c.Content.ArchiveFilenameRules, c.Content.ArchiveFiletypeRules = d.Content.ArchiveFilenameRules, d.Content.ArchiveFiletypeRules
 	if len(c.Virus.LocalDomains) == 0 {

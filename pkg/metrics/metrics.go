@@ -84,6 +84,9 @@ func New(queue QueueStats) *Metrics {
 	return m
 }
 
+// BatchStart is called when a batch begins (nothing to count).
+func (m *Metrics) BatchStart(int) {}
+
 // Message counts one processed message.
 func (m *Metrics) Message(verdict, action string, size int64, stageMS map[string]int64) {
 	m.messages.WithLabelValues(verdict, action).Inc()

@@ -33,6 +33,7 @@ func (p *Pipeline) RunBatch(ctx context.Context) (BatchStats, error) {
 		return st, nil
 	}
 	defer unlockAll(items)
+	p.obs.BatchStart(len(items))
 	for _, it := range items {
 		st.Bytes += it.entry.Size
 	}

@@ -8,6 +8,7 @@ import (
 
 // Observer is told what the pipeline does, for metrics (see pkg/metrics).
 type Observer interface {
+	BatchStart(messages int)
 	Message(verdict, action string, size int64, stageMS map[string]int64)
 	Batch(messages int, total, claim, attempts, commit time.Duration)
 	Virus(name string)
@@ -16,15 +17,16 @@ type Observer interface {
 	Quarantined(kind string)
 }
 
-// nopObserver observes nothing.
-type nopObserver struct{}
+// NopObserver observes nothing.
+type NopObserver struct{}
 
-func (nopObserver) Message(string, string, int64, map[string]int64)                       {}
-func (nopObserver) Batch(int, time.Duration, time.Duration, time.Duration, time.Duration) {}
-func (nopObserver) Virus(string)                                                          {}
-func (nopObserver) SpamScore(float64)                                                     {}
-func (nopObserver) Held(int)                                                              {}
-func (nopObserver) Quarantined(string)                                                    {}
+func (NopObserver) BatchStart(int)                                                        {}
+func (NopObserver) Message(string, string, int64, map[string]int64)                       {}
+func (NopObserver) Batch(int, time.Duration, time.Duration, time.Duration, time.Duration) {}
+func (NopObserver) Virus(string)                                                          {}
+func (NopObserver) SpamScore(float64)                                                     {}
+func (NopObserver) Held(int)                                                              {}
+func (NopObserver) Quarantined(string)                                                    {}
 
 // observeMessage reports a finished message.
 func (p *Pipeline) observeMessage(it *item, action string) {

@@ -142,7 +142,7 @@ func New(opt Options, log logrus.FieldLogger, att Attempts, q Quarantine, stages
 	}
 	obs := opt.Observer
 	if obs == nil {
-		obs = nopObserver{}
+		obs = NopObserver{}
 	}
 	p := &Pipeline{
 		obs: obs,

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/qscan/qscan/pkg/config"
+	"github.com/qscan/qscan/pkg/health"
+	"github.com/qscan/qscan/pkg/pipeline"
+)
+
+// cmdCheck is the health check cron runs: silent and exit 0 when healthy,
+// one line per problem and exit 1 otherwise; --restart starts a daemon
+// that is not running (and replaces a stuck one).
+func cmdCheck(args []string) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	cfgPath := fs.String("c", "", "configuration file")
+	restart := fs.Bool("restart", false, "start the daemon when it is not running (or stuck)")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	c, err := loadConfig(*cfgPath)
+	if err != nil {
+		printConfigErrors(os.Stderr, err)
+		return exitConfig
+	}
+	problems := health.Check(checkOptions(c), time.Now())
+	start := false
+	for _, p := range problems {
+		fmt.Println(p)
+		switch p.Kind {
+		case health.KindNotRunning:
+			start = true
+		case health.KindStuck:
+			if *restart {
+				if err := health.Stop(p.PID, time.Minute); err != nil {
+					fmt.Println("qscan check: cannot stop the stuck daemon:", err)
+					continue
+				}
+				start = true
+			}
+		}
+	}
+	if *restart && start {
+		if msg, err := startDaemon(c, *cfgPath); err != nil {
+			fmt.Println("qscan check: restart failed:", err)
+		} else {
+			fmt.Println("qscan check:", msg)
+		}
+	}
+	if len(problems) > 0 {
+		return exitFail
+	}
+	return exitOK
+}
+
+func checkOptions(c *config.Config) health.Options {
+	fsys := append([]string{c.Queue.WorkDir, c.Queue.Outgoing, c.Quarantine.Dir}, c.Queue.Incoming...)
+	return health.Options{
+		PidFile: c.Queue.PidFile, StatusDir: c.Queue.WorkDir, Incoming: c.Queue.Incoming, OffFile: c.Check.OffFile,
+		QueueMaxAge: c.Check.QueueMaxAge.D(), EngineDownMax: c.Check.EngineDownMax.D(), StatusMaxAge: c.Check.StatusMaxAge.D(),
+		BatchMaxAge: c.Check.BatchMaxAge.D(), Filesystems: fsys, MinFreePercent: c.Check.MinFreePercent,
+		MinFreeBytes: uint64(c.Check.MinFreeBytes),
+	}
+}
+
+// startDaemon starts `qscan run` detached; on a systemd host through
+// systemctl, so that systemd keeps supervising it.
+func startDaemon(c *config.Config, cfgPath string) (string, error) {
+	if _, err := os.Stat("/run/systemd/system"); err == nil {
+		if out, err := exec.Command("systemctl", "start", "qscan").CombinedOutput(); err == nil {
+			return "qscan started with systemctl", nil
+		} else if len(out) > 0 {
+			fmt.Fprintf(os.Stderr, "qscan check: systemctl start qscan: %s", out)
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	argv := []string{self, "run"}
+	if cfgPath != "" {
+		abs, _ := filepath.Abs(cfgPath)
+		argv = append(argv, "-c", abs)
+	}
+	logFile := c.Check.RestartLog
+	if logFile == "" {
+		logFile = filepath.Join(c.Queue.WorkDir, "qscan.log")
+	}
+	if err := os.MkdirAll(filepath.Dir(c.Queue.PidFile), 0o755); err != nil {
+		return "", err
+	}
+	pid, err := health.Restart(argv, logFile)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("qscan started, pid %d, output in %s", pid, logFile), nil
+}
+
+// statusObserver feeds the status file `qscan check` reads, beside the
+// metrics.
+type statusObserver struct {
+	pipeline.Observer // metrics, or a no-op
+	r                 *health.Reporter
+}
+
+func (o statusObserver) BatchStart(n int) {
+	o.r.BatchStart(time.Now())
+	o.Observer.BatchStart(n)
+}
+
+func (o statusObserver) Batch(n int, total, claim, attempts, commit time.Duration) {
+	o.r.BatchDone(time.Now())
+	o.r.Flush(time.Now())
+	o.Observer.Batch(n, total, claim, attempts, commit)
+}
+
+func (o statusObserver) Held(n int) {
+	o.r.SetHeld(n)
+	o.Observer.Held(n)
+}
