@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/qscan/qscan/pkg/message"
 )
 
 // BatchStats describes one batch.
@@ -161,8 +164,16 @@ func (p *Pipeline) logDecision(it *item, action string) {
 	f["verdict"] = it.verdict
 	f["action"] = action
 	f["ms"] = time.Since(it.start).Milliseconds()
-	line := fmt.Sprintf("%s from=%s to=%s size=%d verdict=%s action=%s ms=%d",
-		it.entry.ID, f["from"], f["to"], it.entry.Size, it.verdict, action, f["ms"])
+	line := fmt.Sprintf("%s from=%s to=%s size=%d", it.entry.ID, f["from"], f["to"], it.entry.Size)
+	if v := virusNames(it.msg); v != "" {
+		f["virus"] = v
+		line += " virus=" + v
+	}
+	if s := spamField(it.msg); s != "" {
+		f["spam"] = s
+		line += " spam=" + s
+	}
+	line += fmt.Sprintf(" verdict=%s action=%s ms=%d", it.verdict, action, f["ms"])
 	if it.attempt > 1 {
 		line += fmt.Sprintf(" attempt=%d", it.attempt)
 	}
@@ -178,4 +189,37 @@ func (p *Pipeline) logDecision(it *item, action string) {
 	f["line"] = true
 	p.log.WithFields(f).Info(line)
 	p.observeMessage(it, action)
+}
+
+// virusNames lists the viruses found, comma separated.
+func virusNames(m *message.Message) string {
+	if m == nil {
+		return ""
+	}
+	var names []string
+	seen := map[string]bool{}
+	for _, r := range m.Reports {
+		if r.Kind == message.KindVirus && !seen[r.Name] {
+			seen[r.Name] = true
+			names = append(names, strings.ReplaceAll(r.Name, " ", "_"))
+		}
+	}
+	return strings.Join(names, ",")
+}
+
+// spamField is the log's spam field: "no(1.2)", "yes(7.3)",
+// "high(1001.5)", "unchecked".
+func spamField(m *message.Message) string {
+	if m == nil || m.Spam == nil {
+		return ""
+	}
+	s := m.Spam
+	if s.Unchecked != "" && s.Score == 0 && len(s.Engines) == 0 {
+		return "unchecked"
+	}
+	word := map[string]string{"ham": "no", "spam": "yes", "high": "high"}[s.Level]
+	if word == "" {
+		word = s.Level
+	}
+	return fmt.Sprintf("%s(%.1f)", word, s.Score)
 }
