@@ -1,0 +1,148 @@
+//go:build reliability
+
+package reliability
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qscan/qscan/test/stackutil"
+)
+
+// TestCrash kills `qscan run` with SIGKILL at random moments (seeded,
+// 20–400 ms apart) while it drains mail that came in by SMTP through
+// sendmail-in, with the kick on, then lets a last daemon finish and runs
+// the outgoing queue once more. Every Message-ID must reach the sink
+// exactly once, infected ones cleaned, and no queue file may be left over.
+func TestCrash(t *testing.T) {
+	sc := relScale()
+	s := requireStack(t, "sink", "sendmail")
+	emptyStack(t, s)
+	bin := qscanBin(t)
+	msgs := make([]testMsg, sc.crashMsgs)
+	for i := range msgs {
+		msgs[i] = genMessage(i, "crash", i%100 == 7)
+	}
+	sub := submitParallel(s.SMTPIn, msgs, 4)
+	if sub.Failures > 0 {
+		t.Fatalf("%d messages could not be submitted: %v", sub.Failures, sub.LastErr)
+	}
+	if !waitUntil(2*time.Minute, func() bool { return count(s.Incoming, "qf*") >= len(msgs) }) {
+		t.Fatalf("sendmail-in queued %d of %d messages", count(s.Incoming, "qf*"), len(msgs))
+	}
+	cfgPath := writeConfig(t, cfg{incoming: s.Incoming, outgoing: s.Outgoing, kick: true, sendmailCF: s.CF, maxMessages: 5})
+	logFile := logPath(t, "qscan")
+	os.Remove(logFile)
+	seed := uint64(20261124)
+	r := rand.New(rand.NewPCG(seed, seed))
+	start := time.Now()
+	kills, busyKills := 0, 0
+	for kills < sc.crashKills {
+		d := startDaemon(t, bin, cfgPath, logFile)
+		time.Sleep(time.Duration(20+r.IntN(381)) * time.Millisecond)
+		busy := count(s.Incoming, "qf*") > 0
+		if !d.alive() {
+			t.Fatalf("qscan run exited by itself; log %s", logFile)
+		}
+		d.kill()
+		kills++
+		if busy {
+			busyKills++
+		}
+	}
+	d := startDaemon(t, bin, cfgPath, logFile)
+	drained := waitUntil(10*time.Minute, func() bool { return count(s.Incoming, "[qd]f*") == 0 })
+	d.stop(t)
+	drainTime := time.Since(start)
+	if !drained {
+		t.Errorf("incoming queue not drained: %d files left", count(s.Incoming, "*"))
+	}
+	if err := stackutil.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	res := checkSinkOnce(t, s, msgs, 5*time.Minute)
+	leftovers := checkOutgoingEmpty(t, s)
+	entries := readLog(logFile)
+	finished := len(grepLog(entries, "recovery: finishing committed batch"))
+	undone := len(grepLog(entries, "recovery: undoing uncommitted batch"))
+	var tb table
+	tb.head = []string{"messages", "kills", "kills with mail queued", "lost", "duplicated", "infected delivered with EICAR", "left in incoming", "left in outgoing", "recovered committed / undone batches", "drain time"}
+	tb.add(len(msgs), kills, busyKills, res.lost, res.dups, res.unscanned, count(s.Incoming, "*"), leftovers,
+		fmt.Sprintf("%d / %d", finished, undone), drainTime.Round(time.Second))
+	record(t, 10, fmt.Sprintf("SIGKILL of `qscan run` (kick on, batches of 5), seed %d, intervals 20–400 ms; SMTP submission %d msgs in %s (%d retries). Log: %s.",
+		seed, len(msgs), sub.Elapsed.Round(time.Millisecond), sub.Retries, logFile), tb)
+	if busyKills < sc.crashKills/2 {
+		t.Errorf("only %d of %d kills hit a non-empty queue; the test proves less than it should", busyKills, kills)
+	}
+}
+
+// sinkCheck counts what reached the sink against what was sent.
+type sinkCheck struct{ lost, dups, unscanned, extra int }
+
+// checkSinkOnce waits for every message at the sink, then checks each
+// arrived exactly once and that infected ones carry no EICAR.
+func checkSinkOnce(t *testing.T, s stackutil.Stack, msgs []testMsg, timeout time.Duration) sinkCheck {
+	t.Helper()
+	got, err := stackutil.WaitSink(s.SinkDir, len(msgs), timeout)
+	if err != nil {
+		t.Error(err)
+	}
+	time.Sleep(3 * time.Second) // let a duplicate arrive too
+	got, _ = stackutil.ReadSink(s.SinkDir)
+	seen := map[string]int{}
+	var res sinkCheck
+	byID := map[string]testMsg{}
+	for _, m := range msgs {
+		byID[m.ID] = m
+	}
+	for _, g := range got {
+		id := headerValue(g.Data, "Message-ID")
+		m, ok := byID[id]
+		if !ok {
+			res.extra++
+			continue
+		}
+		seen[id]++
+		if hasEICAR(g.Data) {
+			res.unscanned++
+			t.Errorf("%s delivered with EICAR inside", id)
+		}
+		if !m.Infected && string(bodyOf(g.Data)) != string(m.body()) {
+			t.Errorf("%s: body changed on the way", id)
+		}
+	}
+	for _, m := range msgs {
+		switch n := seen[m.ID]; {
+		case n == 0:
+			res.lost++
+			if res.lost <= 5 {
+				t.Errorf("%s never arrived", m.ID)
+			}
+		case n > 1:
+			res.dups += n - 1
+			t.Errorf("%s arrived %d times", m.ID, n)
+		}
+	}
+	return res
+}
+
+// checkOutgoingEmpty waits for sendmail to empty the outgoing queue and
+// reports what is left: df without qf, tf, qscan temp files.
+func checkOutgoingEmpty(t *testing.T, s stackutil.Stack) int {
+	t.Helper()
+	waitUntil(2*time.Minute, func() bool { return count(s.Outgoing, "qf*") == 0 })
+	var left []string
+	for _, pat := range []string{"qf*", "df*", "tf*", "xf*", ".qscan-tmp-*", ".*tmp*"} {
+		m, _ := filepath.Glob(filepath.Join(s.Outgoing, pat))
+		left = append(left, m...)
+	}
+	if len(left) > 0 {
+		t.Errorf("outgoing queue holds %d files after delivery: %s", len(left), strings.Join(left[:min(5, len(left))], " "))
+	}
+	return len(left)
+}
