@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/qscan/qscan/pkg/spam"
 	"io"
 	"net"
 	"net/http"
@@ -94,7 +95,7 @@ func (c *Client) Endpoint() string { return c.endpoint }
 // Check posts the head of msg to rspamd and parses its verdict. Errors read
 // "rspamd checkv2 URL: cause"; IsPermanent classifies them.
 func (c *Client) Check(ctx context.Context, req Request, msg io.Reader) (*Result, error) {
-	body, truncated, err := readHead(msg, c.opts.MaxSize)
+	body, truncated, err := spam.ReadHead(msg, c.opts.MaxSize)
 	if err != nil {
 		return nil, fmt.Errorf("rspamd checkv2 %s: read message: %w", c.endpoint, err)
 	}
@@ -171,21 +172,4 @@ func ctxErr(ctx context.Context, err error) error {
 		return fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
 	}
 	return err
-}
-
-// readHead reads at most max bytes of r. When r holds more, the head is cut
-// after its last '\n' (or at max when it has none) and truncated is true.
-func readHead(r io.Reader, max int64) (head []byte, truncated bool, err error) {
-	buf, err := io.ReadAll(io.LimitReader(r, max+1))
-	if err != nil {
-		return nil, false, err
-	}
-	if int64(len(buf)) <= max {
-		return buf, false, nil
-	}
-	buf = buf[:max]
-	if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
-		buf = buf[:i+1]
-	}
-	return buf, true, nil
 }

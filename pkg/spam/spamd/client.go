@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/qscan/qscan/pkg/spam"
 	"io"
 	"net"
 	"os"
@@ -135,7 +136,7 @@ func (c *Client) Do(ctx context.Context, cmd Command, msg io.Reader) (*Result, e
 	default:
 		return nil, fmt.Errorf("spamd %s %s: unsupported command", cmd, c.addr)
 	}
-	body, truncated, err := readHead(msg, c.opts.MaxSize)
+	body, truncated, err := spam.ReadHead(msg, c.opts.MaxSize)
 	if err != nil {
 		return nil, fmt.Errorf("spamd %s %s: read message: %w", cmd, c.addr, err)
 	}
@@ -231,21 +232,4 @@ func ctxErr(ctx context.Context, err error) error {
 		return fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
 	}
 	return err
-}
-
-// readHead reads at most max bytes of r. When r holds more, the head is cut
-// after its last '\n' (or at max when it has none) and truncated is true.
-func readHead(r io.Reader, max int64) (head []byte, truncated bool, err error) {
-	buf, err := io.ReadAll(io.LimitReader(r, max+1))
-	if err != nil {
-		return nil, false, err
-	}
-	if int64(len(buf)) <= max {
-		return buf, false, nil
-	}
-	buf = buf[:max]
-	if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
-		buf = buf[:i+1]
-	}
-	return buf, true, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/qscan/qscan/pkg/spam"
 	"io"
 	"net"
 	"os"
@@ -275,9 +276,9 @@ func TestReadHead(t *testing.T) {
 		{"ab\ncd\n", 6, "ab\ncd\n", false},
 	}
 	for _, tt := range tests {
-		got, tr, err := readHead(strings.NewReader(tt.in), tt.max)
+		got, tr, err := spam.ReadHead(strings.NewReader(tt.in), tt.max)
 		if err != nil || string(got) != tt.want || tr != tt.truncated {
-			t.Errorf("readHead(%q, %d) = %q, %v, %v; want %q, %v", tt.in, tt.max, got, tr, err, tt.want, tt.truncated)
+			t.Errorf("ReadHead(%q, %d) = %q, %v, %v; want %q, %v", tt.in, tt.max, got, tr, err, tt.want, tt.truncated)
 		}
 	}
 }
