@@ -20,6 +20,8 @@ commands:
   scan      [-c FILE] [--json] [-o OUT] FILE...
                                           check .eml files, print the verdict
   check     [-c FILE] [--restart]         health check for cron: one line per problem
+  quarantine list|show|release|delete|purge [-c FILE] ...
+                                          look after the quarantine
   version                                 print the version
 `
 
@@ -42,12 +44,13 @@ func run(args []string) int {
 		return exitUsage
 	}
 	cmds := map[string]func([]string) int{
-		"run":     cmdRun,
-		"lint":    cmdLint,
-		"enqueue": cmdEnqueue,
-		"scan":    cmdScan,
-		"check":   cmdCheck,
-		"version": func([]string) int { fmt.Println("qscan", version); return exitOK },
+		"run":        cmdRun,
+		"lint":       cmdLint,
+		"enqueue":    cmdEnqueue,
+		"scan":       cmdScan,
+		"check":      cmdCheck,
+		"quarantine": cmdQuarantine,
+		"version":    func([]string) int { fmt.Println("qscan", version); return exitOK },
 	}
 	f, ok := cmds[args[0]]
 	if !ok {
