@@ -25,9 +25,10 @@ type latency struct {
 	p50, p99, max time.Duration
 }
 
-// runLatency starts the daemon and offers n messages at rate per second.
-func runLatency(bin, root string, msgs [][]byte, n, rate int) (latency, error) {
-	cfg, err := writeConfig(root)
+// runLatency starts the daemon (pass-through, no engines) and offers n
+// messages at rate per second.
+func runLatency(bin, root string, msgs [][]byte, n, rate, conc int) (latency, error) {
+	cfg, err := writeConfig(root, drainConfig{set: engineSet{name: "none"}, conc: conc})
 	if err != nil {
 		return latency{}, err
 	}

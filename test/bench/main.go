@@ -1,7 +1,12 @@
-// Command bench measures qscan: a pass-through drain of N queued messages
-// with `qscan run --once` beside the floor (the same messages moved with
-// only the bare safe file operations), and the pick-up latency of the
-// daemon at a steady offered load. Run it with `make bench`.
+// Command bench measures qscan: drains of N queued messages with `qscan
+// run --once` for each engine set (none, builtin, clamd, clamd+spamd),
+// beside the floor (the same messages moved with only the bare safe file
+// operations) and beside the engines alone on the same messages (clamd
+// over zINSTREAM and clamdscan --stream, spamd with spamc), the peak
+// memory with large messages, and the pick-up latency of the daemon at a
+// steady offered load. Run it with `make bench`; the engines come from
+// scripts/teststack (QSCAN_STACK, QSCAN_STACK_PORTS), and engine sets
+// whose daemons do not answer are skipped with a note.
 package main
 
 import (
@@ -9,38 +14,102 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"time"
 )
 
 func main() {
 	n := flag.Int("n", envInt("BENCH_N", 2000), "messages to drain (BENCH_N)")
+	engines := flag.String("engines", os.Getenv("BENCH_ENGINES"),
+		`engine sets, comma separated: none, builtin, clamd, clamd+spamd ... (BENCH_ENGINES); default "none,builtin" plus clamd and clamd+spamd when the test stack has them`)
+	conc := flag.Int("concurrency", envInt("BENCH_CONCURRENCY", 2*runtime.NumCPU()),
+		"messages qscan checks at once and connections to each engine, for qscan and the engine-alone clients alike (BENCH_CONCURRENCY)")
+	bigN := flag.Int("big-n", envInt("BENCH_BIG_N", 30), "messages in the memory run (BENCH_BIG_N)")
+	bigMB := flag.Int("big-mb", envInt("BENCH_BIG_MB", 20), "size of each message in the memory run, MB (BENCH_BIG_MB)")
 	rate := flag.Int("rate", 50, "offered load for the latency run, messages per second")
 	latN := flag.Int("latency-n", 500, "messages for the latency run")
 	bin := flag.String("qscan", "bin/qscan", "qscan binary")
 	corpus := flag.String("corpus", "../shared/corpus", "corpus directory (used when present)")
 	flag.Parse()
+
+	b := &bench{bin: *bin, conc: max(*conc, 1), alone: map[string]*row{}}
+	sets := chooseEngines(b, *engines)
 	root, err := os.MkdirTemp("", "qscan-bench-")
 	if err != nil {
 		fail(err)
 	}
 	defer os.RemoveAll(root)
+	b.root = root
 	msgs, source := loadMix(*corpus, *n, int64(envInt("BENCH_SEED", 1)))
-	fmt.Fprintf(os.Stderr, "bench: %d messages from %s, %.1f MB\n", len(msgs), source, float64(totalBytes(msgs))/1e6)
+	b.msgs = msgs
+	fmt.Fprintf(os.Stderr, "bench: %d messages from %s, %.1f MB; engine sets: %s\n", len(msgs), source, float64(totalBytes(msgs))/1e6, names(sets))
 
-	floor, err := runFloor(filepath.Join(root, "floor"), msgs)
+	s := summary{when: time.Now(), source: source, conc: b.conc}
+	s.floor, err = runFloor(filepath.Join(root, "floor"), msgs)
 	if err != nil {
 		fail(err)
 	}
-	drain, err := runDrain(*bin, filepath.Join(root, "drain"), msgs)
+	for _, set := range sets {
+		if r, ok := b.drain(set); ok {
+			s.drains = append(s.drains, r)
+		}
+	}
+	big, err := runBig(*bin, filepath.Join(root, "big"), *bigN, *bigMB<<20, b.conc)
+	os.RemoveAll(filepath.Join(root, "big"))
+	if err != nil {
+		b.fail("memory run", err)
+	} else {
+		s.big = &row{label: fmt.Sprintf("memory: %d messages of %d MB (base64 random attachment), engines: builtin", *bigN, *bigMB), r: big}
+	}
+	lat, err := runLatency(*bin, filepath.Join(root, "latency"), msgs, *latN, *rate, b.conc)
+	if err != nil {
+		b.fail("latency run", err)
+	} else {
+		s.lat = &lat
+	}
+	s.alone, s.notes = b.rows, b.notes
+	report(os.Stdout, s)
+	if b.failed {
+		os.RemoveAll(root)
+		os.Exit(1)
+	}
+}
+
+// chooseEngines parses the engine sets (or picks the default from the
+// stack's state) and drops those whose daemons do not answer, with a note.
+func chooseEngines(b *bench, spec string) []engineSet {
+	st, err := probeStack()
+	if err != nil {
+		b.notes = append(b.notes, "test stack: "+firstLine(err.Error()))
+	}
+	b.st = st
+	if spec == "" {
+		spec = defaultEngines(func(d string) bool { return st.up[d] })
+		for _, d := range []string{"clamd", "spamd"} {
+			if !st.up[d] {
+				b.notes = append(b.notes, d+" not reachable: its engine sets were left out (scripts/teststack start "+d+")")
+			}
+		}
+	}
+	sets, err := parseEngines(spec)
 	if err != nil {
 		fail(err)
 	}
-	lat, err := runLatency(*bin, filepath.Join(root, "latency"), msgs, *latN, *rate)
-	if err != nil {
-		fail(err)
+	sets, skipped := reachable(sets, st)
+	b.notes = append(b.notes, skipped...)
+	return sets
+}
+
+func names(sets []engineSet) string {
+	s := ""
+	for i, e := range sets {
+		if i > 0 {
+			s += ","
+		}
+		s += e.name
 	}
-	report(os.Stdout, len(msgs), totalBytes(msgs), source, floor, drain, lat)
+	return s
 }
 
 func envInt(name string, def int) int {

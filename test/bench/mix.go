@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -11,7 +13,9 @@ import (
 
 // loadMix returns n messages: a seeded sample of the corpus when it is
 // present, otherwise generated from the project's testdata/eml and a fixed
-// generator. A few percent carry the EICAR test string.
+// generator. A few percent carry the EICAR test string. Each message gets
+// a header line of its own, so that no two are the same bytes: qscan's
+// spam verdict cache would otherwise answer for spamd.
 func loadMix(corpus string, n int, seed int64) ([][]byte, string) {
 	r := rand.New(rand.NewPCG(uint64(seed), 99))
 	var pool [][]byte
@@ -44,10 +48,11 @@ func loadMix(corpus string, n int, seed int64) ([][]byte, string) {
 	}
 	out := make([][]byte, n)
 	for i := range out {
-		out[i] = pool[r.IntN(len(pool))]
+		m := pool[r.IntN(len(pool))]
 		if r.IntN(100) < 3 {
-			out[i] = withEICAR(i)
+			m = withEICAR(i)
 		}
+		out[i] = append(fmt.Appendf(nil, "X-Bench-Seq: %d\n", i), m...)
 	}
 	return out, source
 }
@@ -74,4 +79,28 @@ func totalBytes(ms [][]byte) int64 {
 		n += int64(len(m))
 	}
 	return n
+}
+
+// bigMessage returns a message of about size bytes: a short text part and
+// an attachment of seeded random bytes in base64 lines of 76 characters.
+func bigMessage(r *rand.Rand, i, size int) []byte {
+	var b bytes.Buffer
+	b.Grow(size + 200)
+	fmt.Fprintf(&b, "From: big%d@example.org\nTo: r@example.test\nSubject: big %d\nMessage-ID: <big-%d@bench>\n"+
+		"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\nsee the attachment\n"+
+		"--b\nContent-Type: application/octet-stream; name=\"big%d.bin\"\nContent-Disposition: attachment; filename=\"big%d.bin\"\n"+
+		"Content-Transfer-Encoding: base64\n\n", i, i, i, i, i)
+	const end = "--b--\n"
+	var raw [64]byte
+	line := make([]byte, 77)
+	line[76] = '\n'
+	for b.Len()+len(line)+len(end) <= size {
+		for k := 0; k < len(raw); k += 8 {
+			binary.LittleEndian.PutUint64(raw[k:], r.Uint64())
+		}
+		base64.StdEncoding.Encode(line, raw[:57])
+		b.Write(line)
+	}
+	b.WriteString(end)
+	return b.Bytes()
 }

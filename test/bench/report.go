@@ -4,21 +4,96 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 	"time"
 )
 
-// report prints the Markdown table.
-func report(w io.Writer, n int, bytes int64, source string, floor, drain result, lat latency) {
-	rate := func(r result) float64 { return float64(n) / r.wall.Seconds() }
-	mbs := func(r result) float64 { return float64(bytes) / 1e6 / r.wall.Seconds() }
-	fmt.Fprintf(w, "\n## qscan bench — %s, %s/%s, %d CPUs\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
-	fmt.Fprintf(w, "%d messages (%.1f MB) from %s; pass-through (no engines)\n\n", n, float64(bytes)/1e6, source)
-	fmt.Fprintln(w, "| run | wall s | msg/s | MB/s | CPU s | peak RSS MB | vs floor |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
-	fmt.Fprintf(w, "| floor: read qf, link df, write+fsync+rename qf, unlink | %.2f | %.0f | %.1f | %.2f | – | 1.00 |\n",
-		floor.wall.Seconds(), rate(floor), mbs(floor), floor.cpu.Seconds())
-	fmt.Fprintf(w, "| qscan run --once | %.2f | %.0f | %.1f | %.2f | %.1f | %.2f |\n",
-		drain.wall.Seconds(), rate(drain), mbs(drain), drain.cpu.Seconds(), float64(drain.maxRSS)/1024, rate(drain)/rate(floor))
-	fmt.Fprintf(w, "\nPick-up latency (daemon, %d messages offered at %d msg/s, incoming qf → outgoing qf): p50 %s, p99 %s, max %s\n",
-		lat.n, lat.rate, lat.p50.Round(10*time.Microsecond), lat.p99.Round(10*time.Microsecond), lat.max.Round(10*time.Microsecond))
+// summary is everything the report prints.
+type summary struct {
+	when   time.Time
+	source string
+	conc   int
+	floor  result
+	drains []row // qscan runs
+	alone  []row // engines alone
+	big    *row  // the memory run, nil when it failed
+	lat    *latency
+	notes  []string
+}
+
+// goalRatio is the share of an engine's own speed qscan should reach.
+const goalRatio = 0.9
+
+// report prints the Markdown section: a heading, one table, notes and the
+// latency line.
+func report(w io.Writer, s summary) {
+	fmt.Fprintf(w, "\n## qscan bench — %s, %s/%s, %d CPUs\n\n", s.when.UTC().Format("2006-01-02 15:04 UTC"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+	fmt.Fprintf(w, "%d messages (%.1f MB) from %s; %d messages and %d engine connections at once\n\n",
+		s.floor.msgs, float64(s.floor.bytes)/1e6, s.source, s.conc, s.conc)
+	fmt.Fprintln(w, "| run | wall s | msg/s | MB/s | CPU s | peak RSS MB | to engines MB | engine CPU s | engine alone msg/s | qscan / engine |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, tableRow(row{label: "floor: read qf, link df, write+fsync+rename qf, unlink", r: s.floor}))
+	for _, r := range s.drains {
+		fmt.Fprintln(w, tableRow(r))
+	}
+	for _, r := range s.alone {
+		fmt.Fprintln(w, tableRow(r))
+	}
+	if s.big != nil {
+		fmt.Fprintln(w, tableRow(*s.big))
+	}
+	fmt.Fprintln(w)
+	for _, n := range notes(s) {
+		fmt.Fprintf(w, "- %s\n", n)
+	}
+	if s.lat != nil {
+		l := s.lat
+		fmt.Fprintf(w, "\nPick-up latency (daemon, engines: none, %d messages offered at %d msg/s, incoming qf → outgoing qf): p50 %s, p99 %s, max %s\n",
+			l.n, l.rate, l.p50.Round(10*time.Microsecond), l.p99.Round(10*time.Microsecond), l.max.Round(10*time.Microsecond))
+	}
+}
+
+// tableRow formats one row; what was not measured shows as "–".
+func tableRow(r row) string {
+	dash := "–"
+	cell := func(ok bool, format string, v float64) string {
+		if !ok {
+			return dash
+		}
+		return fmt.Sprintf(format, v)
+	}
+	res := r.r
+	ratio := dash
+	if r.alone > 0 {
+		q := res.rate() / r.alone
+		ratio = fmt.Sprintf("%.2f", q)
+		if q < goalRatio {
+			ratio += " (below 0.90)"
+		}
+	}
+	return strings.Join([]string{"| " + r.label,
+		fmt.Sprintf("%.2f", res.wall.Seconds()),
+		fmt.Sprintf("%.0f", res.rate()),
+		fmt.Sprintf("%.1f", float64(res.bytes)/1e6/res.wall.Seconds()),
+		fmt.Sprintf("%.2f", res.cpu.Seconds()),
+		cell(res.maxRSS > 0, "%.1f", float64(res.maxRSS)/1024),
+		cell(res.sent >= 0, "%.1f", float64(res.sent)/1e6),
+		cell(res.engCPU >= 0, "%.2f", res.engCPU.Seconds()),
+		cell(r.alone > 0, "%.0f", r.alone),
+		ratio + " |"}, " | ")
+}
+
+// notes explains the columns and adds what happened during the run.
+func notes(s summary) []string {
+	out := []string{
+		"CPU s: user+system CPU of qscan; for the floor, of the bench itself; for the engine-alone rows, of the bench client and its clamdscan/spamc processes. Engine CPU s: clamd, and spamd with its children, during the run (from /proc).",
+		"to engines MB: bytes sent to clamd and spamd, counted by a loopback relay that every client of the engines goes through. qscan scans each exploded part and the whole message with clamd, and gives spamd at most [spam.spamd] max_size of each message, so its byte count differs from the whole-message clients'.",
+		fmt.Sprintf("engine alone: the slowest engine of the set on the same messages at the same concurrency (clamd: zINSTREAM of whole messages on fresh connections; spamd: spamc processes). qscan / engine is the share of the engine's own speed qscan reaches; the goal is at least %.2f.", goalRatio),
+	}
+	for _, r := range s.drains {
+		if strings.HasSuffix(r.label, ": none") && s.floor.wall > 0 {
+			out = append(out, fmt.Sprintf("The pass-through drain runs at %.2f× the floor.", r.r.rate()/s.floor.rate()))
+		}
+	}
+	return append(out, s.notes...)
 }

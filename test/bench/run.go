@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -15,9 +16,13 @@ import (
 
 // result is one measured run.
 type result struct {
+	msgs   int
+	bytes  int64 // message bytes (qf header + df body as generated)
 	wall   time.Duration
-	cpu    time.Duration
-	maxRSS int64 // KiB
+	cpu    time.Duration // CPU of qscan (or of the bench for the floor)
+	maxRSS int64         // KiB; 0: not measured
+	sent   int64         // bytes sent to clamd and spamd; -1: none or unknown
+	engCPU time.Duration // CPU of clamd and spamd during the run; -1: unknown
 }
 
 // fill queues msgs into dir as sendmail would and returns their IDs.
@@ -87,7 +92,7 @@ func runFloor(root string, msgs [][]byte) (result, error) {
 	}
 	var ru1 syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
-	return result{wall: time.Since(start), cpu: cpuOf(ru1) - cpuOf(ru0), maxRSS: ru1.Maxrss}, nil
+	return result{msgs: len(msgs), bytes: totalBytes(msgs), wall: time.Since(start), cpu: cpuOf(ru1) - cpuOf(ru0), sent: -1, engCPU: -1}, nil
 }
 
 func floorOne(in, out, id string) error {
@@ -130,52 +135,73 @@ func cpuOf(r syscall.Rusage) time.Duration {
 	return time.Duration(r.Utime.Nano() + r.Stime.Nano())
 }
 
-// writeConfig writes a qscan configuration for a bench directory.
-func writeConfig(root string) (string, error) {
-	for _, d := range []string{"in", "out", "quarantine"} {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o700); err != nil {
-			return "", err
-		}
-	}
-	cfg := `[queue]
-incoming = "in"
-outgoing = "out"
-work_dir = "work"
-pid_file = "work/qscan.pid"
-[quarantine]
-dir = "quarantine"
-[store]
-path = "work/qscan.db"
-[log]
-level = "warn"
-`
-	p := filepath.Join(root, "qscan.toml")
-	return p, os.WriteFile(p, []byte(cfg), 0o600)
-}
-
-// runDrain queues the messages and times `qscan run --once`.
-func runDrain(bin, root string, msgs [][]byte) (result, error) {
-	cfg, err := writeConfig(root)
+// runDrain queues the messages and times `qscan run --once` with the
+// configuration c.
+func runDrain(bin, root string, msgs [][]byte, c drainConfig) (result, error) {
+	cfg, err := writeConfig(root, c)
 	if err != nil {
 		return result{}, err
 	}
 	if _, err := fill(filepath.Join(root, "in"), msgs); err != nil {
 		return result{}, err
 	}
-	fmt.Fprintf(os.Stderr, "drain: qscan run --once over %d messages...\n", len(msgs))
+	r, err := runOnce(bin, root, cfg, c.set.name, len(msgs))
+	r.bytes = totalBytes(msgs)
+	return r, err
+}
+
+// runOnce times `qscan run --once` over the n messages queued under root
+// and checks that all of them came out.
+func runOnce(bin, root, cfg, label string, n int) (result, error) {
+	fmt.Fprintf(os.Stderr, "drain %s: qscan run --once over %d messages...\n", label, n)
 	cmd := exec.Command(bin, "run", "--once", "-c", cfg)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
-		return result{}, fmt.Errorf("qscan run --once: %v\n%s", err, stderr.Bytes())
+		return result{}, fmt.Errorf("qscan run --once (%s): %v\n%s", label, err, tail(stderr.Bytes(), 4000))
 	}
 	wall := time.Since(start)
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	left, _ := filepath.Glob(filepath.Join(root, "in", "qf*"))
 	done, _ := filepath.Glob(filepath.Join(root, "out", "qf*"))
-	if len(left) != 0 || len(done) != len(msgs) {
-		return result{}, fmt.Errorf("drain: %d left in incoming, %d of %d in outgoing", len(left), len(done), len(msgs))
+	if len(left) != 0 || len(done) != n {
+		return result{}, fmt.Errorf("drain %s: %d left in incoming, %d of %d in outgoing\n%s", label, len(left), len(done), n, tail(stderr.Bytes(), 4000))
 	}
-	return result{wall: wall, cpu: cpuOf(*ru), maxRSS: ru.Maxrss}, nil
+	return result{msgs: n, wall: wall, cpu: cpuOf(*ru), maxRSS: ru.Maxrss, sent: -1, engCPU: -1}, nil
+}
+
+// tail keeps the end of a long error output.
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return append([]byte("..."), b[len(b)-n:]...)
+	}
+	return b
+}
+
+// runBig queues n generated messages of about size bytes, one at a time
+// so that the bench never holds them all, and drains them with the
+// built-in engine: qscan's peak RSS with large messages.
+func runBig(bin, root string, n, size, conc int) (result, error) {
+	c := drainConfig{set: engineSet{name: "builtin", virus: []string{"builtin"}}, conc: conc}
+	cfg, err := writeConfig(root, c)
+	if err != nil {
+		return result{}, err
+	}
+	in := filepath.Join(root, "in")
+	gen := sendmail.NewIDGen(time.Now, os.Getpid(), 0)
+	r := rand.New(rand.NewPCG(7, 20))
+	var total int64
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		m := bigMessage(r, i, size)
+		total += int64(len(m))
+		if _, err := enqueue(in, gen, m); err != nil {
+			return result{}, err
+		}
+		progress("generate", i+1, n, start)
+	}
+	res, err := runOnce(bin, root, cfg, fmt.Sprintf("%d big messages", n), n)
+	res.bytes = total
+	return res, err
 }

@@ -1,0 +1,283 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// fakeClamd answers zINSTREAM (and zPING, zVERSION) like clamd: FOUND
+// for content holding the EICAR string, a size-limit ERROR above limit
+// bytes. It records every stream it received.
+type fakeClamd struct {
+	ln      net.Listener
+	limit   int
+	mu      sync.Mutex
+	streams [][]byte
+}
+
+func startFakeClamd(t *testing.T, limit int) *fakeClamd {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeClamd{ln: ln, limit: limit}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go f.serve(c)
+		}
+	}()
+	return f
+}
+
+func (f *fakeClamd) addr() string { return f.ln.Addr().String() }
+
+func (f *fakeClamd) serve(c net.Conn) {
+	defer c.Close()
+	r := bufio.NewReader(c)
+	cmd, err := r.ReadString(0)
+	if err != nil {
+		return
+	}
+	switch strings.TrimSuffix(strings.TrimPrefix(cmd, "z"), "\x00") {
+	case "PING":
+		io.WriteString(c, "PONG\x00")
+	case "VERSION":
+		io.WriteString(c, "ClamAV 1.4.6/1/fake\x00")
+	case "INSTREAM":
+		data, tooBig := f.readStream(r)
+		switch {
+		case tooBig:
+			io.WriteString(c, "INSTREAM size limit exceeded. ERROR\x00")
+		case bytes.Contains(data, []byte("EICAR-STANDARD-ANTIVIRUS-TEST-FILE")):
+			io.WriteString(c, "stream: Eicar-Test-Signature FOUND\x00")
+		default:
+			io.WriteString(c, "stream: OK\x00")
+		}
+	default:
+		io.WriteString(c, "UNKNOWN COMMAND\x00")
+	}
+}
+
+func (f *fakeClamd) readStream(r *bufio.Reader) (data []byte, tooBig bool) {
+	var size [4]byte
+	for {
+		if _, err := io.ReadFull(r, size[:]); err != nil {
+			return nil, false
+		}
+		n := binary.BigEndian.Uint32(size[:])
+		if n == 0 {
+			break
+		}
+		chunk := make([]byte, n)
+		if _, err := io.ReadFull(r, chunk); err != nil {
+			return nil, false
+		}
+		data = append(data, chunk...)
+		if f.limit > 0 && len(data) > f.limit {
+			return nil, true
+		}
+	}
+	f.mu.Lock()
+	f.streams = append(f.streams, data)
+	f.mu.Unlock()
+	return data, false
+}
+
+func (f *fakeClamd) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.streams)
+}
+
+func TestInstream(t *testing.T) {
+	f := startFakeClamd(t, 1<<20)
+	big := bytes.Repeat([]byte("0123456789abcdef"), 10000) // 160 000 bytes: three chunks
+	tests := []struct {
+		msg     []byte
+		want    string
+		wantErr bool
+	}{
+		{[]byte("Subject: hi\n\nhello\n"), "stream: OK", false},
+		{withEICAR(1), "stream: Eicar-Test-Signature FOUND", false},
+		{big, "stream: OK", false},
+		{bytes.Repeat([]byte("x"), 2<<20), "", true},
+	}
+	for i, tt := range tests {
+		got, err := instream(f.addr(), tt.msg)
+		if got != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("instream(message %d) = %q, %v; want %q, error %v", i, got, err, tt.want, tt.wantErr)
+		}
+	}
+	if f.count() != 3 || !bytes.Equal(f.streams[2], big) {
+		t.Errorf("fake clamd got %d streams (want 3), the chunked one intact: %v", f.count(), f.count() == 3 && bytes.Equal(f.streams[2], big))
+	}
+}
+
+func TestInstreamRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	if got, err := instream(addr, []byte("x")); err == nil || !strings.Contains(err.Error(), "clamd instream "+addr) {
+		t.Errorf("instream(closed port) = %q, %v; want a clamd instream error", got, err)
+	}
+}
+
+func testMessages(n int) [][]byte {
+	msgs := make([][]byte, n)
+	for i := range msgs {
+		msgs[i] = fmt.Appendf(nil, "Subject: m%d\n\nbody %d\n", i, i)
+	}
+	msgs[n/2] = withEICAR(n / 2)
+	return msgs
+}
+
+// TestClamdAloneThroughProxy runs the whole-message client through the
+// counting relay: every message reaches clamd once, and the relay counts
+// each message plus the zINSTREAM framing.
+func TestClamdAloneThroughProxy(t *testing.T) {
+	f := startFakeClamd(t, 0)
+	p, err := newProxy(f.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := testMessages(25)
+	r, err := clamdAlone(p.addr(), msgs, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := p.close()
+	framing := int64(len(msgs) * (len("zINSTREAM\x00") + 4 + 4)) // one chunk each, then the end mark
+	if r.msgs != 25 || f.count() != 25 || sent != totalBytes(msgs)+framing {
+		t.Errorf("clamdAlone: result %d msgs, clamd saw %d, relay counted %d; want 25, 25, %d", r.msgs, f.count(), sent, totalBytes(msgs)+framing)
+	}
+}
+
+func TestClamdAloneError(t *testing.T) {
+	f := startFakeClamd(t, 10)
+	if _, err := clamdAlone(f.addr(), testMessages(8), 2); err == nil || !strings.Contains(err.Error(), "ERROR") {
+		t.Errorf("clamdAlone(limit exceeded) error = %v, want the clamd ERROR", err)
+	}
+}
+
+// TestClamdscanAlone runs the real clamdscan --stream against the fake.
+func TestClamdscanAlone(t *testing.T) {
+	if _, err := exec.LookPath("clamdscan"); err != nil {
+		t.Skip("clamdscan not installed")
+	}
+	f := startFakeClamd(t, 0)
+	msgs := testMessages(10)
+	r, err := clamdscanAlone(t.TempDir(), f.addr(), msgs, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.msgs != 10 || f.count() != 10 {
+		t.Errorf("clamdscanAlone: %d msgs, clamd saw %d; want 10, 10", r.msgs, f.count())
+	}
+}
+
+// fakeSpamd answers CHECK requests the way spamd does; a message with
+// "spammy" in it scores 9.
+func startFakeSpamd(t *testing.T) (addr string, checked func() int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var mu sync.Mutex
+	n := 0
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				body, ok := readSpamc(bufio.NewReader(c))
+				if !ok {
+					return
+				}
+				mu.Lock()
+				n++
+				mu.Unlock()
+				verdict := "False ; 1.5 / 5.0"
+				if bytes.Contains(body, []byte("spammy")) {
+					verdict = "True ; 9.0 / 5.0"
+				}
+				fmt.Fprintf(c, "SPAMD/1.1 0 EX_OK\r\nSpam: %s\r\n\r\n", verdict)
+			}()
+		}
+	}()
+	return ln.Addr().String(), func() int { mu.Lock(); defer mu.Unlock(); return n }
+}
+
+func readSpamc(r *bufio.Reader) ([]byte, bool) {
+	line, err := r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "CHECK SPAMC/") {
+		return nil, false
+	}
+	length := -1
+	for {
+		h, err := r.ReadString('\n')
+		if err != nil {
+			return nil, false
+		}
+		h = strings.TrimRight(h, "\r\n")
+		if h == "" {
+			break
+		}
+		if v, ok := strings.CutPrefix(strings.ToLower(h), "content-length:"); ok {
+			length, _ = strconv.Atoi(strings.TrimSpace(v))
+		}
+	}
+	if length < 0 {
+		return nil, false
+	}
+	body := make([]byte, length)
+	_, err = io.ReadFull(r, body)
+	return body, err == nil
+}
+
+// TestSpamcAlone runs the real spamc against the fake spamd: spam and ham
+// both count as answered, a spamd that is gone is an error (no safe
+// fallback).
+func TestSpamcAlone(t *testing.T) {
+	if _, err := exec.LookPath("spamc"); err != nil {
+		t.Skip("spamc not installed")
+	}
+	addr, checked := startFakeSpamd(t)
+	msgs := testMessages(12)
+	msgs[3] = []byte("Subject: spammy\n\nspammy\n")
+	r, err := spamcAlone(addr, msgs, 4)
+	if err != nil || r.msgs != 12 || checked() != 12 {
+		t.Errorf("spamcAlone = %d msgs, %v; spamd checked %d; want 12, nil, 12", r.msgs, err, checked())
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := ln.Addr().String()
+	ln.Close()
+	if _, err := spamcAlone(gone, msgs[:2], 1); err == nil {
+		t.Error("spamcAlone(closed port) succeeded, want an error")
+	}
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"io"
+	"math/rand/v2"
+	"mime"
+	"mime/multipart"
+	"net"
+	"net/mail"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestBigMessage(t *testing.T) {
+	for _, size := range []int{4 << 10, 1 << 20} {
+		m := bigMessage(rand.New(rand.NewPCG(1, 2)), 7, size)
+		if len(m) > size || len(m) < size-100 {
+			t.Errorf("bigMessage(%d) is %d bytes", size, len(m))
+		}
+		msg, err := mail.ReadMessage(bytes.NewReader(m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mr := multipart.NewReader(msg.Body, params["boundary"])
+		var parts, attached int
+		for {
+			p, err := mr.NextPart()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("bigMessage(%d) part %d: %v", size, parts, err)
+			}
+			parts++
+			if p.FileName() == "big7.bin" {
+				b, err := io.ReadAll(base64.NewDecoder(base64.StdEncoding, p))
+				if err != nil {
+					t.Fatalf("bigMessage(%d): attachment: %v", size, err)
+				}
+				attached = len(b)
+			}
+		}
+		if want := (size - 600) * 57 / 77; parts != 2 || attached < want {
+			t.Errorf("bigMessage(%d): %d parts, %d attached bytes; want 2 parts, most of the size attached", size, parts, attached)
+		}
+	}
+	r1, r2 := rand.New(rand.NewPCG(1, 2)), rand.New(rand.NewPCG(1, 2))
+	if a, b := bigMessage(r1, 1, 8<<10), bigMessage(r1, 2, 8<<10); bytes.Equal(a[300:], b[300:]) {
+		t.Error("two big messages from one generator have the same attachment")
+	}
+	if a, b := bigMessage(r2, 1, 8<<10), bigMessage(rand.New(rand.NewPCG(1, 2)), 1, 8<<10); !bytes.Equal(a, b) {
+		t.Error("bigMessage is not reproducible from its seed")
+	}
+}
+
+// TestLoadMixUnique checks that no two messages are the same bytes (the
+// spam cache would answer for spamd) and that a few carry EICAR.
+func TestLoadMixUnique(t *testing.T) {
+	msgs, source := loadMix(t.TempDir(), 600, 1)
+	if !strings.HasPrefix(source, "generated mix") {
+		t.Errorf("loadMix source = %q, want the generated mix", source)
+	}
+	seen := map[string]bool{}
+	eicars := 0
+	for _, m := range msgs {
+		if seen[string(m)] {
+			t.Fatalf("loadMix: a message appears twice:\n%.200s", m)
+		}
+		seen[string(m)] = true
+		if bytes.Contains(m, []byte("EICAR-STANDARD")) {
+			eicars++
+		}
+		if !bytes.HasPrefix(m, []byte("X-Bench-Seq: ")) {
+			t.Fatalf("loadMix: message without its sequence header:\n%.200s", m)
+		}
+	}
+	if eicars < 6 || eicars > 40 {
+		t.Errorf("loadMix: %d of 600 carry EICAR, want about 3 %%", eicars)
+	}
+}
+
+func TestTableRow(t *testing.T) {
+	r := result{msgs: 100, bytes: 2e6, wall: 2 * time.Second, cpu: 1500 * time.Millisecond, maxRSS: 20480, sent: 3e6, engCPU: time.Second}
+	tests := []struct {
+		row  row
+		want string
+	}{
+		{row{label: "qscan", r: r, alone: 100},
+			"| qscan | 2.00 | 50 | 1.0 | 1.50 | 20.0 | 3.0 | 1.00 | 100 | 0.50 (below 0.90) |"},
+		{row{label: "qscan", r: r, alone: 52},
+			"| qscan | 2.00 | 50 | 1.0 | 1.50 | 20.0 | 3.0 | 1.00 | 52 | 0.96 |"},
+		{row{label: "floor", r: result{msgs: 100, bytes: 2e6, wall: time.Second, cpu: time.Second, sent: -1, engCPU: -1}},
+			"| floor | 1.00 | 100 | 2.0 | 1.00 | – | – | – | – | – |"},
+	}
+	for _, tt := range tests {
+		if got := tableRow(tt.row); got != tt.want {
+			t.Errorf("tableRow(%+v) =\n%s\nwant\n%s", tt.row, got, tt.want)
+		}
+	}
+}
+
+func TestReportNotes(t *testing.T) {
+	floor := result{msgs: 10, bytes: 1000, wall: time.Second, sent: -1, engCPU: -1}
+	s := summary{when: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), source: "mix", conc: 4, floor: floor,
+		drains: []row{{label: "qscan run --once, engines: none", r: result{msgs: 10, bytes: 1000, wall: 2 * time.Second, sent: -1, engCPU: -1}}},
+		notes:  []string{"clamd+spamd skipped: spamd not reachable"}}
+	var b bytes.Buffer
+	report(&b, s)
+	out := b.String()
+	for _, want := range []string{"## qscan bench — 2026-01-02 03:04 UTC", "| floor: read qf", "| qscan run --once, engines: none | 2.00 | 5 |",
+		"runs at 0.50× the floor", "- clamd+spamd skipped: spamd not reachable"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "Pick-up latency") || strings.Contains(out, "memory:") {
+		t.Errorf("report shows runs that did not happen:\n%s", out)
+	}
+}
+
+// TestProxyCutsIdle checks that close does not wait for ever on a client
+// that keeps its connection open.
+func TestProxyCutsIdle(t *testing.T) {
+	f := startFakeClamd(t, 0)
+	p, err := newProxy(f.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.grace = 50 * time.Millisecond
+	c, err := net.Dial("tcp", p.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("zPI"))
+	time.Sleep(20 * time.Millisecond)
+	done := make(chan int64)
+	go func() { done <- p.close() }()
+	select {
+	case n := <-done:
+		if n != 3 {
+			t.Errorf("proxy close counted %d bytes, want 3", n)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("proxy close hangs on an idle client")
+	}
+}
