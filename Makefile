@@ -37,6 +37,12 @@ lint:
 	 elif $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 -version >/dev/null 2>&1; then $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...; \
 	 else echo "staticcheck not installable here, skipped"; fi
 
+# Drains BENCH_N queued messages (default 2000) with each engine set
+# (BENCH_ENGINES, e.g. "none,builtin,clamd,clamd+spamd"; default none and
+# builtin, plus clamd and clamd+spamd when scripts/teststack reports them
+# up: QSCAN_STACK_PORTS picks the stack), beside the engines alone, the
+# floor, 30 messages of 20 MB and the pick-up latency. Prints a Markdown
+# table for test/RESULTS.md; more knobs: go run ./test/bench -h.
 bench: build
 	$(GO) run ./test/bench $(BENCH_ARGS)
 
