@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/qscan/qscan/pkg/quarantine"
 	"github.com/qscan/qscan/pkg/sendmail"
@@ -296,4 +298,25 @@ func TestQuarAgeSince(t *testing.T) {
 	if got, err := quarSince("", now); err != nil || !got.IsZero() {
 		t.Errorf("quarSince(\"\") = %v, %v", got, err)
 	}
+}
+
+// FuzzQuarClean checks that text from a message can never put a control
+// or format character on the operator's terminal, nor exceed its bound.
+func FuzzQuarClean(f *testing.F) {
+	for _, s := range []string{"plain", "a\x1b]0;title\x07b", "\u202Egnp.exe", "bad\xff\xfe", "=?UTF-8?Q?=1B=5B31m?="} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, in := range []string{s, quarDecode(s)} {
+			got := quarClean(in, 20)
+			if !utf8.ValidString(got) || utf8.RuneCountInString(got) > 23 {
+				t.Fatalf("quarClean(%q) = %q: invalid or too long", in, got)
+			}
+			for _, r := range got {
+				if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError {
+					t.Fatalf("quarClean(%q) = %q keeps %U", in, got, r)
+				}
+			}
+		}
+	})
 }
