@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/qscan/qscan/pkg/safeio"
@@ -221,6 +222,26 @@ func writeMetadata(dir string, e Entry) error {
 	if err != nil {
 		return fmt.Errorf("quarantine metadata: %w", err)
 	}
-	_, err = safeio.WriteFile(filepath.Join(dir, metadataName), bytes.NewReader(append(meta, '\n')), safeio.Options{Perm: 0o600, SyncDir: true})
-	return err
+	path := filepath.Join(dir, metadataName)
+	if _, err := safeio.WriteFile(path, bytes.NewReader(append(meta, '\n')), safeio.Options{Perm: 0o600, SyncDir: true}); err != nil {
+		return err
+	}
+	matchOwner(path, dir)
+	return nil
+}
+
+// matchOwner gives path the owner of dir when running as root, so that an
+// admin's release leaves no file the daemon's user cannot read. Best
+// effort: the file is already in place.
+func matchOwner(path, dir string) {
+	if os.Geteuid() != 0 {
+		return
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return
+	}
+	if s, ok := st.Sys().(*syscall.Stat_t); ok {
+		os.Lchown(path, int(s.Uid), int(s.Gid))
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -235,5 +236,26 @@ func TestReleasedHeader(t *testing.T) {
 		if got := ReleasedHeader(tt.org); got != tt.want {
 			t.Errorf("ReleasedHeader(%q) = %q, want %q", tt.org, got, tt.want)
 		}
+	}
+}
+
+// TestReleaseKeepsOwner checks that metadata.json rewritten by root keeps
+// the owner of the entry directory (the daemon's user).
+func TestReleaseKeepsOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to chown")
+	}
+	q := &Quarantine{Dir: t.TempDir()}
+	id := store(t, q, "AAA", time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC))
+	dir, _ := q.Path(id)
+	if err := os.Chown(dir, 4321, 4322); err != nil {
+		t.Skip(err)
+	}
+	if _, err := q.Release(id, releaseOpts(t.TempDir(), nil)); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := os.Stat(filepath.Join(dir, "metadata.json"))
+	if s := st.Sys().(*syscall.Stat_t); s.Uid != 4321 || s.Gid != 4322 {
+		t.Errorf("metadata.json owner = %d:%d, want 4321:4322", s.Uid, s.Gid)
 	}
 }
