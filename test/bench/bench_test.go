@@ -109,13 +109,15 @@ func TestTableRow(t *testing.T) {
 func TestReportNotes(t *testing.T) {
 	floor := result{msgs: 10, bytes: 1000, wall: time.Second, sent: -1, engCPU: -1}
 	s := summary{when: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), source: "mix", conc: 4, floor: floor,
-		drains: []row{{label: "qscan run --once, engines: none", r: result{msgs: 10, bytes: 1000, wall: 2 * time.Second, sent: -1, engCPU: -1}}},
+		drains: []row{{label: "qscan run --once, engines: none", r: result{msgs: 10, bytes: 1000, wall: 2 * time.Second, sent: -1, engCPU: -1}},
+			{label: "qscan run --once, engines: clamd", r: result{msgs: 10, bytes: 1000, wall: 4 * time.Second, sent: 2000, engCPU: -1}, alone: 20}},
 		notes:  []string{"clamd+spamd skipped: spamd not reachable"}}
 	var b bytes.Buffer
 	report(&b, s)
 	out := b.String()
 	for _, want := range []string{"## qscan bench — 2026-01-02 03:04 UTC", "| floor: read qf", "| qscan run --once, engines: none | 2.00 | 5 |",
-		"runs at 0.50× the floor", "- clamd+spamd skipped: spamd not reachable"} {
+		"runs at 0.50× the floor", "- clamd+spamd skipped: spamd not reachable",
+		"engines: clamd: the engine alone (20 msg/s) is faster than qscan's pass-through drain (5 msg/s), so the ratio cannot pass 0.25 here; the share of the pass-through speed kept with the engine is 0.50."} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}

@@ -90,9 +90,17 @@ func notes(s summary) []string {
 		"to engines MB: bytes sent to clamd and spamd, counted by a loopback relay that every client of the engines goes through. qscan scans each exploded part and the whole message with clamd, and gives spamd at most [spam.spamd] max_size of each message, so its byte count differs from the whole-message clients'.",
 		fmt.Sprintf("engine alone: the slowest engine of the set on the same messages at the same concurrency (clamd: zINSTREAM of whole messages on fresh connections; spamd: spamc processes). qscan / engine is the share of the engine's own speed qscan reaches; the goal is at least %.2f.", goalRatio),
 	}
+	var pass float64
 	for _, r := range s.drains {
 		if strings.HasSuffix(r.label, ": none") && s.floor.wall > 0 {
-			out = append(out, fmt.Sprintf("The pass-through drain runs at %.2f× the floor.", r.r.rate()/s.floor.rate()))
+			pass = r.r.rate()
+			out = append(out, fmt.Sprintf("The pass-through drain runs at %.2f× the floor.", pass/s.floor.rate()))
+		}
+	}
+	for _, r := range s.drains {
+		if pass > 0 && r.alone > pass {
+			out = append(out, fmt.Sprintf("%s: the engine alone (%.0f msg/s) is faster than qscan's pass-through drain (%.0f msg/s), so the ratio cannot pass %.2f here; the share of the pass-through speed kept with the engine is %.2f.",
+				strings.TrimPrefix(r.label, "qscan run --once, "), r.alone, pass, pass/r.alone, r.r.rate()/pass))
 		}
 	}
 	return append(out, s.notes...)
