@@ -111,7 +111,7 @@ func TestReportNotes(t *testing.T) {
 	s := summary{when: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), source: "mix", conc: 4, floor: floor,
 		drains: []row{{label: "qscan run --once, engines: none", r: result{msgs: 10, bytes: 1000, wall: 2 * time.Second, sent: -1, engCPU: -1}},
 			{label: "qscan run --once, engines: clamd", r: result{msgs: 10, bytes: 1000, wall: 4 * time.Second, sent: 2000, engCPU: -1}, alone: 20}},
-		notes:  []string{"clamd+spamd skipped: spamd not reachable"}}
+		notes: []string{"clamd+spamd skipped: spamd not reachable"}}
 	var b bytes.Buffer
 	report(&b, s)
 	out := b.String()
