@@ -74,7 +74,7 @@ func TestThroughRealSendmail(t *testing.T) {
 	if err := stackutil.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	got, err := stackutil.WaitSink(s.SinkDir, len(msgs), 120*time.Second)
+	got, err := waitAll(s, msgs, 120*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,8 +82,14 @@ func TestThroughRealSendmail(t *testing.T) {
 	for _, m := range got {
 		id := headerValue(m.Data, "Message-ID")
 		want, ok := msgs[id]
-		if !ok || seen[id] {
-			t.Errorf("unexpected or duplicate message %q at the sink", id)
+		if !ok {
+			// Not ours (the stack is shared with whatever else runs on it):
+			// say what it is, count only ours.
+			t.Logf("unrelated message at the sink: Message-ID %q From %q Subject %q", id, headerValue(m.Data, "From"), headerValue(m.Data, "Subject"))
+			continue
+		}
+		if seen[id] {
+			t.Errorf("message %q delivered twice", id)
 			continue
 		}
 		seen[id] = true
@@ -162,12 +168,11 @@ func TestCrashExactlyOnce(t *testing.T) {
 	if err := stackutil.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	got, err := stackutil.WaitSink(s.SinkDir, n, 180*time.Second)
-	if err != nil {
+	if _, err := waitAll(s, msgs, 180*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(2 * time.Second) // let any duplicate arrive too
-	got, _ = stackutil.WaitSink(s.SinkDir, n, time.Second)
+	got, _ := stackutil.ReadSink(s.SinkDir)
 	count := map[string]int{}
 	for _, m := range got {
 		count[headerValue(m.Data, "Message-ID")]++
@@ -176,9 +181,6 @@ func TestCrashExactlyOnce(t *testing.T) {
 		if count[id] != 1 {
 			t.Errorf("%s arrived %d times", id, count[id])
 		}
-	}
-	if len(got) != n {
-		t.Errorf("sink holds %d messages, want %d", len(got), n)
 	}
 	// Once sendmail has delivered everything, nothing of ours is left in
 	// its queue: no df without its qf.
@@ -195,6 +197,31 @@ func TestCrashExactlyOnce(t *testing.T) {
 	temps, _ := filepath.Glob(filepath.Join(s.Outgoing, ".qscan-tmp-*"))
 	if len(leftovers)+len(temps) != 0 {
 		t.Errorf("temporary files left in the outgoing queue: %v %v", leftovers, temps)
+	}
+}
+
+// waitAll waits until every message of msgs (by Message-ID) is at the
+// sink and returns the sink's messages.
+func waitAll(s stackutil.Stack, msgs map[string][]byte, timeout time.Duration) ([]stackutil.SinkMsg, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		got, _ := stackutil.ReadSink(s.SinkDir)
+		missing := len(msgs)
+		seen := map[string]bool{}
+		for _, m := range got {
+			id := headerValue(m.Data, "Message-ID")
+			if _, ok := msgs[id]; ok && !seen[id] {
+				seen[id] = true
+				missing--
+			}
+		}
+		if missing == 0 {
+			return got, nil
+		}
+		if time.Now().After(deadline) {
+			return got, fmt.Errorf("%d of %d messages did not arrive within %s", missing, len(msgs), timeout)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

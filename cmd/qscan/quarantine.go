@@ -369,6 +369,13 @@ func quarFail(cmd string, err error) int {
 // the files are done, only the database lags.
 func quarOnlyIndex(err error) bool {
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		// "%w: %w" of ErrIndex and its cause is one index error; a join
+		// of several errors is index-only when each of them is.
+		for _, e := range j.Unwrap() {
+			if e == quarantine.ErrIndex {
+				return true
+			}
+		}
 		for _, e := range j.Unwrap() {
 			if !quarOnlyIndex(e) {
 				return false
@@ -376,7 +383,13 @@ func quarOnlyIndex(err error) bool {
 		}
 		return true
 	}
-	return errors.Is(err, quarantine.ErrIndex)
+	if u := errors.Unwrap(err); u != nil && !errors.Is(err, quarantine.ErrIndex) {
+		return false
+	}
+	if u := errors.Unwrap(err); u != nil {
+		return quarOnlyIndex(u)
+	}
+	return err == quarantine.ErrIndex
 }
 
 func quarRelease(args []string) int {

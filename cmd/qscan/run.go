@@ -121,7 +121,7 @@ func newPipeline(c *config.Config, e *env) (*pipeline.Pipeline, error) {
 	if err := os.MkdirAll(c.Quarantine.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("quarantine dir: %w", err)
 	}
-	q := &wholeQuarantine{q: &quarantine.Quarantine{Dir: c.Quarantine.Dir}}
+	q := &wholeQuarantine{q: &quarantine.Quarantine{Dir: c.Quarantine.Dir, Index: st.QuarantineIndex()}, log: log}
 	o, err := pipelineOptions(c, log)
 	if err != nil {
 		return nil, err

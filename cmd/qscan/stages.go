@@ -205,7 +205,10 @@ func virusStage(v config.Virus, w *engineWatch) (*vstage.Stage, error) {
 }
 
 // wholeQuarantine adapts pkg/quarantine to the pipeline's interface.
-type wholeQuarantine struct{ q *quarantine.Quarantine }
+type wholeQuarantine struct {
+	q   *quarantine.Quarantine
+	log logrus.FieldLogger
+}
 
 func (w *wholeQuarantine) Store(m pipeline.Quarantined) (string, error) {
 	it := quarantine.Item{
@@ -219,7 +222,14 @@ func (w *wholeQuarantine) Store(m pipeline.Quarantined) (string, error) {
 		it.Parts = append(it.Parts, quarantine.Part{Filename: p.Filename, Report: p.Report})
 		it.Data = append(it.Data, p.Data)
 	}
-	return w.q.Store(it)
+	dir, err := w.q.Store(it)
+	if errors.Is(err, quarantine.ErrIndex) {
+		// The entry is durable; only its index row is missing, which
+		// `qscan quarantine list` (reading the files) does not need.
+		w.log.WithError(err).Warn("quarantine index not updated")
+		return dir, nil
+	}
+	return dir, err
 }
 
 func ipString(e message.Envelope) string {
