@@ -139,7 +139,8 @@ func checkerOptions(c *config.Config, log logrus.FieldLogger, text replacementTe
 				DeliverCleaned: c.Virus.DeliverCleaned, Silent: silent,
 				QuarantineWholeFromLocal: len(c.Virus.LocalDomains) > 0, LocalSender: isLocal(m.Envelope.Sender, c.Virus.LocalDomains),
 				CleanValue: c.Headers.Clean, InfectedValue: "Found to be infected", NotCleanValue: "Found to be not clean",
-				SpamActions: spamA, HighSpamActions: highA, HamActions: hamA,
+				UnscannedValue: "Not scanned: part of the message was too large for the virus scanner",
+				SpamActions:    spamA, HighSpamActions: highA, HamActions: hamA,
 			}
 		},
 		Cleaner: &cleaner{text: text},

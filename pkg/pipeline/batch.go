@@ -77,7 +77,7 @@ func (p *Pipeline) RunBatch(ctx context.Context) (BatchStats, error) {
 			} else {
 				st.Held++
 			}
-		case len(it.decision.Replace) > 0 && !p.quarantineParts(it):
+		case (len(it.decision.Replace) > 0 || it.decision.StoreSpam) && !p.quarantineParts(it):
 			st.Held++
 		default:
 			out = append(out, it)

@@ -100,3 +100,39 @@ func TestCleanedDelivery(t *testing.T) {
 		t.Error("incoming not released")
 	}
 }
+
+// TestSpamForwardAndStore: "forward ADDR" without "deliver" sends the
+// message to ADDR only; "deliver store" delivers and keeps a copy.
+func TestSpamForwardAndStore(t *testing.T) {
+	spammy := stageFunc{"spam", func(_ context.Context, m *message.Message) error {
+		m.Spam = &message.SpamResult{Level: "spam", Score: 7, Required: 5}
+		return nil
+	}}
+	for _, tc := range []struct {
+		actions []string
+		rcpt    string
+		notRcpt string
+		stored  int
+	}{
+		{[]string{"forward spam@example.org"}, "RP:<spam@example.org>", "RPFD:<b@example.test>", 0},
+		{[]string{"deliver", "store"}, "RPFD:<b@example.test>", "spam@example.org", 1},
+	} {
+		e := newEnv(t)
+		e.enqueue("6AM876nc000080", "buy now\n", 0)
+		opt := e.options()
+		opt.Checker = CheckerOptions{Policy: func(*message.Message) policy.Settings {
+			return policy.Settings{DeliverCleaned: true, SpamActions: tc.actions, CleanValue: "clean"}
+		}}
+		p := e.pipeline(opt, spammy)
+		if st, _ := p.RunBatch(ctx); st.Delivered != 1 {
+			t.Fatalf("%v: RunBatch = %+v", tc.actions, st)
+		}
+		qf := readFile(t, filepath.Join(e.out, "qf6AM876nc000080"))
+		if !strings.Contains(qf, tc.rcpt) || strings.Contains(qf, tc.notRcpt) {
+			t.Errorf("%v: outgoing qf recipients wrong:\n%s", tc.actions, qf)
+		}
+		if got := len(quarantineEntries(t, e.quar)); got != tc.stored {
+			t.Errorf("%v: %d quarantine copies, want %d", tc.actions, got, tc.stored)
+		}
+	}
+}

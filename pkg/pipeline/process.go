@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/policy"
 	"github.com/qscan/qscan/pkg/sendmail"
 )
 
@@ -110,8 +111,30 @@ func (p *Pipeline) decide(it *item) error {
 	if err := applyEdits(it.qf, o.edits, p.opt.Headers.AtTop); err != nil {
 		return err
 	}
+	if err := forward(it.qf, o.d); err != nil {
+		return err
+	}
 	it.outBody = o.body
 	it.outQf = it.qf.Bytes()
+	return nil
+}
+
+// forward adds the spam "forward" addresses as recipients (RP:<addr>),
+// replacing the original ones when the message goes only to them.
+func forward(qf *sendmail.Qf, d policy.Decision) error {
+	if len(d.Forward) == 0 {
+		return nil
+	}
+	if d.ForwardOnly {
+		for _, r := range qf.Recipients() {
+			qf.RemoveRecipient(r.Addr)
+		}
+	}
+	for _, a := range d.Forward {
+		if err := qf.AddRecipient(a); err != nil {
+			return fmt.Errorf("forward to %s: %w", a, err)
+		}
+	}
 	return nil
 }
 

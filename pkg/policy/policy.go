@@ -31,6 +31,9 @@ type Settings struct {
 	SpamActions, HighSpamActions, HamActions []string
 	// Header values of X-<Org>-QScan.
 	CleanValue, InfectedValue, NotCleanValue string
+	// UnscannedValue is the header value of a message delivered although
+	// part of it could not be scanned (deliver_unscannable).
+	UnscannedValue string
 }
 
 // Replacement is a part to take out of the delivered message.
@@ -52,6 +55,7 @@ type Decision struct {
 	QuarantineWhole  bool
 	QuarantineParts  bool
 	StoreSpam        bool     // spam "store": copy into the spam quarantine
+	ForwardOnly      bool     // deliver to Forward instead of the original recipients
 	Forward          []string // extra recipients of a copy
 	Bounce           bool
 	StripHTML        bool
@@ -75,6 +79,9 @@ func Decide(m *message.Message, s Settings) Decision {
 		}
 		if r.Action == message.ActionNone && r.Kind != message.KindVirus {
 			notes = append(notes, r.Text) // informational: a macro, a duplicate header
+			if r.Kind == message.KindError && r.Engine != "" && s.UnscannedValue != "" {
+				d.HeaderValue = s.UnscannedValue // an engine could not scan it all
+			}
 			continue
 		}
 		reasons = append(reasons, r.Text)
@@ -202,7 +209,11 @@ func applySpam(d *Decision, r *message.SpamResult, s Settings) {
 			}
 		}
 	}
-	d.Deliver = d.Deliver && deliver
+	if d.Deliver && !deliver && len(d.Forward) > 0 {
+		d.ForwardOnly = true // "forward ADDR" without "deliver": only ADDR gets it
+	} else {
+		d.Deliver = d.Deliver && deliver
+	}
 	if !d.Deliver && d.Reason == "" {
 		d.Reason = fmt.Sprintf("%s (score %.1f, required %.1f)", d.Verdict, r.Score, r.Required)
 	}

@@ -72,6 +72,16 @@ func TestDecide(t *testing.T) {
 	}
 }
 
+func TestUnscannableDelivered(t *testing.T) {
+	s := settings()
+	s.UnscannedValue = "Not scanned: too large"
+	m := msg(message.Report{Kind: message.KindError, Part: 1, Engine: "clamd", Text: "file x was too large to be scanned"})
+	d := Decide(m, s)
+	if !d.Deliver || d.HeaderValue != "Not scanned: too large" || len(d.Replace) != 0 {
+		t.Errorf("Decide = deliver %v header %q replace %v", d.Deliver, d.HeaderValue, d.Replace)
+	}
+}
+
 func TestDecideSpam(t *testing.T) {
 	for _, tc := range []struct {
 		level   string
@@ -95,7 +105,11 @@ func TestDecideSpam(t *testing.T) {
 	m.Spam = &message.SpamResult{Level: "spam"}
 	s := settings()
 	s.SpamActions = []string{"forward spam@example.org", "delete"}
-	if d := Decide(m, s); d.Deliver || len(d.Forward) != 1 || d.Forward[0] != "spam@example.org" {
+	if d := Decide(m, s); !d.Deliver || !d.ForwardOnly || len(d.Forward) != 1 || d.Forward[0] != "spam@example.org" {
 		t.Errorf("forward+delete: %+v", d)
+	}
+	s.SpamActions = []string{"deliver", "forward copy@example.org"}
+	if d := Decide(m, s); !d.Deliver || d.ForwardOnly || len(d.Forward) != 1 {
+		t.Errorf("deliver+forward: %+v", d)
 	}
 }
