@@ -147,7 +147,8 @@ func virusSection(c cfg) string {
 type daemon struct {
 	cmd     *exec.Cmd
 	logPath string
-	done    chan error
+	done    chan struct{} // closed when the process has exited
+	err     error         // its exit status, set before done is closed
 }
 
 func logPath(t testing.TB, name string) string {
@@ -172,8 +173,12 @@ func startDaemon(t testing.TB, bin, cfgPath, logFile string) *daemon {
 		f.Close()
 		t.Fatal(err)
 	}
-	d := &daemon{cmd: cmd, logPath: logFile, done: make(chan error, 1)}
-	go func() { d.done <- cmd.Wait(); f.Close() }()
+	d := &daemon{cmd: cmd, logPath: logFile, done: make(chan struct{})}
+	go func() {
+		d.err = cmd.Wait()
+		f.Close()
+		close(d.done)
+	}()
 	return d
 }
 
@@ -189,9 +194,9 @@ func (d *daemon) stop(t testing.TB) {
 	t.Helper()
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-d.done:
-		if err != nil {
-			t.Errorf("qscan run exited with %v", err)
+	case <-d.done:
+		if d.err != nil {
+			t.Errorf("qscan run exited with %v", d.err)
 		}
 	case <-time.After(60 * time.Second):
 		d.kill()
@@ -202,8 +207,7 @@ func (d *daemon) stop(t testing.TB) {
 // alive reports whether the daemon is still running.
 func (d *daemon) alive() bool {
 	select {
-	case err := <-d.done:
-		d.done <- err
+	case <-d.done:
 		return false
 	default:
 		return true
