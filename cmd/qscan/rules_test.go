@@ -87,3 +87,23 @@ func TestRulesetsAfterSIGHUP(t *testing.T) {
 		t.Errorf("no virus report to secdesk@example.org in the outgoing queue\n%s", log.String())
 	}
 }
+
+// TestLintValueScores: thresholds and actions can be rulesets too.
+func TestLintValueScores(t *testing.T) {
+	root, cfg := demo(t, "")
+	os.WriteFile(filepath.Join(root, "scores.rules"), []byte("To:\t*@strict.example\t3.5\nFromOrTo:\tdefault\t5\n"), 0o600)
+	os.WriteFile(filepath.Join(root, "actions.rules"), []byte("To:\t*@strict.example\tdelete\nFromOrTo:\tdefault\tdeliver header \"X-Spam-Status: Yes\"\n"), 0o600)
+	writeCfg(t, cfg, "[spam]\nrequired_score = \"scores.rules\"\nspam_actions = \"actions.rules\"\n")
+	out, code := qscan(t, "lint", "-c", cfg, "--value", "spam.required_score", "--from", "a@x.example", "--to", "b@strict.example")
+	if code != 0 || !strings.Contains(out, "spam.required_score = 3.5") {
+		t.Errorf("lint --value spam.required_score = %d %q", code, out)
+	}
+	out, _ = qscan(t, "lint", "-c", cfg, "--value", "spam.spam_actions", "--from", "a@x.example", "--to", "b@other.example")
+	if !strings.Contains(out, `spam.spam_actions = deliver header "X-Spam-Status: Yes"`) {
+		t.Errorf("lint --value spam.spam_actions = %q", out)
+	}
+	os.WriteFile(filepath.Join(root, "actions.rules"), []byte("To:\t*@strict.example\tdeliver explode\n"), 0o600)
+	if out, code := qscan(t, "lint", "-c", cfg); code != exitConfig || !strings.Contains(out, "actions.rules:1") {
+		t.Errorf("lint with a bad action in a ruleset = %d %q", code, out)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,13 +24,50 @@ import (
 // spamOptions maps [spam] to the spam package's options.
 func spamOptions(c config.Spam) spam.Options {
 	return spam.Options{
-		Engines: c.Engines, RequiredScore: c.RequiredScore, HighScore: c.HighScore,
-		SpamActions: strings.Join(c.SpamActions, " "), HighSpamActions: strings.Join(c.HighSpamActions, " "),
-		HamActions: strings.Join(c.HamActions, " "), SubjectTag: c.SubjectTag, SubjectPosition: spam.Position(c.SubjectPosition),
+		// The stage classifies with the plain values; rulesets re-level per
+		// message in the policy (see perMessageSpam).
+		Engines: c.Engines, RequiredScore: score(c.RequiredScore.Plain, 5), HighScore: score(c.HighScore.Plain, 10),
+		SpamActions: c.SpamActions.Plain, HighSpamActions: c.HighSpamActions.Plain,
+		HamActions: c.HamActions.Plain, SubjectTag: c.SubjectTag, SubjectPosition: spam.Position(c.SubjectPosition),
 		BlacklistHigh: c.BlacklistHigh, ListsToBeSpam: c.ListsToBeSpam, ListsToBeHigh: c.ListsToBeHigh,
 		Whitelist: c.Whitelist, Blacklist: c.Blacklist, CacheTTL: c.CacheTTL.D(), CacheMaxEntries: c.CacheMaxEntries,
 		MaxTimeouts: c.MaxTimeouts, Pause: c.Pause.D(),
 	}
+}
+
+// score parses a threshold, def when it is not a number (a ruleset
+// without a default).
+func score(v string, def float64) float64 {
+	f, err := config.Score(v)
+	if err != nil {
+		return def
+	}
+	return f
+}
+
+// perMessageSpam re-levels a spam result with the message's thresholds
+// (spam.required_score and spam.high_score may be rulesets).
+func perMessageSpam(c config.Spam, m *message.Message) {
+	r := m.Spam
+	if r == nil || r.Whitelisted || r.Blacklisted || (r.Unchecked != "" && len(r.Engines) == 0) || r.Level == "" {
+		return
+	}
+	rm := rulesMsg(m)
+	req := score(c.RequiredScore.Resolve(rm), 5)
+	high := score(c.HighScore.Resolve(rm), 10)
+	level := "ham"
+	switch {
+	case r.Score >= high:
+		level = "high"
+	case r.Score >= req:
+		level = "spam"
+	}
+	// DNS list hits may have raised the level beyond the score: keep that.
+	rank := map[string]int{"ham": 0, "spam": 1, "high": 2}
+	if !slices.Contains(r.Engines, "DNSBL") || rank[level] >= rank[r.Level] {
+		r.Level = level
+	}
+	r.Required = req
 }
 
 // spamStage builds the engines of [spam] and the stage over them.

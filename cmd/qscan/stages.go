@@ -17,6 +17,7 @@ import (
 	"github.com/qscan/qscan/pkg/pipeline"
 	"github.com/qscan/qscan/pkg/policy"
 	"github.com/qscan/qscan/pkg/quarantine"
+	"github.com/qscan/qscan/pkg/ruleset"
 	"github.com/qscan/qscan/pkg/virus"
 	"github.com/qscan/qscan/pkg/virus/builtin"
 	"github.com/qscan/qscan/pkg/virus/clamd"
@@ -129,14 +130,17 @@ func shippedRules(name string) (*content.Rules, error) {
 // The spam actions were checked by buildStages (spam.ParseActions).
 func checkerOptions(c *config.Config, log logrus.FieldLogger, text replacementText) pipeline.CheckerOptions {
 	silent := compileAll(c.Virus.SilentViruses)
-	spamA, _ := spamActions(strings.Join(c.Spam.SpamActions, " "))
-	highA, _ := spamActions(strings.Join(c.Spam.HighSpamActions, " "))
-	hamA, _ := spamActions(strings.Join(c.Spam.HamActions, " "))
 	return pipeline.CheckerOptions{
 		ExtraHeaders: extraHeaders(c, log),
 		Policy: func(m *message.Message) policy.Settings {
+			rm := rulesMsg(m)
+			perMessageSpam(c.Spam, m)
+			spamA, _ := spamActions(c.Spam.SpamActions.Resolve(rm)) // validated by config
+			highA, _ := spamActions(c.Spam.HighSpamActions.Resolve(rm))
+			hamA, _ := spamActions(c.Spam.HamActions.Resolve(rm))
+			cleaned, _ := ruleset.Yes(c.Virus.DeliverCleaned.Resolve(rm))
 			return policy.Settings{
-				DeliverCleaned: c.Virus.DeliverCleaned, Silent: silent,
+				DeliverCleaned: cleaned, Silent: silent,
 				QuarantineWholeFromLocal: len(c.Virus.LocalDomains) > 0, LocalSender: isLocal(m.Envelope.Sender, c.Virus.LocalDomains),
 				CleanValue: c.Headers.Clean, InfectedValue: "Found to be infected", NotCleanValue: "Found to be not clean",
 				UnscannedValue: "Not scanned: part of the message was too large for the virus scanner",

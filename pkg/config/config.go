@@ -248,9 +248,14 @@ func Parse(name string, data []byte) (*Config, error) {
 		c.Spam.Spamd.Address = ""
 	}
 	c.resolvePaths(filepath.Dir(name))
+	defaults := Defaults()
 	for key, st := range c.Settings() {
 		if err := st.resolve(filepath.Dir(name)); err != nil {
 			add(key, "%s: %v", key, err)
+		}
+		if st.Rules != nil && st.Plain == "" {
+			// A ruleset without a default rule falls back to the built-in value.
+			st.Plain = defaults.Settings()[key].Plain
 		}
 	}
 	for _, e := range c.validate() {

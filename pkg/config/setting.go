@@ -1,6 +1,10 @@
 package config
 
 import (
+	"fmt"
+	"strconv"
+	"strings"
+
 	"github.com/qscan/qscan/pkg/ruleset"
 )
 
@@ -13,10 +17,32 @@ type Setting struct {
 	ruleset.Setting
 }
 
-// UnmarshalText keeps the raw value; Parse resolves it once the file's
-// directory is known.
-func (s *Setting) UnmarshalText(b []byte) error {
-	s.Raw = string(b)
+// UnmarshalTOML keeps the raw value (a string, number, boolean, or a list
+// of words joined by spaces, as MailScanner writes action lists); Parse
+// resolves it once the file's directory is known.
+func (s *Setting) UnmarshalTOML(v any) error {
+	switch x := v.(type) {
+	case string:
+		s.Raw = x
+	case int64:
+		s.Raw = strconv.FormatInt(x, 10)
+	case float64:
+		s.Raw = strconv.FormatFloat(x, 'g', -1, 64)
+	case bool:
+		s.Raw = map[bool]string{true: "yes", false: "no"}[x]
+	case []any:
+		words := make([]string, 0, len(x))
+		for _, e := range x {
+			w, ok := e.(string)
+			if !ok {
+				return fmt.Errorf("invalid list element %v: want a string", e)
+			}
+			words = append(words, w)
+		}
+		s.Raw = strings.Join(words, " ")
+	default:
+		return fmt.Errorf("invalid value %v: want a value or a ruleset file name", v)
+	}
 	return nil
 }
 
@@ -39,8 +65,14 @@ func plain(v string) Setting { return Setting{Raw: v, Setting: ruleset.Setting{P
 // Settings lists the per-message options (value or ruleset) by key.
 func (c *Config) Settings() map[string]*Setting {
 	return map[string]*Setting{
-		"virus.scan":        &c.Virus.Scan,
-		"spam.check":        &c.Spam.Check,
-		"notify.postmaster": &c.Notify.Postmaster,
+		"virus.scan":             &c.Virus.Scan,
+		"virus.deliver_cleaned":  &c.Virus.DeliverCleaned,
+		"spam.check":             &c.Spam.Check,
+		"spam.required_score":    &c.Spam.RequiredScore,
+		"spam.high_score":        &c.Spam.HighScore,
+		"spam.spam_actions":      &c.Spam.SpamActions,
+		"spam.high_spam_actions": &c.Spam.HighSpamActions,
+		"spam.ham_actions":       &c.Spam.HamActions,
+		"notify.postmaster":      &c.Notify.Postmaster,
 	}
 }

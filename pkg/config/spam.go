@@ -1,33 +1,35 @@
 package config
 
 import (
+	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
 // Spam configures the spam checks ([spam] and its engine tables).
 type Spam struct {
-	Engines             []string   `toml:"engines"`
-	Check               Setting    `toml:"check"` // yes/no or a ruleset: check this message?
-	RequiredScore       float64    `toml:"required_score"`
-	HighScore           float64    `toml:"high_score"`
-	SpamActions         StringList `toml:"spam_actions"`
-	HighSpamActions     StringList `toml:"high_spam_actions"`
-	HamActions          StringList `toml:"ham_actions"`
-	SubjectTag          string     `toml:"subject_tag"`
-	SubjectPosition     string     `toml:"subject_position"`
-	Whitelist           []string   `toml:"whitelist"`
-	Blacklist           []string   `toml:"blacklist"`
-	BlacklistHigh       bool       `toml:"blacklist_high"`
-	ListsToBeSpam       int        `toml:"lists_to_be_spam"`
-	ListsToBeHigh       int        `toml:"lists_to_be_high"`
-	HoldOnFailure       bool       `toml:"hold_on_failure"`
-	AlwaysIncludeReport bool       `toml:"always_include_report"`
-	MaxSize             Size       `toml:"max_size"`
-	CacheTTL            Duration   `toml:"cache_ttl"`
-	CacheMaxEntries     int        `toml:"cache_max_entries"`
-	MaxTimeouts         int        `toml:"max_timeouts"`
-	Pause               Duration   `toml:"pause"`
+	Engines             []string `toml:"engines"`
+	Check               Setting  `toml:"check"` // yes/no or a ruleset: check this message?
+	RequiredScore       Setting  `toml:"required_score"`
+	HighScore           Setting  `toml:"high_score"`
+	SpamActions         Setting  `toml:"spam_actions"`
+	HighSpamActions     Setting  `toml:"high_spam_actions"`
+	HamActions          Setting  `toml:"ham_actions"`
+	SubjectTag          string   `toml:"subject_tag"`
+	SubjectPosition     string   `toml:"subject_position"`
+	Whitelist           []string `toml:"whitelist"`
+	Blacklist           []string `toml:"blacklist"`
+	BlacklistHigh       bool     `toml:"blacklist_high"`
+	ListsToBeSpam       int      `toml:"lists_to_be_spam"`
+	ListsToBeHigh       int      `toml:"lists_to_be_high"`
+	HoldOnFailure       bool     `toml:"hold_on_failure"`
+	AlwaysIncludeReport bool     `toml:"always_include_report"`
+	MaxSize             Size     `toml:"max_size"`
+	CacheTTL            Duration `toml:"cache_ttl"`
+	CacheMaxEntries     int      `toml:"cache_max_entries"`
+	MaxTimeouts         int      `toml:"max_timeouts"`
+	Pause               Duration `toml:"pause"`
 
 	Spamd  Spamd  `toml:"spamd"`
 	Rspamd Rspamd `toml:"rspamd"`
@@ -69,11 +71,11 @@ func defaultSpam() Spam {
 	return Spam{
 		Engines:         []string{"spamd"},
 		Check:           plain("yes"),
-		RequiredScore:   5.0,
-		HighScore:       10.0,
-		SpamActions:     StringList{"deliver", `header "X-Spam-Status: Yes"`},
-		HighSpamActions: StringList{"store"},
-		HamActions:      StringList{"deliver"},
+		RequiredScore:   plain("5"),
+		HighScore:       plain("10"),
+		SpamActions:     plain(`deliver header "X-Spam-Status: Yes"`),
+		HighSpamActions: plain("store"),
+		HamActions:      plain("deliver"),
 		SubjectTag:      "{Spam?}",
 		SubjectPosition: "start",
 		ListsToBeSpam:   1, ListsToBeHigh: 3,
@@ -99,8 +101,8 @@ func (s *Spam) validate(bad func(key, format string, a ...any)) {
 			bad("spam.engines", "spam.engines: unknown engine %q (use spamd, rspamd, dnsbl)", e)
 		}
 	}
-	if s.HighScore < s.RequiredScore {
-		bad("spam.high_score", "spam.high_score: %g is below required_score %g", s.HighScore, s.RequiredScore)
+	if r, h, ok := plainScores(s); ok && h < r {
+		bad("spam.high_score", "spam.high_score: %g is below required_score %g", h, r)
 	}
 	switch s.SubjectPosition {
 	case "start", "end", "no":
@@ -123,4 +125,20 @@ func (s *Spam) validate(bad func(key, format string, a ...any)) {
 			bad("spam.dnsbl.list", "spam.dnsbl.list %s: kind %q: use ip or domain", l.Name, l.Kind)
 		}
 	}
+}
+
+// plainScores returns the plain (not ruleset) thresholds.
+func plainScores(s *Spam) (required, high float64, ok bool) {
+	r, err1 := strconv.ParseFloat(s.RequiredScore.Plain, 64)
+	h, err2 := strconv.ParseFloat(s.HighScore.Plain, 64)
+	return r, h, err1 == nil && err2 == nil && s.RequiredScore.Rules == nil && s.HighScore.Rules == nil
+}
+
+// Score parses a spam threshold value.
+func Score(v string) (float64, error) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a score", v)
+	}
+	return f, nil
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/qscan/qscan/pkg/spam"
 )
 
 type problem struct{ key, msg string }
@@ -101,10 +103,14 @@ func (c *Config) validate() []problem {
 	for key, st := range c.Settings() {
 		check := func(v string) error { return nil }
 		switch key {
-		case "virus.scan", "spam.check":
+		case "virus.scan", "spam.check", "virus.deliver_cleaned":
 			check = yesNo
 		case "notify.postmaster":
 			check = mailAddress
+		case "spam.required_score", "spam.high_score":
+			check = func(v string) error { _, err := Score(v); return err }
+		case "spam.spam_actions", "spam.high_spam_actions", "spam.ham_actions":
+			check = func(v string) error { _, err := spam.ParseActions(v); return err }
 		}
 		if st.Rules != nil {
 			if err := st.Rules.CheckValues(check); err != nil {

@@ -13,7 +13,7 @@ type Virus struct {
 	Scanners           []string `toml:"scanners"`
 	Scan               Setting  `toml:"scan"` // yes/no or a ruleset: scan this message?
 	DeliverUnscannable bool     `toml:"deliver_unscannable"`
-	DeliverCleaned     bool     `toml:"deliver_cleaned"`
+	DeliverCleaned     Setting  `toml:"deliver_cleaned"`
 	Heuristics         string   `toml:"heuristics"`
 	SilentViruses      []string `toml:"silent_viruses"`
 	LocalDomains       []string `toml:"local_domains"`
@@ -50,7 +50,7 @@ func defaultVirus() Virus {
 	return Virus{
 		Scanners:       []string{"clamd"},
 		Scan:           plain("yes"),
-		DeliverCleaned: true,
+		DeliverCleaned: plain("yes"),
 		Heuristics:     "infected",
 		// Mass-mailers and spam-viruses forge their senders: no notices.
 		SilentViruses: []string{`(?i)^(W32/)?(Klez|Bugbear|Sobig|Mimail|Netsky|Mydoom|Bagle|Sober|Zafi)`, `(?i)^Email\.(Phishing|Spam)`},
