@@ -28,6 +28,11 @@ var _ pipeline.Cleaner = (*cleaner)(nil)
 // Clean replaces each reported MIME part once: several reports about the
 // same attachment (two members of one zip) share one replacement text.
 func (c *cleaner) Clean(m *message.Message, repl []policy.Replacement) ([]byte, []pipeline.HeaderEdit, error) {
+	for _, r := range repl {
+		if r.Part < 0 {
+			return c.replaceWhole(m, r)
+		}
+	}
 	byPath := map[string]*rebuild.Replacement{}
 	var paths []string
 	// One text per attachment: a virus report speaks for it first.
@@ -117,4 +122,21 @@ func warningName(name string) string {
 		name = name[:100]
 	}
 	return name + ".txt"
+}
+
+// replaceWhole delivers the warning text in place of the whole body (the
+// message itself was the problem: too large, unparsable).
+func (c *cleaner) replaceWhole(m *message.Message, r policy.Replacement) ([]byte, []pipeline.HeaderEdit, error) {
+	text, err := c.text(m, r, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	edits := []pipeline.HeaderEdit{
+		{Op: "delete", Name: "Content-Length"},
+		{Op: "delete", Name: "Content-Disposition"},
+		{Op: "replace", Name: "Content-Type", Value: "text/plain; charset=utf-8"},
+		{Op: "replace", Name: "Content-Transfer-Encoding", Value: "8bit"},
+		{Op: "replace", Name: "MIME-Version", Value: "1.0"},
+	}
+	return text, edits, nil
 }

@@ -140,7 +140,7 @@ func checkerOptions(c *config.Config, log logrus.FieldLogger, text replacementTe
 			hamA, _ := spamActions(c.Spam.HamActions.Resolve(rm))
 			cleaned, _ := ruleset.Yes(c.Virus.DeliverCleaned.Resolve(rm))
 			return policy.Settings{
-				DeliverCleaned: cleaned, Silent: silent,
+				DeliverCleaned: cleaned, Silent: silent, ReplaceWhole: c.Content.WholeMessage == "replace",
 				QuarantineWholeFromLocal: len(c.Virus.LocalDomains) > 0, LocalSender: isLocal(m.Envelope.Sender, c.Virus.LocalDomains),
 				CleanValue: c.Headers.Clean, InfectedValue: "Found to be infected", NotCleanValue: "Found to be not clean",
 				UnscannedValue: "Not scanned: part of the message was too large for the virus scanner",

@@ -28,6 +28,7 @@ type Content struct {
 	BlockExternalBody    bool     `toml:"block_external_body"`
 	BlockEncrypted       bool     `toml:"block_encrypted"`
 	QPMaxBlankLine       int      `toml:"qp_max_blank_line"`
+	WholeMessage         string   `toml:"whole_message"` // "quarantine" or "replace"
 	HTML                 HTML     `toml:"html"`
 }
 
@@ -52,6 +53,7 @@ func defaultLimits() Limits {
 // the binary are used.
 func defaultContent() Content {
 	return Content{
+		WholeMessage: "quarantine",
 		BlockPartial: true, BlockExternalBody: true, QPMaxBlankLine: 100000,
 		HTML: HTML{IFrame: "disarm", Form: "disarm", Script: "disarm", ObjectCodebase: "disarm"},
 	}
@@ -71,6 +73,9 @@ func (l *Limits) validate(bad func(key, format string, a ...any)) {
 }
 
 func (c *Content) validate(bad func(key, format string, a ...any)) {
+	if c.WholeMessage != "quarantine" && c.WholeMessage != "replace" {
+		bad("content.whole_message", "content.whole_message: %q: use quarantine or replace", c.WholeMessage)
+	}
 	for key, v := range map[string]string{"content.html.iframe": c.HTML.IFrame, "content.html.form": c.HTML.Form,
 		"content.html.script": c.HTML.Script, "content.html.object_codebase": c.HTML.ObjectCodebase} {
 		switch v {

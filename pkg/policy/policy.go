@@ -29,6 +29,11 @@ type Settings struct {
 	// words, already validated: deliver, delete, store, forward ADDR,
 	// bounce, header "Name: value", striphtml, attachment, notify.
 	SpamActions, HighSpamActions, HamActions []string
+	// ReplaceWhole delivers a message whose problem is the whole message
+	// (too large, unparsable, MIME limits) as a warning text in place of
+	// its body, the original kept in the quarantine; when false (default)
+	// such a message is quarantined whole.
+	ReplaceWhole bool
 	// Header values of X-<Org>-QScan.
 	CleanValue, InfectedValue, NotCleanValue string
 	// UnscannedValue is the header value of a message delivered although
@@ -38,7 +43,7 @@ type Settings struct {
 
 // Replacement is a part to take out of the delivered message.
 type Replacement struct {
-	Part     int // index into Message.Parts of the leaf that was reported
+	Part     int // index into Message.Parts of the leaf that was reported; -1: the whole body
 	MIMEPath string
 	Delete   bool // remove silently, no replacement text
 	Report   message.Report
@@ -95,7 +100,11 @@ func Decide(m *message.Message, s Settings) Decision {
 		}
 		switch r.Action {
 		case message.ActionQuarantine:
-			d.QuarantineWhole, d.Deliver = true, false
+			if s.ReplaceWhole && r.Part < 0 {
+				d.Replace = append(d.Replace, Replacement{Part: -1, Report: r})
+			} else {
+				d.QuarantineWhole, d.Deliver = true, false
+			}
 		case message.ActionDelete, message.ActionReplace:
 			d.Replace = append(d.Replace, Replacement{Part: r.Part, MIMEPath: mimePath(m, r.Part), Delete: r.Action == message.ActionDelete, Report: r})
 		case message.ActionNone: // a virus is never only reported
@@ -114,10 +123,14 @@ func Decide(m *message.Message, s Settings) Decision {
 	if virus && silent {
 		return Decision{Verdict: "silent", Reason: d.Reason, QuarantineWhole: true}
 	}
-	for _, r := range d.Replace {
+	for i, r := range d.Replace {
 		if r.Part < 0 || r.MIMEPath == "" {
-			// Nothing to cut out: the whole message is the problem.
-			d.QuarantineWhole, d.Deliver = true, false
+			// Nothing to cut out: the whole message is the problem. It is
+			// replaced by its warning text, or kept back whole.
+			d.Replace[i].Part, d.Replace[i].MIMEPath = -1, ""
+			if !s.ReplaceWhole {
+				d.QuarantineWhole, d.Deliver = true, false
+			}
 		}
 	}
 	if len(d.Replace) > 0 {

@@ -72,6 +72,20 @@ func TestDecide(t *testing.T) {
 	}
 }
 
+func TestReplaceWhole(t *testing.T) {
+	s := settings()
+	s.ReplaceWhole = true
+	m := msg(message.Report{Kind: message.KindSize, Part: -1, Text: "Message is too large", Action: message.ActionQuarantine})
+	d := Decide(m, s)
+	if !d.Deliver || d.QuarantineWhole || len(d.Replace) != 1 || d.Replace[0].Part != -1 || !d.QuarantineParts {
+		t.Errorf("Decide with replace_whole = %+v", d)
+	}
+	s.ReplaceWhole = false
+	if d := Decide(m, s); d.Deliver || !d.QuarantineWhole {
+		t.Errorf("Decide without replace_whole = %+v", d)
+	}
+}
+
 func TestUnscannableDelivered(t *testing.T) {
 	s := settings()
 	s.UnscannedValue = "Not scanned: too large"
