@@ -54,9 +54,13 @@ fuzz:
 	  done; \
 	done
 
+# Reliability: crash, full disk, engine faults, hostile input, load, against
+# the real stack; appends the figures to test/RESULTS.md. REL_SCALE=short
+# for a run of a few minutes; QSCAN_STACK_PORTS=N for a second stack.
+REL_SCALE ?= full
 reliability: build
 	scripts/teststack start
-	QSCAN_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -tags reliability -timeout 120m -v ./test/... ; rc=$$?; scripts/teststack stop; exit $$rc
+	REL_SCALE=$(REL_SCALE) QSCAN_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -tags reliability -timeout 120m -v ./test/reliability/ ; rc=$$?; scripts/teststack stop; exit $$rc
 
 clean:
 	rm -rf bin work

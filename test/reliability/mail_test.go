@@ -143,6 +143,11 @@ type submitResult struct {
 // several transactions per connection, as fast as the server accepts.
 // A temporary failure (4xx, a dropped connection) is retried with backoff.
 func submitParallel(addr string, msgs []testMsg, conns int) submitResult {
+	return submitGen(addr, len(msgs), func(i int) testMsg { return msgs[i] }, conns)
+}
+
+// submitGen is submitParallel for n messages made on the fly by gen.
+func submitGen(addr string, n int, gen func(int) testMsg, conns int) submitResult {
 	var next, retries, failures, sent atomic.Int64
 	var mu sync.Mutex
 	var lastErr error
@@ -160,9 +165,10 @@ func submitParallel(addr string, msgs []testMsg, conns int) submitResult {
 			}()
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= len(msgs) {
+				if i >= n {
 					return
 				}
+				m := gen(i)
 				ok := false
 				for try := 0; try < 20 && !ok; try++ {
 					if try > 0 {
@@ -178,7 +184,7 @@ func submitParallel(addr string, msgs []testMsg, conns int) submitResult {
 							continue
 						}
 					}
-					if err = sendOne(c, msgs[i]); err != nil {
+					if err = sendOne(c, m); err != nil {
 						mu.Lock()
 						lastErr = err
 						mu.Unlock()

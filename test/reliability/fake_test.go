@@ -1,0 +1,98 @@
+//go:build reliability
+
+package reliability
+
+import (
+	"io"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fakeClamd is an in-process TCP server that stands in for clamd: in
+// garbage mode it answers every connection with one of several broken
+// replies; in proxy mode it relays to the real clamd.
+type fakeClamd struct {
+	ln    net.Listener
+	proxy atomic.Bool
+	real  string
+	conns atomic.Int64
+	wg    sync.WaitGroup
+}
+
+func newFakeClamd(t *testing.T, realAddr string) *fakeClamd {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeClamd{ln: ln, real: realAddr}
+	f.wg.Add(1)
+	go f.serve()
+	t.Cleanup(func() { ln.Close(); f.wg.Wait() })
+	return f
+}
+
+func (f *fakeClamd) addr() string { return f.ln.Addr().String() }
+
+func (f *fakeClamd) serve() {
+	defer f.wg.Done()
+	for {
+		c, err := f.ln.Accept()
+		if err != nil {
+			return
+		}
+		n := f.conns.Add(1)
+		go func() {
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(time.Minute))
+			if f.proxy.Load() {
+				relay(c, f.real)
+				return
+			}
+			garbage(c, n)
+		}()
+	}
+}
+
+// garbage answers with the n-th kind of broken reply.
+func garbage(c net.Conn, n int64) {
+	buf := make([]byte, 4096)
+	c.Read(buf) // the command and perhaps a first chunk
+	switch n % 5 {
+	case 0: // random bytes, no terminator
+		r := rand.New(rand.NewPCG(uint64(n), 1))
+		junk := make([]byte, 300)
+		for i := range junk {
+			junk[i] = byte(r.UintN(256))
+		}
+		c.Write(junk)
+	case 1: // an error reply
+		c.Write([]byte("INSTREAM size limit exceeded. ERROR\x00"))
+	case 2: // closed at once
+	case 3: // a reply that is not clamd's grammar
+		c.Write([]byte("stream: \x00"))
+	case 4: // an endless line
+		for i := 0; i < 64; i++ {
+			if _, err := c.Write(make([]byte, 64<<10)); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// relay copies both ways between c and the real server.
+func relay(c net.Conn, addr string) {
+	r, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return
+	}
+	defer r.Close()
+	done := make(chan struct{}, 2)
+	go func() { io.Copy(r, c); done <- struct{}{} }()
+	go func() { io.Copy(c, r); done <- struct{}{} }()
+	<-done
+}
