@@ -21,6 +21,12 @@ func sample(name string) any {
 		return PostmasterData{Site: site, Date: n.Date, Messages: []Notice{n}}
 	case strings.HasPrefix(name, "sender."):
 		return SenderData{Site: site, Notice: n}
+	case strings.HasPrefix(name, "spam."):
+		n.Subject = "Cheap watches"
+		n.Reports = []string{"spam, SpamAssassin (not cached, score=12.3, required 6, BAYES_99 3.50, URIBL_BLACK 1.70)"}
+		n.Filenames = []string{"the entire message"}
+		n.Quarantine = "/var/spool/qscan/quarantine/20250602/spam/6AM8Fa4W008391"
+		return SenderData{Site: site, Notice: n}
 	case name == InlineWarning:
 		return InlineData{Filename: "invoice.pdf.exe", WarningName: "VirusWarning.txt", OrgName: site.OrgName}
 	default:

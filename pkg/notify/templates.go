@@ -32,12 +32,22 @@ const (
 	DeletedSize     = "deleted.size"      // ReplacementData
 	DeletedContent  = "deleted.content"   // ReplacementData
 	InlineWarning   = "inline.warning"    // InlineData
+	// SpamNotify tells the recipients that a message to them was spam and
+	// was not delivered (the "notify" spam action). SenderData whose
+	// Reports holds the spam report line(s); defines "subject".
+	SpamNotify = "spam.notify"
+	// SpamBounce tells the sender that a message was rejected as spam (the
+	// "bounce" spam action). SenderData: Notice has no score field, so
+	// Reports holds the spam report line ("spam, SpamAssassin (score=12.3,
+	// required 6, ...)"); defines "subject".
+	SpamBounce = "spam.bounce"
 )
 
 // Names lists every template qscan needs, in a fixed order.
 func Names() []string {
 	return []string{Postmaster, SenderVirus, SenderFilename, SenderError,
-		DeletedVirus, DeletedFilename, DeletedFiletype, DeletedSize, DeletedContent, InlineWarning}
+		DeletedVirus, DeletedFilename, DeletedFiletype, DeletedSize, DeletedContent, InlineWarning,
+		SpamNotify, SpamBounce}
 }
 
 // DefaultMaxBytes is Templates.MaxBytes by default.
@@ -149,7 +159,7 @@ func (t *Templates) check() []error {
 }
 
 func needsSubject(name string) bool {
-	return name == Postmaster || strings.HasPrefix(name, "sender.")
+	return name == Postmaster || strings.HasPrefix(name, "sender.") || strings.HasPrefix(name, "spam.")
 }
 
 // Render executes template name with data and returns the text with LF

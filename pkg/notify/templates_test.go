@@ -39,14 +39,18 @@ func TestRenderShipped(t *testing.T) {
 		DeletedSize:     {"invoice.pdf.exe", "   Virus"},
 		DeletedContent:  {"invoice.pdf.exe", "   Virus"},
 		InlineWarning:   {"(invoice.pdf.exe)", "VirusWarning.txt"},
+		SpamNotify:      {"alice@example.net", "bob@example.org, carol@example.org", "Cheap watches", "mx1.example.org", "6AM8Fa4W008391", "   spam, SpamAssassin (not cached, score=12.3"},
+		SpamBounce:      {"bob@example.org, carol@example.org", "Cheap watches", "postmaster@example.org", "   spam, SpamAssassin (not cached, score=12.3"},
 	}
 	labels := map[string][]string{
 		"en": {"     Sender: alice", "  Recipient: bob", "    Subject: invoice", "     Report: Virus"},
 		"fr": {"  Expéditeur : alice", "Destinataire : bob", "       Objet : invoice", "     Rapport : Virus"},
 	}
 	subjects := map[string]map[string]string{
-		"en": {Postmaster: "Warning: E-mail viruses detected", SenderVirus: "Warning: E-mail viruses detected"},
-		"fr": {Postmaster: "Attention : virus détectés dans des courriels"},
+		"en": {Postmaster: "Warning: E-mail viruses detected", SenderVirus: "Warning: E-mail viruses detected",
+			SpamNotify: "{Spam not delivered} Cheap watches", SpamBounce: "{Bounce} Unsolicited e-mail rejected"},
+		"fr": {Postmaster: "Attention : virus détectés dans des courriels",
+			SpamNotify: "{Spam non distribué} Cheap watches", SpamBounce: "{Rejet} Courriel indésirable refusé"},
 	}
 	for _, lang := range []string{"en", "fr"} {
 		tm := load(t, lang)
@@ -183,5 +187,26 @@ func TestRenderBounded(t *testing.T) {
 	}
 	if _, err := tm.Render("no.such", d); !errors.Is(err, ErrNoTemplate) {
 		t.Errorf("Render(no.such) error = %v, want ErrNoTemplate", err)
+	}
+}
+
+// TestSpamNotifyNotKept checks the recipient spam notice when no copy was
+// kept: it must not promise a release.
+func TestSpamNotifyNotKept(t *testing.T) {
+	for _, tt := range []struct{ lang, kept, notKept string }{
+		{"en", "kept in quarantine", "It was not kept"},
+		{"fr", "conservé en quarantaine", "pas été conservé"},
+	} {
+		tm := load(t, tt.lang)
+		d := sample(SpamNotify).(SenderData)
+		got, err := tm.Render(SpamNotify, d)
+		if err != nil || !bytes.Contains(got, []byte(tt.kept)) || bytes.Contains(got, []byte(tt.notKept)) {
+			t.Errorf("%s Render(spam.notify, quarantined) = %q, %v; want %q", tt.lang, got, err, tt.kept)
+		}
+		d.Quarantine = ""
+		got, err = tm.Render(SpamNotify, d)
+		if err != nil || bytes.Contains(got, []byte(tt.kept)) || !bytes.Contains(got, []byte(tt.notKept)) {
+			t.Errorf("%s Render(spam.notify, not kept) = %q, %v; want %q", tt.lang, got, err, tt.notKept)
+		}
 	}
 }
