@@ -12,6 +12,7 @@ type target struct {
 	texts    [][]byte
 	filename string
 	del      bool
+	convert  bool
 }
 
 // targets resolves repl to nodes, merges replacements of the same node,
@@ -27,11 +28,12 @@ func (t *tree) targets(repl []Replacement) ([]*target, error) {
 		}
 		tg := byNode[n]
 		if tg == nil {
-			tg = &target{n: n, del: true}
+			tg = &target{n: n, del: true, convert: true}
 			byNode[n] = tg
 			order = append(order, tg)
 		}
 		tg.del = tg.del && r.Delete && !n.top
+		tg.convert = tg.convert && r.Convert
 		if tg.filename == "" {
 			tg.filename = r.Filename
 		}
@@ -115,12 +117,14 @@ func (e *editor) target(tg *target) {
 	case tg.del:
 		e.splices = append(e.splices, edit{n.delim, n.end, nil})
 	default:
-		part := e.part(text, tg.filename, e.opt.InlineParts, false)
+		part := e.part(text, tg.filename, e.opt.InlineParts || tg.convert, tg.convert)
 		if n.noBreak || n.end == len(e.t.body) {
 			part = append(part, e.nl...)
 		}
 		e.splices = append(e.splices, edit{n.start, n.end, part})
-		e.toMixed(n.parent)
+		if !tg.convert || n.parent == nil || n.parent.mt.typ != "multipart/alternative" {
+			e.toMixed(n.parent)
+		}
 	}
 }
 

@@ -21,6 +21,7 @@ type goldenCase struct {
 		Text     string `json:"text"`
 		Filename string `json:"filename"`
 		Delete   bool   `json:"delete"`
+		Convert  bool   `json:"convert"`
 	} `json:"replacements"`
 	InlineWarning string `json:"inline_warning"`
 	InlineParts   bool   `json:"inline_parts"`
@@ -45,7 +46,7 @@ func loadCase(t *testing.T, name string) ([]Replacement, Options) {
 	}
 	var repl []Replacement
 	for _, r := range gc.Replacements {
-		repl = append(repl, Replacement{MIMEPath: r.MIMEPath, Text: []byte(r.Text), Filename: r.Filename, Delete: r.Delete})
+		repl = append(repl, Replacement{MIMEPath: r.MIMEPath, Text: []byte(r.Text), Filename: r.Filename, Delete: r.Delete, Convert: r.Convert})
 	}
 	return repl, Options{InlineWarning: []byte(gc.InlineWarning), InlineParts: gc.InlineParts}
 }

@@ -55,6 +55,12 @@ type Replacement struct {
 	// place. A deletion that would leave a multipart empty, or that names
 	// the whole body, becomes a replacement with Text.
 	Delete bool
+	// Convert says Text is the part's own content in another form (HTML
+	// made plain text), not a warning: the new part is inline and has no
+	// file name, and a multipart/alternative around it stays alternative
+	// (it is still an alternative of its siblings). Several replacements
+	// of one part convert only if all of them say so.
+	Convert bool
 }
 
 // Options bound and shape a rebuild. The zero value uses the defaults.
