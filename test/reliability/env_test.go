@@ -89,6 +89,7 @@ type cfg struct {
 	kick               bool
 	sendmailCF         string // -C for the kick
 	maxMessages        int
+	maxAttempts        int    // default 6
 	clamd              string // "host:port", "/socket", or "" for the built-in engine
 	clamdTimeout       string
 	spamd              string // spamd address; "" for no spam checks
@@ -110,7 +111,10 @@ func writeConfig(t testing.TB, c cfg) string {
 	if c.sendmailCF != "" {
 		fmt.Fprintf(&b, "sendmail_args = [\"-C\", %q]\n", c.sendmailCF)
 	}
-	fmt.Fprintf(&b, "[batch]\nmax_messages = %d\nretry_min = \"1s\"\nretry_max = \"2s\"\nmessage_timeout = \"30s\"\nmax_attempts = 6\n", max(c.maxMessages, 1))
+	if c.maxAttempts == 0 {
+		c.maxAttempts = 6
+	}
+	fmt.Fprintf(&b, "[batch]\nmax_messages = %d\nretry_min = \"1s\"\nretry_max = \"2s\"\nmessage_timeout = \"30s\"\nmax_attempts = %d\n", max(c.maxMessages, 1), c.maxAttempts)
 	fmt.Fprintf(&b, "[quarantine]\ndir = %q\n[store]\npath = \"work/qscan.db\"\n[headers]\norg_name = \"Rel\"\n", c.quarantine)
 	b.WriteString("[log]\nlevel = \"info\"\nformat = \"json\"\n[metrics]\nlisten = \"\"\n")
 	fmt.Fprintf(&b, "[notify]\npostmaster = %q\n", c.postmaster)

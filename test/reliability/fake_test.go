@@ -18,6 +18,7 @@ import (
 type fakeClamd struct {
 	ln    net.Listener
 	proxy atomic.Bool
+	hang  atomic.Bool // read and never answer (wins over proxy)
 	real  string
 	conns atomic.Int64
 	wg    sync.WaitGroup
@@ -49,6 +50,10 @@ func (f *fakeClamd) serve() {
 		go func() {
 			defer c.Close()
 			c.SetDeadline(time.Now().Add(time.Minute))
+			if f.hang.Load() {
+				io.Copy(io.Discard, c)
+				return
+			}
 			if f.proxy.Load() {
 				relay(c, f.real)
 				return
