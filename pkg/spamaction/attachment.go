@@ -1,0 +1,160 @@
+package spamaction
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"mime/quotedprintable"
+	"strconv"
+
+	"github.com/qscan/qscan/pkg/rebuild"
+)
+
+// AttachmentFilename names the attached original message.
+const AttachmentFilename = "original-message.eml"
+
+// contentFields are the top-level fields that described the old body and
+// would misdescribe the new multipart.
+var contentFields = []string{"Content-Transfer-Encoding", "Content-Length", "Content-Disposition",
+	"Content-Description", "Content-ID", "Content-MD5", "Content-Location", "Content-Language", "Content-Base"}
+
+// Attachment wraps the message (header block and body) as a
+// message/rfc822 attachment named AttachmentFilename, after an inline
+// text/plain; charset=utf-8 part holding text: the "attachment" spam
+// action, which lets the recipient see the warning before the spam. The
+// original bytes are kept exactly inside the attachment; the new
+// structure uses the body's line breaks (CRLF if its first line ends so,
+// else LF). boundarySeed (the queue ID, say) goes into the boundary with
+// a hash of the content; the boundary never occurs in the content.
+//
+// The Result's header edits make the top level a multipart/mixed with
+// MIME-Version 1.0 and delete the fields that described the old body
+// (Content-Transfer-Encoding, Content-Length, Content-Disposition ...).
+func Attachment(header, body, text, boundarySeed []byte) rebuild.Result {
+	nl := lineBreak(body)
+	if len(body) == 0 {
+		nl = lineBreak(header)
+	}
+	cte, enc := encodeText(text, nl)
+	b := boundary(boundarySeed, header, body, enc)
+	var out bytes.Buffer
+	out.Grow(len(header) + len(body) + len(enc) + 512)
+	out.WriteString("This is a multi-part message in MIME format." + nl + nl)
+	out.WriteString("--" + b + nl)
+	out.WriteString("Content-Type: text/plain; charset=utf-8" + nl)
+	out.WriteString("Content-Transfer-Encoding: " + cte + nl)
+	out.WriteString("Content-Disposition: inline" + nl + nl)
+	out.Write(enc)
+	out.WriteString(nl + "--" + b + nl)
+	out.WriteString(`Content-Type: message/rfc822; name="` + AttachmentFilename + `"` + nl)
+	out.WriteString("Content-Transfer-Encoding: " + messageCTE(header, body) + nl)
+	out.WriteString(`Content-Disposition: attachment; filename="` + AttachmentFilename + `"` + nl)
+	out.WriteString("Content-Description: original message" + nl + nl)
+	out.Write(header)
+	if len(header) > 0 && header[len(header)-1] != '\n' {
+		out.WriteString(nl)
+	}
+	out.WriteString(nl)
+	out.Write(body)
+	out.WriteString(nl + "--" + b + "--" + nl)
+	return rebuild.Result{
+		Body: out.Bytes(),
+		Set: []rebuild.Field{{Name: "MIME-Version", Value: "1.0"},
+			{Name: "Content-Type", Value: `multipart/mixed; boundary="` + b + `"`}},
+		Delete:  append([]string(nil), contentFields...),
+		Changed: true,
+	}
+}
+
+// boundary returns a boundary made of a hash of seed and the content
+// that occurs in none of the parts. "=_" cannot start a quoted-printable
+// or base64 line; the loop makes a clash impossible.
+func boundary(seed []byte, parts ...[]byte) string {
+	h := sha256.New()
+	h.Write(seed)
+	for _, p := range parts {
+		h.Write(p)
+	}
+	base := "=_qscan_spam_" + hex.EncodeToString(h.Sum(nil)[:12])
+	b := base
+	for i := 1; anyContains(parts, "--"+b); i++ {
+		b = base + "_" + strconv.Itoa(i)
+	}
+	return b
+}
+
+func anyContains(parts [][]byte, s string) bool {
+	for _, p := range parts {
+		if bytes.Contains(p, []byte(s)) {
+			return true
+		}
+	}
+	return false
+}
+
+// messageCTE is the transfer encoding of the attached message: RFC 2046
+// allows only 7bit, 8bit and binary for message/rfc822, and the bytes
+// are kept as they are.
+func messageCTE(header, body []byte) string {
+	cte := "7bit"
+	for _, p := range [][]byte{header, body} {
+		for _, c := range p {
+			if c == 0 {
+				return "binary"
+			}
+			if c >= 0x80 {
+				cte = "8bit"
+			}
+		}
+	}
+	return cte
+}
+
+// encodeText returns text with nl line breaks and a final one, and its
+// transfer encoding: 7bit for short-lined ASCII, quoted-printable
+// otherwise.
+func encodeText(text []byte, nl string) (cte string, out []byte) {
+	t := bytes.ReplaceAll(text, []byte("\r\n"), []byte("\n"))
+	if len(t) == 0 || t[len(t)-1] != '\n' {
+		t = append(t, '\n')
+	}
+	cte = "7bit"
+	if needsQP(t) {
+		cte = "quoted-printable"
+		var b bytes.Buffer
+		w := quotedprintable.NewWriter(&b)
+		w.Write(t) // a bytes.Buffer does not fail
+		w.Close()
+		t = bytes.ReplaceAll(b.Bytes(), []byte("\r\n"), []byte("\n"))
+	}
+	if nl != "\n" {
+		t = bytes.ReplaceAll(t, []byte("\n"), []byte(nl))
+	}
+	return cte, t
+}
+
+func needsQP(t []byte) bool {
+	line := 0
+	for _, c := range t {
+		if c == '\n' {
+			line = 0
+			continue
+		}
+		if c >= 0x7f || (c < ' ' && c != '\t') {
+			return true
+		}
+		if line++; line > 900 {
+			return true
+		}
+	}
+	return false
+}
+
+// lineBreak is the line break of b: CRLF when its first line ends so,
+// LF otherwise.
+func lineBreak(b []byte) string {
+	if i := bytes.IndexByte(b, '\n'); i > 0 && b[i-1] == '\r' {
+		return "\r\n"
+	}
+	return "\n"
+}

@@ -1,0 +1,183 @@
+// Package spamaction builds the bodies that the "striphtml" and
+// "attachment" spam actions deliver: the message with its HTML parts made
+// plain text, or the original message wrapped as an attachment under a
+// warning text.
+//
+// Both are pure functions of the message bytes: they return a new body
+// and the top-level header edits (a rebuild.Result), which the caller
+// applies to the qf as it does for a cleaned message.
+package spamaction
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jhillyerd/enmime/v2"
+
+	"github.com/qscan/qscan/pkg/rebuild"
+)
+
+// Defaults of Limits.
+const (
+	DefaultMaxTokens = 200000 // HTML tokens read per part
+	DefaultMaxParts  = 1000   // MIME parts (and "boundary" lines) in a message
+	DefaultMaxDepth  = 50     // multipart nesting
+)
+
+// ErrTooComplex means the message has more MIME structure than Limits
+// allow; deliver it without the conversion (or as the policy says).
+var ErrTooComplex = errors.New("spamaction: message too complex")
+
+// Limits bound the work of StripHTML. The zero value uses the defaults.
+type Limits struct {
+	MaxTokens int // HTML tokens read per part; default 200000
+	MaxParts  int // MIME parts, and lines naming a boundary; default 1000
+	MaxDepth  int // multipart and message/rfc822 nesting; default 50
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxTokens <= 0 {
+		l.MaxTokens = DefaultMaxTokens
+	}
+	if l.MaxParts <= 0 {
+		l.MaxParts = DefaultMaxParts
+	}
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = DefaultMaxDepth
+	}
+	return l
+}
+
+// StripHTML replaces every text/html part of the message (the whole body
+// when it is HTML, or a part of its multiparts, but not an HTML
+// attachment nor anything inside an attached message) by an inline
+// text/plain; charset=utf-8 part holding its text (see HTMLText). Every
+// other byte of the body is kept. A message without such a part comes
+// back unchanged (Result.Changed false). Errors are rebuild's
+// (rebuild.ErrAmbiguous for MIME that parsers read differently) or
+// ErrTooComplex.
+func StripHTML(header, body []byte, lim Limits) (rebuild.Result, error) {
+	lim = lim.withDefaults()
+	if n := boundaryLines(header, body); n > lim.MaxParts {
+		return rebuild.Result{}, fmt.Errorf("spamaction striphtml: %w: %d boundary lines", ErrTooComplex, n)
+	}
+	parts, err := htmlParts(header, body, lim)
+	if err != nil {
+		return rebuild.Result{}, err
+	}
+	if len(parts) == 0 {
+		return rebuild.Result{Body: body}, nil
+	}
+	opt := rebuild.Options{InlineParts: true, MaxDepth: lim.MaxDepth, MaxParts: lim.MaxParts}
+	var repl []rebuild.Replacement
+	for _, p := range parts {
+		text, _ := HTMLText(p.html, lim.MaxTokens)
+		opt.MaxTextBytes = max(opt.MaxTextBytes, len(text), rebuild.DefaultMaxTextBytes)
+		repl = append(repl, rebuild.Replacement{MIMEPath: p.path, Text: text, Convert: true})
+	}
+	res, err := rebuild.Rebuild(header, body, repl, opt)
+	if err != nil {
+		return rebuild.Result{}, fmt.Errorf("spamaction striphtml: %w", err)
+	}
+	return res, nil
+}
+
+// htmlPart is one HTML part to convert: its MIME path (numbered as
+// pkg/explode and pkg/rebuild number parts) and its decoded content.
+type htmlPart struct {
+	path string
+	html []byte
+}
+
+// htmlParts finds the HTML parts to convert. The parser is configured as
+// pkg/explode configures it, so that paths agree, except that it decodes
+// the transfer encoding and the charset (to UTF-8).
+func htmlParts(header, body []byte, lim Limits) ([]htmlPart, error) {
+	raw := make([]byte, 0, len(header)+2+len(body))
+	raw = append(raw, header...)
+	if len(raw) > 0 && raw[len(raw)-1] != '\n' {
+		raw = append(raw, '\n')
+	}
+	raw = append(raw, '\n')
+	raw = append(raw, body...)
+	p := enmime.NewParser(enmime.SkipMalformedParts(true), enmime.MultipartWOBoundaryAsSinglePart(true),
+		enmime.DisableCharacterDetection(true), enmime.DisableTextConversion(true), enmime.MaxStoredPartErrors(20))
+	root, err := p.ReadParts(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("spamaction striphtml: %w: %v", rebuild.ErrAmbiguous, err)
+	}
+	type item struct {
+		p     *enmime.Part
+		depth int
+	}
+	var out []htmlPart
+	count := 0
+	stack := []item{{root, 0}}
+	for len(stack) > 0 {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if count++; count > lim.MaxParts || it.depth > lim.MaxDepth {
+			return nil, fmt.Errorf("spamaction striphtml: %w: over %d parts or %d levels", ErrTooComplex, lim.MaxParts, lim.MaxDepth)
+		}
+		var kids []item
+		for c := it.p.FirstChild; c != nil; c = c.NextSibling {
+			kids = append(kids, item{c, it.depth + 1})
+		}
+		for i := len(kids) - 1; i >= 0; i-- { // document order
+			stack = append(stack, kids[i])
+		}
+		if len(kids) == 0 && isInlineHTML(it.p) {
+			out = append(out, htmlPart{path: partPath(it.p.PartID), html: it.p.Content})
+		}
+	}
+	return out, nil
+}
+
+// isInlineHTML tells an HTML part that is the message's text, not an
+// attachment.
+func isInlineHTML(p *enmime.Part) bool {
+	return strings.EqualFold(p.ContentType, "text/html") && !strings.EqualFold(p.Disposition, "attachment")
+}
+
+// partPath turns an enmime PartID into a MIME path: a single-part body is
+// part "1", as in IMAP.
+func partPath(id string) string {
+	id = strings.TrimSuffix(id, ".0")
+	if id == "0" || id == "" {
+		return "1"
+	}
+	return id
+}
+
+// boundaryLines counts the lines that mention a boundary, a cheap bound
+// on MIME nesting before any parser recurses into it.
+func boundaryLines(header, body []byte) int {
+	n := 0
+	for _, b := range [][]byte{header, body} {
+		for len(b) > 0 {
+			line := b
+			if i := bytes.IndexByte(b, '\n'); i >= 0 {
+				line, b = b[:i], b[i+1:]
+			} else {
+				b = nil
+			}
+			if containsFold(line, "boundary") {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// containsFold reports whether s contains the lower-case ASCII word w in
+// any case.
+func containsFold(s []byte, w string) bool {
+	for i := 0; i+len(w) <= len(s); i++ {
+		if s[i]|0x20 == w[0] && strings.EqualFold(string(s[i:i+len(w)]), w) {
+			return true
+		}
+	}
+	return false
+}
