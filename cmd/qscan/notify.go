@@ -46,6 +46,7 @@ type notifier struct {
 	now  func() time.Time
 	// senders says which sender notices are sent ([notify] sender_*).
 	senders struct{ viruses, blocked, other bool }
+	bounce  bool // [spam] bounce: the spam action "bounce" is enabled
 }
 
 var _ pipeline.Notifier = (*notifier)(nil)
@@ -128,6 +129,7 @@ func newNotifier(c *config.Config) (*notifier, replacementText, error) {
 	s := site(c)
 	n := &notifier{t: t, site: s, to: c.Notify.Postmaster, org: c.Headers.OrgName, now: time.Now}
 	n.senders.viruses, n.senders.blocked, n.senders.other = c.Notify.SenderViruses, c.Notify.SenderBlocked, c.Notify.SenderOther
+	n.bounce = c.Spam.Bounce
 	return n, templateText(t, s, c.Quarantine.Dir, time.Now), nil
 }
 
@@ -201,4 +203,60 @@ func splitMail(raw []byte) (header, body []byte) {
 		return raw[:i+1], raw[i+2:]
 	}
 	return raw, nil
+}
+
+// Spam writes the notices of the spam actions "notify" (to the
+// recipients: the message was not delivered) and "bounce" (to the sender:
+// rejected; only when [spam] bounce is enabled, and never to the null
+// sender, lists or bulk mail).
+func (n *notifier) Spam(x pipeline.Notice) ([]pipeline.Mail, error) {
+	m := &message.Message{ID: x.ID, Envelope: x.Envelope, Header: x.Header, Received: x.Received}
+	data := notify.SenderData{Site: n.site, Notice: notify.NewNotice(m, x.QuarantineDir, false)}
+	if x.Spam != nil {
+		data.Reports = []string{spamLine(x.Spam)}
+	}
+	var out []pipeline.Mail
+	if x.NotifyRecipients && len(x.Envelope.Recipients) > 0 {
+		mail, err := n.render(notify.SpamNotify, data, x.Envelope.Recipients)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, mail)
+	}
+	if x.Bounce && n.bounce && notify.ShouldNotifySender(x.Envelope.Sender, x.Header) {
+		mail, err := n.render(notify.SpamBounce, data, []string{x.Envelope.Sender})
+		if err != nil {
+			return out, err
+		}
+		out = append(out, mail)
+	}
+	return out, nil
+}
+
+// render builds a notice mail from a template with a "subject".
+func (n *notifier) render(name string, data any, to []string) (pipeline.Mail, error) {
+	body, err := n.t.Render(name, data)
+	if err != nil {
+		return pipeline.Mail{}, err
+	}
+	subject, err := n.t.Subject(name, data)
+	if err != nil {
+		return pipeline.Mail{}, err
+	}
+	from := n.site.Postmaster
+	if from == "" {
+		from = "postmaster@" + n.site.Hostname
+	}
+	raw, err := notify.Mail{From: from, FromName: "qscan", To: to, Subject: subject, Body: body}.
+		Bytes(notify.MailOptions{Now: n.now, Hostname: n.site.Hostname, OrgName: n.org})
+	if err != nil {
+		return pipeline.Mail{}, err
+	}
+	header, b := splitMail(raw)
+	return pipeline.Mail{Recipients: to, Header: header, Body: b}, nil
+}
+
+// spamLine is the one-line spam report of a notice.
+func spamLine(r *message.SpamResult) string {
+	return fmt.Sprintf("%s, score %.1f (required %.1f)", map[string]string{"spam": "spam", "high": "high-scoring spam"}[r.Level], r.Score, r.Required)
 }

@@ -24,6 +24,7 @@ type Spam struct {
 	ListsToBeSpam       int      `toml:"lists_to_be_spam"`
 	ListsToBeHigh       int      `toml:"lists_to_be_high"`
 	HoldOnFailure       bool     `toml:"hold_on_failure"`
+	Bounce              bool     `toml:"bounce"` // the "bounce" action sends (off by default: backscatter)
 	AlwaysIncludeReport bool     `toml:"always_include_report"`
 	MaxSize             Size     `toml:"max_size"`
 	CacheTTL            Duration `toml:"cache_ttl"`

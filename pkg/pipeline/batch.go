@@ -71,7 +71,7 @@ func (p *Pipeline) RunBatch(ctx context.Context) (BatchStats, error) {
 		case it.whole != "":
 			if p.quarantineWhole(it) {
 				st.Quarantined++
-				if it.decision.NotifyPostmaster || it.verdict == "poison" {
+				if it.decision.NotifyPostmaster || it.verdict == "poison" || it.decision.NotifyRecipient || it.decision.Bounce {
 					notices = append(notices, p.notice(it, false, it.quarantineDir))
 				}
 			} else {
@@ -81,7 +81,7 @@ func (p *Pipeline) RunBatch(ctx context.Context) (BatchStats, error) {
 			st.Held++
 		default:
 			out = append(out, it)
-			if it.decision.NotifyPostmaster {
+			if it.decision.NotifyPostmaster || it.decision.NotifyRecipient || it.decision.Bounce {
 				notices = append(notices, p.notice(it, true, it.quarantineDir))
 			}
 		}

@@ -22,6 +22,12 @@ func (f *fakeCleaner) Clean(m *message.Message, repl []policy.Replacement) ([]by
 type fakeNotifier struct{ got []Notice }
 
 func (f *fakeNotifier) Sender(Notice) (*Mail, error) { return nil, nil }
+func (f *fakeNotifier) Spam(n Notice) ([]Mail, error) {
+	if !n.NotifyRecipients {
+		return nil, nil
+	}
+	return []Mail{{Recipients: n.Envelope.Recipients, Header: []byte("Subject: {Spam not delivered}\n"), Body: []byte("notice\n")}}, nil
+}
 
 func (f *fakeNotifier) Postmaster(ns []Notice) ([]Mail, error) {
 	f.got = ns
@@ -133,6 +139,41 @@ func TestSpamForwardAndStore(t *testing.T) {
 		}
 		if got := len(quarantineEntries(t, e.quar)); got != tc.stored {
 			t.Errorf("%v: %d quarantine copies, want %d", tc.actions, got, tc.stored)
+		}
+	}
+}
+
+// TestSpamNotify: "store notify" keeps the message back and tells its
+// recipients, without a postmaster report.
+func TestSpamNotify(t *testing.T) {
+	e := newEnv(t)
+	e.enqueue("6AM876nc000090", "buy now\n", 0)
+	opt := e.options()
+	nt := &fakeNotifier{}
+	opt.Notifier = nt
+	opt.Checker = CheckerOptions{Policy: func(*message.Message) policy.Settings {
+		return policy.Settings{DeliverCleaned: true, HighSpamActions: []string{"store", "notify"}, CleanValue: "clean"}
+	}}
+	p := e.pipeline(opt, stageFunc{"spam", func(_ context.Context, m *message.Message) error {
+		m.Spam = &message.SpamResult{Level: "high", Score: 20, Required: 5}
+		return nil
+	}})
+	if st, _ := p.RunBatch(ctx); st.Quarantined != 1 {
+		t.Fatalf("RunBatch = %+v, want the spam stored", st)
+	}
+	if len(nt.got) != 0 {
+		t.Errorf("postmaster report for spam: %+v", nt.got)
+	}
+	out := names(t, e.out)
+	if len(out) != 2 {
+		t.Fatalf("outgoing = %v, want the notice only", out)
+	}
+	for _, n := range out {
+		if strings.HasPrefix(n, "qf") {
+			qf := readFile(t, filepath.Join(e.out, n))
+			if !strings.Contains(qf, "RPFD:<b@example.test>") || !strings.Contains(qf, "Spam not delivered") || !hasLine(qf, "S<>") {
+				t.Errorf("notice qf:\n%s", qf)
+			}
 		}
 	}
 }

@@ -48,7 +48,9 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(func() { st.Close() })
 	e.st = st
 	e.log = logrus.New()
-	e.log.SetOutput(io.Discard)
+	if os.Getenv("QSCAN_TEST_LOG") == "" {
+		e.log.SetOutput(io.Discard)
+	}
 	return e
 }
 

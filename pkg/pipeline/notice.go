@@ -21,6 +21,14 @@ type Notice struct {
 	Parts         []message.Part // for the file names the reports point at (Data not needed)
 	QuarantineDir string
 	Delivered     bool // delivered cleaned (else kept back whole)
+	Spam          *message.SpamResult
+	// NotifyRecipients and Bounce are the spam actions "notify" (tell the
+	// recipients the message was not delivered) and "bounce" (tell the
+	// sender it was rejected).
+	NotifyRecipients, Bounce bool
+	// Postmaster says the postmaster report (and a sender notice, as
+	// policy allows) is due: a virus, blocked content, a poison message.
+	Postmaster bool
 }
 
 // Mail is a message qscan sends itself (reports): the envelope sender is
@@ -39,6 +47,9 @@ type Notifier interface {
 	// Sender returns the notice to the sender of one stopped message, or
 	// nil when none is due (policy, null sender, lists, bulk mail).
 	Sender(n Notice) (*Mail, error)
+	// Spam returns the spam notices of a message: to its recipients
+	// (n.NotifyRecipients), to its sender (n.Bounce).
+	Spam(n Notice) ([]Mail, error)
 }
 
 // notice builds the notice of a message that a check stopped.
@@ -51,7 +62,11 @@ func (p *Pipeline) notice(it *item, delivered bool, dir string) Notice {
 		n.Subject, _ = it.qf.Header("Subject")
 		n.MessageID, _ = it.qf.Header("Message-ID")
 	}
+	d := it.decision
+	n.NotifyRecipients, n.Bounce = d.NotifyRecipient, d.Bounce
+	n.Postmaster = d.NotifyPostmaster || it.verdict == "poison"
 	if it.msg != nil {
+		n.Spam = it.msg.Spam
 		n.Reports = it.msg.Reports
 		n.Parts = make([]message.Part, len(it.msg.Parts))
 		for i, pt := range it.msg.Parts {
@@ -68,11 +83,31 @@ func (p *Pipeline) reportItems(ns []Notice) []*item {
 	if p.notifier == nil || len(ns) == 0 {
 		return nil
 	}
-	mails, err := p.notifier.Postmaster(ns)
-	if err != nil {
-		p.log.WithError(err).Error("cannot write the postmaster report")
+	var pm []Notice
+	for _, n := range ns {
+		if n.Postmaster {
+			pm = append(pm, n)
+		}
+	}
+	var mails []Mail
+	if len(pm) > 0 {
+		var err error
+		mails, err = p.notifier.Postmaster(pm)
+		if err != nil {
+			p.log.WithError(err).Error("cannot write the postmaster report")
+		}
 	}
 	for _, n := range ns {
+		if n.NotifyRecipients || n.Bounce {
+			ms, err := p.notifier.Spam(n)
+			if err != nil {
+				p.log.WithError(err).WithField("id", n.ID).Warn("cannot write the spam notice")
+			}
+			mails = append(mails, ms...)
+		}
+		if !n.Postmaster {
+			continue
+		}
 		m, err := p.notifier.Sender(n)
 		if err != nil {
 			p.log.WithError(err).WithField("id", n.ID).Warn("cannot write the sender notice")
