@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jhillyerd/enmime/v2"
 
@@ -53,9 +54,11 @@ func (l Limits) withDefaults() Limits {
 // StripHTML replaces every text/html part of the message (the whole body
 // when it is HTML, or a part of its multiparts, but not an HTML
 // attachment nor anything inside an attached message) by an inline
-// text/plain; charset=utf-8 part holding its text (see HTMLText). Every
-// other byte of the body is kept. A message without such a part comes
-// back unchanged (Result.Changed false). Errors are rebuild's
+// text/plain; charset=utf-8 part holding its text (see HTMLText; the
+// texts together are cut to the body's length, since charset decoding can
+// make HTML longer). Every other byte of the body is kept. A message
+// without such a part comes back unchanged (Result.Changed false).
+// Errors are rebuild's
 // (rebuild.ErrAmbiguous for MIME that parsers read differently) or
 // ErrTooComplex.
 func StripHTML(header, body []byte, lim Limits) (rebuild.Result, error) {
@@ -72,8 +75,13 @@ func StripHTML(header, body []byte, lim Limits) (rebuild.Result, error) {
 	}
 	opt := rebuild.Options{InlineParts: true, MaxDepth: lim.MaxDepth, MaxParts: lim.MaxParts}
 	var repl []rebuild.Replacement
+	budget := len(body) // all the texts together are never longer than the body
 	for _, p := range parts {
 		text, _ := HTMLText(p.html, lim.MaxTokens)
+		if len(text) > budget {
+			text = cutText(text, budget)
+		}
+		budget -= len(text)
 		opt.MaxTextBytes = max(opt.MaxTextBytes, len(text), rebuild.DefaultMaxTextBytes)
 		repl = append(repl, rebuild.Replacement{MIMEPath: p.path, Text: text, Convert: true})
 	}
@@ -82,6 +90,19 @@ func StripHTML(header, body []byte, lim Limits) (rebuild.Result, error) {
 		return rebuild.Result{}, fmt.Errorf("spamaction striphtml: %w", err)
 	}
 	return res, nil
+}
+
+// cutText cuts text to at most n bytes at a rune boundary, the last one
+// a line break (which rebuild would add otherwise).
+func cutText(text []byte, n int) []byte {
+	if n <= 0 {
+		return nil
+	}
+	text = text[:n-1]
+	for len(text) > 0 && !utf8.Valid(text) {
+		text = text[:len(text)-1]
+	}
+	return append(text, '\n')
 }
 
 // htmlPart is one HTML part to convert: its MIME path (numbered as

@@ -240,3 +240,19 @@ func TestHTMLTextNeverGrows(t *testing.T) {
 		}
 	}
 }
+
+// TestStripHTMLCharsetGrowth checks the text budget: windows-1252 bytes
+// that become three-byte UTF-8 characters do not make the text longer
+// than the body.
+func TestStripHTMLCharsetGrowth(t *testing.T) {
+	h := []byte("Content-Type: text/html; charset=windows-1252\n")
+	body := bytes.Repeat([]byte{0x80}, 3000)
+	res, err := StripHTML(h, body, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, plain := readBack(t, outgoing(h, res))
+	if len(plain) > len(body) || !strings.HasPrefix(plain, "€€€") {
+		t.Errorf("StripHTML(3000 windows-1252 euro signs) text = %d bytes %.12q, want at most %d, euros", len(plain), plain, len(body))
+	}
+}
