@@ -174,22 +174,27 @@ func clamdscan(conf string, files []string) error {
 }
 
 // spamcAlone runs `spamc -x -c -d HOST -p PORT < msg` for every message,
-// conc processes at a time.
-func spamcAlone(addr string, msgs [][]byte, conc int) (result, error) {
+// conc processes at a time; with report, -R (spamd's REPORT, what qscan
+// asks) instead of -c (CHECK).
+func spamcAlone(addr string, msgs [][]byte, conc int, report bool) (result, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return result{}, err
 	}
 	wall, cpu, err := parallel("spamc", len(msgs), conc, func(i int) error {
-		return spamc(host, port, msgs[i])
+		return spamc(host, port, msgs[i], report)
 	})
 	return result{msgs: len(msgs), bytes: totalBytes(msgs), wall: wall, cpu: cpu, sent: -1, engCPU: -1}, err
 }
 
 // spamc checks one message. -x turns spamc's safe fallback off, so that
 // a failure is an error instead of an unchecked "0/0".
-func spamc(host, port string, msg []byte) error {
-	cmd := exec.Command("spamc", "-x", "-c", "-d", host, "-p", port)
+func spamc(host, port string, msg []byte, report bool) error {
+	mode := "-c"
+	if report {
+		mode = "-R"
+	}
+	cmd := exec.Command("spamc", "-x", mode, "-d", host, "-p", port)
 	cmd.Stdin = bytes.NewReader(msg)
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr

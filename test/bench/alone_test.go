@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // fakeClamd answers zINSTREAM (and zPING, zVERSION) like clamd: FOUND
@@ -163,7 +164,11 @@ func TestClamdAloneThroughProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	busy := p.connTime()
 	sent := p.close()
+	if busy <= 0 || busy > time.Duration(len(msgs))*engineTimeout {
+		t.Errorf("relay connection time = %v, want above 0", busy)
+	}
 	framing := int64(len(msgs) * (len("zINSTREAM\x00") + 4 + 4)) // one chunk each, then the end mark
 	if r.msgs != 25 || f.count() != 25 || sent != totalBytes(msgs)+framing {
 		t.Errorf("clamdAlone: result %d msgs, clamd saw %d, relay counted %d; want 25, 25, %d", r.msgs, f.count(), sent, totalBytes(msgs)+framing)
@@ -193,8 +198,8 @@ func TestClamdscanAlone(t *testing.T) {
 	}
 }
 
-// fakeSpamd answers CHECK requests the way spamd does; a message with
-// "spammy" in it scores 9.
+// fakeSpamd answers CHECK and REPORT requests the way spamd does; a
+// message with "spammy" in it scores 9.
 func startFakeSpamd(t *testing.T) (addr string, checked func() int) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -212,7 +217,7 @@ func startFakeSpamd(t *testing.T) (addr string, checked func() int) {
 			}
 			go func() {
 				defer c.Close()
-				body, ok := readSpamc(bufio.NewReader(c))
+				cmd, body, ok := readSpamc(bufio.NewReader(c))
 				if !ok {
 					return
 				}
@@ -223,6 +228,11 @@ func startFakeSpamd(t *testing.T) (addr string, checked func() int) {
 				if bytes.Contains(body, []byte("spammy")) {
 					verdict = "True ; 9.0 / 5.0"
 				}
+				if cmd == "REPORT" {
+					text := "Content analysis details: (1.5 points, 5.0 required)\n"
+					fmt.Fprintf(c, "SPAMD/1.1 0 EX_OK\r\nContent-length: %d\r\nSpam: %s\r\n\r\n%s", len(text), verdict, text)
+					return
+				}
 				fmt.Fprintf(c, "SPAMD/1.1 0 EX_OK\r\nSpam: %s\r\n\r\n", verdict)
 			}()
 		}
@@ -230,16 +240,17 @@ func startFakeSpamd(t *testing.T) (addr string, checked func() int) {
 	return ln.Addr().String(), func() int { mu.Lock(); defer mu.Unlock(); return n }
 }
 
-func readSpamc(r *bufio.Reader) ([]byte, bool) {
+func readSpamc(r *bufio.Reader) (cmd string, body []byte, ok bool) {
 	line, err := r.ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "CHECK SPAMC/") {
-		return nil, false
+	cmd, _, _ = strings.Cut(line, " ")
+	if err != nil || (cmd != "CHECK" && cmd != "REPORT") {
+		return "", nil, false
 	}
 	length := -1
 	for {
 		h, err := r.ReadString('\n')
 		if err != nil {
-			return nil, false
+			return "", nil, false
 		}
 		h = strings.TrimRight(h, "\r\n")
 		if h == "" {
@@ -250,11 +261,11 @@ func readSpamc(r *bufio.Reader) ([]byte, bool) {
 		}
 	}
 	if length < 0 {
-		return nil, false
+		return "", nil, false
 	}
-	body := make([]byte, length)
+	body = make([]byte, length)
 	_, err = io.ReadFull(r, body)
-	return body, err == nil
+	return cmd, body, err == nil
 }
 
 // TestSpamcAlone runs the real spamc against the fake spamd: spam and ham
@@ -267,9 +278,11 @@ func TestSpamcAlone(t *testing.T) {
 	addr, checked := startFakeSpamd(t)
 	msgs := testMessages(12)
 	msgs[3] = []byte("Subject: spammy\n\nspammy\n")
-	r, err := spamcAlone(addr, msgs, 4)
-	if err != nil || r.msgs != 12 || checked() != 12 {
-		t.Errorf("spamcAlone = %d msgs, %v; spamd checked %d; want 12, nil, 12", r.msgs, err, checked())
+	for i, report := range []bool{false, true} {
+		r, err := spamcAlone(addr, msgs, 4, report)
+		if want := 12 * (i + 1); err != nil || r.msgs != 12 || checked() != want {
+			t.Errorf("spamcAlone(report %v) = %d msgs, %v; spamd checked %d in all; want 12, nil, %d", report, r.msgs, err, checked(), want)
+		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -277,7 +290,7 @@ func TestSpamcAlone(t *testing.T) {
 	}
 	gone := ln.Addr().String()
 	ln.Close()
-	if _, err := spamcAlone(gone, msgs[:2], 1); err == nil {
+	if _, err := spamcAlone(gone, msgs[:2], 1, true); err == nil {
 		t.Error("spamcAlone(closed port) succeeded, want an error")
 	}
 }

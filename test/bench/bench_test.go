@@ -9,6 +9,8 @@ import (
 	"mime/multipart"
 	"net"
 	"net/mail"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -87,17 +89,17 @@ func TestLoadMixUnique(t *testing.T) {
 }
 
 func TestTableRow(t *testing.T) {
-	r := result{msgs: 100, bytes: 2e6, wall: 2 * time.Second, cpu: 1500 * time.Millisecond, maxRSS: 20480, sent: 3e6, engCPU: time.Second}
+	r := result{msgs: 100, bytes: 2e6, wall: 2 * time.Second, cpu: 1500 * time.Millisecond, maxRSS: 20480, sent: 3e6, engCPU: time.Second, inFlight: "clamd 3.5"}
 	tests := []struct {
 		row  row
 		want string
 	}{
 		{row{label: "qscan", r: r, alone: 100},
-			"| qscan | 2.00 | 50 | 1.0 | 1.50 | 20.0 | 3.0 | 1.00 | 100 | 0.50 (below 0.90) |"},
+			"| qscan | 2.00 | 50 | 1.0 | 1.50 | 20.0 | 3.0 | 1.00 | clamd 3.5 | 100 | 0.50 (below 0.90) |"},
 		{row{label: "qscan", r: r, alone: 52},
-			"| qscan | 2.00 | 50 | 1.0 | 1.50 | 20.0 | 3.0 | 1.00 | 52 | 0.96 |"},
+			"| qscan | 2.00 | 50 | 1.0 | 1.50 | 20.0 | 3.0 | 1.00 | clamd 3.5 | 52 | 0.96 |"},
 		{row{label: "floor", r: result{msgs: 100, bytes: 2e6, wall: time.Second, cpu: time.Second, sent: -1, engCPU: -1}},
-			"| floor | 1.00 | 100 | 2.0 | 1.00 | – | – | – | – | – |"},
+			"| floor | 1.00 | 100 | 2.0 | 1.00 | – | – | – | – | – | – |"},
 	}
 	for _, tt := range tests {
 		if got := tableRow(tt.row); got != tt.want {
@@ -111,11 +113,11 @@ func TestReportNotes(t *testing.T) {
 	s := summary{when: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), source: "mix", conc: 4, floor: floor,
 		drains: []row{{label: "qscan run --once, engines: none", r: result{msgs: 10, bytes: 1000, wall: 2 * time.Second, sent: -1, engCPU: -1}},
 			{label: "qscan run --once, engines: clamd", r: result{msgs: 10, bytes: 1000, wall: 4 * time.Second, sent: 2000, engCPU: -1}, alone: 20}},
-		notes: []string{"clamd+spamd skipped: spamd not reachable"}}
+		notes: []string{"clamd+spamd skipped: spamd not reachable"}, load: [2]string{"0.50", "1.25"}}
 	var b bytes.Buffer
 	report(&b, s)
 	out := b.String()
-	for _, want := range []string{"## qscan bench — 2026-01-02 03:04 UTC", "| floor: read qf", "| qscan run --once, engines: none | 2.00 | 5 |",
+	for _, want := range []string{"## qscan bench — 2026-01-02 03:04 UTC", "load average 0.50 at the start, 1.25 at the end", "| floor: read qf", "| qscan run --once, engines: none | 2.00 | 5 |",
 		"runs at 0.50× the floor", "- clamd+spamd skipped: spamd not reachable",
 		"engines: clamd: the engine alone (20 msg/s) is faster than qscan's pass-through drain (5 msg/s), so the ratio cannot pass 0.25 here; the share of the pass-through speed kept with the engine is 0.50."} {
 		if !strings.Contains(out, want) {
@@ -152,5 +154,16 @@ func TestProxyCutsIdle(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("proxy close hangs on an idle client")
+	}
+}
+
+func TestLoadAvg(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "loadavg")
+	os.WriteFile(p, []byte("10.36 12.87 9.48 5/311 29082\n"), 0o644)
+	if got := loadAvg(p); got != "10.36" {
+		t.Errorf("loadAvg = %q, want 10.36", got)
+	}
+	if got := loadAvg(p + ".missing"); got != "" {
+		t.Errorf("loadAvg(missing) = %q, want empty", got)
 	}
 }

@@ -14,6 +14,7 @@ type bench struct {
 	msgs      [][]byte
 	st        stack
 	conc      int
+	report    bool            // spamc asks for the full report (-R) instead of -c
 	alone     map[string]*row // by daemon: the row giving its speed alone
 	rows      []row           // engine-alone rows, in the order measured
 	notes     []string
@@ -59,9 +60,12 @@ func (b *bench) measure(daemons []string, fn func(addr map[string]string) (resul
 		return r, err
 	}
 	r.sent = 0
-	for _, p := range relays {
+	var flight []string
+	for i, p := range relays {
 		r.sent += p.close()
+		flight = append(flight, fmt.Sprintf("%s %.1f", daemons[i], p.connTime().Seconds()/r.wall.Seconds()))
 	}
+	r.inFlight = strings.Join(flight, ", ")
 	relays = nil
 	r.engCPU = meter.stop()
 	return r, nil
@@ -108,8 +112,12 @@ func (b *bench) measureAlone(d string) {
 			b.alone[d] = &row{label: zr.label, r: zr.r}
 		}
 	case "spamd":
-		if sr := one(fmt.Sprintf("spamd alone: spamc -c, %d processes at once", b.conc), func(a string) (result, error) {
-			return spamcAlone(a, b.msgs, b.conc)
+		flag := "-c"
+		if b.report {
+			flag = "-R"
+		}
+		if sr := one(fmt.Sprintf("spamd alone: spamc %s, %d processes at once", flag, b.conc), func(a string) (result, error) {
+			return spamcAlone(a, b.msgs, b.conc, b.report)
 		}); sr != nil {
 			b.alone[d] = &row{label: sr.label, r: sr.r}
 		}

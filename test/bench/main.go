@@ -27,13 +27,15 @@ func main() {
 		"messages qscan checks at once and connections to each engine, for qscan and the engine-alone clients alike (BENCH_CONCURRENCY)")
 	bigN := flag.Int("big-n", envInt("BENCH_BIG_N", 30), "messages in the memory run (BENCH_BIG_N)")
 	bigMB := flag.Int("big-mb", envInt("BENCH_BIG_MB", 20), "size of each message in the memory run, MB (BENCH_BIG_MB)")
+	spamcReport := flag.Bool("spamc-report", os.Getenv("BENCH_SPAMC_REPORT") != "",
+		"time spamd alone with spamc -R (REPORT, what qscan asks) instead of spamc -c (CHECK) (BENCH_SPAMC_REPORT)")
 	rate := flag.Int("rate", 50, "offered load for the latency run, messages per second")
 	latN := flag.Int("latency-n", 500, "messages for the latency run")
 	bin := flag.String("qscan", "bin/qscan", "qscan binary")
 	corpus := flag.String("corpus", "../shared/corpus", "corpus directory (used when present)")
 	flag.Parse()
 
-	b := &bench{bin: *bin, conc: max(*conc, 1), alone: map[string]*row{}}
+	b := &bench{bin: *bin, conc: max(*conc, 1), report: *spamcReport, alone: map[string]*row{}}
 	sets := chooseEngines(b, *engines)
 	root, err := os.MkdirTemp("", "qscan-bench-")
 	if err != nil {
@@ -45,7 +47,7 @@ func main() {
 	b.msgs = msgs
 	fmt.Fprintf(os.Stderr, "bench: %d messages from %s, %.1f MB; engine sets: %s\n", len(msgs), source, float64(totalBytes(msgs))/1e6, names(sets))
 
-	s := summary{when: time.Now(), source: source, conc: b.conc}
+	s := summary{when: time.Now(), source: source, conc: b.conc, load: [2]string{loadAvg("/proc/loadavg")}}
 	s.floor, err = runFloor(filepath.Join(root, "floor"), msgs)
 	if err != nil {
 		fail(err)
@@ -69,6 +71,7 @@ func main() {
 		s.lat = &lat
 	}
 	s.alone, s.notes = b.rows, b.notes
+	s.load[1] = loadAvg("/proc/loadavg")
 	report(os.Stdout, s)
 	if b.failed {
 		os.RemoveAll(root)

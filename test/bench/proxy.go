@@ -19,6 +19,11 @@ type proxy struct {
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	conns  map[net.Conn]bool
+	// busy is the integral of open connections over time: each engine
+	// request has a connection of its own, so busy/wall is the mean
+	// number of requests in flight.
+	busy time.Duration
+	last time.Time
 	// grace is how long close waits for clients to hang up.
 	grace time.Duration
 }
@@ -51,6 +56,11 @@ func (p *proxy) serve() {
 func (p *proxy) track(c net.Conn, on bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	now := time.Now()
+	if !p.last.IsZero() {
+		p.busy += time.Duration(len(p.conns)) * now.Sub(p.last)
+	}
+	p.last = now
 	if on {
 		p.conns[c] = true
 	} else {
@@ -86,6 +96,13 @@ func closeWrite(c net.Conn) {
 	if t, ok := c.(*net.TCPConn); ok {
 		t.CloseWrite()
 	}
+}
+
+// connTime returns the connection-time so far (see busy).
+func (p *proxy) connTime() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.busy
 }
 
 // close stops the relay and returns the bytes sent through it. Clients

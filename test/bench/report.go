@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -19,6 +20,9 @@ type summary struct {
 	big    *row  // the memory run, nil when it failed
 	lat    *latency
 	notes  []string
+	// load is the 1-minute load average at the start and at the end, ""
+	// when unknown: other jobs on the machine skew every number.
+	load [2]string
 }
 
 // goalRatio is the share of an engine's own speed qscan should reach.
@@ -28,10 +32,14 @@ const goalRatio = 0.9
 // latency line.
 func report(w io.Writer, s summary) {
 	fmt.Fprintf(w, "\n## qscan bench — %s, %s/%s, %d CPUs\n\n", s.when.UTC().Format("2006-01-02 15:04 UTC"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
-	fmt.Fprintf(w, "%d messages (%.1f MB) from %s; %d messages and %d engine connections at once\n\n",
+	fmt.Fprintf(w, "%d messages (%.1f MB) from %s; %d messages and %d engine connections at once",
 		s.floor.msgs, float64(s.floor.bytes)/1e6, s.source, s.conc, s.conc)
-	fmt.Fprintln(w, "| run | wall s | msg/s | MB/s | CPU s | peak RSS MB | to engines MB | engine CPU s | engine alone msg/s | qscan / engine |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	if s.load[0] != "" && s.load[1] != "" {
+		fmt.Fprintf(w, "; load average %s at the start, %s at the end", s.load[0], s.load[1])
+	}
+	fmt.Fprint(w, "\n\n")
+	fmt.Fprintln(w, "| run | wall s | msg/s | MB/s | CPU s | peak RSS MB | to engines MB | engine CPU s | requests in flight | engine alone msg/s | qscan / engine |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	fmt.Fprintln(w, tableRow(row{label: "floor: read qf, link df, write+fsync+rename qf, unlink", r: s.floor}))
 	for _, r := range s.drains {
 		fmt.Fprintln(w, tableRow(r))
@@ -79,14 +87,22 @@ func tableRow(r row) string {
 		cell(res.maxRSS > 0, "%.1f", float64(res.maxRSS)/1024),
 		cell(res.sent >= 0, "%.1f", float64(res.sent)/1e6),
 		cell(res.engCPU >= 0, "%.2f", res.engCPU.Seconds()),
+		cellText(res.inFlight),
 		cell(r.alone > 0, "%.0f", r.alone),
 		ratio + " |"}, " | ")
+}
+
+func cellText(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return s
 }
 
 // notes explains the columns and adds what happened during the run.
 func notes(s summary) []string {
 	out := []string{
-		"CPU s: user+system CPU of qscan; for the floor, of the bench itself; for the engine-alone rows, of the bench client and its clamdscan/spamc processes. Engine CPU s: clamd, and spamd with its children, during the run (from /proc).",
+		"CPU s: user+system CPU of qscan; for the floor, of the bench itself; for the engine-alone rows, of the bench client and its clamdscan/spamc processes. Engine CPU s: clamd, and spamd with its children, during the run (from /proc). Requests in flight: the mean number of requests open to each engine over the run (each request has its own connection).",
 		"to engines MB: bytes sent to clamd and spamd, counted by a loopback relay that every client of the engines goes through. qscan scans each exploded part and the whole message with clamd, and gives spamd at most [spam.spamd] max_size of each message, so its byte count differs from the whole-message clients'.",
 		fmt.Sprintf("engine alone: the slowest engine of the set on the same messages at the same concurrency (clamd: zINSTREAM of whole messages on fresh connections; spamd: spamc processes). qscan / engine is the share of the engine's own speed qscan reaches; the goal is at least %.2f.", goalRatio),
 	}
@@ -104,4 +120,18 @@ func notes(s summary) []string {
 		}
 	}
 	return append(out, s.notes...)
+}
+
+// loadAvg returns the 1-minute load average from procFile (/proc/loadavg),
+// "" when it cannot be read.
+func loadAvg(procFile string) string {
+	b, err := os.ReadFile(procFile)
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
 }
