@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -8,6 +9,8 @@ import (
 	"github.com/qscan/qscan/pkg/pipeline"
 	"github.com/qscan/qscan/pkg/policy"
 	"github.com/qscan/qscan/pkg/rebuild"
+	"github.com/qscan/qscan/pkg/spamaction"
+	"github.com/sirupsen/logrus"
 )
 
 // replacementText renders the text put in place of a removed part.
@@ -16,6 +19,7 @@ type replacementText func(m *message.Message, r policy.Replacement, filename str
 // cleaner rebuilds messages with pkg/rebuild, the texts coming from the
 // report templates.
 type cleaner struct {
+	log  logrus.FieldLogger
 	text replacementText
 	// inline renders the warning put at the top of a cleaned message; nil:
 	// none ([notify] inline_warning).
@@ -25,9 +29,70 @@ type cleaner struct {
 
 var _ pipeline.Cleaner = (*cleaner)(nil)
 
-// Clean replaces each reported MIME part once: several reports about the
-// same attachment (two members of one zip) share one replacement text.
-func (c *cleaner) Clean(m *message.Message, repl []policy.Replacement) ([]byte, []pipeline.HeaderEdit, error) {
+// Clean makes the delivered copy: the reported parts replaced, then the
+// spam actions striphtml and attachment. A part that cannot be replaced
+// is an error (the message is then kept back); a spam transformation that
+// fails is skipped: the message goes out as spam all the same.
+func (c *cleaner) Clean(m *message.Message, d *policy.Decision) ([]byte, []pipeline.HeaderEdit, error) {
+	header, body := m.Header, m.Body
+	var edits []pipeline.HeaderEdit
+	if len(d.Replace) > 0 {
+		b, e, err := c.replace(m, d.Replace)
+		if err != nil {
+			return nil, nil, err
+		}
+		body, edits = b, e
+		header = editHeaderText(header, e)
+	}
+	if d.StripHTML {
+		res, err := spamaction.StripHTML(header, body, spamaction.Limits{})
+		if err == nil && res.Changed {
+			body, header = res.Body, res.Header(header)
+			edits = append(edits, resultEdits(res)...)
+		} else if err != nil && c.log != nil {
+			c.log.WithError(err).WithField("id", m.ID).Warn("striphtml skipped")
+		}
+	}
+	if d.SpamAttachment && m.Spam != nil {
+		text := fmt.Sprintf("This message was classified as spam (score %.1f, required %.1f).\n"+
+			"The original message is attached unchanged.\n", m.Spam.Score, m.Spam.Required)
+		res := spamaction.Attachment(header, body, []byte(text), []byte(m.ID))
+		body = res.Body
+		edits = append(edits, resultEdits(res)...)
+	}
+	return body, edits, nil
+}
+
+// resultEdits turns rebuild's header changes into header edits.
+func resultEdits(res rebuild.Result) []pipeline.HeaderEdit {
+	var edits []pipeline.HeaderEdit
+	for _, name := range res.Delete {
+		edits = append(edits, pipeline.HeaderEdit{Op: "delete", Name: name})
+	}
+	for _, f := range res.Set {
+		edits = append(edits, pipeline.HeaderEdit{Op: "replace", Name: f.Name, Value: f.Value})
+	}
+	return edits
+}
+
+// editHeaderText applies header edits to a raw header block, so that a
+// later transformation sees the header the earlier one made.
+func editHeaderText(block []byte, edits []pipeline.HeaderEdit) []byte {
+	var r rebuild.Result
+	for _, e := range edits {
+		switch e.Op {
+		case "delete":
+			r.Delete = append(r.Delete, e.Name)
+		case "replace", "add":
+			r.Set = append(r.Set, rebuild.Field{Name: e.Name, Value: e.Value})
+		}
+	}
+	return r.Header(block)
+}
+
+// replace replaces each reported MIME part once: several reports about
+// the same attachment (two members of one zip) share one replacement text.
+func (c *cleaner) replace(m *message.Message, repl []policy.Replacement) ([]byte, []pipeline.HeaderEdit, error) {
 	for _, r := range repl {
 		if r.Part < 0 {
 			return c.replaceWhole(m, r)
@@ -81,14 +146,7 @@ func (c *cleaner) Clean(m *message.Message, repl []policy.Replacement) ([]byte, 
 	if err != nil {
 		return nil, nil, err
 	}
-	var edits []pipeline.HeaderEdit
-	for _, name := range res.Delete {
-		edits = append(edits, pipeline.HeaderEdit{Op: "delete", Name: name})
-	}
-	for _, f := range res.Set {
-		edits = append(edits, pipeline.HeaderEdit{Op: "replace", Name: f.Name, Value: f.Value})
-	}
-	return res.Body, edits, nil
+	return res.Body, resultEdits(res), nil
 }
 
 // topPart walks from an archive member up to the MIME part carrying it.

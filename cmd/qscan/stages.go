@@ -147,7 +147,7 @@ func checkerOptions(c *config.Config, log logrus.FieldLogger, text replacementTe
 				SpamActions:    spamA, HighSpamActions: highA, HamActions: hamA,
 			}
 		},
-		Cleaner: &cleaner{text: text},
+		Cleaner: &cleaner{text: text, log: log},
 	}
 }
 

@@ -12,11 +12,12 @@ import (
 	"github.com/qscan/qscan/pkg/policy"
 )
 
-// Cleaner rebuilds a message without the parts the decision takes out,
-// replacing each by its warning text. It returns the new body and the
-// header edits the new body needs (e.g. a new Content-Type).
+// Cleaner makes the delivered copy of a message: without the parts the
+// decision takes out (each replaced by its warning text), and with the
+// spam transformations it asks for (striphtml, attachment). It returns the
+// new body and the header edits the new body needs (a new Content-Type).
 type Cleaner interface {
-	Clean(m *message.Message, repl []policy.Replacement) (body []byte, edits []HeaderEdit, err error)
+	Clean(m *message.Message, d *policy.Decision) (body []byte, edits []HeaderEdit, err error)
 }
 
 // HeaderEdit is one change to the header of a delivered message.
@@ -98,12 +99,12 @@ func (c *Checker) decide(m *message.Message) outcome {
 		}
 		return o
 	}
-	if len(d.Replace) > 0 {
-		if c.cleaner == nil {
-			o.whole = d.Reason
-			return o
-		}
-		body, edits, err := c.cleaner.Clean(m, d.Replace)
+	if len(d.Replace) > 0 && c.cleaner == nil {
+		o.whole = d.Reason // nothing can take the parts out
+		return o
+	}
+	if (len(d.Replace) > 0 || d.StripHTML || d.SpamAttachment) && c.cleaner != nil {
+		body, edits, err := c.cleaner.Clean(m, &d)
 		if err != nil {
 			o.whole = fmt.Sprintf("%s (the message could not be cleaned: %v)", d.Reason, err)
 			return o

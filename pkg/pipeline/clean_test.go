@@ -14,8 +14,8 @@ import (
 
 type fakeCleaner struct{ got []policy.Replacement }
 
-func (f *fakeCleaner) Clean(m *message.Message, repl []policy.Replacement) ([]byte, []HeaderEdit, error) {
-	f.got = repl
+func (f *fakeCleaner) Clean(m *message.Message, d *policy.Decision) ([]byte, []HeaderEdit, error) {
+	f.got = d.Replace
 	return []byte("cleaned body\n"), []HeaderEdit{{Op: "replace", Name: "Content-Type", Value: "multipart/mixed; boundary=x"}}, nil
 }
 
