@@ -62,18 +62,18 @@ func New(s Scanner, opt Options) *Stage {
 func (s *Stage) Name() string { return "virus" }
 
 type job struct {
-	part int // -1: the whole message
-	data []byte
+	part int      // -1: the whole message
+	data [][]byte // scanned one after the other, without copying them together
 	res  virus.Result
 	err  error
 }
 
 // Check scans the parts and the whole message.
 func (s *Stage) Check(ctx context.Context, m *message.Message) error {
-	jobs := []*job{{part: -1, data: append(append(append([]byte{}, m.Header...), '\n'), m.Body...)}}
+	jobs := []*job{{part: -1, data: [][]byte{m.Header, []byte("\n"), m.Body}}}
 	for i := range m.Parts {
 		if len(m.Parts[i].Data) > 0 {
-			jobs = append(jobs, &job{part: i, data: m.Parts[i].Data})
+			jobs = append(jobs, &job{part: i, data: [][]byte{m.Parts[i].Data}})
 		}
 	}
 	sem := make(chan struct{}, s.opt.Concurrency)
@@ -83,7 +83,11 @@ func (s *Stage) Check(ctx context.Context, m *message.Message) error {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			j.res, j.err = s.scan.Scan(ctx, bytes.NewReader(j.data))
+			rs := make([]io.Reader, len(j.data))
+			for i, d := range j.data {
+				rs[i] = bytes.NewReader(d)
+			}
+			j.res, j.err = s.scan.Scan(ctx, io.MultiReader(rs...))
 		}()
 	}
 	wg.Wait()
