@@ -107,3 +107,24 @@ func TestLintValueScores(t *testing.T) {
 		t.Errorf("lint with a bad action in a ruleset = %d %q", code, out)
 	}
 }
+
+// TestDefinitelyNotSpamRuleset: a whitelist ruleset decides before any
+// engine is asked.
+func TestDefinitelyNotSpamRuleset(t *testing.T) {
+	root, cfg := demo(t, "")
+	os.WriteFile(filepath.Join(root, "wl.rules"), []byte("From:\t*@partner.example\tyes\nFromOrTo:\tdefault\tno\n"), 0o600)
+	os.WriteFile(filepath.Join(root, "bl.rules"), []byte("From:\t*@spammer.example\tyes\nFromOrTo:\tdefault\tno\n"), 0o600)
+	writeCfg(t, cfg, "[spam]\ndefinitely_not_spam = \"wl.rules\"\ndefinitely_spam = \"bl.rules\"\nspam_actions = [\"deliver\"]\n")
+	for _, tc := range []struct{ from, want string }{
+		{"a@partner.example", `"whitelisted":true`},
+		{"a@spammer.example", `"blacklisted":true`},
+		{"a@other.example", `"unchecked"`},
+	} {
+		eml := filepath.Join(t.TempDir(), "m.eml")
+		os.WriteFile(eml, []byte("From: "+tc.from+"\nTo: b@example.test\nSubject: hi\n\nhello\n"), 0o600)
+		out, _ := qscan(t, "scan", "-c", cfg, "--json", eml)
+		if !strings.Contains(out, tc.want) {
+			t.Errorf("scan from %s = %s, want %s", tc.from, out, tc.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"slices"
@@ -231,4 +232,28 @@ func spamHeaders(c *config.Config, log logrus.FieldLogger) func(m *message.Messa
 		d.Headers = kept
 		return out
 	}
+}
+
+// listedSpam decides "definitely not spam" and "definitely spam" (values
+// or rulesets) before the engines are asked.
+type listedSpam struct {
+	pipeline.Stage
+	notSpam, isSpam func(m *message.Message) bool
+	high            bool
+}
+
+func (l listedSpam) Check(ctx context.Context, m *message.Message) error {
+	switch {
+	case l.notSpam(m):
+		m.Spam = &message.SpamResult{Level: "ham", Whitelisted: true}
+		return nil
+	case l.isSpam(m):
+		level := "spam"
+		if l.high {
+			level = "high"
+		}
+		m.Spam = &message.SpamResult{Level: level, Blacklisted: true}
+		return nil
+	}
+	return l.Stage.Check(ctx, m)
 }

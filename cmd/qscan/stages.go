@@ -58,7 +58,8 @@ func buildStagesWatched(c *config.Config, w *engineWatch) ([]pipeline.Stage, err
 		if err != nil {
 			return nil, err
 		}
-		stages = append(stages, pipeline.Gate(s, yesFor(c.Spam.Check)))
+		stages = append(stages, pipeline.Gate(listedSpam{Stage: s, notSpam: yesFor(c.Spam.DefinitelyNotSpam),
+			isSpam: yesFor(c.Spam.DefinitelySpam), high: c.Spam.BlacklistHigh}, yesFor(c.Spam.Check)))
 	}
 	return stages, nil
 }

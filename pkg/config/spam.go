@@ -21,6 +21,8 @@ type Spam struct {
 	Whitelist           []string `toml:"whitelist"`
 	Blacklist           []string `toml:"blacklist"`
 	BlacklistHigh       bool     `toml:"blacklist_high"`
+	DefinitelyNotSpam   Setting  `toml:"definitely_not_spam"` // yes/no or a ruleset (MailScanner's "Is Definitely Not Spam")
+	DefinitelySpam      Setting  `toml:"definitely_spam"`     // yes/no or a ruleset ("Is Definitely Spam")
 	ListsToBeSpam       int      `toml:"lists_to_be_spam"`
 	ListsToBeHigh       int      `toml:"lists_to_be_high"`
 	HoldOnFailure       bool     `toml:"hold_on_failure"`
@@ -70,16 +72,18 @@ type BLEntry struct {
 
 func defaultSpam() Spam {
 	return Spam{
-		Engines:         []string{"spamd"},
-		Check:           plain("yes"),
-		RequiredScore:   plain("5"),
-		HighScore:       plain("10"),
-		SpamActions:     plain(`deliver header "X-Spam-Status: Yes"`),
-		HighSpamActions: plain("store"),
-		HamActions:      plain("deliver"),
-		SubjectTag:      "{Spam?}",
-		SubjectPosition: "start",
-		ListsToBeSpam:   1, ListsToBeHigh: 3,
+		Engines:           []string{"spamd"},
+		Check:             plain("yes"),
+		DefinitelyNotSpam: plain("no"),
+		DefinitelySpam:    plain("no"),
+		RequiredScore:     plain("5"),
+		HighScore:         plain("10"),
+		SpamActions:       plain(`deliver header "X-Spam-Status: Yes"`),
+		HighSpamActions:   plain("store"),
+		HamActions:        plain("deliver"),
+		SubjectTag:        "{Spam?}",
+		SubjectPosition:   "start",
+		ListsToBeSpam:     1, ListsToBeHigh: 3,
 		AlwaysIncludeReport: true,
 		MaxSize:             1 << 20,
 		CacheTTL:            Duration(300e9),
