@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"syscall"
@@ -145,20 +144,16 @@ func TestHostileInput(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// Every input is written first and the memory freed: a child's max RSS
-	// starts from the parent's at fork time.
+	// The inputs are made by a child process: a child's max RSS starts
+	// from its parent's high-water mark (the address space is shared until
+	// exec), so this process must stay small.
 	cases := hostileCases()
-	files := make([]string, len(cases))
-	for i, c := range cases {
-		files[i] = c.file
-		if c.gen != nil {
-			files[i] = filepath.Join(dir, fmt.Sprintf("case%02d.eml", i))
-			if err := os.WriteFile(files[i], c.gen(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
+	gen := exec.Command(os.Args[0], "-test.run=^$")
+	gen.Env = append(os.Environ(), "REL_HOSTILE_GEN="+dir)
+	if out, err := gen.CombinedOutput(); err != nil {
+		t.Fatalf("generating the inputs: %v\n%s", err, out)
 	}
-	debug.FreeOSMemory()
+	files := hostileFiles(dir, cases)
 	plain := filepath.Join(dir, "plain.eml")
 	os.WriteFile(plain, genMessage(1, "plain", false).Raw, 0o644)
 	base := scanOne(bin, cfgPath, plain)
@@ -196,4 +191,30 @@ func TestHostileInput(t *testing.T) {
 	}
 	record(t, 40, fmt.Sprintf("`qscan scan --json` per case (built-in virus engine, default limits); a plain message takes %.3f s CPU and %d MB RSS, "+
 		"the baseline for \"extra\". Limits: 1 s CPU beyond it, 100 MB extra RSS, 60 s wall.", base.cpu.Seconds(), base.maxRSS>>20), tb)
+}
+
+// hostileFiles returns the input file of each case in dir.
+func hostileFiles(dir string, cases []hostileCase) []string {
+	files := make([]string, len(cases))
+	for i, c := range cases {
+		files[i] = c.file
+		if c.gen != nil {
+			files[i] = filepath.Join(dir, fmt.Sprintf("case%02d.eml", i))
+		}
+	}
+	return files
+}
+
+// writeHostileInputs writes the generated inputs into dir; TestMain calls
+// it in the child started by TestHostileInput.
+func writeHostileInputs(dir string) error {
+	cases := hostileCases()
+	for i, f := range hostileFiles(dir, cases) {
+		if cases[i].gen != nil {
+			if err := os.WriteFile(f, cases[i].gen(), 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
