@@ -16,16 +16,31 @@ import (
 	"github.com/qscan/qscan/pkg/policy"
 )
 
-// loadTemplates loads [notify] reports/<language>, or the shipped ones.
-func loadTemplates(n config.Notify) (*notify.Templates, error) {
-	if n.Reports != "" {
-		return notify.Load(n.Reports, n.Language)
+// loadTemplates loads the templates of every language [notify] language
+// can give (its value, or each value of its ruleset) from [notify]
+// reports, or the shipped ones. Errors come now, not at 3 a.m.
+func loadTemplates(n config.Notify) (map[string]*notify.Templates, error) {
+	langs := map[string]bool{n.Language.Plain: true}
+	if n.Language.Rules != nil {
+		n.Language.Rules.CheckValues(func(v string) error { langs[v] = true; return nil })
 	}
-	sub, err := fs.Sub(etc.Reports, "reports")
-	if err != nil {
-		return nil, err
+	var fsys fs.FS = os.DirFS(n.Reports)
+	if n.Reports == "" {
+		sub, err := fs.Sub(etc.Reports, "reports")
+		if err != nil {
+			return nil, err
+		}
+		fsys = sub
 	}
-	return notify.LoadFS(sub, n.Language)
+	out := map[string]*notify.Templates{}
+	for l := range langs {
+		t, err := notify.LoadFS(fsys, l)
+		if err != nil {
+			return nil, err
+		}
+		out[l] = t
+	}
+	return out, nil
 }
 
 // site describes this installation to the templates.
@@ -39,17 +54,27 @@ func site(c *config.Config) notify.Site {
 
 // notifier writes the postmaster report from the templates.
 type notifier struct {
-	t    *notify.Templates
-	site notify.Site
-	to   config.Setting
-	org  string
-	now  func() time.Time
+	t      *notify.Templates            // the postmaster's language ([notify] language's value)
+	byLang map[string]*notify.Templates // every language a message can get
+	lang   config.Setting
+	site   notify.Site
+	to     config.Setting
+	org    string
+	now    func() time.Time
 	// senders says which sender notices are sent ([notify] sender_*).
 	senders struct{ viruses, blocked, other bool }
 	bounce  bool // [spam] bounce: the spam action "bounce" is enabled
 }
 
 var _ pipeline.Notifier = (*notifier)(nil)
+
+// tmpl returns the templates in the message's language.
+func (n *notifier) tmpl(m *message.Message) *notify.Templates {
+	if t, ok := n.byLang[n.lang.Resolve(rulesMsg(m))]; ok {
+		return t
+	}
+	return n.t
+}
 
 // Postmaster writes one report per postmaster address: [notify]
 // postmaster may be a ruleset choosing the address by sender or recipient.
@@ -101,9 +126,12 @@ func (n *notifier) report(to string, ns []notify.Notice) (pipeline.Mail, error) 
 	return pipeline.Mail{Recipients: []string{to}, Header: header, Body: b}, nil
 }
 
-// templateText renders the replacement text of a removed part.
-func templateText(t *notify.Templates, s notify.Site, quarantineDir string, now func() time.Time) replacementText {
+// templateText renders the replacement text of a removed part, in the
+// message's language.
+func (n *notifier) templateText(quarantineDir string) replacementText {
+	s, now := n.site, n.now
 	return func(m *message.Message, r policy.Replacement, _ string) ([]byte, error) {
+		t := n.tmpl(m)
 		name := map[message.ReportKind]string{
 			message.KindVirus: notify.DeletedVirus, message.KindFilename: notify.DeletedFilename,
 			message.KindFiletype: notify.DeletedFiletype, message.KindSize: notify.DeletedSize,
@@ -122,15 +150,15 @@ func (n *notifier) inlineWarning(removed []string, warningName string) ([]byte, 
 
 // newNotifier builds the report writer and the replacement texts.
 func newNotifier(c *config.Config) (*notifier, replacementText, error) {
-	t, err := loadTemplates(c.Notify)
+	ts, err := loadTemplates(c.Notify)
 	if err != nil {
 		return nil, nil, fmt.Errorf("report templates: %w", err)
 	}
 	s := site(c)
-	n := &notifier{t: t, site: s, to: c.Notify.Postmaster, org: c.Headers.OrgName, now: time.Now}
+	n := &notifier{t: ts[c.Notify.Language.Plain], byLang: ts, lang: c.Notify.Language, site: s, to: c.Notify.Postmaster, org: c.Headers.OrgName, now: time.Now}
 	n.senders.viruses, n.senders.blocked, n.senders.other = c.Notify.SenderViruses, c.Notify.SenderBlocked, c.Notify.SenderOther
 	n.bounce = c.Spam.Bounce
-	return n, templateText(t, s, c.Quarantine.Dir, time.Now), nil
+	return n, n.templateText(c.Quarantine.Dir), nil
 }
 
 // Sender writes the notice to the sender of a stopped message, as
@@ -144,11 +172,12 @@ func (n *notifier) Sender(x pipeline.Notice) (*pipeline.Mail, error) {
 	}
 	m := &message.Message{ID: x.ID, Envelope: x.Envelope, Header: x.Header, Reports: x.Reports, Parts: x.Parts, Received: x.Received}
 	data := notify.SenderData{Site: n.site, Notice: notify.NewNotice(m, "", false)}
-	body, err := n.t.Render(name, data)
+	t := n.tmpl(m)
+	body, err := t.Render(name, data)
 	if err != nil {
 		return nil, err
 	}
-	subject, err := n.t.Subject(name, data)
+	subject, err := t.Subject(name, data)
 	if err != nil {
 		return nil, err
 	}
@@ -217,14 +246,14 @@ func (n *notifier) Spam(x pipeline.Notice) ([]pipeline.Mail, error) {
 	}
 	var out []pipeline.Mail
 	if x.NotifyRecipients && len(x.Envelope.Recipients) > 0 {
-		mail, err := n.render(notify.SpamNotify, data, x.Envelope.Recipients)
+		mail, err := n.render(n.tmpl(m), notify.SpamNotify, data, x.Envelope.Recipients)
 		if err != nil {
 			return out, err
 		}
 		out = append(out, mail)
 	}
 	if x.Bounce && n.bounce && notify.ShouldNotifySender(x.Envelope.Sender, x.Header) {
-		mail, err := n.render(notify.SpamBounce, data, []string{x.Envelope.Sender})
+		mail, err := n.render(n.tmpl(m), notify.SpamBounce, data, []string{x.Envelope.Sender})
 		if err != nil {
 			return out, err
 		}
@@ -234,12 +263,12 @@ func (n *notifier) Spam(x pipeline.Notice) ([]pipeline.Mail, error) {
 }
 
 // render builds a notice mail from a template with a "subject".
-func (n *notifier) render(name string, data any, to []string) (pipeline.Mail, error) {
-	body, err := n.t.Render(name, data)
+func (n *notifier) render(t *notify.Templates, name string, data any, to []string) (pipeline.Mail, error) {
+	body, err := t.Render(name, data)
 	if err != nil {
 		return pipeline.Mail{}, err
 	}
-	subject, err := n.t.Subject(name, data)
+	subject, err := t.Subject(name, data)
 	if err != nil {
 		return pipeline.Mail{}, err
 	}

@@ -128,3 +128,28 @@ func TestDefinitelyNotSpamRuleset(t *testing.T) {
 		}
 	}
 }
+
+// TestLanguageRuleset: the replacement text comes in the recipient's
+// language.
+func TestLanguageRuleset(t *testing.T) {
+	root, cfg := demo(t, "")
+	os.WriteFile(filepath.Join(root, "lang.rules"), []byte("To:\t*.example.fr\tfr\nFromOrTo:\tdefault\ten\n"), 0o600)
+	writeCfg(t, cfg, "[spam]\nengines = []\n[notify]\nlanguage = \"lang.rules\"\n")
+	for _, tc := range []struct{ to, want string }{
+		{"a@site.example.fr", "Ce message vient du filtre antivirus"},
+		{"a@site.example.com", "This is a message"},
+	} {
+		dir := t.TempDir()
+		eml, out := filepath.Join(dir, "m.eml"), filepath.Join(dir, "out.eml")
+		os.WriteFile(eml, []byte("From: x@example.org\nTo: "+tc.to+"\nSubject: v\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"B\"\n\n"+
+			"--B\nContent-Type: text/plain\n\nhi\n--B\nContent-Type: application/octet-stream; name=\"e.bin\"\n\n"+
+			`X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*`+"\n--B--\n"), 0o600)
+		if res, code := qscan(t, "scan", "-c", cfg, "-o", out, eml); code != 0 {
+			t.Fatalf("scan: %d %s", code, res)
+		}
+		b, _ := os.ReadFile(out)
+		if !strings.Contains(string(b), tc.want) {
+			t.Errorf("to %s: replacement text lacks %q:\n%s", tc.to, tc.want, b)
+		}
+	}
+}

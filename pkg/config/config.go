@@ -94,7 +94,7 @@ type Metrics struct {
 // Notify configures the reports qscan mails.
 type Notify struct {
 	Postmaster    Setting `toml:"postmaster"`     // receives the per-batch virus report ("": none); or a ruleset
-	Language      string  `toml:"language"`       // etc/reports/<language>/
+	Language      Setting `toml:"language"`       // etc/reports/<language>/, or a ruleset
 	Reports       string  `toml:"reports"`        // template directory; "": the shipped templates
 	SenderViruses bool    `toml:"sender_viruses"` // notify senders of viruses (default false: backscatter)
 	SenderBlocked bool    `toml:"sender_blocked"` // notify senders of blocked filenames/filetypes (default true)
@@ -148,7 +148,7 @@ func Defaults() Config {
 		Virus:   defaultVirus(),
 		Limits:  defaultLimits(),
 		Content: defaultContent(),
-		Notify:  Notify{Postmaster: plain("postmaster@localhost"), Language: "en", SenderBlocked: true},
+		Notify:  Notify{Postmaster: plain("postmaster@localhost"), Language: plain("en"), SenderBlocked: true},
 		Spam:    defaultSpam(),
 		Check: Check{QueueMaxAge: Duration(30 * 60e9), EngineDownMax: Duration(10 * 60e9), StatusMaxAge: Duration(5 * 60e9),
 			BatchMaxAge: Duration(30 * 60e9), MinFreePercent: 5, MinFreeBytes: 500 << 20, OffFile: "/run/qscan/qscan.off"},

@@ -185,3 +185,29 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+// TestEverySettingResolved: each Setting field is listed in Settings(),
+// so that Parse resolves it (else its value would be lost).
+func TestEverySettingResolved(t *testing.T) {
+	c := Defaults()
+	listed := map[*Setting]bool{}
+	for _, s := range c.Settings() {
+		listed[s] = true
+	}
+	var walk func(v reflect.Value, path string)
+	walk = func(v reflect.Value, path string) {
+		for i := 0; i < v.NumField(); i++ {
+			f := v.Field(i)
+			name := path + "." + v.Type().Field(i).Name
+			switch {
+			case f.Type() == reflect.TypeOf(Setting{}):
+				if !listed[f.Addr().Interface().(*Setting)] {
+					t.Errorf("%s is a Setting missing from Settings()", name)
+				}
+			case f.Kind() == reflect.Struct:
+				walk(f, name)
+			}
+		}
+	}
+	walk(reflect.ValueOf(&c).Elem(), "Config")
+}

@@ -76,5 +76,6 @@ func (c *Config) Settings() map[string]*Setting {
 		"spam.high_spam_actions":   &c.Spam.HighSpamActions,
 		"spam.ham_actions":         &c.Spam.HamActions,
 		"notify.postmaster":        &c.Notify.Postmaster,
+		"notify.language":          &c.Notify.Language,
 	}
 }

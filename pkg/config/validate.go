@@ -107,6 +107,8 @@ func (c *Config) validate() []problem {
 			check = yesNo
 		case "notify.postmaster":
 			check = mailAddress
+		case "notify.language":
+			check = language
 		case "spam.required_score", "spam.high_score":
 			check = func(v string) error { _, err := Score(v); return err }
 		case "spam.spam_actions", "spam.high_spam_actions", "spam.ham_actions":
@@ -120,9 +122,6 @@ func (c *Config) validate() []problem {
 			bad(key, "%s: %v", key, err)
 		}
 	}
-	if l := c.Notify.Language; l == "" || strings.ContainsAny(l, "/.\\") {
-		bad("notify.language", "notify.language: %q: a directory name under etc/reports, e.g. en or fr", l)
-	}
 	if c.Notify.Reports != "" {
 		if err := usableReadDir(c.Notify.Reports); err != nil {
 			bad("notify.reports", "notify.reports: %v", err)
@@ -133,6 +132,13 @@ func (c *Config) validate() []problem {
 	c.Limits.validate(bad)
 	c.Content.validate(bad)
 	return ps
+}
+
+func language(l string) error {
+	if l == "" || strings.ContainsAny(l, "/.\\ ") {
+		return fmt.Errorf("%q: a directory name under etc/reports, e.g. en or fr", l)
+	}
+	return nil
 }
 
 func yesNo(v string) error {
