@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -236,6 +237,16 @@ func (w *wholeQuarantine) Store(m pipeline.Quarantined) (string, error) {
 		return dir, nil
 	}
 	return dir, err
+}
+
+// Discard deletes an entry by its directory (<dir>/<YYYYMMDD>/<name>).
+func (w *wholeQuarantine) Discard(dir string) error {
+	id := filepath.Base(filepath.Dir(dir)) + "/" + filepath.Base(dir)
+	err := w.q.Delete(id)
+	if errors.Is(err, quarantine.ErrIndex) {
+		return nil
+	}
+	return err
 }
 
 func ipString(e message.Envelope) string {

@@ -96,7 +96,16 @@ func (p *Pipeline) RunBatch(ctx context.Context) (BatchStats, error) {
 		}
 		p.log.WithError(err).Error("commit failed; messages kept in the incoming queue")
 		for _, it := range out {
+			if it.generated {
+				continue
+			}
 			p.held.hold(it.entry.ID, p.now())
+			p.undoAttempt(ctx, it) // a full disk is not the message's fault
+			if it.quarantineDir != "" {
+				if err := p.quarantine.Discard(it.quarantineDir); err != nil {
+					p.log.WithError(err).Warn("cannot remove the quarantine copy of a message kept in the queue")
+				}
+			}
 		}
 		st.Held += len(out)
 	} else {
@@ -133,12 +142,22 @@ func (p *Pipeline) RunBatch(ctx context.Context) (BatchStats, error) {
 // so it does not count as an attempt; a panic or a timeout does.
 func (p *Pipeline) holdItem(ctx context.Context, it *item) {
 	d := p.held.hold(it.entry.ID, p.now())
-	if p.attempts != nil && !errors.Is(it.err, errTimeout) && !isPanic(it.err) {
-		if err := p.attempts.UndoAttempt(ctx, it.entry.ID); err != nil {
-			p.log.WithError(err).Warn("cannot undo attempt")
-		}
+	if !errors.Is(it.err, errTimeout) && !isPanic(it.err) {
+		p.undoAttempt(ctx, it)
 	}
 	p.log.WithFields(p.msgFields(it)).WithError(it.err).Warnf("held, retry in %s", d.Round(time.Second))
+}
+
+// undoAttempt takes back the attempt of a message held for a reason that
+// is not its own fault (an engine down, a full disk), so that it is never
+// taken for a poison message.
+func (p *Pipeline) undoAttempt(ctx context.Context, it *item) {
+	if p.attempts == nil {
+		return
+	}
+	if err := p.attempts.UndoAttempt(ctx, it.entry.ID); err != nil {
+		p.log.WithError(err).Warn("cannot undo attempt")
+	}
 }
 
 func (p *Pipeline) msgFields(it *item) logrus.Fields {

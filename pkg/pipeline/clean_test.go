@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/policy"
@@ -175,5 +176,40 @@ func TestSpamNotify(t *testing.T) {
 				t.Errorf("notice qf:\n%s", qf)
 			}
 		}
+	}
+}
+
+// TestCommitFailureIsNotPoison: when the outgoing queue cannot be written
+// (full disk, here: gone), the message stays, its attempts are not used
+// up, the quarantine copy of the failed try is removed, and it goes out
+// once the queue is back.
+func TestCommitFailureIsNotPoison(t *testing.T) {
+	e := newEnv(t)
+	e.enqueue("6AM876nc000099", "original body\n", 0)
+	opt := e.options()
+	opt.Checker = CheckerOptions{Cleaner: &fakeCleaner{}, Policy: func(*message.Message) policy.Settings {
+		return policy.Settings{DeliverCleaned: true, CleanValue: "clean", InfectedValue: "infected"}
+	}}
+	p := e.pipeline(opt, infect)
+	os.Remove(e.out)
+	for i := 0; i < 2*opt.MaxAttempts; i++ {
+		st, err := p.RunBatch(ctx)
+		if err != nil || st.Delivered != 0 || st.Held != 1 {
+			t.Fatalf("try %d with no outgoing queue: %+v, %v", i, st, err)
+		}
+		e.advance(10 * time.Minute)
+	}
+	if rows, _ := e.st.Attempts(ctx, 1); len(rows) != 0 {
+		t.Errorf("failed commits counted as attempts: %+v", rows)
+	}
+	if got := quarantineEntries(t, e.quar); len(got) != 0 {
+		t.Errorf("quarantine copies left by failed tries: %v", got)
+	}
+	os.Mkdir(e.out, 0o700)
+	if st, _ := p.RunBatch(ctx); st.Delivered != 1 {
+		t.Fatalf("after the queue is back: %+v", st)
+	}
+	if got := quarantineEntries(t, e.quar); len(got) != 1 {
+		t.Errorf("quarantine = %v, want one copy", got)
 	}
 }

@@ -149,6 +149,8 @@ func quarantineEntries(t *testing.T, dir string) []string {
 
 type quarantineAdapter struct{ q *quarantine.Quarantine }
 
+func (a *quarantineAdapter) Discard(dir string) error { return os.RemoveAll(dir) }
+
 func (a *quarantineAdapter) Store(m Quarantined) (string, error) {
 	it := quarantine.Item{
 		Entry: quarantine.Entry{QueueID: m.ID, Time: m.Time, Sender: m.Envelope.Sender, Recipients: m.Envelope.Recipients, Reason: m.Reason, Whole: m.Whole},

@@ -39,6 +39,9 @@ type Attempts interface {
 // pkg/quarantine).
 type Quarantine interface {
 	Store(q Quarantined) (dir string, err error)
+	// Discard removes an entry Store made, when the message it belongs to
+	// stays in the incoming queue after all (its commit failed).
+	Discard(dir string) error
 }
 
 // Quarantined is a message as it was in the incoming queue, kept whole or

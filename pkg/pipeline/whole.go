@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -31,6 +32,9 @@ func (p *Pipeline) quarantineWhole(it *item) bool {
 	if err != nil {
 		p.log.WithFields(p.msgFields(it)).WithError(err).Error("cannot quarantine; message kept in the incoming queue")
 		p.held.hold(it.entry.ID, p.now())
+		if it.verdict != "poison" {
+			p.undoAttempt(context.Background(), it)
+		}
 		return false
 	}
 	it.quarantineDir = dir
@@ -69,6 +73,7 @@ func (p *Pipeline) quarantineParts(it *item) bool {
 	if err != nil {
 		p.log.WithFields(p.msgFields(it)).WithError(err).Error("cannot quarantine the removed parts; message kept in the incoming queue")
 		p.held.hold(it.entry.ID, p.now())
+		p.undoAttempt(context.Background(), it)
 		return false
 	}
 	it.quarantineDir = dir

@@ -123,6 +123,17 @@ func (q *Quarantine) Store(it Item) (string, error) {
 	if it.QueueID == "" || !safeName(it.QueueID) {
 		return "", errNoID
 	}
+	dir, err := q.store(it)
+	if err != nil && dir != "" && !errors.Is(err, ErrIndex) {
+		// A half-written entry (a full disk) is removed: the message is
+		// still in its queue and will be stored again on the retry.
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return dir, err
+}
+
+func (q *Quarantine) store(it Item) (string, error) {
 	day := it.Time.UTC().Format("20060102")
 	dayDir := filepath.Join(q.Dir, day)
 	if err := os.MkdirAll(dayDir, 0o700); err != nil {
