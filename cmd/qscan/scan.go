@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -95,7 +96,10 @@ func scanFile(chk *pipeline.Checker, file string) (scanResult, []byte) {
 	}
 	header, body := splitMessage(raw)
 	m := &message.Message{ID: "scan", Header: header, Body: body, Size: int64(len(raw)), Received: time.Now()}
-	if h, err := mail.ReadMessage(strings.NewReader(string(header) + "\n")); err == nil {
+	if len(header) > 1<<20 {
+		// Too large to be a real header: the checks will say so; take
+		// no envelope from it.
+	} else if h, err := mail.ReadMessage(bytes.NewReader(append(header, '\n'))); err == nil {
 		if a, err := mail.ParseAddress(h.Header.Get("From")); err == nil {
 			m.Envelope.Sender = a.Address
 		}

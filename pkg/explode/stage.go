@@ -18,6 +18,14 @@ func (Stage) Name() string { return "explode" }
 // Check explodes the message under the limits; problems with the message
 // become reports, only internal failures an error.
 func (s Stage) Check(_ context.Context, m *message.Message) error {
+	lim := s.Limits.normalize()
+	if int64(len(m.Header)) > lim.MaxHeaderBytes {
+		// Decided without copying the message.
+		m.AddReport(message.Report{Kind: message.KindContent, Part: -1, Engine: engine, Name: "mime-limit",
+			Text:   fmt.Sprintf("%s: %d bytes, limit %d", TextHeaderSize, len(m.Header), lim.MaxHeaderBytes),
+			Action: message.ActionQuarantine})
+		return nil
+	}
 	raw := make([]byte, 0, len(m.Header)+1+len(m.Body))
 	raw = append(append(append(raw, m.Header...), '\n'), m.Body...)
 	res, err := Explode(raw, s.Limits)
