@@ -105,7 +105,9 @@ func publishQf(dir, id string, data []byte) error {
 // splitMessage splits a message at its first empty line. Line endings are
 // converted to LF, as sendmail stores them.
 func splitMessage(raw []byte) (header, body []byte) {
-	raw = bytes.ReplaceAll(raw, []byte("\r\n"), []byte("\n"))
+	if bytes.Contains(raw, []byte("\r\n")) {
+		raw = bytes.ReplaceAll(raw, []byte("\r\n"), []byte("\n"))
+	}
 	if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
 		return raw[:i+1], raw[i+2:]
 	}

@@ -160,6 +160,7 @@ func (x *exploder) mimeLeaf(p *enmime.Part, prefix string, depth int) {
 	path := partPath(prefix, p.PartID)
 	ctype := strings.ToLower(p.ContentType)
 	data := decodeCTE(p.Content, p.Header.Get("Content-Transfer-Encoding"))
+	p.Content = nil // the encoded copy is not needed any more: let it go now
 	x.res.Stats.MIMEParts++
 	if x.res.Stats.MIMEParts > x.lim.MaxMIMEParts {
 		x.limit(TextMIMEParts, fmt.Sprintf("more than %d", x.lim.MaxMIMEParts))
