@@ -49,6 +49,22 @@ func printConfigErrors(w io.Writer, err error) {
 	fmt.Fprintln(w, err)
 }
 
+// configAndLog loads the configuration and builds its logger, printing
+// what is wrong; the exit code is exitOK when both worked.
+func configAndLog(path string) (*config.Config, *logrus.Logger, int) {
+	c, err := loadConfig(path)
+	if err != nil {
+		printConfigErrors(os.Stderr, err)
+		return nil, nil, exitConfig
+	}
+	log, err := newLogger(c.Log)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "qscan:", err)
+		return nil, nil, exitConfig
+	}
+	return c, log, exitOK
+}
+
 // newLogger builds the logger the configuration asks for.
 func newLogger(c config.Log) (*logrus.Logger, error) {
 	l := logrus.New()

@@ -32,15 +32,9 @@ func cmdRun(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	c, err := loadConfig(*cfgPath)
-	if err != nil {
-		printConfigErrors(os.Stderr, err)
-		return exitConfig
-	}
-	log, err := newLogger(c.Log)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "qscan:", err)
-		return exitConfig
+	c, log, code := configAndLog(*cfgPath)
+	if code != exitOK {
+		return code
 	}
 	if !*once {
 		if err := writePidFile(c.Queue.PidFile); err != nil {

@@ -44,15 +44,9 @@ func cmdScan(args []string) int {
 		fmt.Fprintln(os.Stderr, "usage: qscan scan [-c FILE] [--json] [-o OUT] FILE...")
 		return exitUsage
 	}
-	c, err := loadConfig(*cfgPath)
-	if err != nil {
-		printConfigErrors(os.Stderr, err)
-		return exitConfig
-	}
-	log, err := newLogger(c.Log)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "qscan:", err)
-		return exitConfig
+	c, log, code := configAndLog(*cfgPath)
+	if code != exitOK {
+		return code
 	}
 	stages, err := buildStages(c, log)
 	if err != nil {
@@ -65,7 +59,7 @@ func cmdScan(args []string) int {
 		return exitConfig
 	}
 	chk := pipeline.NewChecker(stages, opts)
-	code := exitOK
+	code = exitOK
 	for _, file := range fs.Args() {
 		res, rebuilt := scanFile(chk, file)
 		if res.Error != "" {
