@@ -20,9 +20,9 @@ import (
 // can give (its value, or each value of its ruleset) from [notify]
 // reports, or the shipped ones. Errors come now, not at 3 a.m.
 func loadTemplates(n config.Notify) (map[string]*notify.Templates, error) {
-	langs := map[string]bool{n.Language.Plain: true}
-	if n.Language.Rules != nil {
-		n.Language.Rules.CheckValues(func(v string) error { langs[v] = true; return nil })
+	langs := map[string]bool{}
+	for _, l := range settingValues(n.Language) {
+		langs[l] = true
 	}
 	var fsys fs.FS = os.DirFS(n.Reports)
 	if n.Reports == "" {

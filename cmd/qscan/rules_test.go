@@ -153,3 +153,27 @@ func TestLanguageRuleset(t *testing.T) {
 		}
 	}
 }
+
+// TestRuleFilesRuleset: filename rules chosen per recipient; a file
+// MailScanner users already have works as a value.
+func TestRuleFilesRuleset(t *testing.T) {
+	root, cfg := demo(t, "")
+	os.WriteFile(filepath.Join(root, "lenient.conf"), []byte("allow\t\\.exe$\t-\t-\n"), 0o600)
+	os.WriteFile(filepath.Join(root, "filename.rules"), []byte("To:\t*@lenient.example\tlenient.conf\n"), 0o600)
+	writeCfg(t, cfg, "[spam]\nengines = []\n[content]\nfilename_rules = \"filename.rules\"\n")
+	if out, code := qscan(t, "lint", "-c", cfg); code != 0 {
+		t.Fatalf("lint: %d %s", code, out)
+	}
+	for _, tc := range []struct{ to, want string }{
+		{"a@lenient.example", `"verdict":"clean"`},
+		{"a@strict.example", `"verdict":"blocked"`},
+	} {
+		eml := filepath.Join(t.TempDir(), "m.eml")
+		os.WriteFile(eml, []byte("From: x@example.org\nTo: "+tc.to+"\nSubject: tool\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"B\"\n\n"+
+			"--B\nContent-Type: text/plain\n\nhi\n--B\nContent-Type: application/octet-stream; name=\"tool.exe\"\n\nnot really\n--B--\n"), 0o600)
+		out, _ := qscan(t, "scan", "-c", cfg, "--json", eml)
+		if !strings.Contains(out, tc.want) {
+			t.Errorf("to %s: %s, want %s", tc.to, out, tc.want)
+		}
+	}
+}

@@ -250,6 +250,11 @@ func Parse(name string, data []byte) (*Config, error) {
 	c.resolvePaths(filepath.Dir(name))
 	defaults := Defaults()
 	for key, st := range c.Settings() {
+		if strings.HasPrefix(key, "content.") && !strings.HasSuffix(strings.TrimSpace(st.Raw), ".rules") {
+			// Rule files themselves (filename.rules.conf) are not rulesets.
+			st.Plain = st.Raw
+			continue
+		}
 		if err := st.resolve(filepath.Dir(name)); err != nil {
 			add(key, "%s: %v", key, err)
 		}
@@ -326,10 +331,5 @@ func (c *Config) resolvePaths(dir string) {
 	for _, p := range []*string{&c.Queue.Outgoing, &c.Queue.WorkDir, &c.Queue.PidFile, &c.Quarantine.Dir, &c.Store.Path, &c.Notify.Reports, &c.Spam.Spamd.Socket, &c.Check.OffFile, &c.Check.RestartLog,
 		&c.Virus.Clamd.Socket, &c.Virus.Builtin.Signatures} {
 		abs(p)
-	}
-	for _, l := range [][]string{c.Content.FilenameRules, c.Content.FiletypeRules, c.Content.ArchiveFilenameRules, c.Content.ArchiveFiletypeRules} {
-		for i := range l {
-			abs(&l[i])
-		}
 	}
 }

@@ -1,5 +1,10 @@
 package config
 
+import (
+	"path/filepath"
+	"strings"
+)
+
 // Limits bound what qscan takes out of one message ([limits]).
 type Limits struct {
 	MaxArchiveDepth       int  `toml:"max_archive_depth"`
@@ -17,19 +22,21 @@ type Limits struct {
 // Content configures the filename, filetype, size and dangerous-content
 // checks ([content]).
 type Content struct {
-	FilenameRules        []string `toml:"filename_rules"`
-	FiletypeRules        []string `toml:"filetype_rules"`
-	ArchiveFilenameRules []string `toml:"archive_filename_rules"`
-	ArchiveFiletypeRules []string `toml:"archive_filetype_rules"`
-	MaxMessageSize       Size     `toml:"max_message_size"`
-	MaxAttachmentSize    Size     `toml:"max_attachment_size"`
-	MinAttachmentSize    Size     `toml:"min_attachment_size"`
-	BlockPartial         bool     `toml:"block_partial"`
-	BlockExternalBody    bool     `toml:"block_external_body"`
-	BlockEncrypted       bool     `toml:"block_encrypted"`
-	QPMaxBlankLine       int      `toml:"qp_max_blank_line"`
-	WholeMessage         string   `toml:"whole_message"` // "quarantine" or "replace"
-	HTML                 HTML     `toml:"html"`
+	// Rule files: a list of paths ("" or []: the shipped rules), or a
+	// ruleset whose values are space-separated rule file paths.
+	FilenameRules        Setting `toml:"filename_rules"`
+	FiletypeRules        Setting `toml:"filetype_rules"`
+	ArchiveFilenameRules Setting `toml:"archive_filename_rules"`
+	ArchiveFiletypeRules Setting `toml:"archive_filetype_rules"`
+	MaxMessageSize       Size    `toml:"max_message_size"`
+	MaxAttachmentSize    Size    `toml:"max_attachment_size"`
+	MinAttachmentSize    Size    `toml:"min_attachment_size"`
+	BlockPartial         bool    `toml:"block_partial"`
+	BlockExternalBody    bool    `toml:"block_external_body"`
+	BlockEncrypted       bool    `toml:"block_encrypted"`
+	QPMaxBlankLine       int     `toml:"qp_max_blank_line"`
+	WholeMessage         string  `toml:"whole_message"` // "quarantine" or "replace"
+	HTML                 HTML    `toml:"html"`
 }
 
 // HTML says what to do with dangerous HTML ([content.html]): "allow",
@@ -84,4 +91,18 @@ func (c *Content) validate(bad func(key, format string, a ...any)) {
 			bad(key, "%s: %q: use allow, block or disarm", key, v)
 		}
 	}
+}
+
+// RuleFiles turns a rule-files value (space-separated paths, relative
+// ones against the configuration's directory) into paths; none means the
+// shipped rules.
+func (c *Config) RuleFiles(v string) []string {
+	var out []string
+	for _, f := range strings.Fields(v) {
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(filepath.Dir(c.File), f)
+		}
+		out = append(out, f)
+	}
+	return out
 }

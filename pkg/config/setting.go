@@ -65,17 +65,21 @@ func plain(v string) Setting { return Setting{Raw: v, Setting: ruleset.Setting{P
 // Settings lists the per-message options (value or ruleset) by key.
 func (c *Config) Settings() map[string]*Setting {
 	return map[string]*Setting{
-		"virus.scan":               &c.Virus.Scan,
-		"virus.deliver_cleaned":    &c.Virus.DeliverCleaned,
-		"spam.check":               &c.Spam.Check,
-		"spam.definitely_not_spam": &c.Spam.DefinitelyNotSpam,
-		"spam.definitely_spam":     &c.Spam.DefinitelySpam,
-		"spam.required_score":      &c.Spam.RequiredScore,
-		"spam.high_score":          &c.Spam.HighScore,
-		"spam.spam_actions":        &c.Spam.SpamActions,
-		"spam.high_spam_actions":   &c.Spam.HighSpamActions,
-		"spam.ham_actions":         &c.Spam.HamActions,
-		"notify.postmaster":        &c.Notify.Postmaster,
-		"notify.language":          &c.Notify.Language,
+		"virus.scan":                     &c.Virus.Scan,
+		"virus.deliver_cleaned":          &c.Virus.DeliverCleaned,
+		"spam.check":                     &c.Spam.Check,
+		"spam.definitely_not_spam":       &c.Spam.DefinitelyNotSpam,
+		"spam.definitely_spam":           &c.Spam.DefinitelySpam,
+		"spam.required_score":            &c.Spam.RequiredScore,
+		"spam.high_score":                &c.Spam.HighScore,
+		"spam.spam_actions":              &c.Spam.SpamActions,
+		"spam.high_spam_actions":         &c.Spam.HighSpamActions,
+		"spam.ham_actions":               &c.Spam.HamActions,
+		"notify.postmaster":              &c.Notify.Postmaster,
+		"notify.language":                &c.Notify.Language,
+		"content.filename_rules":         &c.Content.FilenameRules,
+		"content.filetype_rules":         &c.Content.FiletypeRules,
+		"content.archive_filename_rules": &c.Content.ArchiveFilenameRules,
+		"content.archive_filetype_rules": &c.Content.ArchiveFiletypeRules,
 	}
 }

@@ -109,6 +109,15 @@ func (c *Config) validate() []problem {
 			check = mailAddress
 		case "notify.language":
 			check = language
+		case "content.filename_rules", "content.filetype_rules", "content.archive_filename_rules", "content.archive_filetype_rules":
+			check = func(v string) error {
+				for _, f := range c.RuleFiles(v) {
+					if _, err := os.Stat(f); err != nil {
+						return fmt.Errorf("rule file %s: %w", f, unwrapPath(err))
+					}
+				}
+				return nil
+			}
 		case "spam.required_score", "spam.high_score":
 			check = func(v string) error { _, err := Score(v); return err }
 		case "spam.spam_actions", "spam.high_spam_actions", "spam.ham_actions":
