@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -29,12 +30,21 @@ func cmdRun(args []string) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	cfgPath := fs.String("c", "", "configuration file")
 	once := fs.Bool("once", false, "process until the incoming queue is empty, then exit")
+	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile to this file (for performance work)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
 	c, log, code := configAndLog(*cfgPath)
 	if code != exitOK {
 		return code
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			log.Error(err)
+			return exitFail
+		}
+		defer stop()
 	}
 	if !*once {
 		if err := writePidFile(c.Queue.PidFile); err != nil {
@@ -264,6 +274,19 @@ func pipelineOptions(c *config.Config, log logrus.FieldLogger) (pipeline.Options
 		o.Kick = &pipeline.Kick{Sendmail: c.Queue.Sendmail, Args: c.Queue.SendmailArgs}
 	}
 	return o, nil
+}
+
+// startCPUProfile profiles until the returned function is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // writePidFile refuses to start a second daemon on the same pid file.

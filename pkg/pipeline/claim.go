@@ -57,14 +57,40 @@ func (p *Pipeline) candidates() []sendmail.Entry {
 // claim locks up to the batch limits of messages, oldest first. The
 // message that crosses max_bytes is included, so a message larger than the
 // limit still gets through on its own.
+//
+// A listing of the incoming queues serves several batches while it is
+// fresh (listFresh): re-listing a queue of thousands for every batch of 30
+// costs more than the batch. What was listed but not taken comes first in
+// the next batch; what arrived since waits at most listFresh.
 func (p *Pipeline) claim() []*item {
+	now := time.Now()
+	cached := len(p.pending) > 0 && now.Sub(p.listedAt) < listFresh
+	if !cached {
+		p.pending, p.listedAt = p.candidates(), now
+	}
+	batch := p.claimFrom()
+	if len(batch) == 0 && cached {
+		p.pending, p.listedAt = p.candidates(), now
+		batch = p.claimFrom()
+	}
+	return batch
+}
+
+// listFresh is how long a listing of the incoming queues is reused.
+const listFresh = time.Second
+
+// claimFrom claims from p.pending, oldest first, and drops what it looked
+// at (claimed, or skipped for now: locked, held, still being written).
+func (p *Pipeline) claimFrom() []*item {
 	now := p.now()
 	var batch []*item
 	var bytes int64
-	for _, e := range p.candidates() {
+	n := 0
+	for _, e := range p.pending {
 		if len(batch) >= p.opt.MaxMessages || bytes >= p.opt.MaxBytes {
 			break
 		}
+		n++
 		if p.held.waiting(e.ID, now) {
 			continue
 		}
@@ -75,6 +101,7 @@ func (p *Pipeline) claim() []*item {
 		batch = append(batch, it)
 		bytes += e.Size
 	}
+	p.pending = p.pending[n:]
 	return batch
 }
 

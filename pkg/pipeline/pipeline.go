@@ -121,6 +121,8 @@ type Pipeline struct {
 	journal    *journal
 	ids        *sendmail.IDGen
 	held       *holds
+	pending    []sendmail.Entry // listed but not yet looked at (see claim)
+	listedAt   time.Time
 	kicks      sync.WaitGroup
 }
 
