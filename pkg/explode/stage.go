@@ -26,9 +26,7 @@ func (s Stage) Check(_ context.Context, m *message.Message) error {
 			Action: message.ActionQuarantine})
 		return nil
 	}
-	raw := make([]byte, 0, len(m.Header)+1+len(m.Body))
-	raw = append(append(append(raw, m.Header...), '\n'), m.Body...)
-	res, err := Explode(raw, s.Limits)
+	res, err := Explode(m.Raw(), s.Limits)
 	if err != nil {
 		return fmt.Errorf("explode %s: %w", m.ID, err)
 	}

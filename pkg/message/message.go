@@ -125,3 +125,16 @@ func (m *Message) Has(k ReportKind) bool {
 	}
 	return false
 }
+
+// Raw returns the whole message: the header block, the empty line and the
+// body. When Body follows Header and its empty line in the same array (as
+// the pipeline and `qscan scan` read them), no copy is made.
+func (m *Message) Raw() []byte {
+	h := len(m.Header)
+	if len(m.Body) > 0 && cap(m.Header) > h && m.Header[:h+1][h] == '\n' &&
+		cap(m.Header)-h-1 >= len(m.Body) && &m.Header[:h+2][h+1] == &m.Body[0] {
+		return m.Header[:h+1+len(m.Body)]
+	}
+	raw := make([]byte, 0, h+1+len(m.Body))
+	return append(append(append(raw, m.Header...), '\n'), m.Body...)
+}

@@ -1,10 +1,12 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -87,16 +89,34 @@ func (p *Pipeline) newMessage(it *item) (*message.Message, error) {
 		Received: it.entry.ModTime,
 	}
 	if len(p.checker.stages) > 0 {
-		if _, err := it.lock.Df.Seek(0, io.SeekStart); err != nil {
+		if err := readBody(m, it.lock.Df); err != nil {
 			return nil, fmt.Errorf("read df %s: %w", it.entry.DfPath, err)
 		}
-		body, err := io.ReadAll(it.lock.Df)
-		if err != nil {
-			return nil, fmt.Errorf("read df %s: %w", it.entry.DfPath, err)
-		}
-		m.Body = body
 	}
 	return m, nil
+}
+
+// readBody reads the df right after the header block and its empty line,
+// in one array, so that Message.Raw needs no copy of a large message.
+func readBody(m *message.Message, df *os.File) error {
+	st, err := df.Stat()
+	if err != nil {
+		return err
+	}
+	if _, err := df.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	h := len(m.Header)
+	buf := make([]byte, h+1, h+1+int(st.Size()))
+	copy(buf, m.Header)
+	buf[h] = '\n'
+	b := bytes.NewBuffer(buf)
+	if _, err := b.ReadFrom(df); err != nil {
+		return err
+	}
+	all := b.Bytes()
+	m.Header, m.Body = all[:h], all[h+1:]
+	return nil
 }
 
 // decide turns the reports into what is written out: the qf with its

@@ -70,7 +70,7 @@ type job struct {
 
 // Check scans the parts and the whole message.
 func (s *Stage) Check(ctx context.Context, m *message.Message) error {
-	jobs := []*job{{part: -1, data: [][]byte{m.Header, []byte("\n"), m.Body}}}
+	jobs := []*job{{part: -1, data: [][]byte{m.Raw()}}}
 	for i := range m.Parts {
 		if len(m.Parts[i].Data) > 0 {
 			jobs = append(jobs, &job{part: i, data: [][]byte{m.Parts[i].Data}})
