@@ -29,22 +29,33 @@ func decodeCTE(data []byte, cte string) []byte {
 // decodeBase64 ignores every byte outside the alphabet (RFC 2045 says
 // decoders must) and stops at the first '=' padding.
 func decodeBase64(in []byte) []byte {
-	clean := make([]byte, 0, len(in))
+	// Filter and decode in chunks, so that a large part costs its decoded
+	// size and no full copy of the encoded text.
+	const chunk = 64 << 10 // a multiple of 4
+	out := make([]byte, 0, len(in)/4*3+3)
+	buf := make([]byte, 0, chunk)
+	flush := func(final bool) {
+		if final && len(buf)%4 == 1 {
+			buf = buf[:len(buf)-1]
+		}
+		n, _ := base64.RawStdEncoding.Decode(out[len(out):cap(out)], buf)
+		out = out[:len(out)+n]
+		buf = buf[:0]
+	}
 	for _, c := range in {
 		switch {
 		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '+', c == '/':
-			clean = append(clean, c)
+			buf = append(buf, c)
+			if len(buf) == chunk {
+				flush(false)
+			}
 		case c == '=':
-			goto done
+			flush(true)
+			return out
 		}
 	}
-done:
-	if len(clean)%4 == 1 {
-		clean = clean[:len(clean)-1]
-	}
-	out := make([]byte, base64.RawStdEncoding.DecodedLen(len(clean)))
-	n, _ := base64.RawStdEncoding.Decode(out, clean)
-	return out[:n]
+	flush(true)
+	return out
 }
 
 // decodeQP decodes quoted-printable: "=XX" escapes and "=" soft line
