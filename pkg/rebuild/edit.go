@@ -108,7 +108,7 @@ func (e *editor) target(tg *target) {
 	text := bytes.Join(tg.texts, []byte("\n"))
 	switch {
 	case n.top:
-		cte, enc := encodeText(text, e.nl)
+		cte, enc := EncodeText(text, e.nl)
 		e.splices = append(e.splices, edit{0, len(e.t.body), enc})
 		e.set = append(e.set, Field{"MIME-Version", "1.0"},
 			Field{"Content-Type", "text/plain; charset=utf-8"},
@@ -131,7 +131,7 @@ func (e *editor) target(tg *target) {
 // part is a complete text/plain MIME part (header and body) holding text,
 // named filename (or Options.WarningFilename) unless unnamed.
 func (e *editor) part(text []byte, filename string, inline, unnamed bool) []byte {
-	cte, enc := encodeText(text, e.nl)
+	cte, enc := EncodeText(text, e.nl)
 	name := cleanFilename(filename, e.opt.WarningFilename)
 	var b bytes.Buffer
 	if unnamed {

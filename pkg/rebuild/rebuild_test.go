@@ -310,13 +310,13 @@ func TestEncodeText(t *testing.T) {
 		{strings.Repeat("a", 1000), "\n", "quoted-printable", ""},
 	}
 	for _, tt := range tests {
-		cte, out := encodeText([]byte(tt.in), tt.nl)
+		cte, out := EncodeText([]byte(tt.in), tt.nl)
 		if cte != tt.cte || (tt.want != "" && string(out) != tt.want) {
-			t.Errorf("encodeText(%q, %q) = %s %q, want %s %q", tt.in, tt.nl, cte, out, tt.cte, tt.want)
+			t.Errorf("EncodeText(%q, %q) = %s %q, want %s %q", tt.in, tt.nl, cte, out, tt.cte, tt.want)
 		}
 		for _, line := range strings.Split(string(out), "\n") {
 			if len(line) > 998 {
-				t.Errorf("encodeText(%q): line of %d bytes", firstBytes([]byte(tt.in)), len(line))
+				t.Errorf("EncodeText(%q): line of %d bytes", firstBytes([]byte(tt.in)), len(line))
 			}
 		}
 	}

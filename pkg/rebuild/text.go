@@ -14,10 +14,10 @@ import (
 // maxFilename bounds a replacement part's file name, in bytes.
 const maxFilename = 200
 
-// encodeText returns text with one line break style and a final line
-// break, and the transfer encoding it needs: 7bit for short-lined ASCII,
-// quoted-printable otherwise (no 8BITMIME needed on the way).
-func encodeText(text []byte, nl string) (cte string, out []byte) {
+// EncodeText returns text with one line break style (nl) and a final
+// line break, and the transfer encoding it needs: 7bit for short-lined
+// ASCII, quoted-printable otherwise (no 8BITMIME needed on the way).
+func EncodeText(text []byte, nl string) (cte string, out []byte) {
 	t := bytes.ReplaceAll(text, []byte("\r\n"), []byte("\n"))
 	if len(t) == 0 || t[len(t)-1] != '\n' {
 		t = append(t, '\n')

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"mime/quotedprintable"
 	"strconv"
 
 	"github.com/qscan/qscan/pkg/rebuild"
@@ -35,7 +34,7 @@ func Attachment(header, body, text, boundarySeed []byte) rebuild.Result {
 	if len(body) == 0 {
 		nl = lineBreak(header)
 	}
-	cte, enc := encodeText(text, nl)
+	cte, enc := rebuild.EncodeText(text, nl)
 	b := boundary(boundarySeed, header, body, enc)
 	var out bytes.Buffer
 	out.Grow(len(header) + len(body) + len(enc) + 512)
@@ -108,46 +107,6 @@ func messageCTE(header, body []byte) string {
 		}
 	}
 	return cte
-}
-
-// encodeText returns text with nl line breaks and a final one, and its
-// transfer encoding: 7bit for short-lined ASCII, quoted-printable
-// otherwise.
-func encodeText(text []byte, nl string) (cte string, out []byte) {
-	t := bytes.ReplaceAll(text, []byte("\r\n"), []byte("\n"))
-	if len(t) == 0 || t[len(t)-1] != '\n' {
-		t = append(t, '\n')
-	}
-	cte = "7bit"
-	if needsQP(t) {
-		cte = "quoted-printable"
-		var b bytes.Buffer
-		w := quotedprintable.NewWriter(&b)
-		w.Write(t) // a bytes.Buffer does not fail
-		w.Close()
-		t = bytes.ReplaceAll(b.Bytes(), []byte("\r\n"), []byte("\n"))
-	}
-	if nl != "\n" {
-		t = bytes.ReplaceAll(t, []byte("\n"), []byte(nl))
-	}
-	return cte, t
-}
-
-func needsQP(t []byte) bool {
-	line := 0
-	for _, c := range t {
-		if c == '\n' {
-			line = 0
-			continue
-		}
-		if c >= 0x7f || (c < ' ' && c != '\t') {
-			return true
-		}
-		if line++; line > 900 {
-			return true
-		}
-	}
-	return false
 }
 
 // lineBreak is the line break of b: CRLF when its first line ends so,
