@@ -105,25 +105,7 @@ func (n *notifier) Postmaster(ns []pipeline.Notice) ([]pipeline.Mail, error) {
 
 func (n *notifier) report(to string, ns []notify.Notice) (pipeline.Mail, error) {
 	data := notify.PostmasterData{Site: n.site, Date: n.now().Format(notify.DateFormat), Messages: ns}
-	body, err := n.t.Render(notify.Postmaster, data)
-	if err != nil {
-		return pipeline.Mail{}, err
-	}
-	subject, err := n.t.Subject(notify.Postmaster, data)
-	if err != nil {
-		return pipeline.Mail{}, err
-	}
-	from := n.site.Postmaster
-	if from == "" {
-		from = to
-	}
-	raw, err := notify.Mail{From: from, FromName: "qscan", To: []string{to}, Subject: subject, Body: body}.
-		Bytes(notify.MailOptions{Now: n.now, Hostname: n.site.Hostname, OrgName: n.org})
-	if err != nil {
-		return pipeline.Mail{}, err
-	}
-	header, b := splitMail(raw)
-	return pipeline.Mail{Recipients: []string{to}, Header: header, Body: b}, nil
+	return n.render(n.t, notify.Postmaster, data, []string{to})
 }
 
 // templateText renders the replacement text of a removed part, in the
@@ -172,26 +154,11 @@ func (n *notifier) Sender(x pipeline.Notice) (*pipeline.Mail, error) {
 	}
 	m := &message.Message{ID: x.ID, Envelope: x.Envelope, Header: x.Header, Reports: x.Reports, Parts: x.Parts, Received: x.Received}
 	data := notify.SenderData{Site: n.site, Notice: notify.NewNotice(m, "", false)}
-	t := n.tmpl(m)
-	body, err := t.Render(name, data)
+	mail, err := n.render(n.tmpl(m), name, data, []string{x.Envelope.Sender})
 	if err != nil {
 		return nil, err
 	}
-	subject, err := t.Subject(name, data)
-	if err != nil {
-		return nil, err
-	}
-	from := n.site.Postmaster
-	if from == "" {
-		from = "postmaster@" + n.site.Hostname
-	}
-	raw, err := notify.Mail{From: from, FromName: "qscan", To: []string{x.Envelope.Sender}, Subject: subject, Body: body}.
-		Bytes(notify.MailOptions{Now: n.now, Hostname: n.site.Hostname, OrgName: n.org})
-	if err != nil {
-		return nil, err
-	}
-	header, b := splitMail(raw)
-	return &pipeline.Mail{Recipients: []string{x.Envelope.Sender}, Header: header, Body: b}, nil
+	return &mail, nil
 }
 
 // senderTemplate chooses the sender notice for the reports, or "".
