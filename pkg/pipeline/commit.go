@@ -44,7 +44,9 @@ func (p *Pipeline) commit(items []*item) error {
 	if err := p.journal.append(record{Batch: batch, Op: opCommit}, true); err != nil {
 		return fmt.Errorf("%w: %v", errJournal, err)
 	}
-	p.finish(entries)
+	if err := p.finish(entries); err != nil {
+		return fmt.Errorf("%w: committed batch not finished (recovery at the next start finishes it): %v", errJournal, err)
+	}
 	if err := p.journal.append(record{Batch: batch, Op: opDone}, false); err != nil {
 		return fmt.Errorf("%w: %v", errJournal, err)
 	}
@@ -119,9 +121,13 @@ func (p *Pipeline) undo(es []entry) {
 	safeio.SyncDir(p.opt.Outgoing)
 }
 
-// finish publishes tf<ID> as qf<ID> and releases the incoming copies. It
-// is idempotent: recovery runs it again after a crash.
-func (p *Pipeline) finish(es []entry) {
+// finish publishes tf<ID> as qf<ID>, makes that durable, and only then
+// releases the incoming copies. It is idempotent: recovery runs it again
+// after a crash. An error means a published message might not be durable:
+// the incoming copies of the batch are kept and the daemon must stop, so
+// that recovery finishes the batch instead of the message being checked
+// and delivered a second time.
+func (p *Pipeline) finish(es []entry) error {
 	outDirs, inDirs := map[string]bool{}, map[string]bool{}
 	for _, e := range es {
 		tf := filepath.Join(e.OutDir, sendmail.TfName(e.OutID))
@@ -129,20 +135,21 @@ func (p *Pipeline) finish(es []entry) {
 		if _, err := os.Stat(tf); err == nil {
 			// link+unlink rather than rename: never replace a qf.
 			if err := os.Link(tf, qf); err != nil && !safeio.SameFile(tf, qf) {
-				p.log.WithError(err).WithField("id", e.OutID).Error("cannot publish outgoing queue file")
-				continue
+				return fmt.Errorf("publish %s: %w", qf, err)
 			}
 			os.Remove(tf)
 		}
 		outDirs[e.OutDir] = true
-		if p.releaseIncoming(e) {
-			inDirs[filepath.Dir(e.InQf)] = true
-			inDirs[filepath.Dir(e.InDf)] = true
-		}
 	}
 	for d := range outDirs {
 		if err := safeio.SyncDir(d); err != nil {
-			p.log.WithError(err).Error("cannot fsync outgoing queue")
+			return err
+		}
+	}
+	for _, e := range es {
+		if p.releaseIncoming(e) {
+			inDirs[filepath.Dir(e.InQf)] = true
+			inDirs[filepath.Dir(e.InDf)] = true
 		}
 	}
 	for d := range inDirs {
@@ -150,6 +157,7 @@ func (p *Pipeline) finish(es []entry) {
 			p.log.WithError(err).Error("cannot fsync incoming queue")
 		}
 	}
+	return nil
 }
 
 // releaseIncoming unlinks the incoming qf then df, but only when the qf is

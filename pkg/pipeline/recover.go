@@ -26,7 +26,9 @@ func (p *Pipeline) recover() error {
 	for _, b := range pending {
 		if b.committed {
 			p.log.Warnf("recovery: finishing committed batch %d (%d messages)", b.id, len(b.entries))
-			p.finish(b.entries)
+			if err := p.finish(b.entries); err != nil {
+				return fmt.Errorf("recovery: batch %d: %w", b.id, err)
+			}
 		} else {
 			p.log.Warnf("recovery: undoing uncommitted batch %d (%d messages), they will be processed again", b.id, len(b.entries))
 			p.undoUncommitted(b.entries)
