@@ -124,7 +124,12 @@ func (p *Pipeline) releaseItem(it *item) {
 	p.held.release(it.entry.ID)
 }
 
+// readLocked returns the message's df: the body the checks read, or else
+// read now through the locked descriptor.
 func readLocked(it *item) []byte {
+	if it.msg != nil && it.msg.Body != nil {
+		return it.msg.Body
+	}
 	if it.lock == nil || it.lock.Df == nil {
 		return nil
 	}
