@@ -37,6 +37,7 @@ func cmdScan(args []string) int {
 	cfgPath := fs.String("c", "", "configuration file")
 	asJSON := fs.Bool("json", false, "print results as JSON")
 	out := fs.String("o", "", "write the rebuilt message here (one input file only)")
+	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile to this file (for performance work)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -47,6 +48,14 @@ func cmdScan(args []string) int {
 	c, log, code := configAndLog(*cfgPath)
 	if code != exitOK {
 		return code
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "qscan:", err)
+			return exitFail
+		}
+		defer stop()
 	}
 	stages, err := buildStages(c, log)
 	if err != nil {
@@ -72,7 +81,7 @@ func cmdScan(args []string) int {
 			printResult(res)
 		}
 		if *out != "" && rebuilt != nil {
-			if err := os.WriteFile(*out, rebuilt, 0o644); err != nil {
+			if err := os.WriteFile(*out, bytes.Join(rebuilt, nil), 0o644); err != nil {
 				fmt.Fprintln(os.Stderr, "qscan:", err)
 				return exitFail
 			}
@@ -81,7 +90,9 @@ func cmdScan(args []string) int {
 	return code
 }
 
-func scanFile(chk *pipeline.Checker, file string) (scanResult, []byte) {
+// scanFile checks one file; the second result is the message as qscan
+// would deliver it, in pieces (nil when it would be kept back).
+func scanFile(chk *pipeline.Checker, file string) (scanResult, [][]byte) {
 	res := scanResult{File: file}
 	raw, err := os.ReadFile(file)
 	if err != nil {
@@ -115,7 +126,10 @@ func scanFile(chk *pipeline.Checker, file string) (scanResult, []byte) {
 		sr.Path = displayPath(m, r.Part)
 		res.Reports = append(res.Reports, sr)
 	}
-	return res, v.Message
+	if v.Header == nil {
+		return res, nil
+	}
+	return res, [][]byte{v.Header, []byte("\n"), v.Body}
 }
 
 func printResult(r scanResult) {

@@ -15,14 +15,19 @@ func TestDecodeBase64Chunks(t *testing.T) {
 			data[i] = byte(r.UintN(256))
 		}
 		enc := base64.StdEncoding.EncodeToString(data)
-		var lined bytes.Buffer
-		for len(enc) > 76 {
-			lined.WriteString(enc[:76] + "\r\n")
-			enc = enc[76:]
-		}
-		lined.WriteString(enc + "\n")
-		if got := decodeBase64(lined.Bytes()); !bytes.Equal(got, data) {
-			t.Errorf("decodeBase64 of %d bytes: got %d bytes, mismatch", n, len(got))
+		// Clean lines take the library's path; a blank before each line
+		// break (seen in the wild) the lenient chunked one.
+		for _, eol := range []string{"\r\n", " \n"} {
+			var lined bytes.Buffer
+			rest := enc
+			for len(rest) > 76 {
+				lined.WriteString(rest[:76] + eol)
+				rest = rest[76:]
+			}
+			lined.WriteString(rest + eol)
+			if got := decodeBase64(lined.Bytes()); !bytes.Equal(got, data) {
+				t.Errorf("decodeBase64 of %d bytes, lines ending %q: got %d bytes, mismatch", n, eol, len(got))
+			}
 		}
 	}
 	if got := decodeBase64([]byte("QUJD\n!!RA==junk")); string(got) != "ABCD" {

@@ -10,6 +10,7 @@ import (
 	"github.com/jhillyerd/enmime/v2"
 
 	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/rebuild"
 )
 
 // duplicateChecked are top-level fields that must appear once (RFC 5322);
@@ -44,24 +45,13 @@ func (x *exploder) message(raw []byte, prefix string, depth int) {
 		x.limit(TextMIMEParts, fmt.Sprintf("more than %d", x.lim.MaxMIMEParts))
 		return
 	}
-	p := enmime.NewParser(
-		enmime.RawContent(true), // we decode transfer encodings ourselves, without charset conversion
-		enmime.SkipMalformedParts(true),
-		enmime.MultipartWOBoundaryAsSinglePart(true),
-		enmime.DisableCharacterDetection(true),
-		enmime.DisableTextConversion(true),
-		enmime.MaxStoredPartErrors(20),
-	)
-	root, err := p.ReadParts(bytes.NewReader(raw))
+	ents, err := rebuild.Parts(raw, x.lim.MaxMIMEParts, x.lim.MaxMIMEDepth)
 	if err != nil {
 		x.report(message.KindError, -1, "unparsable", fmt.Sprintf("%s: %v", TextUnparsable, err), message.ActionQuarantine)
 		return
 	}
-	x.walk(root, prefix, depth, mt0(fields))
+	x.walk(ents, prefix, depth)
 }
-
-// mt0 is the strictly parsed top-level Content-Type, for cross-checks.
-func mt0(fields []field) mediaType { return contentType(fields) }
 
 // limit reports a message-level limit and stops adding MIME parts.
 func (x *exploder) limit(text, detail string) {
@@ -94,73 +84,95 @@ func (x *exploder) duplicates(fields []field) {
 	}
 }
 
-// walkItem is a MIME node waiting to be visited, with its multipart level.
-type walkItem struct {
-	p     *enmime.Part
-	level int
+// headerParser reads part headers. The MIME library decodes what mail
+// clients decode (RFC 2047 words, RFC 2231 parameters, lenient media
+// types); it gets each header block alone, so that it never holds a copy
+// of a part's body.
+var headerParser = enmime.NewParser(
+	enmime.SkipMalformedParts(true),
+	enmime.MultipartWOBoundaryAsSinglePart(true),
+	enmime.DisableCharacterDetection(true),
+	enmime.DisableTextConversion(true),
+	enmime.MaxStoredPartErrors(20),
+)
+
+// partHeader is what the MIME library reads in a part header.
+type partHeader struct {
+	ctype    string // lower case, without parameters; "" when missing below the top
+	filename string
+	cte      string
+	boundary string
 }
 
-// walk visits the enmime tree iteratively (its depth was bounded by
-// prescan, but a loop costs nothing) and handles every leaf.
-func (x *exploder) walk(root *enmime.Part, prefix string, depth int, top mediaType) {
-	if b := top.boundary(); b != "" && root.Boundary != "" && b != root.Boundary {
-		x.ambiguous([]string{"parsers disagree on the boundary"})
+// readHeader parses one header block with the MIME library; top says it is
+// a message header (missing Content-Type means text/plain there).
+func (x *exploder) readHeader(hdr []byte, top bool, problems *[]*enmime.Error) (partHeader, error) {
+	b := make([]byte, 0, len(hdr)+2)
+	b = append(append(b, hdr...), "\n\n"...)
+	p, err := headerParser.ReadParts(bytes.NewReader(b))
+	if err != nil {
+		return partHeader{}, err
 	}
-	stack := []walkItem{{root, 0}}
+	*problems = append(*problems, p.Errors...)
+	h := partHeader{
+		ctype:    strings.ToLower(p.ContentType),
+		filename: p.FileName,
+		cte:      p.Header.Get("Content-Transfer-Encoding"),
+		boundary: p.Boundary,
+	}
+	if !top && p.Header.Get("Content-Type") == "" {
+		h.ctype = ""
+	}
+	return h, nil
+}
+
+// walk handles the entities of one message level, in document order: it
+// cross-checks each multipart's boundary and explodes each leaf.
+func (x *exploder) walk(ents []rebuild.Entity, prefix string, depth int) {
 	var problems []*enmime.Error
-	for len(stack) > 0 && !x.stopMIME {
-		it := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		problems = append(problems, it.p.Errors...)
-		if it.p.FirstChild != nil {
-			var kids []walkItem
-			for c := it.p.FirstChild; c != nil; c = c.NextSibling {
-				kids = append(kids, walkItem{c, it.level + 1})
+	defer func() { x.problems(problems) }()
+	levels := map[string]int{}
+	for i, e := range ents {
+		if x.stopMIME {
+			return
+		}
+		level := levels[parentPath(e.Path)] + 1
+		if i == 0 {
+			level = 0
+		}
+		h, err := x.readHeader(e.Header, i == 0, &problems)
+		if err != nil {
+			if i == 0 {
+				x.report(message.KindError, -1, "unparsable", fmt.Sprintf("%s: %v", TextUnparsable, err), message.ActionQuarantine)
+				return
 			}
-			for i := len(kids) - 1; i >= 0; i-- {
-				stack = append(stack, kids[i])
+			problems = append(problems, &enmime.Error{Name: "Malformed MIME header", Detail: err.Error(), Severe: true})
+		}
+		if e.Multipart {
+			levels[e.Path] = level
+			if h.boundary != e.Boundary {
+				x.ambiguous([]string{"parsers disagree on the boundary"})
 			}
 			continue
 		}
-		if strings.HasPrefix(it.p.ContentType, "multipart/") && len(it.p.Content) == 0 {
-			continue // empty multipart: nothing to scan
-		}
-		x.mimeLeaf(it.p, prefix, depth+it.level)
-	}
-	x.problems(problems)
-}
-
-// problems turns the library's severe errors into (deduplicated) reports.
-func (x *exploder) problems(errs []*enmime.Error) {
-	seen := map[string]bool{}
-	for _, e := range errs {
-		if !e.Severe || seen[e.Name] || len(seen) >= 5 {
-			continue
-		}
-		seen[e.Name] = true
-		x.report(message.KindContent, -1, "mime-malformed",
-			fmt.Sprintf("%s: %s: %s", TextMalformed, e.Name, e.Detail), message.ActionNone)
+		x.mimeLeaf(e, h, prefix, depth+level)
 	}
 }
 
-// partPath turns an enmime PartID into our MIME path.
-func partPath(prefix, id string) string {
-	if id == "0" || id == "" {
-		id = "1" // a single-part body is part 1, as in IMAP
+// parentPath is the path of the multipart that holds path ("" at the top).
+func parentPath(path string) string {
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		return path[:i]
 	}
-	if prefix == "" {
-		return id
-	}
-	return prefix + "." + id
+	return ""
 }
 
 // mimeLeaf decodes one MIME leaf and adds it (or, for a message/rfc822,
 // its own parts).
-func (x *exploder) mimeLeaf(p *enmime.Part, prefix string, depth int) {
-	path := partPath(prefix, p.PartID)
-	ctype := strings.ToLower(p.ContentType)
-	data := decodeCTE(p.Content, p.Header.Get("Content-Transfer-Encoding"))
-	p.Content = nil // the encoded copy is not needed any more: let it go now
+func (x *exploder) mimeLeaf(e rebuild.Entity, h partHeader, prefix string, depth int) {
+	path := join(prefix, e.Path)
+	ctype := h.ctype
+	data := decodeCTE(e.Body, h.cte)
 	x.res.Stats.MIMEParts++
 	if x.res.Stats.MIMEParts > x.lim.MaxMIMEParts {
 		x.limit(TextMIMEParts, fmt.Sprintf("more than %d", x.lim.MaxMIMEParts))
@@ -178,7 +190,7 @@ func (x *exploder) mimeLeaf(p *enmime.Part, prefix string, depth int) {
 		Parent:       -1,
 		Path:         path,
 		MIMEPath:     path,
-		Filename:     p.FileName,
+		Filename:     h.filename,
 		DeclaredType: ctype,
 		DetectedType: detect(data),
 		Size:         int64(len(data)),
@@ -194,4 +206,26 @@ func detect(data []byte) string {
 		t = t[:i]
 	}
 	return t
+}
+
+// join puts a path below prefix, the path of the message/rfc822 part that
+// holds the level.
+func join(prefix, path string) string {
+	if prefix == "" {
+		return path
+	}
+	return prefix + "." + path
+}
+
+// problems turns the library's severe errors into (deduplicated) reports.
+func (x *exploder) problems(errs []*enmime.Error) {
+	seen := map[string]bool{}
+	for _, e := range errs {
+		if !e.Severe || seen[e.Name] || len(seen) >= 5 {
+			continue
+		}
+		seen[e.Name] = true
+		x.report(message.KindContent, -1, "mime-malformed",
+			fmt.Sprintf("%s: %s: %s", TextMalformed, e.Name, e.Detail), message.ActionNone)
+	}
 }

@@ -156,7 +156,10 @@ func (c *Checker) addedHeaders(m *message.Message, value string) [][2]string {
 type Result struct {
 	Verdict string
 	Reason  string // why the whole message is kept back, if it is
-	Message []byte // the message as it would be delivered; nil when kept back
+	// Header and Body are the message as it would be delivered (the
+	// header block without its blank line); both nil when kept back.
+	// Body shares the checked message's array when it is unchanged.
+	Header, Body []byte
 }
 
 // Check runs the stages on m and returns the verdict and the message as
@@ -173,11 +176,8 @@ func (c *Checker) Check(ctx context.Context, m *message.Message) (Result, error)
 	if o.body != nil {
 		body = o.body
 	}
-	var out bytes.Buffer
-	out.Write(editHeaderBlock(m.Header, o.edits, c.headers.AtTop))
-	out.WriteByte('\n')
-	out.Write(body)
-	return Result{Verdict: o.d.Verdict, Reason: o.d.Reason, Message: out.Bytes()}, nil
+	return Result{Verdict: o.d.Verdict, Reason: o.d.Reason,
+		Header: editHeaderBlock(m.Header, o.edits, c.headers.AtTop), Body: body}, nil
 }
 
 // editHeaderBlock applies edits to a raw header block.

@@ -8,7 +8,7 @@ import (
 )
 
 // node is one MIME entity of the body, located by byte offsets. Paths
-// number leaves the way pkg/explode (after enmime and IMAP) does: children
+// number leaves the way enmime and IMAP do (pkg/explode walks with Parts): children
 // of the top-level multipart are "1", "2"; a nested multipart's children
 // "2.1", "2.2"; the parts of a message/rfc822 at "3" are "3.1", "3.2", or
 // "3.1" alone when that message is not multipart.
@@ -62,12 +62,19 @@ type tree struct {
 	paths map[string]*node
 	count int
 	opt   Options
+	// shallow leaves message/rfc822 parts unwalked (see Parts).
+	shallow bool
 }
 
 // walk builds the tree of body whose top-level header is header.
 func walk(header, body []byte, opt Options) (*tree, error) {
+	return walkLevel(header, body, opt, false)
+}
+
+// walkLevel is walk, down into message/rfc822 parts unless shallow.
+func walkLevel(header, body []byte, opt Options, shallow bool) (*tree, error) {
 	fields := parseFields(header, 0, len(header))
-	t := &tree{body: body, paths: map[string]*node{}, opt: opt}
+	t := &tree{body: body, paths: map[string]*node{}, opt: opt, shallow: shallow}
 	t.root = &node{top: true, delim: -1, dline: -1, end: len(body), fields: fields,
 		mt: parseMediaType(value(fields, "Content-Type"))}
 	if err := t.entity(t.root, "", 0); err != nil {
@@ -89,7 +96,7 @@ func (t *tree) entity(n *node, prefix string, depth int) error {
 		n.path = join(prefix, "1")
 	}
 	t.paths[n.path] = n
-	if !n.isMessage() {
+	if !n.isMessage() || t.shallow {
 		return nil
 	}
 	if !isIdentityCTE(value(n.fields, "Content-Transfer-Encoding")) {
@@ -144,8 +151,9 @@ type delimiter struct {
 }
 
 // delimiters finds the boundary lines of the multipart body b[start:end]
-// up to and including the close delimiter. It reads them as enmime (and so
-// pkg/explode) does, quirks included, so that both number parts alike:
+// up to and including the close delimiter. It reads them as enmime (which
+// verify checks against) does, quirks included, so that both number parts
+// alike:
 // before the first part any line holding "--b" plus a blank, or "--b--",
 // counts; later only lines that start so; a delimiter (not a close one)
 // must end with a line break.

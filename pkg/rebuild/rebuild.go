@@ -23,7 +23,7 @@ var (
 	// ErrTooComplex means the body exceeds Options.MaxDepth or MaxParts,
 	// or its structure leaves no clean place for an edit.
 	ErrTooComplex = errors.New("rebuild: message too complex")
-	// ErrAmbiguous means the MIME library that pkg/explode uses reads a
+	// ErrAmbiguous means an independent MIME library (enmime) reads a
 	// part to be replaced differently (malformed MIME): quarantine the
 	// message rather than guess.
 	ErrAmbiguous = errors.New("rebuild: parsers disagree on the MIME structure")

@@ -8,12 +8,12 @@ import (
 	"github.com/jhillyerd/enmime/v2"
 )
 
-// libParts maps MIME paths to the parts the MIME library pkg/explode uses
-// sees there, numbered as pkg/explode numbers them.
+// libParts maps MIME paths to the parts an independent MIME library
+// (enmime) sees there, numbered as the walk numbers them.
 type libParts map[string]*enmime.Part
 
 // readLib parses the message with enmime configured as pkg/explode
-// configures it.
+// configures it for part headers.
 func readLib(raw []byte, prefix string, out libParts, depth, maxDepth int) error {
 	if depth > maxDepth {
 		return fmt.Errorf("rebuild verify: %w: more than %d levels", ErrTooComplex, maxDepth)
