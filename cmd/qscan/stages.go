@@ -286,6 +286,7 @@ func virusStage(v config.Virus, w *engineWatch) (*vstage.Stage, error) {
 	silent := compileAll(v.SilentViruses)
 	return vstage.New(virus.NewMulti(engines...), vstage.Options{
 		Concurrency: v.Concurrency, Heuristics: v.Heuristics, DeliverUnscannable: v.DeliverUnscannable,
+		ScanTextBodies: v.ScanTextBodies,
 		Silent: func(name string) bool {
 			for _, re := range silent {
 				if re.MatchString(name) {

@@ -18,6 +18,7 @@ type Virus struct {
 	SilentViruses      []string `toml:"silent_viruses"`
 	LocalDomains       []string `toml:"local_domains"`
 	Concurrency        int      `toml:"concurrency"`
+	ScanTextBodies     bool     `toml:"scan_text_bodies"`
 
 	Clamd   Clamd        `toml:"clamd"`
 	Builtin Builtin      `toml:"builtin"`

@@ -122,7 +122,7 @@ func Explode(raw []byte, lim Limits) (res *Result, err error) {
 			res, err = nil, fmt.Errorf("explode message: internal panic: %v", r)
 		}
 	}()
-	x.message(raw, "", 0)
+	x.message(raw, "", 0, true)
 	return x.res, nil
 }
 

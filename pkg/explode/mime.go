@@ -20,8 +20,9 @@ var duplicateChecked = []string{"From", "Sender", "To", "Subject", "Date", "MIME
 
 // message explodes one RFC 822 message; prefix is the MIME path of the
 // message/rfc822 part that holds it ("" at top level) and depth its MIME
-// nesting.
-func (x *exploder) message(raw []byte, prefix string, depth int) {
+// nesting. verbatim says raw stands as it is in the top-level message (no
+// transfer encoding was undone to get it).
+func (x *exploder) message(raw []byte, prefix string, depth int, verbatim bool) {
 	hdr, body := splitHeader(raw)
 	if int64(len(hdr)) > x.lim.MaxHeaderBytes {
 		x.limit(TextHeaderSize, fmt.Sprintf("%d bytes, limit %d", len(hdr), x.lim.MaxHeaderBytes))
@@ -50,7 +51,7 @@ func (x *exploder) message(raw []byte, prefix string, depth int) {
 		x.report(message.KindError, -1, "unparsable", fmt.Sprintf("%s: %v", TextUnparsable, err), message.ActionQuarantine)
 		return
 	}
-	x.walk(ents, prefix, depth)
+	x.walk(ents, prefix, depth, verbatim)
 }
 
 // limit reports a message-level limit and stops adding MIME parts.
@@ -128,7 +129,7 @@ func (x *exploder) readHeader(hdr []byte, top bool, problems *[]*enmime.Error) (
 
 // walk handles the entities of one message level, in document order: it
 // cross-checks each multipart's boundary and explodes each leaf.
-func (x *exploder) walk(ents []rebuild.Entity, prefix string, depth int) {
+func (x *exploder) walk(ents []rebuild.Entity, prefix string, depth int, verbatim bool) {
 	var problems []*enmime.Error
 	defer func() { x.problems(problems) }()
 	levels := map[string]int{}
@@ -155,7 +156,7 @@ func (x *exploder) walk(ents []rebuild.Entity, prefix string, depth int) {
 			}
 			continue
 		}
-		x.mimeLeaf(e, h, prefix, depth+level)
+		x.mimeLeaf(e, h, prefix, depth+level, verbatim)
 	}
 }
 
@@ -169,10 +170,11 @@ func parentPath(path string) string {
 
 // mimeLeaf decodes one MIME leaf and adds it (or, for a message/rfc822,
 // its own parts).
-func (x *exploder) mimeLeaf(e rebuild.Entity, h partHeader, prefix string, depth int) {
+func (x *exploder) mimeLeaf(e rebuild.Entity, h partHeader, prefix string, depth int, verbatim bool) {
 	path := join(prefix, e.Path)
 	ctype := h.ctype
 	data := decodeCTE(e.Body, h.cte)
+	verbatim = verbatim && sameBytes(data, e.Body)
 	x.res.Stats.MIMEParts++
 	if x.res.Stats.MIMEParts > x.lim.MaxMIMEParts {
 		x.limit(TextMIMEParts, fmt.Sprintf("more than %d", x.lim.MaxMIMEParts))
@@ -183,7 +185,7 @@ func (x *exploder) mimeLeaf(e rebuild.Entity, h partHeader, prefix string, depth
 			x.limit(TextMIMEDepth, fmt.Sprintf("more than %d levels", x.lim.MaxMIMEDepth))
 			return
 		}
-		x.message(data, path, depth+1)
+		x.message(data, path, depth+1, verbatim)
 		return
 	}
 	idx := x.addPart(message.Part{
@@ -195,6 +197,7 @@ func (x *exploder) mimeLeaf(e rebuild.Entity, h partHeader, prefix string, depth
 		DetectedType: detect(data),
 		Size:         int64(len(data)),
 		Data:         data,
+		Verbatim:     verbatim,
 	})
 	x.inspect(idx)
 }
@@ -228,4 +231,9 @@ func (x *exploder) problems(errs []*enmime.Error) {
 		x.report(message.KindContent, -1, "mime-malformed",
 			fmt.Sprintf("%s: %s: %s", TextMalformed, e.Name, e.Detail), message.ActionNone)
 	}
+}
+
+// sameBytes tells whether a and b are the same bytes of the same array.
+func sameBytes(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }

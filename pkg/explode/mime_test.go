@@ -79,3 +79,26 @@ func TestLargePartAllocations(t *testing.T) {
 	}
 	t.Logf("%d-byte message, %d-byte attachment: %d bytes allocated", len(raw), len(data), alloc)
 }
+
+// Verbatim marks the parts whose bytes stand as they are in the message:
+// not decoded ones, nor those inside an encoded message/rfc822.
+func TestVerbatim(t *testing.T) {
+	inner := "Subject: inner\nContent-Type: multipart/mixed; boundary=i\n\n--i\nContent-Type: text/plain\n\ninner text\n--i--\n"
+	raw := []byte("From: a@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n" +
+		"--b\nContent-Type: text/plain\n\nplain\n" +
+		"--b\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\n" + base64.StdEncoding.EncodeToString([]byte("decoded\n")) + "\n" +
+		"--b\nContent-Type: message/rfc822\n\n" + inner +
+		"--b\nContent-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n" + base64.StdEncoding.EncodeToString([]byte(inner)) + "\n" +
+		"--b--\n")
+	res, err := Explode(raw, DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"1": true, "2": false, "3.1": true, "4.1": false}
+	for path, v := range want {
+		p, ok := findPart(res, path)
+		if !ok || p.Verbatim != v {
+			t.Errorf("part %s: found %v, Verbatim %v, want %v\n%s", path, ok, p.Verbatim, v, dump(res))
+		}
+	}
+}

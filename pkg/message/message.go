@@ -60,6 +60,10 @@ type Part struct {
 	Archive      bool   `json:"archive,omitempty"`
 	Encrypted    bool   `json:"encrypted,omitempty"`
 	Data         []byte `json:"-"` // decoded content, bounded by the explode limits
+	// Verbatim says Data stands byte for byte in the message as delivered
+	// to the checks (a MIME leaf without transfer encoding), so a scan of
+	// the whole message reads these very bytes.
+	Verbatim bool `json:"verbatim,omitempty"`
 }
 
 // Recipient is one envelope recipient.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -157,7 +158,12 @@ func runDrain(bin, root string, msgs [][]byte, c drainConfig) (result, error) {
 // and checks that all of them came out.
 func runOnce(bin, root, cfg, label string, n int) (result, error) {
 	fmt.Fprintf(os.Stderr, "drain %s: qscan run --once over %d messages...\n", label, n)
-	cmd := exec.Command(bin, "run", "--once", "-c", cfg)
+	args := []string{"run", "--once", "-c", cfg}
+	if dir := os.Getenv("BENCH_CPUPROFILE_DIR"); dir != "" {
+		// For performance work: qscan's own CPU profile of each drain.
+		args = append(args, "-cpuprofile", filepath.Join(dir, strings.NewReplacer("+", "-", " ", "_").Replace(label)+".prof"))
+	}
+	cmd := exec.Command(bin, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	start := time.Now()

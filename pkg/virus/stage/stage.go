@@ -35,6 +35,10 @@ type Options struct {
 	DeliverUnscannable bool
 	// Silent virus names are reported as silent (no notices).
 	Silent func(name string) bool
+	// ScanTextBodies scans plain-text bodies on their own as well; by
+	// default they are scanned as part of the whole message only (see
+	// scannedWhole).
+	ScanTextBodies bool
 }
 
 // Stage scans messages.
@@ -72,7 +76,7 @@ type job struct {
 func (s *Stage) Check(ctx context.Context, m *message.Message) error {
 	jobs := []*job{{part: -1, data: [][]byte{m.Raw()}}}
 	for i := range m.Parts {
-		if len(m.Parts[i].Data) > 0 {
+		if len(m.Parts[i].Data) > 0 && (s.opt.ScanTextBodies || !scannedWhole(m.Parts[i])) {
 			jobs = append(jobs, &job{part: i, data: [][]byte{m.Parts[i].Data}})
 		}
 	}
@@ -97,6 +101,17 @@ func (s *Stage) Check(ctx context.Context, m *message.Message) error {
 		}
 	}
 	return s.report(m, jobs)
+}
+
+// scannedWhole tells whether the scan of the whole message covers part p
+// completely: a plain-text body (no file name, not an attachment or
+// archive member) that stands byte for byte in the message. The engine
+// reads those bytes there (and clamd again in its own MIME parsing); only
+// a signature on the body as a file of its own (a hash of it) needs the
+// separate scan, which doubles the engine's work for most mail.
+func scannedWhole(p message.Part) bool {
+	return p.Verbatim && p.Parent == -1 && p.Filename == "" &&
+		p.DetectedType == "text/plain" && (p.DeclaredType == "text/plain" || p.DeclaredType == "")
 }
 
 // report turns findings into reports. A name found in a part is not

@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/qscan/qscan/pkg/message"
@@ -103,5 +105,48 @@ func TestWholeMessageAndPolicies(t *testing.T) {
 	}
 	if kinds[message.KindVirus] != 1 || kinds[message.KindContent] != 1 || kinds[message.KindError] != 1 {
 		t.Errorf("reports = %+v", m.Reports)
+	}
+}
+
+// A plain-text body that stands verbatim in the message is scanned within
+// the whole message only, unless ScanTextBodies; attachments and decoded
+// text always on their own.
+func TestTextBodiesScannedWhole(t *testing.T) {
+	body := []byte("just text\n")
+	parts := []message.Part{
+		{Index: 0, Parent: -1, Path: "1", DeclaredType: "text/plain", DetectedType: "text/plain", Data: body, Verbatim: true},
+		{Index: 1, Parent: -1, Path: "2", DeclaredType: "text/plain", DetectedType: "text/plain", Filename: "notes.txt", Data: []byte("attached\n"), Verbatim: true},
+		{Index: 2, Parent: -1, Path: "3", DeclaredType: "text/plain", DetectedType: "text/plain", Data: []byte("was base64\n")},
+		{Index: 3, Parent: -1, Path: "4", DeclaredType: "text/html", DetectedType: "text/html", Data: []byte("<p>html</p>\n"), Verbatim: true},
+		{Index: 4, Parent: 1, Path: "2/x.txt", DeclaredType: "text/plain", DetectedType: "text/plain", Data: []byte("member\n"), Verbatim: true},
+	}
+	for _, c := range []struct {
+		all  bool
+		want []string
+	}{
+		{false, []string{"whole", "attached\n", "was base64\n", "<p>html</p>\n", "member\n"}},
+		{true, []string{"whole", "just text\n", "attached\n", "was base64\n", "<p>html</p>\n", "member\n"}},
+	} {
+		var mu sync.Mutex
+		var seen []string
+		count := fake{func(b []byte) (virus.Result, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if bytes.HasPrefix(b, []byte("Subject:")) {
+				seen = append(seen, "whole")
+			} else {
+				seen = append(seen, string(b))
+			}
+			return virus.Result{}, nil
+		}}
+		m := &message.Message{Header: []byte("Subject: t\n"), Body: body, Parts: parts}
+		if err := New(count, Options{ScanTextBodies: c.all, Concurrency: 1}).Check(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+		sort.Strings(seen)
+		sort.Strings(c.want)
+		if strings.Join(seen, "|") != strings.Join(c.want, "|") {
+			t.Errorf("ScanTextBodies=%v: scanned %q, want %q", c.all, seen, c.want)
+		}
 	}
 }
