@@ -74,12 +74,39 @@ type job struct {
 
 // Check scans the parts and the whole message.
 func (s *Stage) Check(ctx context.Context, m *message.Message) error {
-	jobs := []*job{{part: -1, data: [][]byte{m.Raw()}}}
+	whole := &job{part: -1, data: [][]byte{m.Raw()}}
+	jobs := []*job{whole}
+	var later []*job // text bodies the whole message covers
 	for i := range m.Parts {
-		if len(m.Parts[i].Data) > 0 && (s.opt.ScanTextBodies || !scannedWhole(m.Parts[i])) {
-			jobs = append(jobs, &job{part: i, data: [][]byte{m.Parts[i].Data}})
+		if len(m.Parts[i].Data) == 0 {
+			continue
+		}
+		j := &job{part: i, data: [][]byte{m.Parts[i].Data}}
+		if !s.opt.ScanTextBodies && scannedWhole(m.Parts[i]) {
+			later = append(later, j)
+		} else {
+			jobs = append(jobs, j)
 		}
 	}
+	if err := s.run(ctx, m, jobs); err != nil {
+		return err
+	}
+	if len(later) > 0 && (whole.res.Infected() || whole.res.LimitExceeded) {
+		// Name the body that holds what the whole message was found to
+		// hold, so that the body is replaced rather than the message kept;
+		// or scan the bodies the engine did not read in a whole message
+		// too large for it.
+		if err := s.run(ctx, m, later); err != nil {
+			return err
+		}
+		jobs = append(jobs, later...)
+	}
+	return s.report(m, jobs)
+}
+
+// run scans jobs, Concurrency at a time; the error is the first engine
+// failure.
+func (s *Stage) run(ctx context.Context, m *message.Message, jobs []*job) error {
 	sem := make(chan struct{}, s.opt.Concurrency)
 	var wg sync.WaitGroup
 	for _, j := range jobs {
@@ -100,7 +127,7 @@ func (s *Stage) Check(ctx context.Context, m *message.Message) error {
 			return fmt.Errorf("scan %s: %w", partName(m, j.part), j.err)
 		}
 	}
-	return s.report(m, jobs)
+	return nil
 }
 
 // scannedWhole tells whether the scan of the whole message covers part p

@@ -150,3 +150,47 @@ func TestTextBodiesScannedWhole(t *testing.T) {
 		}
 	}
 }
+
+// When the whole message is infected, the text bodies are scanned on their
+// own after all, so that the finding names the body (which is then
+// replaced) rather than the whole message.
+func TestInfectedTextBodyNamed(t *testing.T) {
+	eng, err := builtin.New(builtin.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte("hello\n" + eicar + "\n")
+	m := &message.Message{Header: []byte("Subject: t\n"), Body: body, Parts: []message.Part{
+		{Index: 0, Parent: -1, Path: "1", MIMEPath: "1", DeclaredType: "text/plain", DetectedType: "text/plain", Data: body, Verbatim: true},
+	}}
+	if err := New(virus.NewMulti(eng), Options{}).Check(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Reports) != 1 || m.Reports[0].Part != 0 || m.Reports[0].Action != message.ActionReplace {
+		t.Fatalf("reports = %+v, want one for part 0 (replace)", m.Reports)
+	}
+}
+
+// A whole message too large for the engine leaves the text body unread
+// there: it is scanned on its own.
+func TestTextBodyScannedWhenWholeTooLarge(t *testing.T) {
+	body := []byte("just text\n")
+	var mu sync.Mutex
+	scanned := 0
+	eng := fake{func(b []byte) (virus.Result, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		scanned++
+		if bytes.HasPrefix(b, []byte("Subject:")) {
+			return virus.Result{LimitExceeded: true}, nil
+		}
+		return virus.Result{}, nil
+	}}
+	m := &message.Message{Header: []byte("Subject: t\n"), Body: body, Parts: []message.Part{
+		{Index: 0, Parent: -1, Path: "1", DeclaredType: "text/plain", DetectedType: "text/plain", Data: body, Verbatim: true},
+	}}
+	New(eng, Options{DeliverUnscannable: true}).Check(context.Background(), m)
+	if scanned != 2 {
+		t.Errorf("%d scans, want 2 (the whole message, then the body)", scanned)
+	}
+}
