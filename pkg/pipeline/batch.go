@@ -25,32 +25,80 @@ type BatchStats struct {
 	Claim, Attempts, Check, Commit time.Duration
 }
 
+// batch is a claimed batch on its way through check and commit.
+type batch struct {
+	items []*item // locked until the batch is finished
+	st    BatchStats
+	start time.Time
+	// checked is set when the items were checked and wait for their
+	// commit; a batch without it is finished (nothing claimed, or the
+	// attempts could not be recorded and the items are held).
+	checked bool
+}
+
 // RunBatch claims one batch, checks it and commits it. It returns an error
 // only when qscan cannot go on safely (the journal cannot be written);
 // everything else holds the affected messages and is logged.
 func (p *Pipeline) RunBatch(ctx context.Context) (BatchStats, error) {
+	return p.commitBatch(ctx, p.checkBatch(ctx))
+}
+
+// runBatches runs batches until one claims nothing or stop says so. The
+// commit of each batch (fsyncs, mostly) runs while the next batch is
+// claimed and checked: the engines are not left idle during commits. The
+// items of the batch being committed are still locked, so the next claim
+// passes them by, and commits follow one another in batch order.
+func (p *Pipeline) runBatches(ctx context.Context, stop func() bool) error {
+	var pending chan error
+	wait := func() error {
+		if pending == nil {
+			return nil
+		}
+		err := <-pending
+		pending = nil
+		return err
+	}
+	for !stop() {
+		b := p.checkBatch(ctx)
+		if err := wait(); err != nil {
+			p.commitBatch(ctx, &batch{items: b.items}) // unlock only
+			return err
+		}
+		if b.st.Claimed == 0 {
+			return nil
+		}
+		pending = make(chan error, 1)
+		go func() {
+			_, err := p.commitBatch(ctx, b)
+			pending <- err
+		}()
+	}
+	return wait()
+}
+
+// checkBatch claims a batch, counts the attempts and runs the checks.
+func (p *Pipeline) checkBatch(ctx context.Context) *batch {
 	start := time.Now()
 	items := p.claim()
-	st := BatchStats{Claimed: len(items), Claim: time.Since(start)}
+	b := &batch{items: items, start: start, st: BatchStats{Claimed: len(items), Claim: time.Since(start)}}
 	if len(items) == 0 {
-		return st, nil
+		return b
 	}
-	defer unlockAll(items)
 	p.obs.BatchStart(len(items))
 	for _, it := range items {
-		st.Bytes += it.entry.Size
+		b.st.Bytes += it.entry.Size
 	}
 	t := time.Now()
 	err := p.bumpAttempts(ctx, items)
-	st.Attempts = time.Since(t)
+	b.st.Attempts = time.Since(t)
 	if err != nil {
 		// Without a durable counter a poison message could crash us forever.
 		p.log.WithError(err).Error("cannot record processing attempts; batch skipped")
 		for _, it := range items {
 			p.held.hold(it.entry.ID, p.now())
 		}
-		st.Held = len(items)
-		return st, nil
+		b.st.Held = len(items)
+		return b
 	}
 	for _, it := range items {
 		if p.opt.MaxAttempts > 0 && it.attempt > p.opt.MaxAttempts {
@@ -60,7 +108,19 @@ func (p *Pipeline) RunBatch(ctx context.Context) (BatchStats, error) {
 	}
 	t = time.Now()
 	p.processAll(ctx, items)
-	st.Check = time.Since(t)
+	b.st.Check = time.Since(t)
+	b.checked = true
+	return b
+}
+
+// commitBatch quarantines, commits and logs a checked batch, and unlocks
+// its items in any case.
+func (p *Pipeline) commitBatch(ctx context.Context, b *batch) (BatchStats, error) {
+	defer unlockAll(b.items)
+	if !b.checked {
+		return b.st, nil
+	}
+	items, st := b.items, b.st
 	var out []*item
 	var notices []Notice
 	for _, it := range items {
@@ -87,8 +147,8 @@ func (p *Pipeline) RunBatch(ctx context.Context) (BatchStats, error) {
 		}
 	}
 	out = append(out, p.reportItems(notices)...)
-	t = time.Now()
-	err = p.commit(out)
+	t := time.Now()
+	err := p.commit(out)
 	st.Commit = time.Since(t)
 	if err != nil {
 		if errors.Is(err, errJournal) {
@@ -125,7 +185,7 @@ func (p *Pipeline) RunBatch(ctx context.Context) (BatchStats, error) {
 			p.logDecision(it, action)
 		}
 	}
-	st.Duration = time.Since(start)
+	st.Duration = time.Since(b.start)
 	p.obs.Batch(st.Claimed, st.Duration, st.Claim, st.Attempts, st.Commit)
 	p.obs.Held(p.held.count())
 	p.log.WithFields(logrus.Fields{

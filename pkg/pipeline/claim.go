@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io/fs"
 	"fmt"
 	"io"
 	"sort"
@@ -123,7 +124,9 @@ func (p *Pipeline) claimOne(e sendmail.Entry, now time.Time) (*item, bool) {
 	}
 	lk, err := sendmail.Lock(e.QfPath, e.DfPath)
 	if err != nil {
-		if !errors.Is(err, sendmail.ErrLocked) {
+		// Locked: ours (the batch being committed) or sendmail's; gone:
+		// committed since the listing.
+		if !errors.Is(err, sendmail.ErrLocked) && !errors.Is(err, fs.ErrNotExist) {
 			p.log.WithError(err).WithField("id", e.ID).Warn("cannot lock queue files")
 		}
 		return nil, false

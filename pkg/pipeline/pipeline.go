@@ -178,14 +178,8 @@ func (p *Pipeline) Run(ctx context.Context, wake <-chan struct{}, poke func()) e
 			return nil
 		case <-wake:
 		}
-		for ctx.Err() == nil {
-			st, err := p.RunBatch(context.WithoutCancel(ctx))
-			if err != nil {
-				return err
-			}
-			if st.Claimed == 0 {
-				break
-			}
+		if err := p.runBatches(context.WithoutCancel(ctx), func() bool { return ctx.Err() != nil }); err != nil {
+			return err
 		}
 		if next, ok := p.held.next(); ok && poke != nil {
 			if retry != nil {
@@ -200,14 +194,8 @@ func (p *Pipeline) Run(ctx context.Context, wake <-chan struct{}, poke func()) e
 // held back for a retry do not count). It returns the number of messages
 // still held.
 func (p *Pipeline) Drain(ctx context.Context) (held int, err error) {
-	for ctx.Err() == nil {
-		st, err := p.RunBatch(ctx)
-		if err != nil {
-			return p.held.count(), err
-		}
-		if st.Claimed == 0 {
-			break
-		}
+	if err := p.runBatches(ctx, func() bool { return ctx.Err() != nil }); err != nil {
+		return p.held.count(), err
 	}
 	return p.held.count(), ctx.Err()
 }

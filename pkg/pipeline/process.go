@@ -43,19 +43,27 @@ func (p *Pipeline) processAll(ctx context.Context, items []*item) {
 func (p *Pipeline) processOne(ctx context.Context, it *item) {
 	ctx, cancel := context.WithTimeout(ctx, p.opt.MessageTimeout)
 	defer cancel()
-	done := make(chan error, 1)
+	// The checks write into a result of their own: after a timeout their
+	// goroutine may still run, and must not touch the item.
+	type result struct {
+		msg     *message.Message
+		stageMS map[string]int64
+		err     error
+	}
+	done := make(chan result, 1)
 	go func() {
 		defer func() {
 			if r := recover(); r != nil {
 				p.log.WithField("id", it.entry.ID).Errorf("panic while checking message: %v\n%s", r, debug.Stack())
-				done <- panicError{r}
+				done <- result{err: panicError{r}}
 			}
 		}()
-		done <- p.check(ctx, it)
+		m, ms, err := p.check(ctx, it)
+		done <- result{m, ms, err}
 	}()
 	select {
-	case err := <-done:
-		it.err = err
+	case r := <-done:
+		it.msg, it.stageMS, it.err = r.msg, r.stageMS, r.err
 	case <-ctx.Done():
 		// A stage that ignores its context keeps its goroutine; the message
 		// is held all the same.
@@ -66,15 +74,15 @@ func (p *Pipeline) processOne(ctx context.Context, it *item) {
 	}
 }
 
-// check builds the Message and runs every stage in order.
-func (p *Pipeline) check(ctx context.Context, it *item) error {
+// check builds the Message and runs every stage in order. It reads the
+// item and writes nothing into it.
+func (p *Pipeline) check(ctx context.Context, it *item) (*message.Message, map[string]int64, error) {
 	m, err := p.newMessage(it)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	it.msg = m
-	it.stageMS, err = p.checker.run(ctx, m)
-	return err
+	ms, err := p.checker.run(ctx, m)
+	return m, ms, err
 }
 
 // newMessage reads the envelope from the qf and, when a stage needs it,
@@ -107,7 +115,9 @@ func readBody(m *message.Message, df *os.File) error {
 		return err
 	}
 	h := len(m.Header)
-	buf := make([]byte, h+1, h+1+int(st.Size()))
+	// Room for the final read that meets EOF too: without it the buffer
+	// would double to find out that the file has ended.
+	buf := make([]byte, h+1, h+1+int(st.Size())+bytes.MinRead)
 	copy(buf, m.Header)
 	buf[h] = '\n'
 	b := bytes.NewBuffer(buf)
