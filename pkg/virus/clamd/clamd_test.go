@@ -240,3 +240,51 @@ func TestConcurrencyWithoutStats(t *testing.T) {
 		t.Errorf("MaxConnections() = %d, want clamd's default %d", got, clamdDefaultMaxThreads)
 	}
 }
+
+// countWrites counts the writes on a connection.
+type countWrites struct {
+	net.Conn
+	n int
+}
+
+func (c *countWrites) Write(b []byte) (int, error) {
+	c.n++
+	return c.Conn.Write(b)
+}
+
+// Content that fits in a chunk goes out in one write (command, chunk and
+// terminator), longer content in one write per chunk; clamd reads the same
+// stream either way.
+func TestInstreamWrites(t *testing.T) {
+	for _, c := range []struct {
+		size, chunk, writes int
+	}{{0, 64, 1}, {10, 64, 1}, {64, 64, 1}, {100, 64, 2}, {128, 64, 2}, {129, 64, 3}} {
+		want := strings.Repeat("x", c.size)
+		f := startFake(t, answer(func(data []byte) string {
+			if string(data) != want {
+				return "stream: Damaged.Stream FOUND\x00"
+			}
+			return "stream: OK\x00"
+		}))
+		cl, err := New(Options{Socket: f.path, ChunkSize: c.chunk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := net.Dial("unix", f.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn := &countWrites{Conn: raw}
+		res, err := cl.instream(context.Background(), conn, strings.NewReader(want))
+		raw.Close()
+		if err != nil {
+			t.Fatalf("%d bytes: %v", c.size, err)
+		}
+		if conn.n != c.writes {
+			t.Errorf("%d bytes in chunks of %d: %d writes, want %d", c.size, c.chunk, conn.n, c.writes)
+		}
+		if res.Infected() {
+			t.Errorf("%d bytes: clamd did not read the stream sent", c.size)
+		}
+	}
+}

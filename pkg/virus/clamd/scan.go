@@ -48,36 +48,47 @@ func remaining(r io.Reader) (int64, bool) {
 }
 
 // instream sends the command, the chunks and the terminating empty chunk,
-// then reads the answer.
+// then reads the answer. The command goes out with the first chunk and
+// the terminator with the last: a message that fits in a chunk costs one
+// write.
 func (c *Client) instream(ctx context.Context, conn net.Conn, r io.Reader) (virus.Result, error) {
 	clean := virus.Result{Engine: Name}
-	if _, err := conn.Write([]byte("zINSTREAM\x00")); err != nil {
-		return c.afterWriteError(ctx, conn, err)
+	const cmd = "zINSTREAM\x00"
+	size := c.opts.ChunkSize
+	if n, ok := remaining(r); ok && n < int64(size) {
+		size = int(n)
 	}
-	buf := make([]byte, 4+c.opts.ChunkSize)
+	buf := make([]byte, len(cmd)+4+size+4)
+	off := copy(buf, cmd) // bytes of buf waiting to be written
 	var sent int64
 	for {
-		n, rerr := io.ReadFull(r, buf[4:])
+		n, rerr := io.ReadFull(r, buf[off+4:off+4+size])
+		end := rerr == io.EOF || rerr == io.ErrUnexpectedEOF
+		if rerr != nil && !end {
+			return clean, virus.Errorf(Name, "instream %s: read content: %w", c, rerr)
+		}
+		if left, ok := remaining(r); ok && left == 0 {
+			end = true
+		}
 		if n > 0 {
 			if sent+int64(n) > c.opts.MaxStream {
 				// Closing without the terminator makes clamd drop the stream.
 				return virus.Result{Engine: Name, LimitExceeded: true}, nil
 			}
-			binary.BigEndian.PutUint32(buf[:4], uint32(n))
-			if _, err := conn.Write(buf[:4+n]); err != nil {
-				return c.afterWriteError(ctx, conn, err)
-			}
+			binary.BigEndian.PutUint32(buf[off:], uint32(n))
+			off += 4 + n
 			sent += int64(n)
 		}
-		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+		if end {
+			off += copy(buf[off:], []byte{0, 0, 0, 0})
+		}
+		if _, err := conn.Write(buf[:off]); err != nil {
+			return c.afterWriteError(ctx, conn, err)
+		}
+		if end {
 			break
 		}
-		if rerr != nil {
-			return clean, virus.Errorf(Name, "instream %s: read content: %w", c, rerr)
-		}
-	}
-	if _, err := conn.Write([]byte{0, 0, 0, 0}); err != nil {
-		return c.afterWriteError(ctx, conn, err)
+		off = 0
 	}
 	reply, err := c.readReply(conn)
 	if err != nil {

@@ -118,7 +118,11 @@ func (s *Stage) run(ctx context.Context, m *message.Message, jobs []*job) error 
 			for i, d := range j.data {
 				rs[i] = bytes.NewReader(d)
 			}
-			j.res, j.err = s.scan.Scan(ctx, io.MultiReader(rs...))
+			r := rs[0] // a bytes.Reader tells engines its length
+			if len(rs) > 1 {
+				r = io.MultiReader(rs...)
+			}
+			j.res, j.err = s.scan.Scan(ctx, r)
 		}()
 	}
 	wg.Wait()
