@@ -104,14 +104,24 @@ func (s *Stage) Check(ctx context.Context, m *message.Message) error {
 	return s.report(m, jobs)
 }
 
-// run scans jobs, Concurrency at a time; the error is the first engine
-// failure.
+// run scans jobs, Concurrency at a time. The first engine failure stops
+// the rest (the message is held whatever they find), so that a hung
+// engine costs a message one timeout, not one per round of scans; it is
+// the error returned.
 func (s *Stage) run(ctx context.Context, m *message.Message, jobs []*job) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var once sync.Once
+	var first error
 	sem := make(chan struct{}, s.opt.Concurrency)
 	var wg sync.WaitGroup
 	for _, j := range jobs {
-		wg.Add(1)
 		sem <- struct{}{}
+		if ctx.Err() != nil {
+			<-sem
+			break
+		}
+		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			rs := make([]io.Reader, len(j.data))
@@ -123,15 +133,19 @@ func (s *Stage) run(ctx context.Context, m *message.Message, jobs []*job) error 
 				r = io.MultiReader(rs...)
 			}
 			j.res, j.err = s.scan.Scan(ctx, r)
+			if j.err != nil {
+				once.Do(func() {
+					first = fmt.Errorf("scan %s: %w", partName(m, j.part), j.err)
+					cancel()
+				})
+			}
 		}()
 	}
 	wg.Wait()
-	for _, j := range jobs {
-		if j.err != nil {
-			return fmt.Errorf("scan %s: %w", partName(m, j.part), j.err)
-		}
+	if first == nil && ctx.Err() != nil {
+		first = fmt.Errorf("virus scan: %w", ctx.Err()) // the caller's context ended
 	}
-	return nil
+	return first
 }
 
 // scannedWhole tells whether the scan of the whole message covers part p

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sort"
 	"strings"
@@ -192,5 +193,41 @@ func TestTextBodyScannedWhenWholeTooLarge(t *testing.T) {
 	New(eng, Options{DeliverUnscannable: true}).Check(context.Background(), m)
 	if scanned != 2 {
 		t.Errorf("%d scans, want 2 (the whole message, then the body)", scanned)
+	}
+}
+
+// ctxFake fails its first scan and blocks the others until their context
+// ends, counting the scans started.
+type ctxFake struct {
+	mu      sync.Mutex
+	started int
+}
+
+func (f *ctxFake) Scan(ctx context.Context, _ io.Reader) (virus.Result, error) {
+	f.mu.Lock()
+	f.started++
+	first := f.started == 1
+	f.mu.Unlock()
+	if first {
+		return virus.Result{}, virus.Errorf("fake", "hung engine: timeout")
+	}
+	<-ctx.Done()
+	return virus.Result{}, virus.Errorf("fake", "cancelled: %v", ctx.Err())
+}
+
+// The first engine failure stops the message's other scans: a hung
+// engine costs one timeout per message, not one per round of scans.
+func TestFirstFailureStopsScans(t *testing.T) {
+	m := &message.Message{Header: []byte("Subject: t\n"), Body: []byte("x\n")}
+	for i := 0; i < 8; i++ {
+		m.Parts = append(m.Parts, message.Part{Index: i, Parent: -1, Path: fmt.Sprint(i + 1), Filename: fmt.Sprintf("f%d.bin", i), Data: []byte{byte(i)}})
+	}
+	f := &ctxFake{}
+	err := New(f, Options{Concurrency: 2}).Check(context.Background(), m)
+	if !errors.Is(err, virus.ErrUnavailable) || !strings.Contains(err.Error(), "hung engine") {
+		t.Fatalf("Check = %v, want the first failure", err)
+	}
+	if f.started > 3 {
+		t.Errorf("%d of 9 scans started after the first failed, want at most 3", f.started)
 	}
 }
