@@ -107,7 +107,7 @@ type partHeader struct {
 
 // readHeader parses one header block with the MIME library; top says it is
 // a message header (missing Content-Type means text/plain there).
-func (x *exploder) readHeader(hdr []byte, top bool, problems *[]*enmime.Error) (partHeader, error) {
+func readHeader(hdr []byte, top bool, problems *[]*enmime.Error) (partHeader, error) {
 	b := make([]byte, 0, len(hdr)+2)
 	b = append(append(b, hdr...), "\n\n"...)
 	p, err := headerParser.ReadParts(bytes.NewReader(b))
@@ -132,16 +132,11 @@ func (x *exploder) readHeader(hdr []byte, top bool, problems *[]*enmime.Error) (
 func (x *exploder) walk(ents []rebuild.Entity, prefix string, depth int, verbatim bool) {
 	var problems []*enmime.Error
 	defer func() { x.problems(problems) }()
-	levels := map[string]int{}
 	for i, e := range ents {
 		if x.stopMIME {
 			return
 		}
-		level := levels[parentPath(e.Path)] + 1
-		if i == 0 {
-			level = 0
-		}
-		h, err := x.readHeader(e.Header, i == 0, &problems)
+		h, err := readHeader(e.Header, i == 0, &problems)
 		if err != nil {
 			if i == 0 {
 				x.report(message.KindError, -1, "unparsable", fmt.Sprintf("%s: %v", TextUnparsable, err), message.ActionQuarantine)
@@ -150,22 +145,13 @@ func (x *exploder) walk(ents []rebuild.Entity, prefix string, depth int, verbati
 			problems = append(problems, &enmime.Error{Name: "Malformed MIME header", Detail: err.Error(), Severe: true})
 		}
 		if e.Multipart {
-			levels[e.Path] = level
 			if h.boundary != e.Boundary {
 				x.ambiguous([]string{"parsers disagree on the boundary"})
 			}
 			continue
 		}
-		x.mimeLeaf(e, h, prefix, depth+level, verbatim)
+		x.mimeLeaf(e, h, prefix, depth+e.Level, verbatim)
 	}
-}
-
-// parentPath is the path of the multipart that holds path ("" at the top).
-func parentPath(path string) string {
-	if i := strings.LastIndexByte(path, '.'); i >= 0 {
-		return path[:i]
-	}
-	return ""
 }
 
 // mimeLeaf decodes one MIME leaf and adds it (or, for a message/rfc822,

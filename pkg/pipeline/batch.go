@@ -61,7 +61,7 @@ func (p *Pipeline) runBatches(ctx context.Context, stop func() bool) error {
 	for !stop() {
 		b := p.checkBatch(ctx)
 		if err := wait(); err != nil {
-			p.commitBatch(ctx, &batch{items: b.items}) // unlock only
+			unlockAll(b.items)
 			return err
 		}
 		if b.st.Claimed == 0 {

@@ -18,6 +18,9 @@ type Entity struct {
 	Multipart bool
 	// Boundary is a multipart's boundary parameter as the walk read it.
 	Boundary string
+	// Level is the multipart nesting: 0 for the top-level entity, 1 for
+	// the parts of a top-level multipart, and so on.
+	Level int
 }
 
 // Parts walks one level of the message raw (header and body, as read
@@ -34,9 +37,9 @@ func Parts(raw []byte, maxParts, maxDepth int) ([]Entity, error) {
 		return nil, err
 	}
 	var out []Entity
-	var visit func(n *node)
-	visit = func(n *node) {
-		e := Entity{Path: n.path, Body: body[n.bodyStart:n.end:n.end]}
+	var visit func(n *node, level int)
+	visit = func(n *node, level int) {
+		e := Entity{Path: n.path, Body: body[n.bodyStart:n.end:n.end], Level: level}
 		if n.top {
 			e.Header = header
 		} else {
@@ -47,9 +50,9 @@ func Parts(raw []byte, maxParts, maxDepth int) ([]Entity, error) {
 		}
 		out = append(out, e)
 		for _, k := range n.kids {
-			visit(k)
+			visit(k, level+1)
 		}
 	}
-	visit(t.root)
+	visit(t.root, 0)
 	return out, nil
 }

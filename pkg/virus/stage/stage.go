@@ -66,22 +66,22 @@ func New(s Scanner, opt Options) *Stage {
 func (s *Stage) Name() string { return "virus" }
 
 type job struct {
-	part int      // -1: the whole message
-	data [][]byte // scanned one after the other, without copying them together
+	part int // -1: the whole message
+	data []byte
 	res  virus.Result
 	err  error
 }
 
 // Check scans the parts and the whole message.
 func (s *Stage) Check(ctx context.Context, m *message.Message) error {
-	whole := &job{part: -1, data: [][]byte{m.Raw()}}
+	whole := &job{part: -1, data: m.Raw()}
 	jobs := []*job{whole}
 	var later []*job // text bodies the whole message covers
 	for i := range m.Parts {
 		if len(m.Parts[i].Data) == 0 {
 			continue
 		}
-		j := &job{part: i, data: [][]byte{m.Parts[i].Data}}
+		j := &job{part: i, data: m.Parts[i].Data}
 		if !s.opt.ScanTextBodies && scannedWhole(m.Parts[i]) {
 			later = append(later, j)
 		} else {
@@ -124,15 +124,8 @@ func (s *Stage) run(ctx context.Context, m *message.Message, jobs []*job) error 
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			rs := make([]io.Reader, len(j.data))
-			for i, d := range j.data {
-				rs[i] = bytes.NewReader(d)
-			}
-			r := rs[0] // a bytes.Reader tells engines its length
-			if len(rs) > 1 {
-				r = io.MultiReader(rs...)
-			}
-			j.res, j.err = s.scan.Scan(ctx, r)
+			// A bytes.Reader tells engines its length.
+			j.res, j.err = s.scan.Scan(ctx, bytes.NewReader(j.data))
 			if j.err != nil {
 				once.Do(func() {
 					first = fmt.Errorf("scan %s: %w", partName(m, j.part), j.err)
