@@ -52,8 +52,14 @@ func (w *engineWatch) wrap(name string, s virus.Scanner) virus.Scanner {
 	return o
 }
 
-// Scan scans and records the outcome.
+// Scan scans and records the outcome. While the engine is down, scans
+// other than the one testing it fail at once (virus.Health.Admit).
 func (o *observed) Scan(ctx context.Context, r io.Reader) (virus.Result, error) {
+	release, err := o.health.Admit(time.Now())
+	if err != nil {
+		return virus.Result{Engine: o.name}, err
+	}
+	defer release()
 	res, err := o.Scanner.Scan(ctx, r)
 	if err != nil && ctx.Err() == context.Canceled {
 		return res, err

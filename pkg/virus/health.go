@@ -7,6 +7,14 @@ import (
 	"time"
 )
 
+// ErrNotTried is wrapped, beside ErrUnavailable, by the error of a scan
+// that Admit turned away. Such a failure says nothing new about the
+// engine: it must not cut short the scan that is testing it.
+var ErrNotTried = errors.New("not tried: the engine has just failed or another scan is testing it")
+
+// ProbeGap is how long after a failure Admit turns every scan away.
+const ProbeGap = time.Second
+
 // State is what Health last knew of an engine.
 type State int
 
@@ -40,9 +48,14 @@ type Status struct {
 // calls OnChange once per state change (so the caller logs "clamd down: ..."
 // once, not once per message). It is safe for concurrent use. Times come from
 // the caller: Health reads no clock.
+//
+// Health is also the engine's circuit breaker (Admit): while the engine is
+// down, one scan at a time tests it and the others fail at once, so that a
+// hung engine costs a batch one timeout, not one per message.
 type Health struct {
 	mu       sync.Mutex
 	st       Status
+	probing  bool // a scan admitted while down is under way
 	onChange func(Status)
 }
 
@@ -82,6 +95,34 @@ func (h *Health) Observe(now time.Time, err error) {
 	if changed && h.onChange != nil {
 		h.onChange(st)
 	}
+}
+
+// Admit asks whether a scan may go to the engine. While the engine is up or
+// unknown every scan may. While it is down, one scan at a time is let
+// through to test it (a connection refused is quick, but a hung engine
+// holds each scan for the whole timeout), and none within ProbeGap of the
+// last failure (the scans under way when the engine failed end together:
+// the next messages of the batch need not wait for a second timeout).
+// Turned-away scans get an error wrapping ErrUnavailable and ErrNotTried
+// at once, without touching the engine, and their messages are held like
+// those of any engine failure. The caller must call release when an
+// admitted scan has ended, and report its outcome with Observe.
+func (h *Health) Admit(now time.Time) (release func(), err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.st.State != StateDown {
+		return func() {}, nil
+	}
+	if h.probing || now.Sub(h.st.LastFail) < ProbeGap {
+		return nil, Errorf(h.st.Engine, "down since %s (%v): %w",
+			h.st.Since.Format(time.RFC3339), h.st.LastError, ErrNotTried)
+	}
+	h.probing = true
+	return func() {
+		h.mu.Lock()
+		h.probing = false
+		h.mu.Unlock()
+	}, nil
 }
 
 // Status returns a snapshot.

@@ -63,3 +63,49 @@ func TestHealthConcurrent(t *testing.T) {
 		t.Errorf("state after 400 observations = unknown")
 	}
 }
+
+func TestHealthAdmit(t *testing.T) {
+	h := NewHealth("clamd", nil)
+	at := time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)
+	// Unknown and up: every scan goes through, however many at once.
+	for range 3 {
+		if _, err := h.Admit(at); err != nil {
+			t.Fatalf("Admit while unknown: %v", err)
+		}
+	}
+	h.Observe(at, nil)
+	r1, err1 := h.Admit(at)
+	r2, err2 := h.Admit(at)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("Admit while up: %v, %v", err1, err2)
+	}
+	r1()
+	r2()
+
+	failed := at.Add(time.Minute)
+	h.Observe(failed, Errorf("clamd", "instream: %w", context.DeadlineExceeded))
+	if _, err := h.Admit(failed.Add(ProbeGap - time.Millisecond)); !errors.Is(err, ErrNotTried) {
+		t.Fatalf("Admit within ProbeGap of the failure = %v, want ErrNotTried", err)
+	}
+	later := failed.Add(ProbeGap)
+	probe, err := h.Admit(later)
+	if err != nil {
+		t.Fatalf("first Admit while down = %v, want the scan let through to test the engine", err)
+	}
+	_, err = h.Admit(later)
+	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, ErrNotTried) {
+		t.Fatalf("second Admit while down and tested = %v, want an error wrapping ErrUnavailable and ErrNotTried", err)
+	}
+	probe()
+	probe2, err := h.Admit(later)
+	if err != nil {
+		t.Fatalf("Admit after the test ended = %v, want the next test let through", err)
+	}
+	h.Observe(at.Add(2*time.Minute), nil) // the engine is back
+	probe2()
+	for range 2 {
+		if _, err := h.Admit(later.Add(time.Minute)); err != nil {
+			t.Fatalf("Admit after recovery: %v", err)
+		}
+	}
+}

@@ -107,12 +107,14 @@ func (s *Stage) Check(ctx context.Context, m *message.Message) error {
 // run scans jobs, Concurrency at a time. The first engine failure stops
 // the rest (the message is held whatever they find), so that a hung
 // engine costs a message one timeout, not one per round of scans; it is
-// the error returned.
+// the error returned. A scan turned away because its engine is down
+// (virus.ErrNotTried) holds the message too, but stops nothing: the scan
+// testing the engine may be one of this message's.
 func (s *Stage) run(ctx context.Context, m *message.Message, jobs []*job) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var once sync.Once
-	var first error
+	var once, notTriedOnce sync.Once
+	var first, notTried error
 	sem := make(chan struct{}, s.opt.Concurrency)
 	var wg sync.WaitGroup
 	for _, j := range jobs {
@@ -126,7 +128,9 @@ func (s *Stage) run(ctx context.Context, m *message.Message, jobs []*job) error 
 			defer func() { <-sem; wg.Done() }()
 			// A bytes.Reader tells engines its length.
 			j.res, j.err = s.scan.Scan(ctx, bytes.NewReader(j.data))
-			if j.err != nil {
+			if errors.Is(j.err, virus.ErrNotTried) {
+				notTriedOnce.Do(func() { notTried = fmt.Errorf("scan %s: %w", partName(m, j.part), j.err) })
+			} else if j.err != nil {
 				once.Do(func() {
 					first = fmt.Errorf("scan %s: %w", partName(m, j.part), j.err)
 					cancel()
@@ -137,6 +141,9 @@ func (s *Stage) run(ctx context.Context, m *message.Message, jobs []*job) error 
 	wg.Wait()
 	if first == nil && ctx.Err() != nil {
 		first = fmt.Errorf("virus scan: %w", ctx.Err()) // the caller's context ended
+	}
+	if first == nil {
+		first = notTried
 	}
 	return first
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -229,5 +230,63 @@ func TestFirstFailureStopsScans(t *testing.T) {
 	}
 	if f.started > 3 {
 		t.Errorf("%d of 9 scans started after the first failed, want at most 3", f.started)
+	}
+}
+
+// probeFake is an engine that is down: the first scan tests it and waits
+// for release (or its context); the others are turned away as
+// virus.Health.Admit would.
+type probeFake struct {
+	release  chan struct{}
+	canceled chan bool // the test scan's fate: true if its context ended
+	mu       sync.Mutex
+	started  int
+}
+
+func (f *probeFake) Scan(ctx context.Context, _ io.Reader) (virus.Result, error) {
+	f.mu.Lock()
+	f.started++
+	first := f.started == 1
+	f.mu.Unlock()
+	if !first {
+		return virus.Result{}, virus.Errorf("fake", "down: %w", virus.ErrNotTried)
+	}
+	select {
+	case <-f.release:
+		f.canceled <- false
+		return virus.Result{Engine: "fake"}, nil
+	case <-ctx.Done():
+		f.canceled <- true
+		return virus.Result{}, virus.Errorf("fake", "cancelled: %v", ctx.Err())
+	}
+}
+
+// Scans turned away while the engine is down hold the message but do not
+// cancel the message's scan that tests the engine: otherwise a message of
+// several parts would cancel every test and the engine would never be
+// seen coming back.
+func TestNotTriedDoesNotStopTheTest(t *testing.T) {
+	m := testMsg()
+	f := &probeFake{release: make(chan struct{}), canceled: make(chan bool, 1)}
+	done := make(chan error, 1)
+	go func() { done <- New(f, Options{Concurrency: 4}).Check(context.Background(), m) }()
+	// The other scans have been turned away by the time the test is let
+	// go; were they to cancel it, it would already have reported so.
+	for {
+		f.mu.Lock()
+		n := f.started
+		f.mu.Unlock()
+		if n >= 3 {
+			break
+		}
+		runtime.Gosched()
+	}
+	close(f.release)
+	if <-f.canceled {
+		t.Errorf("the scan testing the engine was cancelled by scans that were not tried")
+	}
+	err := <-done
+	if !errors.Is(err, virus.ErrUnavailable) || !errors.Is(err, virus.ErrNotTried) {
+		t.Errorf("Check = %v, want the message held (ErrUnavailable, ErrNotTried)", err)
 	}
 }

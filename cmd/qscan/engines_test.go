@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"github.com/sirupsen/logrus/hooks/test"
+
+	"github.com/qscan/qscan/pkg/virus"
+)
+
+// hungEngine answers nothing until the scan's context ends, like a clamd
+// stopped with SIGSTOP.
+type hungEngine struct{ calls atomic.Int32 }
+
+func (h *hungEngine) Scan(ctx context.Context, r io.Reader) (virus.Result, error) {
+	h.calls.Add(1)
+	<-ctx.Done()
+	return virus.Result{}, virus.Errorf("hung", "instream: %w", ctx.Err())
+}
+
+// While an engine is down, the scans of a batch do not each wait for it:
+// one tests it and the others are held at once; the engine going down is
+// logged once.
+func TestObservedFailsFastWhileDown(t *testing.T) {
+	logger, hook := test.NewNullLogger()
+	eng := &hungEngine{}
+	s := (&engineWatch{log: logger}).wrap("hung", eng)
+	scan := func(timeout time.Duration) error {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		_, err := s.Scan(ctx, nil)
+		return err
+	}
+	if err := scan(20 * time.Millisecond); !errors.Is(err, virus.ErrUnavailable) {
+		t.Fatalf("first scan = %v, want the engine's timeout", err)
+	}
+
+	const n = 8
+	burst := func() (notTried int) {
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = scan(300 * time.Millisecond)
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if !errors.Is(err, virus.ErrUnavailable) {
+				t.Errorf("scan %d while down = %v, want an error wrapping ErrUnavailable", i, err)
+			}
+			if errors.Is(err, virus.ErrNotTried) {
+				notTried++
+			}
+		}
+		return notTried
+	}
+	// Right after the failure, nothing is tried.
+	if got := burst(); got != n || eng.calls.Load() != 1 {
+		t.Errorf("just after the failure: %d of %d scans not tried, engine asked %d times; want %d, 1", got, n, eng.calls.Load(), n)
+	}
+	// Later, one scan tests the engine and the others fail at once.
+	time.Sleep(virus.ProbeGap)
+	if got := burst(); got != n-1 || eng.calls.Load() != 2 {
+		t.Errorf("%s after the failure: %d of %d scans not tried, engine asked %d times; want %d, 2", virus.ProbeGap, got, n, eng.calls.Load(), n-1)
+	}
+	downs := 0
+	for _, e := range hook.AllEntries() {
+		if e.Level == logrus.ErrorLevel {
+			downs++
+		}
+	}
+	if downs != 1 {
+		t.Errorf("%d error lines for the engine going down, want 1", downs)
+	}
+}
