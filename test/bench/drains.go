@@ -63,7 +63,7 @@ func (b *bench) measure(daemons []string, fn func(addr map[string]string) (resul
 	var flight []string
 	for i, p := range relays {
 		r.sent += p.close()
-		flight = append(flight, fmt.Sprintf("%s %.1f", daemons[i], p.connTime().Seconds()/r.wall.Seconds()))
+		flight = append(flight, fmt.Sprintf("%s %.1f of %d", daemons[i], p.connTime().Seconds()/r.wall.Seconds(), p.accepted.Load()))
 	}
 	r.inFlight = strings.Join(flight, ", ")
 	relays = nil

@@ -43,6 +43,10 @@ func main() {
 	}
 	defer os.RemoveAll(root)
 	b.root = root
+	if w := fsWarning(root); w != "" {
+		fmt.Fprintln(os.Stderr, "bench: warning:", w)
+		b.notes = append(b.notes, "Warning: "+w+".")
+	}
 	msgs, source := loadMix(*corpus, *n, int64(envInt("BENCH_SEED", 1)))
 	b.msgs = msgs
 	fmt.Fprintf(os.Stderr, "bench: %d messages from %s, %.1f MB; engine sets: %s\n", len(msgs), source, float64(totalBytes(msgs))/1e6, names(sets))

@@ -16,9 +16,11 @@ type proxy struct {
 	ln     net.Listener
 	target string
 	sent   atomic.Int64
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	conns  map[net.Conn]bool
+	// accepted counts the connections, one per engine request.
+	accepted atomic.Int64
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	conns    map[net.Conn]bool
 	// busy is the integral of open connections over time: each engine
 	// request has a connection of its own, so busy/wall is the mean
 	// number of requests in flight.
@@ -48,6 +50,7 @@ func (p *proxy) serve() {
 		if err != nil {
 			return
 		}
+		p.accepted.Add(1)
 		p.wg.Add(1)
 		go p.handle(c)
 	}

@@ -38,7 +38,7 @@ func report(w io.Writer, s summary) {
 		fmt.Fprintf(w, "; load average %s at the start, %s at the end", s.load[0], s.load[1])
 	}
 	fmt.Fprint(w, "\n\n")
-	fmt.Fprintln(w, "| run | wall s | msg/s | MB/s | CPU s | peak RSS MB | to engines MB | engine CPU s | requests in flight | engine alone msg/s | qscan / engine |")
+	fmt.Fprintln(w, "| run | wall s | msg/s | MB/s | CPU s | peak RSS MB | to engines MB | engine CPU s | requests in flight of total | engine alone msg/s | qscan / engine |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	fmt.Fprintln(w, tableRow(row{label: "floor: read qf, link df, write+fsync+rename qf, unlink", r: s.floor}))
 	for _, r := range s.drains {
@@ -102,7 +102,7 @@ func cellText(s string) string {
 // notes explains the columns and adds what happened during the run.
 func notes(s summary) []string {
 	out := []string{
-		"CPU s: user+system CPU of qscan; for the floor, of the bench itself; for the engine-alone rows, of the bench client and its clamdscan/spamc processes. Engine CPU s: clamd, and spamd with its children, during the run (from /proc). Requests in flight: the mean number of requests open to each engine over the run (each request has its own connection).",
+		"CPU s: user+system CPU of qscan; for the floor, of the bench itself; for the engine-alone rows, of the bench client and its clamdscan/spamc processes. Engine CPU s: clamd, and spamd with its children, during the run (from /proc). Requests in flight: the mean number of requests open to each engine over the run, of the number of requests (each request has its own connection).",
 		"to engines MB: bytes sent to clamd and spamd, counted by a loopback relay that every client of the engines goes through. qscan scans each exploded part and the whole message with clamd, and gives spamd at most [spam.spamd] max_size of each message, so its byte count differs from the whole-message clients'.",
 		fmt.Sprintf("engine alone: the slowest engine of the set on the same messages at the same concurrency (clamd: zINSTREAM of whole messages on fresh connections; spamd: spamc processes). qscan / engine is the share of the engine's own speed qscan reaches; the goal is at least %.2f.", goalRatio),
 	}

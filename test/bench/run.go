@@ -172,6 +172,9 @@ func runOnce(bin, root, cfg, label string, n int) (result, error) {
 	}
 	wall := time.Since(start)
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if dir := os.Getenv("BENCH_LOG_DIR"); dir != "" {
+		os.WriteFile(filepath.Join(dir, strings.NewReplacer("+", "-", " ", "_").Replace(label)+".log"), stderr.Bytes(), 0o644)
+	}
 	left, _ := filepath.Glob(filepath.Join(root, "in", "qf*"))
 	done, _ := filepath.Glob(filepath.Join(root, "out", "qf*"))
 	if len(left) != 0 || len(done) != n {
