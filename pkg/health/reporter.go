@@ -32,8 +32,12 @@ type Reporter struct {
 
 	writeMu sync.Mutex // serialises Flush writes; taken before mu
 
-	mu        sync.Mutex
-	s         Status
+	mu sync.Mutex
+	s  Status
+	// running holds the start times of the batches in progress, oldest
+	// first: batches overlap (one is committed while the next is checked)
+	// and end in the order they began.
+	running   []time.Time
 	dirty     bool      // changed since the last write
 	urgent    bool      // an engine changed state since the last write
 	lastWrite time.Time // zero: never written
@@ -75,20 +79,28 @@ func (r *Reporter) SetEngine(name string, up bool, errText string, now time.Time
 	r.s.Engines[name] = e
 }
 
-// BatchStart records that a batch began at now.
+// BatchStart records that a batch began at now. BatchStarted shows the
+// start of the oldest batch still in progress.
 func (r *Reporter) BatchStart(now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.s.BatchStarted = now
+	r.running = append(r.running, now)
+	r.s.BatchStarted = r.running[0]
 	r.dirty = true
 }
 
-// BatchDone records that a batch ended at now.
+// BatchDone records that the oldest batch in progress ended at now.
 func (r *Reporter) BatchDone(now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.s.LastBatch = now
+	if len(r.running) > 0 {
+		r.running = r.running[1:]
+	}
 	r.s.BatchStarted = time.Time{}
+	if len(r.running) > 0 {
+		r.s.BatchStarted = r.running[0]
+	}
 	r.dirty = true
 }
 

@@ -79,6 +79,25 @@ func TestReporterBatchInProgress(t *testing.T) {
 	}
 }
 
+// Batches overlap (the next is checked while one is committed): the
+// batch in progress shown is the oldest, until the last one ends.
+func TestReporterOverlappingBatches(t *testing.T) {
+	r := NewReporter(t.TempDir(), Status{PID: 1}, ReporterOptions{})
+	r.BatchStart(t0)
+	r.BatchStart(t0.Add(time.Second))
+	if got := r.Snapshot().BatchStarted; !got.Equal(t0) {
+		t.Errorf("two batches in progress: BatchStarted = %v, want the older, %v", got, t0)
+	}
+	r.BatchDone(t0.Add(2 * time.Second))
+	if got := r.Snapshot().BatchStarted; !got.Equal(t0.Add(time.Second)) {
+		t.Errorf("after the first ended: BatchStarted = %v, want the second's start", got)
+	}
+	r.BatchDone(t0.Add(3 * time.Second))
+	if s := r.Snapshot(); !s.BatchStarted.IsZero() || !s.LastBatch.Equal(t0.Add(3*time.Second)) {
+		t.Errorf("after both ended: %+v, want idle", s)
+	}
+}
+
 func TestReporterWriteErrorRetried(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "missing")
 	r := NewReporter(dir, Status{PID: 1}, ReporterOptions{})

@@ -30,59 +30,93 @@ type batch struct {
 	items []*item // locked until the batch is finished
 	st    BatchStats
 	start time.Time
-	// checked is set when the items were checked and wait for their
-	// commit; a batch without it is finished (nothing claimed, or the
-	// attempts could not be recorded and the items are held).
+	// checked is set when the items are checked (once done is closed) and
+	// wait for their commit; a batch without it is finished (nothing
+	// claimed, or the attempts could not be recorded and the items are
+	// held).
 	checked bool
+	// dispatched is closed when every item has a worker, done when every
+	// item is checked (see startBatch).
+	dispatched, done chan struct{}
 }
 
 // RunBatch claims one batch, checks it and commits it. It returns an error
 // only when qscan cannot go on safely (the journal cannot be written);
 // everything else holds the affected messages and is logged.
 func (p *Pipeline) RunBatch(ctx context.Context) (BatchStats, error) {
-	return p.commitBatch(ctx, p.checkBatch(ctx))
+	b := p.startBatch(ctx)
+	<-b.done
+	return p.commitBatch(ctx, b)
 }
 
-// runBatches runs batches until one claims nothing or stop says so. The
-// commit of each batch (fsyncs, mostly) runs while the next batch is
-// claimed and checked: the engines are not left idle during commits. The
-// items of the batch being committed are still locked, so the next claim
-// passes them by, and commits follow one another in batch order.
+// runBatches runs batches until one claims nothing or stop says so.
+// Batches overlap so that the engines are not left idle between them: the
+// commit of a batch (fsyncs, mostly) runs while the next one is checked,
+// and the next batch is claimed, and its checks started, as soon as every
+// message of the current one has a worker, so that its checks fill the
+// workers the current batch's last messages leave free. At most two
+// batches are in memory: the next is claimed only after the commit before
+// the current batch has ended. The items of a batch stay locked until its
+// commit, so claims pass them by, and commits follow one another in batch
+// order.
 func (p *Pipeline) runBatches(ctx context.Context, stop func() bool) error {
-	var pending chan error
-	wait := func() error {
-		if pending == nil {
+	var committing chan error // the commit under way, if any
+	waitCommit := func() error {
+		if committing == nil {
 			return nil
 		}
-		err := <-pending
-		pending = nil
+		err := <-committing
+		committing = nil
 		return err
 	}
-	for !stop() {
-		b := p.checkBatch(ctx)
-		if err := wait(); err != nil {
-			unlockAll(b.items)
+	if stop() {
+		return nil
+	}
+	cur := p.startBatch(ctx)
+	for {
+		<-cur.dispatched
+		err := waitCommit()
+		var next *batch
+		if err == nil && cur.st.Claimed > 0 && !stop() {
+			next = p.startBatch(ctx)
+		}
+		<-cur.done
+		if err != nil {
+			unlockAll(cur.items)
 			return err
 		}
-		if b.st.Claimed == 0 {
+		if cur.st.Claimed == 0 {
 			return nil
 		}
-		pending = make(chan error, 1)
-		go func() {
+		committing = make(chan error, 1)
+		go func(b *batch) {
 			_, err := p.commitBatch(ctx, b)
-			pending <- err
-		}()
+			committing <- err
+		}(cur)
+		if next == nil {
+			return waitCommit()
+		}
+		cur = next
 	}
-	return wait()
 }
 
-// checkBatch claims a batch, counts the attempts and runs the checks.
-func (p *Pipeline) checkBatch(ctx context.Context) *batch {
+// startBatch claims a batch and counts the attempts, then starts the
+// checks in the background: b.dispatched is closed when every message has
+// a worker, b.done when all are checked. A batch that claimed nothing, or
+// whose attempts could not be recorded (its items are then held), is done
+// at once.
+func (p *Pipeline) startBatch(ctx context.Context) *batch {
 	start := time.Now()
 	items := p.claim()
-	b := &batch{items: items, start: start, st: BatchStats{Claimed: len(items), Claim: time.Since(start)}}
-	if len(items) == 0 {
+	b := &batch{items: items, start: start, st: BatchStats{Claimed: len(items), Claim: time.Since(start)},
+		dispatched: make(chan struct{}), done: make(chan struct{})}
+	finished := func() *batch {
+		close(b.dispatched)
+		close(b.done)
 		return b
+	}
+	if len(items) == 0 {
+		return finished()
 	}
 	p.obs.BatchStart(len(items))
 	for _, it := range items {
@@ -98,7 +132,7 @@ func (p *Pipeline) checkBatch(ctx context.Context) *batch {
 			p.held.hold(it.entry.ID, p.now())
 		}
 		b.st.Held = len(items)
-		return b
+		return finished()
 	}
 	for _, it := range items {
 		if p.opt.MaxAttempts > 0 && it.attempt > p.opt.MaxAttempts {
@@ -106,10 +140,13 @@ func (p *Pipeline) checkBatch(ctx context.Context) *batch {
 			it.whole = fmt.Sprintf("message could not be processed in %d attempts", p.opt.MaxAttempts)
 		}
 	}
-	t = time.Now()
-	p.processAll(ctx, items)
-	b.st.Check = time.Since(t)
 	b.checked = true
+	go func() {
+		t := time.Now()
+		p.processAll(ctx, items, func() { close(b.dispatched) })
+		b.st.Check = time.Since(t)
+		close(b.done)
+	}()
 	return b
 }
 
@@ -118,6 +155,10 @@ func (p *Pipeline) checkBatch(ctx context.Context) *batch {
 func (p *Pipeline) commitBatch(ctx context.Context, b *batch) (BatchStats, error) {
 	defer unlockAll(b.items)
 	if !b.checked {
+		if b.st.Claimed > 0 {
+			// Every batch begun is reported ended, held or not.
+			p.obs.Batch(b.st.Claimed, time.Since(b.start), b.st.Claim, b.st.Attempts, 0)
+		}
 		return b.st, nil
 	}
 	items, st := b.items, b.st

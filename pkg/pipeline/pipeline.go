@@ -121,6 +121,7 @@ type Pipeline struct {
 	journal    *journal
 	ids        *sendmail.IDGen
 	held       *holds
+	workers    chan struct{}    // a slot per message being checked (Workers)
 	pending    []sendmail.Entry // listed but not yet looked at (see claim)
 	listedAt   time.Time
 	kicks      sync.WaitGroup
@@ -152,8 +153,9 @@ func New(opt Options, log logrus.FieldLogger, att Attempts, q Quarantine, stages
 	p := &Pipeline{
 		obs: obs,
 		opt: opt, log: log, attempts: att, quarantine: q, checker: NewChecker(stages, opt), notifier: opt.Notifier, now: now, journal: j,
-		ids:  sendmail.NewIDGen(now, os.Getpid(), rand.IntN(3600)),
-		held: newHolds(opt.RetryMin, opt.RetryMax),
+		ids:     sendmail.NewIDGen(now, os.Getpid(), rand.IntN(3600)),
+		held:    newHolds(opt.RetryMin, opt.RetryMax),
+		workers: make(chan struct{}, opt.Workers),
 	}
 	if err := p.recover(); err != nil {
 		j.close()

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -205,5 +206,57 @@ func TestOutgoingIDCollision(t *testing.T) {
 		if strings.HasPrefix(n, "df") && n != "df6AM876nc000040" && readFile(t, filepath.Join(e.out, n)) != "mine\n" {
 			t.Errorf("%s holds the wrong body", n)
 		}
+	}
+}
+
+// The next batch is claimed and checked while the current batch's last
+// message is still being checked: the workers (and the engines behind
+// them) do not wait for a batch's slowest message. Nothing is lost or
+// delivered twice.
+func TestBatchesOverlap(t *testing.T) {
+	e := newEnv(t)
+	const n = 8
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("6AM876nc00%04d", i)
+		e.enqueue(ids[i], "x\n", time.Duration(n-i)*time.Minute) // claimed in this order
+	}
+	release := make(chan struct{})
+	overlap := make(chan string, n)
+	slow := stageFunc{name: "slow", f: func(ctx context.Context, m *message.Message) error {
+		switch m.ID {
+		case ids[0]: // the first batch's straggler
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+		case ids[4], ids[5], ids[6], ids[7]:
+			overlap <- m.ID
+		}
+		return nil
+	}}
+	opt := e.options()
+	opt.MaxMessages, opt.Workers, opt.MessageTimeout = 4, 4, time.Minute
+	p := e.pipeline(opt, slow)
+	drained := make(chan error, 1)
+	go func() {
+		_, err := p.Drain(ctx)
+		drained <- err
+	}()
+	select {
+	case id := <-overlap:
+		t.Logf("%s of the second batch checked while %s of the first is", id, ids[0])
+	case <-time.After(30 * time.Second):
+		t.Error("the second batch was not checked while the first batch's last message was")
+	}
+	close(release)
+	if err := <-drained; err != nil {
+		t.Fatal(err)
+	}
+	if got := names(t, e.in); len(got) != 0 {
+		t.Errorf("incoming left with %v", got)
+	}
+	if got := names(t, e.out); len(got) != 2*n {
+		t.Errorf("outgoing holds %d files, want %d (qf and df of each message once): %v", len(got), 2*n, got)
 	}
 }

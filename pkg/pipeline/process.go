@@ -19,21 +19,23 @@ import (
 // errTimeout marks a message whose checks ran past MessageTimeout.
 var errTimeout = errors.New("pipeline: message check timed out")
 
-// processAll checks the items in parallel, Workers at a time.
-func (p *Pipeline) processAll(ctx context.Context, items []*item) {
-	sem := make(chan struct{}, p.opt.Workers)
+// processAll checks the items in parallel on the pipeline's workers
+// (Workers at a time, shared by the batches in progress) and calls
+// dispatched once every item has a worker.
+func (p *Pipeline) processAll(ctx context.Context, items []*item, dispatched func()) {
 	var wg sync.WaitGroup
 	for _, it := range items {
 		if it.whole != "" {
 			continue
 		}
 		wg.Add(1)
-		sem <- struct{}{}
+		p.workers <- struct{}{}
 		go func(it *item) {
-			defer func() { <-sem; wg.Done() }()
+			defer func() { <-p.workers; wg.Done() }()
 			p.processOne(ctx, it)
 		}(it)
 	}
+	dispatched()
 	wg.Wait()
 }
 
