@@ -294,3 +294,20 @@ func TestSpamcAlone(t *testing.T) {
 		t.Error("spamcAlone(closed port) succeeded, want an error")
 	}
 }
+
+// TestProxyDelay: with a delay, the relay holds each answer at least that
+// long and passes it on whole.
+func TestProxyDelay(t *testing.T) {
+	f := startFakeClamd(t, 0)
+	p, err := newProxy(f.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	p.delay = 30 * time.Millisecond
+	start := time.Now()
+	reply, err := instream(p.addr(), []byte("Subject: x\n\nhello\n"))
+	if took := time.Since(start); err != nil || took < p.delay || reply != "stream: OK" {
+		t.Errorf("instream through a relay with delay %s: %q, %v after %s; want stream: OK after the delay", p.delay, reply, err, took)
+	}
+}

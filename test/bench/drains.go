@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // bench runs the drains of every engine set and, beside them, the engines
@@ -14,6 +15,7 @@ type bench struct {
 	msgs      [][]byte
 	st        stack
 	conc      int
+	delay     time.Duration   // added to each engine answer by the relays
 	report    bool            // spamc asks for the full report (-R) instead of -c
 	alone     map[string]*row // by daemon: the row giving its speed alone
 	rows      []row           // engine-alone rows, in the order measured
@@ -51,6 +53,7 @@ func (b *bench) measure(daemons []string, fn func(addr map[string]string) (resul
 		if err != nil {
 			return result{}, fmt.Errorf("relay to %s: %w", d, err)
 		}
+		p.delay = b.delay
 		relays = append(relays, p)
 		addr[d] = p.addr()
 	}

@@ -31,11 +31,13 @@ func main() {
 		"time spamd alone with spamc -R (REPORT, what qscan asks) instead of spamc -c (CHECK) (BENCH_SPAMC_REPORT)")
 	rate := flag.Int("rate", 50, "offered load for the latency run, messages per second")
 	latN := flag.Int("latency-n", 500, "messages for the latency run")
+	delay := flag.Duration("engine-delay", envDuration("BENCH_ENGINE_DELAY"),
+		"hold each engine answer this long in the relay, for every client alike: a slower engine (production signatures) without a slower CPU (BENCH_ENGINE_DELAY)")
 	bin := flag.String("qscan", "bin/qscan", "qscan binary")
 	corpus := flag.String("corpus", "../shared/corpus", "corpus directory (used when present)")
 	flag.Parse()
 
-	b := &bench{bin: *bin, conc: max(*conc, 1), report: *spamcReport, alone: map[string]*row{}}
+	b := &bench{bin: *bin, conc: max(*conc, 1), report: *spamcReport, delay: *delay, alone: map[string]*row{}}
 	sets := chooseEngines(b, *engines)
 	root, err := os.MkdirTemp("", "qscan-bench-")
 	if err != nil {
@@ -51,7 +53,7 @@ func main() {
 	b.msgs = msgs
 	fmt.Fprintf(os.Stderr, "bench: %d messages from %s, %.1f MB; engine sets: %s\n", len(msgs), source, float64(totalBytes(msgs))/1e6, names(sets))
 
-	s := summary{when: time.Now(), source: source, conc: b.conc, load: [2]string{loadAvg("/proc/loadavg")}}
+	s := summary{when: time.Now(), source: source, conc: b.conc, delay: b.delay, load: [2]string{loadAvg("/proc/loadavg")}}
 	s.floor, err = runFloor(filepath.Join(root, "floor"), msgs)
 	if err != nil {
 		fail(err)
@@ -124,6 +126,14 @@ func envInt(name string, def int) int {
 		return v
 	}
 	return def
+}
+
+func envDuration(name string) time.Duration {
+	d, err := time.ParseDuration(os.Getenv(name))
+	if err != nil || d < 0 {
+		return 0
+	}
+	return d
 }
 
 func fail(err error) {

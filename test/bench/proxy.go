@@ -28,6 +28,9 @@ type proxy struct {
 	last time.Time
 	// grace is how long close waits for clients to hang up.
 	grace time.Duration
+	// delay holds each answer of the engine this long before it is passed
+	// on: the engine then looks that much slower to every client alike.
+	delay time.Duration
 }
 
 // newProxy listens on a free loopback port and relays to target.
@@ -88,11 +91,31 @@ func (p *proxy) handle(c net.Conn) {
 		closeWrite(up) // the engine sees the client's end of input
 		close(done)
 	}()
-	io.Copy(c, up)
+	if p.delay > 0 {
+		copyDelayed(c, up, p.delay)
+	} else {
+		io.Copy(c, up)
+	}
 	// The engine closed: the exchange is over whatever the client does.
 	c.Close()
 	up.Close()
 	<-done
+}
+
+// copyDelayed copies src to dst like io.Copy, holding the first bytes for
+// delay.
+func copyDelayed(dst io.Writer, src io.Reader, delay time.Duration) {
+	buf := make([]byte, 32<<10)
+	n, err := src.Read(buf)
+	if n > 0 {
+		time.Sleep(delay)
+		if _, werr := dst.Write(buf[:n]); werr != nil {
+			return
+		}
+	}
+	if err == nil {
+		io.Copy(dst, src)
+	}
 }
 
 func closeWrite(c net.Conn) {

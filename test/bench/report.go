@@ -23,6 +23,8 @@ type summary struct {
 	// load is the 1-minute load average at the start and at the end, ""
 	// when unknown: other jobs on the machine skew every number.
 	load [2]string
+	// delay is what the relays added to each engine answer (-engine-delay).
+	delay time.Duration
 }
 
 // goalRatio is the share of an engine's own speed qscan should reach.
@@ -34,6 +36,9 @@ func report(w io.Writer, s summary) {
 	fmt.Fprintf(w, "\n## qscan bench — %s, %s/%s, %d CPUs\n\n", s.when.UTC().Format("2006-01-02 15:04 UTC"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 	fmt.Fprintf(w, "%d messages (%.1f MB) from %s; %d messages and %d engine connections at once",
 		s.floor.msgs, float64(s.floor.bytes)/1e6, s.source, s.conc, s.conc)
+	if s.delay > 0 {
+		fmt.Fprintf(w, "; every engine answer held %s by the relay (a slower engine, for qscan and the engines alone alike)", s.delay)
+	}
 	if s.load[0] != "" && s.load[1] != "" {
 		fmt.Fprintf(w, "; load average %s at the start, %s at the end", s.load[0], s.load[1])
 	}
