@@ -108,17 +108,28 @@ func TestTableRow(t *testing.T) {
 	}
 }
 
+func TestPace(t *testing.T) {
+	b := &bench{alone: map[string]*row{"clamd": {r: result{wall: 2 * time.Second, reqs: map[string]int64{"clamd": 1000}}}}}
+	r := result{wall: 4 * time.Second, reqs: map[string]int64{"clamd": 1800}}
+	got := b.pace(engineSet{name: "clamd+spamd", virus: []string{"clamd"}, spam: []string{"spamd"}}, r)
+	if len(got) != 1 || got["clamd"] != 0.9 {
+		t.Errorf("pace = %v, want clamd 0.9 (450 requests/s against 500) and nothing for spamd (not measured alone)", got)
+	}
+}
+
 func TestReportNotes(t *testing.T) {
 	floor := result{msgs: 10, bytes: 1000, wall: time.Second, sent: -1, engCPU: -1}
 	s := summary{when: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), source: "mix", conc: 4, floor: floor,
 		drains: []row{{label: "qscan run --once, engines: none", r: result{msgs: 10, bytes: 1000, wall: 2 * time.Second, sent: -1, engCPU: -1}},
-			{label: "qscan run --once, engines: clamd", r: result{msgs: 10, bytes: 1000, wall: 4 * time.Second, sent: 2000, engCPU: -1}, alone: 20}},
+			{label: "qscan run --once, engines: clamd", r: result{msgs: 10, bytes: 1000, wall: 4 * time.Second, sent: 2000, engCPU: -1, reqs: map[string]int64{"clamd": 12}}, alone: 20,
+				pace: map[string]float64{"clamd": 0.6}}},
 		notes: []string{"clamd+spamd skipped: spamd not reachable"}, load: [2]string{"0.50", "1.25"}}
 	var b bytes.Buffer
 	report(&b, s)
 	out := b.String()
 	for _, want := range []string{"## qscan bench — 2026-01-02 03:04 UTC", "load average 0.50 at the start, 1.25 at the end", "| floor: read qf", "| qscan run --once, engines: none | 2.00 | 5 |",
 		"runs at 0.50× the floor", "- clamd+spamd skipped: spamd not reachable",
+		"engines: clamd: clamd answered 12 requests for 10 messages at 0.60× the request rate it kept up for its own client",
 		"engines: clamd: the engine alone (20 msg/s) is faster than qscan's pass-through drain (5 msg/s), so the ratio cannot pass 0.25 here; the share of the pass-through speed kept with the engine is 0.50."} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)

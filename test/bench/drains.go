@@ -30,6 +30,10 @@ type row struct {
 	// alone is the speed, msg/s, of the slowest engine of the set alone;
 	// 0 when the set has no external engine.
 	alone float64
+	// pace is, per engine, the requests per second the engine answered
+	// for qscan over those it answered for its own client: how busy qscan
+	// kept it, whatever the number of requests per message.
+	pace map[string]float64
 }
 
 func (r result) rate() float64 { return float64(r.msgs) / r.wall.Seconds() }
@@ -63,9 +67,11 @@ func (b *bench) measure(daemons []string, fn func(addr map[string]string) (resul
 		return r, err
 	}
 	r.sent = 0
+	r.reqs = map[string]int64{}
 	var flight []string
 	for i, p := range relays {
 		r.sent += p.close()
+		r.reqs[daemons[i]] = p.accepted.Load()
 		flight = append(flight, fmt.Sprintf("%s %.1f of %d", daemons[i], p.connTime().Seconds()/r.wall.Seconds(), p.accepted.Load()))
 	}
 	r.inFlight = strings.Join(flight, ", ")
@@ -145,5 +151,19 @@ func (b *bench) drain(set engineSet) (row, bool) {
 		b.fail("qscan with "+set.name, err)
 		return row{}, false
 	}
-	return row{label: "qscan run --once, engines: " + set.name, r: r, alone: alone}, true
+	return row{label: "qscan run --once, engines: " + set.name, r: r, alone: alone, pace: b.pace(set, r)}, true
+}
+
+// pace compares the request rate each engine of the set kept up for qscan
+// with the rate it kept up alone.
+func (b *bench) pace(set engineSet, r result) map[string]float64 {
+	out := map[string]float64{}
+	for _, d := range set.daemons() {
+		a := b.alone[d]
+		if a == nil || a.r.reqs[d] == 0 || r.reqs[d] == 0 {
+			continue
+		}
+		out[d] = (float64(r.reqs[d]) / r.wall.Seconds()) / (float64(a.r.reqs[d]) / a.r.wall.Seconds())
+	}
+	return out
 }

@@ -119,6 +119,14 @@ func notes(s summary) []string {
 		}
 	}
 	for _, r := range s.drains {
+		for _, d := range []string{"clamd", "spamd"} {
+			if v, ok := r.pace[d]; ok {
+				out = append(out, fmt.Sprintf("%s: %s answered %d requests for %d messages at %.2f× the request rate it kept up for its own client: how busy qscan kept it (qscan also scans attachments and archive members on their own, so it asks more per message).",
+					strings.TrimPrefix(r.label, "qscan run --once, "), d, r.r.reqs[d], r.r.msgs, v))
+			}
+		}
+	}
+	for _, r := range s.drains {
 		if pass > 0 && r.alone > pass {
 			out = append(out, fmt.Sprintf("%s: the engine alone (%.0f msg/s) is faster than qscan's pass-through drain (%.0f msg/s), so the ratio cannot pass %.2f here; the share of the pass-through speed kept with the engine is %.2f.",
 				strings.TrimPrefix(r.label, "qscan run --once, "), r.alone, pass, pass/r.alone, r.r.rate()/pass))

@@ -27,6 +27,8 @@ type result struct {
 	// inFlight is the mean number of requests open to each engine during
 	// the run, e.g. "clamd 3.1, spamd 3.9"; "" when no engine was used.
 	inFlight string
+	// reqs counts the requests (connections) to each engine, by daemon.
+	reqs map[string]int64
 }
 
 // fill queues msgs into dir as sendmail would and returns their IDs.
