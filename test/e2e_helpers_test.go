@@ -4,6 +4,7 @@ package test
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -58,6 +59,7 @@ type cfgOpts struct {
 	noKick      bool
 	maxMessages int
 	clamd       bool   // scan with the stack's clamd instead of the built-in engine
+	retry       string // retry_min and retry_max of held messages; default 1s, 2s
 	extra       string // more sections
 }
 
@@ -76,8 +78,8 @@ sendmail = "/usr/sbin/sendmail"
 sendmail_args = ["-C", %q]
 [batch]
 max_messages = %d
-retry_min = "1s"
-retry_max = "2s"
+retry_min = %q
+retry_max = %q
 [quarantine]
 dir = "quarantine"
 [store]
@@ -87,7 +89,7 @@ org_name = "E2E"
 [log]
 level = "info"
 %s
-%s`, s.Incoming, s.Outgoing, !o.noKick, s.CF, max(o.maxMessages, 1), virusSection(s, o.clamd), o.extra)
+%s`, s.Incoming, s.Outgoing, !o.noKick, s.CF, max(o.maxMessages, 1), cmp.Or(o.retry, "1s"), cmp.Or(o.retry, "2s"), virusSection(s, o.clamd), o.extra)
 	p := filepath.Join(dir, "qscan.toml")
 	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"io"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -11,21 +13,55 @@ import (
 	"github.com/qscan/qscan/pkg/virus"
 )
 
+// defaultProbeEvery is how often a virus engine that is down and can be
+// probed (clamd) is tested in the background.
+const defaultProbeEvery = 5 * time.Second
+
 // engineWatch is told about engine state: the log (once per change), the
-// metrics and the status file.
+// metrics and the status file. While the daemon runs it also probes the
+// engines that are down and, when one is back, has the mail it held
+// retried at once.
 type engineWatch struct {
 	log     logrus.FieldLogger
 	metrics func(name string, up bool)
 	status  func(name string, up bool, err string, since time.Time)
+	// probeEvery: see defaultProbeEvery; 0 means the default.
+	probeEvery time.Duration
+
+	mu   sync.Mutex
+	ctx  context.Context // the running generation's; nil: no probing
+	onUp func()          // called when an engine is found back
+}
+
+// setGeneration ties probing to ctx (probes stop when it ends) and names
+// what to do when an engine is back.
+func (w *engineWatch) setGeneration(ctx context.Context, onUp func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.ctx, w.onUp = ctx, onUp
+}
+
+// endGeneration stops both until the next setGeneration.
+func (w *engineWatch) endGeneration() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.ctx, w.onUp = nil, nil
+}
+
+func (w *engineWatch) generation() (context.Context, func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.ctx, w.onUp
 }
 
 // observed wraps a virus engine so that each scan's outcome feeds its
 // health.
 type observed struct {
 	virus.Scanner
-	name   string
-	health *virus.Health
-	watch  *engineWatch
+	name    string
+	health  *virus.Health
+	watch   *engineWatch
+	probing atomic.Bool // a probe loop runs
 }
 
 func (w *engineWatch) wrap(name string, s virus.Scanner) virus.Scanner {
@@ -38,8 +74,12 @@ func (w *engineWatch) wrap(name string, s virus.Scanner) virus.Scanner {
 		if st.State == virus.StateDown {
 			wasDown.Store(true)
 			w.log.WithError(st.LastError).Errorf("virus engine %s is down: messages are held until it is back", name)
+			o.startProbing()
 		} else if wasDown.Swap(false) {
 			w.log.Infof("virus engine %s is up", name)
+			if _, onUp := w.generation(); onUp != nil {
+				onUp()
+			}
 		}
 		if w.status != nil {
 			msg := ""
@@ -64,9 +104,59 @@ func (o *observed) Scan(ctx context.Context, r io.Reader) (virus.Result, error) 
 	if err != nil && ctx.Err() == context.Canceled {
 		return res, err
 	}
+	o.observe(err)
+	return res, err
+}
+
+func (o *observed) observe(err error) {
 	o.health.Observe(time.Now(), err)
 	if o.watch.metrics != nil {
 		o.watch.metrics(o.name, err == nil)
 	}
-	return res, err
+}
+
+// startProbing tests a down engine that can be probed every probeEvery,
+// until it is back or the daemon's generation ends, so that held mail
+// goes out within seconds of the engine's return rather than at its
+// retry time.
+func (o *observed) startProbing() {
+	p, ok := o.Scanner.(virus.Prober)
+	ctx, _ := o.watch.generation()
+	if !ok || ctx == nil || !o.probing.CompareAndSwap(false, true) {
+		return
+	}
+	every := cmp.Or(o.watch.probeEvery, defaultProbeEvery)
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				o.probing.Store(false)
+				return
+			case <-t.C:
+			}
+			if o.health.Status().State != virus.StateDown {
+				o.probing.Store(false)
+				// If it went down again before the flag was cleared, its
+				// startProbing found this loop running: carry on, unless
+				// another loop has started since.
+				if o.health.Status().State != virus.StateDown || !o.probing.CompareAndSwap(false, true) {
+					return
+				}
+				continue
+			}
+			release, err := o.health.Admit(time.Now())
+			if err != nil {
+				continue // a message's scan is testing it, or it failed just now
+			}
+			pctx, cancel := context.WithTimeout(ctx, every)
+			err = p.Probe(pctx)
+			cancel()
+			release()
+			if ctx.Err() == nil {
+				o.observe(err)
+			}
+		}
+	}()
 }

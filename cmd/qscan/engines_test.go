@@ -83,3 +83,74 @@ func TestObservedFailsFastWhileDown(t *testing.T) {
 		t.Errorf("%d error lines for the engine going down, want 1", downs)
 	}
 }
+
+// flakyEngine fails until back is set; it can be probed.
+type flakyEngine struct {
+	back   atomic.Bool
+	probes atomic.Int32
+}
+
+func (f *flakyEngine) Scan(ctx context.Context, r io.Reader) (virus.Result, error) {
+	if !f.back.Load() {
+		return virus.Result{}, virus.Errorf("flaky", "instream: connection refused")
+	}
+	return virus.Result{Engine: "flaky"}, nil
+}
+
+func (f *flakyEngine) Probe(ctx context.Context) error {
+	f.probes.Add(1)
+	_, err := f.Scan(ctx, nil)
+	return err
+}
+
+// A down engine that can be probed is tested in the background, and when
+// it is back the daemon is told at once (to retry the mail it held),
+// without waiting for a message to try it. Probing stops with the
+// generation.
+func TestObservedProbesWhileDown(t *testing.T) {
+	logger, _ := test.NewNullLogger()
+	w := &engineWatch{log: logger, probeEvery: 5 * time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var ups atomic.Int32
+	w.setGeneration(ctx, func() { ups.Add(1) })
+	eng := &flakyEngine{}
+	s := w.wrap("flaky", eng)
+	if _, err := s.Scan(context.Background(), nil); !errors.Is(err, virus.ErrUnavailable) {
+		t.Fatalf("scan while down = %v", err)
+	}
+	waitFor(t, "probes while down", func() bool { return eng.probes.Load() >= 2 })
+	if ups.Load() != 0 {
+		t.Fatalf("engine reported back while down")
+	}
+	eng.back.Store(true)
+	waitFor(t, "the engine found back by a probe", func() bool { return ups.Load() == 1 })
+	n := eng.probes.Load()
+	time.Sleep(50 * time.Millisecond)
+	if eng.probes.Load() != n || ups.Load() != 1 {
+		t.Errorf("probes went on after the engine was back (%d, then %d), or it was reported back %d times", n, eng.probes.Load(), ups.Load())
+	}
+
+	// Down again, then the generation ends: probing stops.
+	eng.back.Store(false)
+	s.Scan(context.Background(), nil)
+	waitFor(t, "probes while down again", func() bool { return eng.probes.Load() > n })
+	cancel()
+	time.Sleep(20 * time.Millisecond)
+	n = eng.probes.Load()
+	time.Sleep(50 * time.Millisecond)
+	if got := eng.probes.Load(); got != n {
+		t.Errorf("probes went on after the generation ended: %d, then %d", n, got)
+	}
+}
+
+// waitFor polls cond for up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}

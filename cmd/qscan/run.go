@@ -207,6 +207,15 @@ func generation(c *config.Config, e *env, sigs <-chan os.Signal) (bool, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// A virus engine found back (by a scan or the background probe) has
+	// the mail it held retried now, not at each message's retry time.
+	e.watch.setGeneration(ctx, func() {
+		if n := p.RetryHeld(); n > 0 {
+			log.Infof("%d held messages retried now", n)
+			w.Poke()
+		}
+	})
+	defer e.watch.endGeneration()
 	go w.Run(ctx)
 	go heartbeat(ctx, e.status, e.log)
 	errc := make(chan error, 1)
@@ -215,7 +224,7 @@ func generation(c *config.Config, e *env, sigs <-chan os.Signal) (bool, error) {
 	case err := <-errc:
 		return false, err
 	case s := <-sigs:
-		log.Infof("%s received, finishing the batch in progress", s)
+		log.Infof("%s received, finishing the batches in progress", s)
 		cancel()
 		if err := <-errc; err != nil {
 			return false, err

@@ -242,8 +242,9 @@ func (p *Pipeline) commitBatch(ctx context.Context, b *batch) (BatchStats, error
 // queue for a later retry. An engine failure is not the message's fault,
 // so it does not count as an attempt; a panic or a timeout does.
 func (p *Pipeline) holdItem(ctx context.Context, it *item) {
-	d := p.held.hold(it.entry.ID, p.now())
-	if !errors.Is(it.err, errTimeout) && !isPanic(it.err) {
+	notOwnFault := !errors.Is(it.err, errTimeout) && !isPanic(it.err)
+	d := p.held.holdFor(it.entry.ID, p.now(), notOwnFault)
+	if notOwnFault {
 		p.undoAttempt(ctx, it)
 	}
 	p.log.WithFields(p.msgFields(it)).WithError(it.err).Warnf("held, retry in %s", d.Round(time.Second))

@@ -17,6 +17,7 @@ type holds struct {
 type hold struct {
 	until time.Time
 	delay time.Duration
+	check bool // held because a check could not be done (an engine)
 }
 
 func newHolds(min, max time.Duration) *holds {
@@ -31,14 +32,35 @@ func newHolds(min, max time.Duration) *holds {
 
 // hold delays id; it returns the delay chosen.
 func (h *holds) hold(id string, now time.Time) time.Duration {
+	return h.holdFor(id, now, false)
+}
+
+// holdFor delays id, noting whether a failed check (an engine down) is the
+// reason; it returns the delay chosen.
+func (h *holds) holdFor(id string, now time.Time, check bool) time.Duration {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	d := h.min
 	if old, ok := h.m[id]; ok {
 		d = min(2*old.delay, h.max)
 	}
-	h.m[id] = hold{until: now.Add(d), delay: d}
+	h.m[id] = hold{until: now.Add(d), delay: d, check: check}
 	return d
+}
+
+// releaseChecks lets the messages held for a failed check be tried at
+// once, their backoff forgotten, and returns how many there were.
+func (h *holds) releaseChecks() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for id, x := range h.m {
+		if x.check {
+			delete(h.m, id)
+			n++
+		}
+	}
+	return n
 }
 
 // waiting reports whether id must not be tried yet.

@@ -170,8 +170,18 @@ func (p *Pipeline) Close() error {
 	return p.journal.close()
 }
 
-// Run processes batches whenever wake signals, until ctx is cancelled. A
-// batch in progress when ctx is cancelled is finished first.
+// RetryHeld lets the messages held because a check could not be done (an
+// engine down or failing) be tried again at once, instead of after their
+// backoff: call it when an engine is found back, then wake Run. It returns
+// how many messages it released.
+func (p *Pipeline) RetryHeld() int {
+	n := p.held.releaseChecks()
+	p.obs.Held(p.held.count())
+	return n
+}
+
+// Run processes batches whenever wake signals, until ctx is cancelled. The
+// batches in progress when ctx is cancelled are finished first.
 func (p *Pipeline) Run(ctx context.Context, wake <-chan struct{}, poke func()) error {
 	var retry *time.Timer
 	for {

@@ -138,6 +138,40 @@ func TestEngineDownHolds(t *testing.T) {
 	}
 }
 
+// RetryHeld: when an engine is found back, the messages it held are tried
+// at once, not after their backoff; a message held for its own fault (a
+// panic, a timeout) keeps its backoff.
+func TestRetryHeld(t *testing.T) {
+	e := newEnv(t)
+	e.enqueue("6AM876nc000011", "engine\n", 0)
+	e.enqueue("6AM876nc000012", "poison\n", 0)
+	var down atomic.Bool
+	down.Store(true)
+	p := e.pipeline(e.options(), stageFunc{"virus", func(_ context.Context, m *message.Message) error {
+		if strings.Contains(string(m.Body), "poison") {
+			panic("bad input")
+		}
+		if down.Load() {
+			return errors.New("clamd: connection refused")
+		}
+		return nil
+	}})
+	if st, _ := p.RunBatch(ctx); st.Held != 2 {
+		t.Fatalf("RunBatch = %+v, want both held", st)
+	}
+	down.Store(false)
+	if n := p.RetryHeld(); n != 1 {
+		t.Errorf("RetryHeld() = %d, want 1 (the engine's, not the panic's)", n)
+	}
+	st, _ := p.RunBatch(ctx)
+	if st.Claimed != 1 || st.Delivered != 1 {
+		t.Errorf("RunBatch after RetryHeld = %+v, want the engine's message alone delivered, no time having passed", st)
+	}
+	if got := names(t, e.in); len(got) != 2 || got[1] != "qf6AM876nc000012" {
+		t.Errorf("incoming = %v, want the panicking message still held", got)
+	}
+}
+
 // TestPoisonMessage: a message that panics the checks is retried, then
 // quarantined whole after max_attempts; the batch goes on.
 func TestPoisonMessage(t *testing.T) {

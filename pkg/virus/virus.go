@@ -17,6 +17,7 @@
 package virus
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -100,4 +101,12 @@ func (r Result) Names() []string {
 		}
 	}
 	return names
+}
+
+// Prober is an engine that can be tested cheaply while it is down (clamd:
+// a scan of a few bytes), so that qscan can find it back without waiting
+// for a held message's retry.
+type Prober interface {
+	// Probe returns nil when the engine gives a verdict again.
+	Probe(ctx context.Context) error
 }

@@ -288,3 +288,33 @@ func TestInstreamWrites(t *testing.T) {
 		}
 	}
 }
+
+// Probe needs a scan verdict: a clamd answering PONG but garbage to
+// INSTREAM is not back.
+func TestProbe(t *testing.T) {
+	var got []byte
+	ok := startFake(t, answer(func(data []byte) string { got = data; return "stream: OK\x00" }))
+	c, _ := New(Options{Socket: ok.path, MaxConnections: 1})
+	if err := c.Probe(context.Background()); err != nil || string(got) != probeContent {
+		t.Errorf("Probe() = %v after clamd read %q; want nil after %q", err, got, probeContent)
+	}
+	garbage := startFake(t, func(cmd string, r *bufio.Reader, w net.Conn) {
+		if cmd == "zPING" {
+			io.WriteString(w, "PONG\x00")
+			return
+		}
+		readStream(r)
+		io.WriteString(w, "\x01\x02 what\x00")
+	})
+	c, _ = New(Options{Socket: garbage.path, MaxConnections: 1})
+	if err := c.Ping(context.Background()); err != nil {
+		t.Fatalf("Ping() = %v", err)
+	}
+	if err := c.Probe(context.Background()); !errors.Is(err, virus.ErrUnavailable) {
+		t.Errorf("Probe() of a clamd answering garbage = %v, want ErrUnavailable", err)
+	}
+	c, _ = New(Options{Socket: filepath.Join(t.TempDir(), "none.sock"), MaxConnections: 1})
+	if err := c.Probe(context.Background()); !errors.Is(err, virus.ErrUnavailable) {
+		t.Errorf("Probe() with no clamd = %v, want ErrUnavailable", err)
+	}
+}

@@ -5,11 +5,25 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"strings"
 
 	"github.com/qscan/qscan/pkg/virus"
 )
 
-var _ virus.Scanner = (*Client)(nil)
+var (
+	_ virus.Scanner = (*Client)(nil)
+	_ virus.Prober  = (*Client)(nil)
+)
+
+// probeContent is what Probe asks clamd to scan.
+const probeContent = "qscan engine probe\n"
+
+// Probe scans a few bytes: clamd is back when it answers a scan, which a
+// PONG does not prove.
+func (c *Client) Probe(ctx context.Context) error {
+	_, err := c.Scan(ctx, strings.NewReader(probeContent))
+	return err
+}
 
 // Scan streams r to clamd with INSTREAM and returns its verdict.
 //
