@@ -243,6 +243,14 @@ func (p *Pipeline) commitBatch(ctx context.Context, b *batch) (BatchStats, error
 // so it does not count as an attempt; a panic or a timeout does.
 func (p *Pipeline) holdItem(ctx context.Context, it *item) {
 	notOwnFault := !errors.Is(it.err, errTimeout) && !isPanic(it.err)
+	if notOwnFault && it.epoch != p.held.epochNow() {
+		// An engine came back (RetryHeld) while this message was checked:
+		// retry it at once, like the messages held before.
+		p.held.release(it.entry.ID)
+		p.undoAttempt(ctx, it)
+		p.log.WithFields(p.msgFields(it)).WithError(it.err).Warn("held, retry now: the engine is back")
+		return
+	}
 	d := p.held.holdFor(it.entry.ID, p.now(), notOwnFault)
 	if notOwnFault {
 		p.undoAttempt(ctx, it)

@@ -26,6 +26,9 @@ type item struct {
 	inode   uint64
 	msg     *message.Message
 	attempt int
+	// epoch is the holds' epoch when the checks began: a later one means
+	// an engine came back meanwhile (see holdItem).
+	epoch uint64
 
 	// set by process
 	err           error // the checks could not be done: hold
@@ -131,7 +134,7 @@ func (p *Pipeline) claimOne(e sendmail.Entry, now time.Time) (*item, bool) {
 		}
 		return nil, false
 	}
-	it := &item{entry: e, lock: lk, start: now}
+	it := &item{entry: e, lock: lk, start: now, epoch: p.held.epochNow()}
 	st, err := lk.Qf.Stat()
 	if err != nil {
 		p.log.WithError(err).WithField("id", e.ID).Warn("cannot stat queue file")

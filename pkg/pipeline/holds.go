@@ -12,6 +12,7 @@ type holds struct {
 	mu       sync.Mutex
 	min, max time.Duration
 	m        map[string]hold
+	epoch    uint64 // counts releaseChecks
 }
 
 type hold struct {
@@ -53,6 +54,7 @@ func (h *holds) holdFor(id string, now time.Time, check bool) time.Duration {
 func (h *holds) releaseChecks() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.epoch++
 	n := 0
 	for id, x := range h.m {
 		if x.check {
@@ -61,6 +63,13 @@ func (h *holds) releaseChecks() int {
 		}
 	}
 	return n
+}
+
+// epochNow counts the releaseChecks calls so far.
+func (h *holds) epochNow() uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.epoch
 }
 
 // waiting reports whether id must not be tried yet.

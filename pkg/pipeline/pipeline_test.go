@@ -172,6 +172,31 @@ func TestRetryHeld(t *testing.T) {
 	}
 }
 
+// A message whose check failed while the engine came back (RetryHeld
+// during its check) is not held for the backoff either.
+func TestRetryHeldDuringCheck(t *testing.T) {
+	e := newEnv(t)
+	e.enqueue("6AM876nc000013", "x\n", 0)
+	var p *Pipeline
+	var calls atomic.Int32
+	p = e.pipeline(e.options(), stageFunc{"virus", func(_ context.Context, m *message.Message) error {
+		if calls.Add(1) == 1 {
+			p.RetryHeld() // another scan found the engine back meanwhile
+			return errors.New("clamd: not tried: the engine has just failed")
+		}
+		return nil
+	}})
+	if st, _ := p.RunBatch(ctx); st.Held != 1 || st.Delivered != 0 {
+		t.Fatalf("first RunBatch = %+v, want the message held back", st)
+	}
+	if st, _ := p.RunBatch(ctx); st.Delivered != 1 {
+		t.Errorf("second RunBatch, no time having passed = %+v, want the message retried and delivered", st)
+	}
+	if rows, _ := e.st.Attempts(ctx, 1); len(rows) != 0 {
+		t.Errorf("the engine's failure counted as an attempt: %+v", rows)
+	}
+}
+
 // TestPoisonMessage: a message that panics the checks is retried, then
 // quarantined whole after max_attempts; the batch goes on.
 func TestPoisonMessage(t *testing.T) {
