@@ -61,7 +61,7 @@ type observed struct {
 	name    string
 	health  *virus.Health
 	watch   *engineWatch
-	probing atomic.Bool // a probe loop runs
+	probing atomic.Bool // the probe loop was started
 }
 
 func (w *engineWatch) wrap(name string, s virus.Scanner) virus.Scanner {
@@ -115,10 +115,10 @@ func (o *observed) observe(err error) {
 	}
 }
 
-// startProbing tests a down engine that can be probed every probeEvery,
-// until it is back or the daemon's generation ends, so that held mail
-// goes out within seconds of the engine's return rather than at its
-// retry time.
+// startProbing starts, at the engine's first failure in a generation, a
+// loop that tests it every probeEvery while it is down, until the
+// daemon's generation ends: held mail then goes out within seconds of
+// the engine's return rather than at its retry time.
 func (o *observed) startProbing() {
 	p, ok := o.Scanner.(virus.Prober)
 	ctx, _ := o.watch.generation()
@@ -132,18 +132,10 @@ func (o *observed) startProbing() {
 		for {
 			select {
 			case <-ctx.Done():
-				o.probing.Store(false)
 				return
 			case <-t.C:
 			}
 			if o.health.Status().State != virus.StateDown {
-				o.probing.Store(false)
-				// If it went down again before the flag was cleared, its
-				// startProbing found this loop running: carry on, unless
-				// another loop has started since.
-				if o.health.Status().State != virus.StateDown || !o.probing.CompareAndSwap(false, true) {
-					return
-				}
 				continue
 			}
 			release, err := o.health.Admit(time.Now())
