@@ -3,6 +3,8 @@ package explode
 import (
 	"bytes"
 	"strings"
+
+	"github.com/qscan/qscan/pkg/rebuild"
 )
 
 // field is one unfolded header field.
@@ -101,60 +103,19 @@ type mediaType struct {
 // in time linear in len(v) whatever the nesting of parentheses.
 func parseMediaType(v string) mediaType {
 	var mt mediaType
-	var seg strings.Builder
-	var segs []string
-	depth, quoted, escaped := 0, false, false
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch {
-		case escaped:
-			seg.WriteByte(c)
-			escaped = false
-		case quoted:
-			if c == '\\' {
-				escaped = true
-			} else if c == '"' {
-				quoted = false
-			}
-			if c != '\\' {
-				seg.WriteByte(c)
-			}
-		case c == '(':
-			depth++
-			mt.Comment = true
-		case c == ')' && depth > 0:
-			depth--
-		case depth > 0:
-		case c == '"':
-			quoted = true
-			seg.WriteByte(c)
-		case c == ';':
-			segs = append(segs, seg.String())
-			seg.Reset()
-		default:
-			seg.WriteByte(c)
-		}
-	}
-	segs = append(segs, seg.String())
-	if depth > 0 || quoted {
-		mt.Broken = true
-	}
+	segs, comment, unclosed := rebuild.SplitParams(v)
+	mt.Comment, mt.Broken = comment, unclosed
 	mt.Type = strings.ToLower(strings.TrimSpace(segs[0]))
 	for _, s := range segs[1:] {
-		s = strings.TrimSpace(s)
-		if s == "" {
+		if strings.TrimSpace(s) == "" {
 			continue
 		}
-		name, value, ok := strings.Cut(s, "=")
-		if !ok || !isToken(strings.TrimSpace(name)) {
+		name, value, ok := rebuild.CutParam(s)
+		if !ok || !isToken(name) {
 			mt.Broken = true
 			continue
 		}
-		value = strings.TrimSpace(value)
-		if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
-			value = value[1 : len(value)-1]
-		}
-		mt.Params = append(mt.Params, param{Name: strings.ToLower(strings.TrimSpace(name)), Value: value})
+		mt.Params = append(mt.Params, param{Name: name, Value: value})
 	}
 	return mt
 }

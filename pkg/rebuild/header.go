@@ -102,7 +102,24 @@ type mediaType struct {
 }
 
 func parseMediaType(v string) mediaType {
-	var segs []string
+	segs, _, _ := SplitParams(v)
+	mt := mediaType{typ: strings.ToLower(strings.TrimSpace(segs[0])), params: map[string]string{}}
+	for _, s := range segs[1:] {
+		name, val, ok := CutParam(s)
+		if _, dup := mt.params[name]; ok && !dup && name != "" {
+			mt.params[name] = val
+		}
+	}
+	return mt
+}
+
+// SplitParams splits a Content-Type or Content-Disposition value at the
+// semicolons outside quoted strings and (comments), dropping the comments
+// and the backslashes of quoted pairs; segs[0] is the type. It runs in
+// time linear in len(v) whatever the nesting. comment reports that a
+// comment appeared; unclosed, that a quoted string or a comment was still
+// open at the end.
+func SplitParams(v string) (segs []string, comment, unclosed bool) {
 	var seg strings.Builder
 	depth, quoted, escaped := 0, false, false
 	for i := 0; i < len(v); i++ {
@@ -118,6 +135,7 @@ func parseMediaType(v string) mediaType {
 			quoted = c != '"'
 		case c == '(':
 			depth++
+			comment = true
 		case c == ')' && depth > 0:
 			depth--
 		case depth > 0:
@@ -131,23 +149,21 @@ func parseMediaType(v string) mediaType {
 			seg.WriteByte(c)
 		}
 	}
-	segs = append(segs, seg.String())
-	mt := mediaType{typ: strings.ToLower(strings.TrimSpace(segs[0])), params: map[string]string{}}
-	for _, s := range segs[1:] {
-		name, val, ok := strings.Cut(s, "=")
-		if !ok {
-			continue
-		}
-		name = strings.ToLower(strings.TrimSpace(name))
-		val = strings.TrimSpace(val)
-		if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
-			val = val[1 : len(val)-1]
-		}
-		if _, dup := mt.params[name]; !dup && name != "" {
-			mt.params[name] = val
-		}
+	return append(segs, seg.String()), comment, depth > 0 || quoted
+}
+
+// CutParam splits one parameter of SplitParams, "name=value", into the
+// lower-case name and the value without its surrounding quotes.
+func CutParam(seg string) (name, value string, ok bool) {
+	name, value, ok = strings.Cut(seg, "=")
+	if !ok {
+		return "", "", false
 	}
-	return mt
+	value = strings.TrimSpace(value)
+	if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
+		value = value[1 : len(value)-1]
+	}
+	return strings.ToLower(strings.TrimSpace(name)), value, true
 }
 
 // isIdentityCTE reports whether a Content-Transfer-Encoding leaves the
