@@ -80,10 +80,10 @@ func TestCorruptQueueFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || headerValue(got[0].Data, "Message-ID") != goodID {
+	if len(got) != 1 || stackutil.HeaderValue(got[0].Data, "Message-ID") != goodID {
 		t.Errorf("sink holds %d messages, want just the good one", len(got))
 	}
-	if !bytes.Equal(bodyOf(got[0].Data), bodyOf(good)) {
+	if !bytes.Equal(stackutil.BodyOf(got[0].Data), stackutil.BodyOf(good)) {
 		t.Error("good message body changed")
 	}
 }

@@ -43,13 +43,7 @@ func stack(t *testing.T) stackutil.Stack {
 // other's mail.
 func clean(t *testing.T, s stackutil.Stack) {
 	t.Helper()
-	for _, d := range []string{s.Incoming, s.Outgoing} {
-		ents, _ := os.ReadDir(d)
-		for _, e := range ents {
-			os.Remove(filepath.Join(d, e.Name()))
-		}
-	}
-	if err := stackutil.ClearSink(s.SinkDir); err != nil {
+	if err := s.Empty(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -175,26 +169,4 @@ func message(n int, tag string) (msgID string, raw []byte) {
 		fmt.Fprintf(&b, "--%s--\n", bd)
 	}
 	return msgID, b.Bytes()
-}
-
-// bodyOf returns what follows the first empty line.
-func bodyOf(raw []byte) []byte {
-	if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
-		return raw[i+2:]
-	}
-	return nil
-}
-
-// headerValue returns the first value of the named header.
-func headerValue(raw []byte, name string) string {
-	hdr := raw
-	if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
-		hdr = raw[:i+1]
-	}
-	for _, l := range strings.Split(string(hdr), "\n") {
-		if k, v, ok := strings.Cut(l, ":"); ok && strings.EqualFold(k, name) {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
 }

@@ -80,12 +80,12 @@ func TestThroughRealSendmail(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, m := range got {
-		id := headerValue(m.Data, "Message-ID")
+		id := stackutil.HeaderValue(m.Data, "Message-ID")
 		want, ok := msgs[id]
 		if !ok {
 			// Not ours (the stack is shared with whatever else runs on it):
 			// say what it is, count only ours.
-			t.Logf("unrelated message at the sink: Message-ID %q From %q Subject %q", id, headerValue(m.Data, "From"), headerValue(m.Data, "Subject"))
+			t.Logf("unrelated message at the sink: Message-ID %q From %q Subject %q", id, stackutil.HeaderValue(m.Data, "From"), stackutil.HeaderValue(m.Data, "Subject"))
 			continue
 		}
 		if seen[id] {
@@ -93,13 +93,13 @@ func TestThroughRealSendmail(t *testing.T) {
 			continue
 		}
 		seen[id] = true
-		if !bytes.Equal(bodyOf(m.Data), bodyOf(want)) {
+		if !bytes.Equal(stackutil.BodyOf(m.Data), stackutil.BodyOf(want)) {
 			t.Errorf("%s: body changed on the way", id)
 		}
-		if v := headerValue(m.Data, "X-E2E-QScan"); v != "Found to be clean" {
+		if v := stackutil.HeaderValue(m.Data, "X-E2E-QScan"); v != "Found to be clean" {
 			t.Errorf("%s: X-E2E-QScan = %q", id, v)
 		}
-		if v := headerValue(m.Data, "X-E2E-QScan-From"); v != "sender@example.org" {
+		if v := stackutil.HeaderValue(m.Data, "X-E2E-QScan-From"); v != "sender@example.org" {
 			t.Errorf("%s: X-E2E-QScan-From = %q", id, v)
 		}
 	}
@@ -175,7 +175,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 	got, _ := stackutil.ReadSink(s.SinkDir)
 	count := map[string]int{}
 	for _, m := range got {
-		count[headerValue(m.Data, "Message-ID")]++
+		count[stackutil.HeaderValue(m.Data, "Message-ID")]++
 	}
 	for id := range msgs {
 		if count[id] != 1 {
@@ -209,7 +209,7 @@ func waitAll(s stackutil.Stack, msgs map[string][]byte, timeout time.Duration) (
 		missing := len(msgs)
 		seen := map[string]bool{}
 		for _, m := range got {
-			id := headerValue(m.Data, "Message-ID")
+			id := stackutil.HeaderValue(m.Data, "Message-ID")
 			if _, ok := msgs[id]; ok && !seen[id] {
 				seen[id] = true
 				missing--
@@ -231,7 +231,7 @@ func waitFor(s stackutil.Stack, msgID string, timeout time.Duration) (stackutil.
 	for time.Now().Before(deadline) {
 		msgs, _ := stackutil.ReadSink(s.SinkDir)
 		for _, m := range msgs {
-			if headerValue(m.Data, "Message-ID") == msgID {
+			if stackutil.HeaderValue(m.Data, "Message-ID") == msgID {
 				return m, nil
 			}
 		}

@@ -49,7 +49,7 @@ func TestBlockedMemberAndRelease(t *testing.T) {
 	if !bytes.Contains(got.Data, []byte("\n\n"+notes+"--B1--")) || !bytes.Contains(got.Data, []byte("invoice.pdf.exe")) {
 		t.Errorf("cleaned message lacks the notes (byte for byte) or the warning:\n%s", got.Data)
 	}
-	if v := headerValue(got.Data, "Subject"); v != "{Filename?} your invoice" {
+	if v := stackutil.HeaderValue(got.Data, "Subject"); v != "{Filename?} your invoice" {
 		t.Errorf("Subject = %q", v)
 	}
 	out, err := exec.Command(bin, "quarantine", "list", "--json", "-c", cfg).CombinedOutput()

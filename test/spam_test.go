@@ -45,24 +45,24 @@ func TestSpamThroughStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := headerValue(got.Data, "X-Spam-Status"); !strings.HasPrefix(v, "Yes, score=") || !strings.Contains(v, "GTUBE") {
+	if v := stackutil.HeaderValue(got.Data, "X-Spam-Status"); !strings.HasPrefix(v, "Yes, score=") || !strings.Contains(v, "GTUBE") {
 		t.Errorf("spam X-Spam-Status = %q", v)
 	}
-	if v := headerValue(got.Data, "X-Spam-Flag"); v != "YES" {
+	if v := stackutil.HeaderValue(got.Data, "X-Spam-Flag"); v != "YES" {
 		t.Errorf("X-Spam-Flag = %q", v)
 	}
-	if v := headerValue(got.Data, "Subject"); v != "{Spam?} cheap pills" {
+	if v := stackutil.HeaderValue(got.Data, "Subject"); v != "{Spam?} cheap pills" {
 		t.Errorf("Subject = %q", v)
 	}
 	if n := bytes.Count(got.Data, []byte("\nX-Spam-Status:")); n != 1 {
 		t.Errorf("%d X-Spam-Status headers, want 1", n)
 	}
-	hamID := headerValue(ham, "Message-ID")
+	hamID := stackutil.HeaderValue(ham, "Message-ID")
 	h, err := waitFor(s, hamID, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := headerValue(h.Data, "X-Spam-Status"); !strings.HasPrefix(v, "No, score=") {
+	if v := stackutil.HeaderValue(h.Data, "X-Spam-Status"); !strings.HasPrefix(v, "No, score=") {
 		t.Errorf("ham X-Spam-Status = %q", v)
 	}
 	procmail := regexp.MustCompile(`(?m)^X-Spam-Level: \*\*\*\*\*`)
@@ -94,7 +94,7 @@ func TestSpamdDownDelaysNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := headerValue(got.Data, "X-E2E-QScan-SpamCheck"); !strings.Contains(v, "not checked") {
+	if v := stackutil.HeaderValue(got.Data, "X-E2E-QScan-SpamCheck"); !strings.Contains(v, "not checked") {
 		t.Errorf("X-E2E-QScan-SpamCheck = %q, want a not-checked label", v)
 	}
 }

@@ -69,7 +69,7 @@ func TestVirusThroughStack(t *testing.T) {
 			t.Errorf("delivered message lacks %q", want)
 		}
 	}
-	if v := headerValue(got.Data, "X-E2E-QScan"); v != "Found to be infected" {
+	if v := stackutil.HeaderValue(got.Data, "X-E2E-QScan"); v != "Found to be infected" {
 		t.Errorf("X-E2E-QScan = %q", v)
 	}
 	metas, _ := filepath.Glob(filepath.Join(filepath.Dir(cfg), "quarantine", "*", "*", "metadata.json"))
@@ -81,7 +81,7 @@ func TestVirusThroughStack(t *testing.T) {
 		t.Errorf("quarantine lacks the original message: %v", err)
 	}
 	report := findSink(t, s, func(m stackutil.SinkMsg) bool {
-		return headerValue(m.Data, "Subject") == "Warning: E-mail viruses detected"
+		return stackutil.HeaderValue(m.Data, "Subject") == "Warning: E-mail viruses detected"
 	})
 	if report == nil {
 		t.Fatal("no postmaster report at the sink")

@@ -101,7 +101,7 @@ func checkSinkOnce(t *testing.T, s stackutil.Stack, msgs []testMsg, timeout time
 		byID[m.ID] = m
 	}
 	for _, g := range got {
-		id := headerValue(g.Data, "Message-ID")
+		id := stackutil.HeaderValue(g.Data, "Message-ID")
 		m, ok := byID[id]
 		if !ok {
 			res.extra++
@@ -112,7 +112,7 @@ func checkSinkOnce(t *testing.T, s stackutil.Stack, msgs []testMsg, timeout time
 			res.unscanned++
 			t.Errorf("%s delivered with EICAR inside", id)
 		}
-		if !m.Infected && string(bodyOf(g.Data)) != string(m.body()) {
+		if !m.Infected && string(stackutil.BodyOf(g.Data)) != string(m.body()) {
 			t.Errorf("%s: body changed on the way", id)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/qscan/qscan/pkg/sendmail"
+	"github.com/qscan/qscan/test/stackutil"
 )
 
 // TestDiskFull puts the incoming queue, the outgoing queue and the
@@ -264,7 +265,7 @@ func quarantinedIDs(root string) map[string]bool {
 	files, _ := filepath.Glob(filepath.Join(root, "*", "*", "message.eml"))
 	for _, f := range files {
 		if data, err := os.ReadFile(f); err == nil {
-			ids[headerValue(data, "Message-ID")] = true
+			ids[stackutil.HeaderValue(data, "Message-ID")] = true
 		}
 	}
 	return ids

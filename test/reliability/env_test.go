@@ -71,13 +71,7 @@ func requireStack(t *testing.T, components ...string) stackutil.Stack {
 // other's mail.
 func emptyStack(t *testing.T, s stackutil.Stack) {
 	t.Helper()
-	for _, d := range []string{s.Incoming, s.Outgoing} {
-		ents, _ := os.ReadDir(d)
-		for _, e := range ents {
-			os.Remove(filepath.Join(d, e.Name()))
-		}
-	}
-	if err := stackutil.ClearSink(s.SinkDir); err != nil {
+	if err := s.Empty(); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -53,7 +53,7 @@ func TestLoad(t *testing.T) {
 	seen := map[string]int{}
 	eicarOut := 0
 	for _, m := range got {
-		seen[headerValue(m.Data, "Message-ID")]++
+		seen[stackutil.HeaderValue(m.Data, "Message-ID")]++
 		if hasEICAR(m.Data) {
 			eicarOut++
 		}

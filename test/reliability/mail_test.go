@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/qscan/qscan/test/stackutil"
 )
 
 // eicar is the EICAR test string, in two halves so that this file is not
@@ -35,7 +37,7 @@ type testMsg struct {
 }
 
 // body returns what follows the header.
-func (m testMsg) body() []byte { return bodyOf(m.Raw) }
+func (m testMsg) body() []byte { return stackutil.BodyOf(m.Raw) }
 
 // genMessage builds message n: a varied, deterministic mix (plain text,
 // 8-bit, multipart with attachments, long folded headers, dot lines); with
@@ -97,28 +99,6 @@ func base64Lines(data []byte) string {
 	}
 	b.WriteString(enc + "\n")
 	return b.String()
-}
-
-// bodyOf returns what follows the first empty line.
-func bodyOf(raw []byte) []byte {
-	if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
-		return raw[i+2:]
-	}
-	return nil
-}
-
-// headerValue returns the first value of the named header.
-func headerValue(raw []byte, name string) string {
-	hdr := raw
-	if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
-		hdr = raw[:i+1]
-	}
-	for _, l := range strings.Split(string(hdr), "\n") {
-		if k, v, ok := strings.Cut(l, ":"); ok && strings.EqualFold(k, name) {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
 }
 
 // hasEICAR reports whether data carries the EICAR payload in clear or as
