@@ -25,10 +25,12 @@ unit:
 	$(GO) test -count=1 ./...
 
 # End-to-end (-p 1: the packages share one stack): installs (as root, via apt) and starts sendmail, clamd, spamd
-# and an SMTP sink on loopback, runs test/ against the real binary, stops.
+# and an SMTP sink on loopback, runs the clamd client's tests against the real clamd and test/ against the real
+# binary, stops.
 e2e: build
 	scripts/teststack start
-	QSCAN_BIN=$(CURDIR)/$(BIN) $(GO) test -p 1 -count=1 -tags e2e -timeout 30m ./test/... ; rc=$$?; scripts/teststack stop; exit $$rc
+	eval "$$(scripts/teststack env)" && QSCAN_CLAMD=$$CLAMD_SOCKET $(GO) test -count=1 -run Real ./pkg/virus/clamd \
+	  && QSCAN_BIN=$(CURDIR)/$(BIN) $(GO) test -p 1 -count=1 -tags e2e -timeout 30m ./test/... ; rc=$$?; scripts/teststack stop; exit $$rc
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi

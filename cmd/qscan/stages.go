@@ -272,7 +272,7 @@ func virusStage(v config.Virus, w *engineWatch) (*vstage.Stage, error) {
 		switch name {
 		case "clamd":
 			e, err = clamd.New(clamd.Options{Socket: v.Clamd.Socket, Address: v.Clamd.Address, Timeout: v.Clamd.Timeout.D(),
-				MaxConnections: v.Clamd.MaxConnections, MaxStream: int64(v.Clamd.MaxStream)})
+				MaxConnections: v.Clamd.MaxConnections, MaxStream: int64(v.Clamd.MaxStream), Sessions: v.Clamd.Sessions})
 		case "builtin":
 			e, err = builtin.New(builtin.Options{Signatures: v.Builtin.Signatures})
 		case "command":

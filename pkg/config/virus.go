@@ -32,6 +32,7 @@ type Clamd struct {
 	Timeout        Duration `toml:"timeout"`
 	MaxConnections int      `toml:"max_connections"`
 	MaxStream      Size     `toml:"max_stream"`
+	Sessions       bool     `toml:"sessions"`
 }
 
 // Builtin is [virus.builtin].
@@ -55,7 +56,7 @@ func defaultVirus() Virus {
 		Heuristics:     "infected",
 		// Mass-mailers and spam-viruses forge their senders: no notices.
 		SilentViruses: []string{`(?i)^(W32/)?(Klez|Bugbear|Sobig|Mimail|Netsky|Mydoom|Bagle|Sober|Zafi)`, `(?i)^Email\.(Phishing|Spam)`},
-		Clamd:         Clamd{Socket: "/run/clamav/clamd.ctl", Timeout: Duration(60e9), MaxStream: 25 << 20},
+		Clamd:         Clamd{Socket: "/run/clamav/clamd.ctl", Timeout: Duration(60e9), MaxStream: 25 << 20, Sessions: true},
 		Builtin:       Builtin{Signatures: "/var/lib/qscan/signatures"},
 		Command:       VirusCommand{Timeout: Duration(300e9)},
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -13,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/qscan/qscan/pkg/virus/clamd"
 )
 
 // fakeClamd answers zINSTREAM (and zPING, zVERSION) like clamd: FOUND
@@ -47,6 +50,8 @@ func startFakeClamd(t *testing.T, limit int) *fakeClamd {
 
 func (f *fakeClamd) addr() string { return f.ln.Addr().String() }
 
+// serve answers one command, or after IDSESSION each command of the
+// session with its number, as clamd does.
 func (f *fakeClamd) serve(c net.Conn) {
 	defer c.Close()
 	r := bufio.NewReader(c)
@@ -54,24 +59,38 @@ func (f *fakeClamd) serve(c net.Conn) {
 	if err != nil {
 		return
 	}
+	if cmd != "zIDSESSION\x00" {
+		io.WriteString(c, f.answer(cmd, r))
+		return
+	}
+	for n := 1; ; n++ {
+		if cmd, err = r.ReadString(0); err != nil || cmd == "zEND\x00" {
+			return
+		}
+		a := f.answer(cmd, r)
+		if _, err := fmt.Fprintf(c, "%d: %s", n, a); err != nil || strings.HasSuffix(a, "ERROR\x00") {
+			return
+		}
+	}
+}
+
+func (f *fakeClamd) answer(cmd string, r *bufio.Reader) string {
 	switch strings.TrimSuffix(strings.TrimPrefix(cmd, "z"), "\x00") {
 	case "PING":
-		io.WriteString(c, "PONG\x00")
+		return "PONG\x00"
 	case "VERSION":
-		io.WriteString(c, "ClamAV 1.4.6/1/fake\x00")
+		return "ClamAV 1.4.6/1/fake\x00"
 	case "INSTREAM":
 		data, tooBig := f.readStream(r)
 		switch {
 		case tooBig:
-			io.WriteString(c, "INSTREAM size limit exceeded. ERROR\x00")
+			return "INSTREAM size limit exceeded. ERROR\x00"
 		case bytes.Contains(data, []byte("EICAR-STANDARD-ANTIVIRUS-TEST-FILE")):
-			io.WriteString(c, "stream: Eicar-Test-Signature FOUND\x00")
-		default:
-			io.WriteString(c, "stream: OK\x00")
+			return "stream: Eicar-Test-Signature FOUND\x00"
 		}
-	default:
-		io.WriteString(c, "UNKNOWN COMMAND\x00")
+		return "stream: OK\x00"
 	}
+	return "UNKNOWN COMMAND\x00"
 }
 
 func (f *fakeClamd) readStream(r *bufio.Reader) (data []byte, tooBig bool) {
@@ -155,7 +174,7 @@ func testMessages(n int) [][]byte {
 // each message plus the zINSTREAM framing.
 func TestClamdAloneThroughProxy(t *testing.T) {
 	f := startFakeClamd(t, 0)
-	p, err := newProxy(f.addr())
+	p, err := newProxy(f.addr(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,10 +183,13 @@ func TestClamdAloneThroughProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	busy := p.connTime()
+	busy := p.requestTime()
 	sent := p.close()
 	if busy <= 0 || busy > time.Duration(len(msgs))*engineTimeout {
-		t.Errorf("relay connection time = %v, want above 0", busy)
+		t.Errorf("relay request time = %v, want above 0", busy)
+	}
+	if n := p.answered(); n != 25 {
+		t.Errorf("relay counted %d requests, want 25", n)
 	}
 	framing := int64(len(msgs) * (len("zINSTREAM\x00") + 4 + 4)) // one chunk each, then the end mark
 	if r.msgs != 25 || f.count() != 25 || sent != totalBytes(msgs)+framing {
@@ -295,11 +317,48 @@ func TestSpamcAlone(t *testing.T) {
 	}
 }
 
+// TestProxySession: on a clamd session (one connection, one request after
+// the other) the relay counts each request, holds each answer and counts
+// the time requests are open, not the time the connection is.
+func TestProxySession(t *testing.T) {
+	f := startFakeClamd(t, 0)
+	p, err := newProxy(f.addr(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.delay = 20 * time.Millisecond
+	c, err := clamd.New(clamd.Options{Address: p.addr(), MaxConnections: 1, Sessions: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for i := range 5 {
+		res, err := c.Scan(context.Background(), bytes.NewReader(testMessages(2)[i%2]))
+		if err != nil || res.Infected() != (i%2 == 1) {
+			t.Fatalf("scan %d through the relay: %+v, %v", i, res, err)
+		}
+	}
+	took := time.Since(start)
+	time.Sleep(100 * time.Millisecond) // the session idles: not a request
+	busy := p.requestTime()
+	c.Close()
+	p.close()
+	if n, conns := p.answered(), f.count(); n != 5 || conns != 5 {
+		t.Errorf("relay counted %d requests, clamd saw %d streams; want 5, 5", n, conns)
+	}
+	if took < 5*p.delay {
+		t.Errorf("5 requests took %s, want at least 5 × %s: every answer held", took, p.delay)
+	}
+	if busy < 5*p.delay || busy > took {
+		t.Errorf("request time %s, want between 5 × %s and the %s the requests took", busy, p.delay, took)
+	}
+}
+
 // TestProxyDelay: with a delay, the relay holds each answer at least that
 // long and passes it on whole.
 func TestProxyDelay(t *testing.T) {
 	f := startFakeClamd(t, 0)
-	p, err := newProxy(f.addr())
+	p, err := newProxy(f.addr(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

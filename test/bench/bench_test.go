@@ -95,9 +95,11 @@ func TestTableRow(t *testing.T) {
 		want string
 	}{
 		{row{label: "qscan", r: r, alone: 100},
-			"| qscan | 2.00 | 50 | 1.0 | 1.50 | 20.0 | 3.0 | 1.00 | clamd 3.5 | 100 | 0.50 (below 0.90) |"},
+			"| qscan | 2.00 | 50 | 1.0 | 1.50 | 20.0 | 3.0 | 1.00 | clamd 3.5 | 100 | 0.500 (below 0.90) |"},
+		{row{label: "qscan", r: r, alone: 55.8}, // 0.896: not shown as 0.90
+			"| qscan | 2.00 | 50 | 1.0 | 1.50 | 20.0 | 3.0 | 1.00 | clamd 3.5 | 56 | 0.896 (below 0.90) |"},
 		{row{label: "qscan", r: r, alone: 52},
-			"| qscan | 2.00 | 50 | 1.0 | 1.50 | 20.0 | 3.0 | 1.00 | clamd 3.5 | 52 | 0.96 |"},
+			"| qscan | 2.00 | 50 | 1.0 | 1.50 | 20.0 | 3.0 | 1.00 | clamd 3.5 | 52 | 0.962 |"},
 		{row{label: "floor", r: result{msgs: 100, bytes: 2e6, wall: time.Second, cpu: time.Second, sent: -1, engCPU: -1}},
 			"| floor | 1.00 | 100 | 2.0 | 1.00 | – | – | – | – | – | – |"},
 	}
@@ -144,7 +146,7 @@ func TestReportNotes(t *testing.T) {
 // that keeps its connection open.
 func TestProxyCutsIdle(t *testing.T) {
 	f := startFakeClamd(t, 0)
-	p, err := newProxy(f.addr())
+	p, err := newProxy(f.addr(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,11 +49,11 @@ func (b *bench) measure(daemons []string, fn func(addr map[string]string) (resul
 		}
 	}()
 	for _, d := range daemons {
-		target := b.st.clamd
+		target, term := b.st.clamd, 0 // clamd's z-commands end their answers with a NUL
 		if d == "spamd" {
-			target = b.st.spamd
+			target, term = b.st.spamd, -1
 		}
-		p, err := newProxy(target)
+		p, err := newProxy(target, term)
 		if err != nil {
 			return result{}, fmt.Errorf("relay to %s: %w", d, err)
 		}
@@ -71,8 +71,8 @@ func (b *bench) measure(daemons []string, fn func(addr map[string]string) (resul
 	var flight []string
 	for i, p := range relays {
 		r.sent += p.close()
-		r.reqs[daemons[i]] = p.accepted.Load()
-		flight = append(flight, fmt.Sprintf("%s %.1f of %d", daemons[i], p.connTime().Seconds()/r.wall.Seconds(), p.accepted.Load()))
+		r.reqs[daemons[i]] = p.answered()
+		flight = append(flight, fmt.Sprintf("%s %.1f of %d", daemons[i], p.requestTime().Seconds()/r.wall.Seconds(), p.answered()))
 	}
 	r.inFlight = strings.Join(flight, ", ")
 	relays = nil

@@ -65,10 +65,10 @@ func TestEngines(t *testing.T) {
 	})
 	run("clamd-garbage", func(t *testing.T) engineRow {
 		fake := newFakeClamd(t, s.ClamdAddr)
-		fake.proxy.Store(true)
+		fake.setProxy(true)
 		return virusFault(t, s, bin, fake.addr(),
-			func() { fake.proxy.Store(false) },
-			func() { fake.proxy.Store(true) })
+			func() { fake.setProxy(false) },
+			func() { fake.setProxy(true) })
 	})
 	spamdPid := func() int { return pidOf(t, filepath.Join(s.Dir, "run", "spamd.pid")) }
 	run("spamd-killed", func(t *testing.T) engineRow {

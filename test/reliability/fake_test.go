@@ -22,6 +22,33 @@ type fakeClamd struct {
 	real  string
 	conns atomic.Int64
 	wg    sync.WaitGroup
+
+	mu     sync.Mutex
+	relays map[net.Conn]bool // client connections relayed now
+}
+
+// setProxy switches between relaying and garbage. Leaving proxy mode cuts
+// the connections being relayed, as a clamd going away would: qscan keeps
+// clamd sessions open between scans, and those must not outlive the switch.
+func (f *fakeClamd) setProxy(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.proxy.Store(on)
+	if !on {
+		for c := range f.relays {
+			c.Close()
+		}
+	}
+}
+
+// relaying registers c as relayed if proxy mode is on.
+func (f *fakeClamd) relaying(c net.Conn) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.proxy.Load() {
+		f.relays[c] = true
+	}
+	return f.relays[c]
 }
 
 func newFakeClamd(t *testing.T, realAddr string) *fakeClamd {
@@ -30,7 +57,7 @@ func newFakeClamd(t *testing.T, realAddr string) *fakeClamd {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fakeClamd{ln: ln, real: realAddr}
+	f := &fakeClamd{ln: ln, real: realAddr, relays: map[net.Conn]bool{}}
 	f.wg.Add(1)
 	go f.serve()
 	t.Cleanup(func() { ln.Close(); f.wg.Wait() })
@@ -54,8 +81,11 @@ func (f *fakeClamd) serve() {
 				io.Copy(io.Discard, c)
 				return
 			}
-			if f.proxy.Load() {
+			if f.relaying(c) {
 				relay(c, f.real)
+				f.mu.Lock()
+				delete(f.relays, c)
+				f.mu.Unlock()
 				return
 			}
 			garbage(c, n)

@@ -2,15 +2,15 @@
 // INSTREAM over its unix socket or TCP port, with a per-scan timeout and a
 // limit on concurrent scans.
 //
-// Each command uses its own connection. clamd closes a connection after
-// answering one command unless the client opened an IDSESSION; sessions
-// would save a connect per scan (about 50 µs on a local socket) but clamd
-// answers a session's commands in order on one stream, ends idle sessions
-// after its IdleTimeout, and a failed command leaves the session in an
-// unknown state. One connection per scan keeps every failure local to one
-// scan. Concurrency is bounded instead by a semaphore of MaxConnections
-// slots, sized by default to clamd's own thread count so that scans wait in
-// qscan (under their timeout) rather than in clamd's queue.
+// Scans run on IDSESSION connections kept open between scans when
+// Options.Sessions is set (see session.go): on a busy server that saves a
+// connect, an accept and a close per scan, and the TIME_WAIT socket that
+// each closed TCP connection leaves behind. Otherwise, and for PING,
+// VERSION and STATS, each command has a connection of its own, which clamd
+// closes after answering. Concurrency is bounded by a semaphore of
+// MaxConnections slots, sized by default to clamd's own thread count so
+// that scans wait in qscan (under their timeout) rather than in clamd's
+// queue.
 package clamd
 
 import (
@@ -65,6 +65,8 @@ type Options struct {
 	ChunkSize int `toml:"chunk_size"`
 	// MaxReply bounds the bytes read of one answer; default 64 KiB.
 	MaxReply int `toml:"max_reply"`
+	// Sessions keeps scan connections open between scans (IDSESSION).
+	Sessions bool `toml:"sessions"`
 }
 
 // Client talks to one clamd. It is safe for concurrent use.
@@ -72,14 +74,17 @@ type Client struct {
 	network, addr string
 	opts          Options
 
-	mu  sync.Mutex
-	sem chan struct{} // nil until the slot count is known
+	mu      sync.Mutex
+	sem     chan struct{} // nil until the slot count is known
+	idle    []*session    // open sessions not in use (Options.Sessions)
+	idleFor time.Duration // how long they stay open unused
+	closed  bool
 }
 
 // New checks opts, fills in defaults and returns a client. It does not
 // connect: clamd may start after qscan.
 func New(opts Options) (*Client, error) {
-	c := &Client{network: "tcp", addr: opts.Address}
+	c := &Client{network: "tcp", addr: opts.Address, idleFor: sessionIdle}
 	switch {
 	case opts.Socket != "" && opts.Address != "":
 		return nil, fmt.Errorf("clamd options: set socket or address, not both")
@@ -169,16 +174,31 @@ func (c *Client) command(ctx context.Context, cmd string) (string, error) {
 // dial connects and ties the connection's deadline to ctx, so that both the
 // timeout and a cancellation interrupt blocked reads and writes.
 func (c *Client) dial(ctx context.Context, op string) (net.Conn, error) {
+	conn, err := c.connect(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	return &ctxConn{Conn: conn, stop: c.bind(ctx, conn)}, nil
+}
+
+// connect opens a connection to clamd.
+func (c *Client) connect(ctx context.Context, op string) (net.Conn, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, c.network, c.addr)
 	if err != nil {
 		return nil, c.fail(ctx, op, err)
 	}
+	return conn, nil
+}
+
+// bind sets conn's deadline to ctx's and cuts conn's I/O short when ctx
+// ends first. stop unbinds; it returns false when ctx had already cut the
+// I/O (the connection is then unusable).
+func (c *Client) bind(ctx context.Context, conn net.Conn) (stop func() bool) {
 	if dl, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(dl)
 	}
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	return &ctxConn{Conn: conn, stop: stop}, nil
+	return context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 }
 
 // ctxConn stops the deadline hook when closed.

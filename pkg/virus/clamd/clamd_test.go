@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"path/filepath"
@@ -51,6 +52,7 @@ func TestScanFake(t *testing.T) {
 		{name: "clamd size limit", handle: func(_ string, r *bufio.Reader, w net.Conn) {
 			r.Discard(40)
 			io.WriteString(w, "INSTREAM size limit exceeded. ERROR\x00")
+			w.Close() // as clamd does, in a session too
 		}, opts: Options{ChunkSize: 16}, content: strings.NewReader(strings.Repeat("z", 100000)), limit: true},
 		{name: "our size limit, unknown length", handle: answer(eicarReply), opts: Options{MaxStream: 100, ChunkSize: 16},
 			content: onlyReader{strings.NewReader(strings.Repeat("z", 101))}, limit: true},
@@ -62,29 +64,47 @@ func TestScanFake(t *testing.T) {
 			content: iotest.ErrReader(errors.New("disk on fire")), err: virus.ErrUnavailable},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := startFake(t, tt.handle)
-			tt.opts.Socket = f.path
-			tt.opts.MaxConnections = 2
-			c, err := New(tt.opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := c.Scan(context.Background(), tt.content)
-			if tt.err != nil {
-				if !errors.Is(err, tt.err) || !errors.Is(err, virus.ErrUnavailable) {
-					t.Fatalf("Scan() = %+v, %v; want error %v (and ErrUnavailable)", res, err, tt.err)
+		for _, sessions := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/sessions=%v", tt.name, sessions), func(t *testing.T) {
+				f := startFake(t, tt.handle)
+				tt.opts.Socket = f.path
+				tt.opts.MaxConnections = 2
+				tt.opts.Sessions = sessions
+				c, err := New(tt.opts)
+				if err != nil {
+					t.Fatal(err)
 				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("Scan() error = %v", err)
-			}
-			if got := res.Names(); !slices.Equal(got, tt.names) || res.LimitExceeded != tt.limit || res.Engine != Name {
-				t.Errorf("Scan() = %+v, want names %q, limit %v, engine clamd", res, tt.names, tt.limit)
-			}
-		})
+				res, err := c.Scan(context.Background(), replay(tt.content))
+				if tt.err != nil {
+					if !errors.Is(err, tt.err) || !errors.Is(err, virus.ErrUnavailable) {
+						t.Fatalf("Scan() = %+v, %v; want error %v (and ErrUnavailable)", res, err, tt.err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("Scan() error = %v", err)
+				}
+				if got := res.Names(); !slices.Equal(got, tt.names) || res.LimitExceeded != tt.limit || res.Engine != Name {
+					t.Errorf("Scan() = %+v, want names %q, limit %v, engine clamd", res, tt.names, tt.limit)
+				}
+			})
+		}
 	}
+}
+
+// replay returns a reader with what r holds; r is left to be replayed
+// again. Readers that fail are returned as they are.
+func replay(r io.Reader) io.Reader {
+	switch v := r.(type) {
+	case *strings.Reader:
+		v.Seek(0, io.SeekStart)
+		b, _ := io.ReadAll(v)
+		v.Seek(0, io.SeekStart)
+		return strings.NewReader(string(b))
+	case onlyReader:
+		return onlyReader{replay(v.Reader)}
+	}
+	return r
 }
 
 func TestScanKnownSizeOverLimitDoesNotConnect(t *testing.T) {

@@ -7,31 +7,44 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 )
 
 // fakeClamd is an in-process clamd on a unix socket, for the failure paths
-// that a real clamd will not produce on demand.
+// that a real clamd will not produce on demand. After IDSESSION it serves
+// the connection's further commands, prefixing each answer with the
+// command's number as clamd does, until a command goes unanswered.
 type fakeClamd struct {
 	path   string
 	handle func(cmd string, r *bufio.Reader, w net.Conn)
 
-	mu    sync.Mutex
-	conns int
+	mu       sync.Mutex
+	conns    int
+	commands int
+	open     map[net.Conn]bool
 }
 
 // startFake serves handle on a fresh socket until the test ends.
 func startFake(t *testing.T, handle func(cmd string, r *bufio.Reader, w net.Conn)) *fakeClamd {
 	t.Helper()
-	f := &fakeClamd{path: filepath.Join(t.TempDir(), "clamd.sock"), handle: handle}
+	f := &fakeClamd{path: filepath.Join(t.TempDir(), "clamd.sock"), handle: handle, open: map[net.Conn]bool{}}
 	ln, err := net.Listen("unix", f.path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	t.Cleanup(func() {
+		ln.Close()
+		f.mu.Lock()
+		for c := range f.open {
+			c.Close() // sessions the client keeps open
+		}
+		f.mu.Unlock()
+		wg.Wait()
+	})
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -42,21 +55,78 @@ func startFake(t *testing.T, handle func(cmd string, r *bufio.Reader, w net.Conn
 			}
 			f.mu.Lock()
 			f.conns++
+			f.open[conn] = true
 			f.mu.Unlock()
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				defer conn.Close()
-				br := bufio.NewReader(conn)
-				cmd, err := br.ReadString(0)
-				if err != nil {
-					return
-				}
-				f.handle(strings.TrimSuffix(cmd, "\x00"), br, conn)
+				defer func() {
+					f.mu.Lock()
+					delete(f.open, conn)
+					f.mu.Unlock()
+					conn.Close()
+				}()
+				f.serve(conn)
 			}()
 		}
 	}()
 	return f
+}
+
+// serve answers one command, or a session's commands.
+func (f *fakeClamd) serve(conn net.Conn) {
+	br := bufio.NewReader(conn)
+	cmd, err := br.ReadString(0)
+	if err != nil {
+		return
+	}
+	if cmd != "zIDSESSION\x00" {
+		f.count()
+		f.handle(strings.TrimSuffix(cmd, "\x00"), br, conn)
+		return
+	}
+	for n := 1; ; n++ {
+		cmd, err := br.ReadString(0)
+		if err != nil || cmd == "zEND\x00" {
+			return
+		}
+		f.count()
+		w := &numbered{Conn: conn, prefix: strconv.Itoa(n) + ": "}
+		f.handle(strings.TrimSuffix(cmd, "\x00"), br, w)
+		if w.prefix != "" {
+			return // unanswered: the session ends
+		}
+	}
+}
+
+func (f *fakeClamd) count() {
+	f.mu.Lock()
+	f.commands++
+	f.mu.Unlock()
+}
+
+// numbered puts a session answer's number before its first bytes.
+type numbered struct {
+	net.Conn
+	prefix string
+}
+
+func (w *numbered) Write(b []byte) (int, error) {
+	if w.prefix != "" && len(b) > 0 {
+		p := w.prefix
+		w.prefix = ""
+		if _, err := io.WriteString(w.Conn, p); err != nil {
+			return 0, err
+		}
+	}
+	return w.Conn.Write(b)
+}
+
+// scans returns the commands served.
+func (f *fakeClamd) scans() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.commands
 }
 
 func (f *fakeClamd) connections() int {

@@ -42,6 +42,9 @@ func (c *Client) Scan(ctx context.Context, r io.Reader) (virus.Result, error) {
 		return clean, err
 	}
 	defer release()
+	if c.opts.Sessions {
+		return c.scanSession(ctx, r)
+	}
 	conn, err := c.dial(ctx, "INSTREAM")
 	if err != nil {
 		return clean, err
@@ -61,33 +64,49 @@ func remaining(r io.Reader) (int64, bool) {
 	return 0, false
 }
 
-// instream sends the command, the chunks and the terminating empty chunk,
-// then reads the answer. The command goes out with the first chunk and
-// the terminator with the last: a message that fits in a chunk costs one
-// write.
+// instream scans r on a connection of its own.
 func (c *Client) instream(ctx context.Context, conn net.Conn, r io.Reader) (virus.Result, error) {
-	clean := virus.Result{Engine: Name}
-	const cmd = "zINSTREAM\x00"
+	reply, over, err := c.exchange(ctx, conn, "zINSTREAM\x00", r)
+	switch {
+	case err != nil:
+		return virus.Result{Engine: Name}, err
+	case over:
+		return virus.Result{Engine: Name, LimitExceeded: true}, nil
+	}
+	return ParseScanReply(reply)
+}
+
+// exchange sends the command prefix (INSTREAM, preceded by IDSESSION on a
+// new session), r in chunks and the terminating empty chunk, then reads
+// the answer. The command goes out with the first chunk and the
+// terminator with the last: a message that fits in a chunk costs one
+// write. over reports content longer than MaxStream, of which nothing
+// past the limit was sent and no terminator: clamd drops such a stream
+// when the connection closes.
+//
+// clamd answers "INSTREAM size limit exceeded" and closes while we are
+// still sending, so a write error may hide an answer: if one can be read
+// it wins.
+func (c *Client) exchange(ctx context.Context, conn net.Conn, prefix string, r io.Reader) (reply string, over bool, err error) {
 	size := c.opts.ChunkSize
 	if n, ok := remaining(r); ok && n < int64(size) {
 		size = int(n)
 	}
-	buf := make([]byte, len(cmd)+4+size+4)
-	off := copy(buf, cmd) // bytes of buf waiting to be written
+	buf := make([]byte, len(prefix)+4+size+4)
+	off := copy(buf, prefix) // bytes of buf waiting to be written
 	var sent int64
 	for {
 		n, rerr := io.ReadFull(r, buf[off+4:off+4+size])
 		end := rerr == io.EOF || rerr == io.ErrUnexpectedEOF
 		if rerr != nil && !end {
-			return clean, virus.Errorf(Name, "instream %s: read content: %w", c, rerr)
+			return "", false, virus.Errorf(Name, "instream %s: read content: %w", c, rerr)
 		}
 		if left, ok := remaining(r); ok && left == 0 {
 			end = true
 		}
 		if n > 0 {
 			if sent+int64(n) > c.opts.MaxStream {
-				// Closing without the terminator makes clamd drop the stream.
-				return virus.Result{Engine: Name, LimitExceeded: true}, nil
+				return "", true, nil
 			}
 			binary.BigEndian.PutUint32(buf[off:], uint32(n))
 			off += 4 + n
@@ -96,32 +115,24 @@ func (c *Client) instream(ctx context.Context, conn net.Conn, r io.Reader) (viru
 		if end {
 			off += copy(buf[off:], []byte{0, 0, 0, 0})
 		}
-		if _, err := conn.Write(buf[:off]); err != nil {
-			return c.afterWriteError(ctx, conn, err)
+		if _, werr := conn.Write(buf[:off]); werr != nil {
+			if ctx.Err() == nil {
+				if reply, err := c.readReply(conn); err == nil {
+					return reply, false, nil
+				}
+			}
+			return "", false, c.fail(ctx, "INSTREAM", werr)
 		}
 		if end {
 			break
 		}
 		off = 0
 	}
-	reply, err := c.readReply(conn)
+	reply, err = c.readReply(conn)
 	if err != nil {
-		return clean, c.fail(ctx, "INSTREAM", err)
+		return "", false, c.fail(ctx, "INSTREAM", err)
 	}
-	return ParseScanReply(reply)
-}
-
-// afterWriteError handles a failed write: clamd answers "INSTREAM size limit
-// exceeded" and closes while we are still sending, so a write error may hide
-// an answer. If one can be read it wins; otherwise the write error is
-// returned.
-func (c *Client) afterWriteError(ctx context.Context, conn net.Conn, werr error) (virus.Result, error) {
-	if ctx.Err() == nil {
-		if reply, err := c.readReply(conn); err == nil {
-			return ParseScanReply(reply)
-		}
-	}
-	return virus.Result{Engine: Name}, c.fail(ctx, "INSTREAM", werr)
+	return reply, false, nil
 }
 
 // acquire waits for a connection slot, within ctx.
