@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,10 +13,10 @@ type drainConfig struct {
 	set   engineSet
 	clamd string // clamd TCP address qscan is given (a counting proxy)
 	spamd string // spamd TCP address
-	// conc is qscan's concurrency: messages checked at once ([batch]
-	// workers) and connections to each engine (max_connections), the
-	// same number the engine-alone clients use.
-	conc int
+	// conc is qscan's connections to each engine (max_connections), the
+	// number the engine-alone clients use; workers the messages checked
+	// at once ([batch] workers), conc when 0.
+	conc, workers int
 }
 
 // tomlList writes a TOML array of strings.
@@ -55,7 +56,7 @@ sender_viruses = false
 sender_blocked = false
 sender_other = false
 `, level)
-	fmt.Fprintf(&b, "[batch]\nworkers = %d\n", c.conc)
+	fmt.Fprintf(&b, "[batch]\nworkers = %d\n", cmp.Or(c.workers, c.conc))
 	fmt.Fprintf(&b, "[virus]\nscanners = %s\n", tomlList(c.set.virus))
 	b.WriteString("[virus.builtin]\nsignatures = \"\"\n")
 	if c.set.uses("clamd") {

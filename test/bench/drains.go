@@ -15,6 +15,7 @@ type bench struct {
 	msgs      [][]byte
 	st        stack
 	conc      int
+	workers   int             // qscan's [batch] workers
 	delay     time.Duration   // added to each engine answer by the relays
 	report    bool            // spamc asks for the full report (-R) instead of -c
 	alone     map[string]*row // by daemon: the row giving its speed alone
@@ -144,7 +145,7 @@ func (b *bench) drain(set engineSet) (row, bool) {
 	}
 	root := filepath.Join(b.root, "drain-"+strings.ReplaceAll(set.name, "+", "-"))
 	r, err := b.measure(set.daemons(), func(addr map[string]string) (result, error) {
-		return runDrain(b.bin, root, b.msgs, drainConfig{set: set, clamd: addr["clamd"], spamd: addr["spamd"], conc: b.conc})
+		return runDrain(b.bin, root, b.msgs, drainConfig{set: set, clamd: addr["clamd"], spamd: addr["spamd"], conc: b.conc, workers: b.workers})
 	})
 	os.RemoveAll(root)
 	if err != nil {

@@ -25,6 +25,8 @@ func main() {
 		`engine sets, comma separated: none, builtin, clamd, clamd+spamd ... (BENCH_ENGINES); default "none,builtin" plus clamd and clamd+spamd when the test stack has them`)
 	conc := flag.Int("concurrency", envInt("BENCH_CONCURRENCY", 2*runtime.NumCPU()),
 		"messages qscan checks at once and connections to each engine, for qscan and the engine-alone clients alike (BENCH_CONCURRENCY)")
+	workers := flag.Int("workers", envInt("BENCH_WORKERS", 0),
+		"messages qscan checks at once ([batch] workers), when other than -concurrency: e.g. more workers than engine connections (BENCH_WORKERS)")
 	bigN := flag.Int("big-n", envInt("BENCH_BIG_N", 30), "messages in the memory run (BENCH_BIG_N)")
 	bigMB := flag.Int("big-mb", envInt("BENCH_BIG_MB", 20), "size of each message in the memory run, MB (BENCH_BIG_MB)")
 	spamcReport := flag.Bool("spamc-report", os.Getenv("BENCH_SPAMC_REPORT") != "",
@@ -37,7 +39,7 @@ func main() {
 	corpus := flag.String("corpus", "../shared/corpus", "corpus directory (used when present)")
 	flag.Parse()
 
-	b := &bench{bin: *bin, conc: max(*conc, 1), report: *spamcReport, delay: *delay, alone: map[string]*row{}}
+	b := &bench{bin: *bin, conc: max(*conc, 1), workers: *workers, report: *spamcReport, delay: *delay, alone: map[string]*row{}}
 	sets := chooseEngines(b, *engines)
 	root, err := os.MkdirTemp("", "qscan-bench-")
 	if err != nil {
@@ -53,7 +55,10 @@ func main() {
 	b.msgs = msgs
 	fmt.Fprintf(os.Stderr, "bench: %d messages from %s, %.1f MB; engine sets: %s\n", len(msgs), source, float64(totalBytes(msgs))/1e6, names(sets))
 
-	s := summary{when: time.Now(), source: source, conc: b.conc, delay: b.delay, load: [2]string{loadAvg("/proc/loadavg")}}
+	if b.workers <= 0 {
+		b.workers = b.conc
+	}
+	s := summary{when: time.Now(), source: source, conc: b.conc, workers: b.workers, delay: b.delay, load: [2]string{loadAvg("/proc/loadavg")}}
 	s.floor, err = runFloor(filepath.Join(root, "floor"), msgs)
 	if err != nil {
 		fail(err)

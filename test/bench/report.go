@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -14,12 +15,14 @@ type summary struct {
 	when   time.Time
 	source string
 	conc   int
-	floor  result
-	drains []row // qscan runs
-	alone  []row // engines alone
-	big    *row  // the memory run, nil when it failed
-	lat    *latency
-	notes  []string
+	// workers is qscan's [batch] workers (conc unless -workers).
+	workers int
+	floor   result
+	drains  []row // qscan runs
+	alone   []row // engines alone
+	big     *row  // the memory run, nil when it failed
+	lat     *latency
+	notes   []string
 	// load is the 1-minute load average at the start and at the end, ""
 	// when unknown: other jobs on the machine skew every number.
 	load [2]string
@@ -35,7 +38,7 @@ const goalRatio = 0.9
 func report(w io.Writer, s summary) {
 	fmt.Fprintf(w, "\n## qscan bench — %s, %s/%s, %d CPUs\n\n", s.when.UTC().Format("2006-01-02 15:04 UTC"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 	fmt.Fprintf(w, "%d messages (%.1f MB) from %s; %d messages and %d engine connections at once",
-		s.floor.msgs, float64(s.floor.bytes)/1e6, s.source, s.conc, s.conc)
+		s.floor.msgs, float64(s.floor.bytes)/1e6, s.source, cmp.Or(s.workers, s.conc), s.conc)
 	if s.delay > 0 {
 		fmt.Fprintf(w, "; every engine answer held %s by the relay (a slower engine, for qscan and the engines alone alike)", s.delay)
 	}
