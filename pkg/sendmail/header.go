@@ -114,15 +114,41 @@ func (q *Qf) Header(name string) (string, bool) {
 
 // HeaderBlock returns the message header as RFC 5322 text with LF line
 // ends and no final blank line: the H lines without "H?flags?", in order,
-// folding kept, 0xFF quoting removed. Every header is included whatever
-// its ?flags? condition; unexpanded macros (the 0x81 in "Return-Path:
-// <\x81g>") are left as they are.
+// folding kept, 0xFF quoting removed, and $g (the envelope sender) expanded
+// as sendmail expands it on delivery: "Return-Path: <\x81g>" reads
+// "Return-Path: <sender@example.org>", which is what the checks must see
+// (SpamAssassin takes the envelope sender for SPF from it; clamd takes a
+// stream opening with it for mail). Every header is included whatever its
+// ?flags? condition; other macros are left as they are.
 func (q *Qf) HeaderBlock() []byte {
 	var b []byte
 	for _, e := range q.entries {
 		if e.kind == kindHeader {
-			b = append(b, dequote(e.hdr.text)...)
+			b = appendExpanded(b, e.hdr.text, q.sender)
 		}
+	}
+	return b
+}
+
+// macroExpand is sendmail's MACROEXPAND byte: 0x81 then the macro's name.
+const macroExpand = 0x81
+
+// appendExpanded appends qf header text to b with 0xFF quoting removed and
+// the macro $g replaced by sender; a quoted 0x81 is data, not a macro.
+func appendExpanded(b, text []byte, sender string) []byte {
+	if bytes.IndexByte(text, metaQuote) < 0 && bytes.IndexByte(text, macroExpand) < 0 {
+		return append(b, text...)
+	}
+	for i := 0; i < len(text); i++ {
+		switch {
+		case text[i] == metaQuote && i+1 < len(text):
+			i++
+		case text[i] == macroExpand && i+1 < len(text) && text[i+1] == 'g':
+			b = append(b, sender...)
+			i++
+			continue
+		}
+		b = append(b, text[i])
 	}
 	return b
 }

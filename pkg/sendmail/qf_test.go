@@ -100,7 +100,7 @@ func TestParseCRLF(t *testing.T) {
 	if q.Sender() != "alice@sender.example" || q.Helo() != "vm" || q.Version() != 8 {
 		t.Errorf("Sender, Helo, Version = %q, %q, %d", q.Sender(), q.Helo(), q.Version())
 	}
-	if want := "Return-Path: <\x81g>\nSubject: hi\n\tthere\n"; string(q.HeaderBlock()) != want {
+	if want := "Return-Path: <alice@sender.example>\nSubject: hi\n\tthere\n"; string(q.HeaderBlock()) != want {
 		t.Errorf("HeaderBlock() = %q, want %q", q.HeaderBlock(), want)
 	}
 }
@@ -210,5 +210,21 @@ func TestMacros(t *testing.T) {
 	}
 	if q.EnvFlags() != "bs" || q.BodyType() != "" || q.EnvID() != "" {
 		t.Errorf("EnvFlags, BodyType, EnvID = %q, %q, %q", q.EnvFlags(), q.BodyType(), q.EnvID())
+	}
+}
+
+// HeaderBlock expands $g, the envelope sender, as sendmail does on
+// delivery; a 0x81 quoted as data stays data.
+func TestHeaderBlockExpandsSender(t *testing.T) {
+	for _, tt := range []struct{ sender, hdr, want string }{
+		{"<alice@sender.example>", "H?P?Return-Path: <\x81g>\n", "Return-Path: <alice@sender.example>\n"},
+		{"<>", "H?P?Return-Path: <\x81g>\n", "Return-Path: <>\n"},
+		{"<a@b.example>", "H??X-Data: 1\xff\x81g2\n", "X-Data: 1\x81g2\n"},
+		{"<a@b.example>", "H??X-Other: \x81j\n", "X-Other: \x81j\n"},
+	} {
+		q := mustParse(t, "V8\nT1700000000\nS"+tt.sender+"\nrRFC822; bob@example.test\nRPFD:<bob@example.test>\n"+tt.hdr+".\n")
+		if got := string(q.HeaderBlock()); got != tt.want {
+			t.Errorf("sender %s, %q: HeaderBlock() = %q, want %q", tt.sender, tt.hdr, got, tt.want)
+		}
 	}
 }
