@@ -180,3 +180,16 @@ func TestLoadAvg(t *testing.T) {
 		t.Errorf("loadAvg(missing) = %q, want empty", got)
 	}
 }
+
+// The engine-alone clients scan the messages as qscan reads them from
+// the queue: sendmail's Return-Path first, then the header and body.
+func TestAsQueued(t *testing.T) {
+	raw := []byte("From: a@example.org\nSubject: x\n\nbody\n")
+	q, err := asQueued([][]byte{raw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "Return-Path: <bench@example.org>\n" + string(raw); string(q[0]) != want {
+		t.Errorf("asQueued = %q, want %q", q[0], want)
+	}
+}

@@ -13,6 +13,7 @@ import (
 type bench struct {
 	bin, root string
 	msgs      [][]byte
+	queued    [][]byte // msgs as qscan reads them from the queue (asQueued)
 	st        stack
 	conc      int
 	workers   int             // qscan's [batch] workers
@@ -113,10 +114,10 @@ func (b *bench) measureAlone(d string) {
 	switch d {
 	case "clamd":
 		zr := one(fmt.Sprintf("clamd alone: zINSTREAM of whole messages, %d connections", b.conc), func(a string) (result, error) {
-			return clamdAlone(a, b.msgs, b.conc)
+			return clamdAlone(a, b.queued, b.conc)
 		})
 		one(fmt.Sprintf("clamd alone: clamdscan --stream, %d processes", b.conc), func(a string) (result, error) {
-			return clamdscanAlone(filepath.Join(b.root, "clamdscan"), a, b.msgs, b.conc)
+			return clamdscanAlone(filepath.Join(b.root, "clamdscan"), a, b.queued, b.conc)
 		})
 		if zr != nil {
 			b.alone[d] = &row{label: zr.label, r: zr.r}
@@ -127,7 +128,7 @@ func (b *bench) measureAlone(d string) {
 			flag = "-R"
 		}
 		if sr := one(fmt.Sprintf("spamd alone: spamc %s, %d processes at once", flag, b.conc), func(a string) (result, error) {
-			return spamcAlone(a, b.msgs, b.conc, b.report)
+			return spamcAlone(a, b.queued, b.conc, b.report)
 		}); sr != nil {
 			b.alone[d] = &row{label: sr.label, r: sr.r}
 		}

@@ -53,6 +53,9 @@ func main() {
 	}
 	msgs, source := loadMix(*corpus, *n, int64(envInt("BENCH_SEED", 1)))
 	b.msgs = msgs
+	if b.queued, err = asQueued(msgs); err != nil {
+		fail(err)
+	}
 	fmt.Fprintf(os.Stderr, "bench: %d messages from %s, %.1f MB; engine sets: %s\n", len(msgs), source, float64(totalBytes(msgs))/1e6, names(sets))
 
 	if b.workers <= 0 {

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/qscan/qscan/test/stackutil"
 )
 
 // hostileCase is one bad input of bad-inputs.md with its expected verdict.
@@ -97,11 +99,12 @@ func scanOne(bin, cfgPath, file string) scanRun {
 	cmd := exec.CommandContext(ctx, bin, "scan", "-c", cfgPath, "--json", file)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
-	err := cmd.Run()
-	r := scanRun{wall: time.Since(start)}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-		r.maxRSS = ru.Maxrss << 10
+	peak, err := stackutil.RunPeakRSS(cmd) // not rusage: see RunPeakRSS
+	r := scanRun{wall: time.Since(start), maxRSS: peak << 10}
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			r.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		}
 	}
 	var res struct{ Verdict, Reason, Error string }
 	if jerr := json.Unmarshal(stdout.Bytes(), &res); jerr != nil {

@@ -21,6 +21,7 @@ import (
 func main() {
 	body := flag.Int("body", 150000, "body (.ndb) signatures")
 	hash := flag.Int("hash", 1000000, "MD5 hash (.hdb) signatures")
+	pcre := flag.Int("pcre", 0, "logical (.ldb) signatures with a regular expression run on every file holding \": \" (every message): production databases run many such; 0: none")
 	out := flag.String("o", "", "output directory")
 	seed := flag.Uint64("seed", 1, "random seed")
 	flag.Parse()
@@ -35,6 +36,13 @@ func main() {
 	write(filepath.Join(*out, "synthetic.ndb"), *body, func(w *bufio.Writer, i int) {
 		fmt.Fprintf(w, "Qscan.Synthetic.Body-%d:0:*:%s\n", i, pattern(r, i))
 	})
+	if *pcre > 0 {
+		write(filepath.Join(*out, "synthetic.ldb"), *pcre, func(w *bufio.Writer, i int) {
+			// Triggered by ": " (3a20); the expression is tried at every
+			// lowercase letter and matches nothing real.
+			fmt.Fprintf(w, "Qscan.Synthetic.Pcre-%d;Engine:81-255,Target:0;0&1;3a20;0/[a-z]{3,}[0-9]{2}qscan%dz/\n", i, i)
+		})
+	}
 	write(filepath.Join(*out, "synthetic.hdb"), *hash, func(w *bufio.Writer, i int) {
 		fmt.Fprintf(w, "%016x%016x:%d:Qscan.Synthetic.Hash-%d\n", r.Uint64(), r.Uint64(), 100+r.IntN(1<<20), i)
 	})
