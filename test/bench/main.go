@@ -27,12 +27,12 @@ func main() {
 		"messages qscan checks at once and connections to each engine, for qscan and the engine-alone clients alike (BENCH_CONCURRENCY)")
 	workers := flag.Int("workers", envInt("BENCH_WORKERS", 0),
 		"messages qscan checks at once ([batch] workers), when other than -concurrency: e.g. more workers than engine connections (BENCH_WORKERS)")
-	bigN := flag.Int("big-n", envInt("BENCH_BIG_N", 30), "messages in the memory run (BENCH_BIG_N)")
+	bigN := flag.Int("big-n", envInt("BENCH_BIG_N", 30), "messages in the memory run, 0: none (BENCH_BIG_N)")
 	bigMB := flag.Int("big-mb", envInt("BENCH_BIG_MB", 20), "size of each message in the memory run, MB (BENCH_BIG_MB)")
 	spamcReport := flag.Bool("spamc-report", os.Getenv("BENCH_SPAMC_REPORT") != "",
 		"time spamd alone with spamc -R (REPORT, what qscan asks) instead of spamc -c (CHECK) (BENCH_SPAMC_REPORT)")
 	rate := flag.Int("rate", 50, "offered load for the latency run, messages per second")
-	latN := flag.Int("latency-n", 500, "messages for the latency run")
+	latN := flag.Int("latency-n", 500, "messages for the latency run (0: no latency run)")
 	delay := flag.Duration("engine-delay", envDuration("BENCH_ENGINE_DELAY"),
 		"hold each engine answer this long in the relay, for every client alike: a slower engine (production signatures) without a slower CPU (BENCH_ENGINE_DELAY)")
 	bin := flag.String("qscan", "bin/qscan", "qscan binary")
@@ -71,18 +71,22 @@ func main() {
 			s.drains = append(s.drains, r)
 		}
 	}
-	big, err := runBig(*bin, filepath.Join(root, "big"), *bigN, *bigMB<<20, b.conc)
-	os.RemoveAll(filepath.Join(root, "big"))
-	if err != nil {
-		b.fail("memory run", err)
-	} else {
-		s.big = &row{label: fmt.Sprintf("memory: %d messages of %d MB (base64 random attachment), engines: builtin", *bigN, *bigMB), r: big}
+	if *bigN > 0 { // -big-n 0, -latency-n 0: skip those runs
+		big, err := runBig(*bin, filepath.Join(root, "big"), *bigN, *bigMB<<20, b.conc)
+		os.RemoveAll(filepath.Join(root, "big"))
+		if err != nil {
+			b.fail("memory run", err)
+		} else {
+			s.big = &row{label: fmt.Sprintf("memory: %d messages of %d MB (base64 random attachment), engines: builtin", *bigN, *bigMB), r: big}
+		}
 	}
-	lat, err := runLatency(*bin, filepath.Join(root, "latency"), msgs, *latN, *rate, b.conc)
-	if err != nil {
-		b.fail("latency run", err)
-	} else {
-		s.lat = &lat
+	if *latN > 0 {
+		lat, err := runLatency(*bin, filepath.Join(root, "latency"), msgs, *latN, *rate, b.conc)
+		if err != nil {
+			b.fail("latency run", err)
+		} else {
+			s.lat = &lat
+		}
 	}
 	s.alone, s.notes = b.rows, b.notes
 	s.load[1] = loadAvg("/proc/loadavg")
