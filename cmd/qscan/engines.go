@@ -31,6 +31,9 @@ type engineWatch struct {
 	mu   sync.Mutex
 	ctx  context.Context // the running generation's; nil: no probing
 	onUp func()          // called when an engine is found back
+	// closers are the engines wrapped since the last endGeneration that
+	// hold resources (clamd's open sessions).
+	closers []io.Closer
 }
 
 // setGeneration ties probing to ctx (probes stop when it ends) and names
@@ -41,11 +44,17 @@ func (w *engineWatch) setGeneration(ctx context.Context, onUp func()) {
 	w.ctx, w.onUp = ctx, onUp
 }
 
-// endGeneration stops both until the next setGeneration.
+// endGeneration stops both until the next setGeneration, and closes the
+// engines wrapped for the generation: after a reload the old clamd client
+// does not keep its sessions open.
 func (w *engineWatch) endGeneration() {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.ctx, w.onUp = nil, nil
+	closers := w.closers
+	w.ctx, w.onUp, w.closers = nil, nil, nil
+	w.mu.Unlock()
+	for _, c := range closers {
+		c.Close()
+	}
 }
 
 func (w *engineWatch) generation() (context.Context, func()) {
@@ -67,6 +76,11 @@ type observed struct {
 func (w *engineWatch) wrap(name string, s virus.Scanner) virus.Scanner {
 	if w == nil {
 		return s
+	}
+	if c, ok := s.(io.Closer); ok {
+		w.mu.Lock()
+		w.closers = append(w.closers, c)
+		w.mu.Unlock()
 	}
 	o := &observed{Scanner: s, name: name, watch: w}
 	var wasDown atomic.Bool

@@ -154,3 +154,27 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 	t.Fatalf("timed out waiting for %s", what)
 }
+
+// closingEngine counts Close calls.
+type closingEngine struct {
+	flakyEngine
+	closed atomic.Int32
+}
+
+func (c *closingEngine) Close() error { c.closed.Add(1); return nil }
+
+// The engines wrapped for a generation are closed when it ends (clamd's
+// sessions after a reload), once; engines without Close are left alone.
+func TestEndGenerationClosesEngines(t *testing.T) {
+	logger, _ := test.NewNullLogger()
+	w := &engineWatch{log: logger}
+	w.setGeneration(context.Background(), nil)
+	eng := &closingEngine{}
+	w.wrap("closing", eng)
+	w.wrap("plain", &flakyEngine{})
+	w.endGeneration()
+	w.endGeneration()
+	if n := eng.closed.Load(); n != 1 {
+		t.Errorf("engine closed %d times after the generation ended, want 1", n)
+	}
+}
