@@ -61,19 +61,12 @@ func (h header) value() string {
 	return string(dequote(bytes.Trim(v, " \t")))
 }
 
-// dequote removes sendmail's METAQUOTE bytes.
+// dequote removes sendmail's METAQUOTE bytes; macros stay as they are.
 func dequote(b []byte) []byte {
 	if bytes.IndexByte(b, metaQuote) < 0 {
 		return b
 	}
-	out := make([]byte, 0, len(b))
-	for i := 0; i < len(b); i++ {
-		if b[i] == metaQuote && i+1 < len(b) {
-			i++
-		}
-		out = append(out, b[i])
-	}
-	return out
+	return appendUnquoted(make([]byte, 0, len(b)), b, false, "")
 }
 
 // quote adds METAQUOTE bytes the way sendmail's quote_internal_chars does,
@@ -134,16 +127,22 @@ func (q *Qf) HeaderBlock() []byte {
 const macroExpand = 0x81
 
 // appendExpanded appends qf header text to b with 0xFF quoting removed and
-// the macro $g replaced by sender; a quoted 0x81 is data, not a macro.
+// the macro $g replaced by sender.
 func appendExpanded(b, text []byte, sender string) []byte {
 	if bytes.IndexByte(text, metaQuote) < 0 && bytes.IndexByte(text, macroExpand) < 0 {
 		return append(b, text...)
 	}
+	return appendUnquoted(b, text, true, sender)
+}
+
+// appendUnquoted appends text to b without its METAQUOTE bytes and, with
+// expand, with $g replaced by sender; a quoted 0x81 is data, not a macro.
+func appendUnquoted(b, text []byte, expand bool, sender string) []byte {
 	for i := 0; i < len(text); i++ {
 		switch {
 		case text[i] == metaQuote && i+1 < len(text):
 			i++
-		case text[i] == macroExpand && i+1 < len(text) && text[i+1] == 'g':
+		case expand && text[i] == macroExpand && i+1 < len(text) && text[i+1] == 'g':
 			b = append(b, sender...)
 			i++
 			continue

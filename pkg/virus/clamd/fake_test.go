@@ -122,8 +122,8 @@ func (w *numbered) Write(b []byte) (int, error) {
 	return w.Conn.Write(b)
 }
 
-// scans returns the commands served.
-func (f *fakeClamd) scans() int {
+// served returns the commands served.
+func (f *fakeClamd) served() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.commands

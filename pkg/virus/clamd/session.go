@@ -50,13 +50,13 @@ func (c *Client) scanSession(ctx context.Context, r io.Reader) (virus.Result, er
 	if err != nil {
 		return virus.Result{Engine: Name}, err
 	}
-	res, err, stale := c.sessionScan(ctx, s, r)
+	res, stale, err := c.sessionScan(ctx, s, r)
 	if stale && reused && seekable && ctx.Err() == nil {
 		if _, serr := seeker.Seek(start, io.SeekStart); serr == nil {
 			if s, err = c.newSession(ctx); err != nil {
 				return virus.Result{Engine: Name}, err
 			}
-			res, err, _ = c.sessionScan(ctx, s, r)
+			res, _, err = c.sessionScan(ctx, s, r)
 		}
 	}
 	return res, err
@@ -64,7 +64,7 @@ func (c *Client) scanSession(ctx context.Context, r io.Reader) (virus.Result, er
 
 // sessionScan sends one INSTREAM on s and reads its answer. stale reports
 // a session closed under us before any answer: nothing was scanned.
-func (c *Client) sessionScan(ctx context.Context, s *session, r io.Reader) (res virus.Result, err error, stale bool) {
+func (c *Client) sessionScan(ctx context.Context, s *session, r io.Reader) (res virus.Result, stale bool, err error) {
 	stop := c.bind(ctx, s.conn)
 	prefix := "zINSTREAM\x00"
 	if s.n == 0 {
@@ -85,18 +85,18 @@ func (c *Client) sessionScan(ctx context.Context, s *session, r io.Reader) (res 
 	}()
 	switch {
 	case err != nil:
-		return virus.Result{Engine: Name}, err, isClosed(err)
+		return virus.Result{Engine: Name}, isClosed(err), err
 	case over:
-		return virus.Result{Engine: Name, LimitExceeded: true}, nil, false
+		return virus.Result{Engine: Name, LimitExceeded: true}, false, nil
 	}
 	id, answer, ok := strings.Cut(reply, ": ")
 	if !ok || !strings.HasSuffix(reply, "\x00") || id != strconv.Itoa(s.n) {
 		// Not the answer to this command, or cut short: the session is lost.
-		return virus.Result{Engine: Name}, unexpected("instream", reply), false
+		return virus.Result{Engine: Name}, false, unexpected("instream", reply)
 	}
 	res, err = ParseScanReply(answer)
 	keep = err == nil && !res.LimitExceeded
-	return res, err, false
+	return res, false, err
 }
 
 // isClosed reports whether err says the peer had closed the connection:

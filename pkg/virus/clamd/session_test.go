@@ -41,7 +41,7 @@ func TestSessionReuse(t *testing.T) {
 		scanOK(t, c, strings.NewReader("hello"), "")
 		scanOK(t, c, strings.NewReader(eicar), "Eicar-Test-Signature")
 	}
-	if conns, scans := f.connections(), f.scans(); conns != 1 || scans != 10 {
+	if conns, scans := f.connections(), f.served(); conns != 1 || scans != 10 {
 		t.Errorf("%d connections for %d scans, want 1 for 10", conns, scans)
 	}
 }

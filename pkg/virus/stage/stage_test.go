@@ -197,19 +197,26 @@ func TestTextBodyScannedWhenWholeTooLarge(t *testing.T) {
 	}
 }
 
-// ctxFake fails its first scan and blocks the others until their context
-// ends, counting the scans started.
-type ctxFake struct {
+// starts counts the scans a fake engine started.
+type starts struct {
 	mu      sync.Mutex
 	started int
 }
 
+// start counts a scan and reports whether it is the first.
+func (s *starts) start() (first bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.started++
+	return s.started == 1
+}
+
+// ctxFake fails its first scan and blocks the others until their context
+// ends, counting the scans started.
+type ctxFake struct{ starts }
+
 func (f *ctxFake) Scan(ctx context.Context, _ io.Reader) (virus.Result, error) {
-	f.mu.Lock()
-	f.started++
-	first := f.started == 1
-	f.mu.Unlock()
-	if first {
+	if f.start() {
 		return virus.Result{}, virus.Errorf("fake", "hung engine: timeout")
 	}
 	<-ctx.Done()
@@ -239,16 +246,11 @@ func TestFirstFailureStopsScans(t *testing.T) {
 type probeFake struct {
 	release  chan struct{}
 	canceled chan bool // the test scan's fate: true if its context ended
-	mu       sync.Mutex
-	started  int
+	starts
 }
 
 func (f *probeFake) Scan(ctx context.Context, _ io.Reader) (virus.Result, error) {
-	f.mu.Lock()
-	f.started++
-	first := f.started == 1
-	f.mu.Unlock()
-	if !first {
+	if !f.start() {
 		return virus.Result{}, virus.Errorf("fake", "down: %w", virus.ErrNotTried)
 	}
 	select {
