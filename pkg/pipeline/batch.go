@@ -35,9 +35,9 @@ type batch struct {
 	// claimed, or the attempts could not be recorded and the items are
 	// held).
 	checked bool
-	// dispatched is closed when every item has a worker, done when every
-	// item is checked (see startBatch).
-	dispatched, done chan struct{}
+	// tail is closed when no more than Workers items wait for a worker,
+	// done when every item is checked (see startBatch).
+	tail, done chan struct{}
 }
 
 // RunBatch claims one batch, checks it and commits it. It returns an error
@@ -52,10 +52,11 @@ func (p *Pipeline) RunBatch(ctx context.Context) (BatchStats, error) {
 // runBatches runs batches until one claims nothing or stop says so.
 // Batches overlap so that the engines are not left idle between them: the
 // commit of a batch (fsyncs, mostly) runs while the next one is checked,
-// and the next batch is claimed, and its checks started, as soon as every
-// message of the current one has a worker, so that its checks fill the
-// workers the current batch's last messages leave free. At most two
-// batches are in memory: the next is claimed only after the commit before
+// and the next batch is claimed, and its checks started, as soon as no
+// more messages of the current one wait for a worker than there are
+// workers, so that the next batch's messages are ready (claimed, their
+// attempts counted) when the current batch's last ones leave workers
+// free. At most two batches are in memory: the next is claimed only after the commit before
 // the current batch has ended. The items of a batch stay locked until its
 // commit, so claims pass them by, and commits follow one another in batch
 // order.
@@ -74,7 +75,7 @@ func (p *Pipeline) runBatches(ctx context.Context, stop func() bool) error {
 	}
 	cur := p.startBatch(ctx)
 	for {
-		<-cur.dispatched
+		<-cur.tail
 		err := waitCommit()
 		var next *batch
 		if err == nil && cur.st.Claimed > 0 && !stop() {
@@ -101,17 +102,17 @@ func (p *Pipeline) runBatches(ctx context.Context, stop func() bool) error {
 }
 
 // startBatch claims a batch and counts the attempts, then starts the
-// checks in the background: b.dispatched is closed when every message has
-// a worker, b.done when all are checked. A batch that claimed nothing, or
+// checks in the background: b.tail is closed when at most Workers messages
+// wait for a worker, b.done when all are checked. A batch that claimed nothing, or
 // whose attempts could not be recorded (its items are then held), is done
 // at once.
 func (p *Pipeline) startBatch(ctx context.Context) *batch {
 	start := time.Now()
 	items := p.claim()
 	b := &batch{items: items, start: start, st: BatchStats{Claimed: len(items), Claim: time.Since(start)},
-		dispatched: make(chan struct{}), done: make(chan struct{})}
+		tail: make(chan struct{}), done: make(chan struct{})}
 	finished := func() *batch {
-		close(b.dispatched)
+		close(b.tail)
 		close(b.done)
 		return b
 	}
@@ -143,7 +144,7 @@ func (p *Pipeline) startBatch(ctx context.Context) *batch {
 	b.checked = true
 	go func() {
 		t := time.Now()
-		p.processAll(ctx, items, func() { close(b.dispatched) })
+		p.processAll(ctx, items, func() { close(b.tail) })
 		b.st.Check = time.Since(t)
 		close(b.done)
 	}()

@@ -268,6 +268,64 @@ func TestOutgoingIDCollision(t *testing.T) {
 	}
 }
 
+// batchStarts counts the batches claimed.
+type batchStarts struct {
+	NopObserver
+	started chan int
+}
+
+func (o batchStarts) BatchStart(n int) { o.started <- n }
+
+// The next batch is claimed while messages of the current one still wait
+// for a worker, so that its messages are ready when the workers free up:
+// here both workers hold the first batch's first two messages, and two
+// more of it wait.
+func TestNextBatchClaimedBeforeWorkersFree(t *testing.T) {
+	e := newEnv(t)
+	const n = 8
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("6AM876nc00%04d", i)
+		e.enqueue(ids[i], "x\n", time.Duration(n-i)*time.Minute)
+	}
+	release := make(chan struct{})
+	hold := stageFunc{name: "hold", f: func(ctx context.Context, m *message.Message) error {
+		if m.ID == ids[0] || m.ID == ids[1] {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+		}
+		return nil
+	}}
+	obs := batchStarts{started: make(chan int, n)}
+	opt := e.options()
+	opt.MaxMessages, opt.Workers, opt.MessageTimeout, opt.Observer = 4, 2, time.Minute, obs
+	p := e.pipeline(opt, hold)
+	drained := make(chan error, 1)
+	go func() {
+		_, err := p.Drain(ctx)
+		drained <- err
+	}()
+	for i := 1; i <= 2; i++ {
+		select {
+		case got := <-obs.started:
+			if got != 4 {
+				t.Errorf("batch %d claimed %d messages, want 4", i, got)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("batch %d not claimed while the first batch's messages wait for a worker", i)
+		}
+	}
+	close(release)
+	if err := <-drained; err != nil {
+		t.Fatal(err)
+	}
+	if got := names(t, e.out); len(got) != 2*n {
+		t.Errorf("outgoing holds %d files, want %d: %v", len(got), 2*n, got)
+	}
+}
+
 // The next batch is claimed and checked while the current batch's last
 // message is still being checked: the workers (and the engines behind
 // them) do not wait for a batch's slowest message. Nothing is lost or

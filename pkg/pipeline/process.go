@@ -20,22 +20,35 @@ import (
 var errTimeout = errors.New("pipeline: message check timed out")
 
 // processAll checks the items in parallel on the pipeline's workers
-// (Workers at a time, shared by the batches in progress) and calls
-// dispatched once every item has a worker.
-func (p *Pipeline) processAll(ctx context.Context, items []*item, dispatched func()) {
+// (Workers at a time, shared by the batches in progress) and calls tail,
+// once, as soon as no more than Workers items are left waiting for a
+// worker: time enough for the next batch to be claimed before the workers
+// run out of this one's messages.
+func (p *Pipeline) processAll(ctx context.Context, items []*item, tail func()) {
+	var once sync.Once
+	left := 0 // items still to be given a worker
+	for _, it := range items {
+		if it.whole == "" {
+			left++
+		}
+	}
 	var wg sync.WaitGroup
 	for _, it := range items {
 		if it.whole != "" {
 			continue
 		}
+		if left <= cap(p.workers) {
+			once.Do(tail)
+		}
 		wg.Add(1)
 		p.workers <- struct{}{}
+		left--
 		go func(it *item) {
 			defer func() { <-p.workers; wg.Done() }()
 			p.processOne(ctx, it)
 		}(it)
 	}
-	dispatched()
+	once.Do(tail)
 	wg.Wait()
 }
 
