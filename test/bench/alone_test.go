@@ -340,9 +340,12 @@ func TestProxySession(t *testing.T) {
 	}
 	took := time.Since(start)
 	time.Sleep(100 * time.Millisecond) // the session idles: not a request
-	busy := p.requestTime()
+	busy, engaged := p.requestTime(), p.engaged()
 	c.Close()
 	p.close()
+	if engaged != busy {
+		t.Errorf("time with a request open %s, want the request time %s (one request at a time)", engaged, busy)
+	}
 	if n, conns := p.answered(), f.count(); n != 5 || conns != 5 {
 		t.Errorf("relay counted %d requests, clamd saw %d streams; want 5, 5", n, conns)
 	}
@@ -351,6 +354,33 @@ func TestProxySession(t *testing.T) {
 	}
 	if busy < 5*p.delay || busy > took {
 		t.Errorf("request time %s, want between 5 × %s and the %s the requests took", busy, p.delay, took)
+	}
+}
+
+// TestProxyEngaged: requests open at the same time count once in the
+// time the engine had work, each in the request time.
+func TestProxyEngaged(t *testing.T) {
+	f := startFakeClamd(t, 0)
+	p, err := newProxy(f.addr(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	p.delay = 50 * time.Millisecond
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := instream(p.addr(), []byte("Subject: x\n\nhello\n")); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	busy, engaged := p.requestTime(), p.engaged()
+	if engaged < p.delay || busy < 2*p.delay || engaged > busy*3/4 {
+		t.Errorf("two requests held %s at once: engaged %s, request time %s; want engaged at least %s and well under the request time (at least %s)", p.delay, engaged, busy, p.delay, 2*p.delay)
 	}
 }
 

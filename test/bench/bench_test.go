@@ -111,9 +111,9 @@ func TestTableRow(t *testing.T) {
 }
 
 func TestPace(t *testing.T) {
-	b := &bench{alone: map[string]*row{"clamd": {r: result{wall: 2 * time.Second, reqs: map[string]int64{"clamd": 1000}}}}}
+	alone := map[string]*row{"clamd": {r: result{wall: 2 * time.Second, reqs: map[string]int64{"clamd": 1000}}}}
 	r := result{wall: 4 * time.Second, reqs: map[string]int64{"clamd": 1800}}
-	got := b.pace(engineSet{name: "clamd+spamd", virus: []string{"clamd"}, spam: []string{"spamd"}}, r)
+	got := pace(engineSet{name: "clamd+spamd", virus: []string{"clamd"}, spam: []string{"spamd"}}, r, alone)
 	if len(got) != 1 || got["clamd"] != 0.9 {
 		t.Errorf("pace = %v, want clamd 0.9 (450 requests/s against 500) and nothing for spamd (not measured alone)", got)
 	}
@@ -123,8 +123,8 @@ func TestReportNotes(t *testing.T) {
 	floor := result{msgs: 10, bytes: 1000, wall: time.Second, sent: -1, engCPU: -1}
 	s := summary{when: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), source: "mix", conc: 4, floor: floor,
 		drains: []row{{label: "qscan run --once, engines: none", r: result{msgs: 10, bytes: 1000, wall: 2 * time.Second, sent: -1, engCPU: -1}},
-			{label: "qscan run --once, engines: clamd", r: result{msgs: 10, bytes: 1000, wall: 4 * time.Second, sent: 2000, engCPU: -1, reqs: map[string]int64{"clamd": 12}}, alone: 20,
-				pace: map[string]float64{"clamd": 0.6}}},
+			{label: "qscan run --once, engines: clamd", r: result{msgs: 10, bytes: 1000, wall: 4 * time.Second, sent: 2000, engCPU: 3 * time.Second, engCPUBy: map[string]time.Duration{"clamd": 3 * time.Second}, reqs: map[string]int64{"clamd": 12}}, alone: 20,
+				pace: map[string]float64{"clamd": 0.6}, busy: map[string]float64{"clamd": 0.8}}},
 		notes: []string{"clamd+spamd skipped: spamd not reachable"}, load: [2]string{"0.50", "1.25"}}
 	var b bytes.Buffer
 	report(&b, s)
@@ -132,6 +132,7 @@ func TestReportNotes(t *testing.T) {
 	for _, want := range []string{"## qscan bench — 2026-01-02 03:04 UTC", "load average 0.50 at the start, 1.25 at the end", "| floor: read qf", "| qscan run --once, engines: none | 2.00 | 5 |",
 		"runs at 0.50× the floor", "- clamd+spamd skipped: spamd not reachable",
 		"engines: clamd: clamd answered 12 requests for 10 messages at 0.60× the request rate it kept up for its own client",
+		"engines: clamd: clamd was on the CPU 0.75 of the run, 0.800 of the share it kept with its own client: how busy qscan kept it (goal 0.90); it shares the CPUs with qscan here (see -engine-cpus).",
 		"engines: clamd: the engine alone (20 msg/s) is faster than qscan's pass-through drain (5 msg/s), so the ratio cannot pass 0.25 here; the share of the pass-through speed kept with the engine is 0.50."} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
@@ -139,6 +140,13 @@ func TestReportNotes(t *testing.T) {
 	}
 	if strings.Contains(out, "Pick-up latency") || strings.Contains(out, "memory:") {
 		t.Errorf("report shows runs that did not happen:\n%s", out)
+	}
+	s.pinned = "clamd bound to CPU 0, the bench, qscan and the engines' clients to CPU 1"
+	b.Reset()
+	report(&b, s)
+	out = b.String()
+	if !strings.Contains(out, "at once; clamd bound to CPU 0, the bench") || strings.Contains(out, "see -engine-cpus") {
+		t.Errorf("report of a run with the engines bound: want the binding in the header and no hint to bind them:\n%s", out)
 	}
 }
 
@@ -191,5 +199,31 @@ func TestAsQueued(t *testing.T) {
 	}
 	if want := "Return-Path: <bench@example.org>\n" + string(raw); string(q[0]) != want {
 		t.Errorf("asQueued = %q, want %q", q[0], want)
+	}
+}
+
+func TestBusy(t *testing.T) {
+	alone := map[string]*row{"clamd": {r: result{wall: 2 * time.Second, engCPUBy: map[string]time.Duration{"clamd": 1800 * time.Millisecond}}}}
+	r := result{wall: 4 * time.Second, engCPUBy: map[string]time.Duration{"clamd": 3 * time.Second, "spamd": time.Second}}
+	got := busy(engineSet{name: "clamd+spamd", virus: []string{"clamd"}, spam: []string{"spamd"}}, r, alone)
+	if len(got) != 1 || got["clamd"] < 0.8333 || got["clamd"] > 0.8334 {
+		t.Errorf("busy = %v, want clamd 0.833 (on the CPU 0.75 of the run against 0.90) and nothing for spamd (not measured alone)", got)
+	}
+}
+
+// merged: two runs of a client count as one run of both: 300 messages in
+// 3 s at 1.5 s of CPU.
+func TestMerged(t *testing.T) {
+	x := &row{label: "before", r: result{msgs: 100, wall: time.Second, reqs: map[string]int64{"clamd": 100}, engCPUBy: map[string]time.Duration{"clamd": time.Second}}}
+	y := &row{label: "after", r: result{msgs: 200, wall: 2 * time.Second, reqs: map[string]int64{"clamd": 200}, engCPUBy: map[string]time.Duration{"clamd": 500 * time.Millisecond}}}
+	m := merged(x, y)
+	if m.r.rate() != 100 || m.r.reqs["clamd"] != 300 || m.r.engCPUBy["clamd"] != 1500*time.Millisecond {
+		t.Errorf("merged = %.0f msg/s, %d requests, %s CPU; want 100, 300, 1.5s", m.r.rate(), m.r.reqs["clamd"], m.r.engCPUBy["clamd"])
+	}
+	if x.r.reqs["clamd"] != 100 || x.r.engCPUBy["clamd"] != time.Second {
+		t.Error("merged changed its first run")
+	}
+	if merged(x, nil) != x || merged(nil, y) != y || merged(nil, nil) != nil {
+		t.Error("merged with a missing run: want the other one (or nil)")
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,6 +37,10 @@ type row struct {
 	// for qscan over those it answered for its own client: how busy qscan
 	// kept it, whatever the number of requests per message.
 	pace map[string]float64
+	// busy is, per engine, its CPU time over the run's wall time for qscan
+	// over the same for its own client: how busy qscan kept it, however
+	// much work each request was.
+	busy map[string]float64
 }
 
 func (r result) rate() float64 { return float64(r.msgs) / r.wall.Seconds() }
@@ -74,11 +79,11 @@ func (b *bench) measure(daemons []string, fn func(addr map[string]string) (resul
 	for i, p := range relays {
 		r.sent += p.close()
 		r.reqs[daemons[i]] = p.answered()
-		flight = append(flight, fmt.Sprintf("%s %.1f of %d", daemons[i], p.requestTime().Seconds()/r.wall.Seconds(), p.answered()))
+		flight = append(flight, fmt.Sprintf("%s %.1f of %d, none %.0f%% of the run", daemons[i], p.requestTime().Seconds()/r.wall.Seconds(), p.answered(), 100*(1-p.engaged().Seconds()/r.wall.Seconds())))
 	}
 	r.inFlight = strings.Join(flight, ", ")
 	relays = nil
-	r.engCPU = meter.stop()
+	r.engCPU, r.engCPUBy = meter.stop()
 	return r, nil
 }
 
@@ -94,55 +99,62 @@ func firstLine(s string) string {
 	return s
 }
 
-// measureAlone measures a daemon on its own once: clamd with whole
-// messages over zINSTREAM (and clamdscan --stream, for reference), spamd
-// with spamc.
+// measureAlone measures a daemon on its own the first time it is asked
+// for: clamd with whole messages over zINSTREAM (and clamdscan --stream,
+// for reference), spamd with spamc.
 func (b *bench) measureAlone(d string) {
 	if _, done := b.alone[d]; done {
 		return
 	}
-	b.alone[d] = nil
-	one := func(label string, fn func(addr string) (result, error)) *row {
-		r, err := b.measure([]string{d}, func(addr map[string]string) (result, error) { return fn(addr[d]) })
-		if err != nil {
-			b.fail(label, err)
-			return nil
-		}
-		b.rows = append(b.rows, row{label: label, r: r})
-		return &b.rows[len(b.rows)-1]
-	}
-	switch d {
-	case "clamd":
-		zr := one(fmt.Sprintf("clamd alone: zINSTREAM of whole messages, %d connections", b.conc), func(a string) (result, error) {
-			return clamdAlone(a, b.queued, b.conc)
-		})
-		one(fmt.Sprintf("clamd alone: clamdscan --stream, %d processes", b.conc), func(a string) (result, error) {
+	b.alone[d] = b.primary(d, "")
+	if d == "clamd" {
+		b.one(d, fmt.Sprintf("clamd alone: clamdscan --stream, %d processes", b.conc), func(a string) (result, error) {
 			return clamdscanAlone(filepath.Join(b.root, "clamdscan"), a, b.queued, b.conc)
 		})
-		if zr != nil {
-			b.alone[d] = &row{label: zr.label, r: zr.r}
-		}
+	}
+}
+
+// primary runs the client whose speed qscan is compared with (clamd:
+// zINSTREAM; spamd: spamc), with note added to its label; nil when it
+// failed.
+func (b *bench) primary(d, note string) *row {
+	switch d {
+	case "clamd":
+		return b.one(d, fmt.Sprintf("clamd alone: zINSTREAM of whole messages, %d connections%s", b.conc, note), func(a string) (result, error) {
+			return clamdAlone(a, b.queued, b.conc)
+		})
 	case "spamd":
 		flag := "-c"
 		if b.report {
 			flag = "-R"
 		}
-		if sr := one(fmt.Sprintf("spamd alone: spamc %s, %d processes at once", flag, b.conc), func(a string) (result, error) {
+		return b.one(d, fmt.Sprintf("spamd alone: spamc %s, %d processes at once%s", flag, b.conc, note), func(a string) (result, error) {
 			return spamcAlone(a, b.queued, b.conc, b.report)
-		}); sr != nil {
-			b.alone[d] = &row{label: sr.label, r: sr.r}
-		}
+		})
 	}
+	return nil
 }
 
-// drain measures qscan with one engine set, after its engines alone.
+// one measures a client of daemon d alone and adds its row.
+func (b *bench) one(d, label string, fn func(addr string) (result, error)) *row {
+	r, err := b.measure([]string{d}, func(addr map[string]string) (result, error) { return fn(addr[d]) })
+	if err != nil {
+		b.fail(label, err)
+		return nil
+	}
+	b.rows = append(b.rows, row{label: label, r: r})
+	return &row{label: label, r: r}
+}
+
+// drain measures qscan with one engine set between two runs of each of its
+// engines alone (the run before is the last one of the drain before, if
+// any), so that a change of the machine's speed during the drain shows and
+// weighs on both sides alike.
 func (b *bench) drain(set engineSet) (row, bool) {
-	alone := 0.0
+	before := map[string]*row{}
 	for _, d := range set.daemons() {
 		b.measureAlone(d)
-		if a := b.alone[d]; a != nil && (alone == 0 || a.r.rate() < alone) {
-			alone = a.r.rate()
-		}
+		before[d] = b.alone[d]
 	}
 	root := filepath.Join(b.root, "drain-"+strings.ReplaceAll(set.name, "+", "-"))
 	r, err := b.measure(set.daemons(), func(addr map[string]string) (result, error) {
@@ -153,19 +165,78 @@ func (b *bench) drain(set engineSet) (row, bool) {
 		b.fail("qscan with "+set.name, err)
 		return row{}, false
 	}
-	return row{label: "qscan run --once, engines: " + set.name, r: r, alone: alone, pace: b.pace(set, r)}, true
+	alone, both := 0.0, map[string]*row{}
+	for _, d := range set.daemons() {
+		after := b.primary(d, ", again after qscan with "+set.name)
+		if after != nil {
+			b.alone[d] = after
+		}
+		a := merged(before[d], after)
+		if a == nil {
+			continue
+		}
+		both[d] = a
+		if alone == 0 || a.r.rate() < alone {
+			alone = a.r.rate()
+		}
+		if before[d] != nil && after != nil {
+			x, y := before[d].r.rate(), after.r.rate()
+			if math.Abs(x-y) > 0.1*(x+y)/2 {
+				b.notes = append(b.notes, fmt.Sprintf("%s alone ran at %.0f msg/s before qscan with %s and %.0f after: the machine's speed changed by more than 10 %% during these runs, so the msg/s ratio of that row is uncertain (it compares with both runs, %.0f msg/s); the busy share is steadier.", d, x, set.name, y, a.r.rate()))
+			}
+		}
+	}
+	return row{label: "qscan run --once, engines: " + set.name, r: r, alone: alone, pace: pace(set, r, both), busy: busy(set, r, both)}, true
+}
+
+// merged adds up two runs of the same client (either may be nil): their
+// rate and shares are those of the two together.
+func merged(x, y *row) *row {
+	if x == nil || y == nil {
+		if x != nil {
+			return x
+		}
+		return y
+	}
+	r := x.r
+	r.msgs += y.r.msgs
+	r.wall += y.r.wall
+	r.reqs, r.engCPUBy = map[string]int64{}, map[string]time.Duration{}
+	for _, m := range []result{x.r, y.r} {
+		for k, v := range m.reqs {
+			r.reqs[k] += v
+		}
+		for k, v := range m.engCPUBy {
+			r.engCPUBy[k] += v
+		}
+	}
+	return &row{label: x.label, r: r}
 }
 
 // pace compares the request rate each engine of the set kept up for qscan
 // with the rate it kept up alone.
-func (b *bench) pace(set engineSet, r result) map[string]float64 {
+func pace(set engineSet, r result, alone map[string]*row) map[string]float64 {
 	out := map[string]float64{}
 	for _, d := range set.daemons() {
-		a := b.alone[d]
+		a := alone[d]
 		if a == nil || a.r.reqs[d] == 0 || r.reqs[d] == 0 {
 			continue
 		}
 		out[d] = (float64(r.reqs[d]) / r.wall.Seconds()) / (float64(a.r.reqs[d]) / a.r.wall.Seconds())
+	}
+	return out
+}
+
+// busy compares the share of the run each engine of the set spent on the
+// CPU for qscan with the share it spent for its own client.
+func busy(set engineSet, r result, alone map[string]*row) map[string]float64 {
+	out := map[string]float64{}
+	for _, d := range set.daemons() {
+		a := alone[d]
+		if a == nil || a.r.engCPUBy[d] <= 0 || r.engCPUBy[d] <= 0 {
+			continue
+		}
+		out[d] = (r.engCPUBy[d].Seconds() / r.wall.Seconds()) / (a.r.engCPUBy[d].Seconds() / a.r.wall.Seconds())
 	}
 	return out
 }

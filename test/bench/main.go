@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -35,12 +36,21 @@ func main() {
 	latN := flag.Int("latency-n", 500, "messages for the latency run (0: no latency run)")
 	delay := flag.Duration("engine-delay", envDuration("BENCH_ENGINE_DELAY"),
 		"hold each engine answer this long in the relay, for every client alike: a slower engine (production signatures) without a slower CPU (BENCH_ENGINE_DELAY)")
+	engineCPUs := flag.String("engine-cpus", os.Getenv("BENCH_ENGINE_CPUS"),
+		"bind the stack's engines to these CPUs (e.g. 0) and the bench, qscan and the engines' own clients to the others: how busy qscan keeps an engine that does not share its CPUs (BENCH_ENGINE_CPUS)")
 	bin := flag.String("qscan", "bin/qscan", "qscan binary")
 	corpus := flag.String("corpus", "../shared/corpus", "corpus directory (used when present)")
 	flag.Parse()
 
+	var err error
 	b := &bench{bin: *bin, conc: max(*conc, 1), workers: *workers, report: *spamcReport, delay: *delay, alone: map[string]*row{}}
 	sets := chooseEngines(b, *engines)
+	pinned := ""
+	if *engineCPUs != "" {
+		if pinned, err = pin(b.st, *engineCPUs); err != nil {
+			fail(err)
+		}
+	}
 	root, err := os.MkdirTemp("", "qscan-bench-")
 	if err != nil {
 		fail(err)
@@ -61,7 +71,7 @@ func main() {
 	if b.workers <= 0 {
 		b.workers = b.conc
 	}
-	s := summary{when: time.Now(), source: source, conc: b.conc, workers: b.workers, delay: b.delay, load: [2]string{loadAvg("/proc/loadavg")}}
+	s := summary{when: time.Now(), source: source, conc: b.conc, workers: b.workers, delay: b.delay, pinned: pinned, load: [2]string{loadAvg("/proc/loadavg")}}
 	s.floor, err = runFloor(filepath.Join(root, "floor"), msgs)
 	if err != nil {
 		fail(err)
@@ -91,6 +101,7 @@ func main() {
 	s.alone, s.notes = b.rows, b.notes
 	s.load[1] = loadAvg("/proc/loadavg")
 	report(os.Stdout, s)
+	unpin()
 	if b.failed {
 		os.RemoveAll(root)
 		os.Exit(1)
@@ -122,6 +133,52 @@ func chooseEngines(b *bench, spec string) []engineSet {
 	return sets
 }
 
+// unpin gives the engines back the CPUs they had (see pin).
+var unpin = func() {}
+
+// pin binds the engines that are up to the CPUs in list and the bench
+// itself, and so qscan and every client it starts, to the other CPUs; it
+// sets unpin and returns the binding for the report.
+func pin(st stack, list string) (string, error) {
+	n := runtime.NumCPU()
+	set, err := parseCPUs(list, n)
+	if err != nil {
+		return "", fmt.Errorf("-engine-cpus: %w", err)
+	}
+	rest := others(set, n)
+	if rest.Count() == 0 {
+		return "", fmt.Errorf("-engine-cpus %s: no CPU left for qscan", list)
+	}
+	var restores []func()
+	unpin = func() {
+		for _, r := range restores {
+			r()
+		}
+		restores = nil
+	}
+	var bound []string
+	for _, d := range []string{"clamd", "spamd"} {
+		if !st.up[d] {
+			continue
+		}
+		r, err := pinDaemon(st.pidFile(d), set)
+		if err != nil {
+			unpin()
+			return "", fmt.Errorf("-engine-cpus: %s: %w", d, err)
+		}
+		restores = append(restores, r)
+		bound = append(bound, d)
+	}
+	if len(bound) == 0 {
+		return "", fmt.Errorf("-engine-cpus: no engine of the stack is up")
+	}
+	if err := pinTasks(tasks("/proc", os.Getpid()), rest); err != nil {
+		unpin()
+		return "", fmt.Errorf("-engine-cpus: the bench: %w", err)
+	}
+	return fmt.Sprintf("%s bound to CPU %s, the bench, qscan and the engines' clients to CPU %s", strings.Join(bound, " and "), cpuList(set, n), cpuList(rest, n)), nil
+}
+
 func names(sets []engineSet) string {
 	s := ""
 	for i, e := range sets {
@@ -149,6 +206,7 @@ func envDuration(name string) time.Duration {
 }
 
 func fail(err error) {
+	unpin()
 	fmt.Fprintln(os.Stderr, "bench:", err)
 	os.Exit(1)
 }

@@ -78,33 +78,37 @@ func daemonCPU(procDir, pidFile string) (d time.Duration, ok bool) {
 
 // cpuMeter measures the CPU the stack daemons use during one run.
 type cpuMeter struct {
-	files []string
-	start time.Duration
-	ok    bool
+	daemons []string
+	files   []string
+	start   []time.Duration
+	ok      bool
 }
 
 func startCPU(st stack, daemons []string) *cpuMeter {
-	m := &cpuMeter{ok: len(daemons) > 0}
+	m := &cpuMeter{daemons: daemons, ok: len(daemons) > 0}
 	for _, d := range daemons {
 		f := st.pidFile(d)
 		v, ok := daemonCPU("/proc", f)
 		m.ok = m.ok && ok
 		m.files = append(m.files, f)
-		m.start += v
+		m.start = append(m.start, v)
 	}
 	return m
 }
 
-// stop returns the CPU used since start, or -1 when unknown.
-func (m *cpuMeter) stop() time.Duration {
-	var end time.Duration
-	for _, f := range m.files {
+// stop returns the CPU used since start, in all and by daemon; -1 and nil
+// when unknown.
+func (m *cpuMeter) stop() (time.Duration, map[string]time.Duration) {
+	var total time.Duration
+	by := map[string]time.Duration{}
+	for i, f := range m.files {
 		v, ok := daemonCPU("/proc", f)
 		m.ok = m.ok && ok
-		end += v
+		total += v - m.start[i]
+		by[m.daemons[i]] = v - m.start[i]
 	}
 	if !m.ok {
-		return -1
+		return -1, nil
 	}
-	return end - m.start
+	return total, by
 }

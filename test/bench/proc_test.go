@@ -68,7 +68,7 @@ func TestDaemonCPU(t *testing.T) {
 
 func TestCPUMeterUnknown(t *testing.T) {
 	m := startCPU(stack{}, []string{"clamd"})
-	if got := m.stop(); got != -1 {
-		t.Errorf("cpuMeter without a stack = %v, want -1 (unknown)", got)
+	if got, by := m.stop(); got != -1 || by != nil {
+		t.Errorf("cpuMeter without a stack = %v, %v; want -1, nil (unknown)", got, by)
 	}
 }

@@ -32,6 +32,9 @@ type proxy struct {
 	busy     time.Duration
 	last     time.Time
 	requests int64
+	// engagedFor is the time with at least one request open: the engine
+	// had work, however many requests it was given.
+	engagedFor time.Duration
 	// grace is how long close waits for clients to hang up.
 	grace time.Duration
 	// delay holds each answer of the engine this long before it is passed
@@ -77,6 +80,9 @@ func (p *proxy) step(delta int) {
 	now := time.Now()
 	if !p.last.IsZero() {
 		p.busy += time.Duration(p.open) * now.Sub(p.last)
+		if p.open > 0 {
+			p.engagedFor += now.Sub(p.last)
+		}
 	}
 	p.last = now
 	p.open += delta
@@ -186,6 +192,14 @@ func (p *proxy) requestTime() time.Duration {
 	defer p.mu.Unlock()
 	p.step(0)
 	return p.busy
+}
+
+// engaged returns the time so far with at least one request open.
+func (p *proxy) engaged() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.step(0)
+	return p.engagedFor
 }
 
 // answered returns the number of requests so far.

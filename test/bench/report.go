@@ -28,6 +28,9 @@ type summary struct {
 	load [2]string
 	// delay is what the relays added to each engine answer (-engine-delay).
 	delay time.Duration
+	// pinned says which CPUs the engines and the rest were bound to
+	// (-engine-cpus), "" when not.
+	pinned string
 }
 
 // goalRatio is the share of an engine's own speed qscan should reach.
@@ -41,6 +44,9 @@ func report(w io.Writer, s summary) {
 		s.floor.msgs, float64(s.floor.bytes)/1e6, s.source, cmp.Or(s.workers, s.conc), s.conc)
 	if s.delay > 0 {
 		fmt.Fprintf(w, "; every engine answer held %s by the relay (a slower engine, for qscan and the engines alone alike)", s.delay)
+	}
+	if s.pinned != "" {
+		fmt.Fprintf(w, "; %s", s.pinned)
 	}
 	if s.load[0] != "" && s.load[1] != "" {
 		fmt.Fprintf(w, "; load average %s at the start, %s at the end", s.load[0], s.load[1])
@@ -110,9 +116,9 @@ func cellText(s string) string {
 // notes explains the columns and adds what happened during the run.
 func notes(s summary) []string {
 	out := []string{
-		"CPU s: user+system CPU of qscan; for the floor, of the bench itself; for the engine-alone rows, of the bench client and its clamdscan/spamc processes. Engine CPU s: clamd, and spamd with its children, during the run (from /proc). Requests in flight: the mean number of requests open to each engine over the run (from a request's first byte to its answer, counted by the relay; qscan keeps clamd sessions open between requests), of the number of requests.",
+		"CPU s: user+system CPU of qscan; for the floor, of the bench itself; for the engine-alone rows, of the bench client and its clamdscan/spamc processes. Engine CPU s: clamd, and spamd with its children, during the run (from /proc). Requests in flight: the mean number of requests open to each engine over the run (from a request's first byte to its answer, counted by the relay; qscan keeps clamd sessions open between requests), of the number of requests, and the share of the run with none open (the engine had nothing to do).",
 		"to engines MB: bytes sent to clamd and spamd, counted by a loopback relay that every client of the engines goes through. qscan scans each exploded part and the whole message with clamd, and gives spamd at most [spam.spamd] max_size of each message, so its byte count differs from the whole-message clients'.",
-		fmt.Sprintf("engine alone: the slowest engine of the set on the same messages at the same concurrency (clamd: zINSTREAM of whole messages on fresh connections; spamd: spamc processes). qscan / engine is the share of the engine's own speed qscan reaches; the goal is at least %.2f.", goalRatio),
+		fmt.Sprintf("engine alone: the slowest engine of the set on the same messages at the same concurrency, run before and after qscan's drain and counted together (clamd: zINSTREAM of whole messages on fresh connections; spamd: spamc processes). qscan / engine is the share of the engine's own speed qscan reaches; the goal is at least %.2f.", goalRatio),
 	}
 	var pass float64
 	for _, r := range s.drains {
@@ -124,8 +130,16 @@ func notes(s summary) []string {
 	for _, r := range s.drains {
 		for _, d := range []string{"clamd", "spamd"} {
 			if v, ok := r.pace[d]; ok {
-				out = append(out, fmt.Sprintf("%s: %s answered %d requests for %d messages at %.2f× the request rate it kept up for its own client: how busy qscan kept it (qscan also scans attachments and archive members on their own, so it asks more per message).",
+				out = append(out, fmt.Sprintf("%s: %s answered %d requests for %d messages at %.2f× the request rate it kept up for its own client (qscan also scans attachments and archive members on their own, so it asks more per message).",
 					strings.TrimPrefix(r.label, "qscan run --once, "), d, r.r.reqs[d], r.r.msgs, v))
+			}
+			if v, ok := r.busy[d]; ok {
+				hint := ""
+				if v < goalRatio && s.pinned == "" {
+					hint = "; it shares the CPUs with qscan here (see -engine-cpus)"
+				}
+				out = append(out, fmt.Sprintf("%s: %s was on the CPU %.2f of the run, %.3f of the share it kept with its own client: how busy qscan kept it (goal %.2f)%s.",
+					strings.TrimPrefix(r.label, "qscan run --once, "), d, r.r.engCPUBy[d].Seconds()/r.r.wall.Seconds(), v, goalRatio, hint))
 			}
 		}
 	}

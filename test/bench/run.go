@@ -25,6 +25,8 @@ type result struct {
 	maxRSS int64         // KiB; 0: not measured
 	sent   int64         // bytes sent to clamd and spamd; -1: none or unknown
 	engCPU time.Duration // CPU of clamd and spamd during the run; -1: unknown
+	// engCPUBy is engCPU by daemon; nil when unknown.
+	engCPUBy map[string]time.Duration
 	// inFlight is the mean number of requests open to each engine during
 	// the run, e.g. "clamd 3.1, spamd 3.9"; "" when no engine was used.
 	inFlight string
