@@ -99,6 +99,18 @@ func (e *env) enqueue(id string, body string, age time.Duration) {
 	e.writeRaw(id, qf.Bytes(), []byte(body), age)
 }
 
+// enqueueInOrder queues n messages, each older than the next, and returns
+// their IDs in the order they are claimed.
+func (e *env) enqueueInOrder(n int) []string {
+	e.t.Helper()
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("6AM876nc00%04d", i)
+		e.enqueue(ids[i], "x\n", time.Duration(n-i)*time.Minute)
+	}
+	return ids
+}
+
 func (e *env) writeRaw(id string, qf, df []byte, age time.Duration) {
 	e.t.Helper()
 	if df != nil {

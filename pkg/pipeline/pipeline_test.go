@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -283,11 +282,7 @@ func (o batchStarts) BatchStart(n int) { o.started <- n }
 func TestNextBatchClaimedBeforeWorkersFree(t *testing.T) {
 	e := newEnv(t)
 	const n = 8
-	ids := make([]string, n)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("6AM876nc00%04d", i)
-		e.enqueue(ids[i], "x\n", time.Duration(n-i)*time.Minute)
-	}
+	ids := e.enqueueInOrder(n)
 	release := make(chan struct{})
 	hold := stageFunc{name: "hold", f: func(ctx context.Context, m *message.Message) error {
 		if m.ID == ids[0] || m.ID == ids[1] {
@@ -333,11 +328,7 @@ func TestNextBatchClaimedBeforeWorkersFree(t *testing.T) {
 func TestBatchesOverlap(t *testing.T) {
 	e := newEnv(t)
 	const n = 8
-	ids := make([]string, n)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("6AM876nc00%04d", i)
-		e.enqueue(ids[i], "x\n", time.Duration(n-i)*time.Minute) // claimed in this order
-	}
+	ids := e.enqueueInOrder(n)
 	release := make(chan struct{})
 	overlap := make(chan string, n)
 	slow := stageFunc{name: "slow", f: func(ctx context.Context, m *message.Message) error {
