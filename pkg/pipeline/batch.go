@@ -56,10 +56,10 @@ func (p *Pipeline) RunBatch(ctx context.Context) (BatchStats, error) {
 // more messages of the current one wait for a worker than there are
 // workers, so that the next batch's messages are ready (claimed, their
 // attempts counted) when the current batch's last ones leave workers
-// free. At most two batches are in memory: the next is claimed only after the commit before
-// the current batch has ended. The items of a batch stay locked until its
-// commit, so claims pass them by, and commits follow one another in batch
-// order.
+// free. At most two batches are in memory: the next is claimed only after
+// the commit before the current batch has ended. The items of a batch stay
+// locked until its commit, so claims pass them by, and commits follow one
+// another in batch order.
 func (p *Pipeline) runBatches(ctx context.Context, stop func() bool) error {
 	var committing chan error // the commit under way, if any
 	waitCommit := func() error {
@@ -102,10 +102,10 @@ func (p *Pipeline) runBatches(ctx context.Context, stop func() bool) error {
 }
 
 // startBatch claims a batch and counts the attempts, then starts the
-// checks in the background: b.tail is closed when at most Workers messages
-// wait for a worker, b.done when all are checked. A batch that claimed nothing, or
-// whose attempts could not be recorded (its items are then held), is done
-// at once.
+// checks in the background: b.tail is closed when at most Workers
+// messages wait for a worker, b.done when all are checked. A batch that
+// claimed nothing, or whose attempts could not be recorded (its items are
+// then held), is done at once.
 func (p *Pipeline) startBatch(ctx context.Context) *batch {
 	start := time.Now()
 	items := p.claim()
