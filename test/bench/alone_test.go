@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -16,108 +15,33 @@ import (
 	"time"
 
 	"github.com/qscan/qscan/pkg/virus/clamd"
+	"github.com/qscan/qscan/test/fakeclamd"
 )
 
-// fakeClamd answers zINSTREAM (and zPING, zVERSION) like clamd: FOUND
-// for content holding the EICAR string, a size-limit ERROR above limit
-// bytes. It records every stream it received.
+// fakeClamd answers like clamd (see fakeclamd) with the EICAR signature
+// only and a size-limit ERROR above limit bytes, and records every stream
+// it scanned.
 type fakeClamd struct {
-	ln      net.Listener
-	limit   int
+	*fakeclamd.Server
 	mu      sync.Mutex
 	streams [][]byte
 }
 
 func startFakeClamd(t *testing.T, limit int) *fakeClamd {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fakeClamd{ln: ln, limit: limit}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go f.serve(c)
-		}
-	}()
+	f := &fakeClamd{}
+	f.Server = fakeclamd.Start(t, "tcp", fakeclamd.Answer(limit, func(data []byte) string {
+		f.mu.Lock()
+		f.streams = append(f.streams, data)
+		f.mu.Unlock()
+		return fakeclamd.EICAR(data)
+	}))
 	return f
 }
 
-func (f *fakeClamd) addr() string { return f.ln.Addr().String() }
+func (f *fakeClamd) addr() string { return f.Addr() }
 
-// serve answers one command, or after IDSESSION each command of the
-// session with its number, as clamd does.
-func (f *fakeClamd) serve(c net.Conn) {
-	defer c.Close()
-	r := bufio.NewReader(c)
-	cmd, err := r.ReadString(0)
-	if err != nil {
-		return
-	}
-	if cmd != "zIDSESSION\x00" {
-		io.WriteString(c, f.answer(cmd, r))
-		return
-	}
-	for n := 1; ; n++ {
-		if cmd, err = r.ReadString(0); err != nil || cmd == "zEND\x00" {
-			return
-		}
-		a := f.answer(cmd, r)
-		if _, err := fmt.Fprintf(c, "%d: %s", n, a); err != nil || strings.HasSuffix(a, "ERROR\x00") {
-			return
-		}
-	}
-}
-
-func (f *fakeClamd) answer(cmd string, r *bufio.Reader) string {
-	switch strings.TrimSuffix(strings.TrimPrefix(cmd, "z"), "\x00") {
-	case "PING":
-		return "PONG\x00"
-	case "VERSION":
-		return "ClamAV 1.4.6/1/fake\x00"
-	case "INSTREAM":
-		data, tooBig := f.readStream(r)
-		switch {
-		case tooBig:
-			return "INSTREAM size limit exceeded. ERROR\x00"
-		case bytes.Contains(data, []byte("EICAR-STANDARD-ANTIVIRUS-TEST-FILE")):
-			return "stream: Eicar-Test-Signature FOUND\x00"
-		}
-		return "stream: OK\x00"
-	}
-	return "UNKNOWN COMMAND\x00"
-}
-
-func (f *fakeClamd) readStream(r *bufio.Reader) (data []byte, tooBig bool) {
-	var size [4]byte
-	for {
-		if _, err := io.ReadFull(r, size[:]); err != nil {
-			return nil, false
-		}
-		n := binary.BigEndian.Uint32(size[:])
-		if n == 0 {
-			break
-		}
-		chunk := make([]byte, n)
-		if _, err := io.ReadFull(r, chunk); err != nil {
-			return nil, false
-		}
-		data = append(data, chunk...)
-		if f.limit > 0 && len(data) > f.limit {
-			return nil, true
-		}
-	}
-	f.mu.Lock()
-	f.streams = append(f.streams, data)
-	f.mu.Unlock()
-	return data, false
-}
-
+// count returns the streams scanned.
 func (f *fakeClamd) count() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()

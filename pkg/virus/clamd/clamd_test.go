@@ -67,7 +67,7 @@ func TestScanFake(t *testing.T) {
 		for _, sessions := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/sessions=%v", tt.name, sessions), func(t *testing.T) {
 				f := startFake(t, tt.handle)
-				tt.opts.Socket = f.path
+				tt.opts.Socket = f.Addr()
 				tt.opts.MaxConnections = 2
 				tt.opts.Sessions = sessions
 				c, err := New(tt.opts)
@@ -109,7 +109,7 @@ func replay(r io.Reader) io.Reader {
 
 func TestScanKnownSizeOverLimitDoesNotConnect(t *testing.T) {
 	f := startFake(t, answer(eicarReply))
-	c, err := New(Options{Socket: f.path, MaxStream: 10, MaxConnections: 1})
+	c, err := New(Options{Socket: f.Addr(), MaxStream: 10, MaxConnections: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestScanKnownSizeOverLimitDoesNotConnect(t *testing.T) {
 	if err != nil || !res.LimitExceeded || res.Infected() {
 		t.Errorf("Scan(68 bytes, max 10) = %+v, %v; want LimitExceeded, not infected", res, err)
 	}
-	if n := f.connections(); n != 0 {
+	if n := f.Connections(); n != 0 {
 		t.Errorf("connections = %d, want 0", n)
 	}
 }
@@ -126,7 +126,7 @@ func TestScanCancel(t *testing.T) {
 	block := make(chan struct{})
 	defer close(block)
 	f := startFake(t, func(string, *bufio.Reader, net.Conn) { <-block })
-	c, err := New(Options{Socket: f.path, MaxConnections: 1})
+	c, err := New(Options{Socket: f.Addr(), MaxConnections: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestConcurrencyFromStats(t *testing.T) {
 		return "stream: OK\x00"
 	})
 	f := startFake(t, scan)
-	c, err := New(Options{Socket: f.path})
+	c, err := New(Options{Socket: f.Addr()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func TestPingVersion(t *testing.T) {
 			io.WriteString(w, "ClamAV 1.4.6/27000/Mon Jan  5 09:00:00 2026\x00")
 		}
 	})
-	c, err := New(Options{Socket: f.path})
+	c, err := New(Options{Socket: f.Addr()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +249,7 @@ func TestConcurrencyWithoutStats(t *testing.T) {
 		readStream(r)
 		io.WriteString(w, "stream: OK\x00")
 	})
-	c, err := New(Options{Socket: f.path})
+	c, err := New(Options{Socket: f.Addr()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,11 +286,11 @@ func TestInstreamWrites(t *testing.T) {
 			}
 			return "stream: OK\x00"
 		}))
-		cl, err := New(Options{Socket: f.path, ChunkSize: c.chunk})
+		cl, err := New(Options{Socket: f.Addr(), ChunkSize: c.chunk})
 		if err != nil {
 			t.Fatal(err)
 		}
-		raw, err := net.Dial("unix", f.path)
+		raw, err := net.Dial("unix", f.Addr())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -314,7 +314,7 @@ func TestInstreamWrites(t *testing.T) {
 func TestProbe(t *testing.T) {
 	var got []byte
 	ok := startFake(t, answer(func(data []byte) string { got = data; return "stream: OK\x00" }))
-	c, _ := New(Options{Socket: ok.path, MaxConnections: 1})
+	c, _ := New(Options{Socket: ok.Addr(), MaxConnections: 1})
 	if err := c.Probe(context.Background()); err != nil || string(got) != probeContent {
 		t.Errorf("Probe() = %v after clamd read %q; want nil after %q", err, got, probeContent)
 	}
@@ -326,7 +326,7 @@ func TestProbe(t *testing.T) {
 		readStream(r)
 		io.WriteString(w, "\x01\x02 what\x00")
 	})
-	c, _ = New(Options{Socket: garbage.path, MaxConnections: 1})
+	c, _ = New(Options{Socket: garbage.Addr(), MaxConnections: 1})
 	if err := c.Ping(context.Background()); err != nil {
 		t.Fatalf("Ping() = %v", err)
 	}

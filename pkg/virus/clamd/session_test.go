@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/qscan/qscan/pkg/virus"
+	"github.com/qscan/qscan/test/fakeclamd"
 )
 
 // sessionClient returns a session client of the fake, n connections at most.
-func sessionClient(t *testing.T, f *fakeClamd, n int) *Client {
+func sessionClient(t *testing.T, f *fakeclamd.Server, n int) *Client {
 	t.Helper()
-	c, err := New(Options{Socket: f.path, MaxConnections: n, Sessions: true})
+	c, err := New(Options{Socket: f.Addr(), MaxConnections: n, Sessions: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +42,7 @@ func TestSessionReuse(t *testing.T) {
 		scanOK(t, c, strings.NewReader("hello"), "")
 		scanOK(t, c, strings.NewReader(eicar), "Eicar-Test-Signature")
 	}
-	if conns, scans := f.connections(), f.served(); conns != 1 || scans != 10 {
+	if conns, scans := f.Connections(), f.Served(); conns != 1 || scans != 10 {
 		t.Errorf("%d connections for %d scans, want 1 for 10", conns, scans)
 	}
 }
@@ -62,7 +63,7 @@ func TestSessionConcurrency(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if conns := f.connections(); conns < 1 || conns > 3 {
+	if conns := f.Connections(); conns < 1 || conns > 3 {
 		t.Errorf("%d connections for 30 scans with 3 slots, want 1..3", conns)
 	}
 	if n := len(c.idle); n < 1 || n > 3 {
@@ -76,7 +77,7 @@ func TestSessionWrongAnswer(t *testing.T) {
 	for _, reply := range []string{"7: stream: OK\x00", "stream: OK\x00", "1: stream: OK"} {
 		f := startFake(t, func(cmd string, r *bufio.Reader, w net.Conn) {
 			readStream(r)
-			io.WriteString(w.(*numbered).Conn, reply) // past the numbering
+			io.WriteString(fakeclamd.Raw(w), reply) // past the numbering
 		})
 		c := sessionClient(t, f, 1)
 		if _, err := c.Scan(context.Background(), strings.NewReader("x")); !errors.Is(err, virus.ErrUnavailable) {
@@ -100,7 +101,7 @@ func TestSessionClosedWhileIdle(t *testing.T) {
 		scanOK(t, c, onlyReader{strings.NewReader("x")}, "")
 		time.Sleep(10 * time.Millisecond) // the close reaches us
 	}
-	if n := f.connections(); n != 3 {
+	if n := f.Connections(); n != 3 {
 		t.Errorf("%d connections for 3 scans on sessions closed after each answer, want 3", n)
 	}
 }
@@ -112,7 +113,7 @@ func TestSessionStaleRetry(t *testing.T) {
 	var mu sync.Mutex
 	first := map[net.Conn]bool{} // connections that answered once
 	f := startFake(t, func(cmd string, r *bufio.Reader, w net.Conn) {
-		conn := w.(*numbered).Conn
+		conn := fakeclamd.Raw(w)
 		mu.Lock()
 		again := first[conn]
 		first[conn] = true
@@ -126,7 +127,7 @@ func TestSessionStaleRetry(t *testing.T) {
 	c := sessionClient(t, f, 1)
 	scanOK(t, c, strings.NewReader("a"), "")
 	scanOK(t, c, strings.NewReader("b"), "") // stale session, sent again
-	if n := f.connections(); n != 2 {
+	if n := f.Connections(); n != 2 {
 		t.Errorf("%d connections, want 2", n)
 	}
 	if _, err := c.Scan(context.Background(), onlyReader{strings.NewReader("c")}); !errors.Is(err, io.ErrUnexpectedEOF) {
