@@ -41,6 +41,21 @@ func startFakeClamd(t *testing.T, limit int) *fakeClamd {
 
 func (f *fakeClamd) addr() string { return f.Addr() }
 
+// relayedFake starts a fake clamd and a relay in front of it that holds
+// each answer delay; the relay is closed when the test ends, if the test
+// has not closed it.
+func relayedFake(t *testing.T, delay time.Duration) (*fakeClamd, *proxy) {
+	t.Helper()
+	f := startFakeClamd(t, 0)
+	p, err := newProxy(f.addr(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.delay = delay
+	t.Cleanup(func() { p.close() })
+	return f, p
+}
+
 // count returns the streams scanned.
 func (f *fakeClamd) count() int {
 	f.mu.Lock()
@@ -97,11 +112,7 @@ func testMessages(n int) [][]byte {
 // counting relay: every message reaches clamd once, and the relay counts
 // each message plus the zINSTREAM framing.
 func TestClamdAloneThroughProxy(t *testing.T) {
-	f := startFakeClamd(t, 0)
-	p, err := newProxy(f.addr(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, p := relayedFake(t, 0)
 	msgs := testMessages(25)
 	r, err := clamdAlone(p.addr(), msgs, 3)
 	if err != nil {
@@ -245,12 +256,7 @@ func TestSpamcAlone(t *testing.T) {
 // the other) the relay counts each request, holds each answer and counts
 // the time requests are open, not the time the connection is.
 func TestProxySession(t *testing.T) {
-	f := startFakeClamd(t, 0)
-	p, err := newProxy(f.addr(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.delay = 20 * time.Millisecond
+	f, p := relayedFake(t, 20*time.Millisecond)
 	c, err := clamd.New(clamd.Options{Address: p.addr(), MaxConnections: 1, Sessions: true})
 	if err != nil {
 		t.Fatal(err)
@@ -284,13 +290,7 @@ func TestProxySession(t *testing.T) {
 // TestProxyEngaged: requests open at the same time count once in the
 // time the engine had work, each in the request time.
 func TestProxyEngaged(t *testing.T) {
-	f := startFakeClamd(t, 0)
-	p, err := newProxy(f.addr(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.close()
-	p.delay = 50 * time.Millisecond
+	_, p := relayedFake(t, 50*time.Millisecond)
 	var wg sync.WaitGroup
 	for range 2 {
 		wg.Add(1)
@@ -311,13 +311,7 @@ func TestProxyEngaged(t *testing.T) {
 // TestProxyDelay: with a delay, the relay holds each answer at least that
 // long and passes it on whole.
 func TestProxyDelay(t *testing.T) {
-	f := startFakeClamd(t, 0)
-	p, err := newProxy(f.addr(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.close()
-	p.delay = 30 * time.Millisecond
+	_, p := relayedFake(t, 30*time.Millisecond)
 	start := time.Now()
 	reply, err := instream(p.addr(), []byte("Subject: x\n\nhello\n"))
 	if took := time.Since(start); err != nil || took < p.delay || reply != "stream: OK" {

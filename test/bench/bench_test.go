@@ -153,11 +153,7 @@ func TestReportNotes(t *testing.T) {
 // TestProxyCutsIdle checks that close does not wait for ever on a client
 // that keeps its connection open.
 func TestProxyCutsIdle(t *testing.T) {
-	f := startFakeClamd(t, 0)
-	p, err := newProxy(f.addr(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, p := relayedFake(t, 0)
 	p.grace = 50 * time.Millisecond
 	c, err := net.Dial("tcp", p.addr())
 	if err != nil {
