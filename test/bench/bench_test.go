@@ -11,6 +11,7 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -221,5 +222,28 @@ func TestMerged(t *testing.T) {
 	}
 	if merged(x, nil) != x || merged(nil, y) != y || merged(nil, nil) != nil {
 		t.Error("merged with a missing run: want the other one (or nil)")
+	}
+}
+
+// With rounds, each engine set gets the median and range of its rounds;
+// a set drained once gets nothing.
+func TestRoundsNotes(t *testing.T) {
+	drain := func(label string, rate, alone, busy float64) row {
+		return row{label: "qscan run --once, engines: " + label, r: result{msgs: int(rate), wall: time.Second},
+			alone: alone, busy: map[string]float64{"clamd": busy}}
+	}
+	got := roundsNotes([]row{
+		drain("clamd (round 1)", 80, 100, 0.9),
+		drain("none", 500, 0, 0),
+		drain("clamd (round 2)", 90, 100, 0.8),
+		drain("clamd (round 3)", 70, 100, 0.95),
+		drain("builtin (round 1)", 400, 0, 0),
+	})
+	want := []string{"engines: clamd over 3 rounds: qscan / engine median 0.800 (0.700–0.900); clamd busy share median 0.900 (0.800–0.950)."}
+	if !slices.Equal(got, want) {
+		t.Errorf("roundsNotes =\n%q\nwant\n%q", got, want)
+	}
+	if got := spread([]float64{0.4, 0.1, 0.3, 0.2}); got != "median 0.250 (0.100–0.400)" {
+		t.Errorf("spread of four = %s, want median 0.250 (0.100–0.400)", got)
 	}
 }

@@ -38,6 +38,7 @@ func main() {
 		"hold each engine answer this long in the relay, for every client alike: a slower engine (production signatures) without a slower CPU (BENCH_ENGINE_DELAY)")
 	engineCPUs := flag.String("engine-cpus", os.Getenv("BENCH_ENGINE_CPUS"),
 		"bind the stack's engines to these CPUs (e.g. 0) and the bench, qscan and the engines' own clients to the others: how busy qscan keeps an engine that does not share its CPUs (BENCH_ENGINE_CPUS)")
+	rounds := flag.Int("rounds", envInt("BENCH_ROUNDS", 1), "drains of each engine set, each between runs of its engines alone; with more than one the report adds the median of each set's rounds: on a machine whose speed drifts, one round says little (BENCH_ROUNDS)")
 	bin := flag.String("qscan", "bin/qscan", "qscan binary")
 	corpus := flag.String("corpus", "../shared/corpus", "corpus directory (used when present)")
 	flag.Parse()
@@ -76,9 +77,14 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	for _, set := range sets {
-		if r, ok := b.drain(set); ok {
-			s.drains = append(s.drains, r)
+	for round := 1; round <= *rounds; round++ {
+		for _, set := range sets {
+			if r, ok := b.drain(set); ok {
+				if *rounds > 1 {
+					r.label += fmt.Sprintf(" (round %d)", round)
+				}
+				s.drains = append(s.drains, r)
+			}
 		}
 	}
 	if *bigN > 0 { // -big-n 0, -latency-n 0: skip those runs

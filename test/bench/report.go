@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -122,7 +124,7 @@ func notes(s summary) []string {
 	}
 	var pass float64
 	for _, r := range s.drains {
-		if strings.HasSuffix(r.label, ": none") && s.floor.wall > 0 {
+		if set, _ := setOf(r.label); set == "engines: none" && s.floor.wall > 0 && pass == 0 {
 			pass = r.r.rate()
 			out = append(out, fmt.Sprintf("The pass-through drain runs at %.2f× the floor.", pass/s.floor.rate()))
 		}
@@ -149,7 +151,67 @@ func notes(s summary) []string {
 				strings.TrimPrefix(r.label, "qscan run --once, "), r.alone, pass, pass/r.alone, r.r.rate()/pass))
 		}
 	}
+	out = append(out, roundsNotes(s.drains)...)
 	return append(out, s.notes...)
+}
+
+// setOf returns the engine set of a drain's label ("engines: clamd") and
+// whether the drain is one of several rounds.
+func setOf(label string) (set string, round bool) {
+	set, _, round = strings.Cut(strings.TrimPrefix(label, "qscan run --once, "), " (round ")
+	return set, round
+}
+
+// roundsNotes gives, for each engine set drained more than once (-rounds),
+// the median and range of its rounds' ratio and of each engine's busy
+// share.
+func roundsNotes(drains []row) []string {
+	var order []string
+	count := map[string]int{}
+	ratios, busy := map[string][]float64{}, map[string]map[string][]float64{}
+	for _, r := range drains {
+		set, rounds := setOf(r.label)
+		if !rounds {
+			continue
+		}
+		if _, seen := busy[set]; !seen {
+			order = append(order, set)
+			busy[set] = map[string][]float64{}
+		}
+		count[set]++
+		if r.alone > 0 {
+			ratios[set] = append(ratios[set], r.r.rate()/r.alone)
+		}
+		for d, v := range r.busy {
+			busy[set][d] = append(busy[set][d], v)
+		}
+	}
+	var out []string
+	for _, set := range order {
+		var parts []string
+		if v := ratios[set]; len(v) > 1 {
+			parts = append(parts, "qscan / engine "+spread(v))
+		}
+		for _, d := range slices.Sorted(maps.Keys(busy[set])) {
+			if v := busy[set][d]; len(v) > 1 {
+				parts = append(parts, d+" busy share "+spread(v))
+			}
+		}
+		if len(parts) > 0 {
+			out = append(out, fmt.Sprintf("%s over %d rounds: %s.", set, count[set], strings.Join(parts, "; ")))
+		}
+	}
+	return out
+}
+
+// spread writes the median and the range of vs.
+func spread(vs []float64) string {
+	v := slices.Sorted(slices.Values(vs))
+	med := v[len(v)/2]
+	if len(v)%2 == 0 {
+		med = (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	return fmt.Sprintf("median %.3f (%.3f–%.3f)", med, v[0], v[len(v)-1])
 }
 
 // loadAvg returns the 1-minute load average from procFile (/proc/loadavg),
