@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -46,15 +45,8 @@ func others(set unix.CPUSet, n int) unix.CPUSet {
 // in pre-forked children) from procDir.
 func tasks(procDir string, pid int) []int {
 	pids := []int{pid}
-	all, _ := filepath.Glob(filepath.Join(procDir, "[0-9]*", "stat"))
-	for _, p := range all {
-		if b, err := os.ReadFile(p); err == nil {
-			if st, err := parseStat(b); err == nil && st.ppid == pid {
-				if c, err := strconv.Atoi(filepath.Base(filepath.Dir(p))); err == nil {
-					pids = append(pids, c)
-				}
-			}
-		}
+	for c := range children(procDir, pid) {
+		pids = append(pids, c)
 	}
 	var out []int
 	for _, p := range pids {
@@ -72,13 +64,9 @@ func tasks(procDir string, pid int) []int {
 // of its children, to set, and returns what sets them back to the CPUs the
 // daemon had. Threads the daemon starts later inherit the binding.
 func pinDaemon(pidFile string, set unix.CPUSet) (restore func(), err error) {
-	raw, err := os.ReadFile(pidFile)
+	pid, err := readPid(pidFile)
 	if err != nil {
 		return nil, err
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(raw), "\n", 2)[0]))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", pidFile, err)
 	}
 	var before unix.CPUSet
 	if err := unix.SchedGetaffinity(pid, &before); err != nil {

@@ -44,15 +44,43 @@ func parseStat(b []byte) (procStat, error) {
 	return procStat{ppid: int(v[0]), self: time.Duration(v[1]+v[2]) * tick, children: time.Duration(v[3]+v[4]) * tick}, nil
 }
 
+// readPid reads the pid on the first line of a pid file.
+func readPid(pidFile string) (int, error) {
+	raw, err := os.ReadFile(pidFile)
+	if err != nil {
+		return 0, err
+	}
+	pid, err := strconv.Atoi(string(bytes.TrimSpace(bytes.SplitN(raw, []byte("\n"), 2)[0])))
+	if err != nil {
+		return 0, fmt.Errorf("%s: %v", pidFile, err)
+	}
+	return pid, nil
+}
+
+// children lists the live processes in procDir whose parent is pid, with
+// what their stat says.
+func children(procDir string, pid int) map[int]procStat {
+	out := map[int]procStat{}
+	all, _ := filepath.Glob(filepath.Join(procDir, "[0-9]*", "stat"))
+	for _, p := range all {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		st, err := parseStat(b)
+		child, cerr := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+		if err == nil && cerr == nil && st.ppid == pid {
+			out[child] = st
+		}
+	}
+	return out
+}
+
 // daemonCPU returns the CPU time used so far by the daemon whose pid is in
 // pidFile, its reaped children and its live children (spamd does its work
 // in pre-forked children). ok is false when it cannot be read.
 func daemonCPU(procDir, pidFile string) (d time.Duration, ok bool) {
-	raw, err := os.ReadFile(pidFile)
-	if err != nil {
-		return 0, false
-	}
-	pid, err := strconv.Atoi(string(bytes.TrimSpace(bytes.SplitN(raw, []byte("\n"), 2)[0])))
+	pid, err := readPid(pidFile)
 	if err != nil {
 		return 0, false
 	}
@@ -65,13 +93,8 @@ func daemonCPU(procDir, pidFile string) (d time.Duration, ok bool) {
 		return 0, false
 	}
 	d = st.self + st.children
-	all, _ := filepath.Glob(filepath.Join(procDir, "[0-9]*", "stat"))
-	for _, p := range all {
-		if b, err := os.ReadFile(p); err == nil {
-			if c, err := parseStat(b); err == nil && c.ppid == pid {
-				d += c.self
-			}
-		}
+	for _, c := range children(procDir, pid) {
+		d += c.self
 	}
 	return d, true
 }
