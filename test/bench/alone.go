@@ -24,7 +24,7 @@ const engineTimeout = 60 * time.Second
 // parallel runs do(i) for every i < n on conc workers, with a progress
 // bar, and returns the wall time and the CPU of the bench and its child
 // processes. The first error stops the run.
-func parallel(label string, n, conc int, do func(i int) error) (wall, cpu time.Duration, err error) {
+func parallel(label string, n, conc int, mid *midMeter, do func(i int) error) (wall, cpu time.Duration, err error) {
 	var next, done atomic.Int64
 	var first error
 	var once sync.Once
@@ -55,7 +55,7 @@ func parallel(label string, n, conc int, do func(i int) error) (wall, cpu time.D
 					once.Do(func() { first = err; next.Store(int64(n)) })
 					return
 				}
-				done.Add(1)
+				mid.done(int(done.Add(1)))
 			}
 		}()
 	}
@@ -114,8 +114,8 @@ func instream(addr string, msg []byte) (string, error) {
 
 // clamdAlone sends every message whole to clamd with zINSTREAM, conc at
 // a time.
-func clamdAlone(addr string, msgs [][]byte, conc int) (result, error) {
-	wall, cpu, err := parallel("zINSTREAM", len(msgs), conc, func(i int) error {
+func clamdAlone(addr string, msgs [][]byte, conc int, mid *midMeter) (result, error) {
+	wall, cpu, err := parallel("zINSTREAM", len(msgs), conc, mid, func(i int) error {
 		_, err := instream(addr, msgs[i])
 		return err
 	})
@@ -145,7 +145,7 @@ func clamdscanAlone(root, addr string, msgs [][]byte, conc int) (result, error) 
 		}
 		shares[i%conc] = append(shares[i%conc], f)
 	}
-	wall, cpu, err := parallel("clamdscan", conc, conc, func(i int) error {
+	wall, cpu, err := parallel("clamdscan", conc, conc, nil, func(i int) error {
 		return clamdscan(conf, shares[i])
 	})
 	return result{msgs: len(msgs), bytes: totalBytes(msgs), wall: wall, cpu: cpu, sent: -1, engCPU: -1}, err
@@ -176,12 +176,12 @@ func clamdscan(conf string, files []string) error {
 // spamcAlone runs `spamc -x -c -d HOST -p PORT < msg` for every message,
 // conc processes at a time; with report, -R (spamd's REPORT, what qscan
 // asks) instead of -c (CHECK).
-func spamcAlone(addr string, msgs [][]byte, conc int, report bool) (result, error) {
+func spamcAlone(addr string, msgs [][]byte, conc int, report bool, mid *midMeter) (result, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return result{}, err
 	}
-	wall, cpu, err := parallel("spamc", len(msgs), conc, func(i int) error {
+	wall, cpu, err := parallel("spamc", len(msgs), conc, mid, func(i int) error {
 		return spamc(host, port, msgs[i], report)
 	})
 	return result{msgs: len(msgs), bytes: totalBytes(msgs), wall: wall, cpu: cpu, sent: -1, engCPU: -1}, err

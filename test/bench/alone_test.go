@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -114,9 +115,16 @@ func testMessages(n int) [][]byte {
 func TestClamdAloneThroughProxy(t *testing.T) {
 	f, p := relayedFake(t, 0)
 	msgs := testMessages(25)
-	r, err := clamdAlone(p.addr(), msgs, 3)
+	var reads atomic.Int64
+	mid := newMid(len(msgs), func() (map[string]time.Duration, bool) {
+		return map[string]time.Duration{"clamd": time.Duration(reads.Add(1)) * time.Second}, true
+	})
+	r, err := clamdAlone(p.addr(), msgs, 3, mid)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if s := mid.span(); s == nil || s.cpu["clamd"] != time.Second || reads.Load() != 2 {
+		t.Errorf("middle of the run = %+v after %d reads; want 1s of clamd CPU between the 2nd and the 23rd answer", s, reads.Load())
 	}
 	busy := p.requestTime()
 	sent := p.close()
@@ -134,7 +142,7 @@ func TestClamdAloneThroughProxy(t *testing.T) {
 
 func TestClamdAloneError(t *testing.T) {
 	f := startFakeClamd(t, 10)
-	if _, err := clamdAlone(f.addr(), testMessages(8), 2); err == nil || !strings.Contains(err.Error(), "ERROR") {
+	if _, err := clamdAlone(f.addr(), testMessages(8), 2, nil); err == nil || !strings.Contains(err.Error(), "ERROR") {
 		t.Errorf("clamdAlone(limit exceeded) error = %v, want the clamd ERROR", err)
 	}
 }
@@ -236,7 +244,7 @@ func TestSpamcAlone(t *testing.T) {
 	msgs := testMessages(12)
 	msgs[3] = []byte("Subject: spammy\n\nspammy\n")
 	for i, report := range []bool{false, true} {
-		r, err := spamcAlone(addr, msgs, 4, report)
+		r, err := spamcAlone(addr, msgs, 4, report, nil)
 		if want := 12 * (i + 1); err != nil || r.msgs != 12 || checked() != want {
 			t.Errorf("spamcAlone(report %v) = %d msgs, %v; spamd checked %d in all; want 12, nil, %d", report, r.msgs, err, checked(), want)
 		}
@@ -247,7 +255,7 @@ func TestSpamcAlone(t *testing.T) {
 	}
 	gone := ln.Addr().String()
 	ln.Close()
-	if _, err := spamcAlone(gone, msgs[:2], 1, true); err == nil {
+	if _, err := spamcAlone(gone, msgs[:2], 1, true, nil); err == nil {
 		t.Error("spamcAlone(closed port) succeeded, want an error")
 	}
 }

@@ -125,7 +125,7 @@ func TestReportNotes(t *testing.T) {
 	s := summary{when: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), source: "mix", conc: 4, floor: floor,
 		drains: []row{{label: "qscan run --once, engines: none", r: result{msgs: 10, bytes: 1000, wall: 2 * time.Second, sent: -1, engCPU: -1}},
 			{label: "qscan run --once, engines: clamd", r: result{msgs: 10, bytes: 1000, wall: 4 * time.Second, sent: 2000, engCPU: 3 * time.Second, engCPUBy: map[string]time.Duration{"clamd": 3 * time.Second}, reqs: map[string]int64{"clamd": 12}}, alone: 20,
-				pace: map[string]float64{"clamd": 0.6}, busy: map[string]float64{"clamd": 0.8}}},
+				pace: map[string]float64{"clamd": 0.6}, busy: map[string]float64{"clamd": 0.8}, busyMid: map[string]float64{"clamd": 0.85}}},
 		notes: []string{"clamd+spamd skipped: spamd not reachable"}, load: [2]string{"0.50", "1.25"}}
 	var b bytes.Buffer
 	report(&b, s)
@@ -133,7 +133,7 @@ func TestReportNotes(t *testing.T) {
 	for _, want := range []string{"## qscan bench — 2026-01-02 03:04 UTC", "load average 0.50 at the start, 1.25 at the end", "| floor: read qf", "| qscan run --once, engines: none | 2.00 | 5 |",
 		"runs at 0.50× the floor", "- clamd+spamd skipped: spamd not reachable",
 		"engines: clamd: clamd answered 12 requests for 10 messages at 0.60× the request rate it kept up for its own client",
-		"engines: clamd: clamd was on the CPU 0.75 of the run, 0.800 of the share it kept with its own client: how busy qscan kept it (goal 0.90); it shares the CPUs with qscan here (see -engine-cpus).",
+		"engines: clamd: clamd was on the CPU 0.75 of the run, 0.800 of the share it kept with its own client: how busy qscan kept it (goal 0.90); over the middle of the runs (from a tenth of the messages done to nine tenths, without qscan's start and last commit) 0.850; it shares the CPUs with qscan here (see -engine-cpus).",
 		"engines: clamd: the engine alone (20 msg/s) is faster than qscan's pass-through drain (5 msg/s), so the ratio cannot pass 0.25 here; the share of the pass-through speed kept with the engine is 0.50."} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
@@ -148,6 +148,12 @@ func TestReportNotes(t *testing.T) {
 	out = b.String()
 	if !strings.Contains(out, "at once; clamd bound to CPU 0, the bench") || strings.Contains(out, "see -engine-cpus") {
 		t.Errorf("report of a run with the engines bound: want the binding in the header and no hint to bind them:\n%s", out)
+	}
+	s.direct = true
+	b.Reset()
+	report(&b, s)
+	if out = b.String(); !strings.Contains(out, "at once; no relay: every client talks to the engines directly; clamd bound") {
+		t.Errorf("report of a run without relay: want it said in the header:\n%s", out)
 	}
 }
 
@@ -206,6 +212,14 @@ func TestBusy(t *testing.T) {
 	if len(got) != 1 || got["clamd"] < 0.8333 || got["clamd"] > 0.8334 {
 		t.Errorf("busy = %v, want clamd 0.833 (on the CPU 0.75 of the run against 0.90) and nothing for spamd (not measured alone)", got)
 	}
+	if got := busyMid(engineSet{name: "clamd", virus: []string{"clamd"}}, r, alone); len(got) != 0 {
+		t.Errorf("busyMid without middles = %v, want nothing", got)
+	}
+	alone["clamd"].r.mid = &span{wall: time.Second, cpu: map[string]time.Duration{"clamd": time.Second}}
+	r.mid = &span{wall: 2 * time.Second, cpu: map[string]time.Duration{"clamd": 1900 * time.Millisecond}}
+	if got := busyMid(engineSet{name: "clamd", virus: []string{"clamd"}}, r, alone); len(got) != 1 || got["clamd"] != 0.95 {
+		t.Errorf("busyMid = %v, want clamd 0.95 (on the CPU 0.95 of the middle against 1)", got)
+	}
 }
 
 // merged: two runs of a client count as one run of both: 300 messages in
@@ -220,6 +234,14 @@ func TestMerged(t *testing.T) {
 	if x.r.reqs["clamd"] != 100 || x.r.engCPUBy["clamd"] != time.Second {
 		t.Error("merged changed its first run")
 	}
+	if m.r.mid != nil {
+		t.Errorf("merged runs without middles has a middle: %+v", m.r.mid)
+	}
+	x.r.mid = &span{wall: time.Second, cpu: map[string]time.Duration{"clamd": time.Second}}
+	y.r.mid = &span{wall: time.Second, cpu: map[string]time.Duration{"clamd": time.Second}}
+	if m := merged(x, y); m.r.mid == nil || m.r.mid.wall != 2*time.Second || m.r.mid.cpu["clamd"] != 2*time.Second {
+		t.Errorf("merged middle = %+v, want both middles added", m.r.mid)
+	}
 	if merged(x, nil) != x || merged(nil, y) != y || merged(nil, nil) != nil {
 		t.Error("merged with a missing run: want the other one (or nil)")
 	}
@@ -230,7 +252,7 @@ func TestMerged(t *testing.T) {
 func TestRoundsNotes(t *testing.T) {
 	drain := func(label string, rate, alone, busy float64) row {
 		return row{label: "qscan run --once, engines: " + label, r: result{msgs: int(rate), wall: time.Second},
-			alone: alone, busy: map[string]float64{"clamd": busy}}
+			alone: alone, busy: map[string]float64{"clamd": busy}, busyMid: map[string]float64{"clamd": busy + 0.01}}
 	}
 	got := roundsNotes([]row{
 		drain("clamd (round 1)", 80, 100, 0.9),
@@ -239,7 +261,7 @@ func TestRoundsNotes(t *testing.T) {
 		drain("clamd (round 3)", 70, 100, 0.95),
 		drain("builtin (round 1)", 400, 0, 0),
 	})
-	want := []string{"engines: clamd over 3 rounds: qscan / engine median 0.800 (0.700–0.900); clamd busy share median 0.900 (0.800–0.950)."}
+	want := []string{"engines: clamd over 3 rounds: qscan / engine median 0.800 (0.700–0.900); clamd busy share median 0.900 (0.800–0.950); clamd busy share over the middle of the runs median 0.910 (0.810–0.960)."}
 	if !slices.Equal(got, want) {
 		t.Errorf("roundsNotes =\n%q\nwant\n%q", got, want)
 	}

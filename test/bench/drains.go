@@ -19,6 +19,7 @@ type bench struct {
 	conc      int
 	workers   int             // qscan's [batch] workers
 	delay     time.Duration   // added to each engine answer by the relays
+	direct    bool            // no relays: clients connect to the engines
 	report    bool            // spamc asks for the full report (-R) instead of -c
 	alone     map[string]*row // by daemon: the row giving its speed alone
 	rows      []row           // engine-alone rows, in the order measured
@@ -41,13 +42,17 @@ type row struct {
 	// over the same for its own client: how busy qscan kept it, however
 	// much work each request was.
 	busy map[string]float64
+	// busyMid is busy over the middle of the runs (see midMeter).
+	busyMid map[string]float64
 }
 
 func (r result) rate() float64 { return float64(r.msgs) / r.wall.Seconds() }
 
 // measure runs fn with a counting relay in front of each daemon, passing
-// fn the relays' addresses, and meters the daemons' CPU.
-func (b *bench) measure(daemons []string, fn func(addr map[string]string) (result, error)) (result, error) {
+// fn the relays' addresses and a meter of the middle of its run, and
+// meters the daemons' CPU. With b.direct fn gets the daemons' own
+// addresses and only their CPU is metered.
+func (b *bench) measure(daemons []string, fn func(addr map[string]string, mid *midMeter) (result, error)) (result, error) {
 	addr := map[string]string{}
 	var relays []*proxy
 	defer func() {
@@ -60,6 +65,10 @@ func (b *bench) measure(daemons []string, fn func(addr map[string]string) (resul
 		if d == "spamd" {
 			target, term = b.st.spamd, -1
 		}
+		if b.direct {
+			addr[d] = target
+			continue
+		}
 		p, err := newProxy(target, term)
 		if err != nil {
 			return result{}, fmt.Errorf("relay to %s: %w", d, err)
@@ -69,20 +78,27 @@ func (b *bench) measure(daemons []string, fn func(addr map[string]string) (resul
 		addr[d] = p.addr()
 	}
 	meter := startCPU(b.st, daemons)
-	r, err := fn(addr)
+	var mid *midMeter
+	if len(daemons) > 0 {
+		mid = newMid(len(b.msgs), meter.read)
+	}
+	r, err := fn(addr, mid)
 	if err != nil || len(daemons) == 0 {
 		return r, err
 	}
-	r.sent = 0
-	r.reqs = map[string]int64{}
-	var flight []string
-	for i, p := range relays {
-		r.sent += p.close()
-		r.reqs[daemons[i]] = p.answered()
-		flight = append(flight, fmt.Sprintf("%s %.1f of %d, none %.0f%% of the run", daemons[i], p.requestTime().Seconds()/r.wall.Seconds(), p.answered(), 100*(1-p.engaged().Seconds()/r.wall.Seconds())))
+	r.mid = mid.span()
+	if len(relays) > 0 {
+		r.sent = 0
+		r.reqs = map[string]int64{}
+		var flight []string
+		for i, p := range relays {
+			r.sent += p.close()
+			r.reqs[daemons[i]] = p.answered()
+			flight = append(flight, fmt.Sprintf("%s %.1f of %d, none %.0f%% of the run", daemons[i], p.requestTime().Seconds()/r.wall.Seconds(), p.answered(), 100*(1-p.engaged().Seconds()/r.wall.Seconds())))
+		}
+		r.inFlight = strings.Join(flight, ", ")
+		relays = nil
 	}
-	r.inFlight = strings.Join(flight, ", ")
-	relays = nil
 	r.engCPU, r.engCPUBy = meter.stop()
 	return r, nil
 }
@@ -108,7 +124,7 @@ func (b *bench) measureAlone(d string) {
 	}
 	b.alone[d] = b.primary(d, "")
 	if d == "clamd" {
-		b.one(d, fmt.Sprintf("clamd alone: clamdscan --stream, %d processes", b.conc), func(a string) (result, error) {
+		b.one(d, fmt.Sprintf("clamd alone: clamdscan --stream, %d processes", b.conc), func(a string, _ *midMeter) (result, error) {
 			return clamdscanAlone(filepath.Join(b.root, "clamdscan"), a, b.queued, b.conc)
 		})
 	}
@@ -120,24 +136,24 @@ func (b *bench) measureAlone(d string) {
 func (b *bench) primary(d, note string) *row {
 	switch d {
 	case "clamd":
-		return b.one(d, fmt.Sprintf("clamd alone: zINSTREAM of whole messages, %d connections%s", b.conc, note), func(a string) (result, error) {
-			return clamdAlone(a, b.queued, b.conc)
+		return b.one(d, fmt.Sprintf("clamd alone: zINSTREAM of whole messages, %d connections%s", b.conc, note), func(a string, mid *midMeter) (result, error) {
+			return clamdAlone(a, b.queued, b.conc, mid)
 		})
 	case "spamd":
 		flag := "-c"
 		if b.report {
 			flag = "-R"
 		}
-		return b.one(d, fmt.Sprintf("spamd alone: spamc %s, %d processes at once%s", flag, b.conc, note), func(a string) (result, error) {
-			return spamcAlone(a, b.queued, b.conc, b.report)
+		return b.one(d, fmt.Sprintf("spamd alone: spamc %s, %d processes at once%s", flag, b.conc, note), func(a string, mid *midMeter) (result, error) {
+			return spamcAlone(a, b.queued, b.conc, b.report, mid)
 		})
 	}
 	return nil
 }
 
 // one measures a client of daemon d alone and adds its row.
-func (b *bench) one(d, label string, fn func(addr string) (result, error)) *row {
-	r, err := b.measure([]string{d}, func(addr map[string]string) (result, error) { return fn(addr[d]) })
+func (b *bench) one(d, label string, fn func(addr string, mid *midMeter) (result, error)) *row {
+	r, err := b.measure([]string{d}, func(addr map[string]string, mid *midMeter) (result, error) { return fn(addr[d], mid) })
 	if err != nil {
 		b.fail(label, err)
 		return nil
@@ -157,8 +173,8 @@ func (b *bench) drain(set engineSet) (row, bool) {
 		before[d] = b.alone[d]
 	}
 	root := filepath.Join(b.root, "drain-"+strings.ReplaceAll(set.name, "+", "-"))
-	r, err := b.measure(set.daemons(), func(addr map[string]string) (result, error) {
-		return runDrain(b.bin, root, b.msgs, drainConfig{set: set, clamd: addr["clamd"], spamd: addr["spamd"], conc: b.conc, workers: b.workers})
+	r, err := b.measure(set.daemons(), func(addr map[string]string, mid *midMeter) (result, error) {
+		return runDrain(b.bin, root, b.msgs, drainConfig{set: set, clamd: addr["clamd"], spamd: addr["spamd"], conc: b.conc, workers: b.workers}, mid)
 	})
 	os.RemoveAll(root)
 	if err != nil {
@@ -186,7 +202,7 @@ func (b *bench) drain(set engineSet) (row, bool) {
 			}
 		}
 	}
-	return row{label: "qscan run --once, engines: " + set.name, r: r, alone: alone, pace: pace(set, r, both), busy: busy(set, r, both)}, true
+	return row{label: "qscan run --once, engines: " + set.name, r: r, alone: alone, pace: pace(set, r, both), busy: busy(set, r, both), busyMid: busyMid(set, r, both)}, true
 }
 
 // merged adds up two runs of the same client (either may be nil): their
@@ -201,6 +217,7 @@ func merged(x, y *row) *row {
 	r := x.r
 	r.msgs += y.r.msgs
 	r.wall += y.r.wall
+	r.mid = x.r.mid.plus(y.r.mid)
 	r.reqs, r.engCPUBy = map[string]int64{}, map[string]time.Duration{}
 	for _, m := range []result{x.r, y.r} {
 		for k, v := range m.reqs {
@@ -237,6 +254,20 @@ func busy(set engineSet, r result, alone map[string]*row) map[string]float64 {
 			continue
 		}
 		out[d] = (r.engCPUBy[d].Seconds() / r.wall.Seconds()) / (a.r.engCPUBy[d].Seconds() / a.r.wall.Seconds())
+	}
+	return out
+}
+
+// busyMid is busy over the middle of the runs, without qscan's start and
+// last commit.
+func busyMid(set engineSet, r result, alone map[string]*row) map[string]float64 {
+	out := map[string]float64{}
+	for _, d := range set.daemons() {
+		a := alone[d]
+		if a == nil || r.mid == nil || a.r.mid == nil || r.mid.cpu[d] <= 0 || a.r.mid.cpu[d] <= 0 {
+			continue
+		}
+		out[d] = (r.mid.cpu[d].Seconds() / r.mid.wall.Seconds()) / (a.r.mid.cpu[d].Seconds() / a.r.mid.wall.Seconds())
 	}
 	return out
 }

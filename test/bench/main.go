@@ -39,12 +39,17 @@ func main() {
 	engineCPUs := flag.String("engine-cpus", os.Getenv("BENCH_ENGINE_CPUS"),
 		"bind the stack's engines to these CPUs (e.g. 0) and the bench, qscan and the engines' own clients to the others: how busy qscan keeps an engine that does not share its CPUs (BENCH_ENGINE_CPUS)")
 	rounds := flag.Int("rounds", envInt("BENCH_ROUNDS", 1), "drains of each engine set, each between runs of its engines alone; with more than one the report adds the median of each set's rounds: on a machine whose speed drifts, one round says little (BENCH_ROUNDS)")
+	relay := flag.Bool("relay", os.Getenv("BENCH_RELAY") != "off",
+		"put a counting relay in front of each engine (bytes, requests, requests in flight); with -relay=false every client talks to the engines directly and only their CPU is measured: the relay shares qscan's CPU and delays its requests when that CPU is busy (BENCH_RELAY=off)")
 	bin := flag.String("qscan", "bin/qscan", "qscan binary")
 	corpus := flag.String("corpus", "../shared/corpus", "corpus directory (used when present)")
 	flag.Parse()
 
 	var err error
-	b := &bench{bin: *bin, conc: max(*conc, 1), workers: *workers, report: *spamcReport, delay: *delay, alone: map[string]*row{}}
+	b := &bench{bin: *bin, conc: max(*conc, 1), workers: *workers, report: *spamcReport, delay: *delay, direct: !*relay, alone: map[string]*row{}}
+	if b.direct && b.delay > 0 {
+		fail(fmt.Errorf("-engine-delay needs the relay (it holds the answers): not with -relay=false"))
+	}
 	sets := chooseEngines(b, *engines)
 	pinned := ""
 	if *engineCPUs != "" {
@@ -72,7 +77,7 @@ func main() {
 	if b.workers <= 0 {
 		b.workers = b.conc
 	}
-	s := summary{when: time.Now(), source: source, conc: b.conc, workers: b.workers, delay: b.delay, pinned: pinned, load: [2]string{loadAvg("/proc/loadavg")}}
+	s := summary{when: time.Now(), source: source, conc: b.conc, workers: b.workers, delay: b.delay, direct: b.direct, pinned: pinned, load: [2]string{loadAvg("/proc/loadavg")}}
 	s.floor, err = runFloor(filepath.Join(root, "floor"), msgs)
 	if err != nil {
 		fail(err)

@@ -101,37 +101,42 @@ func daemonCPU(procDir, pidFile string) (d time.Duration, ok bool) {
 
 // cpuMeter measures the CPU the stack daemons use during one run.
 type cpuMeter struct {
-	daemons []string
-	files   []string
-	start   []time.Duration
-	ok      bool
+	read  func() (map[string]time.Duration, bool) // the daemons' CPU so far
+	start map[string]time.Duration
+	ok    bool
 }
 
 func startCPU(st stack, daemons []string) *cpuMeter {
-	m := &cpuMeter{daemons: daemons, ok: len(daemons) > 0}
-	for _, d := range daemons {
-		f := st.pidFile(d)
-		v, ok := daemonCPU("/proc", f)
-		m.ok = m.ok && ok
-		m.files = append(m.files, f)
-		m.start = append(m.start, v)
-	}
+	m := &cpuMeter{read: func() (map[string]time.Duration, bool) { return readCPU(st, daemons) }}
+	m.start, m.ok = m.read()
 	return m
 }
 
 // stop returns the CPU used since start, in all and by daemon; -1 and nil
 // when unknown.
 func (m *cpuMeter) stop() (time.Duration, map[string]time.Duration) {
-	var total time.Duration
-	by := map[string]time.Duration{}
-	for i, f := range m.files {
-		v, ok := daemonCPU("/proc", f)
-		m.ok = m.ok && ok
-		total += v - m.start[i]
-		by[m.daemons[i]] = v - m.start[i]
-	}
-	if !m.ok {
+	now, ok := m.read()
+	if !m.ok || !ok {
 		return -1, nil
 	}
+	var total time.Duration
+	by := map[string]time.Duration{}
+	for d, v := range now {
+		by[d] = v - m.start[d]
+		total += by[d]
+	}
 	return total, by
+}
+
+// readCPU returns each daemon's CPU time so far; ok is false when one of
+// them cannot be read, or there are none.
+func readCPU(st stack, daemons []string) (map[string]time.Duration, bool) {
+	by := map[string]time.Duration{}
+	ok := len(daemons) > 0
+	for _, d := range daemons {
+		v, vok := daemonCPU("/proc", st.pidFile(d))
+		ok = ok && vok
+		by[d] = v
+	}
+	return by, ok
 }

@@ -30,6 +30,9 @@ type summary struct {
 	load [2]string
 	// delay is what the relays added to each engine answer (-engine-delay).
 	delay time.Duration
+	// direct: no relays (-relay=false); the byte, request and in-flight
+	// columns are then empty.
+	direct bool
 	// pinned says which CPUs the engines and the rest were bound to
 	// (-engine-cpus), "" when not.
 	pinned string
@@ -46,6 +49,9 @@ func report(w io.Writer, s summary) {
 		s.floor.msgs, float64(s.floor.bytes)/1e6, s.source, cmp.Or(s.workers, s.conc), s.conc)
 	if s.delay > 0 {
 		fmt.Fprintf(w, "; every engine answer held %s by the relay (a slower engine, for qscan and the engines alone alike)", s.delay)
+	}
+	if s.direct {
+		fmt.Fprint(w, "; no relay: every client talks to the engines directly")
 	}
 	if s.pinned != "" {
 		fmt.Fprintf(w, "; %s", s.pinned)
@@ -140,8 +146,12 @@ func notes(s summary) []string {
 				if v < goalRatio && s.pinned == "" {
 					hint = "; it shares the CPUs with qscan here (see -engine-cpus)"
 				}
-				out = append(out, fmt.Sprintf("%s: %s was on the CPU %.2f of the run, %.3f of the share it kept with its own client: how busy qscan kept it (goal %.2f)%s.",
-					strings.TrimPrefix(r.label, "qscan run --once, "), d, r.r.engCPUBy[d].Seconds()/r.r.wall.Seconds(), v, goalRatio, hint))
+				mid := ""
+				if m, ok := r.busyMid[d]; ok {
+					mid = fmt.Sprintf("; over the middle of the runs (from a tenth of the messages done to nine tenths, without qscan's start and last commit) %.3f", m)
+				}
+				out = append(out, fmt.Sprintf("%s: %s was on the CPU %.2f of the run, %.3f of the share it kept with its own client: how busy qscan kept it (goal %.2f)%s%s.",
+					strings.TrimPrefix(r.label, "qscan run --once, "), d, r.r.engCPUBy[d].Seconds()/r.r.wall.Seconds(), v, goalRatio, mid, hint))
 			}
 		}
 	}
@@ -168,7 +178,8 @@ func setOf(label string) (set string, round bool) {
 func roundsNotes(drains []row) []string {
 	var order []string
 	count := map[string]int{}
-	ratios, busy := map[string][]float64{}, map[string]map[string][]float64{}
+	ratios := map[string][]float64{}
+	busy, mid := map[string]map[string][]float64{}, map[string]map[string][]float64{}
 	for _, r := range drains {
 		set, rounds := setOf(r.label)
 		if !rounds {
@@ -176,7 +187,7 @@ func roundsNotes(drains []row) []string {
 		}
 		if _, seen := busy[set]; !seen {
 			order = append(order, set)
-			busy[set] = map[string][]float64{}
+			busy[set], mid[set] = map[string][]float64{}, map[string][]float64{}
 		}
 		count[set]++
 		if r.alone > 0 {
@@ -184,6 +195,9 @@ func roundsNotes(drains []row) []string {
 		}
 		for d, v := range r.busy {
 			busy[set][d] = append(busy[set][d], v)
+		}
+		for d, v := range r.busyMid {
+			mid[set][d] = append(mid[set][d], v)
 		}
 	}
 	var out []string
@@ -195,6 +209,9 @@ func roundsNotes(drains []row) []string {
 		for _, d := range slices.Sorted(maps.Keys(busy[set])) {
 			if v := busy[set][d]; len(v) > 1 {
 				parts = append(parts, d+" busy share "+spread(v))
+			}
+			if v := mid[set][d]; len(v) > 1 {
+				parts = append(parts, d+" busy share over the middle of the runs "+spread(v))
 			}
 		}
 		if len(parts) > 0 {

@@ -32,6 +32,8 @@ type result struct {
 	inFlight string
 	// reqs counts the requests (connections) to each engine, by daemon.
 	reqs map[string]int64
+	// mid is the engines' CPU over the middle of the run; nil: unknown.
+	mid *span
 }
 
 // fill queues msgs into dir as sendmail would and returns their IDs.
@@ -172,16 +174,24 @@ func cpuOf(r syscall.Rusage) time.Duration {
 }
 
 // runDrain queues the messages and times `qscan run --once` with the
-// configuration c.
-func runDrain(bin, root string, msgs [][]byte, c drainConfig) (result, error) {
+// configuration c; mid (if any) meters the middle of the drain.
+func runDrain(bin, root string, msgs [][]byte, c drainConfig, mid *midMeter) (result, error) {
 	cfg, err := writeConfig(root, c)
 	if err != nil {
 		return result{}, err
 	}
-	if _, err := fill(filepath.Join(root, "in"), msgs); err != nil {
+	ids, err := fill(filepath.Join(root, "in"), msgs)
+	if err != nil {
 		return result{}, err
 	}
+	stop, watched := make(chan struct{}), make(chan struct{})
+	go func() {
+		mid.watchQueue(filepath.Join(root, "out"), ids, stop)
+		close(watched)
+	}()
 	r, err := runOnce(bin, root, cfg, c.set.name, len(msgs))
+	close(stop)
+	<-watched
 	r.bytes = totalBytes(msgs)
 	return r, err
 }
