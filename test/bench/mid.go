@@ -42,7 +42,7 @@ func (s *span) plus(o *span) *span {
 // midMeter takes the engines' CPU time at the two ends of a run's middle.
 type midMeter struct {
 	read   func() (map[string]time.Duration, bool) // the daemons' CPU so far
-	lo, hi int                                      // messages done at the ends
+	lo, hi int                                     // messages done at the ends
 	mu     sync.Mutex
 	at     [2]time.Time
 	cpu    [2]map[string]time.Duration
