@@ -146,13 +146,13 @@ func TestReportNotes(t *testing.T) {
 	b.Reset()
 	report(&b, s)
 	out = b.String()
-	if !strings.Contains(out, "at once; clamd bound to CPU 0, the bench") || strings.Contains(out, "see -engine-cpus") {
-		t.Errorf("report of a run with the engines bound: want the binding in the header and no hint to bind them:\n%s", out)
+	if !strings.Contains(out, "at once; clamd bound to CPU 0, the bench") || strings.Contains(out, "see -engine-cpus") || !strings.Contains(out, "(see -relay=false).") {
+		t.Errorf("report of a run with the engines bound: want the binding in the header, no hint to bind them, a hint about the relay:\n%s", out)
 	}
 	s.direct = true
 	b.Reset()
 	report(&b, s)
-	if out = b.String(); !strings.Contains(out, "at once; no relay: every client talks to the engines directly; clamd bound") {
+	if out = b.String(); !strings.Contains(out, "at once; no relay: every client talks to the engines directly; clamd bound") || strings.Contains(out, "see -relay=false") {
 		t.Errorf("report of a run without relay: want it said in the header:\n%s", out)
 	}
 }

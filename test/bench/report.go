@@ -143,8 +143,11 @@ func notes(s summary) []string {
 			}
 			if v, ok := r.busy[d]; ok {
 				hint := ""
-				if v < goalRatio && s.pinned == "" {
+				switch {
+				case v < goalRatio && s.pinned == "":
 					hint = "; it shares the CPUs with qscan here (see -engine-cpus)"
+				case v < goalRatio && !s.direct:
+					hint = "; the bench's relay shares qscan's CPUs and delays its requests when they are busy (see -relay=false)"
 				}
 				mid := ""
 				if m, ok := r.busyMid[d]; ok {
