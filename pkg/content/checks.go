@@ -172,22 +172,34 @@ func isText(p *message.Part) bool {
 	return strings.HasPrefix(p.DeclaredType, "text/") || strings.HasPrefix(p.DetectedType, "text/")
 }
 
-// longBlankLine reports a line of only blanks longer than n.
+// longBlankLine reports a line of only blanks longer than n: a run of
+// n+1 blanks. It looks at the last byte of each window of n+1 first; a
+// byte that is not blank rules out every window that holds it, so most
+// of the data is skipped n+1 bytes at a time.
 func longBlankLine(data []byte, n int) bool {
-	run := 0
-	for _, b := range data {
-		switch b {
-		case ' ', '\t', '\r':
-			run++
-			if run > n {
-				return true
-			}
-		default:
-			run = 0
+	if n < 0 {
+		n = 0
+	}
+	start := 0 // the first byte of the window under test
+	for start+n < len(data) {
+		end := start + n
+		if !isBlank(data[end]) {
+			start = end + 1
+			continue
 		}
+		i := end - 1
+		for i >= start && isBlank(data[i]) {
+			i--
+		}
+		if i < start {
+			return true
+		}
+		start = i + 1
 	}
 	return false
 }
+
+func isBlank(b byte) bool { return b == ' ' || b == '\t' || b == '\r' }
 
 // html reports dangerous tags according to the HTML options.
 func (c *Checker) html(p *message.Part, rep func(name, text, user string, act message.Action) message.Report) []message.Report {
