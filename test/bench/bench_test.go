@@ -208,17 +208,17 @@ func TestAsQueued(t *testing.T) {
 func TestBusy(t *testing.T) {
 	alone := map[string]*row{"clamd": {r: result{wall: 2 * time.Second, engCPUBy: map[string]time.Duration{"clamd": 1800 * time.Millisecond}}}}
 	r := result{wall: 4 * time.Second, engCPUBy: map[string]time.Duration{"clamd": 3 * time.Second, "spamd": time.Second}}
-	got := busy(engineSet{name: "clamd+spamd", virus: []string{"clamd"}, spam: []string{"spamd"}}, r, alone)
+	got := busy(engineSet{name: "clamd+spamd", virus: []string{"clamd"}, spam: []string{"spamd"}}, r, alone, wholeRun)
 	if len(got) != 1 || got["clamd"] < 0.8333 || got["clamd"] > 0.8334 {
 		t.Errorf("busy = %v, want clamd 0.833 (on the CPU 0.75 of the run against 0.90) and nothing for spamd (not measured alone)", got)
 	}
-	if got := busyMid(engineSet{name: "clamd", virus: []string{"clamd"}}, r, alone); len(got) != 0 {
-		t.Errorf("busyMid without middles = %v, want nothing", got)
+	if got := busy(engineSet{name: "clamd", virus: []string{"clamd"}}, r, alone, middle); len(got) != 0 {
+		t.Errorf("busy over the middle without middles = %v, want nothing", got)
 	}
 	alone["clamd"].r.mid = &span{wall: time.Second, cpu: map[string]time.Duration{"clamd": time.Second}}
 	r.mid = &span{wall: 2 * time.Second, cpu: map[string]time.Duration{"clamd": 1900 * time.Millisecond}}
-	if got := busyMid(engineSet{name: "clamd", virus: []string{"clamd"}}, r, alone); len(got) != 1 || got["clamd"] != 0.95 {
-		t.Errorf("busyMid = %v, want clamd 0.95 (on the CPU 0.95 of the middle against 1)", got)
+	if got := busy(engineSet{name: "clamd", virus: []string{"clamd"}}, r, alone, middle); len(got) != 1 || got["clamd"] != 0.95 {
+		t.Errorf("busy over the middle = %v, want clamd 0.95 (on the CPU 0.95 of the middle against 1)", got)
 	}
 }
 

@@ -202,7 +202,7 @@ func (b *bench) drain(set engineSet) (row, bool) {
 			}
 		}
 	}
-	return row{label: "qscan run --once, engines: " + set.name, r: r, alone: alone, pace: pace(set, r, both), busy: busy(set, r, both), busyMid: busyMid(set, r, both)}, true
+	return row{label: "qscan run --once, engines: " + set.name, r: r, alone: alone, pace: pace(set, r, both), busy: busy(set, r, both, wholeRun), busyMid: busy(set, r, both, middle)}, true
 }
 
 // merged adds up two runs of the same client (either may be nil): their
@@ -244,30 +244,27 @@ func pace(set engineSet, r result, alone map[string]*row) map[string]float64 {
 	return out
 }
 
-// busy compares the share of the run each engine of the set spent on the
-// CPU for qscan with the share it spent for its own client.
-func busy(set engineSet, r result, alone map[string]*row) map[string]float64 {
+// busy compares the share of a stretch of the run (of: the whole run or
+// its middle) each engine of the set spent on the CPU for qscan with the
+// share it spent for its own client.
+func busy(set engineSet, r result, alone map[string]*row, of func(result) *span) map[string]float64 {
 	out := map[string]float64{}
+	q := of(r)
 	for _, d := range set.daemons() {
-		a := alone[d]
-		if a == nil || a.r.engCPUBy[d] <= 0 || r.engCPUBy[d] <= 0 {
+		if alone[d] == nil || q == nil {
 			continue
 		}
-		out[d] = (r.engCPUBy[d].Seconds() / r.wall.Seconds()) / (a.r.engCPUBy[d].Seconds() / a.r.wall.Seconds())
+		a := of(alone[d].r)
+		if a == nil || q.cpu[d] <= 0 || a.cpu[d] <= 0 {
+			continue
+		}
+		out[d] = (q.cpu[d].Seconds() / q.wall.Seconds()) / (a.cpu[d].Seconds() / a.wall.Seconds())
 	}
 	return out
 }
 
-// busyMid is busy over the middle of the runs, without qscan's start and
-// last commit.
-func busyMid(set engineSet, r result, alone map[string]*row) map[string]float64 {
-	out := map[string]float64{}
-	for _, d := range set.daemons() {
-		a := alone[d]
-		if a == nil || r.mid == nil || a.r.mid == nil || r.mid.cpu[d] <= 0 || a.r.mid.cpu[d] <= 0 {
-			continue
-		}
-		out[d] = (r.mid.cpu[d].Seconds() / r.mid.wall.Seconds()) / (a.r.mid.cpu[d].Seconds() / a.r.mid.wall.Seconds())
-	}
-	return out
-}
+// wholeRun is the engines' CPU over the whole run.
+func wholeRun(r result) *span { return &span{wall: r.wall, cpu: r.engCPUBy} }
+
+// middle is the engines' CPU over the middle of the run (see midMeter).
+func middle(r result) *span { return r.mid }
