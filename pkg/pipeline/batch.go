@@ -154,7 +154,14 @@ func (p *Pipeline) startBatch(ctx context.Context) *batch {
 // commitBatch quarantines, commits and logs a checked batch, and unlocks
 // its items in any case.
 func (p *Pipeline) commitBatch(ctx context.Context, b *batch) (BatchStats, error) {
-	defer unlockAll(b.items)
+	defer func() {
+		unlockAll(b.items)
+		// Claims made while the batch was locked took its items for
+		// busy; they are not.
+		for _, it := range b.items {
+			p.busy.clear(it.entry.ID)
+		}
+	}()
 	if !b.checked {
 		if b.st.Claimed > 0 {
 			// Every batch begun is reported ended, held or not.

@@ -70,14 +70,25 @@ func (p *Pipeline) claim() []*item {
 	now := time.Now()
 	cached := len(p.pending) > 0 && now.Sub(p.listedAt) < listFresh
 	if !cached {
-		p.pending, p.listedAt = p.candidates(), now
+		p.list(now)
 	}
 	batch := p.claimFrom()
 	if len(batch) == 0 && cached {
-		p.pending, p.listedAt = p.candidates(), now
+		p.list(now)
 		batch = p.claimFrom()
 	}
 	return batch
+}
+
+// list reads the incoming queues into p.pending and forgets the busy
+// entries that are gone.
+func (p *Pipeline) list(now time.Time) {
+	p.pending, p.listedAt = p.candidates(), now
+	ids := make(map[string]bool, len(p.pending))
+	for _, e := range p.pending {
+		ids[e.ID] = true
+	}
+	p.busy.keep(ids)
 }
 
 // listFresh is how long a listing of the incoming queues is reused.
@@ -109,37 +120,52 @@ func (p *Pipeline) claimFrom() []*item {
 	return batch
 }
 
-// claimOne locks and parses one message. Messages still being written are
-// skipped; corrupt ones are set aside.
+// claimOne locks and parses one message. Messages still being written
+// (or locked) are skipped and noted busy, to be tried again soon; corrupt
+// ones are set aside.
 func (p *Pipeline) claimOne(e sendmail.Entry, now time.Time) (*item, bool) {
+	it, ok, wait := p.claimEntry(e, now)
+	if wait {
+		p.busy.note(e.ID, time.Now()) // real time: it paces retries, decides nothing
+	} else {
+		p.busy.clear(e.ID)
+	}
+	return it, ok
+}
+
+// claimEntry is claimOne without the busy bookkeeping: wait reports an
+// entry that its writer still has (locked, empty or without its df while
+// young), as opposed to one claimed, set aside or gone.
+func (p *Pipeline) claimEntry(e sendmail.Entry, now time.Time) (it *item, ok, wait bool) {
 	old := now.Sub(e.ModTime) > p.opt.SetAsideAfter
 	if e.Empty {
 		if old {
 			p.setAside(e, nil, "empty queue file")
 		}
-		return nil, false
+		return nil, false, !old
 	}
 	if e.DfMissing {
 		if old {
 			p.setAside(e, nil, "queue file without its df (body) file")
 		}
-		return nil, false
+		return nil, false, !old
 	}
 	lk, err := sendmail.Lock(e.QfPath, e.DfPath)
 	if err != nil {
 		// Locked: ours (the batch being committed) or sendmail's; gone:
 		// committed since the listing.
-		if !errors.Is(err, sendmail.ErrLocked) && !errors.Is(err, fs.ErrNotExist) {
+		locked := errors.Is(err, sendmail.ErrLocked)
+		if !locked && !errors.Is(err, fs.ErrNotExist) {
 			p.log.WithError(err).WithField("id", e.ID).Warn("cannot lock queue files")
 		}
-		return nil, false
+		return nil, false, locked
 	}
-	it := &item{entry: e, lock: lk, start: now, epoch: p.held.epochNow()}
+	it = &item{entry: e, lock: lk, start: now, epoch: p.held.epochNow()}
 	st, err := lk.Qf.Stat()
 	if err != nil {
 		p.log.WithError(err).WithField("id", e.ID).Warn("cannot stat queue file")
 		lk.Unlock()
-		return nil, false
+		return nil, false, false
 	}
 	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
 		it.inode = sys.Ino
@@ -148,7 +174,7 @@ func (p *Pipeline) claimOne(e sendmail.Entry, now time.Time) (*item, bool) {
 	if err != nil {
 		p.log.WithError(err).WithField("id", e.ID).Warn("cannot read queue file")
 		lk.Unlock()
-		return nil, false
+		return nil, false, false
 	}
 	if len(raw) == 0 {
 		if old {
@@ -156,16 +182,16 @@ func (p *Pipeline) claimOne(e sendmail.Entry, now time.Time) (*item, bool) {
 		} else {
 			lk.Unlock()
 		}
-		return nil, false
+		return nil, false, !old
 	}
 	qf, err := sendmail.ParseQf(bytes.NewReader(raw), p.qfLimits())
 	if err != nil {
 		it.qfRaw = raw
 		p.setAsideLocked(it, fmt.Sprintf("corrupt queue file: %v", err))
-		return nil, false
+		return nil, false, false
 	}
 	it.qf, it.qfRaw = qf, raw
-	return it, true
+	return it, true, false
 }
 
 func (p *Pipeline) qfLimits() sendmail.Limits {

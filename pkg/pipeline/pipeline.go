@@ -121,6 +121,7 @@ type Pipeline struct {
 	journal    *journal
 	ids        *sendmail.IDGen
 	held       *holds
+	busy       *busy            // entries their writer still had when last tried
 	workers    chan struct{}    // a slot per message being checked (Workers)
 	pending    []sendmail.Entry // listed but not yet looked at (see claim)
 	listedAt   time.Time
@@ -155,6 +156,7 @@ func New(opt Options, log logrus.FieldLogger, att Attempts, q Quarantine, stages
 		opt: opt, log: log, attempts: att, quarantine: q, checker: NewChecker(stages, opt), notifier: opt.Notifier, now: now, journal: j,
 		ids:     sendmail.NewIDGen(now, os.Getpid(), rand.IntN(3600)),
 		held:    newHolds(opt.RetryMin, opt.RetryMax),
+		busy:    newBusy(),
 		workers: make(chan struct{}, opt.Workers),
 	}
 	if err := p.recover(); err != nil {
@@ -193,13 +195,23 @@ func (p *Pipeline) Run(ctx context.Context, wake <-chan struct{}, poke func()) e
 		if err := p.runBatches(context.WithoutCancel(ctx), func() bool { return ctx.Err() != nil }); err != nil {
 			return err
 		}
-		if next, ok := p.held.next(); ok && poke != nil {
+		if next, ok := p.nextTry(); ok && poke != nil {
 			if retry != nil {
 				retry.Stop()
 			}
 			retry = time.AfterFunc(time.Until(next), poke)
 		}
 	}
+}
+
+// nextTry is the earliest time a held or busy message is to be tried
+// again.
+func (p *Pipeline) nextTry() (time.Time, bool) {
+	next, ok := p.held.next()
+	if b, bok := p.busy.next(); bok && (!ok || b.Before(next)) {
+		next, ok = b, true
+	}
+	return next, ok
 }
 
 // Drain processes batches until no claimable message is left (messages
