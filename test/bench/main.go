@@ -34,6 +34,8 @@ func main() {
 		"time spamd alone with spamc -R (REPORT, what qscan asks) instead of spamc -c (CHECK) (BENCH_SPAMC_REPORT)")
 	rate := flag.Int("rate", 50, "offered load for the latency run, messages per second")
 	latN := flag.Int("latency-n", 500, "messages for the latency run (0: no latency run)")
+	smtpN := flag.Int("smtp-n", envInt("BENCH_SMTP_N", 200), "messages for the SMTP latency run through the stack's sendmail, shipped configuration (0: none; BENCH_SMTP_N)")
+	smtpRate := flag.Int("smtp-rate", envInt("BENCH_SMTP_RATE", 20), "offered load of the SMTP latency run, messages per second (BENCH_SMTP_RATE)")
 	delay := flag.Duration("engine-delay", envDuration("BENCH_ENGINE_DELAY"),
 		"hold each engine answer this long in the relay, for every client alike: a slower engine (production signatures) without a slower CPU (BENCH_ENGINE_DELAY)")
 	engineCPUs := flag.String("engine-cpus", os.Getenv("BENCH_ENGINE_CPUS"),
@@ -107,6 +109,14 @@ func main() {
 			b.fail("latency run", err)
 		} else {
 			s.lat = &lat
+		}
+	}
+	if *smtpN > 0 {
+		lat, err := runSMTPLatency(*bin, filepath.Join(root, "smtp"), *smtpN, *smtpRate)
+		if err != nil {
+			b.fail("SMTP latency run", err)
+		} else {
+			s.smtpLat = &lat
 		}
 	}
 	s.alone, s.notes = b.rows, b.notes
