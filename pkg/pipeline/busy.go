@@ -77,13 +77,7 @@ func (b *busy) keep(listed map[string]bool) {
 func (b *busy) next() (time.Time, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var t time.Time
-	for _, e := range b.m {
-		if t.IsZero() || e.until.Before(t) {
-			t = e.until
-		}
-	}
-	return t, !t.IsZero()
+	return earliest(b.m, func(e busyEntry) time.Time { return e.until })
 }
 
 func (b *busy) count() int {

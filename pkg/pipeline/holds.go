@@ -96,10 +96,15 @@ func (h *holds) count() int {
 func (h *holds) next() (time.Time, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	return earliest(h.m, func(x hold) time.Time { return x.until })
+}
+
+// earliest is the earliest of the times at gives for m's values.
+func earliest[T any](m map[string]T, at func(T) time.Time) (time.Time, bool) {
 	var t time.Time
-	for _, x := range h.m {
-		if t.IsZero() || x.until.Before(t) {
-			t = x.until
+	for _, x := range m {
+		if u := at(x); t.IsZero() || u.Before(t) {
+			t = u
 		}
 	}
 	return t, !t.IsZero()
