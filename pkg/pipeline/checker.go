@@ -45,7 +45,8 @@ type CheckerOptions struct {
 	// quarantined whole.
 	Cleaner Cleaner
 	// ExtraHeaders adds header edits for a delivered message (spam
-	// headers).
+	// headers). A spam action's "header" field of a name these set is
+	// left out.
 	ExtraHeaders func(m *message.Message, d *policy.Decision) []HeaderEdit
 }
 
@@ -117,13 +118,40 @@ func (c *Checker) decide(m *message.Message) outcome {
 	for _, h := range c.addedHeaders(m, d.HeaderValue) {
 		o.edits = append(o.edits, HeaderEdit{Op: "add", Name: h[0], Value: h[1]})
 	}
-	for _, h := range d.Headers {
-		o.edits = append(o.edits, HeaderEdit{Op: "add", Name: h[0], Value: h[1]})
-	}
 	if c.extra != nil {
 		o.edits = append(o.edits, c.extra(m, &d)...)
 	}
+	o.edits = append(o.edits, actionHeaders(d.Headers, o.edits)...)
 	return o
+}
+
+// actionHeaders returns the edits for the fields of the spam actions'
+// "header" action, to come after edits. A field that edits set already
+// is left out: the spam check's "X-Spam-Status: Yes, score=7.3 ..." says
+// more than the shipped action's "X-Spam-Status: Yes", and two of them
+// would contradict each other. The others replace the fields of the same
+// name that came with the message, which a sender could have preset.
+func actionHeaders(fields [][2]string, edits []HeaderEdit) []HeaderEdit {
+	set := map[string]bool{}
+	for _, e := range edits {
+		if e.Op != "delete" {
+			set[strings.ToLower(e.Name)] = true
+		}
+	}
+	var dels, adds []HeaderEdit
+	deleted := map[string]bool{}
+	for _, f := range fields {
+		low := strings.ToLower(f[0])
+		if set[low] {
+			continue
+		}
+		if !deleted[low] {
+			deleted[low] = true
+			dels = append(dels, HeaderEdit{Op: "delete", Name: f[0]})
+		}
+		adds = append(adds, HeaderEdit{Op: "add", Name: f[0], Value: f[1]})
+	}
+	return append(dels, adds...)
 }
 
 // headerName is X-<OrgName>-QScan.
