@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -78,33 +80,50 @@ func answerSpamc(c net.Conn) {
 	fmt.Fprintf(c, "SPAMD/1.1 0 EX_OK\r\nContent-length: %d\r\nSpam: True ; 7.3 / 5.0\r\n\r\n%s", len(body), body)
 }
 
-// shippedConfig loads etc/qscan.toml as shipped, with only its paths moved
-// into a temporary directory and spamd (at addr) as the spam engine.
-func shippedConfig(t *testing.T, spamdAddr string) *config.Config {
+// shippedConfig copies etc/qscan.toml as shipped into a demo tree (its
+// relative paths then name the tree's queue, work and quarantine dirs),
+// with spamd at spamdAddr as the spam engine if not "", and loads it.
+func shippedConfig(t *testing.T, spamdAddr string) (*config.Config, string) {
 	t.Helper()
-	c, err := config.Load("../../etc/qscan.toml")
+	b, err := os.ReadFile("../../etc/qscan.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
+	s := string(b)
+	if spamdAddr != "" {
+		for old, repl := range map[string]string{"\nengines = []\n": "\nengines = [\"spamd\"]\n", "\naddress = \"127.0.0.1:783\"\n": "\naddress = \"" + spamdAddr + "\"\n"} {
+			if !strings.Contains(s, old) {
+				t.Fatalf("etc/qscan.toml lacks %q", old)
+			}
+			s = strings.Replace(s, old, repl, 1)
+		}
+	}
 	root := t.TempDir()
-	c.Queue.Incoming = config.StringList{filepath.Join(root, "in")}
-	c.Queue.Outgoing, c.Queue.WorkDir = filepath.Join(root, "out"), filepath.Join(root, "work")
-	c.Queue.PidFile, c.Quarantine.Dir = filepath.Join(root, "work", "qscan.pid"), filepath.Join(root, "quarantine")
-	c.Store.Path = filepath.Join(root, "work", "qscan.db")
-	for _, d := range []string{c.Queue.Incoming[0], c.Queue.Outgoing} {
-		if err := os.Mkdir(d, 0o700); err != nil {
+	for _, d := range []string{"etc", "queue/incoming", "queue/outgoing"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o700); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if spamdAddr != "" {
-		c.Spam.Engines = []string{"spamd"}
-		c.Spam.Spamd.Address, c.Spam.Spamd.Socket = spamdAddr, ""
+	for _, d := range []string{"rules", "signatures"} {
+		abs, _ := filepath.Abs(filepath.Join("../../etc", d))
+		if err := os.Symlink(abs, filepath.Join(root, "etc", d)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	return c
+	cfg := filepath.Join(root, "etc", "qscan.toml")
+	if err := os.WriteFile(cfg, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, cfg
 }
 
 // splitRaw splits a message file at its first empty line, keeping every
-// byte: the header (its last line end included) and the body.
+// byte: the header (its last line end included) and the body. The test's
+// own, so that the queue side does not lean on the scan code it checks.
 func splitRaw(raw []byte) (header, body []byte) {
 	for off := 0; off < len(raw); {
 		line := raw[off:]
@@ -219,7 +238,7 @@ func TestSpamLevelOneStatus(t *testing.T) {
 			"{Spam?} cheap pills"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := shippedConfig(t, addr)
+			c, _ := shippedConfig(t, addr)
 			header, _ := throughQueue(t, c, spamMessage(tc.subject, tc.extra))
 			fs := fieldsOf(header)
 			status := values(fs, "X-Spam-Status")
@@ -241,7 +260,7 @@ func TestSpamLevelOneStatus(t *testing.T) {
 // (forged, or from an earlier pass) does not keep it: qscan did not say
 // so this time.
 func TestOwnSpamHeadersWithoutSpamCheck(t *testing.T) {
-	c := shippedConfig(t, "")
+	c, _ := shippedConfig(t, "")
 	header, _ := throughQueue(t, c, spamMessage("hi", "X-yoursite-QScan-SpamCheck: not spam, whitelisted\nX-yoursite-QScan-SpamScore: s\n"))
 	fs := fieldsOf(header)
 	for _, name := range []string{"X-yoursite-QScan-SpamCheck", "X-yoursite-QScan-SpamScore"} {
@@ -258,3 +277,56 @@ func spamMessage(subject, extra string) []byte {
 	return []byte("From: a@example.org\nTo: b@example.test\nSubject: " + subject + "\nMessage-ID: <1@example.org>\n" +
 		extra + "\nspammy body\n")
 }
+
+// TestScanOutputIsDelivered: `qscan scan -o` writes what the queue path
+// delivers for the same message. A message with CRLF line ends, a
+// spam-level score and an infected attachment (removed; the subject
+// tagged for both) gets the same header fields in the same order with the
+// same values, and the same body bytes; its line ends stay CRLF. What
+// differs by nature is masked: the queue ID ("scan" for a file) and the
+// time of the check in the replacement text.
+func TestScanOutputIsDelivered(t *testing.T) {
+	c, cfg := shippedConfig(t, startSpamd(t))
+	raw := []byte(strings.ReplaceAll("From: a@example.org\nTo: b@example.test\nSubject: invoice\nMessage-ID: <2@example.org>\n"+
+		"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"B\"\n\n"+
+		"spammy preamble\n--B\nContent-Type: text/plain\n\nsee the attachment\n"+
+		"--B\nContent-Type: application/octet-stream; name=\"e.com\"\n\n"+
+		`X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*`+"\n--B--\n", "\n", "\r\n"))
+	qHeader, qBody := throughQueue(t, c, raw)
+
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.eml"), filepath.Join(dir, "out.eml")
+	if err := os.WriteFile(in, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, _ := qscan(t, "scan", "-c", cfg, "--json", "-o", out, in)
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatalf("scan -o wrote nothing: %v\n%s", err, res)
+	}
+	sHeader, sBody := splitRaw(got)
+	if n := bytes.Count(got, []byte("\n")); n != bytes.Count(got, []byte("\r\n")) || n == 0 {
+		t.Errorf("scan -o output has %d LF of which %d CRLF, want CRLF only:\n%q", n, bytes.Count(got, []byte("\r\n")), got)
+	}
+	mask := func(b []byte) string {
+		s := strings.ReplaceAll(string(b), "6AM876nc000042", "scan")
+		return dateRE.ReplaceAllString(s, "DATE")
+	}
+	qFields, sFields := fieldsOf([]byte(mask(qHeader))), fieldsOf([]byte(mask(sHeader)))
+	if !reflect.DeepEqual(qFields, sFields) {
+		t.Errorf("header fields differ\nqueue:   %q\nscan -o: %q", qFields, sFields)
+	}
+	if mask(qBody) != mask(sBody) {
+		t.Errorf("bodies differ\nqueue:   %q\nscan -o: %q", qBody, sBody)
+	}
+	// The case is the one the test means: tagged, cleaned, spam.
+	if s := values(sFields, "Subject"); len(s) != 1 || !strings.Contains(s[0], "{Virus?}") || !strings.Contains(s[0], "{Spam?}") {
+		t.Errorf("Subject = %q, want one with both tags", s)
+	}
+	if bytes.Contains(sBody, []byte("EICAR-STANDARD")) || !strings.Contains(res, `"level":"spam"`) {
+		t.Errorf("scan -o kept the EICAR part or found no spam: %s", res)
+	}
+}
+
+// dateRE matches notify.DateFormat.
+var dateRE = regexp.MustCompile(`[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} [-+]\d{4}`)
