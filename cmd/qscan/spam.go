@@ -198,38 +198,31 @@ func headerValue(block []byte, name string) string {
 }
 
 // spamHeaders returns the header edits for a delivered message's spam
-// result. Action headers of the same names give way to these, which say
-// more ("X-Spam-Status: Yes, score=7.3 required=5.0 tests=...").
+// result. The checker leaves out the action headers of the same names
+// (see pipeline.CheckerOptions.ExtraHeaders): these say more
+// ("X-Spam-Status: Yes, score=7.3 required=5.0 tests=..."). A message that
+// was not spam-checked loses the X-<Org>-QScan-Spam* fields it came with:
+// they would speak for this qscan, which said nothing.
 func spamHeaders(c *config.Config, log logrus.FieldLogger) func(m *message.Message, d *policy.Decision) []pipeline.HeaderEdit {
 	opts := sstage.DefaultHeaderOptions()
 	opts.AlwaysReport, opts.SubjectTag, opts.SubjectPosition = c.Spam.AlwaysIncludeReport, c.Spam.SubjectTag, spam.Position(c.Spam.SubjectPosition)
 	for _, l := range c.Spam.DNSBL.Lists {
 		opts.Lists = append(opts.Lists, l.Name)
 	}
+	own := "x-" + strings.ToLower(c.Headers.OrgName) + "-qscan-spam"
 	return func(m *message.Message, d *policy.Decision) []pipeline.HeaderEdit {
-		if m.Spam == nil {
-			return nil
-		}
 		edits, err := sstage.Headers(m.Spam, m.Header, c.Headers.OrgName, opts)
 		if err != nil {
 			log.WithError(err).Warn("spam headers")
 			return nil
 		}
-		ours := map[string]bool{}
 		var out []pipeline.HeaderEdit
 		for _, e := range edits {
-			if e.Op != sstage.OpDelete {
-				ours[strings.ToLower(e.Name)] = true
+			if m.Spam == nil && !strings.HasPrefix(strings.ToLower(e.Name), own) {
+				continue // another filter's X-Spam-* may stand when we did not check
 			}
 			out = append(out, pipeline.HeaderEdit{Op: e.Op, Name: e.Name, Value: e.Value})
 		}
-		kept := d.Headers[:0]
-		for _, h := range d.Headers {
-			if !ours[strings.ToLower(h[0])] {
-				kept = append(kept, h)
-			}
-		}
-		d.Headers = kept
 		return out
 	}
 }

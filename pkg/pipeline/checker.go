@@ -1,8 +1,6 @@
 package pipeline
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -10,6 +8,7 @@ import (
 
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/policy"
+	"github.com/qscan/qscan/pkg/sendmail"
 )
 
 // Cleaner makes the delivered copy of a message: without the parts the
@@ -45,7 +44,8 @@ type CheckerOptions struct {
 	// quarantined whole.
 	Cleaner Cleaner
 	// ExtraHeaders adds header edits for a delivered message (spam
-	// headers).
+	// headers). A spam action's "header" field of a name these set is
+	// left out.
 	ExtraHeaders func(m *message.Message, d *policy.Decision) []HeaderEdit
 }
 
@@ -117,13 +117,40 @@ func (c *Checker) decide(m *message.Message) outcome {
 	for _, h := range c.addedHeaders(m, d.HeaderValue) {
 		o.edits = append(o.edits, HeaderEdit{Op: "add", Name: h[0], Value: h[1]})
 	}
-	for _, h := range d.Headers {
-		o.edits = append(o.edits, HeaderEdit{Op: "add", Name: h[0], Value: h[1]})
-	}
 	if c.extra != nil {
 		o.edits = append(o.edits, c.extra(m, &d)...)
 	}
+	o.edits = append(o.edits, actionHeaders(d.Headers, o.edits)...)
 	return o
+}
+
+// actionHeaders returns the edits for the fields of the spam actions'
+// "header" action, to come after edits. A field that edits set already
+// is left out: the spam check's "X-Spam-Status: Yes, score=7.3 ..." says
+// more than the shipped action's "X-Spam-Status: Yes", and two of them
+// would contradict each other. The others replace the fields of the same
+// name that came with the message, which a sender could have preset.
+func actionHeaders(fields [][2]string, edits []HeaderEdit) []HeaderEdit {
+	set := map[string]bool{}
+	for _, e := range edits {
+		if e.Op != "delete" {
+			set[strings.ToLower(e.Name)] = true
+		}
+	}
+	var dels, adds []HeaderEdit
+	deleted := map[string]bool{}
+	for _, f := range fields {
+		low := strings.ToLower(f[0])
+		if set[low] {
+			continue
+		}
+		if !deleted[low] {
+			deleted[low] = true
+			dels = append(dels, HeaderEdit{Op: "delete", Name: f[0]})
+		}
+		adds = append(adds, HeaderEdit{Op: "add", Name: f[0], Value: f[1]})
+	}
+	return append(dels, adds...)
 }
 
 // headerName is X-<OrgName>-QScan.
@@ -156,15 +183,19 @@ func (c *Checker) addedHeaders(m *message.Message, value string) [][2]string {
 type Result struct {
 	Verdict string
 	Reason  string // why the whole message is kept back, if it is
-	// Header and Body are the message as it would be delivered (the
-	// header block without its blank line); both nil when kept back.
-	// Body shares the checked message's array when it is unchanged.
+	// Header and Body are the message as it would be delivered: the queue
+	// file's header block as sendmail delivers it (LF line ends, no blank
+	// line) and the body as the pipeline writes the df. Both nil when the
+	// message is kept back or Check had no queue file. Body shares the
+	// checked message's array when it is unchanged.
 	Header, Body []byte
 }
 
-// Check runs the stages on m and returns the verdict and the message as
-// qscan would deliver it.
-func (c *Checker) Check(ctx context.Context, m *message.Message) (Result, error) {
+// Check runs the stages on m and decides, as the pipeline does for a queued
+// message. qf is m's queue file (m.Header is its header block): for a
+// delivered message Check makes on it the changes that the pipeline makes
+// on the outgoing qf, with the same code. qf nil: the verdict only.
+func (c *Checker) Check(ctx context.Context, m *message.Message, qf *sendmail.Qf) (Result, error) {
 	if _, err := c.run(ctx, m); err != nil {
 		return Result{Verdict: "error"}, err
 	}
@@ -172,62 +203,25 @@ func (c *Checker) Check(ctx context.Context, m *message.Message) (Result, error)
 	if o.whole != "" {
 		return Result{Verdict: o.d.Verdict, Reason: o.whole}, nil
 	}
-	body := m.Body
+	r := Result{Verdict: o.d.Verdict, Reason: o.d.Reason}
+	if qf == nil {
+		return r, nil
+	}
+	if err := c.carryOut(qf, o); err != nil {
+		return Result{Verdict: "error"}, err
+	}
+	r.Header, r.Body = qf.HeaderBlock(), m.Body
 	if o.body != nil {
-		body = o.body
+		r.Body = o.body
 	}
-	return Result{Verdict: o.d.Verdict, Reason: o.d.Reason,
-		Header: editHeaderBlock(m.Header, o.edits, c.headers.AtTop), Body: body}, nil
+	return r, nil
 }
 
-// editHeaderBlock applies edits to a raw header block.
-func editHeaderBlock(block []byte, edits []HeaderEdit, atTop bool) []byte {
-	var top, bottom bytes.Buffer
-	for _, e := range edits {
-		switch e.Op {
-		case "delete", "replace":
-			block = dropHeaders(block, []string{e.Name})
-		}
-		if e.Op == "add" || e.Op == "replace" {
-			w := &bottom
-			if atTop {
-				w = &top
-			}
-			fmt.Fprintf(w, "%s: %s\n", e.Name, e.Value)
-		}
+// carryOut makes the changes of a delivered message's outcome on its
+// queue file: the header edits, then the forward recipients.
+func (c *Checker) carryOut(qf *sendmail.Qf, o outcome) error {
+	if err := applyEdits(qf, o.edits, c.headers.AtTop); err != nil {
+		return err
 	}
-	return append(append(top.Bytes(), block...), bottom.Bytes()...)
-}
-
-// dropHeaders removes the named headers (with their continuation lines)
-// from a header block.
-func dropHeaders(block []byte, names []string) []byte {
-	var out bytes.Buffer
-	sc := bufio.NewScanner(bytes.NewReader(block))
-	sc.Buffer(make([]byte, 64<<10), len(block)+1)
-	skipping := false
-	for sc.Scan() {
-		line := sc.Bytes()
-		if len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
-			if !skipping {
-				out.Write(line)
-				out.WriteByte('\n')
-			}
-			continue
-		}
-		skipping = false
-		if i := bytes.IndexByte(line, ':'); i > 0 {
-			name := strings.TrimSpace(string(line[:i]))
-			for _, n := range names {
-				if strings.EqualFold(name, n) {
-					skipping = true
-				}
-			}
-		}
-		if !skipping {
-			out.Write(line)
-			out.WriteByte('\n')
-		}
-	}
-	return out.Bytes()
+	return forward(qf, o.d)
 }

@@ -153,10 +153,7 @@ func (p *Pipeline) decide(it *item) error {
 		it.whole = o.whole
 		return nil
 	}
-	if err := applyEdits(it.qf, o.edits, p.opt.Headers.AtTop); err != nil {
-		return err
-	}
-	if err := forward(it.qf, o.d); err != nil {
+	if err := p.checker.carryOut(it.qf, o); err != nil {
 		return err
 	}
 	it.outBody = o.body
