@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"net/mail"
 	"os"
@@ -33,7 +32,7 @@ type scanReport struct {
 
 // cmdScan runs the checks on .eml files without queues.
 func cmdScan(args []string) int {
-	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
+	fs := newFlagSet("scan")
 	cfgPath := fs.String("c", "", "configuration file")
 	asJSON := fs.Bool("json", false, "print results as JSON")
 	out := fs.String("o", "", "write the rebuilt message here (one input file only)")
@@ -41,8 +40,12 @@ func cmdScan(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	if fs.NArg() == 0 || (*out != "" && fs.NArg() != 1) {
-		fmt.Fprintln(os.Stderr, "usage: qscan scan [-c FILE] [--json] [-o OUT] FILE...")
+	if fs.NArg() == 0 {
+		fmt.Fprintln(os.Stderr, "qscan scan: name the message files to check (see qscan scan --help)")
+		return exitUsage
+	}
+	if *out != "" && fs.NArg() != 1 {
+		fmt.Fprintf(os.Stderr, "qscan scan: -o writes one message: give one file with it, not %d\n", fs.NArg())
 		return exitUsage
 	}
 	c, log, code := configAndLog(*cfgPath)
@@ -53,7 +56,7 @@ func cmdScan(args []string) int {
 		stop, err := startCPUProfile(*cpuProfile)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "qscan:", err)
-			return exitFail
+			return scanError
 		}
 		defer stop()
 	}
@@ -68,12 +71,10 @@ func cmdScan(args []string) int {
 		return exitConfig
 	}
 	chk := pipeline.NewChecker(stages, opts)
-	code = exitOK
+	code = scanClean
 	for _, file := range fs.Args() {
 		res, rebuilt := scanFile(chk, file)
-		if res.Error != "" {
-			code = exitFail
-		}
+		code = worseScanExit(code, scanExit(res.Verdict))
 		if *asJSON {
 			b, _ := json.Marshal(res)
 			fmt.Println(string(b))
@@ -83,7 +84,7 @@ func cmdScan(args []string) int {
 		if *out != "" && rebuilt != nil {
 			if err := os.WriteFile(*out, bytes.Join(rebuilt, nil), 0o644); err != nil {
 				fmt.Fprintln(os.Stderr, "qscan:", err)
-				return exitFail
+				return scanError
 			}
 		}
 	}
