@@ -62,7 +62,7 @@ func TestCorruptQueueFiles(t *testing.T) {
 	if err != nil {
 		t.Fatalf("qscan run --once: %v\n%s", err, out)
 	}
-	if n := strings.Count(string(out), "bad queue file set aside"); n < len(bad)+1 {
+	if n := strings.Count(string(out), "action=set-aside"); n < len(bad)+1 {
 		t.Errorf("%d set-aside log lines, want at least %d:\n%s", n, len(bad)+1, out)
 	}
 	if m, _ := filepath.Glob(filepath.Join(s.Incoming, "*f*")); len(m) != 0 {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -22,10 +21,29 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
+// enqueueMissing says which required arguments are missing, in a
+// sentence, or "".
+func enqueueMissing(dir string, rcpts []string, files int) string {
+	var m []string
+	if dir == "" {
+		m = append(m, "the queue directory (-q DIR)")
+	}
+	if len(rcpts) == 0 {
+		m = append(m, "at least one recipient (-r RCPT)")
+	}
+	if files == 0 {
+		m = append(m, "the message files to queue")
+	}
+	if len(m) == 0 {
+		return ""
+	}
+	return "name " + strings.Join(m, ", ")
+}
+
 // cmdEnqueue writes RFC 822 files into a queue directory as sendmail
 // would: df first, then the qf as tf renamed into place.
 func cmdEnqueue(args []string) int {
-	fs := flag.NewFlagSet("enqueue", flag.ContinueOnError)
+	fs := newFlagSet("enqueue")
 	dir := fs.String("q", "", "queue directory")
 	from := fs.String("f", "", "envelope sender (\"\" or <> for the null sender)")
 	ip := fs.String("client-ip", "127.0.0.1", "client IP address recorded in the queue file")
@@ -35,8 +53,8 @@ func cmdEnqueue(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	if *dir == "" || len(rcpts) == 0 || fs.NArg() == 0 {
-		fmt.Fprintln(os.Stderr, "usage: qscan enqueue -q DIR -f SENDER -r RCPT [-r RCPT...] [--client-ip IP] FILE...")
+	if missing := enqueueMissing(*dir, rcpts, fs.NArg()); missing != "" {
+		fmt.Fprintf(os.Stderr, "qscan enqueue: %s (see qscan enqueue --help)\n", missing)
 		return exitUsage
 	}
 	addr, err := netip.ParseAddr(*ip)

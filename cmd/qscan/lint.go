@@ -1,8 +1,9 @@
 package main
 
 import (
-	"flag"
+	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"sort"
@@ -13,10 +14,12 @@ import (
 )
 
 // cmdLint checks the configuration, its rule files, rulesets and
-// templates; with --value it prints what a message would get.
+// templates, then tests every engine it turns on (as MailScanner's --lint
+// does); with --value it prints what a message would get.
 func cmdLint(args []string) int {
-	fs := flag.NewFlagSet("lint", flag.ContinueOnError)
+	fs := newFlagSet("lint")
 	cfgPath := fs.String("c", "", "configuration file")
+	noEngines := fs.Bool("no-engines", false, "do not test the engines (offline checking)")
 	value := fs.String("value", "", "print this per-message option's value for the message given by --from, --to, --ip")
 	from := fs.String("from", "", "envelope sender")
 	ip := fs.String("ip", "", "client IP address")
@@ -25,21 +28,59 @@ func cmdLint(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "qscan lint: unexpected argument %q: the configuration file goes after -c (see qscan lint --help)\n", fs.Arg(0))
+		return exitUsage
+	}
 	c, err := loadConfig(*cfgPath)
 	if err != nil {
 		printConfigErrors(os.Stderr, err)
 		return exitConfig
 	}
-	if _, err := pipelineOptions(c, quietIfNil(nil)); err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", c.File, err)
-		return exitConfig
-	}
-	if _, err := buildStages(c, nil); err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", c.File, err)
+	// Both are built, so that every problem shows at once.
+	_, errOpts := pipelineOptions(c, quietIfNil(nil))
+	_, errStages := buildStages(c, nil)
+	if errOpts != nil || errStages != nil {
+		for _, err := range []error{errOpts, errStages} {
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "%s: %v\n", c.File, err)
+			}
+		}
 		return exitConfig
 	}
 	if *value != "" {
 		return explainValue(c, *value, ruleset.Msg{From: *from, To: to}, *ip)
+	}
+	fmt.Printf("%s: configuration ok\n", c.File)
+	if *noEngines {
+		fmt.Println("engines not tested (--no-engines)")
+		return exitOK
+	}
+	return lintEngines(c, net.DefaultResolver.LookupHost)
+}
+
+// lintEngines tests every configured engine and prints what each said:
+// "ok" lines on standard output, every problem on standard error.
+func lintEngines(c *config.Config, lookup lookupHost) int {
+	ts, err := engineTests(c, lookup)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", c.File, err)
+		return exitConfig
+	}
+	failed := 0
+	for _, r := range runEngineTests(context.Background(), ts) {
+		if len(r.errs) == 0 {
+			fmt.Printf("%s: ok (%s)\n", r.name, strings.Join(r.info, "; "))
+			continue
+		}
+		failed++
+		for _, err := range r.errs {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", r.name, err)
+		}
+	}
+	if failed > 0 {
+		fmt.Fprintf(os.Stderr, "qscan lint: %d of %d engines failed their test: mail would be held until they work (--no-engines skips these tests)\n", failed, len(ts))
+		return exitUnavailable
 	}
 	fmt.Printf("%s: ok\n", c.File)
 	return exitOK

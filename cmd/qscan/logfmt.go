@@ -3,14 +3,22 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
 	"sort"
+	"strconv"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/qscan/qscan/pkg/config"
+	"github.com/qscan/qscan/pkg/pipeline"
+	"github.com/qscan/qscan/pkg/quarantine"
 )
 
 // lineFormatter writes sendmail/MailScanner-style text lines:
 //
-//	2026-11-24T01:37:40Z info 6AM8Fa4W008391 from=<a@b> to=<c@d> size=1234 verdict=clean action=delivered ms=3
+//	2026-11-24T01:37:40.123Z info 6AM8Fa4W008391 from=<a@b> to=<c@d> nrcpts=1 size=1234 verdict=clean virus=- spam=no(1.2) action=delivered quarantined=false reason=- attempt=1 ms=3
 //
 // Entries marked with the field "line" carry their fields in the message
 // already, in a fixed order; other entries get their fields appended.
@@ -49,4 +57,34 @@ func (f *jsonFormatter) Format(e *logrus.Entry) ([]byte, error) {
 		e = &c
 	}
 	return f.JSONFormatter.Format(e)
+}
+
+// logRelease writes the log line of a release from the quarantine, in the
+// shape of every message outcome (pipeline.MessageLog), to the log the
+// configuration names (syslog, on most servers, with the daemon's lines):
+// what left the quarantine, under which new queue ID, at whose hand.
+func logRelease(c *config.Config, q *quarantine.Quarantine, entryID, newID string) {
+	log, err := newLogger(c.Log)
+	if err != nil {
+		return // the configuration was read: cannot happen
+	}
+	by := strconv.Itoa(os.Getuid())
+	if u, err := user.Current(); err == nil {
+		by = u.Username
+	}
+	l := pipeline.MessageLog{ID: newID, Action: pipeline.ActionReleased, Attempt: 1,
+		Reason: fmt.Sprintf("released from the quarantine entry %s by %s", entryID, by)}
+	if e, err := q.Get(entryID); err == nil {
+		l.From, l.To = e.Sender, e.Recipients
+		if n := len(e.Released); n > 0 {
+			l.To = e.Released[n-1].To
+		}
+		if st, err := os.Stat(filepath.Join(e.Dir, "df"+e.QueueID)); err == nil {
+			l.Size = st.Size()
+		}
+		if e.Reason != "" {
+			l.Reason += " (kept for: " + e.Reason + ")"
+		}
+	}
+	l.Write(log, logrus.InfoLevel)
 }

@@ -412,6 +412,7 @@ func quarRelease(args []string) int {
 	})
 	if id != "" {
 		fmt.Println(id)
+		logRelease(c, q, pos[0], id)
 	}
 	if err != nil && !quarOnlyIndex(err) {
 		return quarFail("release", err)

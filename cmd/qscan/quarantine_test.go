@@ -141,9 +141,9 @@ func TestQuarantineRelease(t *testing.T) {
 	quarWired(t)
 	root, cfg, fresh, _, broken := quarDemo(t)
 	outDir := filepath.Join(root, "out")
-	out, code := qscan(t, "quarantine", "release", "-c", cfg, fresh, "--to", "admin@example.test")
+	out, logged, code := qscanSplit(t, "quarantine", "release", "-c", cfg, fresh, "--to", "admin@example.test") // the log line goes to stderr
 	if code != exitOK {
-		t.Fatalf("release = %d %q", code, out)
+		t.Fatalf("release = %d %q %q", code, out, logged)
 	}
 	id := strings.TrimSpace(out)
 	if !sendmail.ValidID(id) {
@@ -173,7 +173,7 @@ func TestQuarantineRelease(t *testing.T) {
 	}
 
 	// Without --to: the original recipients.
-	out, code = qscan(t, "quarantine", "release", "-c", cfg, fresh)
+	out, _, code = qscanSplit(t, "quarantine", "release", "-c", cfg, fresh)
 	if code != exitOK {
 		t.Fatalf("second release = %d %q", code, out)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"net/mail"
 	"os"
@@ -37,7 +36,7 @@ type scanReport struct {
 
 // cmdScan runs the checks on .eml files without queues.
 func cmdScan(args []string) int {
-	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
+	fs := newFlagSet("scan")
 	cfgPath := fs.String("c", "", "configuration file")
 	asJSON := fs.Bool("json", false, "print results as JSON")
 	out := fs.String("o", "", "write the message as it would be delivered here (one input file only)")
@@ -45,8 +44,12 @@ func cmdScan(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	if fs.NArg() == 0 || (*out != "" && fs.NArg() != 1) {
-		fmt.Fprintln(os.Stderr, "usage: qscan scan [-c FILE] [--json] [-o OUT] FILE...")
+	if fs.NArg() == 0 {
+		fmt.Fprintln(os.Stderr, "qscan scan: name the message files to check (see qscan scan --help)")
+		return exitUsage
+	}
+	if *out != "" && fs.NArg() != 1 {
+		fmt.Fprintf(os.Stderr, "qscan scan: -o writes one message: give one file with it, not %d\n", fs.NArg())
 		return exitUsage
 	}
 	c, log, code := configAndLog(*cfgPath)
@@ -57,7 +60,7 @@ func cmdScan(args []string) int {
 		stop, err := startCPUProfile(*cpuProfile)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "qscan:", err)
-			return exitFail
+			return scanError
 		}
 		defer stop()
 	}
@@ -66,12 +69,10 @@ func cmdScan(args []string) int {
 		fmt.Fprintln(os.Stderr, "qscan:", err)
 		return exitConfig
 	}
-	code = exitOK
+	code = scanClean
 	for _, file := range fs.Args() {
 		res, d := scanFile(chk, file)
-		if res.Error != "" {
-			code = exitFail
-		}
+		code = worseScanExit(code, scanExit(res.Verdict))
 		if *asJSON {
 			b, _ := json.Marshal(res)
 			fmt.Println(string(b))
@@ -81,7 +82,7 @@ func cmdScan(args []string) int {
 		if *out != "" {
 			if err := d.write(*out); err != nil {
 				fmt.Fprintf(os.Stderr, "qscan: -o %s: %v\n", *out, err)
-				return exitFail
+				return scanError
 			}
 		}
 	}

@@ -77,16 +77,15 @@ func spamStage(c config.Spam, log logrus.FieldLogger) (*sstage.Stage, error) {
 	for _, name := range c.Engines {
 		switch name {
 		case "spamd":
-			cl, err := spamd.New(spamd.Options{Address: c.Spamd.Address, Socket: c.Spamd.Socket, Timeout: c.Spamd.Timeout.D(),
-				MaxSize: int64(c.Spamd.MaxSize), MaxConnections: c.Spamd.MaxConnections, User: c.Spamd.User})
+			cl, err := spamdClient(c)
 			if err != nil {
-				return nil, fmt.Errorf("spamd: %w", err)
+				return nil, err
 			}
 			e.Spamd = cl
 		case "rspamd":
-			cl, err := rspamd.New(rspamd.Options{URL: c.Rspamd.URL, Timeout: c.Rspamd.Timeout.D()})
+			cl, err := rspamdClient(c)
 			if err != nil {
-				return nil, fmt.Errorf("rspamd: %w", err)
+				return nil, err
 			}
 			e.Rspamd = cl
 		case "dnsbl":
@@ -101,6 +100,25 @@ func spamStage(c config.Spam, log logrus.FieldLogger) (*sstage.Stage, error) {
 		log = logrus.New()
 	}
 	return sstage.New(sstage.Options{Spam: spamOptions(c), HoldOnFailure: c.HoldOnFailure, MaxSize: int64(c.MaxSize)}, e, log, time.Now)
+}
+
+// spamdClient and rspamdClient build the clients of [spam.spamd] and
+// [spam.rspamd] (also for `qscan lint`).
+func spamdClient(c config.Spam) (*spamd.Client, error) {
+	cl, err := spamd.New(spamd.Options{Address: c.Spamd.Address, Socket: c.Spamd.Socket, Timeout: c.Spamd.Timeout.D(),
+		MaxSize: int64(c.Spamd.MaxSize), MaxConnections: c.Spamd.MaxConnections, User: c.Spamd.User})
+	if err != nil {
+		return nil, fmt.Errorf("spamd: %w", err)
+	}
+	return cl, nil
+}
+
+func rspamdClient(c config.Spam) (*rspamd.Client, error) {
+	cl, err := rspamd.New(rspamd.Options{URL: c.Rspamd.URL, Timeout: c.Rspamd.Timeout.D()})
+	if err != nil {
+		return nil, fmt.Errorf("rspamd: %w", err)
+	}
+	return cl, nil
 }
 
 func dnsblChecker(c config.DNSBL, log logrus.FieldLogger) (*dnsbl.Checker, error) {

@@ -267,19 +267,9 @@ func isLocal(sender string, domains []string) bool {
 func virusStage(v config.Virus, w *engineWatch) (*vstage.Stage, error) {
 	var engines []virus.Scanner
 	for _, name := range v.Scanners {
-		var e virus.Scanner
-		var err error
-		switch name {
-		case "clamd":
-			e, err = clamd.New(clamd.Options{Socket: v.Clamd.Socket, Address: v.Clamd.Address, Timeout: v.Clamd.Timeout.D(),
-				MaxConnections: v.Clamd.MaxConnections, MaxStream: int64(v.Clamd.MaxStream), Sessions: v.Clamd.Sessions})
-		case "builtin":
-			e, err = builtin.New(builtin.Options{Signatures: v.Builtin.Signatures})
-		case "command":
-			e, err = command.New(command.Options{Preset: v.Command.Preset, Path: v.Command.Path, Args: v.Command.Args, Timeout: v.Command.Timeout.D()})
-		}
+		e, err := virusEngine(v, name)
 		if err != nil {
-			return nil, fmt.Errorf("virus scanner %s: %w", name, err)
+			return nil, err
 		}
 		engines = append(engines, w.wrap(name, e))
 	}
@@ -341,4 +331,26 @@ func ipString(e message.Envelope) string {
 		return ""
 	}
 	return e.ClientIP.String()
+}
+
+// virusEngine builds the engine of [virus] called name (also for `qscan
+// lint`, which tests each one).
+func virusEngine(v config.Virus, name string) (virus.Scanner, error) {
+	var e virus.Scanner
+	var err error
+	switch name {
+	case "clamd":
+		e, err = clamd.New(clamd.Options{Socket: v.Clamd.Socket, Address: v.Clamd.Address, Timeout: v.Clamd.Timeout.D(),
+			MaxConnections: v.Clamd.MaxConnections, MaxStream: int64(v.Clamd.MaxStream), Sessions: v.Clamd.Sessions})
+	case "builtin":
+		e, err = builtin.New(builtin.Options{Signatures: v.Builtin.Signatures})
+	case "command":
+		e, err = command.New(command.Options{Preset: v.Command.Preset, Path: v.Command.Path, Args: v.Command.Args, Timeout: v.Command.Timeout.D()})
+	default:
+		err = fmt.Errorf("unknown scanner")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("virus scanner %s: %w", name, err)
+	}
+	return e, nil
 }

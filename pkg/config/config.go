@@ -215,30 +215,40 @@ func Parse(name string, data []byte) (*Config, error) {
 		names = append(names, k)
 	}
 	sort.Strings(names)
-	failed := map[string]bool{}
+	// Keys are reported at their own line, or else at the nearest
+	// enclosing table's.
+	at := func(key string) string {
+		for k := key; ; k = k[:strings.LastIndex(k, ".")] {
+			if _, ok := lines[k]; ok || !strings.Contains(k, ".") {
+				return k
+			}
+		}
+	}
+	failed := map[string]bool{} // keys whose value could not be decoded
+	d := tableDecoder{md: md, report: func(key, msg string) {
+		if msg == "" {
+			add(at(key), "unknown key %q", key)
+			return
+		}
+		failed[key] = true
+		add(at(key), "%s: %s", key, msg)
+	}}
 	for _, sec := range names {
 		dst, ok := targets[sec]
 		if !ok {
 			add(sec, "unknown section [%s]", sec)
 			continue
 		}
-		if err := md.PrimitiveDecode(sections[sec], dst); err != nil {
-			key, msg := decodeMsg(err)
-			if _, ok := lines[key]; !ok {
-				key = sec
-			}
-			add(key, "%s: %s (the rest of [%s] was not read)", key, msg, sec)
-			failed[sec] = true
-		}
+		d.decode(sections[sec], reflect.ValueOf(dst).Elem(), sec)
 	}
 	for _, k := range md.Undecoded() {
 		if _, ok := targets[k[0]]; !ok || len(k) < 2 {
 			continue // unknown section, already reported
 		}
-		if failed[k[0]] && hasField(targets[k[0]], k[1]) {
-			continue // not reached because of the error above, not unknown
+		if underFailed(k, failed) {
+			continue // not reached because of the error there, not unknown
 		}
-		add(k.String(), "unknown key %q", k.String())
+		add(at(k.String()), "unknown key %q", k.String())
 	}
 	// An address given without a socket replaces the default socket.
 	if md.IsDefined("virus", "clamd", "address") && !md.IsDefined("virus", "clamd", "socket") {
@@ -289,17 +299,6 @@ func (c *Config) sections() map[string]any {
 		"spam":       &c.Spam,
 		"check":      &c.Check,
 	}
-}
-
-// hasField reports whether the struct behind ptr has a field tagged name.
-func hasField(ptr any, name string) bool {
-	t := reflect.TypeOf(ptr).Elem()
-	for i := 0; i < t.NumField(); i++ {
-		if strings.Split(t.Field(i).Tag.Get("toml"), ",")[0] == name {
-			return true
-		}
-	}
-	return false
 }
 
 // decodeMsg splits a decoding error into the key it concerns and its text.

@@ -211,3 +211,67 @@ func TestEverySettingResolved(t *testing.T) {
 	}
 	walk(reflect.ValueOf(&c).Elem(), "Config")
 }
+
+// TestEveryErrorOfASection: several bad values in one section (and in a
+// sub-table) are each reported at their own line; a bad value does not
+// hide the next one, nor an unknown key after it.
+func TestEveryErrorOfASection(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{"in", "out"} {
+		os.Mkdir(filepath.Join(dir, d), 0o700)
+	}
+	file := filepath.Join(dir, "bad.toml")
+	src := `[queue]
+incoming = "in"
+outgoing = "out"
+work_dir = "w"
+rescan_interval = "soon"
+kick = "maybe"
+colour = "blue"
+[quarantine]
+dir = "q"
+[store]
+path = "w/db"
+[batch]
+max_messages = "many"
+max_attempts = "often"
+[virus.clamd]
+timeout = "long"
+max_connections = "lots"
+[virus]
+concurrency = "high"
+`
+	os.WriteFile(file, []byte(src), 0o600)
+	_, err := Load(file)
+	var es Errors
+	if !errors.As(err, &es) {
+		t.Fatalf("Load = %v, want Errors", err)
+	}
+	want := []struct {
+		line int
+		text string
+	}{
+		{5, "queue.rescan_interval: invalid duration"},
+		{6, "queue.kick"},
+		{7, `unknown key "queue.colour"`},
+		{13, "batch.max_messages"},
+		{14, "batch.max_attempts"},
+		{16, "virus.clamd.timeout: invalid duration"},
+		{17, "virus.clamd.max_connections"},
+		{19, "virus.concurrency"},
+	}
+	for _, w := range want {
+		found := false
+		for _, e := range es {
+			if e.Line == w.line && strings.Contains(e.Msg, w.text) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no error at line %d containing %q; got:\n%v", w.line, w.text, err)
+		}
+	}
+	if strings.Contains(err.Error(), "was not read") {
+		t.Errorf("an error still hides the rest of its section:\n%v", err)
+	}
+}

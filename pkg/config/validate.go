@@ -234,9 +234,11 @@ func keyLines(data []byte) map[string]int {
 	for n := 1; sc.Scan(); n++ {
 		l := strings.TrimSpace(sc.Text())
 		switch {
-		case strings.HasPrefix(l, "[") && !strings.HasPrefix(l, "[["):
+		case strings.HasPrefix(l, "["):
+			// [table] or [[array.of.tables]]: keys of an array's
+			// entries point at their first entry.
 			if i := strings.Index(l, "]"); i > 0 {
-				sec = strings.TrimSpace(l[1:i])
+				sec = strings.TrimSpace(strings.TrimLeft(l[:i], "["))
 				if _, ok := m[sec]; !ok {
 					m[sec] = n
 				}

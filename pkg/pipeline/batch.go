@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -130,7 +129,8 @@ func (p *Pipeline) startBatch(ctx context.Context) *batch {
 		// Without a durable counter a poison message could crash us forever.
 		p.log.WithError(err).Error("cannot record processing attempts; batch skipped")
 		for _, it := range items {
-			p.held.hold(it.entry.ID, p.now())
+			d := p.held.hold(it.entry.ID, p.now())
+			p.logHeld(it, d, fmt.Errorf("record processing attempts: %w", err), logrus.ErrorLevel)
 		}
 		b.st.Held = len(items)
 		return finished()
@@ -208,8 +208,9 @@ func (p *Pipeline) commitBatch(ctx context.Context, b *batch) (BatchStats, error
 			if it.generated {
 				continue
 			}
-			p.held.hold(it.entry.ID, p.now())
+			d := p.held.hold(it.entry.ID, p.now())
 			p.undoAttempt(ctx, it) // a full disk is not the message's fault
+			p.logHeld(it, d, fmt.Errorf("commit: %w", err), logrus.ErrorLevel)
 			if it.quarantineDir != "" {
 				if err := p.quarantine.Discard(it.quarantineDir); err != nil {
 					p.log.WithError(err).Warn("cannot remove the quarantine copy of a message kept in the queue")
@@ -227,11 +228,12 @@ func (p *Pipeline) commitBatch(ctx context.Context, b *batch) (BatchStats, error
 			if it.generated {
 				continue
 			}
-			action := "delivered"
+			action := ActionDelivered
 			if len(it.decision.Replace) > 0 {
-				action = "cleaned,quarantined"
+				action = ActionCleaned
 			}
-			p.logDecision(it, action)
+			p.messageLog(it, action).Write(p.log, logrus.InfoLevel)
+			p.observeMessage(it, action)
 		}
 	}
 	st.Duration = time.Since(b.start)
@@ -256,14 +258,14 @@ func (p *Pipeline) holdItem(ctx context.Context, it *item) {
 		// retry it at once, like the messages held before.
 		p.held.release(it.entry.ID)
 		p.undoAttempt(ctx, it)
-		p.log.WithFields(p.msgFields(it)).WithError(it.err).Warn("held, retry now: the engine is back")
+		p.logHeld(it, 0, it.err, logrus.WarnLevel) // retry=now: the engine is back
 		return
 	}
 	d := p.held.holdFor(it.entry.ID, p.now(), notOwnFault)
 	if notOwnFault {
 		p.undoAttempt(ctx, it)
 	}
-	p.log.WithFields(p.msgFields(it)).WithError(it.err).Warnf("held, retry in %s", d.Round(time.Second))
+	p.logHeld(it, d, it.err, logrus.WarnLevel)
 }
 
 // undoAttempt takes back the attempt of a message held for a reason that
@@ -278,54 +280,32 @@ func (p *Pipeline) undoAttempt(ctx context.Context, it *item) {
 	}
 }
 
-func (p *Pipeline) msgFields(it *item) logrus.Fields {
-	f := logrus.Fields{"id": it.entry.ID, "size": it.entry.Size}
+// messageLog is the log line of an item's outcome (see MessageLog), with
+// what is known of the message: the envelope from the checked message or
+// else from the qf, the verdict, the findings and the stages' times.
+func (p *Pipeline) messageLog(it *item, action string) MessageLog {
+	l := MessageLog{ID: it.entry.ID, Size: it.entry.Size, Verdict: it.verdict, Action: action,
+		Quarantine: it.quarantineDir, Reason: it.decision.Reason, Attempt: it.attempt,
+		MS: time.Since(it.start).Milliseconds(), StageMS: it.stageMS}
 	if it.msg != nil {
-		f["from"] = "<" + it.msg.Envelope.Sender + ">"
-		f["to"] = joinAddrs(it.msg.Envelope.Recipients)
+		l.From, l.To = it.msg.Envelope.Sender, it.msg.Envelope.Recipients
 	} else if it.qf != nil {
 		env := envelopeOf(it.qf)
-		f["from"] = "<" + env.Sender + ">"
-		f["to"] = joinAddrs(env.Recipients)
+		l.From, l.To = env.Sender, env.Recipients
 	}
-	if it.attempt > 1 {
-		f["attempt"] = it.attempt
-	}
-	return f
+	l.Virus, l.Spam = virusNames(it.msg), spamField(it.msg)
+	return l
 }
 
-// logDecision writes the one line per message decision, in the style of
-// sendmail's and MailScanner's logs. The fields go along for JSON logs.
-func (p *Pipeline) logDecision(it *item, action string) {
-	f := p.msgFields(it)
-	f["verdict"] = it.verdict
-	f["action"] = action
-	f["ms"] = time.Since(it.start).Milliseconds()
-	line := fmt.Sprintf("%s from=%s to=%s size=%d", it.entry.ID, f["from"], f["to"], it.entry.Size)
-	if v := virusNames(it.msg); v != "" {
-		f["virus"] = v
-		line += " virus=" + v
+// logHeld logs a message left in the incoming queue, to be retried after
+// d (0: at once).
+func (p *Pipeline) logHeld(it *item, d time.Duration, err error, level logrus.Level) {
+	l := p.messageLog(it, ActionHeld)
+	l.Quarantine, l.Err, l.Retry = "", err, "now"
+	if d > 0 {
+		l.Retry = d.Round(time.Second).String()
 	}
-	if s := spamField(it.msg); s != "" {
-		f["spam"] = s
-		line += " spam=" + s
-	}
-	line += fmt.Sprintf(" verdict=%s action=%s ms=%d", it.verdict, action, f["ms"])
-	if it.attempt > 1 {
-		line += fmt.Sprintf(" attempt=%d", it.attempt)
-	}
-	names := make([]string, 0, len(it.stageMS))
-	for k := range it.stageMS {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		f["ms_"+k] = it.stageMS[k]
-		line += fmt.Sprintf(" ms_%s=%d", k, it.stageMS[k])
-	}
-	f["line"] = true
-	p.log.WithFields(f).Info(line)
-	p.observeMessage(it, action)
+	l.Write(p.log, level)
 }
 
 // virusNames lists the viruses found, comma separated.

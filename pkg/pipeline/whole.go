@@ -1,10 +1,15 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/qscan/qscan/pkg/safeio"
 	"github.com/qscan/qscan/pkg/sendmail"
@@ -30,20 +35,19 @@ func (p *Pipeline) quarantineWhole(it *item) bool {
 	}
 	dir, err := p.quarantine.Store(w)
 	if err != nil {
-		p.log.WithFields(p.msgFields(it)).WithError(err).Error("cannot quarantine; message kept in the incoming queue")
-		p.held.hold(it.entry.ID, p.now())
+		d := p.held.hold(it.entry.ID, p.now())
 		if it.verdict != "poison" {
 			p.undoAttempt(context.Background(), it)
 		}
+		p.logHeld(it, d, fmt.Errorf("quarantine: %w", err), logrus.ErrorLevel)
 		return false
 	}
 	it.quarantineDir = dir
 	p.releaseItem(it)
-	f := p.msgFields(it)
-	f["reason"] = it.whole
-	f["quarantine"] = dir
+	l := p.messageLog(it, ActionQuarantined)
+	l.Reason = it.whole
+	l.Write(p.log, logrus.WarnLevel)
 	it.stageMS = nil
-	p.log.WithFields(f).WithField("verdict", it.verdict).Warn("message quarantined whole")
 	kind := "whole"
 	if it.verdict == "poison" {
 		kind = "poison"
@@ -71,9 +75,9 @@ func (p *Pipeline) quarantineParts(it *item) bool {
 	}
 	dir, err := p.quarantine.Store(q)
 	if err != nil {
-		p.log.WithFields(p.msgFields(it)).WithError(err).Error("cannot quarantine the removed parts; message kept in the incoming queue")
-		p.held.hold(it.entry.ID, p.now())
+		d := p.held.hold(it.entry.ID, p.now())
 		p.undoAttempt(context.Background(), it)
+		p.logHeld(it, d, fmt.Errorf("quarantine the removed parts: %w", err), logrus.ErrorLevel)
 		return false
 	}
 	it.quarantineDir = dir
@@ -100,17 +104,24 @@ func (p *Pipeline) setAside(e sendmail.Entry, _ *item, reason string) {
 }
 
 func (p *Pipeline) storeAside(w Quarantined, e sendmail.Entry) {
+	l := MessageLog{ID: e.ID, Size: e.Size, Verdict: "corrupt", Action: ActionSetAside, Reason: w.Reason}
+	if qf, err := sendmail.ParseQf(bytes.NewReader(w.Qf), p.qfLimits()); err == nil {
+		env := envelopeOf(qf) // the qf may be fine and its df missing
+		l.From, l.To = env.Sender, env.Recipients
+	}
 	dir, err := p.quarantine.Store(w)
 	if err != nil {
-		p.log.WithError(err).WithField("id", e.ID).Errorf("cannot set aside bad queue file (%s)", w.Reason)
-		p.held.hold(e.ID, p.now())
+		d := p.held.hold(e.ID, p.now())
+		l.Action, l.Retry, l.Err = ActionHeld, d.Round(time.Second).String(), fmt.Errorf("set aside: %w", err)
+		l.Write(p.log, logrus.ErrorLevel)
 		return
 	}
 	os.Remove(e.QfPath)
 	os.Remove(e.DfPath)
 	safeio.SyncDir(filepath.Dir(e.QfPath))
 	safeio.SyncDir(filepath.Dir(e.DfPath))
-	p.log.WithField("id", e.ID).WithField("quarantine", dir).Errorf("bad queue file set aside: %s", w.Reason)
+	l.Quarantine = dir
+	l.Write(p.log, logrus.ErrorLevel)
 	p.obs.Quarantined("corrupt")
 }
 

@@ -166,7 +166,7 @@ func virusFault(t *testing.T, s stackutil.Stack, bin, addr string, fault, heal f
 	r.recovery = time.Since(healed)
 	entries := readLog(logFile)
 	r.maxBatch = maxDur(batchTimes(entries))
-	r.held = len(grepLog(entries, "held, retry"))
+	r.held = len(grepLog(entries, "action=held"))
 	if limit := 15 * time.Second; r.maxBatch > limit {
 		t.Errorf("a batch took %s, more than %s (clamd timeout 5 s)", r.maxBatch, limit)
 	}
@@ -257,7 +257,7 @@ func spamFault(t *testing.T, s stackutil.Stack, bin string, fault, heal func()) 
 	waitUntil(2*time.Minute, func() bool { return count(s.Incoming, "qf*") == 0 })
 	entries := readLog(logFile)
 	r.maxBatch = maxDur(batchTimes(entries))
-	r.held = len(grepLog(entries, "held, retry"))
+	r.held = len(grepLog(entries, "action=held"))
 	if limit := 15 * time.Second; r.maxBatch > limit {
 		t.Errorf("a batch took %s, more than %s (spamd timeout 5 s)", r.maxBatch, limit)
 	}

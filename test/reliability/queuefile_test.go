@@ -69,7 +69,7 @@ func TestQueueFiles(t *testing.T) {
 		if len(got) != 2 || bad != 0 {
 			t.Errorf("outgoing holds %d messages (%d bad), want the 2 good ones", len(got), bad)
 		}
-		setAside := strings.Count(string(outb), "bad queue file set aside")
+		setAside := strings.Count(string(outb), "action=set-aside")
 		tb.add("BI-38 truncated qf, qf without df, df without qf, empty qf + 2 good",
 			fmt.Sprintf("%d delivered intact, %d bad in outgoing, %d set aside, incoming left: %s", len(got), bad, setAside, strings.Join(names(in), " ")),
 			"2 delivered, nothing partial goes out, no crash")

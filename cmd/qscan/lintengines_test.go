@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qscan/qscan/pkg/config"
+)
+
+// TestLintDNSBL: a list whose zone answers (listed or NXDOMAIN) is ok; one
+// whose lookups fail is reported.
+func TestLintDNSBL(t *testing.T) {
+	c := &config.Config{Spam: config.Spam{Engines: []string{"dnsbl"}, DNSBL: config.DNSBL{Timeout: config.Duration(time.Second), Lists: []config.BLEntry{
+		{Name: "good", Zone: "good.example", Kind: "ip"},
+		{Name: "empty", Zone: "empty.example", Kind: "domain"},
+		{Name: "dead", Zone: "dead.example", Kind: "ip"},
+	}}}}
+	var asked []string
+	lookup := func(_ context.Context, host string) ([]string, error) {
+		asked = append(asked, host)
+		switch {
+		case strings.HasSuffix(host, "good.example"):
+			return []string{"127.0.0.2"}, nil
+		case strings.HasSuffix(host, "empty.example"):
+			return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+		}
+		return nil, &net.DNSError{Err: "server misbehaving", Name: host, IsTemporary: true}
+	}
+	ts, err := engineTests(c, lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res []engineResult
+	for _, tc := range ts { // one at a time: the fake records what it is asked
+		res = append(res, runEngineTests(context.Background(), []engineTest{tc})...)
+	}
+	if len(res) != 3 || len(res[0].errs) != 0 || len(res[1].errs) != 0 || len(res[2].errs) != 1 {
+		t.Fatalf("dnsbl results = %+v, want good and empty ok, dead failed", res)
+	}
+	var de *net.DNSError
+	if !errors.As(res[2].errs[0], &de) || !strings.Contains(res[2].errs[0].Error(), "2.0.0.127.dead.example") {
+		t.Errorf("dead list error = %v", res[2].errs[0])
+	}
+	if want := "2.0.0.127.good.example test.empty.example 2.0.0.127.dead.example"; strings.Join(asked, " ") != want {
+		t.Errorf("looked up %q, want %q", strings.Join(asked, " "), want)
+	}
+}
