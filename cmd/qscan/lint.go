@@ -38,6 +38,12 @@ func cmdLint(args []string) int {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", c.File, err)
 		return exitConfig
 	}
+	if c.Queue.Kick {
+		if err := checkKick(c); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", c.File, err)
+			return exitConfig
+		}
+	}
 	if *value != "" {
 		return explainValue(c, *value, ruleset.Msg{From: *from, To: to}, *ip)
 	}
