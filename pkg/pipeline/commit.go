@@ -50,7 +50,8 @@ func (p *Pipeline) commit(items []*item) error {
 		return fmt.Errorf("%w: %v", errJournal, err)
 	}
 	var ids []string
-	for _, it := range items {
+	for i, it := range items {
+		it.outID = entries[i].OutID
 		if !it.generated {
 			ids = append(ids, it.entry.ID)
 			p.held.release(it.entry.ID)
