@@ -130,8 +130,8 @@ func runAs(t *testing.T, cred *syscall.Credential, bin string, args ...string) (
 
 // TestKickAsQscan runs the kick as it runs in the installed layout: qscan
 // as user qscan, the real sendmail. With Debian's PrivacyOptions
-// (restrictqrun) sendmail refuses the queue run: `qscan lint` must say so
-// and how to fix it, the daemon must log it once, not once per batch, and
+// (restrictqrun) sendmail refuses the queue run: `qscan lint` must warn
+// and say how to fix it, the daemon must log it once, not once per batch, and
 // the mail must stay queued for the queue runner. Without restrictqrun
 // (the set-up README.md documents) lint passes and the kick delivers.
 func TestKickAsQscan(t *testing.T) {
@@ -143,9 +143,13 @@ func TestKickAsQscan(t *testing.T) {
 
 	root, cfg := kickTree(t, cred, privacy(t, s, t.TempDir(), "restrictqrun,restrictexpand"))
 	os.Chmod(filepath.Dir(filepath.Dir(cfg)), 0o755)
+	// A warning, not an error: the init scripts lint before starting, and
+	// a refused kick only delays delivery to the next queue run.
 	lint, err := exec.Command(bin, "lint", "-c", cfg).CombinedOutput()
-	if err == nil || !strings.Contains(string(lint), "permission to process the queue") || !strings.Contains(string(lint), "restrictqrun") {
-		t.Errorf("lint with restrictqrun, run as root = %v:\n%s\nwant a failure naming sendmail's refusal and restrictqrun", err, lint)
+	for _, want := range []string{"warning: queue.kick", "permission to process the queue", "restrictqrun"} {
+		if err != nil || !strings.Contains(string(lint), want) {
+			t.Errorf("lint with restrictqrun, run as root = %v:\n%s\nwant exit 0 and %q", err, lint, want)
+		}
 	}
 	for i := range 3 {
 		msg := filepath.Join(root, fmt.Sprintf("m%d.eml", i))
@@ -167,8 +171,8 @@ func TestKickAsQscan(t *testing.T) {
 	}
 
 	root, cfg = kickTree(t, cred, privacy(t, s, t.TempDir(), "restrictexpand"))
-	if out, err := exec.Command(bin, "lint", "-c", cfg).CombinedOutput(); err != nil {
-		t.Errorf("lint without restrictqrun = %v:\n%s", err, out)
+	if out, err := exec.Command(bin, "lint", "-c", cfg).CombinedOutput(); err != nil || strings.Contains(string(out), "warning") {
+		t.Errorf("lint without restrictqrun = %v:\n%s\nwant no warning", err, out)
 	}
 	msg := filepath.Join(root, "m.eml")
 	os.WriteFile(msg, []byte("Subject: kicked\n\nbody\n"), 0o644)
