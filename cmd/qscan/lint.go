@@ -48,6 +48,14 @@ func cmdLint(args []string) int {
 		}
 		return exitConfig
 	}
+	if c.Queue.Kick {
+		// A refused kick only delays delivery to the next queue run: a
+		// warning, which must not stop the init scripts' lint from
+		// starting the scanner.
+		if err := checkKick(c); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: warning: %v\n", c.File, err)
+		}
+	}
 	if *value != "" {
 		return explainValue(c, *value, ruleset.Msg{From: *from, To: to}, *ip)
 	}

@@ -98,6 +98,10 @@ func (n *notifier) Postmaster(ns []pipeline.Notice) ([]pipeline.Mail, error) {
 		if err != nil {
 			return mails, err
 		}
+		m.Kind = "postmaster"
+		for _, x := range byAddr[to] {
+			m.About = append(m.About, x.ID)
+		}
 		mails = append(mails, m)
 	}
 	return mails, nil
@@ -158,6 +162,7 @@ func (n *notifier) Sender(x pipeline.Notice) (*pipeline.Mail, error) {
 	if err != nil {
 		return nil, err
 	}
+	mail.Kind, mail.About = "sender", []string{x.ID}
 	return &mail, nil
 }
 
@@ -217,6 +222,7 @@ func (n *notifier) Spam(x pipeline.Notice) ([]pipeline.Mail, error) {
 		if err != nil {
 			return out, err
 		}
+		mail.Kind, mail.About = "spam-notify", []string{x.ID}
 		out = append(out, mail)
 	}
 	if x.Bounce && n.bounce && notify.ShouldNotifySender(x.Envelope.Sender, x.Header) {
@@ -224,6 +230,7 @@ func (n *notifier) Spam(x pipeline.Notice) ([]pipeline.Mail, error) {
 		if err != nil {
 			return out, err
 		}
+		mail.Kind, mail.About = "spam-bounce", []string{x.ID}
 		out = append(out, mail)
 	}
 	return out, nil

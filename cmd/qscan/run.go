@@ -37,6 +37,12 @@ func cmdRun(args []string) int {
 	if code != exitOK {
 		return code
 	}
+	if as, err := becomeOwner(c.Queue.WorkDir); err != nil {
+		log.Error(err)
+		return exitFail
+	} else if as != "" {
+		log.Infof("started by root: running as user %s, the owner of %s", as, c.Queue.WorkDir)
+	}
 	if *cpuProfile != "" {
 		stop, err := startCPUProfile(*cpuProfile)
 		if err != nil {

@@ -226,6 +226,7 @@ func (p *Pipeline) commitBatch(ctx context.Context, b *batch) (BatchStats, error
 		}
 		for _, it := range out {
 			if it.generated {
+				p.logReport(it)
 				continue
 			}
 			action := ActionDelivered

@@ -39,6 +39,8 @@ type item struct {
 	decision      policy.Decision
 	quarantineDir string // where the original of a cleaned message was kept
 	generated     bool   // a report qscan wrote itself: no incoming files
+	mail          *Mail  // the report, when generated
+	outID         string // the ID in the outgoing queue, once committed
 	stageMS       map[string]int64
 	start         time.Time
 }

@@ -50,7 +50,8 @@ func (p *Pipeline) commit(items []*item) error {
 		return fmt.Errorf("%w: %v", errJournal, err)
 	}
 	var ids []string
-	for _, it := range items {
+	for i, it := range items {
+		it.outID = entries[i].OutID
 		if !it.generated {
 			ids = append(ids, it.entry.ID)
 			p.held.release(it.entry.ID)
@@ -223,9 +224,37 @@ func (p *Pipeline) kick(es []entry) {
 		p.kicks.Add(1)
 		go func() {
 			defer p.kicks.Done()
-			if out, err := cmd.CombinedOutput(); err != nil {
-				p.log.WithError(err).Warnf("kick %s: %s", k.Sendmail, bytes.TrimSpace(out))
-			}
+			out, err := cmd.CombinedOutput()
+			p.kickDone(k.Sendmail, out, err)
 		}()
+	}
+}
+
+// kickState remembers whether the last kick failed (see kickDone).
+type kickState struct {
+	mu      sync.Mutex
+	failing bool
+}
+
+// kickDone logs a kick's outcome when it differs from the last one: the
+// first failure with sendmail's reason, then nothing more until a kick
+// works again, which is logged once too. Every batch kicks, and a kick
+// that cannot work (sendmail refusing user qscan a queue run: exit 77)
+// would otherwise log a line per batch. Mail is not delayed beyond the
+// outgoing queue runner's interval either way.
+func (p *Pipeline) kickDone(sendmail string, out []byte, err error) {
+	k := &p.kickState
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	switch {
+	case err != nil && !k.failing:
+		k.failing = true
+		p.log.WithError(err).Warnf("kick %s failing: %s (mail waits for the outgoing queue runner; logged again when kicks work again)",
+			sendmail, bytes.TrimSpace(out))
+	case err == nil && k.failing:
+		k.failing = false
+		p.log.Infof("kick %s works again", sendmail)
+	case err != nil:
+		p.log.WithError(err).Debugf("kick %s failing: %s", sendmail, bytes.TrimSpace(out))
 	}
 }

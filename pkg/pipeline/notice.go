@@ -2,7 +2,10 @@ package pipeline
 
 import (
 	"bytes"
+	"strings"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/sendmail"
@@ -37,6 +40,11 @@ type Mail struct {
 	Recipients []string
 	Header     []byte // RFC 822 header block, LF line endings
 	Body       []byte
+	// Kind ("postmaster", "sender", "spam-notify", "spam-bounce") and
+	// About (the queue IDs of the messages it reports on) go into the log
+	// line of the mail.
+	Kind  string
+	About []string
 }
 
 // Notifier writes the reports qscan mails.
@@ -128,7 +136,19 @@ func (p *Pipeline) reportItems(ns []Notice) []*item {
 			p.log.WithError(err).Error("cannot queue the postmaster report")
 			continue
 		}
-		items = append(items, &item{entry: sendmail.Entry{ID: p.ids.Next()}, outQf: qf.Bytes(), outBody: m.Body, start: time.Now(), verdict: "report", generated: true})
+		items = append(items, &item{entry: sendmail.Entry{ID: p.ids.Next()}, outQf: qf.Bytes(), outBody: m.Body, start: time.Now(), verdict: "report", generated: true, mail: &m})
 	}
 	return items
+}
+
+// logReport writes the line of a mail qscan sent itself, once it is
+// committed to the outgoing queue: its new queue ID, its kind, its
+// recipients and the messages it is about.
+func (p *Pipeline) logReport(it *item) {
+	m := it.mail
+	about := strings.Join(m.About, ",")
+	f := logrus.Fields{"id": it.outID, "from": "<>", "to": joinAddrs(m.Recipients), "size": len(it.outBody),
+		"verdict": "report", "kind": m.Kind, "about": about, "action": "queued", "line": true}
+	p.log.WithFields(f).Infof("%s from=<> to=%s size=%d verdict=report kind=%s about=%s action=queued",
+		it.outID, f["to"], len(it.outBody), m.Kind, about)
 }

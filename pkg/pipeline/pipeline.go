@@ -126,6 +126,7 @@ type Pipeline struct {
 	pending    []sendmail.Entry // listed but not yet looked at (see claim)
 	listedAt   time.Time
 	kicks      sync.WaitGroup
+	kickState  kickState
 }
 
 // New prepares a pipeline and runs start-up recovery (finishing or undoing
