@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/sendmail"
@@ -30,17 +29,6 @@ func envelopeOf(qf *sendmail.Qf) message.Envelope {
 		env.Recipients = append(env.Recipients, r.Addr)
 	}
 	return env
-}
-
-func joinAddrs(as []string) string {
-	var b strings.Builder
-	for i, a := range as {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("<" + a + ">")
-	}
-	return b.String()
 }
 
 // panicError marks a check that panicked: unlike an engine failure it is

@@ -18,6 +18,7 @@ const (
 	ActionQuarantined = "quarantined" // kept back whole (verdict poison: failed max_attempts)
 	ActionSetAside    = "set-aside"   // a corrupt queue entry moved to the quarantine
 	ActionReleased    = "released"    // released from the quarantine to the outgoing queue
+	ActionQueued      = "queued"      // a report qscan wrote, queued for delivery (verdict=report)
 )
 
 // Bounds of what one log line shows: a message with 100,000 recipients
@@ -34,7 +35,8 @@ const (
 //	ID from=<a@b> to=<c@d> nrcpts=1 size=1234 verdict=infected virus=Eicar spam=no(1.2) action=cleaned quarantined=true reason="..." attempt=1 ms=12 ms_virus=3
 //
 // then quarantine=DIR when something was quarantined, retry= and error=
-// when the message was held, and ms_STAGE for each stage that ran.
+// when the message was held, kind= and about= for a report qscan sent,
+// and ms_STAGE for each stage that ran.
 type MessageLog struct {
 	ID         string
 	From       string
@@ -51,6 +53,8 @@ type MessageLog struct {
 	StageMS    map[string]int64
 	Retry      string // held: when it is tried again ("30s", "now")
 	Err        error  // held: why the checks or the commit failed
+	Kind       string // a report: postmaster, sender, spam-notify, spam-bounce
+	About      []string
 }
 
 // Write logs the line at level: as text in the message (for the line
@@ -88,6 +92,10 @@ func (l MessageLog) Write(log logrus.FieldLogger, level logrus.Level) {
 	if l.Err != nil {
 		addS("error", bound(l.Err.Error()))
 	}
+	if l.Kind != "" {
+		addS("kind", l.Kind)
+		addS("about", recipientsLike(l.About))
+	}
 	names := make([]string, 0, len(l.StageMS))
 	for k := range l.StageMS {
 		names = append(names, k)
@@ -109,6 +117,17 @@ func recipients(to []string) string {
 	}
 	s := strings.Join(shown, ",")
 	if more := len(to) - n; more > 0 {
+		s += fmt.Sprintf(" and %d more", more)
+	}
+	return s
+}
+
+// recipientsLike shows the first MaxLoggedRecipients IDs and how many
+// more there are.
+func recipientsLike(ids []string) string {
+	n := min(len(ids), MaxLoggedRecipients)
+	s := strings.Join(ids[:n], ",")
+	if more := len(ids) - n; more > 0 {
 		s += fmt.Sprintf(" and %d more", more)
 	}
 	return s

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"bytes"
-	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -146,9 +145,6 @@ func (p *Pipeline) reportItems(ns []Notice) []*item {
 // recipients and the messages it is about.
 func (p *Pipeline) logReport(it *item) {
 	m := it.mail
-	about := strings.Join(m.About, ",")
-	f := logrus.Fields{"id": it.outID, "from": "<>", "to": joinAddrs(m.Recipients), "size": len(it.outBody),
-		"verdict": "report", "kind": m.Kind, "about": about, "action": "queued", "line": true}
-	p.log.WithFields(f).Infof("%s from=<> to=%s size=%d verdict=report kind=%s about=%s action=queued",
-		it.outID, f["to"], len(it.outBody), m.Kind, about)
+	MessageLog{ID: it.outID, To: m.Recipients, Size: int64(len(it.outBody)), Verdict: "report",
+		Action: ActionQueued, Kind: m.Kind, About: m.About}.Write(p.log, logrus.InfoLevel)
 }
