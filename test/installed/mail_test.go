@@ -82,9 +82,22 @@ func queued(dir, text string) (bool, error) {
 func (tr *tree) waitOutgoing(m mail, timeout time.Duration) error {
 	err := stackutil.Poll(timeout, func() (bool, error) { return queued(tr.stack.Outgoing, m.id) })
 	if err != nil {
-		return fmt.Errorf("%s not in the outgoing queue after %v: %w", m.id, timeout, err)
+		return fmt.Errorf("%s not in the outgoing queue after %v: %w%s", m.id, timeout, err, tr.queueHint())
 	}
 	return nil
+}
+
+// queueHint explains a message left in the incoming queue by a stack
+// whose sendmail was started before it queued files 0660, as the
+// installed sendmail-in does: qscan, as user qscan, cannot lock them.
+func (tr *tree) queueHint() string {
+	fs, _ := filepath.Glob(filepath.Join(tr.stack.Incoming, "[qd]f*"))
+	for _, f := range fs {
+		if o, err := ownerOf(f); err == nil && o.mode&0o020 == 0 {
+			return fmt.Sprintf(" (%s is mode %#o: restart the stack's sendmail, which queues files 0660 since scripts/teststack passes -OQueueFileMode=0660)", f, o.mode)
+		}
+	}
+	return ""
 }
 
 // waitIncomingEmpty waits until qscan has taken every message from the
@@ -95,7 +108,7 @@ func (tr *tree) waitIncomingEmpty(timeout time.Duration) error {
 		return len(qfs) == 0, err
 	})
 	if err != nil {
-		return fmt.Errorf("incoming queue not emptied after %v: %w", timeout, err)
+		return fmt.Errorf("incoming queue not emptied after %v: %w%s", timeout, err, tr.queueHint())
 	}
 	return nil
 }
