@@ -27,6 +27,7 @@ type tree struct {
 	uid, gid int // user qscan
 
 	rootOwnedAtStart []string // what root owned in qscan's dirs after the first start
+	cleanSent        []mail   // clean messages sent by testPickup
 }
 
 // path returns the installed location of an absolute production path.
