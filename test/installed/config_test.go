@@ -6,15 +6,14 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/qscan/qscan/test/stackutil"
 )
 
 // installedConfig is what the test reads back from the installed
@@ -47,7 +46,7 @@ func (c installedConfig) rescan() (time.Duration, error) {
 // pointAtStack edits the installed configuration in place, as a postmaster
 // would with an editor, so that qscan works on the stack's queues with the
 // stack's engines: the queue directories, clamd's socket and spamd's
-// address, and the postmaster's address. Nothing else is changed (testShippedConfig checks it). The
+// address. Nothing else is changed (testShippedConfig checks it). The
 // stack's queues get the owner and mode the installer gives a host's
 // queues.
 func (tr *tree) pointAtStack(t *testing.T) {
@@ -57,18 +56,14 @@ func (tr *tree) pointAtStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	edits := []struct{ section, key, value string }{
-		{"queue", "incoming", strconv.Quote(s.Incoming)},
-		{"queue", "outgoing", strconv.Quote(s.Outgoing)},
-		{"virus.clamd", "socket", strconv.Quote(s.ClamdSocket)},
-		{"spam.spamd", "address", strconv.Quote(s.SpamdAddr)},
-		// A domain the stack relays to the sink, where reports are seen.
-		{"notify", "postmaster", strconv.Quote(postmaster)},
-	}
-	for _, e := range edits {
-		if text, err = setKey(text, e.section, e.key, e.value); err != nil {
-			t.Fatalf("%s: %v", tr.conf, err)
-		}
+	text, err = stackutil.ReplaceKeys(text, map[string]string{
+		"queue.incoming":     stackutil.Quote(s.Incoming),
+		"queue.outgoing":     stackutil.Quote(s.Outgoing),
+		"virus.clamd.socket": stackutil.Quote(s.ClamdSocket),
+		"spam.spamd.address": stackutil.Quote(s.SpamdAddr),
+	})
+	if err != nil {
+		t.Fatalf("%s: %v", tr.conf, err)
 	}
 	// WriteFile on the existing file keeps its owner and mode.
 	if err := os.WriteFile(tr.conf, text, 0o640); err != nil {
@@ -84,31 +79,12 @@ func (tr *tree) pointAtStack(t *testing.T) {
 	t.Cleanup(func() { s.Empty() })
 }
 
-// postmaster receives qscan's reports.
-const postmaster = "postmaster@example.test"
-
-// setKey replaces the value of key in [section]; the key must be there
-// exactly once.
-func setKey(text []byte, section, key, value string) ([]byte, error) {
-	lines := strings.Split(string(text), "\n")
-	cur, n := "", 0
-	for i, l := range lines {
-		tl := strings.TrimSpace(l)
-		if strings.HasPrefix(tl, "[") {
-			cur = strings.Trim(tl, "[] ")
-			continue
-		}
-		rest, ok := strings.CutPrefix(tl, key)
-		if ok && cur == section && strings.HasPrefix(strings.TrimSpace(rest), "=") {
-			lines[i] = key + " = " + value
-			n++
-		}
-	}
-	if n != 1 {
-		return nil, fmt.Errorf("set %s.%s: found %d times, want once", section, key, n)
-	}
-	return []byte(strings.Join(lines, "\n")), nil
-}
+// The site's settings given to scripts/install: the postmaster is in a
+// domain the stack relays to the sink, where the reports are seen.
+const (
+	postmaster = "postmaster@example.test"
+	orgName    = "InstalledE2E"
+)
 
 // mayDiffer lists the keys in which the configuration qscan runs with
 // here may differ from the shipped etc/qscan.toml: paths and addresses,
@@ -139,7 +115,7 @@ var mayDiffer = map[string]string{
 	"spam.spamd.socket":              "address",
 	"spam.rspamd.url":                "address",
 	"notify.postmaster":              "address",
-	"headers.org_name":               "the site's name (scripts/install --org-name)",
+	"headers.org_name":               "the site's name (scripts/install --org-name), in header names",
 	"virus.scanners":                 "engine choice",
 	"spam.engines":                   "engine choice",
 }
@@ -147,7 +123,11 @@ var mayDiffer = map[string]string{
 // testShippedConfig: the configuration qscan runs with is the shipped
 // etc/qscan.toml with only paths and addresses changed.
 func (tr *tree) testShippedConfig(t *testing.T) {
-	shipped, err := flatDecode(filepath.Join(tr.repo, "etc", "qscan.toml"))
+	path, err := stackutil.ShippedConfigPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	shipped, err := flatDecode(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,31 +9,6 @@ import (
 	"testing"
 )
 
-func TestSetKey(t *testing.T) {
-	in := "[queue]\nincoming = \"/a\"\nincoming_x = 1\n# incoming = \"/c\"\n[spam.spamd]\naddress = \"x\"\n"
-	tests := []struct {
-		section, key, value string
-		want                string // "" for an error
-	}{
-		{"queue", "incoming", `"/b"`, "[queue]\nincoming = \"/b\"\nincoming_x = 1\n# incoming = \"/c\"\n[spam.spamd]\naddress = \"x\"\n"},
-		{"spam.spamd", "address", `"y"`, "[queue]\nincoming = \"/a\"\nincoming_x = 1\n# incoming = \"/c\"\n[spam.spamd]\naddress = \"y\"\n"},
-		{"spam", "address", `"y"`, ""},
-		{"queue", "outgoing", `"/o"`, ""},
-	}
-	for _, tt := range tests {
-		got, err := setKey([]byte(in), tt.section, tt.key, tt.value)
-		if tt.want == "" {
-			if err == nil {
-				t.Errorf("setKey(%s.%s) = %q, want an error", tt.section, tt.key, got)
-			}
-			continue
-		}
-		if err != nil || string(got) != tt.want {
-			t.Errorf("setKey(%s.%s) = %q, %v, want %q", tt.section, tt.key, got, err, tt.want)
-		}
-	}
-}
-
 func TestFindCronJob(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "qscan")
 	text := "# comment\nSHELL=/bin/sh\nPATH=/usr/sbin:/usr/bin:/sbin:/bin\n\n" +

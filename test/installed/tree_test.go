@@ -118,7 +118,8 @@ func (tr *tree) runInstaller(t *testing.T, bin string) {
 	t.Helper()
 	_, userErr := user.Lookup("qscan")
 	_, groupErr := user.LookupGroup("qscan")
-	cmd := exec.Command(filepath.Join(tr.repo, "scripts", "install"), "--root", tr.root, "--init", "sysv", bin)
+	cmd := exec.Command(filepath.Join(tr.repo, "scripts", "install"), "--root", tr.root, "--init", "sysv",
+		"--postmaster", postmaster, "--org-name", orgName, bin)
 	out, err := cmd.CombinedOutput()
 	if userErr != nil || groupErr != nil {
 		t.Cleanup(func() { removeUser(t, userErr != nil, groupErr != nil) })
