@@ -401,6 +401,17 @@ func quarRelease(args []string) int {
 		fmt.Fprint(os.Stderr, quarantineUsage)
 		return exitUsage
 	}
+	// Every address is checked before anything is opened or written.
+	bad := false
+	for _, a := range to {
+		if err := quarantine.CheckAddress(a); err != nil {
+			fmt.Fprintln(os.Stderr, "qscan quarantine release: --to", err)
+			bad = true
+		}
+	}
+	if bad {
+		return exitUsage
+	}
 	c, q, closeIndex, code := quarOpen(*cfg, true)
 	if code != exitOK {
 		return code
