@@ -352,3 +352,28 @@ func TestQuarantineReleaseBadAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestQuarantineListIndexKind: `list --index` shows the kind the files
+// show (the demo's entries are whole messages), not "parts" for all.
+func TestQuarantineListIndexKind(t *testing.T) {
+	quarWired(t)
+	_, cfg, fresh, _, _ := quarDemo(t)
+	for _, args := range [][]string{{"list"}, {"list", "--index"}} {
+		out, code := qscan(t, append([]string{"quarantine"}, append(args, "-c", cfg)...)...)
+		if code != exitOK {
+			t.Fatalf("%v = %d %q", args, code, out)
+		}
+		found := false
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(l, fresh+" ") {
+				found = true
+				if f := strings.Fields(l); !slices.Contains(f, "whole") || slices.Contains(f, "parts") {
+					t.Errorf("%v shows %s as not whole:\n%s", args, fresh, out)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%v does not show %s:\n%s", args, fresh, out)
+		}
+	}
+}
