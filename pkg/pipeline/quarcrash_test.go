@@ -44,10 +44,18 @@ func runUntilCrash(t *testing.T, p *Pipeline) {
 	p.RunBatch(ctx)
 }
 
+// plainCleaner is fakeCleaner without its record, safe for several
+// messages checked at once.
+type plainCleaner struct{}
+
+func (plainCleaner) Clean(*message.Message, *policy.Decision) ([]byte, []HeaderEdit, error) {
+	return []byte("cleaned body\n"), nil, nil
+}
+
 // crashPolicy cleans infected messages (whole = false) or keeps them back
 // whole.
 func crashPolicy(whole bool) CheckerOptions {
-	return CheckerOptions{Cleaner: &fakeCleaner{}, Policy: func(*message.Message) policy.Settings {
+	return CheckerOptions{Cleaner: plainCleaner{}, Policy: func(*message.Message) policy.Settings {
 		return policy.Settings{DeliverCleaned: !whole, CleanValue: "clean", InfectedValue: "infected"}
 	}}
 }
