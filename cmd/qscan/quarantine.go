@@ -8,15 +8,12 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"mime"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/qscan/qscan/pkg/config"
 	"github.com/qscan/qscan/pkg/quarantine"
@@ -239,49 +236,6 @@ func quarTable(w io.Writer, es []quarantine.Entry) {
 	tw.Flush()
 }
 
-func quarOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-// quarDecode decodes RFC 2047 encoded words; undecodable text is kept.
-func quarDecode(s string) string {
-	d, err := new(mime.WordDecoder).DecodeHeader(s)
-	if err != nil {
-		return s
-	}
-	return d
-}
-
-// quarClean makes text from a message safe for a terminal line: invalid
-// UTF-8, control and format characters (escape sequences, bidi overrides)
-// become spaces, runs of space one, and it is cut to max runes.
-func quarClean(s string, max int) string {
-	var b strings.Builder
-	n, space := 0, false
-	for i := 0; i < len(s) && n < max; {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		if r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.IsSpace(r) || !unicode.IsPrint(r) {
-			space = b.Len() > 0
-			continue
-		}
-		if space {
-			b.WriteByte(' ')
-			n++
-			space = false
-		}
-		b.WriteRune(r)
-		n++
-		if n == max && i < len(s) {
-			return b.String() + "..."
-		}
-	}
-	return b.String()
-}
-
 func quarShow(args []string) int {
 	fs, cfg := quarFlags("show")
 	asJSON := fs.Bool("json", false, "print the entry as JSON")
@@ -399,6 +353,17 @@ func quarRelease(args []string) int {
 	pos, err := quarParse(fs, args)
 	if err != nil || len(pos) != 1 {
 		fmt.Fprint(os.Stderr, quarantineUsage)
+		return exitUsage
+	}
+	// Every address is checked before anything is opened or written.
+	bad := false
+	for _, a := range to {
+		if err := quarantine.CheckAddress(a); err != nil {
+			fmt.Fprintln(os.Stderr, "qscan quarantine release: --to", err)
+			bad = true
+		}
+	}
+	if bad {
 		return exitUsage
 	}
 	c, q, closeIndex, code := quarOpen(*cfg, true)

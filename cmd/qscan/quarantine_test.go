@@ -320,3 +320,60 @@ func FuzzQuarClean(f *testing.F) {
 		}
 	})
 }
+
+// TestQuarantineReleaseBadAddress: a malformed --to is refused with a
+// sentence and the usage exit code before anything is done: nothing in
+// the outgoing queue, no release recorded, no kick.
+func TestQuarantineReleaseBadAddress(t *testing.T) {
+	quarWired(t)
+	root, cfg, fresh, _, _ := quarDemo(t)
+	meta := filepath.Join(root, "quarantine", fresh, "metadata.json")
+	before, _ := os.ReadFile(meta)
+	for _, addr := range []string{"bob", "not an address", "a b@example.test", "@example.test", "bob@",
+		"bob@exa mple.test", "a@example.test,c@example.test", "bob@example..test", "bob@-x.test",
+		`"bob"@example.test`, "bob@example.test>", "b\x1bob@example.test", "bob.@example.test"} {
+		out, code := qscan(t, "quarantine", "release", "-c", cfg, fresh, "--to", "ok@example.test", "--to", addr)
+		if code != exitUsage || !strings.Contains(out, "is not a mail address") {
+			t.Errorf("release --to %q = %d %q, want %d and a sentence", addr, code, out, exitUsage)
+		}
+	}
+	if des, _ := os.ReadDir(filepath.Join(root, "out")); len(des) != 0 {
+		t.Errorf("refused releases wrote %d files into the outgoing queue", len(des))
+	}
+	if after, _ := os.ReadFile(meta); string(after) != string(before) {
+		t.Errorf("a refused release was recorded:\n%s", after)
+	}
+	if _, err := os.Stat(filepath.Join(root, "kick.args")); err == nil {
+		t.Error("a refused release ran the kick")
+	}
+	for _, addr := range []string{"admin@example.test", "<admin@example.test>", "root@localhost", "a.b+c_d-e@sub.example-1.test"} {
+		if out, code := qscan(t, "quarantine", "release", "-c", cfg, fresh, "--to", addr); code != exitOK {
+			t.Errorf("release --to %q = %d %q, want it accepted", addr, code, out)
+		}
+	}
+}
+
+// TestQuarantineListIndexKind: `list --index` shows the kind the files
+// show (the demo's entries are whole messages), not "parts" for all.
+func TestQuarantineListIndexKind(t *testing.T) {
+	quarWired(t)
+	_, cfg, fresh, _, _ := quarDemo(t)
+	for _, args := range [][]string{{"list"}, {"list", "--index"}} {
+		out, code := qscan(t, append([]string{"quarantine"}, append(args, "-c", cfg)...)...)
+		if code != exitOK {
+			t.Fatalf("%v = %d %q", args, code, out)
+		}
+		found := false
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(l, fresh+" ") {
+				found = true
+				if f := strings.Fields(l); !slices.Contains(f, "whole") || slices.Contains(f, "parts") {
+					t.Errorf("%v shows %s as not whole:\n%s", args, fresh, out)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%v does not show %s:\n%s", args, fresh, out)
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -294,7 +293,9 @@ type wholeQuarantine struct {
 	log logrus.FieldLogger
 }
 
-func (w *wholeQuarantine) Store(m pipeline.Quarantined) (string, error) {
+// Stage writes the entry out of sight; the pipeline publishes it with the
+// commit of its batch.
+func (w *wholeQuarantine) Stage(m pipeline.Quarantined) (string, string, error) {
 	it := quarantine.Item{
 		Entry: quarantine.Entry{
 			QueueID: m.ID, Time: m.Time, Sender: m.Envelope.Sender, Recipients: m.Envelope.Recipients,
@@ -306,7 +307,12 @@ func (w *wholeQuarantine) Store(m pipeline.Quarantined) (string, error) {
 		it.Parts = append(it.Parts, quarantine.Part{Filename: p.Filename, Report: p.Report})
 		it.Data = append(it.Data, p.Data)
 	}
-	dir, err := w.q.Store(it)
+	return w.q.Stage(it)
+}
+
+// Publish makes a staged entry an entry.
+func (w *wholeQuarantine) Publish(staged string) (string, error) {
+	dir, err := w.q.Publish(staged)
 	if errors.Is(err, quarantine.ErrIndex) {
 		// The entry is durable; only its index row is missing, which
 		// `qscan quarantine list` (reading the files) does not need.
@@ -316,14 +322,17 @@ func (w *wholeQuarantine) Store(m pipeline.Quarantined) (string, error) {
 	return dir, err
 }
 
-// Discard deletes an entry by its directory (<dir>/<YYYYMMDD>/<name>).
-func (w *wholeQuarantine) Discard(dir string) error {
-	id := filepath.Base(filepath.Dir(dir)) + "/" + filepath.Base(dir)
-	err := w.q.Delete(id)
-	if errors.Is(err, quarantine.ErrIndex) {
-		return nil
+// Discard removes a staged entry.
+func (w *wholeQuarantine) Discard(staged string) error { return w.q.Discard(staged) }
+
+// Staged lists the staged entries.
+func (w *wholeQuarantine) Staged() ([]pipeline.StagedEntry, error) {
+	st, err := w.q.StagedEntries()
+	out := make([]pipeline.StagedEntry, len(st))
+	for i, s := range st {
+		out[i] = pipeline.StagedEntry{Dir: s.Dir, ID: s.QueueID}
 	}
-	return err
+	return out, err
 }
 
 func ipString(e message.Envelope) string {

@@ -178,15 +178,17 @@ func (p *Pipeline) commitBatch(ctx context.Context, b *batch) (BatchStats, error
 			p.holdItem(ctx, it)
 			st.Held++
 		case it.whole != "":
-			if p.quarantineWhole(it) {
-				st.Quarantined++
+			// Committed with the batch: its entry is published and its
+			// incoming copy released at the commit.
+			if p.stageWhole(it) {
+				out = append(out, it)
 				if it.decision.NotifyPostmaster || it.verdict == "poison" || it.decision.NotifyRecipient || it.decision.Bounce {
 					notices = append(notices, p.notice(it, false, it.quarantineDir))
 				}
 			} else {
 				st.Held++
 			}
-		case (len(it.decision.Replace) > 0 || it.decision.StoreSpam) && !p.quarantineParts(it):
+		case (len(it.decision.Replace) > 0 || it.decision.StoreSpam) && !p.stageParts(it):
 			st.Held++
 		default:
 			out = append(out, it)
@@ -196,6 +198,7 @@ func (p *Pipeline) commitBatch(ctx context.Context, b *batch) (BatchStats, error
 		}
 	}
 	out = append(out, p.reportItems(notices)...)
+	p.fail("staged")
 	t := time.Now()
 	err := p.commit(out)
 	st.Commit = time.Since(t)
@@ -204,37 +207,38 @@ func (p *Pipeline) commitBatch(ctx context.Context, b *batch) (BatchStats, error
 			return st, err
 		}
 		p.log.WithError(err).Error("commit failed; messages kept in the incoming queue")
+		// The commit removed the staged quarantine entries.
 		for _, it := range out {
 			if it.generated {
 				continue
 			}
 			d := p.held.hold(it.entry.ID, p.now())
-			p.undoAttempt(ctx, it) // a full disk is not the message's fault
-			p.logHeld(it, d, fmt.Errorf("commit: %w", err), logrus.ErrorLevel)
-			if it.quarantineDir != "" {
-				if err := p.quarantine.Discard(it.quarantineDir); err != nil {
-					p.log.WithError(err).Warn("cannot remove the quarantine copy of a message kept in the queue")
-				}
+			if it.verdict != "poison" {
+				p.undoAttempt(ctx, it) // a full disk is not the message's fault
 			}
+			p.logHeld(it, d, fmt.Errorf("commit: %w", err), logrus.ErrorLevel)
+			st.Held++
 		}
-		st.Held += len(out)
 	} else {
 		for _, it := range out {
-			if !it.generated {
-				st.Delivered++
-			}
-		}
-		for _, it := range out {
-			if it.generated {
+			switch {
+			case it.generated:
 				p.logReport(it)
-				continue
+			case it.whole != "":
+				st.Quarantined++
+				p.quarantinedWhole(it)
+			default:
+				st.Delivered++
+				action := ActionDelivered
+				if len(it.decision.Replace) > 0 {
+					action = ActionCleaned
+				}
+				if it.quarantineStaged != "" {
+					p.obs.Quarantined("parts")
+				}
+				p.messageLog(it, action).Write(p.log, logrus.InfoLevel)
+				p.observeMessage(it, action)
 			}
-			action := ActionDelivered
-			if len(it.decision.Replace) > 0 {
-				action = ActionCleaned
-			}
-			p.messageLog(it, action).Write(p.log, logrus.InfoLevel)
-			p.observeMessage(it, action)
 		}
 	}
 	st.Duration = time.Since(b.start)

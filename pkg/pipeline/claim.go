@@ -37,12 +37,16 @@ type item struct {
 	outBody       []byte // nil: body unchanged, link the incoming df
 	whole         string // non-empty: quarantine the whole message with this reason
 	decision      policy.Decision
-	quarantineDir string // where the original of a cleaned message was kept
+	quarantineDir string // its quarantine entry (whole, or the original of a cleaned message)
 	generated     bool   // a report qscan wrote itself: no incoming files
 	mail          *Mail  // the report, when generated
 	outID         string // the ID in the outgoing queue, once committed
 	stageMS       map[string]int64
 	start         time.Time
+
+	// quarantineStaged is that entry while it is staged: the batch commit
+	// publishes it (see commit.go).
+	quarantineStaged string
 }
 
 // candidates lists every incoming queue, oldest first.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/qscan/qscan/pkg/safeio"
@@ -27,8 +28,10 @@ func (p *Pipeline) commit(items []*item) error {
 	batch := p.now().UnixNano()
 	entries := p.plan(items)
 	if err := p.journal.append(record{Batch: batch, Op: opPrepare, Entries: entries}, true); err != nil {
+		p.undo(entries) // the staged quarantine entries
 		return fmt.Errorf("%w: %v", errJournal, err)
 	}
+	p.fail("prepared")
 	if err := p.writeAll(items, entries); err != nil {
 		p.undo(entries)
 		p.journal.append(record{Batch: batch, Op: opDone}, false)
@@ -43,8 +46,14 @@ func (p *Pipeline) commit(items []*item) error {
 	if err := p.journal.append(record{Batch: batch, Op: opCommit}, true); err != nil {
 		return fmt.Errorf("%w: %v", errJournal, err)
 	}
+	p.fail("committed")
 	if err := p.finish(entries); err != nil {
 		return fmt.Errorf("%w: committed batch not finished (recovery at the next start finishes it): %v", errJournal, err)
+	}
+	for i, it := range items {
+		if entries[i].published != "" {
+			it.quarantineDir = entries[i].published
+		}
 	}
 	if err := p.journal.append(record{Batch: batch, Op: opDone}, false); err != nil {
 		return fmt.Errorf("%w: %v", errJournal, err)
@@ -72,12 +81,17 @@ func (p *Pipeline) plan(items []*item) []entry {
 	used := map[string]bool{}
 	es := make([]entry, len(items))
 	for i, it := range items {
+		es[i] = entry{InQf: it.entry.QfPath, InDf: it.entry.DfPath, InInode: it.inode, QDir: it.quarantineStaged}
+		if it.whole != "" {
+			es[i].Whole = true // quarantined: nothing goes out
+			continue
+		}
 		id := it.entry.ID
 		for used[id] || p.outTaken(id) {
 			id = p.ids.Next()
 		}
 		used[id] = true
-		es[i] = entry{InQf: it.entry.QfPath, InDf: it.entry.DfPath, InInode: it.inode, OutDir: p.opt.Outgoing, OutID: id}
+		es[i].OutDir, es[i].OutID = p.opt.Outgoing, id
 		if id != it.entry.ID {
 			p.log.WithField("id", it.entry.ID).Warnf("ID taken in the outgoing queue, using %s", id)
 		}
@@ -125,6 +139,9 @@ func (p *Pipeline) writeAll(items []*item, entries []entry) error {
 // writeOut makes df<ID> (a hard link when the body is unchanged) and
 // tf<ID>, both durable. sendmail ignores tf files until they are renamed.
 func (p *Pipeline) writeOut(it *item, e *entry) error {
+	if e.OutID == "" {
+		return nil // quarantined whole
+	}
 	out := func(name string) string { return filepath.Join(e.OutDir, name) }
 	if it.outBody == nil {
 		if _, err := safeio.LinkOrCopy(e.InDf, out(sendmail.DfName(e.OutID)), 0o600); err != nil {
@@ -138,9 +155,18 @@ func (p *Pipeline) writeOut(it *item, e *entry) error {
 	return err
 }
 
-// undo removes the outgoing files of a batch that will not be committed.
+// undo removes the outgoing files and the staged quarantine entries of a
+// batch that will not be committed.
 func (p *Pipeline) undo(es []entry) {
 	for _, e := range es {
+		if e.QDir != "" {
+			if err := p.quarantine.Discard(e.QDir); err != nil {
+				p.log.WithError(err).Warn("cannot remove the staged quarantine entry of a message kept in the queue")
+			}
+		}
+		if e.OutID == "" {
+			continue
+		}
 		os.Remove(filepath.Join(e.OutDir, sendmail.TfName(e.OutID)))
 		if e.NewDf {
 			os.Remove(filepath.Join(e.OutDir, sendmail.DfName(e.OutID)))
@@ -157,7 +183,11 @@ func (p *Pipeline) undo(es []entry) {
 // and delivered a second time.
 func (p *Pipeline) finish(es []entry) error {
 	outDirs, inDirs := map[string]bool{}, map[string]bool{}
+	keep := p.publishQuarantine(es)
 	for _, e := range es {
+		if e.OutID == "" {
+			continue
+		}
 		tf := filepath.Join(e.OutDir, sendmail.TfName(e.OutID))
 		qf := filepath.Join(e.OutDir, sendmail.QfName(e.OutID))
 		if _, err := os.Stat(tf); err == nil {
@@ -174,7 +204,11 @@ func (p *Pipeline) finish(es []entry) error {
 			return err
 		}
 	}
-	for _, e := range es {
+	p.fail("published")
+	for i, e := range es {
+		if keep[i] {
+			continue
+		}
 		if p.releaseIncoming(e) {
 			inDirs[filepath.Dir(e.InQf)] = true
 			inDirs[filepath.Dir(e.InDf)] = true
@@ -186,6 +220,30 @@ func (p *Pipeline) finish(es []entry) error {
 		}
 	}
 	return nil
+}
+
+// publishQuarantine publishes the staged quarantine entries of a
+// committed batch and returns the messages whose incoming copy must stay:
+// those quarantined whole whose entry could not be published (it would
+// be their only copy). They are checked again later; a cleaned message
+// goes out even so, without its quarantine copy.
+func (p *Pipeline) publishQuarantine(es []entry) map[int]bool {
+	keep := map[int]bool{}
+	for i := range es {
+		if es[i].QDir == "" {
+			continue
+		}
+		dir, err := p.quarantine.Publish(es[i].QDir)
+		if err != nil {
+			p.log.WithError(err).WithField("quarantine", es[i].QDir).Error("cannot publish a quarantine entry")
+			if es[i].Whole {
+				keep[i] = true
+			}
+			continue
+		}
+		es[i].published = dir
+	}
+	return keep
 }
 
 // releaseIncoming unlinks the incoming qf then df, but only when the qf is
@@ -215,6 +273,7 @@ func (p *Pipeline) kick(es []entry) {
 	if k == nil || k.Sendmail == "" {
 		return
 	}
+	es = slices.DeleteFunc(slices.Clone(es), func(e entry) bool { return e.OutID == "" }) // quarantined whole
 	for start := 0; start < len(es); start += 30 {
 		args := append(append([]string{}, k.Args...), "-OQueueDirectory="+p.opt.Outgoing)
 		for _, e := range es[start:min(start+30, len(es))] {

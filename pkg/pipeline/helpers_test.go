@@ -161,18 +161,28 @@ func quarantineEntries(t *testing.T, dir string) []string {
 
 type quarantineAdapter struct{ q *quarantine.Quarantine }
 
-func (a *quarantineAdapter) Discard(dir string) error { return os.RemoveAll(dir) }
+func (a *quarantineAdapter) Discard(dir string) error              { return a.q.Discard(dir) }
+func (a *quarantineAdapter) Publish(staged string) (string, error) { return a.q.Publish(staged) }
 
-func (a *quarantineAdapter) Store(m Quarantined) (string, error) {
+func (a *quarantineAdapter) Staged() ([]StagedEntry, error) {
+	st, err := a.q.StagedEntries()
+	var out []StagedEntry
+	for _, s := range st {
+		out = append(out, StagedEntry{Dir: s.Dir, ID: s.QueueID})
+	}
+	return out, err
+}
+
+func (a *quarantineAdapter) Stage(m Quarantined) (string, string, error) {
 	it := quarantine.Item{
-		Entry: quarantine.Entry{QueueID: m.ID, Time: m.Time, Sender: m.Envelope.Sender, Recipients: m.Envelope.Recipients, Reason: m.Reason, Whole: m.Whole},
+		Entry: quarantine.Entry{QueueID: m.ID, Time: m.Time, Sender: m.Envelope.Sender, Recipients: m.Envelope.Recipients, Reason: m.Reason, Whole: m.Whole, Subject: m.Subject},
 		Qf:    m.Qf, Df: m.Df, Header: m.Header,
 	}
 	for _, p := range m.Parts {
 		it.Parts = append(it.Parts, quarantine.Part{Filename: p.Filename, Report: p.Report})
 		it.Data = append(it.Data, p.Data)
 	}
-	return a.q.Store(it)
+	return a.q.Stage(it)
 }
 
 // stageFunc is a Stage from a function.

@@ -25,6 +25,13 @@ import (
 // sendmail before the commit record is durable: a crash before it leaves
 // only files recovery removes, a crash after it leaves work recovery
 // completes. Either way each message is delivered exactly once.
+//
+// The quarantine follows the same discipline: an entry is staged (written
+// durably under a name no listing shows) before the prepare record, and
+// published (renamed to its entry name) after the commit record, before
+// the incoming copy is released. Recovery publishes the staged entries of
+// committed batches and removes the others, so each message has one entry
+// whatever the crashes.
 
 type journalOp string
 
@@ -42,6 +49,14 @@ type entry struct {
 	OutDir  string `json:"od"`
 	OutID   string `json:"o"`
 	NewDf   bool   `json:"ndf"` // we created out df<ID> (link or write)
+	// QDir is the message's staged quarantine entry, published at the
+	// commit before its incoming copy is released.
+	QDir string `json:"q,omitempty"`
+	// Whole: no outgoing copy (OutID ""), the quarantine entry is the
+	// message's durable copy.
+	Whole bool `json:"w,omitempty"`
+	// published is where QDir went (not journalled).
+	published string
 }
 
 type record struct {

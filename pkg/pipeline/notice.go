@@ -69,6 +69,14 @@ func (p *Pipeline) notice(it *item, delivered bool, dir string) Notice {
 		n.Subject, _ = it.qf.Header("Subject")
 		n.MessageID, _ = it.qf.Header("Message-ID")
 	}
+	if it.msg != nil {
+		// The message as it came in: the decision has edited it.qf since
+		// (the spam action "forward" added its addresses as recipients, a
+		// subject tag). A notice to the sender or the recipients must not
+		// show a forward address (a spamtrap, an archive).
+		n.Envelope, n.Header = it.msg.Envelope, it.msg.Header
+		n.Subject, n.MessageID = headerValue(it.msg.Header, "Subject"), headerValue(it.msg.Header, "Message-ID")
+	}
 	d := it.decision
 	n.NotifyRecipients, n.Bounce = d.NotifyRecipient, d.Bounce
 	n.Postmaster = d.NotifyPostmaster || it.verdict == "poison"
@@ -147,4 +155,25 @@ func (p *Pipeline) logReport(it *item) {
 	m := it.mail
 	MessageLog{ID: it.outID, To: m.Recipients, Size: int64(len(it.outBody)), Verdict: "report",
 		Action: ActionQueued, Kind: m.Kind, About: m.About}.Write(p.log, logrus.InfoLevel)
+}
+
+// headerValue returns the first field name of a header block (LF or CRLF
+// lines), its folded lines joined, or "".
+func headerValue(block []byte, name string) string {
+	var v []byte
+	found := false
+	for _, l := range bytes.Split(block, []byte("\n")) {
+		l = bytes.TrimSuffix(l, []byte("\r"))
+		if found {
+			if len(l) == 0 || (l[0] != ' ' && l[0] != '\t') {
+				break
+			}
+			v = append(append(v, ' '), bytes.TrimSpace(l)...)
+			continue
+		}
+		if k, rest, ok := bytes.Cut(l, []byte(":")); ok && strings.EqualFold(string(k), name) {
+			found, v = true, append(v, bytes.TrimSpace(rest)...)
+		}
+	}
+	return string(v)
 }

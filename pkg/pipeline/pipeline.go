@@ -36,12 +36,28 @@ type Attempts interface {
 }
 
 // Quarantine keeps messages and parts that must not be delivered (see
-// pkg/quarantine).
+// pkg/quarantine). An entry is staged first, out of sight, and published
+// with the commit of its batch, so that the quarantine follows the same
+// commit discipline as the outgoing queue: one entry per message whatever
+// the crashes.
 type Quarantine interface {
-	Store(q Quarantined) (dir string, err error)
-	// Discard removes an entry Store made, when the message it belongs to
-	// stays in the incoming queue after all (its commit failed).
-	Discard(dir string) error
+	// Stage writes an entry durably under a staged name that no listing
+	// shows. It returns the staged directory and the entry directory it
+	// will most likely have once published.
+	Stage(q Quarantined) (staged, dir string, err error)
+	// Publish makes a staged entry an entry and returns its directory.
+	// Publishing again what was published returns its directory.
+	Publish(staged string) (dir string, err error)
+	// Discard removes a staged entry whose batch is not committed.
+	Discard(staged string) error
+	// Staged lists the staged entries left (by a crash).
+	Staged() ([]StagedEntry, error)
+}
+
+// StagedEntry is a staged quarantine entry and its message's queue ID.
+type StagedEntry struct {
+	Dir string
+	ID  string
 }
 
 // Quarantined is a message as it was in the incoming queue, kept whole or
@@ -127,6 +143,10 @@ type Pipeline struct {
 	listedAt   time.Time
 	kicks      sync.WaitGroup
 	kickState  kickState
+	// failpoint, set by tests only, is called at the steps of a batch
+	// commit where a crash is modelled ("staged", "prepared",
+	// "committed", "published"); it may panic.
+	failpoint func(step string)
 }
 
 // New prepares a pipeline and runs start-up recovery (finishing or undoing
@@ -223,4 +243,11 @@ func (p *Pipeline) Drain(ctx context.Context) (held int, err error) {
 		return p.held.count(), err
 	}
 	return p.held.count(), ctx.Err()
+}
+
+// fail calls the test failpoint at step, if any.
+func (p *Pipeline) fail(step string) {
+	if p.failpoint != nil {
+		p.failpoint(step)
+	}
 }

@@ -11,7 +11,8 @@ import (
 )
 
 // recover finishes the batches a crash interrupted after their commit
-// record, removes the outgoing files of batches interrupted before it, and
+// record (publishing their quarantine entries), removes the outgoing files
+// and staged quarantine entries of batches interrupted before it, and
 // removes qscan's own temporary files. Then the journal starts afresh.
 func (p *Pipeline) recover() error {
 	f, err := os.Open(p.journal.path)
@@ -34,6 +35,7 @@ func (p *Pipeline) recover() error {
 			p.undoUncommitted(b.entries)
 		}
 	}
+	p.recoverStaged()
 	// Only the outgoing queue: qscan writes nothing into the incoming
 	// queues, where other programs (qscan enqueue) may be writing now.
 	if removed, _ := safeio.RemoveTemps(p.opt.Outgoing); len(removed) > 0 {
@@ -46,12 +48,58 @@ func (p *Pipeline) recover() error {
 // and its df<ID> unless a qf<ID> (someone else's message) owns it.
 func (p *Pipeline) undoUncommitted(es []entry) {
 	for _, e := range es {
+		if e.OutID == "" {
+			continue // quarantined whole: its staged entry is for recoverStaged
+		}
 		os.Remove(filepath.Join(e.OutDir, sendmail.TfName(e.OutID)))
 		if _, err := os.Stat(filepath.Join(e.OutDir, sendmail.QfName(e.OutID))); os.IsNotExist(err) {
 			os.Remove(filepath.Join(e.OutDir, sendmail.DfName(e.OutID)))
 		}
 	}
 	safeio.SyncDir(p.opt.Outgoing)
+}
+
+// recoverStaged removes the staged quarantine entries left by a crash:
+// those of committed batches were published by finish, the others belong
+// to batches that were not committed, whose messages are still in the
+// incoming queue and will be checked again. A staged entry whose message
+// is in no incoming queue any more is published instead: it may be the
+// only copy of the message left.
+func (p *Pipeline) recoverStaged() {
+	staged, err := p.quarantine.Staged()
+	if err != nil {
+		p.log.WithError(err).Warn("recovery: cannot list staged quarantine entries")
+		return
+	}
+	for _, s := range staged {
+		if p.inIncoming(s.ID) {
+			if err := p.quarantine.Discard(s.Dir); err != nil {
+				p.log.WithError(err).Warn("recovery: cannot remove a staged quarantine entry")
+			}
+			continue
+		}
+		dir, err := p.quarantine.Publish(s.Dir)
+		if err != nil {
+			p.log.WithError(err).WithField("id", s.ID).Error("recovery: cannot publish the staged quarantine entry of a message no longer queued")
+			continue
+		}
+		p.log.WithField("id", s.ID).WithField("quarantine", dir).Warn("recovery: kept the staged quarantine entry of a message no longer in the incoming queue")
+	}
+}
+
+// inIncoming reports whether a qf of id may be in an incoming queue (an
+// error other than "does not exist" counts as yes).
+func (p *Pipeline) inIncoming(id string) bool {
+	for _, dir := range p.opt.Incoming {
+		qf := filepath.Join(dir, sendmail.QfName(id))
+		if q, err := sendmail.OpenQueue(dir); err == nil {
+			qf = q.QfPath(id)
+		}
+		if _, err := os.Lstat(qf); !os.IsNotExist(err) {
+			return true
+		}
+	}
+	return false
 }
 
 func sameInode(path string, ino uint64) bool {

@@ -7,18 +7,24 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/policy"
 	"github.com/qscan/qscan/pkg/safeio"
 	"github.com/qscan/qscan/pkg/sendmail"
 )
 
-// quarantineWhole moves a message the checks stopped (or that failed too
-// often) into the quarantine: the quarantine copy is durable before the
-// incoming files are removed.
-func (p *Pipeline) quarantineWhole(it *item) bool {
+// stageWhole stages the quarantine entry of a message the checks stopped
+// (or that failed too often). The batch commit publishes it and only then
+// releases the incoming files (see commit.go): the quarantine copy is
+// durable before the incoming files go, and a crash before the commit
+// leaves no entry, only a staged one that recovery removes.
+func (p *Pipeline) stageWhole(it *item) bool {
 	df := readLocked(it)
 	w := Quarantined{Whole: true, ID: it.entry.ID, Qf: it.qfRaw, Df: df, Reason: it.whole, Time: p.now()}
 	if it.qf != nil {
@@ -33,7 +39,7 @@ func (p *Pipeline) quarantineWhole(it *item) bool {
 	if it.qf != nil {
 		w.Envelope = envelopeOf(it.qf)
 	}
-	dir, err := p.quarantine.Store(w)
+	staged, dir, err := p.quarantine.Stage(w)
 	if err != nil {
 		d := p.held.hold(it.entry.ID, p.now())
 		if it.verdict != "poison" {
@@ -42,8 +48,13 @@ func (p *Pipeline) quarantineWhole(it *item) bool {
 		p.logHeld(it, d, fmt.Errorf("quarantine: %w", err), logrus.ErrorLevel)
 		return false
 	}
-	it.quarantineDir = dir
-	p.releaseItem(it)
+	it.quarantineStaged, it.quarantineDir = staged, dir
+	return true
+}
+
+// quarantinedWhole logs and counts a message whose quarantine entry was
+// committed.
+func (p *Pipeline) quarantinedWhole(it *item) {
 	l := p.messageLog(it, ActionQuarantined)
 	l.Reason = it.whole
 	l.Write(p.log, logrus.WarnLevel)
@@ -54,35 +65,70 @@ func (p *Pipeline) quarantineWhole(it *item) bool {
 	}
 	p.obs.Quarantined(kind)
 	p.observeMessage(it, "quarantined")
-	return true
 }
 
-// quarantineParts keeps the original of a message delivered cleaned,
-// with the parts taken out of it, before the cleaned copy is committed.
-func (p *Pipeline) quarantineParts(it *item) bool {
+// stageParts stages the quarantine entry of a message delivered cleaned:
+// its original and the parts taken out of it. The batch commit publishes
+// it with the cleaned copy.
+func (p *Pipeline) stageParts(it *item) bool {
 	q := Quarantined{ID: it.entry.ID, Qf: it.qfRaw, Df: readLocked(it), Reason: it.decision.Reason, Time: p.now(),
 		Envelope: it.msg.Envelope, Header: it.msg.Header}
-	q.Subject, _ = it.qf.Header("Subject")
-	for _, r := range it.decision.Replace {
-		qp := QuarantinedPart{Report: r.Report.Text}
-		if r.Part >= 0 && r.Part < len(it.msg.Parts) {
-			qp.Filename, qp.Data = it.msg.Parts[r.Part].Filename, it.msg.Parts[r.Part].Data
-		}
-		q.Parts = append(q.Parts, qp)
-	}
+	q.Subject = headerValue(it.msg.Header, "Subject") // the original, not the tagged one
+	q.Parts = removedParts(it.msg, it.decision.Replace)
 	for _, r := range it.msg.Reports {
 		q.Reports = append(q.Reports, r.Text)
 	}
-	dir, err := p.quarantine.Store(q)
+	staged, dir, err := p.quarantine.Stage(q)
 	if err != nil {
 		d := p.held.hold(it.entry.ID, p.now())
 		p.undoAttempt(context.Background(), it)
 		p.logHeld(it, d, fmt.Errorf("quarantine the removed parts: %w", err), logrus.ErrorLevel)
 		return false
 	}
-	it.quarantineDir = dir
-	p.obs.Quarantined("parts")
+	it.quarantineStaged, it.quarantineDir = staged, dir
 	return true
+}
+
+// removedParts lists what a cleaned message loses, each once: the MIME
+// leaf that is cut out, with every report about it or about what it holds
+// (an archive is kept as the archive, not once more for each reported
+// member). Replacements of the whole body (Part -1) make one part without
+// data: the original is in the entry already.
+func removedParts(m *message.Message, rs []policy.Replacement) []QuarantinedPart {
+	var out []QuarantinedPart
+	at := map[int]int{} // MIME leaf (-1: the whole body) -> index in out
+	for _, r := range rs {
+		leaf := -1
+		if r.Part >= 0 && r.Part < len(m.Parts) {
+			leaf = leafOf(m, r.Part)
+		}
+		if i, ok := at[leaf]; ok {
+			if !slices.Contains(strings.Split(out[i].Report, "; "), r.Report.Text) {
+				out[i].Report += "; " + r.Report.Text
+			}
+			continue
+		}
+		qp := QuarantinedPart{Report: r.Report.Text}
+		if leaf >= 0 {
+			qp.Filename, qp.Data = m.Parts[leaf].Filename, m.Parts[leaf].Data
+		}
+		at[leaf] = len(out)
+		out = append(out, qp)
+	}
+	return out
+}
+
+// leafOf returns the MIME leaf part i belongs to: i itself, or the
+// outermost archive it is a member of.
+func leafOf(m *message.Message, i int) int {
+	for n := 0; n < len(m.Parts); n++ {
+		parent := m.Parts[i].Parent
+		if parent < 0 || parent >= len(m.Parts) || parent == i {
+			break
+		}
+		i = parent
+	}
+	return i
 }
 
 // setAsideLocked puts a corrupt claimed message into the quarantine.
@@ -109,7 +155,7 @@ func (p *Pipeline) storeAside(w Quarantined, e sendmail.Entry) {
 		env := envelopeOf(qf) // the qf may be fine and its df missing
 		l.From, l.To = env.Sender, env.Recipients
 	}
-	dir, err := p.quarantine.Store(w)
+	dir, err := p.storeNow(w)
 	if err != nil {
 		d := p.held.hold(e.ID, p.now())
 		l.Action, l.Retry, l.Err = ActionHeld, d.Round(time.Second).String(), fmt.Errorf("set aside: %w", err)
@@ -125,14 +171,16 @@ func (p *Pipeline) storeAside(w Quarantined, e sendmail.Entry) {
 	p.obs.Quarantined("corrupt")
 }
 
-// releaseItem removes the incoming files of a message that is done with.
-func (p *Pipeline) releaseItem(it *item) {
-	p.releaseIncoming(entry{InQf: it.entry.QfPath, InDf: it.entry.DfPath, InInode: it.inode})
-	safeio.SyncDir(filepath.Dir(it.entry.QfPath))
-	if d := filepath.Dir(it.entry.DfPath); d != filepath.Dir(it.entry.QfPath) {
-		safeio.SyncDir(d)
+// storeNow stages and publishes an entry at once, for a message that
+// leaves its queue right after (a corrupt one set aside). A crash between
+// the two does not make a second entry: Publish finds the first one, which
+// holds the same queue files.
+func (p *Pipeline) storeNow(w Quarantined) (string, error) {
+	staged, _, err := p.quarantine.Stage(w)
+	if err != nil {
+		return "", err
 	}
-	p.held.release(it.entry.ID)
+	return p.quarantine.Publish(staged)
 }
 
 // readLocked returns the message's df: the body the checks read, or else

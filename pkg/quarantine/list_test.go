@@ -37,11 +37,17 @@ var _ Index = (*memIndex)(nil)
 // returns the entry id.
 func store(t *testing.T, q *Quarantine, qid string, at time.Time) string {
 	t.Helper()
-	qf, err := os.ReadFile("testdata/multi.qf")
+	df, err := os.ReadFile("testdata/multi.df")
 	if err != nil {
 		t.Fatal(err)
 	}
-	df, err := os.ReadFile("testdata/multi.df")
+	return storeDf(t, q, qid, at, df)
+}
+
+// storeDf is store with another body.
+func storeDf(t *testing.T, q *Quarantine, qid string, at time.Time, df []byte) string {
+	t.Helper()
+	qf, err := os.ReadFile("testdata/multi.qf")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +144,7 @@ func TestList(t *testing.T) {
 	a := store(t, q, "AAA", d1)
 	b := store(t, q, "BBB", d2)
 	c := store(t, q, "CCC", d2.Add(time.Hour))
-	b2 := store(t, q, "BBB", d2.Add(2*time.Hour)) // same queue id again: BBB.2
+	b2 := storeDf(t, q, "BBB", d2.Add(2*time.Hour), []byte("another body\n")) // same queue id, another message: BBB.2
 
 	// Hostile or broken things in the tree.
 	day := filepath.Join(q.Dir, "20261122")

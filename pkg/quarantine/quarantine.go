@@ -115,33 +115,50 @@ type Item struct {
 
 var errNoID = errors.New("quarantine: empty queue id")
 
-// Store writes an entry: data files first, then metadata.json. Directories
-// are 0700 and files 0600. It returns the entry directory. When the entry
-// is durable but the Index refused it, the error wraps ErrIndex: the
-// caller must not treat the message as unquarantined.
+// Store writes an entry and publishes it at once (Stage, then Publish).
+// Directories are 0700 and files 0600. It returns the entry directory.
+// When the entry is durable but the Index refused it, the error wraps
+// ErrIndex: the caller must not treat the message as unquarantined.
 func (q *Quarantine) Store(it Item) (string, error) {
-	if it.QueueID == "" || !safeName(it.QueueID) {
-		return "", errNoID
-	}
-	dir, err := q.store(it)
-	if err != nil && dir != "" && !errors.Is(err, ErrIndex) {
-		// A half-written entry (a full disk) is removed: the message is
-		// still in its queue and will be stored again on the retry.
-		os.RemoveAll(dir)
+	staged, _, err := q.Stage(it)
+	if err != nil {
 		return "", err
 	}
-	return dir, err
+	return q.Publish(staged)
 }
 
-func (q *Quarantine) store(it Item) (string, error) {
+// Stage writes an entry under a staged name (stagedPrefix + its entry
+// name, in its day directory) that List, Get and Purge pass by: data
+// files first, then metadata.json, all durable. It returns the staged
+// directory and the entry directory Publish will most likely give it.
+// The pipeline publishes the entry with the commit of its batch, so that
+// a crash before the commit leaves no entry, only a staged directory
+// that start-up recovery removes (see Staged).
+func (q *Quarantine) Stage(it Item) (staged, dir string, err error) {
+	if it.QueueID == "" || !safeName(it.QueueID) {
+		return "", "", errNoID
+	}
+	staged, name, err := q.stage(it)
+	if err != nil {
+		if staged != "" {
+			// A half-written entry (a full disk) is removed: the message is
+			// still in its queue and will be stored again on the retry.
+			os.RemoveAll(staged)
+		}
+		return "", "", err
+	}
+	return staged, filepath.Join(filepath.Dir(staged), name), nil
+}
+
+func (q *Quarantine) stage(it Item) (string, string, error) {
 	day := it.Time.UTC().Format("20060102")
 	dayDir := filepath.Join(q.Dir, day)
 	if err := os.MkdirAll(dayDir, 0o700); err != nil {
-		return "", fmt.Errorf("quarantine mkdir %s: %w", dayDir, err)
+		return "", "", fmt.Errorf("quarantine mkdir %s: %w", dayDir, err)
 	}
-	dir, name, err := newEntryDir(dayDir, it.QueueID)
+	dir, name, err := newStagedDir(dayDir, it.QueueID)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	it.ID = day + "/" + name
 	it.Files = nil
@@ -152,40 +169,36 @@ func (q *Quarantine) store(it Item) (string, error) {
 	}
 	if it.Qf != nil {
 		if err := write("qf"+it.QueueID, it.Qf); err != nil {
-			return dir, err
+			return dir, name, err
 		}
 	}
 	if it.Df != nil {
 		if err := write("df"+it.QueueID, it.Df); err != nil {
-			return dir, err
+			return dir, name, err
 		}
 		if it.Header != nil {
 			eml := append(append(append([]byte{}, it.Header...), '\n'), it.Df...)
 			if err := write("message.eml", eml); err != nil {
-				return dir, err
+				return dir, name, err
 			}
 		}
 	}
 	for i := range it.Parts {
-		if i < len(it.Data) {
+		if i < len(it.Data) && it.Data[i] != nil {
 			it.Parts[i].File = "part-" + strconv.Itoa(i+1)
 			if err := write(it.Parts[i].File, it.Data[i]); err != nil {
-				return dir, err
+				return dir, name, err
 			}
 		}
 	}
 	meta, err := json.MarshalIndent(it.Entry, "", "  ")
 	if err != nil {
-		return dir, fmt.Errorf("quarantine metadata: %w", err)
+		return dir, name, fmt.Errorf("quarantine metadata: %w", err)
 	}
 	if _, err := safeio.WriteFile(filepath.Join(dir, metadataName), bytes.NewReader(append(meta, '\n')), safeio.Options{Perm: 0o600, SyncDir: true}); err != nil {
-		return dir, err
+		return dir, name, err
 	}
-	if err := safeio.SyncDir(dayDir); err != nil {
-		return dir, err
-	}
-	it.Dir = dir
-	return dir, q.indexAdd(it.Entry)
+	return dir, name, nil
 }
 
 // metadataName is the file written last into an entry directory.
@@ -201,15 +214,20 @@ func (q *Quarantine) indexAdd(e Entry) error {
 	return nil
 }
 
-// newEntryDir creates <dayDir>/<id>, or <id>.2, <id>.3 ... when a message
-// with the same id was quarantined the same day.
-func newEntryDir(dayDir, id string) (string, string, error) {
+// stagedPrefix starts the name of a staged entry directory. It is not an
+// entry id, so List, Get and Purge never see it.
+const stagedPrefix = safeio.TempPrefix + "q-"
+
+// newStagedDir creates <dayDir>/<stagedPrefix><name> for the first name
+// of <id>, <id>.2, <id>.3 ... that neither an entry nor another staged
+// entry has, and returns it with that name.
+func newStagedDir(dayDir, id string) (string, string, error) {
 	for n := 1; n < 1000; n++ {
-		name := id
-		if n > 1 {
-			name = id + "." + strconv.Itoa(n)
+		name := entryName(id, n)
+		if _, err := os.Lstat(filepath.Join(dayDir, name)); !os.IsNotExist(err) {
+			continue
 		}
-		dir := filepath.Join(dayDir, name)
+		dir := filepath.Join(dayDir, stagedPrefix+name)
 		err := os.Mkdir(dir, 0o700)
 		if err == nil {
 			return dir, name, nil
@@ -219,6 +237,14 @@ func newEntryDir(dayDir, id string) (string, string, error) {
 		}
 	}
 	return "", "", fmt.Errorf("quarantine: too many entries for %s in %s", id, dayDir)
+}
+
+// entryName is the n-th entry name of queue id: id, id.2, id.3 ...
+func entryName(id string, n int) string {
+	if n > 1 {
+		return id + "." + strconv.Itoa(n)
+	}
+	return id
 }
 
 // safeName accepts queue ids: letters, digits, '-' and '_' only, so an id

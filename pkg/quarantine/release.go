@@ -36,7 +36,8 @@ const maxIDTries = 100
 // The released message is not scanned again: it goes to the outgoing queue,
 // which only the delivering sendmail reads, so the checks that stopped it
 // cannot stop it twice. It carries an X-<Org>-QScan-Released header with
-// the release date. With opts.To the envelope recipients are replaced.
+// the release date. With opts.To the envelope recipients are replaced;
+// each must pass CheckAddress, else nothing is done.
 //
 // The release is recorded in metadata.json (Entry.Released) and the Index.
 // When the message is in the outgoing queue but the record failed, the new
@@ -45,6 +46,11 @@ const maxIDTries = 100
 func (q *Quarantine) Release(id string, o ReleaseOptions) (string, error) {
 	if o.Outgoing == "" || o.IDGen == nil || o.Now.IsZero() {
 		return "", fmt.Errorf("quarantine release %s: outgoing queue, id generator and time are required", id)
+	}
+	for _, a := range o.To {
+		if err := CheckAddress(a); err != nil {
+			return "", fmt.Errorf("quarantine release %s: %w", id, err)
+		}
 	}
 	dir, err := q.entryDir(id)
 	if err != nil {
@@ -108,7 +114,7 @@ func (q *Quarantine) releasedQf(dir, queueID string, o ReleaseOptions) (*sendmai
 		}
 		seen := map[string]bool{}
 		for _, addr := range o.To {
-			addr = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(addr), "<"), ">"))
+			addr = bareAddress(addr)
 			if seen[strings.ToLower(addr)] {
 				continue
 			}

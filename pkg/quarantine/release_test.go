@@ -149,6 +149,9 @@ func TestReleaseRefused(t *testing.T) {
 		{"no df", func(dir string) { os.Remove(filepath.Join(dir, "dfAAA")) }, nil, ErrNoQueue},
 		{"truncated qf", func(dir string) { os.WriteFile(filepath.Join(dir, "qfAAA"), []byte("V8\nS<a@b>\n"), 0o600) }, nil, sendmail.ErrTruncated},
 		{"bad address", func(string) {}, []string{"a@b>\nRP:<evil@x"}, sendmail.ErrBadAddress},
+		{"no domain", func(string) {}, []string{"bob"}, sendmail.ErrBadAddress},
+		{"blank", func(string) {}, []string{"a@b.test", "bob smith@example.test"}, sendmail.ErrBadAddress},
+		{"two addresses", func(string) {}, []string{"a@b.test,c@d.test"}, sendmail.ErrBadAddress},
 		{"qf symlink", func(dir string) {
 			os.Remove(filepath.Join(dir, "qfAAA"))
 			os.Symlink("/etc/passwd", filepath.Join(dir, "qfAAA"))

@@ -37,12 +37,12 @@ func (x *QuarantineIndex) Add(e quarantine.Entry) error {
 	if n := len(e.Released); n > 0 {
 		released = e.Released[n-1].Time.Unix()
 	}
-	_, err = x.s.db.Exec(`INSERT INTO quarantine(id, queue_id, dir, time, sender, recipients, subject, reason, released)
-		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err = x.s.db.Exec(`INSERT INTO quarantine(id, queue_id, dir, time, sender, recipients, subject, reason, released, whole)
+		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(id) DO UPDATE SET queue_id = excluded.queue_id, dir = excluded.dir, time = excluded.time,
 			sender = excluded.sender, recipients = excluded.recipients, subject = excluded.subject,
-			reason = excluded.reason, released = excluded.released`,
-		e.ID, e.QueueID, e.Dir, e.Time.Unix(), e.Sender, string(rcpts), e.Subject, e.Reason, released)
+			reason = excluded.reason, released = excluded.released, whole = excluded.whole`,
+		e.ID, e.QueueID, e.Dir, e.Time.Unix(), e.Sender, string(rcpts), e.Subject, e.Reason, released, e.Whole)
 	if err != nil {
 		return fmt.Errorf("store quarantine add %s: %w", e.ID, err)
 	}
@@ -81,7 +81,7 @@ func (x *QuarantineIndex) List(ctx context.Context, since time.Time, limit int) 
 	if !since.IsZero() {
 		from = since.Unix()
 	}
-	rows, err := x.s.db.QueryContext(ctx, `SELECT id, queue_id, dir, time, sender, recipients, subject, reason, released
+	rows, err := x.s.db.QueryContext(ctx, `SELECT id, queue_id, dir, time, sender, recipients, subject, reason, released, whole
 		FROM quarantine WHERE time >= ? ORDER BY time DESC, id DESC LIMIT ?`, from, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store quarantine list: %w", err)
@@ -105,7 +105,7 @@ func scanEntry(rows *sql.Rows) (quarantine.Entry, error) {
 	var e quarantine.Entry
 	var t, released int64
 	var rcpts string
-	if err := rows.Scan(&e.ID, &e.QueueID, &e.Dir, &t, &e.Sender, &rcpts, &e.Subject, &e.Reason, &released); err != nil {
+	if err := rows.Scan(&e.ID, &e.QueueID, &e.Dir, &t, &e.Sender, &rcpts, &e.Subject, &e.Reason, &released, &e.Whole); err != nil {
 		return e, err
 	}
 	e.Time = time.Unix(t, 0)

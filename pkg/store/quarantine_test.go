@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
 	"slices"
@@ -121,5 +122,48 @@ func TestQuarantineIndexWithStore(t *testing.T) {
 	}
 	if got := listIDs(t, s.QuarantineIndex(), time.Time{}, 0); len(got) != 0 {
 		t.Errorf("index after Delete = %v", got)
+	}
+}
+
+// TestQuarantineIndexKind: the index keeps whether an entry is the whole
+// message or the parts of a message delivered cleaned, also in a database
+// made before it had the column.
+func TestQuarantineIndexKind(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	old, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Exec(`CREATE TABLE quarantine (id TEXT PRIMARY KEY, queue_id TEXT NOT NULL, dir TEXT NOT NULL,
+		time INTEGER NOT NULL, sender TEXT NOT NULL, recipients TEXT NOT NULL, subject TEXT NOT NULL,
+		reason TEXT NOT NULL, released INTEGER NOT NULL DEFAULT 0)`); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	for _, p := range []string{path, filepath.Join(t.TempDir(), "new.db")} {
+		s, err := Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := s.QuarantineIndex()
+		at := time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
+		for _, e := range []quarantine.Entry{
+			{ID: "20261122/WHOLE", QueueID: "WHOLE", Time: at, Whole: true},
+			{ID: "20261122/PARTS", QueueID: "PARTS", Time: at},
+		} {
+			if err := x.Add(e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		es, err := x.List(context.Background(), time.Time{}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			if want := e.QueueID == "WHOLE"; e.Whole != want {
+				t.Errorf("%s: %s Whole = %v, want %v", filepath.Base(p), e.ID, e.Whole, want)
+			}
+		}
+		s.Close()
 	}
 }

@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS quarantine (
 	recipients TEXT NOT NULL,
 	subject TEXT NOT NULL,
 	reason  TEXT NOT NULL,
-	released INTEGER NOT NULL DEFAULT 0
+	released INTEGER NOT NULL DEFAULT 0,
+	whole   INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS quarantine_time ON quarantine(time);
 `
@@ -57,7 +58,21 @@ func Open(path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store open %s: schema: %w", path, err)
 	}
+	if err := migrate(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store open %s: schema: %w", path, err)
+	}
 	return &Store{db: db}, nil
+}
+
+// migrate adds the columns a database made by an older qscan lacks.
+// Quarantine rows from before the whole column read as parts entries.
+func migrate(db *sql.DB) error {
+	if _, err := db.Exec(`SELECT whole FROM quarantine LIMIT 0`); err == nil {
+		return nil
+	}
+	_, err := db.Exec(`ALTER TABLE quarantine ADD COLUMN whole INTEGER NOT NULL DEFAULT 0`)
+	return err
 }
 
 // Close closes the database.

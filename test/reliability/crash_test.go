@@ -18,7 +18,9 @@ import (
 // 20–400 ms apart) while it drains mail that came in by SMTP through
 // sendmail-in, with the kick on, then lets a last daemon finish and runs
 // the outgoing queue once more. Every Message-ID must reach the sink
-// exactly once, infected ones cleaned, and no queue file may be left over.
+// exactly once, infected ones (one in ten) cleaned, no queue file may be
+// left over, and the quarantine must hold exactly one entry per infected
+// message (no ID.2 from a retry, nothing staged or incomplete left).
 func TestCrash(t *testing.T) {
 	sc := relScale()
 	s := requireStack(t, "sink", "sendmail")
@@ -26,7 +28,7 @@ func TestCrash(t *testing.T) {
 	bin := qscanBin(t)
 	msgs := make([]testMsg, sc.crashMsgs)
 	for i := range msgs {
-		msgs[i] = genMessage(i, "crash", i%100 == 7)
+		msgs[i] = genMessage(i, "crash", i%10 == 7)
 	}
 	sub := submitParallel(s.SMTPIn, msgs, 4)
 	if sub.Failures > 0 {
@@ -35,7 +37,8 @@ func TestCrash(t *testing.T) {
 	if !waitUntil(2*time.Minute, func() bool { return count(s.Incoming, "qf*") >= len(msgs) }) {
 		t.Fatalf("sendmail-in queued %d of %d messages", count(s.Incoming, "qf*"), len(msgs))
 	}
-	cfgPath := writeConfig(t, cfg{incoming: s.Incoming, outgoing: s.Outgoing, kick: true, sendmailCF: s.CF, maxMessages: 5})
+	quar := filepath.Join(t.TempDir(), "quarantine")
+	cfgPath := writeConfig(t, cfg{incoming: s.Incoming, outgoing: s.Outgoing, quarantine: quar, kick: true, sendmailCF: s.CF, maxMessages: 5})
 	logFile := logPath(t, "qscan")
 	os.Remove(logFile)
 	seed := uint64(20261124)
@@ -70,15 +73,50 @@ func TestCrash(t *testing.T) {
 	entries := readLog(logFile)
 	finished := len(grepLog(entries, "recovery: finishing committed batch"))
 	undone := len(grepLog(entries, "recovery: undoing uncommitted batch"))
+	qc := countQuarantine(quar)
+	infected := 0
+	for _, m := range msgs {
+		if m.Infected {
+			infected++
+		}
+	}
+	if qc.entries != infected || qc.dupIDs != 0 || qc.other != 0 {
+		t.Errorf("quarantine: %d entries for %d infected messages, %d queue ids with more than one entry, %d staged or incomplete dirs left",
+			qc.entries, infected, qc.dupIDs, qc.other)
+	}
 	var tb table
-	tb.head = []string{"messages", "kills", "kills with mail queued", "lost", "duplicated", "infected delivered with EICAR", "left in incoming", "left in outgoing", "recovered committed / undone batches", "drain time"}
+	tb.head = []string{"messages", "kills", "kills with mail queued", "lost", "duplicated", "infected delivered with EICAR", "left in incoming", "left in outgoing", "recovered committed / undone batches",
+		"quarantine entries / infected", "ids with >1 entry", "drain time"}
 	tb.add(len(msgs), kills, busyKills, res.lost, res.dups, res.unscanned, count(s.Incoming, "*"), leftovers,
-		fmt.Sprintf("%d / %d", finished, undone), drainTime.Round(time.Second))
+		fmt.Sprintf("%d / %d", finished, undone), fmt.Sprintf("%d / %d", qc.entries, infected), qc.dupIDs, drainTime.Round(time.Second))
 	record(t, 10, fmt.Sprintf("SIGKILL of `qscan run` (kick on, batches of 5), seed %d, intervals 20–400 ms; SMTP submission %d msgs in %s (%d retries). Log: %s.",
 		seed, len(msgs), sub.Elapsed.Round(time.Millisecond), sub.Retries, logFile), tb)
 	if busyKills < sc.crashKills/2 {
 		t.Errorf("only %d of %d kills hit a non-empty queue; the test proves less than it should", busyKills, kills)
 	}
+}
+
+// quarantineCount sums up a quarantine tree: complete entries (with
+// metadata.json), queue ids with more than one of them, and the other
+// directories (staged or incomplete entries).
+type quarantineCount struct{ entries, dupIDs, other int }
+
+func countQuarantine(root string) quarantineCount {
+	var c quarantineCount
+	dirs, _ := filepath.Glob(filepath.Join(root, "*", "*"))
+	perID := map[string]int{}
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "metadata.json")); err != nil || strings.HasPrefix(filepath.Base(d), ".") {
+			c.other++
+			continue
+		}
+		c.entries++
+		id, _, _ := strings.Cut(filepath.Base(d), ".")
+		if perID[id]++; perID[id] == 2 {
+			c.dupIDs++
+		}
+	}
+	return c
 }
 
 // sinkCheck counts what reached the sink against what was sent.
