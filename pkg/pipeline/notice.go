@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
