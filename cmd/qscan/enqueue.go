@@ -23,7 +23,9 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
 // cmdEnqueue writes RFC 822 files into a queue directory as sendmail
-// would: df first, then the qf as tf renamed into place.
+// would: df first, then the qf as tf renamed into place. A file that cannot
+// be queued is reported and the others are still queued; the exit status
+// is exitFail if any failed.
 func cmdEnqueue(args []string) int {
 	fs := flag.NewFlagSet("enqueue", flag.ContinueOnError)
 	dir := fs.String("q", "", "queue directory")
@@ -46,15 +48,23 @@ func cmdEnqueue(args []string) int {
 	}
 	ids := sendmail.NewIDGen(time.Now, os.Getpid(), rand.IntN(3600))
 	sender := strings.Trim(*from, "<>")
+	failed := 0
 	for _, file := range fs.Args() {
 		id, err := enqueueFile(*dir, file, ids, sender, rcpts, sendmail.NewOpts{
 			ClientIP: addr, ClientHost: *helo, Helo: *helo, Protocol: "ESMTP", Time: time.Now(),
 		})
 		if err != nil {
+			// One bad file does not stop the others: each is reported
+			// and the exit status tells that some failed.
 			fmt.Fprintf(os.Stderr, "qscan enqueue %s: %v\n", file, err)
-			return exitFail
+			failed++
+			continue
 		}
 		fmt.Println(id)
+	}
+	if failed > 0 {
+		fmt.Fprintf(os.Stderr, "qscan enqueue: %d of %d files not queued\n", failed, fs.NArg())
+		return exitFail
 	}
 	return exitOK
 }
@@ -103,10 +113,19 @@ func publishQf(dir, id string, data []byte) error {
 }
 
 // splitMessage splits a message at its first empty line. Line endings are
-// converted to LF, as sendmail stores them.
+// converted to LF, as sendmail stores them. A leading mbox separator line
+// ("From sender date", no colon) is dropped, as sendmail drops it.
 func splitMessage(raw []byte) (header, body []byte) {
 	if bytes.Contains(raw, []byte("\r\n")) {
 		raw = bytes.ReplaceAll(raw, []byte("\r\n"), []byte("\n"))
+	}
+	if rest, ok := bytes.CutPrefix(raw, []byte("From ")); ok && !bytes.HasPrefix(bytes.TrimLeft(rest, " \t"), []byte(":")) {
+		// Not "From : x", a From: field in the obsolete syntax.
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			raw = raw[i+1:]
+		} else {
+			raw = nil
+		}
 	}
 	if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
 		return raw[:i+1], raw[i+2:]
