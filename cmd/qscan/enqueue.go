@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -70,6 +69,10 @@ func cmdEnqueue(args []string) int {
 }
 
 func enqueueFile(dir, file string, ids *sendmail.IDGen, sender string, rcpts []string, o sendmail.NewOpts) (string, error) {
+	q, err := sendmail.OpenQueue(dir) // where sendmail reads: qf/ and df/ when there
+	if err != nil {
+		return "", err
+	}
 	raw, err := os.ReadFile(file)
 	if err != nil {
 		return "", err
@@ -83,7 +86,7 @@ func enqueueFile(dir, file string, ids *sendmail.IDGen, sender string, rcpts []s
 	}
 	for {
 		id := ids.Next()
-		df := filepath.Join(dir, sendmail.DfName(id))
+		df := q.DfPath(id)
 		if _, err := safeio.CreateNew(df, bytes.NewReader(body), 0o600); err != nil {
 			if errors.Is(err, safeio.ErrExists) {
 				continue // ID taken: take the next
@@ -92,7 +95,7 @@ func enqueueFile(dir, file string, ids *sendmail.IDGen, sender string, rcpts []s
 		}
 		// As sendmail does: the qf is written as tf and renamed into place,
 		// so a reader never sees a partial qf.
-		if err := publishQf(dir, id, qf.Bytes()); err != nil {
+		if err := publishQf(q, id, qf.Bytes()); err != nil {
 			os.Remove(df)
 			return "", err
 		}
@@ -100,16 +103,21 @@ func enqueueFile(dir, file string, ids *sendmail.IDGen, sender string, rcpts []s
 	}
 }
 
-func publishQf(dir, id string, data []byte) error {
-	tf := filepath.Join(dir, sendmail.TfName(id))
+func publishQf(q sendmail.Queue, id string, data []byte) error {
+	tf := q.TfPath(id)
 	if _, err := safeio.CreateNew(tf, bytes.NewReader(data), 0o600); err != nil {
 		return err
 	}
 	defer os.Remove(tf)
-	if err := os.Link(tf, filepath.Join(dir, sendmail.QfName(id))); err != nil {
+	if err := os.Link(tf, q.QfPath(id)); err != nil {
 		return err
 	}
-	return safeio.SyncDir(dir)
+	for _, d := range q.Dirs() {
+		if err := safeio.SyncDir(d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // splitMessage splits a message at its first empty line. Line endings are

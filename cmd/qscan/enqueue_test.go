@@ -95,3 +95,33 @@ func TestSplitMessage(t *testing.T) {
 		}
 	}
 }
+
+// TestEnqueueNestedQueue: in a queue with qf/ and df/ sub-directories (or
+// only one of them) the files go where sendmail reads them.
+func TestEnqueueNestedQueue(t *testing.T) {
+	for _, subs := range [][]string{{"qf", "df", "xf"}, {"df"}, {"qf"}} {
+		q := t.TempDir()
+		for _, s := range subs {
+			os.Mkdir(filepath.Join(q, s), 0o700)
+		}
+		out, code := qscan(t, "enqueue", "-q", q, "-f", "a@example.org", "-r", "b@example.test", "../../testdata/eml/plain.eml")
+		id := strings.TrimSpace(out)
+		if code != exitOK {
+			t.Fatalf("enqueue = %d %s", code, out)
+		}
+		qfDir, dfDir := q, q
+		for _, s := range subs {
+			switch s {
+			case "qf":
+				qfDir = filepath.Join(q, "qf")
+			case "df":
+				dfDir = filepath.Join(q, "df")
+			}
+		}
+		for _, p := range []string{filepath.Join(qfDir, "qf"+id), filepath.Join(dfDir, "df"+id)} {
+			if _, err := os.Stat(p); err != nil {
+				t.Errorf("sub-directories %q: %v", subs, err)
+			}
+		}
+	}
+}
