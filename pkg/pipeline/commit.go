@@ -11,7 +11,6 @@ import (
 	"sync"
 
 	"github.com/qscan/qscan/pkg/safeio"
-	"github.com/qscan/qscan/pkg/sendmail"
 )
 
 // errJournal wraps failures to write the journal: without it qscan cannot
@@ -34,7 +33,7 @@ func (p *Pipeline) commit(items []*item) error {
 		p.journal.append(record{Batch: batch, Op: opDone}, false)
 		return err
 	}
-	if err := safeio.SyncDir(p.opt.Outgoing); err != nil {
+	if err := syncOut(entries); err != nil {
 		p.undo(entries)
 		p.journal.append(record{Batch: batch, Op: opDone}, false)
 		return err
@@ -69,28 +68,20 @@ func (p *Pipeline) commit(items []*item) error {
 // is taken in the outgoing queue (or by another message of the batch).
 func (p *Pipeline) plan(items []*item) []entry {
 	used := map[string]bool{}
+	out := p.outQueue()
 	es := make([]entry, len(items))
 	for i, it := range items {
 		id := it.entry.ID
-		for used[id] || p.outTaken(id) {
+		for used[id] || outTaken(out, id) {
 			id = p.ids.Next()
 		}
 		used[id] = true
-		es[i] = entry{InQf: it.entry.QfPath, InDf: it.entry.DfPath, InInode: it.inode, OutDir: p.opt.Outgoing, OutID: id}
+		es[i] = entry{InQf: it.entry.QfPath, InDf: it.entry.DfPath, InInode: it.inode, OutDir: p.opt.Outgoing, OutSubQf: out.SubQf, OutSubDf: out.SubDf, OutID: id}
 		if id != it.entry.ID {
 			p.log.WithField("id", it.entry.ID).Warnf("ID taken in the outgoing queue, using %s", id)
 		}
 	}
 	return es
-}
-
-func (p *Pipeline) outTaken(id string) bool {
-	for _, name := range []string{sendmail.QfName(id), sendmail.DfName(id), sendmail.TfName(id)} {
-		if _, err := os.Lstat(filepath.Join(p.opt.Outgoing, name)); !os.IsNotExist(err) {
-			return true
-		}
-	}
-	return false
 }
 
 // commitWriters is how many outgoing files are written and fsynced at
@@ -124,28 +115,28 @@ func (p *Pipeline) writeAll(items []*item, entries []entry) error {
 // writeOut makes df<ID> (a hard link when the body is unchanged) and
 // tf<ID>, both durable. sendmail ignores tf files until they are renamed.
 func (p *Pipeline) writeOut(it *item, e *entry) error {
-	out := func(name string) string { return filepath.Join(e.OutDir, name) }
+	out := e.out()
 	if it.outBody == nil {
-		if _, err := safeio.LinkOrCopy(e.InDf, out(sendmail.DfName(e.OutID)), 0o600); err != nil {
+		if _, err := safeio.LinkOrCopy(e.InDf, out.DfPath(e.OutID), 0o600); err != nil {
 			return err
 		}
-	} else if _, err := safeio.CreateNew(out(sendmail.DfName(e.OutID)), bytes.NewReader(it.outBody), 0o600); err != nil {
+	} else if _, err := safeio.CreateNew(out.DfPath(e.OutID), bytes.NewReader(it.outBody), 0o600); err != nil {
 		return err
 	}
 	e.NewDf = true
-	_, err := safeio.CreateNew(out(sendmail.TfName(e.OutID)), bytes.NewReader(it.outQf), 0o600)
+	_, err := safeio.CreateNew(out.TfPath(e.OutID), bytes.NewReader(it.outQf), 0o600)
 	return err
 }
 
 // undo removes the outgoing files of a batch that will not be committed.
 func (p *Pipeline) undo(es []entry) {
 	for _, e := range es {
-		os.Remove(filepath.Join(e.OutDir, sendmail.TfName(e.OutID)))
+		os.Remove(e.out().TfPath(e.OutID))
 		if e.NewDf {
-			os.Remove(filepath.Join(e.OutDir, sendmail.DfName(e.OutID)))
+			os.Remove(e.out().DfPath(e.OutID))
 		}
 	}
-	safeio.SyncDir(p.opt.Outgoing)
+	syncOut(es)
 }
 
 // finish publishes tf<ID> as qf<ID>, makes that durable, and only then
@@ -155,10 +146,9 @@ func (p *Pipeline) undo(es []entry) {
 // that recovery finishes the batch instead of the message being checked
 // and delivered a second time.
 func (p *Pipeline) finish(es []entry) error {
-	outDirs, inDirs := map[string]bool{}, map[string]bool{}
+	inDirs := map[string]bool{}
 	for _, e := range es {
-		tf := filepath.Join(e.OutDir, sendmail.TfName(e.OutID))
-		qf := filepath.Join(e.OutDir, sendmail.QfName(e.OutID))
+		tf, qf := e.out().TfPath(e.OutID), e.out().QfPath(e.OutID)
 		if _, err := os.Stat(tf); err == nil {
 			// link+unlink rather than rename: never replace a qf.
 			if err := os.Link(tf, qf); err != nil && !safeio.SameFile(tf, qf) {
@@ -166,12 +156,9 @@ func (p *Pipeline) finish(es []entry) error {
 			}
 			os.Remove(tf)
 		}
-		outDirs[e.OutDir] = true
 	}
-	for d := range outDirs {
-		if err := safeio.SyncDir(d); err != nil {
-			return err
-		}
+	if err := syncOut(es); err != nil {
+		return err
 	}
 	for _, e := range es {
 		if p.releaseIncoming(e) {

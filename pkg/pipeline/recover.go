@@ -3,11 +3,9 @@ package pipeline
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"syscall"
 
 	"github.com/qscan/qscan/pkg/safeio"
-	"github.com/qscan/qscan/pkg/sendmail"
 )
 
 // recover finishes the batches a crash interrupted after their commit
@@ -36,8 +34,10 @@ func (p *Pipeline) recover() error {
 	}
 	// Only the outgoing queue: qscan writes nothing into the incoming
 	// queues, where other programs (qscan enqueue) may be writing now.
-	if removed, _ := safeio.RemoveTemps(p.opt.Outgoing); len(removed) > 0 {
-		p.log.Warnf("recovery: removed %d temporary files of ours from %s", len(removed), p.opt.Outgoing)
+	for _, d := range p.outQueue().Dirs() {
+		if removed, _ := safeio.RemoveTemps(d); len(removed) > 0 {
+			p.log.Warnf("recovery: removed %d temporary files of ours from %s", len(removed), d)
+		}
 	}
 	return p.journal.reset()
 }
@@ -46,12 +46,12 @@ func (p *Pipeline) recover() error {
 // and its df<ID> unless a qf<ID> (someone else's message) owns it.
 func (p *Pipeline) undoUncommitted(es []entry) {
 	for _, e := range es {
-		os.Remove(filepath.Join(e.OutDir, sendmail.TfName(e.OutID)))
-		if _, err := os.Stat(filepath.Join(e.OutDir, sendmail.QfName(e.OutID))); os.IsNotExist(err) {
-			os.Remove(filepath.Join(e.OutDir, sendmail.DfName(e.OutID)))
+		os.Remove(e.out().TfPath(e.OutID))
+		if _, err := os.Stat(e.out().QfPath(e.OutID)); os.IsNotExist(err) {
+			os.Remove(e.out().DfPath(e.OutID))
 		}
 	}
-	safeio.SyncDir(p.opt.Outgoing)
+	syncOut(es)
 }
 
 func sameInode(path string, ino uint64) bool {
