@@ -38,6 +38,9 @@ func cmdLint(args []string) int {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", c.File, err)
 		return exitConfig
 	}
+	if !lintQueues(c) { // lintqueue.go
+		return exitConfig
+	}
 	if *value != "" {
 		return explainValue(c, *value, ruleset.Msg{From: *from, To: to}, *ip)
 	}
