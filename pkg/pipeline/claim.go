@@ -3,10 +3,8 @@ package pipeline
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"sort"
 	"syscall"
 	"time"
@@ -125,20 +123,18 @@ func (p *Pipeline) claimOne(e sendmail.Entry, now time.Time) (*item, bool) {
 		}
 		return nil, false
 	}
-	lk, err := sendmail.Lock(e.QfPath, e.DfPath)
+	lk, err := p.lock(e.QfPath, e.DfPath)
 	if err != nil {
 		// Locked: ours (the batch being committed) or sendmail's; gone:
-		// committed since the listing.
-		if !errors.Is(err, sendmail.ErrLocked) && !errors.Is(err, fs.ErrNotExist) {
-			p.log.WithError(err).WithField("id", e.ID).Warn("cannot lock queue files")
-		}
+		// committed since the listing; else unreadable (setaside.go).
+		p.cannotClaim(e, now, err)
 		return nil, false
 	}
 	it := &item{entry: e, lock: lk, start: now, epoch: p.held.epochNow()}
 	st, err := lk.Qf.Stat()
 	if err != nil {
-		p.log.WithError(err).WithField("id", e.ID).Warn("cannot stat queue file")
 		lk.Unlock()
+		p.cannotClaim(e, now, err)
 		return nil, false
 	}
 	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
@@ -146,8 +142,8 @@ func (p *Pipeline) claimOne(e sendmail.Entry, now time.Time) (*item, bool) {
 	}
 	raw, err := io.ReadAll(io.LimitReader(lk.Qf, int64(p.qfLimits().MaxQfBytes)+1))
 	if err != nil {
-		p.log.WithError(err).WithField("id", e.ID).Warn("cannot read queue file")
 		lk.Unlock()
+		p.cannotClaim(e, now, err)
 		return nil, false
 	}
 	if len(raw) == 0 {

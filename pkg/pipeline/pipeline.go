@@ -96,7 +96,9 @@ type Options struct {
 	RetryMin       time.Duration
 	RetryMax       time.Duration
 	// SetAsideAfter is how old a message with a missing df or an empty qf
-	// must be before it counts as corrupt rather than still being written.
+	// must be before it counts as corrupt rather than still being written,
+	// and one whose files qscan cannot open or read before it is set aside
+	// (renamed Qf<ID>) rather than retried.
 	SetAsideAfter time.Duration
 	Headers       Headers
 	Kick          *Kick
@@ -125,6 +127,7 @@ type Pipeline struct {
 	pending    []sendmail.Entry // listed but not yet looked at (see claim)
 	listedAt   time.Time
 	kicks      sync.WaitGroup
+	lock       func(qf, df string) (*sendmail.Locked, error) // sendmail.Lock; tests fail it
 }
 
 // New prepares a pipeline and runs start-up recovery (finishing or undoing
@@ -156,6 +159,7 @@ func New(opt Options, log logrus.FieldLogger, att Attempts, q Quarantine, stages
 		ids:     sendmail.NewIDGen(now, os.Getpid(), rand.IntN(3600)),
 		held:    newHolds(opt.RetryMin, opt.RetryMax),
 		workers: make(chan struct{}, opt.Workers),
+		lock:    sendmail.Lock,
 	}
 	if err := p.recover(); err != nil {
 		j.close()

@@ -154,10 +154,10 @@ func (p *Pipeline) decide(it *item) error {
 		return nil
 	}
 	if err := applyEdits(it.qf, o.edits, p.opt.Headers.AtTop); err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errOwnFault, err)
 	}
 	if err := forward(it.qf, o.d); err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errOwnFault, err)
 	}
 	it.outBody = o.body
 	it.outQf = it.qf.Bytes()
