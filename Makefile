@@ -48,13 +48,22 @@ lint:
 bench: build
 	$(GO) run ./test/bench $(BENCH_ARGS)
 
-# Every fuzz target of the project, FUZZTIME each.
+# Every fuzz target of the project, FUZZTIME each. A failing target (or a
+# package whose tests do not build) does not stop the others: every
+# failure is listed at the end and make fails. test/makefile checks this.
 fuzz:
-	@for pkg in $$($(GO) list ./...); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
-	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	@failed=""; \
+	for pkg in $$($(GO) list ./...); do \
+	  if ! list=$$($(GO) test -list '^Fuzz' $$pkg 2>&1); then \
+	    echo "== $$pkg"; echo "$$list"; failed="$$failed$$pkg (test build failed)\n"; continue; \
+	  fi; \
+	  for f in $$(echo "$$list" | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || failed="$$failed$$pkg $$f\n"; \
 	  done; \
-	done
+	done; \
+	if [ -n "$$failed" ]; then printf 'fuzz: failed:\n'; printf '%b' "$$failed" | sed 's/^/  /'; exit 1; fi; \
+	echo "fuzz: every target passed"
 
 # Reliability: crash, full disk, engine faults, hostile input, load, against
 # the real stack; appends the figures to test/RESULTS.md. REL_SCALE=short

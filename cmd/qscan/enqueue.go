@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -41,7 +40,9 @@ func enqueueMissing(dir string, rcpts []string, files int) string {
 }
 
 // cmdEnqueue writes RFC 822 files into a queue directory as sendmail
-// would: df first, then the qf as tf renamed into place.
+// would: df first, then the qf as tf renamed into place. A file that cannot
+// be queued is reported and the others are still queued; the exit status
+// is exitFail if any failed.
 func cmdEnqueue(args []string) int {
 	fs := newFlagSet("enqueue")
 	dir := fs.String("q", "", "queue directory")
@@ -64,20 +65,32 @@ func cmdEnqueue(args []string) int {
 	}
 	ids := sendmail.NewIDGen(time.Now, os.Getpid(), rand.IntN(3600))
 	sender := strings.Trim(*from, "<>")
+	failed := 0
 	for _, file := range fs.Args() {
 		id, err := enqueueFile(*dir, file, ids, sender, rcpts, sendmail.NewOpts{
 			ClientIP: addr, ClientHost: *helo, Helo: *helo, Protocol: "ESMTP", Time: time.Now(),
 		})
 		if err != nil {
+			// One bad file does not stop the others: each is reported
+			// and the exit status tells that some failed.
 			fmt.Fprintf(os.Stderr, "qscan enqueue %s: %v\n", file, err)
-			return exitFail
+			failed++
+			continue
 		}
 		fmt.Println(id)
+	}
+	if failed > 0 {
+		fmt.Fprintf(os.Stderr, "qscan enqueue: %d of %d files not queued\n", failed, fs.NArg())
+		return exitFail
 	}
 	return exitOK
 }
 
 func enqueueFile(dir, file string, ids *sendmail.IDGen, sender string, rcpts []string, o sendmail.NewOpts) (string, error) {
+	q, err := sendmail.OpenQueue(dir) // where sendmail reads: qf/ and df/ when there
+	if err != nil {
+		return "", err
+	}
 	raw, err := os.ReadFile(file)
 	if err != nil {
 		return "", err
@@ -91,7 +104,7 @@ func enqueueFile(dir, file string, ids *sendmail.IDGen, sender string, rcpts []s
 	}
 	for {
 		id := ids.Next()
-		df := filepath.Join(dir, sendmail.DfName(id))
+		df := q.DfPath(id)
 		if _, err := safeio.CreateNew(df, bytes.NewReader(body), 0o600); err != nil {
 			if errors.Is(err, safeio.ErrExists) {
 				continue // ID taken: take the next
@@ -100,7 +113,7 @@ func enqueueFile(dir, file string, ids *sendmail.IDGen, sender string, rcpts []s
 		}
 		// As sendmail does: the qf is written as tf and renamed into place,
 		// so a reader never sees a partial qf.
-		if err := publishQf(dir, id, qf.Bytes()); err != nil {
+		if err := publishQf(q, id, qf.Bytes()); err != nil {
 			os.Remove(df)
 			return "", err
 		}
@@ -108,23 +121,37 @@ func enqueueFile(dir, file string, ids *sendmail.IDGen, sender string, rcpts []s
 	}
 }
 
-func publishQf(dir, id string, data []byte) error {
-	tf := filepath.Join(dir, sendmail.TfName(id))
+func publishQf(q sendmail.Queue, id string, data []byte) error {
+	tf := q.TfPath(id)
 	if _, err := safeio.CreateNew(tf, bytes.NewReader(data), 0o600); err != nil {
 		return err
 	}
 	defer os.Remove(tf)
-	if err := os.Link(tf, filepath.Join(dir, sendmail.QfName(id))); err != nil {
+	if err := os.Link(tf, q.QfPath(id)); err != nil {
 		return err
 	}
-	return safeio.SyncDir(dir)
+	for _, d := range q.Dirs() {
+		if err := safeio.SyncDir(d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // splitMessage splits a message at its first empty line. Line endings are
-// converted to LF, as sendmail stores them.
+// converted to LF, as sendmail stores them. A leading mbox separator line
+// ("From sender date", no colon) is dropped, as sendmail drops it.
 func splitMessage(raw []byte) (header, body []byte) {
 	if bytes.Contains(raw, []byte("\r\n")) {
 		raw = bytes.ReplaceAll(raw, []byte("\r\n"), []byte("\n"))
+	}
+	if rest, ok := bytes.CutPrefix(raw, []byte("From ")); ok && !bytes.HasPrefix(bytes.TrimLeft(rest, " \t"), []byte(":")) {
+		// Not "From : x", a From: field in the obsolete syntax.
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			raw = raw[i+1:]
+		} else {
+			raw = nil
+		}
 	}
 	if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
 		return raw[:i+1], raw[i+2:]

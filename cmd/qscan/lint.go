@@ -56,6 +56,9 @@ func cmdLint(args []string) int {
 			fmt.Fprintf(os.Stderr, "%s: warning: %v\n", c.File, err)
 		}
 	}
+	if !lintQueues(c) { // lintqueue.go
+		return exitConfig
+	}
 	if *value != "" {
 		return explainValue(c, *value, ruleset.Msg{From: *from, To: to}, *ip)
 	}

@@ -159,6 +159,13 @@ func runOnce(c *config.Config, e *env) int {
 		log.Error(err)
 		return exitFail
 	}
+	// What is still queued was not finished: held back for a retry,
+	// locked, still being written, or unreadable and not yet set aside.
+	if left := p.Left(); len(left) > 0 {
+		log.WithFields(logrus.Fields{"left": len(left), "held": held}).
+			Warnf("%d messages left in the incoming queues (%d held back for a retry): %s", len(left), held, shortList(left, 20))
+		return exitTempFail
+	}
 	if held > 0 {
 		log.Warnf("%d messages held back for a retry", held)
 		return exitTempFail

@@ -255,9 +255,10 @@ func (p *Pipeline) commitBatch(ctx context.Context, b *batch) (BatchStats, error
 
 // holdItem leaves a message whose checks could not be done in the incoming
 // queue for a later retry. An engine failure is not the message's fault,
-// so it does not count as an attempt; a panic or a timeout does.
+// so it does not count as an attempt; a panic, a timeout or an envelope
+// that cannot be written out (errOwnFault) does.
 func (p *Pipeline) holdItem(ctx context.Context, it *item) {
-	notOwnFault := !errors.Is(it.err, errTimeout) && !isPanic(it.err)
+	notOwnFault := !errors.Is(it.err, errTimeout) && !isPanic(it.err) && !errors.Is(it.err, errOwnFault)
 	if notOwnFault && it.epoch != p.held.epochNow() {
 		// An engine came back (RetryHeld) while this message was checked:
 		// retry it at once, like the messages held before.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"sort"
 	"syscall"
 	"time"
@@ -156,21 +155,19 @@ func (p *Pipeline) claimEntry(e sendmail.Entry, now time.Time) (it *item, ok, wa
 		}
 		return nil, false, !old
 	}
-	lk, err := sendmail.Lock(e.QfPath, e.DfPath)
+	lk, err := p.lock(e.QfPath, e.DfPath)
 	if err != nil {
 		// Locked: ours (the batch being committed) or sendmail's; gone:
-		// committed since the listing.
-		locked := errors.Is(err, sendmail.ErrLocked)
-		if !locked && !errors.Is(err, fs.ErrNotExist) {
-			p.log.WithError(err).WithField("id", e.ID).Warn("cannot lock queue files")
-		}
-		return nil, false, locked
+		// committed since the listing (locked is busy: tried again
+		// soon); else unreadable (setaside.go).
+		p.cannotClaim(e, now, err)
+		return nil, false, errors.Is(err, sendmail.ErrLocked)
 	}
 	it = &item{entry: e, lock: lk, start: now, epoch: p.held.epochNow()}
 	st, err := lk.Qf.Stat()
 	if err != nil {
-		p.log.WithError(err).WithField("id", e.ID).Warn("cannot stat queue file")
 		lk.Unlock()
+		p.cannotClaim(e, now, err)
 		return nil, false, false
 	}
 	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
@@ -178,8 +175,8 @@ func (p *Pipeline) claimEntry(e sendmail.Entry, now time.Time) (it *item, ok, wa
 	}
 	raw, err := io.ReadAll(io.LimitReader(lk.Qf, int64(p.qfLimits().MaxQfBytes)+1))
 	if err != nil {
-		p.log.WithError(err).WithField("id", e.ID).Warn("cannot read queue file")
 		lk.Unlock()
+		p.cannotClaim(e, now, err)
 		return nil, false, false
 	}
 	if len(raw) == 0 {

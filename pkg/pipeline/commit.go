@@ -12,7 +12,6 @@ import (
 	"sync"
 
 	"github.com/qscan/qscan/pkg/safeio"
-	"github.com/qscan/qscan/pkg/sendmail"
 )
 
 // errJournal wraps failures to write the journal: without it qscan cannot
@@ -37,7 +36,7 @@ func (p *Pipeline) commit(items []*item) error {
 		p.journal.append(record{Batch: batch, Op: opDone}, false)
 		return err
 	}
-	if err := safeio.SyncDir(p.opt.Outgoing); err != nil {
+	if err := syncOut(entries); err != nil {
 		p.undo(entries)
 		p.journal.append(record{Batch: batch, Op: opDone}, false)
 		return err
@@ -79,6 +78,7 @@ func (p *Pipeline) commit(items []*item) error {
 // is taken in the outgoing queue (or by another message of the batch).
 func (p *Pipeline) plan(items []*item) []entry {
 	used := map[string]bool{}
+	out := p.outQueue()
 	es := make([]entry, len(items))
 	for i, it := range items {
 		es[i] = entry{InQf: it.entry.QfPath, InDf: it.entry.DfPath, InInode: it.inode, QDir: it.quarantineStaged}
@@ -87,25 +87,16 @@ func (p *Pipeline) plan(items []*item) []entry {
 			continue
 		}
 		id := it.entry.ID
-		for used[id] || p.outTaken(id) {
+		for used[id] || outTaken(out, id) {
 			id = p.ids.Next()
 		}
 		used[id] = true
-		es[i].OutDir, es[i].OutID = p.opt.Outgoing, id
+		es[i].OutDir, es[i].OutSubQf, es[i].OutSubDf, es[i].OutID = p.opt.Outgoing, out.SubQf, out.SubDf, id
 		if id != it.entry.ID {
 			p.log.WithField("id", it.entry.ID).Warnf("ID taken in the outgoing queue, using %s", id)
 		}
 	}
 	return es
-}
-
-func (p *Pipeline) outTaken(id string) bool {
-	for _, name := range []string{sendmail.QfName(id), sendmail.DfName(id), sendmail.TfName(id)} {
-		if _, err := os.Lstat(filepath.Join(p.opt.Outgoing, name)); !os.IsNotExist(err) {
-			return true
-		}
-	}
-	return false
 }
 
 // commitWriters is how many outgoing files are written and fsynced at
@@ -142,16 +133,16 @@ func (p *Pipeline) writeOut(it *item, e *entry) error {
 	if e.OutID == "" {
 		return nil // quarantined whole
 	}
-	out := func(name string) string { return filepath.Join(e.OutDir, name) }
+	out := e.out()
 	if it.outBody == nil {
-		if _, err := safeio.LinkOrCopy(e.InDf, out(sendmail.DfName(e.OutID)), 0o600); err != nil {
+		if _, err := safeio.LinkOrCopy(e.InDf, out.DfPath(e.OutID), 0o600); err != nil {
 			return err
 		}
-	} else if _, err := safeio.CreateNew(out(sendmail.DfName(e.OutID)), bytes.NewReader(it.outBody), 0o600); err != nil {
+	} else if _, err := safeio.CreateNew(out.DfPath(e.OutID), bytes.NewReader(it.outBody), 0o600); err != nil {
 		return err
 	}
 	e.NewDf = true
-	_, err := safeio.CreateNew(out(sendmail.TfName(e.OutID)), bytes.NewReader(it.outQf), 0o600)
+	_, err := safeio.CreateNew(out.TfPath(e.OutID), bytes.NewReader(it.outQf), 0o600)
 	return err
 }
 
@@ -167,12 +158,12 @@ func (p *Pipeline) undo(es []entry) {
 		if e.OutID == "" {
 			continue
 		}
-		os.Remove(filepath.Join(e.OutDir, sendmail.TfName(e.OutID)))
+		os.Remove(e.out().TfPath(e.OutID))
 		if e.NewDf {
-			os.Remove(filepath.Join(e.OutDir, sendmail.DfName(e.OutID)))
+			os.Remove(e.out().DfPath(e.OutID))
 		}
 	}
-	safeio.SyncDir(p.opt.Outgoing)
+	syncOut(es)
 }
 
 // finish publishes tf<ID> as qf<ID>, makes that durable, and only then
@@ -182,14 +173,13 @@ func (p *Pipeline) undo(es []entry) {
 // that recovery finishes the batch instead of the message being checked
 // and delivered a second time.
 func (p *Pipeline) finish(es []entry) error {
-	outDirs, inDirs := map[string]bool{}, map[string]bool{}
+	inDirs := map[string]bool{}
 	keep := p.publishQuarantine(es)
 	for _, e := range es {
 		if e.OutID == "" {
 			continue
 		}
-		tf := filepath.Join(e.OutDir, sendmail.TfName(e.OutID))
-		qf := filepath.Join(e.OutDir, sendmail.QfName(e.OutID))
+		tf, qf := e.out().TfPath(e.OutID), e.out().QfPath(e.OutID)
 		if _, err := os.Stat(tf); err == nil {
 			// link+unlink rather than rename: never replace a qf.
 			if err := os.Link(tf, qf); err != nil && !safeio.SameFile(tf, qf) {
@@ -197,12 +187,9 @@ func (p *Pipeline) finish(es []entry) error {
 			}
 			os.Remove(tf)
 		}
-		outDirs[e.OutDir] = true
 	}
-	for d := range outDirs {
-		if err := safeio.SyncDir(d); err != nil {
-			return err
-		}
+	if err := syncOut(es); err != nil {
+		return err
 	}
 	p.fail("published")
 	for i, e := range es {

@@ -47,8 +47,12 @@ type entry struct {
 	InDf    string `json:"id"`
 	InInode uint64 `json:"ino"` // inode of the incoming qf, so a reused name is never released
 	OutDir  string `json:"od"`
-	OutID   string `json:"o"`
-	NewDf   bool   `json:"ndf"` // we created out df<ID> (link or write)
+	// OutSubQf, OutSubDf: the outgoing queue's layout when the batch was
+	// planned (sendmail.Queue): qf and tf in OutDir/qf, df in OutDir/df.
+	OutSubQf bool   `json:"oq,omitempty"`
+	OutSubDf bool   `json:"odf,omitempty"`
+	OutID    string `json:"o"`
+	NewDf    bool   `json:"ndf"` // we created out df<ID> (link or write)
 	// QDir is the message's staged quarantine entry, published at the
 	// commit before its incoming copy is released.
 	QDir string `json:"q,omitempty"`

@@ -112,7 +112,9 @@ type Options struct {
 	RetryMin       time.Duration
 	RetryMax       time.Duration
 	// SetAsideAfter is how old a message with a missing df or an empty qf
-	// must be before it counts as corrupt rather than still being written.
+	// must be before it counts as corrupt rather than still being written,
+	// and one whose files qscan cannot open or read before it is set aside
+	// (renamed Qf<ID>) rather than retried.
 	SetAsideAfter time.Duration
 	Headers       Headers
 	Kick          *Kick
@@ -147,6 +149,7 @@ type Pipeline struct {
 	// commit where a crash is modelled ("staged", "prepared",
 	// "committed", "published"); it may panic.
 	failpoint func(step string)
+	lock      func(qf, df string) (*sendmail.Locked, error) // sendmail.Lock; tests fail it
 }
 
 // New prepares a pipeline and runs start-up recovery (finishing or undoing
@@ -179,6 +182,7 @@ func New(opt Options, log logrus.FieldLogger, att Attempts, q Quarantine, stages
 		held:    newHolds(opt.RetryMin, opt.RetryMax),
 		busy:    newBusy(),
 		workers: make(chan struct{}, opt.Workers),
+		lock:    sendmail.Lock,
 	}
 	if err := p.recover(); err != nil {
 		j.close()

@@ -154,7 +154,7 @@ func (p *Pipeline) decide(it *item) error {
 		return nil
 	}
 	if err := p.checker.carryOut(it.qf, o); err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errOwnFault, err)
 	}
 	it.outBody = o.body
 	it.outQf = it.qf.Bytes()

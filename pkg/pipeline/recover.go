@@ -38,8 +38,10 @@ func (p *Pipeline) recover() error {
 	p.recoverStaged()
 	// Only the outgoing queue: qscan writes nothing into the incoming
 	// queues, where other programs (qscan enqueue) may be writing now.
-	if removed, _ := safeio.RemoveTemps(p.opt.Outgoing); len(removed) > 0 {
-		p.log.Warnf("recovery: removed %d temporary files of ours from %s", len(removed), p.opt.Outgoing)
+	for _, d := range p.outQueue().Dirs() {
+		if removed, _ := safeio.RemoveTemps(d); len(removed) > 0 {
+			p.log.Warnf("recovery: removed %d temporary files of ours from %s", len(removed), d)
+		}
 	}
 	return p.journal.reset()
 }
@@ -51,12 +53,12 @@ func (p *Pipeline) undoUncommitted(es []entry) {
 		if e.OutID == "" {
 			continue // quarantined whole: its staged entry is for recoverStaged
 		}
-		os.Remove(filepath.Join(e.OutDir, sendmail.TfName(e.OutID)))
-		if _, err := os.Stat(filepath.Join(e.OutDir, sendmail.QfName(e.OutID))); os.IsNotExist(err) {
-			os.Remove(filepath.Join(e.OutDir, sendmail.DfName(e.OutID)))
+		os.Remove(e.out().TfPath(e.OutID))
+		if _, err := os.Stat(e.out().QfPath(e.OutID)); os.IsNotExist(err) {
+			os.Remove(e.out().DfPath(e.OutID))
 		}
 	}
-	safeio.SyncDir(p.opt.Outgoing)
+	syncOut(es)
 }
 
 // recoverStaged removes the staged quarantine entries left by a crash:

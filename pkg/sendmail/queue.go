@@ -27,14 +27,19 @@ func XfName(id string) string { return "xf" + id }
 
 // Queue is a queue directory: flat (all files in Dir) or nested (Dir has
 // qf/, df/ and optionally xf/ subdirectories, sendmail's QueueDirectory
-// with subdirectories).
+// with subdirectories). sendmail looks at each sub-directory on its own:
+// with only qf/, the qf and tf files go there and the df files stay in
+// Dir; with only df/, the other way round. SubQf and SubDf say which.
 type Queue struct {
 	Dir    string
-	Nested bool
+	Nested bool // qf/ and df/ both: the same as SubQf and SubDf
+	SubQf  bool // qf and tf files in Dir/qf
+	SubDf  bool // df files in Dir/df
 }
 
-// OpenQueue looks at dir and tells its layout: nested when dir has both a
-// qf and a df subdirectory.
+// OpenQueue looks at dir and tells its layout, as sendmail does: qf and tf
+// files in dir/qf when it is a directory, df files in dir/df when it is
+// one.
 func OpenQueue(dir string) (Queue, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
@@ -43,7 +48,9 @@ func OpenQueue(dir string) (Queue, error) {
 	if !st.IsDir() {
 		return Queue{}, fmt.Errorf("open queue %s: not a directory", dir)
 	}
-	return Queue{Dir: dir, Nested: isDir(filepath.Join(dir, "qf")) && isDir(filepath.Join(dir, "df"))}, nil
+	q := Queue{Dir: dir, SubQf: isDir(filepath.Join(dir, "qf")), SubDf: isDir(filepath.Join(dir, "df"))}
+	q.Nested = q.SubQf && q.SubDf
+	return q, nil
 }
 
 func isDir(p string) bool {
@@ -52,10 +59,21 @@ func isDir(p string) bool {
 }
 
 func (q Queue) path(sub, name string) string {
-	if q.Nested {
+	if q.Nested || sub == "qf" && q.SubQf || sub == "df" && q.SubDf {
 		return filepath.Join(q.Dir, sub, name)
 	}
 	return filepath.Join(q.Dir, name)
+}
+
+// Dirs returns the directories that hold the queue's qf (and tf) files and
+// its df files: one for a flat queue, two for a nested one. A writer
+// fsyncs them; temporary files of a writer are there.
+func (q Queue) Dirs() []string {
+	qf, df := filepath.Dir(q.QfPath("x")), filepath.Dir(q.DfPath("x"))
+	if qf == df {
+		return []string{qf}
+	}
+	return []string{qf, df}
 }
 
 // QfPath returns the path of the qf file of id.

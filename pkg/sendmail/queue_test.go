@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -120,5 +121,47 @@ func TestWriteDf(t *testing.T) {
 	n, err := WriteDf(&w, strings.NewReader(body))
 	if err != nil || n != int64(len(body)) || w.String() != body {
 		t.Errorf("WriteDf = %d, %v, %q; want the body unchanged", n, err, w.String())
+	}
+}
+
+// TestOpenQueueLayouts: sendmail looks at each sub-directory on its own
+// (queue.c, multiqueue_cache: qf/ holds qf and tf files, df/ the df files,
+// xf/ the transcripts), so a queue with only one of them is half nested.
+func TestOpenQueueLayouts(t *testing.T) {
+	tests := []struct {
+		subs           []string
+		qf, df, nested bool // qf/tf in qf/, df in df/
+	}{
+		{nil, false, false, false},
+		{[]string{"qf", "df", "xf"}, true, true, true},
+		{[]string{"qf", "df"}, true, true, true},
+		{[]string{"qf"}, true, false, false},
+		{[]string{"df", "xf"}, false, true, false},
+		{[]string{"xf"}, false, false, false},
+	}
+	for _, tt := range tests {
+		dir := t.TempDir()
+		for _, sub := range tt.subs {
+			if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}
+		q, err := OpenQueue(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := func(sub string, yes bool) string {
+			if yes {
+				return filepath.Join(dir, sub)
+			}
+			return dir
+		}
+		if q.Nested != tt.nested || filepath.Dir(q.QfPath("X1")) != in("qf", tt.qf) || filepath.Dir(q.TfPath("X1")) != in("qf", tt.qf) ||
+			filepath.Dir(q.DfPath("X1")) != in("df", tt.df) {
+			t.Errorf("sub-directories %q: OpenQueue = %+v: qf %s, tf %s, df %s", tt.subs, q, q.QfPath("X1"), q.TfPath("X1"), q.DfPath("X1"))
+		}
+		if got, want := q.Dirs(), slices.Compact([]string{in("qf", tt.qf), in("df", tt.df)}); !slices.Equal(got, want) {
+			t.Errorf("sub-directories %q: Dirs() = %q, want %q", tt.subs, got, want)
+		}
 	}
 }

@@ -3,7 +3,6 @@ package spam
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -37,14 +36,32 @@ type Action struct {
 	Value string // ActHeader: field value
 }
 
+// String writes a in the syntax ParseActions reads: a header's "Name:
+// value" in double quotes with the parser's own escapes (\" and \\), every
+// other byte as it is (a Go-quoted \t or \x8a would read back as "t" or
+// "x8a").
 func (a Action) String() string {
 	switch a.Kind {
 	case ActForward:
 		return "forward " + a.Addr
 	case ActHeader:
-		return "header " + strconv.Quote(a.Name+": "+a.Value)
+		return "header " + quote(a.Name+": "+a.Value)
 	}
 	return string(a.Kind)
+}
+
+// quote is the inverse of tokenize's reading of a quoted word.
+func quote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' || s[i] == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 // Actions is a parsed action list, in the order written.
@@ -87,7 +104,8 @@ var ErrActions = errors.New("spam actions")
 //
 // reporting every problem at once: unknown words, a forward without a valid
 // address, a header that is not "Name: value" or would inject a line
-// break, deliver together with delete, an empty list. Words compare without
+// break, deliver together with delete, an empty list, a list longer than
+// maxActionsLen bytes as written or as String writes it. Words compare without
 // regard to case; a bare address means "forward" to it, as in MailScanner.
 func ParseActions(s string) (Actions, error) {
 	if len(s) > maxActionsLen {
@@ -130,6 +148,12 @@ func ParseActions(s string) (Actions, error) {
 	}
 	if as.Has(ActDeliver) && as.Has(ActDelete) {
 		errs = append(errs, errors.New("deliver and delete together"))
+	}
+	// The bound holds for the list as String writes it too (a bare
+	// address gains "forward ", a header its quotes), so that what String
+	// writes always reads back.
+	if n := len(as.String()); n > maxActionsLen {
+		errs = append(errs, fmt.Errorf("longer than %d bytes when written out (%d)", maxActionsLen, n))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("%w %q: %w", ErrActions, s, err)

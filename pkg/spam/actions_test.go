@@ -19,6 +19,9 @@ func TestParseActions(t *testing.T) {
 		{"bounce striphtml attachment deliver", Actions{{Kind: ActBounce}, {Kind: ActStripHTML}, {Kind: ActAttachment}, {Kind: ActDeliver}}},
 		{`header "X-Quoted: say \"hi\" to _TO_"`, Actions{{Kind: ActHeader, Name: "X-Quoted", Value: `say "hi" to _TO_`}}},
 		{`header X-Bare:yes`, Actions{{Kind: ActHeader, Name: "X-Bare", Value: "yes"}}},
+		// Bytes a Go-quoted string would escape (\t, \x8a, \u00a0) go out
+		// as they are: the parser knows only \" and \\.
+		{"header \"X-Odd: a\tb \\\\ \x8a \u00a0 \\\"q\\\"\"", Actions{{Kind: ActHeader, Name: "X-Odd", Value: "a\tb \\ \x8a \u00a0 \"q\""}}},
 	}
 	for _, tt := range tests {
 		got, err := ParseActions(tt.in)
@@ -53,6 +56,9 @@ func TestParseActionsErrors(t *testing.T) {
 		{`header "X-A: b`, []string{"unterminated quote"}},
 		{"custom(foo) bogus", []string{`unknown action "custom(foo)"`, `unknown action "bogus"`}},
 		{strings.Repeat("deliver ", 600), []string{"longer than"}},
+		// 4092 bytes, but String writes 5207 (header "X: y"), which would
+		// not read back.
+		{strings.Repeat("header X:y ", 372), []string{"longer than 4096 bytes when written out"}},
 	}
 	for _, tt := range tests {
 		got, err := ParseActions(tt.in)
@@ -75,6 +81,9 @@ func TestActionsDelivers(t *testing.T) {
 	}
 }
 
+// FuzzParseActions checks that what ParseActions accepts is free of line
+// breaks and that String writes it back in a form that reads back the same
+// and within the length bound.
 func FuzzParseActions(f *testing.F) {
 	f.Add(`deliver header "X-Spam-Status: Yes" forward a@example.com`)
 	f.Add(`store "unterminated`)
@@ -88,6 +97,9 @@ func FuzzParseActions(f *testing.F) {
 			if strings.ContainsAny(a.Name+a.Value+a.Addr, "\r\n") {
 				t.Fatalf("action %+v carries a line break", a)
 			}
+		}
+		if len(as.String()) > maxActionsLen {
+			t.Fatalf("%q is written out in %d bytes", s, len(as.String()))
 		}
 		again, err := ParseActions(as.String())
 		if err != nil || !reflect.DeepEqual(again, as) {

@@ -21,6 +21,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // ErrUnavailable is wrapped by every error an engine returns when it could not
@@ -109,4 +111,45 @@ func (r Result) Names() []string {
 type Prober interface {
 	// Probe returns nil when the engine gives a verdict again.
 	Probe(ctx context.Context) error
+}
+
+// MaxNameLen bounds the length in bytes of a finding's name as BoundName
+// returns it. Signature databases hold names of any length; a longer one
+// is cut, never refused, since refusing a verdict would take the engine
+// for down.
+const MaxNameLen = 256
+
+// CutMark ends a name that BoundName cut to MaxNameLen.
+const CutMark = "...[cut]"
+
+// NoName stands for a finding whose engine gave an empty name.
+const NoName = "(unnamed)"
+
+// BoundName returns name as qscan keeps and logs it: invalid UTF-8
+// replaced by U+FFFD, control characters by '?', surrounding spaces
+// trimmed, at most MaxNameLen bytes (cut on a character boundary and
+// ended with CutMark), and NoName for an empty name.
+func BoundName(name string) string {
+	name = strings.TrimSpace(name)
+	long := len(name) > 4*MaxNameLen // enough to fill MaxNameLen after replacements
+	if long {
+		name = name[:4*MaxNameLen]
+	}
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, strings.ToValidUTF8(name, "\uFFFD"))
+	if name == "" {
+		return NoName
+	}
+	if !long && len(name) <= MaxNameLen {
+		return name
+	}
+	cut := min(len(name), MaxNameLen-len(CutMark))
+	for cut > 0 && cut < len(name) && !utf8.RuneStart(name[cut]) {
+		cut--
+	}
+	return name[:cut] + CutMark
 }

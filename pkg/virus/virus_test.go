@@ -4,7 +4,9 @@ import (
 	"errors"
 	"io/fs"
 	"slices"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestErrorf(t *testing.T) {
@@ -46,6 +48,33 @@ func TestResult(t *testing.T) {
 		}
 		if got := tt.res.Names(); !slices.Equal(got, tt.names) {
 			t.Errorf("%s: Names() = %q, want %q", tt.name, got, tt.names)
+		}
+	}
+}
+
+func TestBoundName(t *testing.T) {
+	long := "Qscan.Long." + strings.Repeat("A", 400)
+	tests := []struct{ in, want string }{
+		{"Eicar-Test-Signature", "Eicar-Test-Signature"},
+		{"Qscan Spaced: Name", "Qscan Spaced: Name"},
+		{"  padded\t", "padded"},
+		{"", NoName},
+		{" \x01 ", "?"},
+		{"a\x00b\nc", "a?b?c"},
+		{"\xff", "\uFFFD"},
+		{long, long[:MaxNameLen-len(CutMark)] + CutMark},
+		{strings.Repeat("é", 300), strings.Repeat("é", (MaxNameLen-len(CutMark))/2) + CutMark},
+		{strings.Repeat(" ", 2000) + "X" + strings.Repeat(" ", 2000), "X"},
+		{strings.Repeat("\xff", 5000), "\uFFFD" + CutMark},
+		{strings.Repeat("\xffa", 5000), strings.Repeat("\uFFFDa", (MaxNameLen-len(CutMark))/4) + CutMark},
+	}
+	for _, tt := range tests {
+		got := BoundName(tt.in)
+		if got != tt.want {
+			t.Errorf("BoundName(%.40q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if len(got) > MaxNameLen || !utf8.ValidString(got) {
+			t.Errorf("BoundName(%.40q) = %q: %d bytes, valid UTF-8 %v", tt.in, got, len(got), utf8.ValidString(got))
 		}
 	}
 }

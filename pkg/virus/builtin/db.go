@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/qscan/qscan/pkg/virus"
 )
 
 // ErrMalformed is wrapped by the error for each signature line that could
@@ -21,9 +23,6 @@ var ErrMalformed = errors.New("builtin: malformed signature")
 // maxLine bounds one line of a signature file; real lines are under 200
 // bytes.
 const maxLine = 4096
-
-// maxNameLen bounds a signature name.
-const maxNameLen = 256
 
 // Algo is a hash algorithm of a signature.
 type Algo uint8
@@ -78,10 +77,12 @@ func ParseLine(line, ext string) (sig Sig, ok bool, err error) {
 	if sig.Size, err = parseSize(f[1]); err != nil {
 		return Sig{}, false, err
 	}
-	sig.Name = f[2]
-	if !validName(sig.Name) {
-		return Sig{}, false, fmt.Errorf("%w: bad name %q", ErrMalformed, truncate(sig.Name))
+	// clamd loads a name of any length or bytes and answers it whole;
+	// qscan keeps it bounded (virus.BoundName) rather than skip the line.
+	if strings.TrimSpace(f[2]) == "" {
+		return Sig{}, false, fmt.Errorf("%w: empty name", ErrMalformed)
 	}
+	sig.Name = virus.BoundName(f[2])
 	for _, lvl := range f[3:] {
 		if _, err := strconv.ParseUint(lvl, 10, 16); err != nil && lvl != "" {
 			return Sig{}, false, fmt.Errorf("%w: functionality level %q", ErrMalformed, truncate(lvl))
@@ -99,19 +100,6 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("%w: size %q", ErrMalformed, truncate(s))
 	}
 	return n, nil
-}
-
-// validName accepts printable ASCII without spaces, as ClamAV names are.
-func validName(s string) bool {
-	if s == "" || len(s) > maxNameLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] >= 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 func truncate(s string) string {

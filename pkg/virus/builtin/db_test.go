@@ -5,10 +5,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/qscan/qscan/pkg/virus"
 )
 
 func TestParseLine(t *testing.T) {
+	long := "Sig.Long." + strings.Repeat("N", 500)
 	md5 := "aa15bcf478d165efd2065190eb473bcb"
 	sha1 := "2aae6c35c94fcfb415dbe95f408b9ce91ee846ed"
 	sha256 := "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
@@ -33,7 +37,10 @@ func TestParseLine(t *testing.T) {
 		{md5 + ":-1:Neg", ".hdb", Sig{}, false, true},
 		{md5 + ":+1:Plus", ".hdb", Sig{}, false, true},
 		{md5 + ":1:", ".hdb", Sig{}, false, true},
-		{md5 + ":1:has space", ".hdb", Sig{}, false, true},
+		{md5 + ":1: ", ".hdb", Sig{}, false, true},
+		// clamd loads any name and answers it whole: kept, long ones cut.
+		{md5 + ":1:has space", ".hdb", Sig{MD5, unhex(md5), 1, "has space"}, true, false},
+		{md5 + ":1:" + long, ".hdb", Sig{MD5, unhex(md5), 1, long[:virus.MaxNameLen-len(virus.CutMark)] + virus.CutMark}, true, false},
 		{md5 + ":1:Name:x", ".hdb", Sig{}, false, true},
 		{"xyz:1:Name", ".hdb", Sig{}, false, true},
 		{" " + md5 + ":1:Name", ".hdb", Sig{}, false, true},
@@ -77,7 +84,7 @@ func FuzzParseLine(f *testing.F) {
 		if !ok {
 			return
 		}
-		if err != nil || !validName(sig.Name) || sig.Size < AnySize || sig.Algo < MD5 || sig.Algo > SHA256 {
+		if err != nil || sig.Name != virus.BoundName(sig.Name) || sig.Name == virus.NoName || sig.Size < AnySize || sig.Algo < MD5 || sig.Algo > SHA256 {
 			t.Fatalf("ParseLine(%q) = %+v, %v", line, sig, err)
 		}
 		size := "*"

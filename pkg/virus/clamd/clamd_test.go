@@ -25,6 +25,7 @@ type onlyReader struct{ io.Reader }
 
 func TestScanFake(t *testing.T) {
 	big := strings.Repeat("a", 300) + eicar
+	long := "Sig.With: colons and spaces." + strings.Repeat("B", 1000) // 1 KB: real clamd answers names of any length
 	tests := []struct {
 		name    string
 		handle  func(string, *bufio.Reader, net.Conn)
@@ -39,6 +40,8 @@ func TestScanFake(t *testing.T) {
 		{name: "empty", handle: answer(eicarReply), content: strings.NewReader("")},
 		{name: "heuristic", handle: answer(func([]byte) string { return "stream: Heuristics.Encrypted.Zip FOUND\x00" }),
 			content: strings.NewReader("PK"), names: []string{"Heuristics.Encrypted.Zip"}},
+		{name: "long name", handle: answer(func([]byte) string { return "stream: " + long + " FOUND\x00" }),
+			content: strings.NewReader("x"), names: []string{long[:virus.MaxNameLen-len(virus.CutMark)] + virus.CutMark}},
 		{name: "error answer", handle: answer(func([]byte) string { return "stream: Can't allocate memory ERROR\x00" }),
 			content: strings.NewReader("x"), err: virus.ErrUnavailable},
 		{name: "garbage", handle: answer(func([]byte) string { return "I am not clamd\x00" }),

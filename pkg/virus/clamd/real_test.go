@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/qscan/qscan/pkg/virus"
 )
 
 // realClient returns a client for the clamd named by QSCAN_CLAMD (a socket
@@ -119,5 +121,21 @@ func TestRealClamdSessions(t *testing.T) {
 	for range 20 {
 		scan("text after RELOAD", strings.NewReader("text\n"), "")
 		scan("eicar after RELOAD", strings.NewReader(eicar), "Eicar-Test-Signature")
+	}
+}
+
+// TestRealClamdLongName: the test stack's database has a signature whose
+// name (with a space) is over 400 bytes, which clamd sends whole; the
+// scan is a finding with the name cut, not an engine failure.
+func TestRealClamdLongName(t *testing.T) {
+	c := realClient(t)
+	for _, sessions := range []bool{false, true} {
+		c.opts.Sessions = sessions
+		res, err := c.Scan(context.Background(), strings.NewReader("qscan test signature with a long name\n"))
+		names := res.Names()
+		if err != nil || len(names) != 1 || !strings.HasPrefix(names[0], "Qscan.Test.Long Name LLL") ||
+			!strings.HasSuffix(names[0], virus.CutMark) || len(names[0]) != virus.MaxNameLen {
+			t.Errorf("sessions %v: Scan(long-name signature) = %+v, %v; want one name cut to %d bytes", sessions, res, err, virus.MaxNameLen)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package clamd
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
@@ -13,14 +14,17 @@ import (
 // Name is the engine name clamd results and errors carry.
 const Name = "clamd"
 
-// maxNameLen bounds a virus name in an answer; real ClamAV names are well
-// under 100 bytes, so a longer one means the answer is garbage.
-const maxNameLen = 256
+// maxFindings bounds the findings kept of one answer.
+const maxFindings = 32
 
 const (
 	streamPrefix = "stream: "
 	sizeLimit    = "INSTREAM size limit exceeded. ERROR"
 )
+
+// extendedInfo is what clamd's ExtendedDetectionInfo appends to a name:
+// "(<md5 or sha256 in hex>:<size>)".
+var extendedInfo = regexp.MustCompile(`\([0-9a-f]{32,64}:[0-9]+\)$`)
 
 // ParseScanReply parses clamd's answer to INSTREAM, with or without its
 // terminator (NUL for z-commands, newline for n-commands):
@@ -30,38 +34,65 @@ const (
 //	stream: Heuristics.Encrypted.Zip FOUND        infected, Finding.Heuristic
 //	INSTREAM size limit exceeded. ERROR           Result.LimitExceeded
 //	stream: Can't allocate memory ERROR           error (transient)
+//	Error processing command. ERROR               error (transient)
 //
-// Anything else is an error wrapping virus.ErrUnavailable ("unexpected
-// answer"): an answer we do not understand is never taken for clean.
+// A FOUND answer is a verdict whatever its name holds: the name is taken
+// through virus.BoundName (cut to virus.MaxNameLen with a marker, odd
+// bytes replaced) and an ExtendedDetectionInfo suffix "(hash:size)" is
+// dropped. An answer of several lines (all-match scanning) is infected if
+// any line is FOUND, whatever the other lines say, at most maxFindings
+// findings kept; otherwise a size-limit line wins, then an ERROR line.
+// Clean is exactly "stream: OK" and its terminator. Anything else is an error
+// wrapping virus.ErrUnavailable ("unexpected answer"): an answer we do not
+// understand is never taken for clean.
 func ParseScanReply(reply string) (virus.Result, error) {
 	res := virus.Result{Engine: Name}
-	s := trimTerminator(reply)
-	if s == sizeLimit {
-		res.LimitExceeded = true
-		return res, nil
-	}
-	rest, ok := strings.CutPrefix(s, streamPrefix)
-	if !ok {
-		return res, unexpected("instream", reply)
+	oks := 0
+	var limit bool
+	var errText string
+	for _, line := range answerLines(reply) {
+		rest, stream := strings.CutPrefix(line, streamPrefix)
+		switch {
+		case line == sizeLimit:
+			limit = true
+		case stream && rest == "OK":
+			oks++
+		case stream && strings.HasSuffix(rest, " FOUND"):
+			if len(res.Findings) < maxFindings {
+				res.Findings = append(res.Findings, virus.NewFinding(Name, virusName(strings.TrimSuffix(rest, " FOUND"))))
+			}
+		case strings.HasSuffix(line, " ERROR") && errText == "":
+			errText = strings.TrimSuffix(rest, " ERROR")
+		}
 	}
 	switch {
-	case rest == "OK":
+	case res.Infected():
 		return res, nil
-	case strings.HasSuffix(rest, " ERROR"):
-		msg := strings.TrimSuffix(rest, " ERROR")
-		if !printable(msg) {
-			return res, unexpected("instream", reply)
-		}
-		return res, virus.Errorf(Name, "instream: clamd error: %s", msg)
-	case strings.HasSuffix(rest, " FOUND"):
-		name := strings.TrimSuffix(rest, " FOUND")
-		if name == "" || len(name) > maxNameLen || !printable(name) || strings.TrimSpace(name) != name {
-			return res, unexpected("instream", reply)
-		}
-		res.Findings = []virus.Finding{virus.NewFinding(Name, name)}
+	case limit:
+		res.LimitExceeded = true
+		return res, nil
+	case errText != "":
+		return res, virus.Errorf(Name, "instream: clamd error: %s", virus.BoundName(errText))
+	case oks == 1 && trimTerminator(reply) == streamPrefix+"OK":
 		return res, nil
 	}
 	return res, unexpected("instream", reply)
+}
+
+// answerLines splits an answer into its lines: clamd ends each with its
+// terminator (NUL or newline), so the last one may have none and an empty
+// line is not an answer.
+func answerLines(reply string) []string {
+	lines := strings.FieldsFunc(reply, func(r rune) bool { return r == 0 || r == '\n' })
+	if len(lines) == 0 {
+		return []string{reply} // nothing of an answer: unexpected
+	}
+	return lines
+}
+
+// virusName is the name of a finding as qscan keeps it.
+func virusName(s string) string {
+	return virus.BoundName(extendedInfo.ReplaceAllString(s, ""))
 }
 
 // trimTerminator removes the one terminator clamd puts after an answer.

@@ -3,7 +3,8 @@ package command
 import (
 	"strings"
 	"unicode"
-	"unicode/utf8"
+
+	"github.com/qscan/qscan/pkg/virus"
 )
 
 // Kind classifies one line of scanner output.
@@ -25,9 +26,6 @@ type Line struct {
 	Text string // error text, for KindError
 }
 
-// maxNameLen bounds a virus name; longer means garbage.
-const maxNameLen = 256
-
 // FailedMarker is the line a generic wrapper prints when the scanner is
 // broken.
 const FailedMarker = "ScAnNeRfAiLeD"
@@ -39,9 +37,9 @@ const FailedMarker = "ScAnNeRfAiLeD"
 //	ScAnNeRfAiLeD                     the scanner is broken (transient)
 //	CLEAN::<path>, INFO::<text>       ignored, like any other line
 //
-// An INFECTED line whose name is empty, overlong or not printable is taken
-// as an error rather than ignored: a finding we cannot read must not pass as
-// clean.
+// An INFECTED line without a name or a path is taken as an error rather
+// than ignored: a finding we cannot read must not pass as clean. Names are
+// bounded by virus.BoundName.
 func ParseGeneric(s string) Line {
 	s = strings.TrimRight(s, "\r\n")
 	if strings.Contains(s, FailedMarker) {
@@ -52,7 +50,7 @@ func ParseGeneric(s string) Line {
 		if !ok || !validName(name) || path == "" {
 			return Line{Kind: KindError, Text: "unreadable INFECTED line: " + quote(s)}
 		}
-		return Line{Kind: KindInfected, Name: name, Path: path}
+		return Line{Kind: KindInfected, Name: virus.BoundName(name), Path: path}
 	}
 	if rest, ok := strings.CutPrefix(s, "ERROR::"); ok {
 		text, path := rest, ""
@@ -99,22 +97,16 @@ func ParseClam(s string) Line {
 		if !validName(word) {
 			return Line{Kind: KindError, Text: "unreadable FOUND line: " + quote(s)}
 		}
-		return Line{Kind: KindInfected, Path: path, Name: word}
+		return Line{Kind: KindInfected, Path: path, Name: virus.BoundName(word)}
 	}
 	return Line{Kind: KindOther}
 }
 
-// validName accepts a non-empty printable name without surrounding spaces.
+// validName accepts any name but an empty one: a finding is a verdict
+// whatever name the scanner's database gives it (virus.BoundName makes it
+// one qscan can keep); an empty one is a line we cannot read.
 func validName(s string) bool {
-	if s == "" || len(s) > maxNameLen || strings.TrimSpace(s) != s || !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return false
-		}
-	}
-	return true
+	return strings.TrimSpace(s) != ""
 }
 
 // quote bounds and escapes text from the scanner for our error messages.

@@ -3,6 +3,14 @@ package command
 import (
 	"strings"
 	"testing"
+
+	"github.com/qscan/qscan/pkg/virus"
+)
+
+// long is a name longer than virus.MaxNameLen; cut is what is kept of it.
+var (
+	long = "Sig.Long." + strings.Repeat("N", 500)
+	cut  = long[:virus.MaxNameLen-len(virus.CutMark)] + virus.CutMark
 )
 
 func TestParseGeneric(t *testing.T) {
@@ -23,7 +31,12 @@ func TestParseGeneric(t *testing.T) {
 		{"INFECTED::::x", Line{Kind: KindError, Text: "unreadable INFECTED line: INFECTED::::x"}},
 		{"INFECTED::Name::", Line{Kind: KindError, Text: "unreadable INFECTED line: INFECTED::Name::"}},
 		{"INFECTED::Name", Line{Kind: KindError, Text: "unreadable INFECTED line: INFECTED::Name"}},
-		{"INFECTED::a\x01b::x", Line{Kind: KindError, Text: "unreadable INFECTED line: INFECTED::a?b::x"}},
+		{"INFECTED::a\x01b::x", Line{Kind: KindInfected, Name: "a?b", Path: "x"}},
+		{"INFECTED:: padded ::x", Line{Kind: KindInfected, Name: "padded", Path: "x"}},
+		{"INFECTED::  ::x", Line{Kind: KindError, Text: "unreadable INFECTED line: INFECTED::  ::x"}},
+		// Signature databases hold names of any length: cut, not refused
+		// (an error would take the scanner for down and hold all mail).
+		{"INFECTED::" + long + "::x", Line{Kind: KindInfected, Name: cut, Path: "x"}},
 	}
 	for _, tt := range tests {
 		if got := ParseGeneric(tt.in); got != tt.want {
@@ -48,6 +61,8 @@ func TestParseClam(t *testing.T) {
 		{": X FOUND", Line{Kind: KindError, Text: "unreadable FOUND line: : X FOUND"}},
 		{"/p:  FOUND", Line{Kind: KindError, Text: "unreadable FOUND line: /p:  FOUND"}},
 		{"FOUND", Line{Kind: KindOther}},
+		{"/p: " + long + " FOUND", Line{Kind: KindInfected, Path: "/p", Name: cut}},
+		{"/p: a\x01b FOUND", Line{Kind: KindInfected, Path: "/p", Name: "a?b"}},
 	}
 	for _, tt := range tests {
 		if got := ParseClam(tt.in); got != tt.want {
@@ -66,7 +81,7 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		for name, parse := range map[string]func(string) Line{"ParseGeneric": ParseGeneric, "ParseClam": ParseClam} {
 			l := parse(s)
-			if l.Kind == KindInfected && (!validName(l.Name) || l.Path == "") {
+			if l.Kind == KindInfected && (l.Name != virus.BoundName(l.Name) || l.Name == virus.NoName || l.Path == "") {
 				t.Fatalf("%s(%q) = %+v: bad finding", name, s, l)
 			}
 			if l.Kind == KindOther && name == "ParseClam" && strings.HasSuffix(strings.TrimRight(s, "\r\n"), " FOUND") {
