@@ -48,6 +48,12 @@ func TestStackRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The incoming sendmail writes 0660 (QueueFileMode, for qscan's group);
+	// qscan writes its outgoing qf 0600, as the outgoing sendmail wants:
+	// its queue run sets a group-writable qf aside as Qf<ID>.
+	if err := os.Chmod(filepath.Join(s.Outgoing, "qf"+id), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if err := Flush(); err != nil {
 		t.Fatal(err)
 	}
