@@ -145,7 +145,8 @@ func TestKickAsQscan(t *testing.T) {
 	os.Chmod(filepath.Dir(filepath.Dir(cfg)), 0o755)
 	// A warning, not an error: the init scripts lint before starting, and
 	// a refused kick only delays delivery to the next queue run.
-	lint, err := exec.Command(bin, "lint", "--no-engines", "-c", cfg) // the kick, not the engines.CombinedOutput()
+	// --no-engines: the kick is tested here, not the engines.
+	lint, err := exec.Command(bin, "lint", "--no-engines", "-c", cfg).CombinedOutput()
 	for _, want := range []string{"warning: queue.kick", "permission to process the queue", "restrictqrun"} {
 		if err != nil || !strings.Contains(string(lint), want) {
 			t.Errorf("lint with restrictqrun, run as root = %v:\n%s\nwant exit 0 and %q", err, lint, want)
