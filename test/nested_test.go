@@ -39,7 +39,9 @@ func TestNestedOutgoingRealSendmail(t *testing.T) {
 	s2 := s
 	s2.Outgoing = nested
 	cfg := writeConfig(t, s2, cfgOpts{noKick: true, maxMessages: 30})
-	if out, err := exec.Command(bin, "lint", "-c", cfg).CombinedOutput(); err != nil {
+	// --no-engines: the layout is tested here (the test config leaves the
+	// spam engines at their default, spamd on 783, which the stack has not).
+	if out, err := exec.Command(bin, "lint", "--no-engines", "-c", cfg).CombinedOutput(); err != nil {
 		t.Fatalf("qscan lint of a nested outgoing queue: %v\n%s", err, out)
 	}
 	if out, err := exec.Command(bin, "run", "--once", "-c", cfg).CombinedOutput(); err != nil {
