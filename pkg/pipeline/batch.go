@@ -10,6 +10,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/safeio"
 )
 
 // BatchStats describes one batch.
@@ -188,6 +189,11 @@ func (p *Pipeline) commitBatch(ctx context.Context, b *batch) (BatchStats, error
 			} else {
 				st.Held++
 			}
+		case !dfUnchanged(it):
+			// Rewritten since it was read: what would be linked out is
+			// not what was checked. Checked again after the hold.
+			p.holdItem(ctx, it)
+			st.Held++
 		case (len(it.decision.Replace) > 0 || it.decision.StoreSpam) && !p.stageParts(it):
 			st.Held++
 		default:
@@ -272,6 +278,22 @@ func (p *Pipeline) holdItem(ctx context.Context, it *item) {
 		p.undoAttempt(ctx, it)
 	}
 	p.logHeld(it, d, it.err, logrus.WarnLevel)
+}
+
+// dfUnchanged reports whether the incoming df that a delivered message
+// links out unchanged still holds what was read (its stamp at the claim);
+// if not, it sets it.err. A rebuilt body is written from the checked
+// bytes and needs no such check.
+func dfUnchanged(it *item) bool {
+	if it.outBody != nil || it.lock == nil || it.lock.Df == nil {
+		return true
+	}
+	st, err := safeio.StampOf(it.lock.Df)
+	if err == nil && st == it.dfStamp {
+		return true
+	}
+	it.err = fmt.Errorf("df%s: %w", it.entry.ID, safeio.ErrChanged)
+	return false
 }
 
 // undoAttempt takes back the attempt of a message held for a reason that
