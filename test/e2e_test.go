@@ -71,7 +71,7 @@ func TestThroughRealSendmail(t *testing.T) {
 	if !strings.Contains(string(out), fmt.Sprintf("Total requests: %d", len(msgs))) {
 		t.Errorf("sendmail -bp does not list %d requests:\n%s", len(msgs), lastLines(string(out), 5))
 	}
-	if err := stackutil.Flush(); err != nil {
+	if err := s.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	got, err := waitAll(s, msgs, 120*time.Second)
@@ -165,7 +165,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 	if m, _ := filepath.Glob(filepath.Join(s.Incoming, "*")); len(m) != 0 {
 		t.Errorf("incoming queue not empty: %d files", len(m))
 	}
-	if err := stackutil.Flush(); err != nil {
+	if err := s.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := waitAll(s, msgs, 180*time.Second); err != nil {
