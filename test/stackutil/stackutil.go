@@ -225,22 +225,7 @@ func send(c *smtp.Client, from string, to []string, msg []byte) error {
 	if err := c.Hello("stackutil.example.test"); err != nil {
 		return err
 	}
-	if err := c.Mail(from); err != nil {
-		return err
-	}
-	for _, rcpt := range to {
-		if err := c.Rcpt(rcpt); err != nil {
-			return err
-		}
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(msg); err != nil {
-		return err
-	}
-	if err := w.Close(); err != nil {
+	if err := transaction(c, from, to, msg); err != nil {
 		return err
 	}
 	return c.Quit()

@@ -166,7 +166,7 @@ func TestWaitQueue(t *testing.T) {
 }
 
 // startRealSink builds test/sink and runs it on a free loopback port.
-func startRealSink(t *testing.T, dir string) string {
+func startRealSink(t *testing.T, dir string, flags ...string) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs test/sink")
@@ -185,7 +185,7 @@ func startRealSink(t *testing.T, dir string) string {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	cmd := exec.Command(bin, "-listen", addr, "-dir", dir)
+	cmd := exec.Command(bin, append([]string{"-listen", addr, "-dir", dir}, flags...)...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
