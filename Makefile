@@ -33,7 +33,7 @@ e2e: build
 	scripts/teststack start
 	eval "$$(scripts/teststack env)" \
 	  && QSCAN_CLAMD=$$CLAMD_SOCKET QSCAN_SPAMD=$$SPAMD_ADDR $(GO) test -count=1 -v -run '^TestReal' $(REAL_PKGS) >bin/e2e-real.log 2>&1; \
-	  rc=$$?; grep -E '^(--- |ok |FAIL)' bin/e2e-real.log; \
+	  rc=$$?; if [ $$rc -ne 0 ]; then cat bin/e2e-real.log; else grep -E '^(--- |ok )' bin/e2e-real.log; fi; \
 	  if grep -E -- '--- SKIP: TestReal(Clamd|Spamd)' bin/e2e-real.log; then echo "e2e: a real-engine test skipped (see bin/e2e-real.log)"; rc=1; fi; \
 	  if [ $$rc -eq 0 ]; then QSCAN_BIN=$(CURDIR)/$(BIN) $(GO) test -p 1 -count=1 -tags e2e -timeout 30m ./test/...; rc=$$?; fi; \
 	  scripts/teststack stop; exit $$rc
