@@ -256,32 +256,41 @@ func checkClean(t *testing.T, id string, m *passMsg, df []byte, got *stackutil.S
 }
 
 // checkBlocked checks a message qscan blocks: quarantined whole (not
-// delivered; its log line gives the reason) or cleaned (delivered "not
-// clean", the replacement text giving the reason).
+// delivered) or cleaned (delivered "not clean", the replacement text
+// giving the reason); either way its log line says so, with the reason.
 func checkBlocked(t *testing.T, id string, m *passMsg, in, out queued, got *stackutil.SinkMsg, log []byte) {
 	t.Helper()
-	what, reason, _ := strings.Cut(m.blocked, ": ")
-	if what == "cleaned" {
-		switch {
-		case got == nil || bytes.Equal(out.df, in.df):
-			t.Errorf("%s (%s): not delivered cleaned (%s)", id, m.from, reason)
-		case stackutil.HeaderValue(got.Data, "X-E2E-QScan") != "Found to be not clean" || !bytes.Contains(got.Data, []byte(reason)):
-			t.Errorf("%s (%s): X-E2E-QScan = %q, want Found to be not clean, and %q in the message",
-				id, m.from, stackutil.HeaderValue(got.Data, "X-E2E-QScan"), reason)
-		}
-		reason = "verdict=blocked action=cleaned"
-	} else if out.df != nil || got != nil {
+	action, reason, _ := strings.Cut(m.blocked, ": ")
+	switch {
+	case action == "quarantined" && (out.df != nil || got != nil):
 		t.Errorf("%s (%s): delivered, want it quarantined whole (%s)", id, m.from, reason)
+	case action == "cleaned" && (got == nil || bytes.Equal(out.df, in.df)):
+		t.Errorf("%s (%s): not delivered cleaned (%s)", id, m.from, reason)
+	case action == "cleaned" && (stackutil.HeaderValue(got.Data, "X-E2E-QScan") != "Found to be not clean" || !bytes.Contains(got.Data, []byte(reason))):
+		t.Errorf("%s (%s): X-E2E-QScan = %q, want Found to be not clean, and %q in the message",
+			id, m.from, stackutil.HeaderValue(got.Data, "X-E2E-QScan"), reason)
 	}
+	want := []string{" " + in.qid + " ", " verdict=blocked ", " action=" + action + " ", ` reason="` + reason}
 	var lines []string
 	for _, l := range strings.Split(string(log), "\n") {
-		if strings.Contains(l, in.qid) && strings.Contains(l, reason) {
+		if !strings.Contains(l, want[0]) {
+			continue
+		}
+		if containsAll(l, want) {
 			return
-		} else if strings.Contains(l, in.qid) {
-			lines = append(lines, l)
+		}
+		lines = append(lines, l)
+	}
+	t.Errorf("%s (%s): no log line has %q; the lines of %s:\n%s", id, m.from, want, in.qid, strings.Join(lines, "\n"))
+}
+
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
 		}
 	}
-	t.Errorf("%s (%s): no log line for %s says %q:\n%s", id, m.from, in.qid, reason, strings.Join(lines, "\n"))
+	return true
 }
 
 // checkVirus checks that a message with a virus arrives cleaned, saying
