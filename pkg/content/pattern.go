@@ -30,7 +30,7 @@ func CompilePattern(src string) (*Pattern, error) {
 	pat := &Pattern{Source: src, tree: tree, groups: p.groups}
 	if !p.perl {
 		var b strings.Builder
-		if emitGo(&b, tree) {
+		if emitGo(&b, tree, true) {
 			// The tree was written by us: a compile error here is a bug,
 			// and the backtracking matcher still serves.
 			pat.re, _ = regexp.Compile(b.String())
@@ -102,8 +102,10 @@ func runeOffset(s string, n int) int {
 }
 
 // emitGo writes n as RE2 syntax with the same meaning; false when it
-// cannot (a construct only the backtracking matcher runs).
-func emitGo(b *strings.Builder, n *node) bool {
+// cannot (a construct only the backtracking matcher runs). tail says
+// nothing follows n in a match: only there can Perl's $ (end, or before a
+// final newline) be written as RE2's \n?\z, which takes the newline.
+func emitGo(b *strings.Builder, n *node, tail bool) bool {
 	switch n.op {
 	case opLit:
 		b.WriteString(flagged(n.fold, regexp.QuoteMeta(string(n.r))))
@@ -118,13 +120,18 @@ func emitGo(b *strings.Builder, n *node) bool {
 	case opBegin:
 		b.WriteString(map[bool]string{true: `(?m:^)`, false: `\A`}[n.multi])
 	case opEnd:
-		// Perl's $ without /m also matches before a final newline.
+		if !n.multi && !tail {
+			return false
+		}
 		b.WriteString(map[bool]string{true: `(?m:$)`, false: `(?:\n?\z)`}[n.multi])
 	case opBOT:
 		b.WriteString(`\A`)
 	case opEOT:
 		b.WriteString(`\z`)
 	case opEOTNL:
+		if !tail {
+			return false
+		}
 		b.WriteString(`(?:\n?\z)`)
 	case opWord:
 		b.WriteString(`\b`)
@@ -132,14 +139,14 @@ func emitGo(b *strings.Builder, n *node) bool {
 		b.WriteString(`\B`)
 	case opGroup:
 		b.WriteString("(") // capturing, numbered as in the Perl text
-		ok := emitGo(b, n.subs[0])
+		ok := emitGo(b, n.subs[0], tail)
 		b.WriteString(")")
 		return ok
 	case opConcat, opAlt:
-		return emitList(b, n)
+		return emitList(b, n, tail)
 	case opRepeat:
 		b.WriteString("(?:")
-		if !emitGo(b, n.subs[0]) {
+		if !emitGo(b, n.subs[0], false) {
 			return false
 		}
 		b.WriteString(")")
@@ -150,13 +157,13 @@ func emitGo(b *strings.Builder, n *node) bool {
 	return true
 }
 
-func emitList(b *strings.Builder, n *node) bool {
+func emitList(b *strings.Builder, n *node, tail bool) bool {
 	b.WriteString("(?:")
 	for i, s := range n.subs {
 		if i > 0 && n.op == opAlt {
 			b.WriteString("|")
 		}
-		if !emitGo(b, s) {
+		if !emitGo(b, s, tail && (n.op == opAlt || i == len(n.subs)-1)) {
 			return false
 		}
 	}

@@ -67,6 +67,9 @@ var perlCases = []struct {
 	{`\N+`, "ab\ncd", true},
 	{`\Qa.b\E`, "Qa.bE", true},
 	{`\y`, "y", true},
+	{`$.`, "\n", true},
+	{`a$\nb`, "a\nb", false},
+	{`a$\n`, "a\n", true},
 }
 
 func TestPatternPerlSemantics(t *testing.T) {
@@ -130,4 +133,36 @@ func TestPatternFindIndex(t *testing.T) {
 			t.Errorf("FindIndex(%q, %q) = %v, %v; want %v", tt.re, tt.s, got, err, tt.want)
 		}
 	}
+}
+
+// FuzzPattern: any expression either fails to compile or matches any
+// subject without panicking, within its budget; where RE2 runs it, the
+// backtracking matcher agrees.
+func FuzzPattern(f *testing.F) {
+	for _, c := range perlCases {
+		f.Add(c.re, c.s)
+	}
+	f.Add(`^(a|aa)+\1x$`, strings.Repeat("a", 40))
+	f.Add(`(?<=(a+))\1b`, "aaab")
+	f.Fuzz(func(t *testing.T, re, s string) {
+		if len(re) > 200 || len(s) > 400 {
+			return
+		}
+		p, err := CompilePattern(re)
+		if err != nil {
+			return
+		}
+		ok, err := p.MatchString(s)
+		if _, ferr := p.FindIndex(s); (ferr == nil) != (err == nil) {
+			t.Fatalf("MatchString and FindIndex disagree on the budget: %v, %v", err, ferr)
+		}
+		if p.Backtracking() || err != nil {
+			return
+		}
+		m := newMatcher([]rune(s), p.groups)
+		_, _, bt, berr := m.find(p.tree)
+		if berr == nil && bt != ok {
+			t.Fatalf("/%s/ on %q: RE2 %v, backtracking %v (RE2 form %s)", re, s, ok, bt, p.re)
+		}
+	})
 }

@@ -161,17 +161,8 @@ func (p *parser) classItem() (rune, *set, error) {
 	c := p.src[p.pos]
 	p.pos++
 	if c == '[' && p.peek() == ':' {
-		rest := string(p.src[p.pos:])
-		if end := strings.Index(rest, ":]"); end > 0 {
-			name, neg := rest[1:end], false
-			if strings.HasPrefix(name, "^") {
-				name, neg = name[1:], true
-			}
-			if _, ok := posixClasses[name]; !ok {
-				return 0, nil, fmt.Errorf("unknown POSIX class [:%s:]", name)
-			}
-			p.pos += len([]rune(rest[:end+2]))
-			return 0, &set{name: "posix:" + name, neg: neg}, nil
+		if s, ok, err := p.posixClass(); ok || err != nil {
+			return 0, s, err
 		}
 	}
 	if c != '\\' {
@@ -192,6 +183,29 @@ func (p *parser) classItem() (rune, *set, error) {
 	return r, nil, err
 }
 
+// posixClass reads "[:name:]" or "[:^name:]" after the '['; ok is false
+// (and nothing is read) when the text there is not of that form.
+func (p *parser) posixClass() (*set, bool, error) {
+	i := p.pos + 1
+	neg := i < len(p.src) && p.src[i] == '^'
+	if neg {
+		i++
+	}
+	start := i
+	for i < len(p.src) && (p.src[i] >= 'a' && p.src[i] <= 'z') {
+		i++
+	}
+	if i+1 >= len(p.src) || p.src[i] != ':' || p.src[i+1] != ']' || i == start {
+		return nil, false, nil
+	}
+	name := string(p.src[start:i])
+	if _, ok := posixClasses[name]; !ok {
+		return nil, true, fmt.Errorf("unknown POSIX class [:%s:]", name)
+	}
+	p.pos = i + 2
+	return &set{name: "posix:" + name, neg: neg}, true, nil
+}
+
 // namedSet reads \d \D \w \W \s \S \h \H \v \V \N \p{..} \P{..}, after
 // the letter e.
 func (p *parser) namedSet(e rune) (*set, bool, error) {
@@ -208,7 +222,7 @@ func (p *parser) namedSet(e rune) (*set, bool, error) {
 	case 'p', 'P':
 		name := ""
 		if p.peek() == '{' {
-			end := strings.IndexRune(string(p.src[p.pos:]), '}')
+			end := p.index(p.pos, '}')
 			if end < 0 {
 				return nil, true, fmt.Errorf("missing } after \\%c", e)
 			}
@@ -301,7 +315,7 @@ func (p *parser) bracedNumber(base int) (rune, error) {
 	if p.peek() != '{' {
 		return 0, fmt.Errorf("missing { after an escape at offset %d", p.pos)
 	}
-	end := strings.IndexRune(string(p.src[p.pos:]), '}')
+	end := p.index(p.pos, '}')
 	if end < 0 {
 		return 0, fmt.Errorf("missing } at offset %d", p.pos)
 	}
@@ -312,6 +326,17 @@ func (p *parser) bracedNumber(base int) (rune, error) {
 		return 0, fmt.Errorf("bad character code %q", digits)
 	}
 	return rune(v), nil
+}
+
+// index returns the offset, in runes from from, of the first r at or
+// after from; -1 when there is none.
+func (p *parser) index(from int, r rune) int {
+	for i := from; i < len(p.src); i++ {
+		if p.src[i] == r {
+			return i - from
+		}
+	}
+	return -1
 }
 
 func isHex(r rune) bool {
@@ -380,7 +405,7 @@ func (p *parser) namedRef(e rune) (*node, error) {
 		}
 	case p.peek() == '{' || p.peek() == '<' || p.peek() == '\'':
 		end := map[rune]rune{'{': '}', '<': '>', '\'': '\''}[p.peek()]
-		i := strings.IndexRune(string(p.src[p.pos+1:]), end)
+		i := p.index(p.pos+1, end)
 		if i < 0 {
 			return nil, fmt.Errorf("unclosed \\%c reference", e)
 		}

@@ -42,7 +42,11 @@ func (m *matcher) step() bool {
 
 // find returns the leftmost match of n in m.s, in runes.
 func (m *matcher) find(n *node) (start, end int, ok bool, err error) {
+	lead := leading(n)
 	for start = 0; start <= len(m.s); start++ {
+		if lead != nil && (start == len(m.s) || !m.one(lead, m.s[start])) {
+			continue // cannot start here: no step spent
+		}
 		end = -1
 		if m.match(n, start, func(e int) bool { end = e; return true }) {
 			return start, end, true, nil
@@ -55,6 +59,23 @@ func (m *matcher) find(n *node) (start, end int, ok bool, err error) {
 		}
 	}
 	return 0, 0, false, nil
+}
+
+// leading returns the single-rune element every match of n starts with,
+// or nil.
+func leading(n *node) *node {
+	for {
+		switch {
+		case single(n):
+			return n
+		case n.op == opConcat && len(n.subs) > 0, n.op == opGroup, n.op == opAtomic:
+			n = n.subs[0]
+		case n.op == opRepeat && n.min > 0:
+			n = n.subs[0]
+		default:
+			return nil
+		}
+	}
 }
 
 // anchoredStart reports whether n can only match at offset 0.

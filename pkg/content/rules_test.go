@@ -136,7 +136,7 @@ func TestShippedRulesParse(t *testing.T) {
 
 func FuzzParseRules(f *testing.F) {
 	for _, p := range []string{"testdata/mailscanner.rules.conf", "../../etc/rules/filename.rules.conf",
-		"../../etc/rules/filetype.rules.conf"} {
+		"../../etc/rules/filetype.rules.conf", stockDir + "filename.rules.conf", stockDir + "filetype.rules.conf"} {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)
 		}
@@ -150,5 +150,7 @@ func FuzzParseRules(f *testing.F) {
 			}
 		}
 		rs.Match("text/plain", "a.exe", string(in))
+		rs.Check("text/plain", Candidates(string(in)))
+		rs.CheckType(string(in), "text/plain")
 	})
 }
