@@ -174,17 +174,22 @@ func (x *exploder) mimeLeaf(e rebuild.Entity, h partHeader, prefix string, depth
 		x.message(data, path, depth+1, verbatim)
 		return
 	}
+	alt, more := altNames(e.Header, h.filename)
 	idx := x.addPart(message.Part{
 		Parent:       -1,
 		Path:         path,
 		MIMEPath:     path,
 		Filename:     h.filename,
+		AltNames:     alt,
 		DeclaredType: ctype,
 		DetectedType: detect(data),
 		Size:         int64(len(data)),
 		Data:         data,
 		Verbatim:     verbatim,
 	})
+	if more {
+		x.report(message.KindContent, idx, "part-names", fmt.Sprintf("%s: more than %d", TextPartNames, maxPartNames), message.ActionReplace)
+	}
 	x.inspect(idx)
 }
 

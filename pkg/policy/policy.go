@@ -78,10 +78,12 @@ func Decide(m *message.Message, s Settings) Decision {
 	d := Decision{Verdict: "clean", Deliver: true, HeaderValue: s.CleanValue}
 	var reasons, notes []string
 	virus, silent := false, true
+	var redirect []string
 	for _, r := range m.Reports {
 		if r.Kind == message.KindSpam {
 			continue
 		}
+		redirect = append(redirect, r.Redirect...)
 		if r.Action == message.ActionNone && r.Kind != message.KindVirus {
 			notes = append(notes, r.Text) // informational: a macro, a duplicate header
 			if r.Kind == message.KindError && r.Engine != "" && s.UnscannedValue != "" {
@@ -145,6 +147,12 @@ func Decide(m *message.Message, s Settings) Decision {
 		return d
 	}
 	applySpam(&d, m.Spam, s)
+	if len(redirect) > 0 {
+		// A filename rule's address list: the message goes to them
+		// instead of its recipients (MailScanner's rule files).
+		d.Forward, d.ForwardOnly = dedupe(append(d.Forward, redirect...)), true
+		sort.Strings(d.Forward)
+	}
 	return d
 }
 
