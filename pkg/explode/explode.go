@@ -21,6 +21,7 @@ type Limits struct {
 	MaxMIMEParts          int   // MIME parts per message, nested messages included (default 1000)
 	MaxMIMEDepth          int   // multipart and message/rfc822 nesting (default 50)
 	MaxHeaderBytes        int64 // one header block, top-level or part (default 1 MiB)
+	MaxHeaderParams       int   // parameters of one Content-Type or Content-Disposition (default 100)
 	MaxPartBytes          int64 // one decoded part or archive member (default 100 MiB)
 	MaxUnclosedMultiparts int   // nested multiparts without close delimiter (default 8)
 	AllowPasswordArchives bool  // encrypted archives pass with a report (default true)
@@ -38,6 +39,7 @@ func DefaultLimits() Limits {
 		MaxMIMEParts:          1000,
 		MaxMIMEDepth:          50,
 		MaxHeaderBytes:        1 << 20,
+		MaxHeaderParams:       100,
 		MaxPartBytes:          100 << 20,
 		MaxUnclosedMultiparts: 8,
 		AllowPasswordArchives: true,
@@ -66,6 +68,7 @@ func (l Limits) normalize() Limits {
 	setInt(&l.MaxMIMEParts, d.MaxMIMEParts)
 	setInt(&l.MaxMIMEDepth, d.MaxMIMEDepth)
 	set64(&l.MaxHeaderBytes, d.MaxHeaderBytes)
+	setInt(&l.MaxHeaderParams, d.MaxHeaderParams)
 	set64(&l.MaxPartBytes, d.MaxPartBytes)
 	setInt(&l.MaxUnclosedMultiparts, d.MaxUnclosedMultiparts)
 	return l
@@ -95,6 +98,7 @@ const (
 	TextMIMEParts      = "too many MIME parts"
 	TextMIMEDepth      = "MIME nested too deeply"
 	TextHeaderSize     = "header too large"
+	TextHeaderParams   = "too many header parameters"
 	TextPassword       = "password-protected archive"
 	TextUnreadable     = "unreadable archive"
 	TextUnsupported    = "unsupported archive"
