@@ -39,7 +39,25 @@ func extractorFor(detected string, data []byte) archives.Extractor {
 	if bytes.HasPrefix(data, []byte("PK\x03\x04")) && !isDocument(detected) {
 		return archives.Zip{} // any other zip flavour is still a zip
 	}
+	if !isDocument(detected) && zipTrailer(data) {
+		// Self-extracting programs, and a zip behind junk bytes: zip
+		// readers (unzip, 7-Zip, Windows) find the central directory at
+		// the end and open them.
+		return archives.Zip{}
+	}
 	return nil
+}
+
+// zipTrailer says whether data ends with a zip central directory that
+// opens, whatever comes before it.
+func zipTrailer(data []byte) bool {
+	const eocd = "PK\x05\x06"
+	tail := data[max(0, len(data)-(65535+22)):]
+	if !bytes.Contains(tail, []byte(eocd)) {
+		return false
+	}
+	_, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	return err == nil
 }
 
 // decompressorFor returns the single-stream decompressor for a type.
@@ -91,9 +109,6 @@ type container struct {
 // archive explodes part idx if it is an archive or a compressed file.
 func (x *exploder) archive(idx int) {
 	p := x.res.Parts[idx]
-	if x.stopArchives {
-		return
-	}
 	ex := extractorFor(p.DetectedType, p.Data)
 	dec := decompressorFor(p.DetectedType, p.Data, x.lim)
 	if ex == nil && dec == nil {
@@ -103,6 +118,12 @@ func (x *exploder) archive(idx int) {
 		return
 	}
 	x.res.Parts[idx].Archive = true
+	if x.stopArchives {
+		// Not opened, so not checked: taken out like the bomb before it.
+		x.report(message.KindContent, idx, "archive-expand",
+			TextArchiveExpand+": not opened after an earlier archive hit the expansion limits", message.ActionReplace)
+		return
+	}
 	if p.Depth+1 > x.lim.MaxArchiveDepth {
 		x.report(message.KindContent, idx, "archive-depth",
 			fmt.Sprintf("%s: more than %d levels", TextArchiveDepth, x.lim.MaxArchiveDepth), message.ActionReplace)
@@ -219,10 +240,7 @@ func (x *exploder) decompress(c *container, dec archives.Decompressor, p message
 // remaining budgets, so that a bomb costs at most one budget's worth of
 // work and memory. compressed is the member's stored size, -1 if unknown.
 func (x *exploder) readBounded(c *container, r io.Reader, compressed int64, name string) ([]byte, error) {
-	limit, why := x.lim.MaxExpandedBytes-x.expanded, "total expanded bytes per message"
-	if x.lim.MaxPartBytes < limit {
-		limit, why = x.lim.MaxPartBytes, "member size"
-	}
+	limit, why := x.room()
 	if c.allowance < limit {
 		limit, why = c.allowance, "expansion ratio of the archive"
 	}
@@ -232,8 +250,7 @@ func (x *exploder) readBounded(c *container, r io.Reader, compressed int64, name
 		}
 	}
 	data, err := io.ReadAll(io.LimitReader(r, max(limit, 0)+1))
-	x.expanded += int64(len(data))
-	x.res.Stats.ExpandedBytes = x.expanded
+	x.spend(len(data))
 	c.allowance -= int64(len(data))
 	if int64(len(data)) > limit {
 		// One bomb is enough: stop every further extraction in this

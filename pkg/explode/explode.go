@@ -15,7 +15,7 @@ import (
 type Limits struct {
 	MaxArchiveDepth       int   // archives inside archives (default 8)
 	MaxArchiveMembers     int   // members per archive (default 1000)
-	MaxExpandedBytes      int64 // bytes taken out of archives per message (default 200 MiB)
+	MaxExpandedBytes      int64 // bytes produced by all decoders per message (default 200 MiB)
 	MaxRatio              int64 // expansion ratio, for members > RatioMinBytes (default 100)
 	RatioMinBytes         int64 // members up to this size are exempt from MaxRatio (default 1 MiB)
 	MaxMIMEParts          int   // MIME parts per message, nested messages included (default 1000)
@@ -86,7 +86,7 @@ type Stats struct {
 	MIMEParts     int   // MIME leaves seen (nested messages included)
 	MIMEDepth     int   // deepest MIME nesting seen
 	ArchiveDepth  int   // deepest archive nesting seen
-	ExpandedBytes int64 // bytes taken out of archives and compressed files
+	ExpandedBytes int64 // bytes produced by the decoders (transfer encodings, embedded files, archives)
 }
 
 // Report texts. They are stable: policy, tests and operators match on the
@@ -94,6 +94,7 @@ type Stats struct {
 const (
 	TextArchiveDepth   = "archive nested too deeply"
 	TextArchiveExpand  = "archive expands too much"
+	TextExpandLimit    = "expansion limit exceeded"
 	TextArchiveMembers = "too many archive members"
 	TextMIMEParts      = "too many MIME parts"
 	TextMIMEDepth      = "MIME nested too deeply"
@@ -103,6 +104,7 @@ const (
 	TextUnreadable     = "unreadable archive"
 	TextUnsupported    = "unsupported archive"
 	TextAmbiguous      = "ambiguous MIME structure"
+	TextAmbiguousCTE   = "ambiguous transfer encoding"
 	TextMalformed      = "malformed MIME structure"
 	TextUnparsable     = "unparsable message"
 	TextMacros         = "document contains macros"
@@ -135,7 +137,7 @@ func Explode(raw []byte, lim Limits) (res *Result, err error) {
 type exploder struct {
 	lim      Limits
 	res      *Result
-	expanded int64 // archive bytes taken so far
+	expanded int64 // bytes the decoders produced so far (see budget.go)
 	stopMIME bool  // a MIME limit was hit: no more MIME parts are added
 	// stopArchives is set by the first expansion limit: no more archives
 	// are opened in this message.

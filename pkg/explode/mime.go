@@ -159,14 +159,23 @@ func (x *exploder) walk(ents []rebuild.Entity, prefix string, depth int, verbati
 func (x *exploder) mimeLeaf(e rebuild.Entity, h partHeader, prefix string, depth int, verbatim bool) {
 	path := join(prefix, e.Path)
 	ctype := h.ctype
-	data := decodeCTE(e.Body, h.cte)
-	verbatim = verbatim && sameBytes(data, e.Body)
 	x.res.Stats.MIMEParts++
 	if x.res.Stats.MIMEParts > x.lim.MaxMIMEParts {
 		x.limit(TextMIMEParts, fmt.Sprintf("more than %d", x.lim.MaxMIMEParts))
 		return
 	}
+	room, limit := x.room()
+	d := decodeCTE(e.Body, h.cte, room)
+	data := d.Data
+	verbatim = verbatim && sameBytes(data, e.Body)
+	if !sameBytes(data, e.Body) {
+		x.spend(len(data))
+	}
 	if ctype == "message/rfc822" || ctype == "message/global" {
+		if d.Cut {
+			x.overLimit(-1, "decoding the message/rfc822 part "+path, room, limit)
+			return
+		}
 		if depth+1 > x.lim.MaxMIMEDepth {
 			x.limit(TextMIMEDepth, fmt.Sprintf("more than %d levels", x.lim.MaxMIMEDepth))
 			return
@@ -174,18 +183,38 @@ func (x *exploder) mimeLeaf(e rebuild.Entity, h partHeader, prefix string, depth
 		x.message(data, path, depth+1, verbatim)
 		return
 	}
+	size := int64(len(data))
+	if d.Cut {
+		data, size = nil, int64(len(e.Body))
+	}
 	idx := x.addPart(message.Part{
 		Parent:       -1,
 		Path:         path,
 		MIMEPath:     path,
 		Filename:     h.filename,
 		DeclaredType: ctype,
-		DetectedType: detect(data),
-		Size:         int64(len(data)),
+		DetectedType: detectIf(data),
+		Size:         size,
 		Data:         data,
 		Verbatim:     verbatim,
 	})
+	if d.Cut {
+		x.overLimit(idx, "decoding "+h.cte, room, limit)
+		return
+	}
 	x.inspect(idx)
+	if d.Alt != nil {
+		x.alternative(idx, d.Alt)
+	}
+}
+
+// alternative adds the second reading of a part's transfer encoding under
+// it, so that what every decoder delivers gets scanned.
+func (x *exploder) alternative(idx int, alt []byte) {
+	x.spend(len(alt))
+	x.report(message.KindContent, idx, "cte-ambiguous",
+		TextAmbiguousCTE+": base64 data after a padding, read two ways", message.ActionNone)
+	x.children(idx, []embedded{{Label: "other-decoding", Data: alt}})
 }
 
 // detect returns the MIME type sniffed from the content, without parameters.
