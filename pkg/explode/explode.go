@@ -25,6 +25,10 @@ type Limits struct {
 	MaxPartBytes          int64 // one decoded part or archive member (default 100 MiB)
 	MaxUnclosedMultiparts int   // nested multiparts without close delimiter (default 8)
 	AllowPasswordArchives bool  // encrypted archives pass with a report (default true)
+	// AllowUnopenedArchives lets containers qscan cannot open (cab, xar,
+	// disk images ...) pass with a report; by default they are taken out
+	// (default false).
+	AllowUnopenedArchives bool
 }
 
 // DefaultLimits returns the documented defaults; they are the values
@@ -102,7 +106,7 @@ const (
 	TextHeaderParams   = "too many header parameters"
 	TextPassword       = "password-protected archive"
 	TextUnreadable     = "unreadable archive"
-	TextUnsupported    = "unsupported archive"
+	TextUnsupported    = "archive could not be opened"
 	TextAmbiguous      = "ambiguous MIME structure"
 	TextAmbiguousCTE   = "ambiguous transfer encoding"
 	TextMalformed      = "malformed MIME structure"
@@ -120,7 +124,7 @@ const engine = "explode"
 // every exceeded limit, are reports in the result; the error is only for
 // internal failures.
 func Explode(raw []byte, lim Limits) (res *Result, err error) {
-	x := &exploder{lim: lim.normalize(), res: &Result{}}
+	x := &exploder{lim: lim.normalize(), res: &Result{}, scope: scope{parent: -1}}
 	defer func() {
 		// A bug in a decoder must not take the scanner down; the caller
 		// treats an error as "retry later", which is the safe side.
@@ -142,6 +146,20 @@ type exploder struct {
 	// stopArchives is set by the first expansion limit: no more archives
 	// are opened in this message.
 	stopArchives bool
+	// scope places the MIME leaves being walked; mimeDepth is the MIME
+	// nesting of the part being inspected.
+	scope     scope
+	mimeDepth int
+}
+
+// scope places the MIME leaves of the message being walked: those of the
+// message itself (parent -1), or those of a message found inside a part
+// (a forwarded .eml, one in a zip), which become members of that part.
+type scope struct {
+	parent   int    // the part holding the message, -1 at top level
+	path     string // its Path
+	mimePath string // its MIMEPath
+	depth    int    // container depth of the leaves
 }
 
 // report appends a report.

@@ -18,6 +18,10 @@ const maxEmbedded = 100
 // with macros, archives.
 func (x *exploder) inspect(idx int) {
 	p := x.res.Parts[idx]
+	if isMessage(p) {
+		x.embeddedMessage(idx)
+		return
+	}
 	if isText(p) {
 		// In a MIME part, an archive member or a decoded file alike:
 		// an unpacker's user opens the text file and decodes it.
@@ -34,6 +38,41 @@ func (x *exploder) inspect(idx int) {
 	default:
 		x.archive(idx)
 	}
+}
+
+// isMessage says whether a part is a mail message that a mail client
+// opens as one: named so (forward.eml, page.mht), or sniffed as a message
+// and not declared as text.
+func isMessage(p message.Part) bool {
+	name := strings.ToLower(strings.TrimRight(p.Filename, ". "))
+	for _, ext := range []string{".eml", ".mht", ".mhtml"} {
+		if strings.HasSuffix(name, ext) {
+			return true
+		}
+	}
+	return p.DetectedType == "message/rfc822" && !strings.HasPrefix(p.DeclaredType, "text/") &&
+		!strings.HasPrefix(p.DeclaredType, "multipart/")
+}
+
+// embeddedMessage explodes the message held by part idx; its parts become
+// members of idx, one container level deeper, and count against the MIME
+// limits of the whole message.
+func (x *exploder) embeddedMessage(idx int) {
+	p := x.res.Parts[idx]
+	if p.Depth+1 > x.lim.MaxArchiveDepth {
+		x.report(message.KindContent, idx, "archive-depth",
+			fmt.Sprintf("%s: more than %d levels", TextArchiveDepth, x.lim.MaxArchiveDepth), message.ActionReplace)
+		return
+	}
+	depth := x.mimeDepth + 1
+	if depth > x.lim.MaxMIMEDepth {
+		x.limit(TextMIMEDepth, fmt.Sprintf("more than %d levels", x.lim.MaxMIMEDepth))
+		return
+	}
+	saved := x.scope
+	x.scope = scope{parent: idx, path: p.Path, mimePath: p.MIMEPath, depth: p.Depth + 1}
+	x.message(p.Data, "", depth, false)
+	x.scope, x.mimeDepth = saved, depth-1
 }
 
 func isText(p message.Part) bool {

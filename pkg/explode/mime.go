@@ -29,7 +29,7 @@ func (x *exploder) message(raw []byte, prefix string, depth int, verbatim bool) 
 		return
 	}
 	fields, _ := parseFields(hdr)
-	if prefix == "" {
+	if prefix == "" && x.scope.parent < 0 {
 		x.duplicates(fields)
 	}
 	sc := prescan(fields, raw[body:], x.lim, depth)
@@ -187,7 +187,7 @@ func (x *exploder) mimeLeaf(e rebuild.Entity, h partHeader, prefix string, depth
 	if d.Cut {
 		data, size = nil, int64(len(e.Body))
 	}
-	idx := x.addPart(message.Part{
+	p := message.Part{
 		Parent:       -1,
 		Path:         path,
 		MIMEPath:     path,
@@ -197,11 +197,16 @@ func (x *exploder) mimeLeaf(e rebuild.Entity, h partHeader, prefix string, depth
 		Size:         size,
 		Data:         data,
 		Verbatim:     verbatim,
-	})
+	}
+	if s := x.scope; s.parent >= 0 {
+		p.Parent, p.Path, p.MIMEPath, p.Depth, p.Verbatim = s.parent, s.path+"/"+path, s.mimePath, s.depth, false
+	}
+	idx := x.addPart(p)
 	if d.Cut {
 		x.overLimit(idx, "decoding "+h.cte, room, limit)
 		return
 	}
+	x.mimeDepth = depth
 	x.inspect(idx)
 	if d.Alt != nil {
 		x.alternative(idx, d.Alt)
