@@ -3,6 +3,7 @@ package explode
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -195,9 +196,10 @@ func TestBinHexBombDefaults(t *testing.T) {
 func TestEmbeddedFilesDecoded(t *testing.T) {
 	pe := []byte(peStub)
 	raw := textMail(binhexOf("a.exe", len(pe), rleEscape(pe))+"\n"+binhexOf("b.exe", len(pe), rleEscape(pe)),
-		uuOf("c.exe", pe)+uuOf("d.exe", pe), yencOf("e.exe", pe))
+		uuOf("c.exe", pe)+uuOf("d.exe", pe), yencOf("e.exe", pe),
+		"begin-base64 644 f.exe\n"+base64.StdEncoding.EncodeToString(pe)+"\n====\n")
 	res := explodeFile(t, raw, DefaultLimits())
-	for _, name := range []string{"a.exe", "b.exe", "c.exe", "d.exe", "e.exe"} {
+	for _, name := range []string{"a.exe", "b.exe", "c.exe", "d.exe", "e.exe", "f.exe"} {
 		found := false
 		for _, p := range res.Parts {
 			if p.Filename == name {
