@@ -15,15 +15,20 @@ import (
 type Limits struct {
 	MaxArchiveDepth       int   // archives inside archives (default 8)
 	MaxArchiveMembers     int   // members per archive (default 1000)
-	MaxExpandedBytes      int64 // bytes taken out of archives per message (default 200 MiB)
+	MaxExpandedBytes      int64 // bytes produced by all decoders per message (default 200 MiB)
 	MaxRatio              int64 // expansion ratio, for members > RatioMinBytes (default 100)
 	RatioMinBytes         int64 // members up to this size are exempt from MaxRatio (default 1 MiB)
 	MaxMIMEParts          int   // MIME parts per message, nested messages included (default 1000)
 	MaxMIMEDepth          int   // multipart and message/rfc822 nesting (default 50)
 	MaxHeaderBytes        int64 // one header block, top-level or part (default 1 MiB)
+	MaxHeaderParams       int   // parameters of one Content-Type or Content-Disposition (default 100)
 	MaxPartBytes          int64 // one decoded part or archive member (default 100 MiB)
 	MaxUnclosedMultiparts int   // nested multiparts without close delimiter (default 8)
 	AllowPasswordArchives bool  // encrypted archives pass with a report (default true)
+	// AllowUnopenedArchives lets containers qscan cannot open (cab, xar,
+	// disk images ...) pass with a report; by default they are taken out
+	// (default false).
+	AllowUnopenedArchives bool
 }
 
 // DefaultLimits returns the documented defaults; they are the values
@@ -38,6 +43,7 @@ func DefaultLimits() Limits {
 		MaxMIMEParts:          1000,
 		MaxMIMEDepth:          50,
 		MaxHeaderBytes:        1 << 20,
+		MaxHeaderParams:       100,
 		MaxPartBytes:          100 << 20,
 		MaxUnclosedMultiparts: 8,
 		AllowPasswordArchives: true,
@@ -66,6 +72,7 @@ func (l Limits) normalize() Limits {
 	setInt(&l.MaxMIMEParts, d.MaxMIMEParts)
 	setInt(&l.MaxMIMEDepth, d.MaxMIMEDepth)
 	set64(&l.MaxHeaderBytes, d.MaxHeaderBytes)
+	setInt(&l.MaxHeaderParams, d.MaxHeaderParams)
 	set64(&l.MaxPartBytes, d.MaxPartBytes)
 	setInt(&l.MaxUnclosedMultiparts, d.MaxUnclosedMultiparts)
 	return l
@@ -83,7 +90,7 @@ type Stats struct {
 	MIMEParts     int   // MIME leaves seen (nested messages included)
 	MIMEDepth     int   // deepest MIME nesting seen
 	ArchiveDepth  int   // deepest archive nesting seen
-	ExpandedBytes int64 // bytes taken out of archives and compressed files
+	ExpandedBytes int64 // bytes produced by the decoders (transfer encodings, embedded files, archives)
 }
 
 // Report texts. They are stable: policy, tests and operators match on the
@@ -91,14 +98,17 @@ type Stats struct {
 const (
 	TextArchiveDepth   = "archive nested too deeply"
 	TextArchiveExpand  = "archive expands too much"
+	TextExpandLimit    = "expansion limit exceeded"
 	TextArchiveMembers = "too many archive members"
 	TextMIMEParts      = "too many MIME parts"
 	TextMIMEDepth      = "MIME nested too deeply"
 	TextHeaderSize     = "header too large"
+	TextHeaderParams   = "too many header parameters"
 	TextPassword       = "password-protected archive"
 	TextUnreadable     = "unreadable archive"
-	TextUnsupported    = "unsupported archive"
+	TextUnsupported    = "archive could not be opened"
 	TextAmbiguous      = "ambiguous MIME structure"
+	TextAmbiguousCTE   = "ambiguous transfer encoding"
 	TextMalformed      = "malformed MIME structure"
 	TextUnparsable     = "unparsable message"
 	TextMacros         = "document contains macros"
@@ -114,7 +124,7 @@ const engine = "explode"
 // every exceeded limit, are reports in the result; the error is only for
 // internal failures.
 func Explode(raw []byte, lim Limits) (res *Result, err error) {
-	x := &exploder{lim: lim.normalize(), res: &Result{}}
+	x := &exploder{lim: lim.normalize(), res: &Result{}, scope: scope{parent: -1}}
 	defer func() {
 		// A bug in a decoder must not take the scanner down; the caller
 		// treats an error as "retry later", which is the safe side.
@@ -131,11 +141,25 @@ func Explode(raw []byte, lim Limits) (res *Result, err error) {
 type exploder struct {
 	lim      Limits
 	res      *Result
-	expanded int64 // archive bytes taken so far
+	expanded int64 // bytes the decoders produced so far (see budget.go)
 	stopMIME bool  // a MIME limit was hit: no more MIME parts are added
 	// stopArchives is set by the first expansion limit: no more archives
 	// are opened in this message.
 	stopArchives bool
+	// scope places the MIME leaves being walked; mimeDepth is the MIME
+	// nesting of the part being inspected.
+	scope     scope
+	mimeDepth int
+}
+
+// scope places the MIME leaves of the message being walked: those of the
+// message itself (parent -1), or those of a message found inside a part
+// (a forwarded .eml, one in a zip), which become members of that part.
+type scope struct {
+	parent   int    // the part holding the message, -1 at top level
+	path     string // its Path
+	mimePath string // its MIMEPath
+	depth    int    // container depth of the leaves
 }
 
 // report appends a report.
