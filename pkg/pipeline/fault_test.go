@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/qscan/qscan/pkg/message"
 )
@@ -115,5 +118,68 @@ func TestFaultsLeaveAttempts(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTimeoutStopsAndCounts: a check that runs past message_timeout is
+// stopped (its stage sees the context end and its goroutine exits, so
+// its work units stop), and a message that times out at every try is
+// quarantined as poison after max_attempts, like one that panics.
+func TestTimeoutStopsAndCounts(t *testing.T) {
+	e := newEnv(t)
+	e.enqueue("6AM876nc000200", "runs long\n", 0)
+	var units atomic.Int64
+	exited := make(chan int64, 10)
+	long := stageFunc{"explode", func(ctx context.Context, _ *message.Message) error {
+		for ctx.Err() == nil {
+			units.Add(1) // a unit of work, then a look at the context
+			runtime.Gosched()
+		}
+		exited <- units.Load()
+		return ctx.Err()
+	}}
+	opt := e.options()
+	opt.MessageTimeout = 20 * time.Millisecond
+	p := e.pipeline(opt, long)
+	for i := range opt.MaxAttempts {
+		if st, err := p.RunBatch(ctx); err != nil || st.Held != 1 {
+			t.Fatalf("try %d: RunBatch = %+v, %v; want the message held", i+1, st, err)
+		}
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second): // a guard against a hang, not a measure
+			t.Fatalf("try %d: the timed-out check is still running (%d work units)", i+1, units.Load())
+		}
+		e.advance(opt.RetryMax)
+	}
+	if st, err := p.RunBatch(ctx); err != nil || st.Quarantined != 1 {
+		t.Fatalf("RunBatch after %d timeouts = %+v, %v; want the message quarantined", opt.MaxAttempts, st, err)
+	}
+	if len(exited) != 0 {
+		t.Errorf("the checks ran again after max_attempts")
+	}
+	meta := readFile(t, filepath.Join(e.quar, "20261122", "6AM876nc000200", "metadata.json"))
+	if !strings.Contains(meta, fmt.Sprintf("could not be processed in %d attempts", opt.MaxAttempts)) {
+		t.Errorf("quarantine reason is not the attempts: %s", meta)
+	}
+}
+
+// TestCheckerStopsAtContextEnd: once a message's context has ended, no
+// further stage is started for it, even when the stage that saw the end
+// swallowed it.
+func TestCheckerStopsAtContextEnd(t *testing.T) {
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	later := 0
+	c := NewChecker([]Stage{
+		stageFunc{"explode", func(context.Context, *message.Message) error { cancel(); return nil }},
+		stageFunc{"virus", func(context.Context, *message.Message) error { later++; return nil }},
+	}, Options{})
+	_, err := c.run(cctx, &message.Message{ID: "x"})
+	if later != 0 {
+		t.Errorf("a stage ran after the context ended")
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("run = %v, want the context's error", err)
 	}
 }
