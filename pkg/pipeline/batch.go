@@ -305,7 +305,8 @@ func (p *Pipeline) undoAttempt(ctx context.Context, it *item) {
 		return
 	}
 	if err := p.attempts.UndoAttempt(ctx, it.entry.ID); err != nil {
-		p.log.WithError(err).Warn("cannot undo attempt")
+		p.undoLater.add(it.entry.ID, 1)
+		p.log.WithError(err).Warn("cannot undo attempt; taken back before the next attempts are counted")
 	}
 }
 

@@ -183,3 +183,62 @@ func TestCheckerStopsAtContextEnd(t *testing.T) {
 		t.Errorf("run = %v, want the context's error", err)
 	}
 }
+
+// fullStore is an attempts store on a full disk: counting works (SQLite
+// had room in its pages) but taking back does not, while full is set.
+type fullStore struct {
+	Attempts
+	full *atomic.Bool
+}
+
+func (s fullStore) UndoAttempt(ctx context.Context, id string) error {
+	if s.full.Load() {
+		return errors.New("store undo attempt: database or disk is full")
+	}
+	return s.Attempts.UndoAttempt(ctx, id)
+}
+
+// TestUndoLostToFullStore: when the store cannot take an attempt back
+// either, the attempt is taken back before the next ones are counted (and
+// none is counted before): over more rounds than max_attempts of a full
+// disk, then space again, every message is delivered, none is poison.
+func TestUndoLostToFullStore(t *testing.T) {
+	e := newEnv(t)
+	var ids []string
+	for i := range 4 {
+		id := fmt.Sprintf("6AM876nc00%04d", 300+i)
+		e.enqueue(id, "plain clean mail\n", 0)
+		ids = append(ids, id)
+	}
+	opt := e.options()
+	p := e.pipeline(opt)
+	var full atomic.Bool
+	full.Store(true)
+	p.attempts = fullStore{Attempts: e.st, full: &full}
+	p.failpoint = func(step string) {
+		if step == "prepared" && full.Load() {
+			for _, id := range ids {
+				os.Mkdir(filepath.Join(e.out, "tf"+id), 0o700) // the tf write fails
+			}
+		}
+	}
+	for range opt.MaxAttempts + 3 {
+		p.RunBatch(ctx)
+		for _, id := range ids {
+			os.Remove(filepath.Join(e.out, "tf"+id))
+		}
+		e.advance(opt.RetryMax)
+	}
+	full.Store(false)
+	if _, err := p.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if _, err := os.Stat(filepath.Join(e.out, "qf"+id)); err != nil {
+			t.Errorf("%s not delivered once the disk had room: %v", id, err)
+		}
+	}
+	if q := quarantineEntries(t, e.quar); len(q) != 0 {
+		t.Errorf("quarantined (as poison) after a full disk: %v", q)
+	}
+}
