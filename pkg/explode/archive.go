@@ -155,7 +155,7 @@ func (x *exploder) archive(idx int) {
 	var err error
 	switch {
 	case ex != nil:
-		err = ex.Extract(context.Background(), bytes.NewReader(p.Data), func(_ context.Context, f archives.FileInfo) error {
+		err = ex.Extract(x.ctx, bytes.NewReader(p.Data), func(_ context.Context, f archives.FileInfo) error {
 			return x.member(c, f)
 		})
 	case own != nil:
@@ -165,6 +165,8 @@ func (x *exploder) archive(idx int) {
 	}
 	switch {
 	case err == nil || errors.Is(err, errStop):
+	case x.done():
+		return // the caller gave up: not a verdict on the archive
 	case isPasswordError(err):
 		c.encrypted = true
 	default:
@@ -203,6 +205,9 @@ func (x *exploder) unopened(idx int) {
 // unix.go: data is a slice of the archive (nil for a link), counted
 // against the budgets like an extracted member, never copied.
 func (x *exploder) rawMember(c *container, name string, data []byte) error {
+	if x.done() {
+		return x.stopped
+	}
 	c.members++
 	if c.members > x.lim.MaxArchiveMembers {
 		x.report(message.KindContent, c.idx, "archive-members",
@@ -238,6 +243,9 @@ func isPasswordError(err error) bool {
 
 // member handles one archive entry.
 func (x *exploder) member(c *container, f archives.FileInfo) error {
+	if x.done() {
+		return x.stopped
+	}
 	if f.IsDir() {
 		return nil
 	}
@@ -304,7 +312,7 @@ func (x *exploder) decompress(c *container, dec archives.Decompressor, p message
 // work and memory. compressed is the member's stored size, -1 if unknown.
 func (x *exploder) readBounded(c *container, r io.Reader, compressed int64, name string) ([]byte, error) {
 	limit, why := x.memberLimit(c, compressed)
-	data, err := io.ReadAll(io.LimitReader(r, max(limit, 0)+1))
+	data, err := io.ReadAll(io.LimitReader(ctxReader{x, r}, max(limit, 0)+1))
 	if !x.takeMember(c, len(data), limit, why, name) {
 		return nil, errStop
 	}
@@ -312,6 +320,20 @@ func (x *exploder) readBounded(c *container, r io.Reader, compressed int64, name
 		return nil, fmt.Errorf("read member %q: %w", name, err)
 	}
 	return data, nil
+}
+
+// ctxReader stops a decompression stream when the exploder's context
+// ends: one member may take the whole budget's worth of work.
+type ctxReader struct {
+	x *exploder
+	r io.Reader
+}
+
+func (c ctxReader) Read(b []byte) (int, error) {
+	if c.x.done() {
+		return 0, c.x.stopped
+	}
+	return c.r.Read(b)
 }
 
 // memberLimit returns how many bytes the next member of c may have, and

@@ -4,6 +4,7 @@
 package explode
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/qscan/qscan/pkg/message"
@@ -124,7 +125,16 @@ const engine = "explode"
 // every exceeded limit, are reports in the result; the error is only for
 // internal failures.
 func Explode(raw []byte, lim Limits) (res *Result, err error) {
-	x := &exploder{lim: lim.normalize(), res: &Result{}, scope: scope{parent: -1}}
+	return ExplodeContext(context.Background(), raw, lim)
+}
+
+// ExplodeContext is Explode that stops when ctx ends (the message's time
+// limit): it returns what it found so far and an error wrapping ctx's.
+// The MIME walk, archive members, decoded files and decompressed streams
+// are checked against ctx as they go, so an abandoned check stops burning
+// CPU soon after its time is up.
+func ExplodeContext(ctx context.Context, raw []byte, lim Limits) (res *Result, err error) {
+	x := &exploder{ctx: ctx, lim: lim.normalize(), res: &Result{}, scope: scope{parent: -1}}
 	defer func() {
 		// A bug in a decoder must not take the scanner down; the caller
 		// treats an error as "retry later", which is the safe side.
@@ -133,12 +143,18 @@ func Explode(raw []byte, lim Limits) (res *Result, err error) {
 		}
 	}()
 	x.message(raw, "", 0, true)
+	if x.stopped != nil {
+		return x.res, fmt.Errorf("explode message: %w", x.stopped)
+	}
 	return x.res, nil
 }
 
 // exploder carries the state of one Explode call: limits and the budgets
 // that are shared by the whole message.
 type exploder struct {
+	// ctx ends the work (see done); stopped is its error once seen.
+	ctx      context.Context
+	stopped  error
 	lim      Limits
 	res      *Result
 	expanded int64 // bytes the decoders produced so far (see budget.go)
@@ -160,6 +176,15 @@ type scope struct {
 	path     string // its Path
 	mimePath string // its MIMEPath
 	depth    int    // container depth of the leaves
+}
+
+// done reports whether the caller gave up (ctx ended): every loop of
+// the walk asks it before the next part, member or decoded file.
+func (x *exploder) done() bool {
+	if x.stopped == nil {
+		x.stopped = x.ctx.Err()
+	}
+	return x.stopped != nil
 }
 
 // report appends a report.

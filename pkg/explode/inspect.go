@@ -17,6 +17,9 @@ const maxEmbedded = 100
 // inspect looks inside part idx: files hidden in text, TNEF, documents
 // with macros, archives.
 func (x *exploder) inspect(idx int) {
+	if x.done() {
+		return
+	}
 	p := x.res.Parts[idx]
 	if isMessage(p) {
 		x.embeddedMessage(idx)
@@ -128,6 +131,9 @@ func (x *exploder) textFiles(idx int) {
 		{"yEnc data", func(room int64) ([]embedded, bool) { return findYEnc(data, maxEmbedded, room) }},
 		{"BinHex data", func(room int64) ([]embedded, bool) { return x.binhex(idx, data, room) }},
 	} {
+		if x.done() {
+			return
+		}
 		room, limit := x.room()
 		got, ok := find.f(room)
 		for _, f := range got {
@@ -183,6 +189,9 @@ func (x *exploder) children(idx int, files []embedded) {
 		return
 	}
 	for i, f := range files {
+		if x.done() {
+			return
+		}
 		name := f.Name
 		shown := cmp.Or(name, f.Label, fmt.Sprintf("file-%d", i+1))
 		c := x.addPart(message.Part{

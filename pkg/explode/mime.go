@@ -23,6 +23,9 @@ var duplicateChecked = []string{"From", "Sender", "To", "Subject", "Date", "MIME
 // nesting. verbatim says raw stands as it is in the top-level message (no
 // transfer encoding was undone to get it).
 func (x *exploder) message(raw []byte, prefix string, depth int, verbatim bool) {
+	if x.done() {
+		return
+	}
 	hdr, body := splitHeader(raw)
 	if int64(len(hdr)) > x.lim.MaxHeaderBytes {
 		x.limit(TextHeaderSize, fmt.Sprintf("%d bytes, limit %d", len(hdr), x.lim.MaxHeaderBytes))
@@ -133,7 +136,7 @@ func (x *exploder) walk(ents []rebuild.Entity, prefix string, depth int, verbati
 	var problems []*enmime.Error
 	defer func() { x.problems(problems) }()
 	for i, e := range ents {
-		if x.stopMIME {
+		if x.stopMIME || x.done() {
 			return
 		}
 		h, err := readHeader(e.Header, i == 0, &problems)

@@ -209,6 +209,10 @@ func (p *Pipeline) commitBatch(ctx context.Context, b *batch) (BatchStats, error
 	err := p.commit(out)
 	st.Commit = time.Since(t)
 	if err != nil {
+		// A full disk is not the messages' fault: their attempts are
+		// taken back, also when qscan stops (the journal failed) and the
+		// messages are checked again at the next start.
+		p.undoAttempts(ctx, out)
 		if errors.Is(err, errJournal) {
 			return st, err
 		}
@@ -219,9 +223,6 @@ func (p *Pipeline) commitBatch(ctx context.Context, b *batch) (BatchStats, error
 				continue
 			}
 			d := p.held.hold(it.entry.ID, p.now())
-			if it.verdict != "poison" {
-				p.undoAttempt(ctx, it) // a full disk is not the message's fault
-			}
 			p.logHeld(it, d, fmt.Errorf("commit: %w", err), logrus.ErrorLevel)
 			st.Held++
 		}
@@ -304,7 +305,19 @@ func (p *Pipeline) undoAttempt(ctx context.Context, it *item) {
 		return
 	}
 	if err := p.attempts.UndoAttempt(ctx, it.entry.ID); err != nil {
-		p.log.WithError(err).Warn("cannot undo attempt")
+		p.undoLater.add(it.entry.ID, 1)
+		p.log.WithError(err).Warn("cannot undo attempt; taken back before the next attempts are counted")
+	}
+}
+
+// undoAttempts takes back the attempts of the messages of a batch whose
+// commit failed, but a poison message's: it is quarantined again at the
+// next try.
+func (p *Pipeline) undoAttempts(ctx context.Context, items []*item) {
+	for _, it := range items {
+		if !it.generated && it.verdict != "poison" {
+			p.undoAttempt(ctx, it)
+		}
 	}
 }
 

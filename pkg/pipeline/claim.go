@@ -228,6 +228,9 @@ func (p *Pipeline) bumpAttempts(ctx context.Context, items []*item) error {
 	if p.attempts == nil {
 		return nil
 	}
+	if err := p.undoPending(ctx); err != nil {
+		return err // counting now would count what was not the messages' fault
+	}
 	ids := make([]string, len(items))
 	for i, it := range items {
 		ids[i] = it.entry.ID
