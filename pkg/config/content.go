@@ -9,6 +9,7 @@ import (
 type Limits struct {
 	MaxArchiveDepth       int  `toml:"max_archive_depth"`
 	MaxArchiveMembers     int  `toml:"max_archive_members"`
+	MaxParts              int  `toml:"max_parts"`
 	MaxExpandedBytes      Size `toml:"max_expanded_bytes"`
 	MaxRatio              int  `toml:"max_ratio"`
 	RatioMinBytes         Size `toml:"ratio_min_bytes"`
@@ -52,7 +53,7 @@ type HTML struct {
 
 func defaultLimits() Limits {
 	return Limits{
-		MaxArchiveDepth: 8, MaxArchiveMembers: 1000, MaxExpandedBytes: 200 << 20, MaxRatio: 100,
+		MaxArchiveDepth: 8, MaxArchiveMembers: 1000, MaxParts: 5000, MaxExpandedBytes: 200 << 20, MaxRatio: 100,
 		RatioMinBytes: 1 << 20, MaxMIMEParts: 1000, MaxMIMEDepth: 50, MaxHeaderBytes: 1 << 20,
 		MaxPartBytes: 100 << 20, MaxHeaderParams: 100, AllowPasswordArchives: true,
 	}
@@ -71,6 +72,7 @@ func defaultContent() Content {
 func (l *Limits) validate(bad func(key, format string, a ...any)) {
 	for key, v := range map[string]int64{
 		"limits.max_archive_depth": int64(l.MaxArchiveDepth), "limits.max_archive_members": int64(l.MaxArchiveMembers),
+		"limits.max_parts":          int64(l.MaxParts),
 		"limits.max_expanded_bytes": int64(l.MaxExpandedBytes), "limits.max_ratio": int64(l.MaxRatio),
 		"limits.max_mime_parts": int64(l.MaxMIMEParts), "limits.max_mime_depth": int64(l.MaxMIMEDepth),
 		"limits.max_header_bytes": int64(l.MaxHeaderBytes), "limits.max_part_bytes": int64(l.MaxPartBytes),

@@ -208,10 +208,7 @@ func (x *exploder) rawMember(c *container, name string, data []byte) error {
 	if x.done() {
 		return x.stopped
 	}
-	c.members++
-	if c.members > x.lim.MaxArchiveMembers {
-		x.report(message.KindContent, c.idx, "archive-members",
-			fmt.Sprintf("%s: more than %d", TextArchiveMembers, x.lim.MaxArchiveMembers), message.ActionReplace)
+	if !x.countMember(c) {
 		return errStop
 	}
 	if data == nil {
@@ -224,6 +221,25 @@ func (x *exploder) rawMember(c *container, name string, data []byte) error {
 	}
 	x.addMember(c, name, data[:len(data):len(data)], false, int64(len(data)))
 	return nil
+}
+
+// countMember counts one more member of c against the per-archive limit
+// and the message's limit on parts (archives in archives multiply their
+// members: 100 zips of 1,000 members each are 100,000 parts). Over
+// either, the archive is reported and not read further.
+func (x *exploder) countMember(c *container) bool {
+	c.members++
+	switch {
+	case c.members > x.lim.MaxArchiveMembers:
+		x.report(message.KindContent, c.idx, "archive-members",
+			fmt.Sprintf("%s: more than %d", TextArchiveMembers, x.lim.MaxArchiveMembers), message.ActionReplace)
+		return false
+	case len(x.res.Parts) >= x.lim.MaxParts:
+		x.report(message.KindContent, c.idx, "parts",
+			fmt.Sprintf("%s: more than %d", TextParts, x.lim.MaxParts), message.ActionReplace)
+		return false
+	}
+	return true
 }
 
 // isPasswordError recognises the "encrypted" errors of the 7z and RAR
@@ -249,10 +265,7 @@ func (x *exploder) member(c *container, f archives.FileInfo) error {
 	if f.IsDir() {
 		return nil
 	}
-	c.members++
-	if c.members > x.lim.MaxArchiveMembers {
-		x.report(message.KindContent, c.idx, "archive-members",
-			fmt.Sprintf("%s: more than %d", TextArchiveMembers, x.lim.MaxArchiveMembers), message.ActionReplace)
+	if !x.countMember(c) {
 		return errStop
 	}
 	name := f.NameInArchive

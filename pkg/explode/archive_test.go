@@ -8,6 +8,7 @@ import (
 	"compress/gzip"
 	"encoding/base64"
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"os"
 	"runtime"
@@ -361,5 +362,40 @@ func TestTNEF(t *testing.T) {
 	res = explodeFile(t, mailWith("winmail.dat", truncated), DefaultLimits())
 	if _, ok := hasReport(res, TextTNEF); !ok {
 		t.Errorf("truncated TNEF: no report in\n%s", dump(res))
+	}
+}
+
+// TestPartsPerMessage: archives in archives multiply their members; each
+// archive is within max_archive_members, the message is not within
+// max_parts. Both sides of the limit.
+func TestPartsPerMessage(t *testing.T) {
+	var inner []string
+	for i := range 10 {
+		inner = append(inner, fmt.Sprintf("m%d.txt", i), "x")
+	}
+	in := zipOf(t, inner...)
+	var outer []string
+	for i := range 10 {
+		outer = append(outer, fmt.Sprintf("z%d.zip", i), string(in))
+	}
+	data := zipOf(t, outer...) // 10 + 100 members
+	lim := DefaultLimits()
+	lim.MaxArchiveMembers = 10
+	for _, tt := range []struct {
+		maxParts int
+		over     bool
+	}{{200, false}, {50, true}} {
+		lim.MaxParts = tt.maxParts
+		res := explodeFile(t, mailWith("outer.zip", data), lim)
+		_, over := hasReport(res, TextParts)
+		if over != tt.over {
+			t.Errorf("max_parts %d: %q report %v, want %v\n%s", tt.maxParts, TextParts, over, tt.over, dump(res))
+		}
+		if len(res.Parts) > tt.maxParts+1 {
+			t.Errorf("max_parts %d: %d parts", tt.maxParts, len(res.Parts))
+		}
+		if !tt.over && len(res.Parts) < 110 {
+			t.Errorf("max_parts %d: %d parts, want every member (110 and the MIME parts)", tt.maxParts, len(res.Parts))
+		}
 	}
 }

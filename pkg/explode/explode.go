@@ -16,6 +16,7 @@ import (
 type Limits struct {
 	MaxArchiveDepth       int   // archives inside archives (default 8)
 	MaxArchiveMembers     int   // members per archive (default 1000)
+	MaxParts              int   // parts of every kind per message: nested archives multiply members (default 5000)
 	MaxExpandedBytes      int64 // bytes produced by all decoders per message (default 200 MiB)
 	MaxRatio              int64 // expansion ratio, for members > RatioMinBytes (default 100)
 	RatioMinBytes         int64 // members up to this size are exempt from MaxRatio (default 1 MiB)
@@ -38,6 +39,7 @@ func DefaultLimits() Limits {
 	return Limits{
 		MaxArchiveDepth:       8,
 		MaxArchiveMembers:     1000,
+		MaxParts:              5000,
 		MaxExpandedBytes:      200 << 20,
 		MaxRatio:              100,
 		RatioMinBytes:         1 << 20,
@@ -67,6 +69,7 @@ func (l Limits) normalize() Limits {
 	}
 	setInt(&l.MaxArchiveDepth, d.MaxArchiveDepth)
 	setInt(&l.MaxArchiveMembers, d.MaxArchiveMembers)
+	setInt(&l.MaxParts, d.MaxParts)
 	set64(&l.MaxExpandedBytes, d.MaxExpandedBytes)
 	set64(&l.MaxRatio, d.MaxRatio)
 	set64(&l.RatioMinBytes, d.RatioMinBytes)
@@ -101,6 +104,7 @@ const (
 	TextArchiveExpand  = "archive expands too much"
 	TextExpandLimit    = "expansion limit exceeded"
 	TextArchiveMembers = "too many archive members"
+	TextParts          = "too many parts in the message"
 	TextMIMEParts      = "too many MIME parts"
 	TextMIMEDepth      = "MIME nested too deeply"
 	TextHeaderSize     = "header too large"
