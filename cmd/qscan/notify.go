@@ -13,7 +13,6 @@ import (
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/notify"
 	"github.com/qscan/qscan/pkg/pipeline"
-	"github.com/qscan/qscan/pkg/policy"
 )
 
 // loadTemplates loads the templates of every language [notify] language
@@ -114,18 +113,18 @@ func (n *notifier) report(to string, ns []notify.Notice) (pipeline.Mail, error) 
 
 // templateText renders the replacement text of a removed part, in the
 // message's language.
-func (n *notifier) templateText(quarantineDir string) replacementText {
+func (n *notifier) templateText(quarantineDir string) func(m *message.Message, r message.Report) ([]byte, error) {
 	s, now := n.site, n.now
-	return func(m *message.Message, r policy.Replacement, _ string) ([]byte, error) {
+	return func(m *message.Message, r message.Report) ([]byte, error) {
 		t := n.tmpl(m)
 		name := map[message.ReportKind]string{
 			message.KindVirus: notify.DeletedVirus, message.KindFilename: notify.DeletedFilename,
 			message.KindFiletype: notify.DeletedFiletype, message.KindSize: notify.DeletedSize,
-		}[r.Report.Kind]
+		}[r.Kind]
 		if name == "" {
 			name = notify.DeletedContent
 		}
-		return t.Render(name, notify.NewReplacementData(m, r.Report, s, quarantineDir, now()))
+		return t.Render(name, notify.NewReplacementData(m, r, s, quarantineDir, now()))
 	}
 }
 
@@ -135,7 +134,7 @@ func (n *notifier) inlineWarning(removed []string, warningName string) ([]byte, 
 }
 
 // newNotifier builds the report writer and the replacement texts.
-func newNotifier(c *config.Config) (*notifier, replacementText, error) {
+func newNotifier(c *config.Config) (*notifier, func(m *message.Message, r message.Report) ([]byte, error), error) {
 	ts, err := loadTemplates(c.Notify)
 	if err != nil {
 		return nil, nil, fmt.Errorf("report templates: %w", err)

@@ -20,6 +20,7 @@ import (
 	"github.com/qscan/qscan/pkg/metrics"
 	"github.com/qscan/qscan/pkg/pipeline"
 	"github.com/qscan/qscan/pkg/quarantine"
+	"github.com/qscan/qscan/pkg/rebuild"
 	"github.com/qscan/qscan/pkg/sendmail"
 	"github.com/qscan/qscan/pkg/store"
 	"github.com/qscan/qscan/pkg/watch"
@@ -289,7 +290,7 @@ func pipelineOptions(c *config.Config, log logrus.FieldLogger) (pipeline.Options
 	o.Notifier = n
 	o.Checker = checkerOptions(c, log, text)
 	if c.Notify.InlineWarning {
-		o.Checker.Cleaner.(*cleaner).inline = n.inlineWarning
+		o.Checker.Cleaner.(*rebuild.Cleaner).Inline = n.inlineWarning
 	}
 	if c.Queue.Kick {
 		o.Kick = &pipeline.Kick{Sendmail: c.Queue.Sendmail, Args: c.Queue.SendmailArgs}

@@ -13,7 +13,6 @@ import (
 	"github.com/qscan/qscan/pkg/config"
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/pipeline"
-	"github.com/qscan/qscan/pkg/policy"
 	"github.com/qscan/qscan/pkg/rebuild"
 	"github.com/qscan/qscan/pkg/spam"
 	"github.com/qscan/qscan/pkg/spam/dnsbl"
@@ -153,9 +152,9 @@ func spamActions(s string) ([]string, error) {
 
 // extraHeaders returns the spam headers and the subject tags of a
 // delivered message.
-func extraHeaders(c *config.Config, log logrus.FieldLogger) func(m *message.Message, d *policy.Decision) []pipeline.HeaderEdit {
+func extraHeaders(c *config.Config, log logrus.FieldLogger) func(m *message.Message, d *message.Decision) []message.HeaderEdit {
 	spamEdits := spamHeaders(c, log)
-	return func(m *message.Message, d *policy.Decision) []pipeline.HeaderEdit {
+	return func(m *message.Message, d *message.Decision) []message.HeaderEdit {
 		edits := spamEdits(m, d)
 		tag := contentTag(c.Headers, d)
 		if tag == "" {
@@ -168,7 +167,7 @@ func extraHeaders(c *config.Config, log logrus.FieldLogger) func(m *message.Mess
 				subject, at = e.Value, i
 			}
 		}
-		e := pipeline.HeaderEdit{Op: "replace", Name: "Subject", Value: rebuild.TagSubject(subject, tag)}
+		e := message.HeaderEdit{Op: "replace", Name: "Subject", Value: rebuild.TagSubject(subject, tag)}
 		if at >= 0 {
 			edits[at] = e
 			return edits
@@ -178,7 +177,7 @@ func extraHeaders(c *config.Config, log logrus.FieldLogger) func(m *message.Mess
 }
 
 // contentTag is the subject tag for what was taken out of a message.
-func contentTag(h config.Headers, d *policy.Decision) string {
+func contentTag(h config.Headers, d *message.Decision) string {
 	tags := map[message.ReportKind]string{message.KindVirus: h.VirusSubjectTag, message.KindFilename: h.FilenameSubjectTag,
 		message.KindFiletype: h.FilenameSubjectTag, message.KindSize: h.SizeSubjectTag, message.KindContent: h.ContentSubjectTag,
 		message.KindError: h.ContentSubjectTag}
@@ -221,25 +220,25 @@ func headerValue(block []byte, name string) string {
 // ("X-Spam-Status: Yes, score=7.3 required=5.0 tests=..."). A message that
 // was not spam-checked loses the X-<Org>-QScan-Spam* fields it came with:
 // they would speak for this qscan, which said nothing.
-func spamHeaders(c *config.Config, log logrus.FieldLogger) func(m *message.Message, d *policy.Decision) []pipeline.HeaderEdit {
+func spamHeaders(c *config.Config, log logrus.FieldLogger) func(m *message.Message, d *message.Decision) []message.HeaderEdit {
 	opts := sstage.DefaultHeaderOptions()
 	opts.AlwaysReport, opts.SubjectTag, opts.SubjectPosition = c.Spam.AlwaysIncludeReport, c.Spam.SubjectTag, spam.Position(c.Spam.SubjectPosition)
 	for _, l := range c.Spam.DNSBL.Lists {
 		opts.Lists = append(opts.Lists, l.Name)
 	}
 	own := "x-" + strings.ToLower(c.Headers.OrgName) + "-qscan-spam"
-	return func(m *message.Message, d *policy.Decision) []pipeline.HeaderEdit {
+	return func(m *message.Message, d *message.Decision) []message.HeaderEdit {
 		edits, err := sstage.Headers(m.Spam, m.Header, c.Headers.OrgName, opts)
 		if err != nil {
 			log.WithError(err).Warn("spam headers")
 			return nil
 		}
-		var out []pipeline.HeaderEdit
+		var out []message.HeaderEdit
 		for _, e := range edits {
 			if m.Spam == nil && !strings.HasPrefix(strings.ToLower(e.Name), own) {
 				continue // another filter's X-Spam-* may stand when we did not check
 			}
-			out = append(out, pipeline.HeaderEdit{Op: e.Op, Name: e.Name, Value: e.Value})
+			out = append(out, message.HeaderEdit{Op: e.Op, Name: e.Name, Value: e.Value})
 		}
 		return out
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/qscan/qscan/pkg/pipeline"
 	"github.com/qscan/qscan/pkg/policy"
 	"github.com/qscan/qscan/pkg/quarantine"
+	"github.com/qscan/qscan/pkg/rebuild"
 	"github.com/qscan/qscan/pkg/ruleset"
 	"github.com/qscan/qscan/pkg/virus"
 	"github.com/qscan/qscan/pkg/virus/builtin"
@@ -215,7 +216,7 @@ func shippedRules(name string) (*content.Rules, error) {
 
 // checkerOptions gives the pipeline its decision settings and cleaner.
 // The spam actions were checked by buildStages (spam.ParseActions).
-func checkerOptions(c *config.Config, log logrus.FieldLogger, text replacementText) pipeline.CheckerOptions {
+func checkerOptions(c *config.Config, log logrus.FieldLogger, text func(m *message.Message, r message.Report) ([]byte, error)) pipeline.CheckerOptions {
 	silent := compileAll(c.Virus.SilentViruses)
 	return pipeline.CheckerOptions{
 		ExtraHeaders: extraHeaders(c, log),
@@ -234,7 +235,7 @@ func checkerOptions(c *config.Config, log logrus.FieldLogger, text replacementTe
 				SpamActions:    spamA, HighSpamActions: highA, HamActions: hamA,
 			}
 		},
-		Cleaner: &cleaner{text: text, log: log},
+		Cleaner: &rebuild.Cleaner{Text: text, Log: log},
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/policy"
+	"github.com/qscan/qscan/pkg/rebuild"
 	"github.com/qscan/qscan/pkg/sendmail"
 )
 
@@ -16,15 +17,10 @@ import (
 // spam transformations it asks for (striphtml, attachment). It returns the
 // new body and the header edits the new body needs (a new Content-Type).
 type Cleaner interface {
-	Clean(m *message.Message, d *policy.Decision) (body []byte, edits []HeaderEdit, err error)
+	Clean(m *message.Message, d *message.Decision) (body []byte, edits []message.HeaderEdit, err error)
 }
 
-// HeaderEdit is one change to the header of a delivered message.
-type HeaderEdit struct {
-	Op    string // "delete" (every occurrence), "add", or "replace" (first occurrence, else add)
-	Name  string
-	Value string
-}
+var _ Cleaner = (*rebuild.Cleaner)(nil)
 
 // Checker runs the stages on a message and decides what becomes of it. The
 // pipeline uses it for queued mail; `qscan scan` uses it on files.
@@ -33,7 +29,7 @@ type Checker struct {
 	headers Headers
 	policy  func(m *message.Message) policy.Settings
 	cleaner Cleaner
-	extra   func(m *message.Message, d *policy.Decision) []HeaderEdit
+	extra   func(m *message.Message, d *message.Decision) []message.HeaderEdit
 }
 
 // CheckerOptions are the decision-making parts of Options.
@@ -46,7 +42,7 @@ type CheckerOptions struct {
 	// ExtraHeaders adds header edits for a delivered message (spam
 	// headers). A spam action's "header" field of a name these set is
 	// left out.
-	ExtraHeaders func(m *message.Message, d *policy.Decision) []HeaderEdit
+	ExtraHeaders func(m *message.Message, d *message.Decision) []message.HeaderEdit
 }
 
 // NewChecker returns a Checker for the stages, with the header options of o.
@@ -76,10 +72,10 @@ func (c *Checker) run(ctx context.Context, m *message.Message) (map[string]int64
 
 // outcome is a decision carried out in memory.
 type outcome struct {
-	d     policy.Decision
-	whole string       // non-empty: quarantine the whole message for this reason
-	body  []byte       // rebuilt body; nil: unchanged
-	edits []HeaderEdit // to apply to the header, in order
+	d     message.Decision
+	whole string               // non-empty: quarantine the whole message for this reason
+	body  []byte               // rebuilt body; nil: unchanged
+	edits []message.HeaderEdit // to apply to the header, in order
 }
 
 // decide runs the policy and, for a delivered message, rebuilds it and
@@ -112,10 +108,10 @@ func (c *Checker) decide(m *message.Message) outcome {
 		o.body, o.edits = body, edits
 	}
 	for _, name := range c.ownHeaders() {
-		o.edits = append(o.edits, HeaderEdit{Op: "delete", Name: name})
+		o.edits = append(o.edits, message.HeaderEdit{Op: "delete", Name: name})
 	}
 	for _, h := range c.addedHeaders(m, d.HeaderValue) {
-		o.edits = append(o.edits, HeaderEdit{Op: "add", Name: h[0], Value: h[1]})
+		o.edits = append(o.edits, message.HeaderEdit{Op: "add", Name: h[0], Value: h[1]})
 	}
 	if c.extra != nil {
 		o.edits = append(o.edits, c.extra(m, &d)...)
@@ -130,14 +126,14 @@ func (c *Checker) decide(m *message.Message) outcome {
 // more than the shipped action's "X-Spam-Status: Yes", and two of them
 // would contradict each other. The others replace the fields of the same
 // name that came with the message, which a sender could have preset.
-func actionHeaders(fields [][2]string, edits []HeaderEdit) []HeaderEdit {
+func actionHeaders(fields [][2]string, edits []message.HeaderEdit) []message.HeaderEdit {
 	set := map[string]bool{}
 	for _, e := range edits {
 		if e.Op != "delete" {
 			set[strings.ToLower(e.Name)] = true
 		}
 	}
-	var dels, adds []HeaderEdit
+	var dels, adds []message.HeaderEdit
 	deleted := map[string]bool{}
 	for _, f := range fields {
 		low := strings.ToLower(f[0])
@@ -146,9 +142,9 @@ func actionHeaders(fields [][2]string, edits []HeaderEdit) []HeaderEdit {
 		}
 		if !deleted[low] {
 			deleted[low] = true
-			dels = append(dels, HeaderEdit{Op: "delete", Name: f[0]})
+			dels = append(dels, message.HeaderEdit{Op: "delete", Name: f[0]})
 		}
-		adds = append(adds, HeaderEdit{Op: "add", Name: f[0], Value: f[1]})
+		adds = append(adds, message.HeaderEdit{Op: "add", Name: f[0], Value: f[1]})
 	}
 	return append(dels, adds...)
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/qscan/qscan/pkg/message"
-	"github.com/qscan/qscan/pkg/policy"
 	"github.com/qscan/qscan/pkg/sendmail"
 )
 
@@ -35,7 +34,7 @@ type item struct {
 	outQf         []byte
 	outBody       []byte // nil: body unchanged, link the incoming df
 	whole         string // non-empty: quarantine the whole message with this reason
-	decision      policy.Decision
+	decision      message.Decision
 	quarantineDir string // its quarantine entry (whole, or the original of a cleaned message)
 	generated     bool   // a report qscan wrote itself: no incoming files
 	mail          *Mail  // the report, when generated

@@ -13,11 +13,11 @@ import (
 	"github.com/qscan/qscan/pkg/policy"
 )
 
-type fakeCleaner struct{ got []policy.Replacement }
+type fakeCleaner struct{ got []message.Replacement }
 
-func (f *fakeCleaner) Clean(m *message.Message, d *policy.Decision) ([]byte, []HeaderEdit, error) {
+func (f *fakeCleaner) Clean(m *message.Message, d *message.Decision) ([]byte, []message.HeaderEdit, error) {
 	f.got = d.Replace
-	return []byte("cleaned body\n"), []HeaderEdit{{Op: "replace", Name: "Content-Type", Value: "multipart/mixed; boundary=x"}}, nil
+	return []byte("cleaned body\n"), []message.HeaderEdit{{Op: "replace", Name: "Content-Type", Value: "multipart/mixed; boundary=x"}}, nil
 }
 
 type fakeNotifier struct{ got []Notice }

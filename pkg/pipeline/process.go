@@ -12,7 +12,6 @@ import (
 	"sync"
 
 	"github.com/qscan/qscan/pkg/message"
-	"github.com/qscan/qscan/pkg/policy"
 	"github.com/qscan/qscan/pkg/sendmail"
 )
 
@@ -163,7 +162,7 @@ func (p *Pipeline) decide(it *item) error {
 
 // forward adds the spam "forward" addresses as recipients (RP:<addr>),
 // replacing the original ones when the message goes only to them.
-func forward(qf *sendmail.Qf, d policy.Decision) error {
+func forward(qf *sendmail.Qf, d message.Decision) error {
 	if len(d.Forward) == 0 {
 		return nil
 	}
@@ -181,7 +180,7 @@ func forward(qf *sendmail.Qf, d policy.Decision) error {
 }
 
 // applyEdits applies header edits to a queue file.
-func applyEdits(qf *sendmail.Qf, edits []HeaderEdit, atTop bool) error {
+func applyEdits(qf *sendmail.Qf, edits []message.HeaderEdit, atTop bool) error {
 	add := qf.AddHeader
 	if atTop {
 		add = qf.AddHeaderTop

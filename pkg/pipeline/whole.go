@@ -14,7 +14,6 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/qscan/qscan/pkg/message"
-	"github.com/qscan/qscan/pkg/policy"
 	"github.com/qscan/qscan/pkg/safeio"
 	"github.com/qscan/qscan/pkg/sendmail"
 )
@@ -94,7 +93,7 @@ func (p *Pipeline) stageParts(it *item) bool {
 // (an archive is kept as the archive, not once more for each reported
 // member). Replacements of the whole body (Part -1) make one part without
 // data: the original is in the entry already.
-func removedParts(m *message.Message, rs []policy.Replacement) []QuarantinedPart {
+func removedParts(m *message.Message, rs []message.Replacement) []QuarantinedPart {
 	var out []QuarantinedPart
 	at := map[int]int{} // MIME leaf (-1: the whole body) -> index in out
 	for _, r := range rs {

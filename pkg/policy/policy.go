@@ -41,41 +41,9 @@ type Settings struct {
 	UnscannedValue string
 }
 
-// Replacement is a part to take out of the delivered message.
-type Replacement struct {
-	Part     int // index into Message.Parts of the leaf that was reported; -1: the whole body
-	MIMEPath string
-	Delete   bool // remove silently, no replacement text
-	Report   message.Report
-}
-
-// Decision is what the pipeline carries out.
-type Decision struct {
-	Verdict string // clean, infected, blocked, spam, high-spam, silent
-	// Deliver to the original recipients (after Replace, with headers).
-	Deliver bool
-	Replace []Replacement
-	// QuarantineWhole keeps the original message; QuarantineParts keeps
-	// the replaced parts.
-	QuarantineWhole  bool
-	QuarantineParts  bool
-	StoreSpam        bool     // spam "store": copy into the spam quarantine
-	ForwardOnly      bool     // deliver to Forward instead of the original recipients
-	Forward          []string // extra recipients of a copy
-	Bounce           bool
-	StripHTML        bool
-	SpamAttachment   bool // wrap the original as message/rfc822
-	NotifyRecipient  bool
-	Headers          [][2]string // extra headers from spam "header" actions
-	HeaderValue      string      // value of X-<Org>-QScan
-	NotifyPostmaster bool        // a non-silent virus or block: postmaster report
-	Reason           string      // why, for the log and the quarantine
-	Notes            []string    // informational reports that changed nothing
-}
-
 // Decide computes the decision for a checked message.
-func Decide(m *message.Message, s Settings) Decision {
-	d := Decision{Verdict: "clean", Deliver: true, HeaderValue: s.CleanValue}
+func Decide(m *message.Message, s Settings) message.Decision {
+	d := message.Decision{Verdict: "clean", Deliver: true, HeaderValue: s.CleanValue}
 	var reasons, notes []string
 	virus, silent := false, true
 	for _, r := range m.Reports {
@@ -101,14 +69,14 @@ func Decide(m *message.Message, s Settings) Decision {
 		switch r.Action {
 		case message.ActionQuarantine:
 			if s.ReplaceWhole && r.Part < 0 {
-				d.Replace = append(d.Replace, Replacement{Part: -1, Report: r})
+				d.Replace = append(d.Replace, message.Replacement{Part: -1, Report: r})
 			} else {
 				d.QuarantineWhole, d.Deliver = true, false
 			}
 		case message.ActionDelete, message.ActionReplace:
-			d.Replace = append(d.Replace, Replacement{Part: r.Part, MIMEPath: mimePath(m, r.Part), Delete: r.Action == message.ActionDelete, Report: r})
+			d.Replace = append(d.Replace, message.Replacement{Part: r.Part, MIMEPath: mimePath(m, r.Part), Delete: r.Action == message.ActionDelete, Report: r})
 		case message.ActionNone: // a virus is never only reported
-			d.Replace = append(d.Replace, Replacement{Part: r.Part, MIMEPath: mimePath(m, r.Part), Report: r})
+			d.Replace = append(d.Replace, message.Replacement{Part: r.Part, MIMEPath: mimePath(m, r.Part), Report: r})
 		}
 	}
 	d.Reason = strings.Join(dedupe(reasons), "; ")
@@ -121,7 +89,7 @@ func Decide(m *message.Message, s Settings) Decision {
 		d.NotifyPostmaster = true
 	}
 	if virus && silent {
-		return Decision{Verdict: "silent", Reason: d.Reason, QuarantineWhole: true}
+		return message.Decision{Verdict: "silent", Reason: d.Reason, QuarantineWhole: true}
 	}
 	for i, r := range d.Replace {
 		if r.Part < 0 || r.MIMEPath == "" {
@@ -178,7 +146,7 @@ func dedupe(ss []string) []string {
 }
 
 // applySpam adds the spam actions of the message's spam level.
-func applySpam(d *Decision, r *message.SpamResult, s Settings) {
+func applySpam(d *message.Decision, r *message.SpamResult, s Settings) {
 	if r == nil || r.Unchecked != "" && r.Level == "" {
 		return
 	}

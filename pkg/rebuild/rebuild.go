@@ -8,6 +8,10 @@
 // text/plain part in its place. The top-level header stays with the caller
 // (sendmail keeps it in the qf file): when it must change, Result lists
 // the header edits.
+//
+// The spam actions striphtml and attachment make their bodies here too
+// (StripHTML, Attachment), and Cleaner puts the three together for the
+// pipeline: the delivered copy of a message its decision changes.
 package rebuild
 
 import (

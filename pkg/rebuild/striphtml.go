@@ -1,44 +1,35 @@
-// Package spamaction builds the bodies that the "striphtml" and
-// "attachment" spam actions deliver: the message with its HTML parts made
-// plain text, or the original message wrapped as an attachment under a
-// warning text.
-//
-// Both are pure functions of the message bytes: they return a new body
-// and the top-level header edits (a rebuild.Result), which the caller
-// applies to the qf as it does for a cleaned message.
-package spamaction
+package rebuild
+
+// The bodies that the "striphtml" and "attachment" spam actions deliver:
+// the message with its HTML parts made plain text (this file), or the
+// original message wrapped as an attachment under a warning text
+// (attachment.go). Both are pure functions of the message bytes: they
+// return a new body and the top-level header edits (a Result), which the
+// caller applies as it does for a cleaned message.
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/jhillyerd/enmime/v2"
-
-	"github.com/qscan/qscan/pkg/rebuild"
 )
 
-// Defaults of Limits.
-const (
-	DefaultMaxTokens = 200000 // HTML tokens read per part
-	DefaultMaxParts  = 1000   // MIME parts (and "boundary" lines) in a message
-	DefaultMaxDepth  = 50     // multipart nesting
-)
+// DefaultMaxTokens is the default of HTMLLimits.MaxTokens (MaxParts and
+// MaxDepth default to DefaultMaxParts and DefaultMaxDepth). More MIME
+// structure than HTMLLimits allow is ErrTooComplex: deliver the message
+// without the conversion (or as the policy says).
+const DefaultMaxTokens = 200000
 
-// ErrTooComplex means the message has more MIME structure than Limits
-// allow; deliver it without the conversion (or as the policy says).
-var ErrTooComplex = errors.New("spamaction: message too complex")
-
-// Limits bound the work of StripHTML. The zero value uses the defaults.
-type Limits struct {
+// HTMLLimits bound the work of StripHTML. The zero value uses the defaults.
+type HTMLLimits struct {
 	MaxTokens int // HTML tokens read per part; default 200000
 	MaxParts  int // MIME parts, and lines naming a boundary; default 1000
 	MaxDepth  int // multipart and message/rfc822 nesting; default 50
 }
 
-func (l Limits) withDefaults() Limits {
+func (l HTMLLimits) withDefaults() HTMLLimits {
 	if l.MaxTokens <= 0 {
 		l.MaxTokens = DefaultMaxTokens
 	}
@@ -59,22 +50,22 @@ func (l Limits) withDefaults() Limits {
 // make HTML longer). Every other byte of the body is kept. A message
 // without such a part comes back unchanged (Result.Changed false).
 // Errors are rebuild's
-// (rebuild.ErrAmbiguous for MIME that parsers read differently) or
+// (ErrAmbiguous for MIME that parsers read differently) or
 // ErrTooComplex.
-func StripHTML(header, body []byte, lim Limits) (rebuild.Result, error) {
+func StripHTML(header, body []byte, lim HTMLLimits) (Result, error) {
 	lim = lim.withDefaults()
 	if n := boundaryLines(header, body); n > lim.MaxParts {
-		return rebuild.Result{}, fmt.Errorf("spamaction striphtml: %w: %d boundary lines", ErrTooComplex, n)
+		return Result{}, fmt.Errorf("rebuild striphtml: %w: %d boundary lines", ErrTooComplex, n)
 	}
 	parts, err := htmlParts(header, body, lim)
 	if err != nil {
-		return rebuild.Result{}, err
+		return Result{}, err
 	}
 	if len(parts) == 0 {
-		return rebuild.Result{Body: body}, nil
+		return Result{Body: body}, nil
 	}
-	opt := rebuild.Options{InlineParts: true, MaxDepth: lim.MaxDepth, MaxParts: lim.MaxParts}
-	var repl []rebuild.Replacement
+	opt := Options{InlineParts: true, MaxDepth: lim.MaxDepth, MaxParts: lim.MaxParts}
+	var repl []Replacement
 	budget := len(body) // all the texts together are never longer than the body
 	for _, p := range parts {
 		text, _ := HTMLText(p.html, lim.MaxTokens)
@@ -82,12 +73,12 @@ func StripHTML(header, body []byte, lim Limits) (rebuild.Result, error) {
 			text = cutText(text, budget)
 		}
 		budget -= len(text)
-		opt.MaxTextBytes = max(opt.MaxTextBytes, len(text), rebuild.DefaultMaxTextBytes)
-		repl = append(repl, rebuild.Replacement{MIMEPath: p.path, Text: text, Convert: true})
+		opt.MaxTextBytes = max(opt.MaxTextBytes, len(text), DefaultMaxTextBytes)
+		repl = append(repl, Replacement{MIMEPath: p.path, Text: text, Convert: true})
 	}
-	res, err := rebuild.Rebuild(header, body, repl, opt)
+	res, err := Rebuild(header, body, repl, opt)
 	if err != nil {
-		return rebuild.Result{}, fmt.Errorf("spamaction striphtml: %w", err)
+		return Result{}, fmt.Errorf("rebuild striphtml: %w", err)
 	}
 	return res, nil
 }
@@ -115,7 +106,7 @@ type htmlPart struct {
 // htmlParts finds the HTML parts to convert. The parser is configured as
 // pkg/explode configures it, so that paths agree, except that it decodes
 // the transfer encoding and the charset (to UTF-8).
-func htmlParts(header, body []byte, lim Limits) ([]htmlPart, error) {
+func htmlParts(header, body []byte, lim HTMLLimits) ([]htmlPart, error) {
 	raw := make([]byte, 0, len(header)+2+len(body))
 	raw = append(raw, header...)
 	if len(raw) > 0 && raw[len(raw)-1] != '\n' {
@@ -127,7 +118,7 @@ func htmlParts(header, body []byte, lim Limits) ([]htmlPart, error) {
 		enmime.DisableCharacterDetection(true), enmime.DisableTextConversion(true), enmime.MaxStoredPartErrors(20))
 	root, err := p.ReadParts(bytes.NewReader(raw))
 	if err != nil {
-		return nil, fmt.Errorf("spamaction striphtml: %w: %v", rebuild.ErrAmbiguous, err)
+		return nil, fmt.Errorf("rebuild striphtml: %w: %v", ErrAmbiguous, err)
 	}
 	type item struct {
 		p     *enmime.Part
@@ -140,7 +131,7 @@ func htmlParts(header, body []byte, lim Limits) ([]htmlPart, error) {
 		it := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		if count++; count > lim.MaxParts || it.depth > lim.MaxDepth {
-			return nil, fmt.Errorf("spamaction striphtml: %w: over %d parts or %d levels", ErrTooComplex, lim.MaxParts, lim.MaxDepth)
+			return nil, fmt.Errorf("rebuild striphtml: %w: over %d parts or %d levels", ErrTooComplex, lim.MaxParts, lim.MaxDepth)
 		}
 		var kids []item
 		for c := it.p.FirstChild; c != nil; c = c.NextSibling {
@@ -184,7 +175,7 @@ func boundaryLines(header, body []byte) int {
 			} else {
 				b = nil
 			}
-			if containsFold(line, "boundary") {
+			if containsWordFold(line, "boundary") {
 				n++
 			}
 		}
@@ -192,9 +183,9 @@ func boundaryLines(header, body []byte) int {
 	return n
 }
 
-// containsFold reports whether s contains the lower-case ASCII word w in
+// containsWordFold reports whether s contains the lower-case ASCII word w in
 // any case.
-func containsFold(s []byte, w string) bool {
+func containsWordFold(s []byte, w string) bool {
 	for i := 0; i+len(w) <= len(s); i++ {
 		if s[i]|0x20 == w[0] && strings.EqualFold(string(s[i:i+len(w)]), w) {
 			return true

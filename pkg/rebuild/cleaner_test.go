@@ -1,4 +1,4 @@
-package main
+package rebuild
 
 import (
 	"bytes"
@@ -6,21 +6,20 @@ import (
 	"testing"
 
 	"github.com/qscan/qscan/pkg/message"
-	"github.com/qscan/qscan/pkg/policy"
 )
 
 // TestCleanSpamTransforms: striphtml turns the HTML alternative into text,
 // attachment wraps the result under an explanation; the header edits give
 // the new structure.
 func TestCleanSpamTransforms(t *testing.T) {
-	raw, err := os.ReadFile("testdata/html-alternative.eml")
+	raw, err := os.ReadFile("testdata/clean/html-alternative.eml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	i := bytes.Index(raw, []byte("\n\n"))
 	m := &message.Message{ID: "6AM876nc000001", Header: raw[:i+1], Body: raw[i+2:], Spam: &message.SpamResult{Level: "spam", Score: 7.5, Required: 5}}
-	c := &cleaner{}
-	body, edits, err := c.Clean(m, &policy.Decision{StripHTML: true, SpamAttachment: true})
+	c := &Cleaner{}
+	body, edits, err := c.Clean(m, &message.Decision{StripHTML: true, SpamAttachment: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +41,7 @@ func TestCleanSpamTransforms(t *testing.T) {
 		t.Errorf("Content-Type edit = %q", ct)
 	}
 	// Without the spam actions nothing changes.
-	body, edits, err = c.Clean(m, &policy.Decision{})
+	body, edits, err = c.Clean(m, &message.Decision{})
 	if err != nil || !bytes.Equal(body, m.Body) || len(edits) != 0 {
 		t.Errorf("Clean with nothing to do changed the message: %v %d", err, len(edits))
 	}

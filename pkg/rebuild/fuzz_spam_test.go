@@ -1,4 +1,4 @@
-package spamaction
+package rebuild
 
 import (
 	"bytes"
@@ -37,7 +37,7 @@ func FuzzStripHTML(f *testing.F) {
 	addSeeds(f)
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		header, body := cut(raw)
-		res, err := StripHTML(header, body, Limits{MaxTokens: 5000, MaxParts: 200})
+		res, err := StripHTML(header, body, HTMLLimits{MaxTokens: 5000, MaxParts: 200})
 		if err != nil {
 			return
 		}

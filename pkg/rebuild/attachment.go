@@ -1,21 +1,14 @@
-package spamaction
+package rebuild
 
 import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"strconv"
-
-	"github.com/qscan/qscan/pkg/rebuild"
 )
 
 // AttachmentFilename names the attached original message.
 const AttachmentFilename = "original-message.eml"
-
-// contentFields are the top-level fields that described the old body and
-// would misdescribe the new multipart.
-var contentFields = []string{"Content-Transfer-Encoding", "Content-Length", "Content-Disposition",
-	"Content-Description", "Content-ID", "Content-MD5", "Content-Location", "Content-Language", "Content-Base"}
 
 // Attachment wraps the message (header block and body) as a
 // message/rfc822 attachment named AttachmentFilename, after an inline
@@ -29,12 +22,12 @@ var contentFields = []string{"Content-Transfer-Encoding", "Content-Length", "Con
 // The Result's header edits make the top level a multipart/mixed with
 // MIME-Version 1.0 and delete the fields that described the old body
 // (Content-Transfer-Encoding, Content-Length, Content-Disposition ...).
-func Attachment(header, body, text, boundarySeed []byte) rebuild.Result {
+func Attachment(header, body, text, boundarySeed []byte) Result {
 	nl := lineBreak(body)
 	if len(body) == 0 {
 		nl = lineBreak(header)
 	}
-	cte, enc := rebuild.EncodeText(text, nl)
+	cte, enc := EncodeText(text, nl)
 	b := boundary(boundarySeed, header, body, enc)
 	var out bytes.Buffer
 	out.Grow(len(header) + len(body) + len(enc) + 512)
@@ -56,11 +49,12 @@ func Attachment(header, body, text, boundarySeed []byte) rebuild.Result {
 	out.WriteString(nl)
 	out.Write(body)
 	out.WriteString(nl + "--" + b + "--" + nl)
-	return rebuild.Result{
+	return Result{
 		Body: out.Bytes(),
-		Set: []rebuild.Field{{Name: "MIME-Version", Value: "1.0"},
+		Set: []Field{{Name: "MIME-Version", Value: "1.0"},
 			{Name: "Content-Type", Value: `multipart/mixed; boundary="` + b + `"`}},
-		Delete:  append([]string(nil), contentFields...),
+		// Every field that described the old body goes.
+		Delete:  append([]string{"Content-Transfer-Encoding", "Content-Length"}, contentFields...),
 		Changed: true,
 	}
 }
@@ -107,13 +101,4 @@ func messageCTE(header, body []byte) string {
 		}
 	}
 	return cte
-}
-
-// lineBreak is the line break of b: CRLF when its first line ends so,
-// LF otherwise.
-func lineBreak(b []byte) string {
-	if i := bytes.IndexByte(b, '\n'); i > 0 && b[i-1] == '\r' {
-		return "\r\n"
-	}
-	return "\n"
 }

@@ -1,24 +1,19 @@
-package spamaction
+package rebuild
 
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/jhillyerd/enmime/v2"
-
-	"github.com/qscan/qscan/pkg/rebuild"
 )
 
-var update = flag.Bool("update", false, "rewrite the testdata/*/*.want golden files")
-
-// splitMessage cuts a whole message into its header block (with its last
+// splitMsg cuts a whole message into its header block (with its last
 // line break) and body, as the qf and df hold them.
-func splitMessage(t *testing.T, raw []byte) (header, body []byte) {
+func splitMsg(t *testing.T, raw []byte) (header, body []byte) {
 	t.Helper()
 	for _, sep := range []string{"\r\n\r\n", "\n\n"} {
 		if i := bytes.Index(raw, []byte(sep)); i >= 0 {
@@ -29,8 +24,8 @@ func splitMessage(t *testing.T, raw []byte) (header, body []byte) {
 	return nil, nil
 }
 
-// outgoing is the message as it leaves: edited header, blank line, body.
-func outgoing(header []byte, res rebuild.Result) []byte {
+// outgoingMsg is the message as it leaves: edited header, blank line, body.
+func outgoingMsg(header []byte, res Result) []byte {
 	h := res.Header(header)
 	nl := "\n"
 	if bytes.HasSuffix(h, []byte("\r\n")) {
@@ -109,8 +104,8 @@ func TestStripHTMLGolden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h, b := splitMessage(t, raw)
-		res, err := StripHTML(h, b, Limits{})
+		h, b := splitMsg(t, raw)
+		res, err := StripHTML(h, b, HTMLLimits{})
 		if err != nil {
 			t.Errorf("StripHTML(%s): %v", name, err)
 			continue
@@ -118,7 +113,7 @@ func TestStripHTMLGolden(t *testing.T) {
 		if !res.Changed {
 			t.Errorf("StripHTML(%s).Changed = false, want true", name)
 		}
-		out := outgoing(h, res)
+		out := outgoingMsg(h, res)
 		golden(t, strings.TrimSuffix(file, ".eml")+".want", out)
 		html, plain := readBack(t, out)
 		if len(html) != tt.keptHTML {
@@ -146,8 +141,8 @@ func TestStripHTMLGolden(t *testing.T) {
 // byte-identical and that an alternative stays an alternative.
 func TestStripHTMLKeepsOtherBytes(t *testing.T) {
 	raw, _ := os.ReadFile("testdata/strip/html-attachment.eml")
-	h, b := splitMessage(t, raw)
-	res, err := StripHTML(h, b, Limits{})
+	h, b := splitMsg(t, raw)
+	res, err := StripHTML(h, b, HTMLLimits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,8 +155,8 @@ func TestStripHTMLKeepsOtherBytes(t *testing.T) {
 		t.Errorf("the preamble changed:\n%s", res.Body)
 	}
 	raw, _ = os.ReadFile("testdata/strip/alternative.eml")
-	h, b = splitMessage(t, raw)
-	res, _ = StripHTML(h, b, Limits{})
+	h, b = splitMsg(t, raw)
+	res, _ = StripHTML(h, b, HTMLLimits{})
 	if got := string(res.Header(h)); !strings.Contains(got, "multipart/alternative") {
 		t.Errorf("alternative became:\n%s", got)
 	}
@@ -169,8 +164,8 @@ func TestStripHTMLKeepsOtherBytes(t *testing.T) {
 
 func TestStripHTMLUnchanged(t *testing.T) {
 	raw, _ := os.ReadFile("testdata/strip/no-html.eml")
-	h, b := splitMessage(t, raw)
-	res, err := StripHTML(h, b, Limits{})
+	h, b := splitMsg(t, raw)
+	res, err := StripHTML(h, b, HTMLLimits{})
 	if err != nil || res.Changed || !bytes.Equal(res.Body, b) || len(res.Set)+len(res.Delete) != 0 {
 		t.Errorf("StripHTML(no html) = %+v, %v; want the body unchanged", res, err)
 	}
@@ -184,19 +179,19 @@ func TestStripHTMLBounded(t *testing.T) {
 		b.WriteString("--b\nContent-Type: multipart/mixed; boundary=b\n\n")
 	}
 	h := []byte("Content-Type: multipart/mixed; boundary=b\n")
-	if _, err := StripHTML(h, b.Bytes(), Limits{}); !errors.Is(err, ErrTooComplex) {
+	if _, err := StripHTML(h, b.Bytes(), HTMLLimits{}); !errors.Is(err, ErrTooComplex) {
 		t.Errorf("StripHTML(5000 nested multiparts) error = %v, want ErrTooComplex", err)
 	}
 	html := strings.Repeat("<div>", 90000) + "deep" + strings.Repeat("</div>", 90000)
 	h = []byte("Content-Type: text/html\n")
-	res, err := StripHTML(h, []byte(html), Limits{MaxTokens: 1000})
+	res, err := StripHTML(h, []byte(html), HTMLLimits{MaxTokens: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if bytes.Contains(res.Body, []byte("deep")) || !bytes.Contains(res.Body, []byte("[...]")) {
 		t.Errorf("StripHTML(90000 nested divs, MaxTokens 1000) = %.200q, want cut", res.Body)
 	}
-	res, err = StripHTML(h, []byte(html), Limits{})
+	res, err = StripHTML(h, []byte(html), HTMLLimits{})
 	if err != nil || !bytes.Contains(res.Body, []byte("deep")) {
 		t.Errorf("StripHTML(90000 nested divs) = %.200q, %v; want the text", res.Body, err)
 	}
@@ -247,11 +242,11 @@ func TestHTMLTextNeverGrows(t *testing.T) {
 func TestStripHTMLCharsetGrowth(t *testing.T) {
 	h := []byte("Content-Type: text/html; charset=windows-1252\n")
 	body := bytes.Repeat([]byte{0x80}, 3000)
-	res, err := StripHTML(h, body, Limits{})
+	res, err := StripHTML(h, body, HTMLLimits{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, plain := readBack(t, outgoing(h, res))
+	_, plain := readBack(t, outgoingMsg(h, res))
 	if len(plain) > len(body) || !strings.HasPrefix(plain, "€€€") {
 		t.Errorf("StripHTML(3000 windows-1252 euro signs) text = %d bytes %.12q, want at most %d, euros", len(plain), plain, len(body))
 	}

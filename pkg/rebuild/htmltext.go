@@ -1,4 +1,4 @@
-package spamaction
+package rebuild
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package spamaction
+package rebuild
 
 import (
 	"bytes"
@@ -27,9 +27,9 @@ func TestAttachmentGolden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h, b := splitMessage(t, raw)
+		h, b := splitMsg(t, raw)
 		res := Attachment(h, b, []byte(warningText), []byte("6AM8Fa4W008391"))
-		out := outgoing(h, res)
+		out := outgoingMsg(h, res)
 		golden(t, strings.TrimSuffix(file, ".eml")+".want", out)
 
 		env, err := enmime.ReadEnvelope(bytes.NewReader(out))

@@ -1,41 +1,38 @@
-package main
+package rebuild
 
 import (
 	"fmt"
 	"sort"
 	"strings"
 
-	"github.com/qscan/qscan/pkg/message"
-	"github.com/qscan/qscan/pkg/pipeline"
-	"github.com/qscan/qscan/pkg/policy"
-	"github.com/qscan/qscan/pkg/rebuild"
-	"github.com/qscan/qscan/pkg/spamaction"
 	"github.com/sirupsen/logrus"
+
+	"github.com/qscan/qscan/pkg/message"
 )
 
-// replacementText renders the text put in place of a removed part.
-type replacementText func(m *message.Message, r policy.Replacement, filename string) ([]byte, error)
-
-// cleaner rebuilds messages with pkg/rebuild, the texts coming from the
-// report templates.
-type cleaner struct {
-	log  logrus.FieldLogger
-	text replacementText
-	// inline renders the warning put at the top of a cleaned message; nil:
+// Cleaner makes the delivered copy of a message a decision changes: the
+// reported parts replaced by their texts (Rebuild), then the spam actions
+// striphtml (StripHTML) and attachment (Attachment).
+type Cleaner struct {
+	// Log gets the spam transformations that were skipped; nil: none.
+	Log logrus.FieldLogger
+	// Text renders the text put in place of a part removed for report r
+	// (pkg/notify's report templates).
+	Text func(m *message.Message, r message.Report) ([]byte, error)
+	// Inline renders the warning put at the top of a cleaned message; nil:
 	// none ([notify] inline_warning).
-	inline func(removed []string, warningName string) ([]byte, error)
-	opt    rebuild.Options
+	Inline func(removed []string, warningName string) ([]byte, error)
+	// Options shape the rebuilt body.
+	Options Options
 }
-
-var _ pipeline.Cleaner = (*cleaner)(nil)
 
 // Clean makes the delivered copy: the reported parts replaced, then the
 // spam actions striphtml and attachment. A part that cannot be replaced
 // is an error (the message is then kept back); a spam transformation that
 // fails is skipped: the message goes out as spam all the same.
-func (c *cleaner) Clean(m *message.Message, d *policy.Decision) ([]byte, []pipeline.HeaderEdit, error) {
+func (c *Cleaner) Clean(m *message.Message, d *message.Decision) ([]byte, []message.HeaderEdit, error) {
 	header, body := m.Header, m.Body
-	var edits []pipeline.HeaderEdit
+	var edits []message.HeaderEdit
 	if len(d.Replace) > 0 {
 		b, e, err := c.replace(m, d.Replace)
 		if err != nil {
@@ -45,18 +42,18 @@ func (c *cleaner) Clean(m *message.Message, d *policy.Decision) ([]byte, []pipel
 		header = editHeaderText(header, e)
 	}
 	if d.StripHTML {
-		res, err := spamaction.StripHTML(header, body, spamaction.Limits{})
+		res, err := StripHTML(header, body, HTMLLimits{})
 		if err == nil && res.Changed {
 			body, header = res.Body, res.Header(header)
 			edits = append(edits, resultEdits(res)...)
-		} else if err != nil && c.log != nil {
-			c.log.WithError(err).WithField("id", m.ID).Warn("striphtml skipped")
+		} else if err != nil && c.Log != nil {
+			c.Log.WithError(err).WithField("id", m.ID).Warn("striphtml skipped")
 		}
 	}
 	if d.SpamAttachment && m.Spam != nil {
 		text := fmt.Sprintf("This message was classified as spam (score %.1f, required %.1f).\n"+
 			"The original message is attached unchanged.\n", m.Spam.Score, m.Spam.Required)
-		res := spamaction.Attachment(header, body, []byte(text), []byte(m.ID))
+		res := Attachment(header, body, []byte(text), []byte(m.ID))
 		body = res.Body
 		edits = append(edits, resultEdits(res)...)
 	}
@@ -64,27 +61,27 @@ func (c *cleaner) Clean(m *message.Message, d *policy.Decision) ([]byte, []pipel
 }
 
 // resultEdits turns rebuild's header changes into header edits.
-func resultEdits(res rebuild.Result) []pipeline.HeaderEdit {
-	var edits []pipeline.HeaderEdit
+func resultEdits(res Result) []message.HeaderEdit {
+	var edits []message.HeaderEdit
 	for _, name := range res.Delete {
-		edits = append(edits, pipeline.HeaderEdit{Op: "delete", Name: name})
+		edits = append(edits, message.HeaderEdit{Op: "delete", Name: name})
 	}
 	for _, f := range res.Set {
-		edits = append(edits, pipeline.HeaderEdit{Op: "replace", Name: f.Name, Value: f.Value})
+		edits = append(edits, message.HeaderEdit{Op: "replace", Name: f.Name, Value: f.Value})
 	}
 	return edits
 }
 
 // editHeaderText applies header edits to a raw header block, so that a
 // later transformation sees the header the earlier one made.
-func editHeaderText(block []byte, edits []pipeline.HeaderEdit) []byte {
-	var r rebuild.Result
+func editHeaderText(block []byte, edits []message.HeaderEdit) []byte {
+	var r Result
 	for _, e := range edits {
 		switch e.Op {
 		case "delete":
 			r.Delete = append(r.Delete, e.Name)
 		case "replace", "add":
-			r.Set = append(r.Set, rebuild.Field{Name: e.Name, Value: e.Value})
+			r.Set = append(r.Set, Field{Name: e.Name, Value: e.Value})
 		}
 	}
 	return r.Header(block)
@@ -92,16 +89,16 @@ func editHeaderText(block []byte, edits []pipeline.HeaderEdit) []byte {
 
 // replace replaces each reported MIME part once: several reports about
 // the same attachment (two members of one zip) share one replacement text.
-func (c *cleaner) replace(m *message.Message, repl []policy.Replacement) ([]byte, []pipeline.HeaderEdit, error) {
+func (c *Cleaner) replace(m *message.Message, repl []message.Replacement) ([]byte, []message.HeaderEdit, error) {
 	for _, r := range repl {
 		if r.Part < 0 {
 			return c.replaceWhole(m, r)
 		}
 	}
-	byPath := map[string]*rebuild.Replacement{}
+	byPath := map[string]*Replacement{}
 	var paths []string
 	// One text per attachment: a virus report speaks for it first.
-	repl = append([]policy.Replacement(nil), repl...)
+	repl = append([]message.Replacement(nil), repl...)
 	sort.SliceStable(repl, func(i, j int) bool {
 		return repl[i].Report.Kind == message.KindVirus && repl[j].Report.Kind != message.KindVirus
 	})
@@ -110,39 +107,38 @@ func (c *cleaner) replace(m *message.Message, repl []policy.Replacement) ([]byte
 			x.Delete = x.Delete && r.Delete
 			continue
 		}
-		name := partFilename(m, r.Part)
-		text, err := c.text(m, r, name)
+		text, err := c.Text(m, r.Report)
 		if err != nil {
 			return nil, nil, err
 		}
 		top := partFilename(m, topPart(m, r.Part))
-		byPath[r.MIMEPath] = &rebuild.Replacement{MIMEPath: r.MIMEPath, Text: text, Delete: r.Delete, Filename: warningName(top)}
+		byPath[r.MIMEPath] = &Replacement{MIMEPath: r.MIMEPath, Text: text, Delete: r.Delete, Filename: warningName(top)}
 		paths = append(paths, r.MIMEPath)
 	}
 	sort.Strings(paths)
-	var rs []rebuild.Replacement
+	var rs []Replacement
 	for _, p := range paths {
 		rs = append(rs, *byPath[p])
 	}
-	opt := c.opt
-	if c.inline != nil {
+	opt := c.Options
+	if c.Inline != nil {
 		var names []string
 		for _, r := range rs {
 			if r.Filename != "" {
 				names = append(names, strings.TrimSuffix(r.Filename, ".txt"))
 			}
 		}
-		warning := rebuild.DefaultWarningFilename
+		warning := DefaultWarningFilename
 		if len(rs) > 0 && rs[0].Filename != "" {
 			warning = rs[0].Filename
 		}
-		w, err := c.inline(names, warning)
+		w, err := c.Inline(names, warning)
 		if err != nil {
 			return nil, nil, err
 		}
 		opt.InlineWarning = w
 	}
-	res, err := rebuild.Rebuild(m.Header, m.Body, rs, opt)
+	res, err := Rebuild(m.Header, m.Body, rs, opt)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -184,12 +180,12 @@ func warningName(name string) string {
 
 // replaceWhole delivers the warning text in place of the whole body (the
 // message itself was the problem: too large, unparsable).
-func (c *cleaner) replaceWhole(m *message.Message, r policy.Replacement) ([]byte, []pipeline.HeaderEdit, error) {
-	text, err := c.text(m, r, "")
+func (c *Cleaner) replaceWhole(m *message.Message, r message.Replacement) ([]byte, []message.HeaderEdit, error) {
+	text, err := c.Text(m, r.Report)
 	if err != nil {
 		return nil, nil, err
 	}
-	edits := []pipeline.HeaderEdit{
+	edits := []message.HeaderEdit{
 		{Op: "delete", Name: "Content-Length"},
 		{Op: "delete", Name: "Content-Disposition"},
 		{Op: "replace", Name: "Content-Type", Value: "text/plain; charset=utf-8"},
