@@ -20,7 +20,6 @@ import (
 	"github.com/qscan/qscan/pkg/metrics"
 	"github.com/qscan/qscan/pkg/pipeline"
 	"github.com/qscan/qscan/pkg/quarantine"
-	"github.com/qscan/qscan/pkg/rebuild"
 	"github.com/qscan/qscan/pkg/sendmail"
 	"github.com/qscan/qscan/pkg/store"
 	"github.com/qscan/qscan/pkg/watch"
@@ -283,15 +282,12 @@ func pipelineOptions(c *config.Config, log logrus.FieldLogger) (pipeline.Options
 			AddTo: c.Headers.AddTo, AddID: c.Headers.AddID, AtTop: c.Headers.PlaceAtTop,
 		},
 	}
-	n, text, err := newNotifier(c)
+	n, err := newNotifier(c)
 	if err != nil {
 		return o, err
 	}
 	o.Notifier = n
-	o.Checker = checkerOptions(c, log, text)
-	if c.Notify.InlineWarning {
-		o.Checker.Cleaner.(*rebuild.Cleaner).Inline = n.inlineWarning
-	}
+	o.Checker = checkerOptions(c, log, n)
 	if c.Queue.Kick {
 		o.Kick = &pipeline.Kick{Sendmail: c.Queue.Sendmail, Args: c.Queue.SendmailArgs}
 	}

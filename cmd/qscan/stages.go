@@ -16,6 +16,7 @@ import (
 	"github.com/qscan/qscan/pkg/content"
 	"github.com/qscan/qscan/pkg/explode"
 	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/notify"
 	"github.com/qscan/qscan/pkg/pipeline"
 	"github.com/qscan/qscan/pkg/policy"
 	"github.com/qscan/qscan/pkg/quarantine"
@@ -216,8 +217,12 @@ func shippedRules(name string) (*content.Rules, error) {
 
 // checkerOptions gives the pipeline its decision settings and cleaner.
 // The spam actions were checked by buildStages (spam.ParseActions).
-func checkerOptions(c *config.Config, log logrus.FieldLogger, text func(m *message.Message, r message.Report) ([]byte, error)) pipeline.CheckerOptions {
+func checkerOptions(c *config.Config, log logrus.FieldLogger, n *notify.Notifier) pipeline.CheckerOptions {
 	silent := compileAll(c.Virus.SilentViruses)
+	cl := &rebuild.Cleaner{Text: n.ReplacementText, Log: log}
+	if c.Notify.InlineWarning {
+		cl.Inline = n.InlineWarning
+	}
 	return pipeline.CheckerOptions{
 		ExtraHeaders: extraHeaders(c, log),
 		Policy: func(m *message.Message) policy.Settings {
@@ -235,7 +240,7 @@ func checkerOptions(c *config.Config, log logrus.FieldLogger, text func(m *messa
 				SpamActions:    spamA, HighSpamActions: highA, HamActions: hamA,
 			}
 		},
-		Cleaner: &rebuild.Cleaner{Text: text, Log: log},
+		Cleaner: cl,
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/notify"
 )
 
 // BatchStats describes one batch.
@@ -171,7 +172,7 @@ func (p *Pipeline) commitBatch(ctx context.Context, b *batch) (BatchStats, error
 	}
 	items, st := b.items, b.st
 	var out []*item
-	var notices []Notice
+	var notices []notify.Event
 	for _, it := range items {
 		switch {
 		case it.err != nil:

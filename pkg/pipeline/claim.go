@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/notify"
 	"github.com/qscan/qscan/pkg/sendmail"
 )
 
@@ -35,10 +36,10 @@ type item struct {
 	outBody       []byte // nil: body unchanged, link the incoming df
 	whole         string // non-empty: quarantine the whole message with this reason
 	decision      message.Decision
-	quarantineDir string // its quarantine entry (whole, or the original of a cleaned message)
-	generated     bool   // a report qscan wrote itself: no incoming files
-	mail          *Mail  // the report, when generated
-	outID         string // the ID in the outgoing queue, once committed
+	quarantineDir string         // its quarantine entry (whole, or the original of a cleaned message)
+	generated     bool           // a report qscan wrote itself: no incoming files
+	mail          *notify.Queued // the report, when generated
+	outID         string         // the ID in the outgoing queue, once committed
 	stageMS       map[string]int64
 	start         time.Time
 

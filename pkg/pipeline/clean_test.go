@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/notify"
 	"github.com/qscan/qscan/pkg/policy"
 )
 
@@ -20,19 +21,19 @@ func (f *fakeCleaner) Clean(m *message.Message, d *message.Decision) ([]byte, []
 	return []byte("cleaned body\n"), []message.HeaderEdit{{Op: "replace", Name: "Content-Type", Value: "multipart/mixed; boundary=x"}}, nil
 }
 
-type fakeNotifier struct{ got []Notice }
+type fakeNotifier struct{ got []notify.Event }
 
-func (f *fakeNotifier) Sender(Notice) (*Mail, error) { return nil, nil }
-func (f *fakeNotifier) Spam(n Notice) ([]Mail, error) {
+func (f *fakeNotifier) Sender(notify.Event) (*notify.Queued, error) { return nil, nil }
+func (f *fakeNotifier) Spam(n notify.Event) ([]notify.Queued, error) {
 	if !n.NotifyRecipients {
 		return nil, nil
 	}
-	return []Mail{{Recipients: n.Envelope.Recipients, Header: []byte("Subject: {Spam not delivered}\n"), Body: []byte("notice\n")}}, nil
+	return []notify.Queued{{Recipients: n.Envelope.Recipients, Header: []byte("Subject: {Spam not delivered}\n"), Body: []byte("notice\n")}}, nil
 }
 
-func (f *fakeNotifier) Postmaster(ns []Notice) ([]Mail, error) {
+func (f *fakeNotifier) Postmaster(ns []notify.Event) ([]notify.Queued, error) {
 	f.got = ns
-	return []Mail{{Recipients: []string{"postmaster@example.test"}, Header: []byte("Subject: Warning: E-mail viruses detected\nFrom: postmaster\n"), Body: []byte("report\n")}}, nil
+	return []notify.Queued{{Recipients: []string{"postmaster@example.test"}, Header: []byte("Subject: Warning: E-mail viruses detected\nFrom: postmaster\n"), Body: []byte("report\n")}}, nil
 }
 
 // infect is a stage that finds a virus in the second part.

@@ -7,18 +7,22 @@ import (
 	"testing"
 
 	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/notify"
 	"github.com/qscan/qscan/pkg/policy"
 )
 
 // spyNotifier records the notices it is asked to write.
-type spyNotifier struct{ spam, sender []Notice }
+type spyNotifier struct{ spam, sender []notify.Event }
 
-func (s *spyNotifier) Postmaster([]Notice) ([]Mail, error) { return nil, nil }
-func (s *spyNotifier) Sender(n Notice) (*Mail, error) {
+func (s *spyNotifier) Postmaster([]notify.Event) ([]notify.Queued, error) { return nil, nil }
+func (s *spyNotifier) Sender(n notify.Event) (*notify.Queued, error) {
 	s.sender = append(s.sender, n)
 	return nil, nil
 }
-func (s *spyNotifier) Spam(n Notice) ([]Mail, error) { s.spam = append(s.spam, n); return nil, nil }
+func (s *spyNotifier) Spam(n notify.Event) ([]notify.Queued, error) {
+	s.spam = append(s.spam, n)
+	return nil, nil
+}
 
 // TestNoticeHidesForward: the spam actions "forward ADDR" (a spamtrap, an
 // archive) and "bounce" together: the bounce to the (usually forged)
