@@ -1,13 +1,12 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"regexp"
 	"strings"
-	"sync"
 
 	"github.com/sirupsen/logrus"
 
@@ -76,9 +75,8 @@ func explodeLimits(l config.Limits) explode.Limits {
 	}
 }
 
-// contentStage loads the rule files; their errors come back all at once
-// as FILE:LINE: text. A rule-files option may be a ruleset choosing the
-// files per message: every file set it can name is loaded now.
+// contentStage maps [content] to the content stage, which loads every
+// rule file the options can name now.
 func contentStage(c *config.Config) (pipeline.Stage, error) {
 	cc := c.Content
 	off := func(n config.Size) int64 {
@@ -96,123 +94,14 @@ func contentStage(c *config.Config) (pipeline.Stage, error) {
 		BlockPartial: cc.BlockPartial, BlockExternalBody: cc.BlockExternalBody, BlockEncrypted: cc.BlockEncrypted, QPMaxBlankLine: qp,
 		HTML: content.HTMLOptions{IFrame: cc.HTML.IFrame, Form: cc.HTML.Form, Script: cc.HTML.Script, ObjectCodebase: cc.HTML.ObjectCodebase},
 	}
-	rs := &ruleFiles{c: c, opts: opts, loaded: map[string]*content.Rules{}, checkers: map[string]*content.Checker{}}
-	var errs []error
-	for _, o := range rs.options() {
-		for _, v := range settingValues(o.s) {
-			if _, err := rs.load(v, o.shipped); err != nil {
-				errs = append(errs, err)
-			}
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("content rules:\n%w", err)
-	}
-	if _, err := rs.checker(&message.Message{}); err != nil {
-		return nil, fmt.Errorf("content rules:\n%w", err)
-	}
-	return rs, nil
-}
-
-// ruleFiles is the content stage: a content.Checker per set of rule files.
-type ruleFiles struct {
-	c        *config.Config
-	opts     content.Options
-	mu       sync.Mutex
-	loaded   map[string]*content.Rules   // by option value
-	checkers map[string]*content.Checker // by the four values
-}
-
-type ruleOption struct {
-	s       config.Setting
-	shipped string
-}
-
-func (r *ruleFiles) options() []ruleOption {
-	cc := r.c.Content
-	return []ruleOption{{cc.FilenameRules, "filename.rules.conf"}, {cc.FiletypeRules, "filetype.rules.conf"},
-		{cc.ArchiveFilenameRules, "archives.filename.rules.conf"}, {cc.ArchiveFiletypeRules, "archives.filetype.rules.conf"}}
-}
-
-// load parses the rule files a value names (the shipped ones for "").
-func (r *ruleFiles) load(v, shipped string) (*content.Rules, error) {
-	key := shipped + "\x00" + v
-	if rs, ok := r.loaded[key]; ok {
-		return rs, nil
-	}
-	var rs *content.Rules
-	var err error
-	if paths := r.c.RuleFiles(v); len(paths) > 0 {
-		rs, err = content.LoadRules(paths...)
-	} else {
-		rs, err = shippedRules(shipped)
-	}
-	if err == nil {
-		r.loaded[key] = rs
-	}
-	return rs, err
-}
-
-// checker returns the checker for a message's rule files.
-func (r *ruleFiles) checker(m *message.Message) (*content.Checker, error) {
-	rm := rulesMsg(m)
-	var vals [4]string
-	for i, o := range r.options() {
-		vals[i] = o.s.Resolve(rm)
-	}
-	key := strings.Join(vals[:], "\x00")
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if c, ok := r.checkers[key]; ok {
-		return c, nil
-	}
-	var sets [4]*content.Rules
-	for i, o := range r.options() {
-		rs, err := r.load(vals[i], o.shipped)
-		if err != nil {
-			return nil, err
-		}
-		sets[i] = rs
-	}
-	c, err := content.NewWithRules(r.opts, content.RuleSets{Filename: sets[0], Filetype: sets[1], ArchiveFilename: sets[2], ArchiveFiletype: sets[3]})
+	rules, err := fs.Sub(etc.Rules, "rules")
 	if err != nil {
 		return nil, err
 	}
-	r.checkers[key] = c
-	return c, nil
-}
-
-// Name is the stage's name in logs and metrics.
-func (r *ruleFiles) Name() string { return "content" }
-
-// Check runs the content checks with the message's rule files.
-func (r *ruleFiles) Check(_ context.Context, m *message.Message) error {
-	c, err := r.checker(m)
-	if err != nil {
-		return err
-	}
-	m.Reports = append(m.Reports, c.Check(m)...)
-	return nil
-}
-
-// settingValues lists every value a setting can give: its plain value and
-// each value of its ruleset.
-func settingValues(s config.Setting) []string {
-	vals := []string{s.Plain}
-	if s.Rules != nil {
-		s.Rules.CheckValues(func(v string) error { vals = append(vals, v); return nil })
-	}
-	return vals
-}
-
-// shippedRules parses a rule file built into the binary.
-func shippedRules(name string) (*content.Rules, error) {
-	f, err := etc.Rules.Open("rules/" + name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return content.ParseRules("(built-in) "+name, f)
+	return content.NewRuleFiles(content.RuleFileOptions{Options: opts,
+		Filename: cc.FilenameRules.Setting, Filetype: cc.FiletypeRules.Setting,
+		ArchiveFilename: cc.ArchiveFilenameRules.Setting, ArchiveFiletype: cc.ArchiveFiletypeRules.Setting,
+		Paths: c.RuleFiles, Shipped: rules})
 }
 
 // checkerOptions gives the pipeline its decision settings and cleaner.
