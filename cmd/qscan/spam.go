@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net"
-	"slices"
 	"strings"
 	"time"
 
@@ -12,7 +10,7 @@ import (
 
 	"github.com/qscan/qscan/pkg/config"
 	"github.com/qscan/qscan/pkg/message"
-	"github.com/qscan/qscan/pkg/pipeline"
+	"github.com/qscan/qscan/pkg/policy"
 	"github.com/qscan/qscan/pkg/rebuild"
 	"github.com/qscan/qscan/pkg/spam"
 	"github.com/qscan/qscan/pkg/spam/dnsbl"
@@ -25,7 +23,7 @@ import (
 func spamOptions(c config.Spam) spam.Options {
 	return spam.Options{
 		// The stage classifies with the plain values; rulesets re-level per
-		// message in the policy (see perMessageSpam).
+		// message in the policy (see policy.Level).
 		Engines: c.Engines, RequiredScore: score(c.RequiredScore.Plain, 5), HighScore: score(c.HighScore.Plain, 10),
 		SpamActions: c.SpamActions.Plain, HighSpamActions: c.HighSpamActions.Plain,
 		HamActions: c.HamActions.Plain, SubjectTag: c.SubjectTag, SubjectPosition: spam.Position(c.SubjectPosition),
@@ -43,31 +41,6 @@ func score(v string, def float64) float64 {
 		return def
 	}
 	return f
-}
-
-// perMessageSpam re-levels a spam result with the message's thresholds
-// (spam.required_score and spam.high_score may be rulesets).
-func perMessageSpam(c config.Spam, m *message.Message) {
-	r := m.Spam
-	if r == nil || r.Whitelisted || r.Blacklisted || (r.Unchecked != "" && len(r.Engines) == 0) || r.Level == "" {
-		return
-	}
-	rm := rulesMsg(m)
-	req := score(c.RequiredScore.Resolve(rm), 5)
-	high := score(c.HighScore.Resolve(rm), 10)
-	level := "ham"
-	switch {
-	case r.Score >= high:
-		level = "high"
-	case r.Score >= req:
-		level = "spam"
-	}
-	// DNS list hits may have raised the level beyond the score: keep that.
-	rank := map[string]int{"ham": 0, "spam": 1, "high": 2}
-	if !slices.Contains(r.Engines, "DNSBL") || rank[level] >= rank[r.Level] {
-		r.Level = level
-	}
-	r.Required = req
 }
 
 // spamStage builds the engines of [spam] and the stage over them.
@@ -98,7 +71,8 @@ func spamStage(c config.Spam, log logrus.FieldLogger) (*sstage.Stage, error) {
 	if log == nil {
 		log = logrus.New()
 	}
-	return sstage.New(sstage.Options{Spam: spamOptions(c), HoldOnFailure: c.HoldOnFailure, MaxSize: int64(c.MaxSize)}, e, log, time.Now)
+	return sstage.New(sstage.Options{Spam: spamOptions(c), HoldOnFailure: c.HoldOnFailure, MaxSize: int64(c.MaxSize),
+		DefinitelyNotSpam: policy.Yes(c.DefinitelyNotSpam.Setting), DefinitelySpam: policy.Yes(c.DefinitelySpam.Setting)}, e, log, time.Now)
 }
 
 // spamdClient and rspamdClient build the clients of [spam.spamd] and
@@ -137,17 +111,20 @@ func dnsblChecker(c config.DNSBL, log logrus.FieldLogger) (*dnsbl.Checker, error
 		}}, net.DefaultResolver)
 }
 
-// spamActions renders a parsed action list for the policy.
-func spamActions(s string) ([]string, error) {
-	as, err := spam.ParseActions(s)
-	if err != nil {
-		return nil, err
+// spamActionLists parses, once, every action list the spam action
+// settings can give (validated by config).
+func spamActionLists(c config.Spam) map[string][]string {
+	out := map[string][]string{}
+	for _, s := range []config.Setting{c.SpamActions, c.HighSpamActions, c.HamActions} {
+		for _, v := range s.Values() {
+			as, _ := spam.ParseActions(v)
+			out[v] = make([]string, len(as))
+			for i, a := range as {
+				out[v][i] = a.String()
+			}
+		}
 	}
-	out := make([]string, len(as))
-	for i, a := range as {
-		out[i] = a.String()
-	}
-	return out, nil
+	return out
 }
 
 // extraHeaders returns the spam headers and the subject tags of a
@@ -242,28 +219,4 @@ func spamHeaders(c *config.Config, log logrus.FieldLogger) func(m *message.Messa
 		}
 		return out
 	}
-}
-
-// listedSpam decides "definitely not spam" and "definitely spam" (values
-// or rulesets) before the engines are asked.
-type listedSpam struct {
-	pipeline.Stage
-	notSpam, isSpam func(m *message.Message) bool
-	high            bool
-}
-
-func (l listedSpam) Check(ctx context.Context, m *message.Message) error {
-	switch {
-	case l.notSpam(m):
-		m.Spam = &message.SpamResult{Level: "ham", Whitelisted: true}
-		return nil
-	case l.isSpam(m):
-		level := "spam"
-		if l.high {
-			level = "high"
-		}
-		m.Spam = &message.SpamResult{Level: level, Blacklisted: true}
-		return nil
-	}
-	return l.Stage.Check(ctx, m)
 }

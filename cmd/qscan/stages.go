@@ -6,7 +6,6 @@ import (
 	"io"
 	"io/fs"
 	"regexp"
-	"strings"
 
 	"github.com/sirupsen/logrus"
 
@@ -20,7 +19,6 @@ import (
 	"github.com/qscan/qscan/pkg/policy"
 	"github.com/qscan/qscan/pkg/quarantine"
 	"github.com/qscan/qscan/pkg/rebuild"
-	"github.com/qscan/qscan/pkg/ruleset"
 	"github.com/qscan/qscan/pkg/virus"
 	"github.com/qscan/qscan/pkg/virus/builtin"
 	"github.com/qscan/qscan/pkg/virus/clamd"
@@ -54,15 +52,14 @@ func buildStagesWatched(c *config.Config, w *engineWatch) ([]pipeline.Stage, err
 		if err != nil {
 			return nil, err
 		}
-		stages = append(stages, pipeline.Gate(s, yesFor(c.Virus.Scan)))
+		stages = append(stages, pipeline.Gate(s, policy.Yes(c.Virus.Scan.Setting)))
 	}
 	if len(c.Spam.Engines) > 0 {
 		s, err := spamStage(c.Spam, w.log)
 		if err != nil {
 			return nil, err
 		}
-		stages = append(stages, pipeline.Gate(listedSpam{Stage: s, notSpam: yesFor(c.Spam.DefinitelyNotSpam),
-			isSpam: yesFor(c.Spam.DefinitelySpam), high: c.Spam.BlacklistHigh}, yesFor(c.Spam.Check)))
+		stages = append(stages, pipeline.Gate(s, policy.Yes(c.Spam.Check.Setting)))
 	}
 	return stages, nil
 }
@@ -104,33 +101,20 @@ func contentStage(c *config.Config) (pipeline.Stage, error) {
 		Paths: c.RuleFiles, Shipped: rules})
 }
 
-// checkerOptions gives the pipeline its decision settings and cleaner.
-// The spam actions were checked by buildStages (spam.ParseActions).
+// checkerOptions gives the pipeline its per-message settings, its spam
+// headers and its cleaner.
 func checkerOptions(c *config.Config, log logrus.FieldLogger, n *notify.Notifier) pipeline.CheckerOptions {
-	silent := compileAll(c.Virus.SilentViruses)
 	cl := &rebuild.Cleaner{Text: n.ReplacementText, Log: log}
 	if c.Notify.InlineWarning {
 		cl.Inline = n.InlineWarning
 	}
-	return pipeline.CheckerOptions{
-		ExtraHeaders: extraHeaders(c, log),
-		Policy: func(m *message.Message) policy.Settings {
-			rm := rulesMsg(m)
-			perMessageSpam(c.Spam, m)
-			spamA, _ := spamActions(c.Spam.SpamActions.Resolve(rm)) // validated by config
-			highA, _ := spamActions(c.Spam.HighSpamActions.Resolve(rm))
-			hamA, _ := spamActions(c.Spam.HamActions.Resolve(rm))
-			cleaned, _ := ruleset.Yes(c.Virus.DeliverCleaned.Resolve(rm))
-			return policy.Settings{
-				DeliverCleaned: cleaned, Silent: silent, ReplaceWhole: c.Content.WholeMessage == "replace",
-				QuarantineWholeFromLocal: len(c.Virus.LocalDomains) > 0, LocalSender: isLocal(m.Envelope.Sender, c.Virus.LocalDomains),
-				CleanValue: c.Headers.Clean, InfectedValue: "Found to be infected", NotCleanValue: "Found to be not clean",
-				UnscannedValue: "Not scanned: part of the message was too large for the virus scanner",
-				SpamActions:    spamA, HighSpamActions: highA, HamActions: hamA,
-			}
-		},
-		Cleaner: cl,
-	}
+	pm := policy.NewPerMessage(policy.Options{
+		DeliverCleaned: c.Virus.DeliverCleaned.Setting, RequiredScore: c.Spam.RequiredScore.Setting, HighScore: c.Spam.HighScore.Setting,
+		SpamActions: c.Spam.SpamActions.Setting, HighSpamActions: c.Spam.HighSpamActions.Setting, HamActions: c.Spam.HamActions.Setting,
+		Actions: spamActionLists(c.Spam), Silent: compileAll(c.Virus.SilentViruses), LocalDomains: c.Virus.LocalDomains,
+		ReplaceWhole: c.Content.WholeMessage == "replace", CleanValue: c.Headers.Clean,
+	})
+	return pipeline.CheckerOptions{ExtraHeaders: extraHeaders(c, log), Policy: pm.Settings, Cleaner: cl}
 }
 
 func compileAll(res []string) []*regexp.Regexp {
@@ -139,22 +123,6 @@ func compileAll(res []string) []*regexp.Regexp {
 		out = append(out, regexp.MustCompile(s)) // validated by config
 	}
 	return out
-}
-
-// isLocal reports whether the sender's domain is one of domains (or a
-// subdomain of one).
-func isLocal(sender string, domains []string) bool {
-	_, dom, ok := strings.Cut(strings.ToLower(sender), "@")
-	if !ok {
-		return false
-	}
-	for _, d := range domains {
-		d = strings.ToLower(strings.TrimPrefix(d, "*."))
-		if dom == d || strings.HasSuffix(dom, "."+d) {
-			return true
-		}
-	}
-	return false
 }
 
 // virusStage builds the engines of [virus] and the stage over them.

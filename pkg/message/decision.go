@@ -31,6 +31,9 @@ type Decision struct {
 	NotifyPostmaster bool        // a non-silent virus or block: postmaster report
 	Reason           string      // why, for the log and the quarantine
 	Notes            []string    // informational reports that changed nothing
+	// Spam is the spam result the decision went by: the message's, leveled
+	// with its own thresholds.
+	Spam *SpamResult
 }
 
 // HeaderEdit is one change to the header of a delivered message.

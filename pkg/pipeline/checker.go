@@ -87,6 +87,9 @@ func (c *Checker) decide(m *message.Message) outcome {
 		s.CleanValue = c.headers.Clean
 	}
 	d := policy.Decide(m, s)
+	// The spam result as the decision leveled it, with the message's own
+	// thresholds: what the headers, the notices and the log say.
+	m.Spam = d.Spam
 	o := outcome{d: d}
 	if !d.Deliver {
 		o.whole = d.Reason

@@ -39,11 +39,17 @@ type Settings struct {
 	// UnscannedValue is the header value of a message delivered although
 	// part of it could not be scanned (deliver_unscannable).
 	UnscannedValue string
+	// Spam is the message's spam result leveled with its own thresholds
+	// (see Level); nil: Message.Spam as it is.
+	Spam *message.SpamResult
 }
 
 // Decide computes the decision for a checked message.
 func Decide(m *message.Message, s Settings) message.Decision {
-	d := message.Decision{Verdict: "clean", Deliver: true, HeaderValue: s.CleanValue}
+	d := message.Decision{Verdict: "clean", Deliver: true, HeaderValue: s.CleanValue, Spam: m.Spam}
+	if s.Spam != nil {
+		d.Spam = s.Spam
+	}
 	var reasons, notes []string
 	virus, silent := false, true
 	for _, r := range m.Reports {
@@ -89,7 +95,7 @@ func Decide(m *message.Message, s Settings) message.Decision {
 		d.NotifyPostmaster = true
 	}
 	if virus && silent {
-		return message.Decision{Verdict: "silent", Reason: d.Reason, QuarantineWhole: true}
+		return message.Decision{Verdict: "silent", Reason: d.Reason, QuarantineWhole: true, Spam: d.Spam}
 	}
 	for i, r := range d.Replace {
 		if r.Part < 0 || r.MIMEPath == "" {
@@ -112,7 +118,7 @@ func Decide(m *message.Message, s Settings) message.Decision {
 		d.QuarantineWhole = true
 		return d
 	}
-	applySpam(&d, m.Spam, s)
+	applySpam(&d, d.Spam, s)
 	return d
 }
 

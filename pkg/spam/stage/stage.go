@@ -49,6 +49,11 @@ type Options struct {
 	// longer message is cut after its last line break before the limit;
 	// each client may cut further to its own limit.
 	MaxSize int64
+	// DefinitelyNotSpam and DefinitelySpam decide, before the lists and
+	// the engines, that a message is ham or spam (high-scoring spam with
+	// BlacklistHigh) ([spam] definitely_not_spam and definitely_spam,
+	// often rulesets); nil: never.
+	DefinitelyNotSpam, DefinitelySpam func(m *message.Message) bool
 }
 
 // SpamdClient is what the stage needs of spamd.
@@ -206,6 +211,13 @@ func (s *Stage) Check(ctx context.Context, m *message.Message) error {
 	env := m.Envelope
 	pol := s.c.Policy
 	switch {
+	case s.opts.DefinitelyNotSpam != nil && s.opts.DefinitelyNotSpam(m):
+		m.Spam = &message.SpamResult{Level: string(spam.Ham), Whitelisted: true}
+		return nil
+	case s.opts.DefinitelySpam != nil && s.opts.DefinitelySpam(m):
+		v := spam.Decide(spam.Input{Blacklisted: true}, pol)
+		m.Spam = &message.SpamResult{Level: string(v.Level), Blacklisted: true}
+		return nil
 	case s.c.Whitelist.Match(env.Sender, env.ClientIP):
 		m.Spam = &message.SpamResult{Level: string(spam.Ham), Required: pol.Required, Whitelisted: true}
 		return nil

@@ -350,3 +350,29 @@ func TestStageSendsHead(t *testing.T) {
 		t.Errorf("messages with the same head: spamd called %d times, want 1 (the key is the bytes sent)", sd.count())
 	}
 }
+
+// TestDefinitely: "definitely not spam" and "definitely spam" (values or
+// rulesets, as predicates) decide before the lists and the engines.
+func TestDefinitely(t *testing.T) {
+	for _, tc := range []struct {
+		notSpam, isSpam, high bool
+		want                  *message.SpamResult
+	}{
+		{notSpam: true, isSpam: true, want: &message.SpamResult{Level: "ham", Whitelisted: true}},
+		{isSpam: true, want: &message.SpamResult{Level: "spam", Blacklisted: true}},
+		{isSpam: true, high: true, want: &message.SpamResult{Level: "high", Blacklisted: true}},
+	} {
+		sd := spamdScore(1)
+		opts := Options{Spam: spam.DefaultOptions()}
+		opts.Spam.Engines, opts.Spam.BlacklistHigh = []string{"spamd"}, tc.high
+		opts.DefinitelyNotSpam = func(*message.Message) bool { return tc.notSpam }
+		opts.DefinitelySpam = func(*message.Message) bool { return tc.isSpam }
+		f := newFixture(t, opts, Engines{Spamd: sd})
+		if got := f.check(t, testMessage("id1", "hello\n")); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("not spam %v, spam %v, high %v: Spam = %+v, want %+v", tc.notSpam, tc.isSpam, tc.high, got, tc.want)
+		}
+		if sd.count() != 0 {
+			t.Errorf("spamd asked %d times, want 0", sd.count())
+		}
+	}
+}
