@@ -22,6 +22,7 @@ import (
 	"github.com/qscan/qscan/pkg/quarantine"
 	"github.com/qscan/qscan/pkg/sendmail"
 	"github.com/qscan/qscan/pkg/store"
+	"github.com/qscan/qscan/pkg/virus"
 	"github.com/qscan/qscan/pkg/watch"
 )
 
@@ -65,7 +66,7 @@ func cmdRun(args []string) int {
 	}
 	defer st.Close()
 	if *once {
-		return runOnce(c, &env{log: log, store: st, watch: &engineWatch{log: log}})
+		return runOnce(c, &env{log: log, store: st, watch: &virus.Watch{Log: log}})
 	}
 	e, err := newEnv(c, log, st)
 	if err != nil {
@@ -80,21 +81,21 @@ type env struct {
 	log     *logrus.Logger
 	store   *store.Store
 	metrics *metrics.Metrics // nil when off
-	watch   *engineWatch
+	watch   *virus.Watch
 	status  *health.Reporter // nil with --once
 }
 
 func newEnv(c *config.Config, log *logrus.Logger, st *store.Store) (*env, error) {
-	e := &env{log: log, store: st, watch: &engineWatch{log: log}}
+	e := &env{log: log, store: st, watch: &virus.Watch{Log: log}}
 	e.status = health.NewReporter(c.Queue.WorkDir, health.Status{PID: os.Getpid(), Version: version, Started: time.Now()}, health.ReporterOptions{})
-	e.watch.status = func(name string, up bool, msg string, since time.Time) { e.status.SetEngine(name, up, msg, since) }
+	e.watch.Status = func(name string, up bool, msg string, since time.Time) { e.status.SetEngine(name, up, msg, since) }
 	if c.Metrics.Listen != "" {
 		dirs := append([]string(nil), c.Queue.Incoming...)
 		e.metrics = metrics.New(func() (int, time.Duration) { return queueStats(dirs) })
 		if _, err := e.metrics.Serve(c.Metrics.Listen); err != nil {
 			return nil, fmt.Errorf("metrics listen %s: %w", c.Metrics.Listen, err)
 		}
-		e.watch.metrics = e.metrics.Engine
+		e.watch.Metrics = e.metrics.Engine
 		log.Infof("metrics on http://%s/metrics", c.Metrics.Listen)
 	}
 	return e, nil
@@ -221,13 +222,13 @@ func generation(c *config.Config, e *env, sigs <-chan os.Signal) (bool, error) {
 	defer cancel()
 	// A virus engine found back (by a scan or the background probe) has
 	// the mail it held retried now, not at each message's retry time.
-	e.watch.setGeneration(ctx, func() {
+	e.watch.SetGeneration(ctx, func() {
 		if n := p.RetryHeld(); n > 0 {
 			log.Infof("%d held messages retried now", n)
 			w.Poke()
 		}
 	})
-	defer e.watch.endGeneration()
+	defer e.watch.EndGeneration()
 	go w.Run(ctx)
 	go heartbeat(ctx, e.status, e.log)
 	errc := make(chan error, 1)

@@ -29,7 +29,7 @@ import (
 // buildStages creates the checks the configuration asks for, in pipeline
 // order. log may be nil (lint).
 func buildStages(c *config.Config, log *logrus.Logger) ([]pipeline.Stage, error) {
-	return buildStagesWatched(c, &engineWatch{log: quietIfNil(log)})
+	return buildStagesWatched(c, &virus.Watch{Log: quietIfNil(log)})
 }
 
 func quietIfNil(l *logrus.Logger) *logrus.Logger {
@@ -41,7 +41,7 @@ func quietIfNil(l *logrus.Logger) *logrus.Logger {
 }
 
 // buildStagesWatched is buildStages with the engines' state reported to w.
-func buildStagesWatched(c *config.Config, w *engineWatch) ([]pipeline.Stage, error) {
+func buildStagesWatched(c *config.Config, w *virus.Watch) ([]pipeline.Stage, error) {
 	cs, err := contentStage(c)
 	if err != nil {
 		return nil, err
@@ -55,7 +55,7 @@ func buildStagesWatched(c *config.Config, w *engineWatch) ([]pipeline.Stage, err
 		stages = append(stages, pipeline.Gate(s, policy.Yes(c.Virus.Scan.Setting)))
 	}
 	if len(c.Spam.Engines) > 0 {
-		s, err := spamStage(c.Spam, w.log)
+		s, err := spamStage(c.Spam, w.Log)
 		if err != nil {
 			return nil, err
 		}
@@ -126,14 +126,14 @@ func compileAll(res []string) []*regexp.Regexp {
 }
 
 // virusStage builds the engines of [virus] and the stage over them.
-func virusStage(v config.Virus, w *engineWatch) (*vstage.Stage, error) {
+func virusStage(v config.Virus, w *virus.Watch) (*vstage.Stage, error) {
 	var engines []virus.Scanner
 	for _, name := range v.Scanners {
 		e, err := virusEngine(v, name)
 		if err != nil {
 			return nil, err
 		}
-		engines = append(engines, w.wrap(name, e))
+		engines = append(engines, w.Wrap(name, e))
 	}
 	silent := compileAll(v.SilentViruses)
 	return vstage.New(virus.NewMulti(engines...), vstage.Options{

@@ -1,4 +1,4 @@
-package main
+package virus
 
 import (
 	"cmp"
@@ -9,45 +9,43 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
-
-	"github.com/qscan/qscan/pkg/virus"
 )
 
-// defaultProbeEvery is how often a virus engine that is down and can be
+// DefaultProbeEvery is how often a virus engine that is down and can be
 // probed (clamd) is tested in the background.
-const defaultProbeEvery = 5 * time.Second
+const DefaultProbeEvery = 5 * time.Second
 
-// engineWatch is told about engine state: the log (once per change), the
-// metrics and the status file. While the daemon runs it also probes the
-// engines that are down and, when one is back, has the mail it held
-// retried at once.
-type engineWatch struct {
-	log     logrus.FieldLogger
-	metrics func(name string, up bool)
-	status  func(name string, up bool, err string, since time.Time)
-	// probeEvery: see defaultProbeEvery; 0 means the default.
-	probeEvery time.Duration
+// Watch is told about the engines' state (see Health): the log (once per
+// change), the metrics and the status file. While the daemon runs it also
+// probes the engines that are down and, when one is back, has the mail
+// it held retried at once.
+type Watch struct {
+	Log     logrus.FieldLogger
+	Metrics func(name string, up bool)                              // nil: none
+	Status  func(name string, up bool, err string, since time.Time) // nil: none
+	// ProbeEvery: see DefaultProbeEvery; 0 means the default.
+	ProbeEvery time.Duration
 
 	mu   sync.Mutex
 	ctx  context.Context // the running generation's; nil: no probing
 	onUp func()          // called when an engine is found back
-	// closers are the engines wrapped since the last endGeneration that
+	// closers are the engines wrapped since the last EndGeneration that
 	// hold resources (clamd's open sessions).
 	closers []io.Closer
 }
 
-// setGeneration ties probing to ctx (probes stop when it ends) and names
+// SetGeneration ties probing to ctx (probes stop when it ends) and names
 // what to do when an engine is back.
-func (w *engineWatch) setGeneration(ctx context.Context, onUp func()) {
+func (w *Watch) SetGeneration(ctx context.Context, onUp func()) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.ctx, w.onUp = ctx, onUp
 }
 
-// endGeneration stops both until the next setGeneration, and closes the
+// EndGeneration stops both until the next SetGeneration, and closes the
 // engines wrapped for the generation: after a reload the old clamd client
 // does not keep its sessions open.
-func (w *engineWatch) endGeneration() {
+func (w *Watch) EndGeneration() {
 	w.mu.Lock()
 	closers := w.closers
 	w.ctx, w.onUp, w.closers = nil, nil, nil
@@ -57,7 +55,7 @@ func (w *engineWatch) endGeneration() {
 	}
 }
 
-func (w *engineWatch) generation() (context.Context, func()) {
+func (w *Watch) generation() (context.Context, func()) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.ctx, w.onUp
@@ -66,14 +64,17 @@ func (w *engineWatch) generation() (context.Context, func()) {
 // observed wraps a virus engine so that each scan's outcome feeds its
 // health.
 type observed struct {
-	virus.Scanner
+	Scanner
 	name    string
-	health  *virus.Health
-	watch   *engineWatch
+	health  *Health
+	watch   *Watch
 	probing atomic.Bool // the probe loop was started
 }
 
-func (w *engineWatch) wrap(name string, s virus.Scanner) virus.Scanner {
+// Wrap returns s with each scan's outcome feeding its Health and w; the
+// engines wrapped in a generation that hold resources are closed when it
+// ends.
+func (w *Watch) Wrap(name string, s Scanner) Scanner {
 	if w == nil {
 		return s
 	}
@@ -84,34 +85,34 @@ func (w *engineWatch) wrap(name string, s virus.Scanner) virus.Scanner {
 	}
 	o := &observed{Scanner: s, name: name, watch: w}
 	var wasDown atomic.Bool
-	o.health = virus.NewHealth(name, func(st virus.Status) {
-		if st.State == virus.StateDown {
+	o.health = NewHealth(name, func(st Status) {
+		if st.State == StateDown {
 			wasDown.Store(true)
-			w.log.WithError(st.LastError).Errorf("virus engine %s is down: messages are held until it is back", name)
+			w.Log.WithError(st.LastError).Errorf("virus engine %s is down: messages are held until it is back", name)
 			o.startProbing()
 		} else if wasDown.Swap(false) {
-			w.log.Infof("virus engine %s is up", name)
+			w.Log.Infof("virus engine %s is up", name)
 			if _, onUp := w.generation(); onUp != nil {
 				onUp()
 			}
 		}
-		if w.status != nil {
+		if w.Status != nil {
 			msg := ""
 			if st.LastError != nil {
 				msg = st.LastError.Error()
 			}
-			w.status(name, st.State == virus.StateUp, msg, st.Since)
+			w.Status(name, st.State == StateUp, msg, st.Since)
 		}
 	})
 	return o
 }
 
 // Scan scans and records the outcome. While the engine is down, scans
-// other than the one testing it fail at once (virus.Health.Admit).
-func (o *observed) Scan(ctx context.Context, r io.Reader) (virus.Result, error) {
+// other than the one testing it fail at once (Health.Admit).
+func (o *observed) Scan(ctx context.Context, r io.Reader) (Result, error) {
 	release, err := o.health.Admit(time.Now())
 	if err != nil {
-		return virus.Result{Engine: o.name}, err
+		return Result{Engine: o.name}, err
 	}
 	defer release()
 	res, err := o.Scanner.Scan(ctx, r)
@@ -124,8 +125,8 @@ func (o *observed) Scan(ctx context.Context, r io.Reader) (virus.Result, error) 
 
 func (o *observed) observe(err error) {
 	o.health.Observe(time.Now(), err)
-	if o.watch.metrics != nil {
-		o.watch.metrics(o.name, err == nil)
+	if o.watch.Metrics != nil {
+		o.watch.Metrics(o.name, err == nil)
 	}
 }
 
@@ -134,12 +135,12 @@ func (o *observed) observe(err error) {
 // daemon's generation ends: held mail then goes out within seconds of
 // the engine's return rather than at its retry time.
 func (o *observed) startProbing() {
-	p, ok := o.Scanner.(virus.Prober)
+	p, ok := o.Scanner.(Prober)
 	ctx, _ := o.watch.generation()
 	if !ok || ctx == nil || !o.probing.CompareAndSwap(false, true) {
 		return
 	}
-	every := cmp.Or(o.watch.probeEvery, defaultProbeEvery)
+	every := cmp.Or(o.watch.ProbeEvery, DefaultProbeEvery)
 	go func() {
 		t := time.NewTicker(every)
 		defer t.Stop()
@@ -149,7 +150,7 @@ func (o *observed) startProbing() {
 				return
 			case <-t.C:
 			}
-			if o.health.Status().State != virus.StateDown {
+			if o.health.Status().State != StateDown {
 				continue
 			}
 			release, err := o.health.Admit(time.Now())

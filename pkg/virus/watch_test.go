@@ -1,4 +1,4 @@
-package main
+package virus_test
 
 import (
 	"context"
@@ -31,7 +31,7 @@ func (h *hungEngine) Scan(ctx context.Context, r io.Reader) (virus.Result, error
 func TestObservedFailsFastWhileDown(t *testing.T) {
 	logger, hook := test.NewNullLogger()
 	eng := &hungEngine{}
-	s := (&engineWatch{log: logger}).wrap("hung", eng)
+	s := (&virus.Watch{Log: logger}).Wrap("hung", eng)
 	scan := func(timeout time.Duration) error {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
@@ -109,13 +109,13 @@ func (f *flakyEngine) Probe(ctx context.Context) error {
 // generation.
 func TestObservedProbesWhileDown(t *testing.T) {
 	logger, _ := test.NewNullLogger()
-	w := &engineWatch{log: logger, probeEvery: 5 * time.Millisecond}
+	w := &virus.Watch{Log: logger, ProbeEvery: 5 * time.Millisecond}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var ups atomic.Int32
-	w.setGeneration(ctx, func() { ups.Add(1) })
+	w.SetGeneration(ctx, func() { ups.Add(1) })
 	eng := &flakyEngine{}
-	s := w.wrap("flaky", eng)
+	s := w.Wrap("flaky", eng)
 	if _, err := s.Scan(context.Background(), nil); !errors.Is(err, virus.ErrUnavailable) {
 		t.Fatalf("scan while down = %v", err)
 	}
@@ -167,13 +167,13 @@ func (c *closingEngine) Close() error { c.closed.Add(1); return nil }
 // sessions after a reload), once; engines without Close are left alone.
 func TestEndGenerationClosesEngines(t *testing.T) {
 	logger, _ := test.NewNullLogger()
-	w := &engineWatch{log: logger}
-	w.setGeneration(context.Background(), nil)
+	w := &virus.Watch{Log: logger}
+	w.SetGeneration(context.Background(), nil)
 	eng := &closingEngine{}
-	w.wrap("closing", eng)
-	w.wrap("plain", &flakyEngine{})
-	w.endGeneration()
-	w.endGeneration()
+	w.Wrap("closing", eng)
+	w.Wrap("plain", &flakyEngine{})
+	w.EndGeneration()
+	w.EndGeneration()
 	if n := eng.closed.Load(); n != 1 {
 		t.Errorf("engine closed %d times after the generation ended, want 1", n)
 	}
