@@ -9,7 +9,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -396,8 +395,7 @@ func quarRelease(args []string) int {
 func quarKick(qc config.Queue, id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), quarKickTimeout)
 	defer cancel()
-	args := append(append([]string{}, qc.SendmailArgs...), "-OQueueDirectory="+qc.Outgoing, "-qI"+id)
-	if out, err := exec.CommandContext(ctx, qc.Sendmail, args...).CombinedOutput(); err != nil {
+	if out, err := kicker(qc).Kick(ctx, qc.Outgoing, id); err != nil {
 		fmt.Fprintf(os.Stderr, "qscan quarantine release: kick %s: %v: %s (the queue runner will deliver it)\n",
 			qc.Sendmail, err, quarClean(string(out), 300))
 	}

@@ -38,7 +38,7 @@ func cmdRun(args []string) int {
 	if code != exitOK {
 		return code
 	}
-	if as, err := becomeOwner(c.Queue.WorkDir); err != nil {
+	if as, err := health.BecomeOwner(c.Queue.WorkDir); err != nil {
 		log.Error(err)
 		return exitFail
 	} else if as != "" {
@@ -290,7 +290,7 @@ func pipelineOptions(c *config.Config, log logrus.FieldLogger) (pipeline.Options
 	o.Notifier = n
 	o.Checker = checkerOptions(c, log, n)
 	if c.Queue.Kick {
-		o.Kick = &pipeline.Kick{Sendmail: c.Queue.Sendmail, Args: c.Queue.SendmailArgs}
+		o.Kick = kicker(c.Queue)
 	}
 	return o, nil
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/qscan/qscan/pkg/sendmail"
 	logtest "github.com/sirupsen/logrus/hooks/test"
 )
 
@@ -26,7 +28,7 @@ func TestKickFailureLoggedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	opt := e.options()
-	opt.Kick = &Kick{Sendmail: fake}
+	opt.Kick = &sendmail.Kicker{Sendmail: fake}
 	p := e.pipeline(opt)
 	for i, ok := range []bool{false, false, false, true, true, false, false} {
 		if ok {

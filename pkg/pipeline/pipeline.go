@@ -93,12 +93,6 @@ type Headers struct {
 	AtTop   bool
 }
 
-// Kick runs the outgoing sendmail on the IDs of each batch.
-type Kick struct {
-	Sendmail string
-	Args     []string // extra arguments before -OQueueDirectory and -qI
-}
-
 // Options configure a Pipeline.
 type Options struct {
 	Incoming       []string
@@ -117,7 +111,7 @@ type Options struct {
 	// (renamed Qf<ID>) rather than retried.
 	SetAsideAfter time.Duration
 	Headers       Headers
-	Kick          *Kick
+	Kick          *sendmail.Kicker // runs the outgoing sendmail on the IDs of each batch; nil: none
 	QfLimits      sendmail.Limits
 	Checker       CheckerOptions
 	// Notifier writes the postmaster report of each batch; nil: none.

@@ -1,4 +1,4 @@
-package main
+package health
 
 import (
 	"errors"
@@ -11,22 +11,22 @@ import (
 	"syscall"
 )
 
-// owner is the user qscan's files belong to: the owner of the work dir,
+// Owner is the user qscan's files belong to: the owner of the work dir,
 // which scripts/install gives to user qscan (or leaves to root with
 // --run-as-root). qscan started by root (cron's `qscan check --restart`,
 // an operator's `qscan run`) runs as that user, so that it never leaves
 // root-owned files (journal, database, status, pid file, log) where user
 // qscan must later write: the next start as qscan would die on them.
-type owner struct {
-	name     string
-	uid, gid int
-	groups   []int
+type Owner struct {
+	Name     string
+	UID, GID int
+	Groups   []int
 }
 
-// workDirOwner returns the user qscan must run as, or nil when nothing is
+// WorkDirOwner returns the user qscan must run as, or nil when nothing is
 // to change: the caller is not root, root owns the work dir, or it does
 // not exist yet (a first start creates it, as the caller).
-func workDirOwner(workDir string) (*owner, error) {
+func WorkDirOwner(workDir string) (*Owner, error) {
 	if os.Geteuid() != 0 {
 		return nil, nil
 	}
@@ -45,8 +45,8 @@ func workDirOwner(workDir string) (*owner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("owner of work dir %s: %w", workDir, err)
 	}
-	o := &owner{name: u.Username, uid: int(uid)}
-	if o.gid, err = strconv.Atoi(u.Gid); err != nil {
+	o := &Owner{Name: u.Username, UID: int(uid)}
+	if o.GID, err = strconv.Atoi(u.Gid); err != nil {
 		return nil, fmt.Errorf("user %s: group %q: %w", u.Username, u.Gid, err)
 	}
 	ids, err := u.GroupIds()
@@ -58,35 +58,35 @@ func workDirOwner(workDir string) (*owner, error) {
 		if err != nil {
 			return nil, fmt.Errorf("groups of user %s: %w", u.Username, err)
 		}
-		o.groups = append(o.groups, g)
+		o.Groups = append(o.Groups, g)
 	}
 	return o, nil
 }
 
-// becomeOwner switches the whole process (every thread) to the owner of
+// BecomeOwner switches the whole process (every thread) to the owner of
 // the work dir, groups first; it returns that user's name, or "" when
 // there was nothing to change.
-func becomeOwner(workDir string) (string, error) {
-	o, err := workDirOwner(workDir)
+func BecomeOwner(workDir string) (string, error) {
+	o, err := WorkDirOwner(workDir)
 	if o == nil || err != nil {
 		return "", err
 	}
-	if err := syscall.Setgroups(o.groups); err != nil {
-		return "", fmt.Errorf("become user %s: groups: %w", o.name, err)
+	if err := syscall.Setgroups(o.Groups); err != nil {
+		return "", fmt.Errorf("become user %s: groups: %w", o.Name, err)
 	}
-	if err := syscall.Setgid(o.gid); err != nil {
-		return "", fmt.Errorf("become user %s: gid %d: %w", o.name, o.gid, err)
+	if err := syscall.Setgid(o.GID); err != nil {
+		return "", fmt.Errorf("become user %s: gid %d: %w", o.Name, o.GID, err)
 	}
-	if err := syscall.Setuid(o.uid); err != nil {
-		return "", fmt.Errorf("become user %s: uid %d: %w", o.name, o.uid, err)
+	if err := syscall.Setuid(o.UID); err != nil {
+		return "", fmt.Errorf("become user %s: uid %d: %w", o.Name, o.UID, err)
 	}
-	return o.name, nil
+	return o.Name, nil
 }
 
 // mkdirOwned creates dir and its missing parents, and gives the ones it
 // created to o (nil: the caller keeps them). An existing dir is left as
 // it is.
-func mkdirOwned(dir string, o *owner) error {
+func mkdirOwned(dir string, o *Owner) error {
 	var missing []string
 	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
 		if _, err := os.Stat(d); err == nil || d == filepath.Dir(d) {
@@ -101,7 +101,7 @@ func mkdirOwned(dir string, o *owner) error {
 		return nil
 	}
 	for _, d := range missing {
-		if err := os.Chown(d, o.uid, o.gid); err != nil {
+		if err := os.Chown(d, o.UID, o.GID); err != nil {
 			return err
 		}
 	}
@@ -109,7 +109,7 @@ func mkdirOwned(dir string, o *owner) error {
 }
 
 // createOwned creates an empty file for o when path does not exist yet.
-func createOwned(path string, o *owner) error {
+func createOwned(path string, o *Owner) error {
 	if o == nil {
 		return nil
 	}
@@ -121,5 +121,14 @@ func createOwned(path string, o *owner) error {
 		return err
 	}
 	defer f.Close()
-	return f.Chown(o.uid, o.gid)
+	return f.Chown(o.UID, o.GID)
+}
+
+// Credential is the credential of a process run as o.
+func (o *Owner) Credential() *syscall.Credential {
+	cred := &syscall.Credential{Uid: uint32(o.UID), Gid: uint32(o.GID)}
+	for _, g := range o.Groups {
+		cred.Groups = append(cred.Groups, uint32(g))
+	}
+	return cred
 }
