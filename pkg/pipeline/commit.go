@@ -87,7 +87,7 @@ func (p *Pipeline) plan(items []*item) []entry {
 			continue
 		}
 		id := it.entry.ID
-		for used[id] || outTaken(out, id) {
+		for used[id] || out.Taken(id) {
 			id = p.ids.Next()
 		}
 		used[id] = true
