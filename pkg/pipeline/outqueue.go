@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-
 	"github.com/qscan/qscan/pkg/safeio"
 	"github.com/qscan/qscan/pkg/sendmail"
 )
