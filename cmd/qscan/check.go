@@ -9,7 +9,6 @@ import (
 
 	"github.com/qscan/qscan/pkg/config"
 	"github.com/qscan/qscan/pkg/health"
-	"github.com/qscan/qscan/pkg/pipeline"
 )
 
 // cmdCheck is the health check cron runs: silent and exit 0 when healthy,
@@ -83,27 +82,4 @@ func startDaemon(c *config.Config, cfgPath string) (string, error) {
 		logFile = filepath.Join(c.Queue.WorkDir, "qscan.log")
 	}
 	return health.Start(argv, health.StartOptions{PidFile: c.Queue.PidFile, LogFile: logFile, WorkDir: c.Queue.WorkDir, Stderr: os.Stderr})
-}
-
-// statusObserver feeds the status file `qscan check` reads, beside the
-// metrics.
-type statusObserver struct {
-	pipeline.Observer // metrics, or a no-op
-	r                 *health.Reporter
-}
-
-func (o statusObserver) BatchStart(n int) {
-	o.r.BatchStart(time.Now())
-	o.Observer.BatchStart(n)
-}
-
-func (o statusObserver) Batch(n int, total, claim, attempts, commit time.Duration) {
-	o.r.BatchDone(time.Now())
-	o.r.Flush(time.Now())
-	o.Observer.Batch(n, total, claim, attempts, commit)
-}
-
-func (o statusObserver) Held(n int) {
-	o.r.SetHeld(n)
-	o.Observer.Held(n)
 }

@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -53,7 +50,7 @@ func cmdRun(args []string) int {
 		defer stop()
 	}
 	if !*once {
-		if err := writePidFile(c.Queue.PidFile); err != nil {
+		if err := health.WritePidFile(c.Queue.PidFile); err != nil {
 			log.Error(err)
 			return exitFail
 		}
@@ -91,7 +88,7 @@ func newEnv(c *config.Config, log *logrus.Logger, st *store.Store) (*env, error)
 	e.watch.Status = func(name string, up bool, msg string, since time.Time) { e.status.SetEngine(name, up, msg, since) }
 	if c.Metrics.Listen != "" {
 		dirs := append([]string(nil), c.Queue.Incoming...)
-		e.metrics = metrics.New(func() (int, time.Duration) { return queueStats(dirs) })
+		e.metrics = metrics.New(func() (int, time.Duration) { return sendmail.Stats(dirs, time.Now()) })
 		if _, err := e.metrics.Serve(c.Metrics.Listen); err != nil {
 			return nil, fmt.Errorf("metrics listen %s: %w", c.Metrics.Listen, err)
 		}
@@ -99,25 +96,6 @@ func newEnv(c *config.Config, log *logrus.Logger, st *store.Store) (*env, error)
 		log.Infof("metrics on http://%s/metrics", c.Metrics.Listen)
 	}
 	return e, nil
-}
-
-// queueStats counts the messages in the incoming queues and the age of
-// the oldest.
-func queueStats(dirs []string) (int, time.Duration) {
-	n, oldest := 0, time.Time{}
-	for _, d := range dirs {
-		es, _ := sendmail.List(d)
-		for _, e := range es {
-			n++
-			if oldest.IsZero() || e.ModTime.Before(oldest) {
-				oldest = e.ModTime
-			}
-		}
-	}
-	if oldest.IsZero() {
-		return n, 0
-	}
-	return n, time.Since(oldest)
 }
 
 // newPipeline builds the pipeline for one configuration (and runs
@@ -131,7 +109,7 @@ func newPipeline(c *config.Config, e *env) (*pipeline.Pipeline, error) {
 	if err := os.MkdirAll(c.Quarantine.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("quarantine dir: %w", err)
 	}
-	q := &wholeQuarantine{q: &quarantine.Quarantine{Dir: c.Quarantine.Dir, Index: st.QuarantineIndex()}, log: log}
+	q := pipeline.QuarantineStore(&quarantine.Quarantine{Dir: c.Quarantine.Dir, Index: st.QuarantineIndex()}, log)
 	o, err := pipelineOptions(c, log)
 	if err != nil {
 		return nil, err
@@ -141,7 +119,7 @@ func newPipeline(c *config.Config, e *env) (*pipeline.Pipeline, error) {
 		obs = e.metrics
 	}
 	if e.status != nil {
-		obs = statusObserver{Observer: obs, r: e.status}
+		obs = pipeline.WithStatus(obs, e.status)
 	}
 	o.Observer = obs
 	return pipeline.New(o, log, st, q, stages, time.Now)
@@ -230,7 +208,7 @@ func generation(c *config.Config, e *env, sigs <-chan os.Signal) (bool, error) {
 	})
 	defer e.watch.EndGeneration()
 	go w.Run(ctx)
-	go heartbeat(ctx, e.status, e.log)
+	go e.status.Heartbeat(ctx, e.log)
 	errc := make(chan error, 1)
 	go func() { errc <- p.Run(ctx, w.C(), w.Poke) }()
 	select {
@@ -243,26 +221,6 @@ func generation(c *config.Config, e *env, sigs <-chan os.Signal) (bool, error) {
 			return false, err
 		}
 		return s == syscall.SIGHUP, nil
-	}
-}
-
-// heartbeat keeps the status file fresh while the daemon waits for mail:
-// a status that stops changing means a stuck daemon to `qscan check`.
-func heartbeat(ctx context.Context, r *health.Reporter, log logrus.FieldLogger) {
-	if r == nil {
-		return
-	}
-	t := time.NewTicker(5 * time.Second)
-	defer t.Stop()
-	for {
-		if err := r.Flush(time.Now()); err != nil {
-			log.WithError(err).Warn("cannot write the status file")
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
 	}
 }
 
@@ -306,19 +264,4 @@ func startCPUProfile(path string) (func(), error) {
 		return nil, fmt.Errorf("cpu profile: %w", err)
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
-}
-
-// writePidFile refuses to start a second daemon on the same pid file.
-func writePidFile(path string) error {
-	if b, err := os.ReadFile(path); err == nil {
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 && pid != os.Getpid() {
-			if err := syscall.Kill(pid, 0); err == nil || errors.Is(err, syscall.EPERM) {
-				return fmt.Errorf("qscan already running with pid %d (%s)", pid, path)
-			}
-		}
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("pid file %s: %w", path, err)
-	}
-	return os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
 }

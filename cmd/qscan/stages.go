@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -13,11 +12,9 @@ import (
 	"github.com/qscan/qscan/pkg/config"
 	"github.com/qscan/qscan/pkg/content"
 	"github.com/qscan/qscan/pkg/explode"
-	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/notify"
 	"github.com/qscan/qscan/pkg/pipeline"
 	"github.com/qscan/qscan/pkg/policy"
-	"github.com/qscan/qscan/pkg/quarantine"
 	"github.com/qscan/qscan/pkg/rebuild"
 	"github.com/qscan/qscan/pkg/virus"
 	"github.com/qscan/qscan/pkg/virus/builtin"
@@ -148,61 +145,6 @@ func virusStage(v config.Virus, w *virus.Watch) (*vstage.Stage, error) {
 			return false
 		},
 	}), nil
-}
-
-// wholeQuarantine adapts pkg/quarantine to the pipeline's interface.
-type wholeQuarantine struct {
-	q   *quarantine.Quarantine
-	log logrus.FieldLogger
-}
-
-// Stage writes the entry out of sight; the pipeline publishes it with the
-// commit of its batch.
-func (w *wholeQuarantine) Stage(m pipeline.Quarantined) (string, string, error) {
-	it := quarantine.Item{
-		Entry: quarantine.Entry{
-			QueueID: m.ID, Time: m.Time, Sender: m.Envelope.Sender, Recipients: m.Envelope.Recipients,
-			Reason: m.Reason, Reports: m.Reports, Whole: m.Whole, ClientIP: ipString(m.Envelope), Subject: m.Subject,
-		},
-		Qf: m.Qf, Df: m.Df, Header: m.Header,
-	}
-	for _, p := range m.Parts {
-		it.Parts = append(it.Parts, quarantine.Part{Filename: p.Filename, Report: p.Report})
-		it.Data = append(it.Data, p.Data)
-	}
-	return w.q.Stage(it)
-}
-
-// Publish makes a staged entry an entry.
-func (w *wholeQuarantine) Publish(staged string) (string, error) {
-	dir, err := w.q.Publish(staged)
-	if errors.Is(err, quarantine.ErrIndex) {
-		// The entry is durable; only its index row is missing, which
-		// `qscan quarantine list` (reading the files) does not need.
-		w.log.WithError(err).Warn("quarantine index not updated")
-		return dir, nil
-	}
-	return dir, err
-}
-
-// Discard removes a staged entry.
-func (w *wholeQuarantine) Discard(staged string) error { return w.q.Discard(staged) }
-
-// Staged lists the staged entries.
-func (w *wholeQuarantine) Staged() ([]pipeline.StagedEntry, error) {
-	st, err := w.q.StagedEntries()
-	out := make([]pipeline.StagedEntry, len(st))
-	for i, s := range st {
-		out[i] = pipeline.StagedEntry{Dir: s.Dir, ID: s.QueueID}
-	}
-	return out, err
-}
-
-func ipString(e message.Envelope) string {
-	if !e.ClientIP.IsValid() {
-		return ""
-	}
-	return e.ClientIP.String()
 }
 
 // virusEngine builds the engine of [virus] called name (also for `qscan

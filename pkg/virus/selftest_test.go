@@ -29,4 +29,6 @@ func TestSelfTest(t *testing.T) {
 
 type blind struct{}
 
-func (blind) Scan(context.Context, io.Reader) (virus.Result, error) { return virus.Result{Engine: "blind"}, nil }
+func (blind) Scan(context.Context, io.Reader) (virus.Result, error) {
+	return virus.Result{Engine: "blind"}, nil
+}
