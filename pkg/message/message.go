@@ -4,6 +4,7 @@ package message
 
 import (
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -141,4 +142,20 @@ func (m *Message) Raw() []byte {
 	}
 	raw := make([]byte, 0, h+1+len(m.Body))
 	return append(append(append(raw, m.Header...), '\n'), m.Body...)
+}
+
+// PartPath names part i by the chain of file names that leads to it:
+// "outer.zip/inner.zip/invoice.pdf.exe", or its MIME path when unnamed.
+func (m *Message) PartPath(i int) string {
+	var names []string
+	for n := 0; i >= 0 && i < len(m.Parts) && n < 64; n++ {
+		p := m.Parts[i]
+		name := p.Filename
+		if name == "" {
+			name = "part " + p.MIMEPath
+		}
+		names = append([]string{name}, names...)
+		i = p.Parent
+	}
+	return strings.Join(names, "/")
 }
