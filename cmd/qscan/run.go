@@ -14,6 +14,7 @@ import (
 
 	"github.com/qscan/qscan/pkg/config"
 	"github.com/qscan/qscan/pkg/health"
+	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/metrics"
 	"github.com/qscan/qscan/pkg/pipeline"
 	"github.com/qscan/qscan/pkg/quarantine"
@@ -239,6 +240,10 @@ func pipelineOptions(c *config.Config, log logrus.FieldLogger) (pipeline.Options
 		Headers: pipeline.Headers{
 			OrgName: c.Headers.OrgName, Clean: c.Headers.Clean, AddFrom: c.Headers.AddFrom,
 			AddTo: c.Headers.AddTo, AddID: c.Headers.AddID, AtTop: c.Headers.PlaceAtTop,
+			SubjectTags: map[message.ReportKind]string{message.KindVirus: c.Headers.VirusSubjectTag,
+				message.KindFilename: c.Headers.FilenameSubjectTag, message.KindFiletype: c.Headers.FilenameSubjectTag,
+				message.KindSize: c.Headers.SizeSubjectTag, message.KindContent: c.Headers.ContentSubjectTag,
+				message.KindError: c.Headers.ContentSubjectTag},
 		},
 	}
 	n, err := newNotifier(c)

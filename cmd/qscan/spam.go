@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"net"
-	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -11,7 +10,6 @@ import (
 	"github.com/qscan/qscan/pkg/config"
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/policy"
-	"github.com/qscan/qscan/pkg/rebuild"
 	"github.com/qscan/qscan/pkg/spam"
 	"github.com/qscan/qscan/pkg/spam/dnsbl"
 	"github.com/qscan/qscan/pkg/spam/rspamd"
@@ -127,96 +125,15 @@ func spamActionLists(c config.Spam) map[string][]string {
 	return out
 }
 
-// extraHeaders returns the spam headers and the subject tags of a
-// delivered message.
-func extraHeaders(c *config.Config, log logrus.FieldLogger) func(m *message.Message, d *message.Decision) []message.HeaderEdit {
-	spamEdits := spamHeaders(c, log)
-	return func(m *message.Message, d *message.Decision) []message.HeaderEdit {
-		edits := spamEdits(m, d)
-		tag := contentTag(c.Headers, d)
-		if tag == "" {
-			return edits
-		}
-		// Tag the subject as the spam edits left it (they may have tagged it too).
-		subject, at := headerValue(m.Header, "Subject"), -1
-		for i, e := range edits {
-			if e.Op == "replace" && strings.EqualFold(e.Name, "Subject") {
-				subject, at = e.Value, i
-			}
-		}
-		e := message.HeaderEdit{Op: "replace", Name: "Subject", Value: rebuild.TagSubject(subject, tag)}
-		if at >= 0 {
-			edits[at] = e
-			return edits
-		}
-		return append(edits, e)
-	}
-}
-
-// contentTag is the subject tag for what was taken out of a message.
-func contentTag(h config.Headers, d *message.Decision) string {
-	tags := map[message.ReportKind]string{message.KindVirus: h.VirusSubjectTag, message.KindFilename: h.FilenameSubjectTag,
-		message.KindFiletype: h.FilenameSubjectTag, message.KindSize: h.SizeSubjectTag, message.KindContent: h.ContentSubjectTag,
-		message.KindError: h.ContentSubjectTag}
-	best := ""
-	for _, r := range d.Replace {
-		t := tags[r.Report.Kind]
-		if r.Report.Kind == message.KindVirus && t != "" {
-			return t // a virus tag says the most
-		}
-		if best == "" {
-			best = t
-		}
-	}
-	return best
-}
-
-// headerValue returns the unfolded first value of a header field.
-func headerValue(block []byte, name string) string {
-	var val []string
-	in := false
-	for _, l := range strings.Split(string(block), "\n") {
-		l = strings.TrimRight(l, "\r")
-		if in && l != "" && (l[0] == ' ' || l[0] == '\t') {
-			val = append(val, strings.TrimSpace(l))
-			continue
-		}
-		if in {
-			break
-		}
-		if k, v, ok := strings.Cut(l, ":"); ok && strings.EqualFold(strings.TrimSpace(k), name) {
-			val, in = []string{strings.TrimSpace(v)}, true
-		}
-	}
-	return strings.Join(val, " ")
-}
-
-// spamHeaders returns the header edits for a delivered message's spam
-// result. The checker leaves out the action headers of the same names
-// (see pipeline.CheckerOptions.ExtraHeaders): these say more
-// ("X-Spam-Status: Yes, score=7.3 required=5.0 tests=..."). A message that
-// was not spam-checked loses the X-<Org>-QScan-Spam* fields it came with:
-// they would speak for this qscan, which said nothing.
-func spamHeaders(c *config.Config, log logrus.FieldLogger) func(m *message.Message, d *message.Decision) []message.HeaderEdit {
+// spamHeaders maps [spam] to the spam check's header edits of a
+// delivered message (spamcheck.DeliveredHeaders).
+func spamHeaders(c *config.Config) func(m *message.Message) ([]message.HeaderEdit, error) {
 	opts := sstage.DefaultHeaderOptions()
 	opts.AlwaysReport, opts.SubjectTag, opts.SubjectPosition = c.Spam.AlwaysIncludeReport, c.Spam.SubjectTag, spam.Position(c.Spam.SubjectPosition)
 	for _, l := range c.Spam.DNSBL.Lists {
 		opts.Lists = append(opts.Lists, l.Name)
 	}
-	own := "x-" + strings.ToLower(c.Headers.OrgName) + "-qscan-spam"
-	return func(m *message.Message, d *message.Decision) []message.HeaderEdit {
-		edits, err := sstage.Headers(m.Spam, m.Header, c.Headers.OrgName, opts)
-		if err != nil {
-			log.WithError(err).Warn("spam headers")
-			return nil
-		}
-		var out []message.HeaderEdit
-		for _, e := range edits {
-			if m.Spam == nil && !strings.HasPrefix(strings.ToLower(e.Name), own) {
-				continue // another filter's X-Spam-* may stand when we did not check
-			}
-			out = append(out, message.HeaderEdit{Op: e.Op, Name: e.Name, Value: e.Value})
-		}
-		return out
+	return func(m *message.Message) ([]message.HeaderEdit, error) {
+		return sstage.DeliveredHeaders(m, c.Headers.OrgName, opts)
 	}
 }

@@ -111,7 +111,7 @@ func checkerOptions(c *config.Config, log logrus.FieldLogger, n *notify.Notifier
 		Actions: spamActionLists(c.Spam), Silent: compileAll(c.Virus.SilentViruses), LocalDomains: c.Virus.LocalDomains,
 		ReplaceWhole: c.Content.WholeMessage == "replace", CleanValue: c.Headers.Clean,
 	})
-	return pipeline.CheckerOptions{ExtraHeaders: extraHeaders(c, log), Policy: pm.Settings, Cleaner: cl}
+	return pipeline.CheckerOptions{SpamHeaders: spamHeaders(c), Log: log, Policy: pm.Settings, Cleaner: cl}
 }
 
 func compileAll(res []string) []*regexp.Regexp {

@@ -35,10 +35,3 @@ type Decision struct {
 	// with its own thresholds.
 	Spam *SpamResult
 }
-
-// HeaderEdit is one change to the header of a delivered message.
-type HeaderEdit struct {
-	Op    string // "delete" (every occurrence), "add", or "replace" (first occurrence, else add)
-	Name  string
-	Value string
-}

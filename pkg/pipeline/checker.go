@@ -3,8 +3,9 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/policy"
@@ -29,7 +30,8 @@ type Checker struct {
 	headers Headers
 	policy  func(m *message.Message) policy.Settings
 	cleaner Cleaner
-	extra   func(m *message.Message, d *message.Decision) []message.HeaderEdit
+	spam    func(m *message.Message) ([]message.HeaderEdit, error)
+	log     logrus.FieldLogger
 }
 
 // CheckerOptions are the decision-making parts of Options.
@@ -39,15 +41,17 @@ type CheckerOptions struct {
 	// Cleaner rebuilds messages with parts removed; nil: such messages are
 	// quarantined whole.
 	Cleaner Cleaner
-	// ExtraHeaders adds header edits for a delivered message (spam
-	// headers). A spam action's "header" field of a name these set is
-	// left out.
-	ExtraHeaders func(m *message.Message, d *message.Decision) []message.HeaderEdit
+	// SpamHeaders returns the spam check's header edits for a delivered
+	// message (spamcheck.DeliveredHeaders); nil: none. A spam action's
+	// "header" field of a name these set is left out.
+	SpamHeaders func(m *message.Message) ([]message.HeaderEdit, error)
+	// Log gets the spam headers that could not be made; nil: none.
+	Log logrus.FieldLogger
 }
 
 // NewChecker returns a Checker for the stages, with the header options of o.
 func NewChecker(stages []Stage, o Options) *Checker {
-	c := &Checker{stages: stages, headers: o.Headers, policy: o.Checker.Policy, cleaner: o.Checker.Cleaner, extra: o.Checker.ExtraHeaders}
+	c := &Checker{stages: stages, headers: o.Headers, policy: o.Checker.Policy, cleaner: o.Checker.Cleaner, spam: o.Checker.SpamHeaders, log: o.Checker.Log}
 	if c.policy == nil {
 		c.policy = func(*message.Message) policy.Settings {
 			return policy.Settings{DeliverCleaned: true}
@@ -110,72 +114,8 @@ func (c *Checker) decide(m *message.Message) outcome {
 		}
 		o.body, o.edits = body, edits
 	}
-	for _, name := range c.ownHeaders() {
-		o.edits = append(o.edits, message.HeaderEdit{Op: "delete", Name: name})
-	}
-	for _, h := range c.addedHeaders(m, d.HeaderValue) {
-		o.edits = append(o.edits, message.HeaderEdit{Op: "add", Name: h[0], Value: h[1]})
-	}
-	if c.extra != nil {
-		o.edits = append(o.edits, c.extra(m, &d)...)
-	}
-	o.edits = append(o.edits, actionHeaders(d.Headers, o.edits)...)
+	o.edits = c.headerEdits(m, &d, o.edits)
 	return o
-}
-
-// actionHeaders returns the edits for the fields of the spam actions'
-// "header" action, to come after edits. A field that edits set already
-// is left out: the spam check's "X-Spam-Status: Yes, score=7.3 ..." says
-// more than the shipped action's "X-Spam-Status: Yes", and two of them
-// would contradict each other. The others replace the fields of the same
-// name that came with the message, which a sender could have preset.
-func actionHeaders(fields [][2]string, edits []message.HeaderEdit) []message.HeaderEdit {
-	set := map[string]bool{}
-	for _, e := range edits {
-		if e.Op != "delete" {
-			set[strings.ToLower(e.Name)] = true
-		}
-	}
-	var dels, adds []message.HeaderEdit
-	deleted := map[string]bool{}
-	for _, f := range fields {
-		low := strings.ToLower(f[0])
-		if set[low] {
-			continue
-		}
-		if !deleted[low] {
-			deleted[low] = true
-			dels = append(dels, message.HeaderEdit{Op: "delete", Name: f[0]})
-		}
-		adds = append(adds, message.HeaderEdit{Op: "add", Name: f[0], Value: f[1]})
-	}
-	return append(dels, adds...)
-}
-
-// headerName is X-<OrgName>-QScan.
-func (c *Checker) headerName() string { return "X-" + c.headers.OrgName + "-QScan" }
-
-// ownHeaders are the names of every header qscan adds; copies that arrive
-// with a message are removed as forgeries.
-func (c *Checker) ownHeaders() []string {
-	b := c.headerName()
-	return []string{b, b + "-ID", b + "-From", b + "-To"}
-}
-
-// addedHeaders lists the headers to add to a message with the given value.
-func (c *Checker) addedHeaders(m *message.Message, value string) [][2]string {
-	b := c.headerName()
-	hs := [][2]string{{b, value}}
-	if c.headers.AddID {
-		hs = append(hs, [2]string{b + "-ID", m.ID})
-	}
-	if c.headers.AddFrom && m.Envelope.Sender != "" {
-		hs = append(hs, [2]string{b + "-From", m.Envelope.Sender})
-	}
-	if c.headers.AddTo && len(m.Envelope.Recipients) > 0 {
-		hs = append(hs, [2]string{b + "-To", strings.Join(m.Envelope.Recipients, ", ")})
-	}
-	return hs
 }
 
 // Result is the outcome of Check.
@@ -219,7 +159,7 @@ func (c *Checker) Check(ctx context.Context, m *message.Message, qf *sendmail.Qf
 // carryOut makes the changes of a delivered message's outcome on its
 // queue file: the header edits, then the forward recipients.
 func (c *Checker) carryOut(qf *sendmail.Qf, o outcome) error {
-	if err := applyEdits(qf, o.edits, c.headers.AtTop); err != nil {
+	if err := qf.Edit(o.edits, c.headers.AtTop); err != nil {
 		return err
 	}
 	return forward(qf, o.d)

@@ -26,8 +26,8 @@ func TestActionHeaders(t *testing.T) {
 			return policy.Settings{DeliverCleaned: true, CleanValue: "clean",
 				SpamActions: []string{"deliver", `header "X-Spam-Status: Yes"`, `header "X-Junk: yes"`}}
 		},
-		ExtraHeaders: func(*message.Message, *message.Decision) []message.HeaderEdit {
-			return []message.HeaderEdit{{Op: "add", Name: "X-Spam-Status", Value: "Yes, score=7.0 required=5.0"}}
+		SpamHeaders: func(*message.Message) ([]message.HeaderEdit, error) {
+			return []message.HeaderEdit{{Op: message.HeaderAdd, Name: "X-Spam-Status", Value: "Yes, score=7.0 required=5.0"}}, nil
 		},
 	}
 	p := e.pipeline(opt, stageFunc{"spam", func(_ context.Context, m *message.Message) error {

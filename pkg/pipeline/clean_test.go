@@ -18,7 +18,7 @@ type fakeCleaner struct{ got []message.Replacement }
 
 func (f *fakeCleaner) Clean(m *message.Message, d *message.Decision) ([]byte, []message.HeaderEdit, error) {
 	f.got = d.Replace
-	return []byte("cleaned body\n"), []message.HeaderEdit{{Op: "replace", Name: "Content-Type", Value: "multipart/mixed; boundary=x"}}, nil
+	return []byte("cleaned body\n"), []message.HeaderEdit{{Op: message.HeaderReplace, Name: "Content-Type", Value: "multipart/mixed; boundary=x"}}, nil
 }
 
 type fakeNotifier struct{ got []notify.Event }

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"bytes"
-	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -123,25 +122,4 @@ func (p *Pipeline) logReport(it *item) {
 	m := it.mail
 	MessageLog{ID: it.outID, To: m.Recipients, Size: int64(len(it.outBody)), Verdict: "report",
 		Action: ActionQueued, Kind: m.Kind, About: m.About}.Write(p.log, logrus.InfoLevel)
-}
-
-// headerValue returns the first field name of a header block (LF or CRLF
-// lines), its folded lines joined, or "".
-func headerValue(block []byte, name string) string {
-	var v []byte
-	found := false
-	for _, l := range bytes.Split(block, []byte("\n")) {
-		l = bytes.TrimSuffix(l, []byte("\r"))
-		if found {
-			if len(l) == 0 || (l[0] != ' ' && l[0] != '\t') {
-				break
-			}
-			v = append(append(v, ' '), bytes.TrimSpace(l)...)
-			continue
-		}
-		if k, rest, ok := bytes.Cut(l, []byte(":")); ok && strings.EqualFold(string(k), name) {
-			found, v = true, append(v, bytes.TrimSpace(rest)...)
-		}
-	}
-	return string(v)
 }

@@ -40,8 +40,8 @@ func TestNoticeHidesForward(t *testing.T) {
 		opt.Notifier = spy
 		opt.Checker = CheckerOptions{Policy: func(*message.Message) policy.Settings {
 			return policy.Settings{DeliverCleaned: true, SpamActions: actions, CleanValue: "clean"}
-		}, ExtraHeaders: func(*message.Message, *message.Decision) []message.HeaderEdit {
-			return []message.HeaderEdit{{Op: "replace", Name: "Subject", Value: "{Spam?} 6AM876nc000095"}}
+		}, SpamHeaders: func(*message.Message) ([]message.HeaderEdit, error) {
+			return []message.HeaderEdit{{Op: message.HeaderReplace, Name: "Subject", Value: "{Spam?} 6AM876nc000095"}}, nil
 		}}
 		p := e.pipeline(opt, stageFunc{"spam", func(_ context.Context, m *message.Message) error {
 			m.Spam = &message.SpamResult{Level: "spam", Score: 7, Required: 5}

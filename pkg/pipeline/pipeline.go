@@ -91,6 +91,10 @@ type Headers struct {
 	AddTo   bool
 	AddID   bool
 	AtTop   bool
+	// SubjectTags tag the subject of a message some part of which was
+	// taken out, by the kind of report that took it out (a virus tag
+	// first); "" or none: no tag.
+	SubjectTags map[message.ReportKind]string
 }
 
 // Options configure a Pipeline.

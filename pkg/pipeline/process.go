@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
-	"strings"
 	"sync"
 
 	"github.com/qscan/qscan/pkg/message"
@@ -177,49 +176,4 @@ func forward(qf *sendmail.Qf, d message.Decision) error {
 		}
 	}
 	return nil
-}
-
-// applyEdits applies header edits to a queue file.
-func applyEdits(qf *sendmail.Qf, edits []message.HeaderEdit, atTop bool) error {
-	add := qf.AddHeader
-	if atTop {
-		add = qf.AddHeaderTop
-	}
-	for _, e := range edits {
-		var err error
-		e.Value = unfold(e.Value) // the qf writer folds values itself
-		switch e.Op {
-		case "delete":
-			qf.DeleteHeader(e.Name)
-		case "add":
-			err = add(e.Name, e.Value)
-		case "replace":
-			if _, ok := qf.Header(e.Name); ok {
-				err = qf.ReplaceHeader(e.Name, e.Value)
-			} else {
-				err = add(e.Name, e.Value)
-			}
-		default:
-			err = fmt.Errorf("unknown header edit %q", e.Op)
-		}
-		if err != nil {
-			return fmt.Errorf("header %s %s: %w", e.Op, e.Name, err)
-		}
-	}
-	return nil
-}
-
-// unfold joins a folded header value into one line.
-func unfold(v string) string {
-	if !strings.ContainsAny(v, "\r\n") {
-		return v
-	}
-	var b strings.Builder
-	for i, line := range strings.Split(strings.ReplaceAll(v, "\r\n", "\n"), "\n") {
-		if i > 0 {
-			line = " " + strings.TrimLeft(line, " \t")
-		}
-		b.WriteString(line)
-	}
-	return b.String()
 }

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/safeio"
 	"github.com/qscan/qscan/pkg/sendmail"
 )
@@ -120,30 +121,10 @@ func (q *Quarantine) releasedQf(dir, queueID string, o ReleaseOptions) (*sendmai
 			}
 		}
 	}
-	if err := qf.ReplaceHeader(ReleasedHeader(o.OrgName), o.Now.Format(time.RFC1123Z)); err != nil {
+	if err := qf.ReplaceHeader(message.QScanHeader(o.OrgName, "-Released"), o.Now.Format(time.RFC1123Z)); err != nil {
 		return nil, err
 	}
 	return qf, nil
-}
-
-// ReleasedHeader returns "X-<org>-QScan-Released", org reduced to
-// letters, digits and '-' (at most 40), or "X-QScan-Released" when
-// nothing is left.
-func ReleasedHeader(org string) string {
-	org = strings.Map(func(r rune) rune {
-		if r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
-			return r
-		}
-		return -1
-	}, org)
-	org = strings.Trim(org, "-")
-	if len(org) > 40 {
-		org = org[:40]
-	}
-	if org == "" {
-		return "X-QScan-Released"
-	}
-	return "X-" + org + "-QScan-Released"
 }
 
 // writeMetadata replaces metadata.json of the entry in dir durably.

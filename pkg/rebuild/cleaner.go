@@ -39,13 +39,13 @@ func (c *Cleaner) Clean(m *message.Message, d *message.Decision) ([]byte, []mess
 			return nil, nil, err
 		}
 		body, edits = b, e
-		header = editHeaderText(header, e)
+		header = message.EditHeader(header, e)
 	}
 	if d.StripHTML {
 		res, err := StripHTML(header, body, HTMLLimits{})
 		if err == nil && res.Changed {
-			body, header = res.Body, res.Header(header)
-			edits = append(edits, resultEdits(res)...)
+			body, header = res.Body, message.EditHeader(header, res.Edits())
+			edits = append(edits, res.Edits()...)
 		} else if err != nil && c.Log != nil {
 			c.Log.WithError(err).WithField("id", m.ID).Warn("striphtml skipped")
 		}
@@ -55,36 +55,9 @@ func (c *Cleaner) Clean(m *message.Message, d *message.Decision) ([]byte, []mess
 			"The original message is attached unchanged.\n", m.Spam.Score, m.Spam.Required)
 		res := Attachment(header, body, []byte(text), []byte(m.ID))
 		body = res.Body
-		edits = append(edits, resultEdits(res)...)
+		edits = append(edits, res.Edits()...)
 	}
 	return body, edits, nil
-}
-
-// resultEdits turns rebuild's header changes into header edits.
-func resultEdits(res Result) []message.HeaderEdit {
-	var edits []message.HeaderEdit
-	for _, name := range res.Delete {
-		edits = append(edits, message.HeaderEdit{Op: "delete", Name: name})
-	}
-	for _, f := range res.Set {
-		edits = append(edits, message.HeaderEdit{Op: "replace", Name: f.Name, Value: f.Value})
-	}
-	return edits
-}
-
-// editHeaderText applies header edits to a raw header block, so that a
-// later transformation sees the header the earlier one made.
-func editHeaderText(block []byte, edits []message.HeaderEdit) []byte {
-	var r Result
-	for _, e := range edits {
-		switch e.Op {
-		case "delete":
-			r.Delete = append(r.Delete, e.Name)
-		case "replace", "add":
-			r.Set = append(r.Set, Field{Name: e.Name, Value: e.Value})
-		}
-	}
-	return r.Header(block)
 }
 
 // replace replaces each reported MIME part once: several reports about
@@ -142,7 +115,7 @@ func (c *Cleaner) replace(m *message.Message, repl []message.Replacement) ([]byt
 	if err != nil {
 		return nil, nil, err
 	}
-	return res.Body, resultEdits(res), nil
+	return res.Body, res.Edits(), nil
 }
 
 // topPart walks from an archive member up to the MIME part carrying it.
@@ -186,11 +159,11 @@ func (c *Cleaner) replaceWhole(m *message.Message, r message.Replacement) ([]byt
 		return nil, nil, err
 	}
 	edits := []message.HeaderEdit{
-		{Op: "delete", Name: "Content-Length"},
-		{Op: "delete", Name: "Content-Disposition"},
-		{Op: "replace", Name: "Content-Type", Value: "text/plain; charset=utf-8"},
-		{Op: "replace", Name: "Content-Transfer-Encoding", Value: "8bit"},
-		{Op: "replace", Name: "MIME-Version", Value: "1.0"},
+		{Op: message.HeaderDelete, Name: "Content-Length"},
+		{Op: message.HeaderDelete, Name: "Content-Disposition"},
+		{Op: message.HeaderReplace, Name: "Content-Type", Value: "text/plain; charset=utf-8"},
+		{Op: message.HeaderReplace, Name: "Content-Transfer-Encoding", Value: "8bit"},
+		{Op: message.HeaderReplace, Name: "MIME-Version", Value: "1.0"},
 	}
 	return text, edits, nil
 }

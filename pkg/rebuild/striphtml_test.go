@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/jhillyerd/enmime/v2"
+
+	"github.com/qscan/qscan/pkg/message"
 )
 
 // splitMsg cuts a whole message into its header block (with its last
@@ -26,7 +28,7 @@ func splitMsg(t *testing.T, raw []byte) (header, body []byte) {
 
 // outgoingMsg is the message as it leaves: edited header, blank line, body.
 func outgoingMsg(header []byte, res Result) []byte {
-	h := res.Header(header)
+	h := message.EditHeader(header, res.Edits())
 	nl := "\n"
 	if bytes.HasSuffix(h, []byte("\r\n")) {
 		nl = "\r\n"
@@ -157,7 +159,7 @@ func TestStripHTMLKeepsOtherBytes(t *testing.T) {
 	raw, _ = os.ReadFile("testdata/strip/alternative.eml")
 	h, b = splitMsg(t, raw)
 	res, _ = StripHTML(h, b, HTMLLimits{})
-	if got := string(res.Header(h)); !strings.Contains(got, "multipart/alternative") {
+	if got := string(message.EditHeader(h, res.Edits())); !strings.Contains(got, "multipart/alternative") {
 		t.Errorf("alternative became:\n%s", got)
 	}
 }

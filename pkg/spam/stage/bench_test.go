@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/spam/spamd"
 )
 
@@ -35,6 +36,6 @@ func BenchmarkHeaders(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		Apply(m.Header, edits)
+		message.EditHeader(m.Header, edits)
 	}
 }

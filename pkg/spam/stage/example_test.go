@@ -35,7 +35,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Printf("%s %.1f\n%s", m.Spam.Level, m.Spam.Score, stage.Apply(m.Header, edits))
+	fmt.Printf("%s %.1f\n%s", m.Spam.Level, m.Spam.Score, message.EditHeader(m.Header, edits))
 	// Output:
 	// spam 7.3
 	// Subject: {Spam?} cheap watches

@@ -11,7 +11,7 @@ import (
 	"github.com/qscan/qscan/pkg/spam"
 )
 
-// FuzzHeaders feeds hostile header blocks to Headers and Apply: no forged
+// FuzzHeaders feeds hostile header blocks to Headers and message.EditHeader: no forged
 // spam field may survive, every edit must stay one field, and tagging the
 // result again must not tag the subject twice.
 func FuzzHeaders(f *testing.F) {
@@ -38,14 +38,14 @@ func FuzzHeaders(f *testing.F) {
 		added := map[string]int{}
 		for _, e := range edits {
 			checkValue(t, e)
-			if e.Op == OpAdd {
+			if e.Op == message.HeaderAdd {
 				added[strings.ToLower(e.Name)]++
 			}
 		}
-		out := Apply(header, edits)
-		for _, fl := range splitFields(out) {
-			if spam.ShouldStrip(fl.name, names) {
-				added[strings.ToLower(fl.name)]--
+		out := message.EditHeader(header, edits)
+		for _, fl := range message.HeaderFields(out) {
+			if spam.ShouldStrip(fl.Name, names) {
+				added[strings.ToLower(fl.Name)]--
 			}
 		}
 		for name, n := range added {
@@ -66,7 +66,7 @@ func FuzzHeaders(f *testing.F) {
 }
 
 // checkValue fails when a value could end its field early.
-func checkValue(t *testing.T, e HeaderEdit) {
+func checkValue(t *testing.T, e message.HeaderEdit) {
 	t.Helper()
 	for i, line := range strings.Split(e.Value, "\n") {
 		line = strings.TrimSuffix(line, "\r")
@@ -77,7 +77,7 @@ func checkValue(t *testing.T, e HeaderEdit) {
 			t.Fatalf("edit %+v: control character", e)
 		}
 	}
-	if e.Op != OpDelete && !validName([]byte(e.Name)) {
+	if e.Op != message.HeaderDelete && !message.ValidHeaderName(e.Name) {
 		t.Fatalf("edit %+v: bad name", e)
 	}
 	if bytes.ContainsAny([]byte(e.Name), "\r\n") {

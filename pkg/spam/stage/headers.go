@@ -10,23 +10,6 @@ import (
 	"github.com/qscan/qscan/pkg/spam"
 )
 
-// Header edit operations.
-const (
-	OpDelete  = "delete"  // remove every field called Name
-	OpAdd     = "add"     // append Name: Value at the end of the header
-	OpReplace = "replace" // set the first field called Name to Value, or add it
-)
-
-// HeaderEdit is one change to a delivered message's header. Value is the
-// field body after "Name: ", folded for the header's line ending
-// (continuation lines start with a tab) and free of other control
-// characters. Names compare without regard to case.
-type HeaderEdit struct {
-	Op    string
-	Name  string
-	Value string
-}
-
 // HeaderOptions configure Headers.
 type HeaderOptions struct {
 	// AlwaysReport adds the X-<Org>-QScan-SpamCheck report to ham too
@@ -57,18 +40,18 @@ func DefaultHeaderOptions() HeaderOptions {
 // gave a verdict), X-<Org>-QScan-SpamScore (score 1 or more), and the
 // subject tag for spam. A nil r (no spam check) gives the deletions only.
 // org must be valid for spam.Names.
-func Headers(r *message.SpamResult, header []byte, org string, opts HeaderOptions) ([]HeaderEdit, error) {
+func Headers(r *message.SpamResult, header []byte, org string, opts HeaderOptions) ([]message.HeaderEdit, error) {
 	names, err := spam.Names(org)
 	if err != nil {
 		return nil, fmt.Errorf("spam headers: %w", err)
 	}
-	fields := splitFields(header)
-	var edits []HeaderEdit
+	fields := message.HeaderFields(header)
+	var edits []message.HeaderEdit
 	seen := map[string]bool{}
 	for _, f := range fields {
-		if low := strings.ToLower(f.name); !seen[low] && spam.ShouldStrip(f.name, names) {
+		if low := strings.ToLower(f.Name); !seen[low] && spam.ShouldStrip(f.Name, names) {
 			seen[low] = true
-			edits = append(edits, HeaderEdit{Op: OpDelete, Name: f.name})
+			edits = append(edits, message.HeaderEdit{Op: message.HeaderDelete, Name: f.Name})
 		}
 	}
 	if r == nil {
@@ -76,7 +59,7 @@ func Headers(r *message.SpamResult, header []byte, org string, opts HeaderOption
 	}
 	nl := lineEnd(header)
 	add := func(name, value string) {
-		edits = append(edits, HeaderEdit{Op: OpAdd, Name: name, Value: fold(name, value, nl)})
+		edits = append(edits, message.HeaderEdit{Op: message.HeaderAdd, Name: name, Value: fold(name, value, nl)})
 	}
 	v := verdictOf(r, opts.Lists)
 	if noVerdict(r, v) {
@@ -139,22 +122,22 @@ func noVerdict(r *message.SpamResult, v spam.Verdict) bool {
 }
 
 // subjectEdit tags the subject of spam.
-func subjectEdit(fields []field, v spam.Verdict, opts HeaderOptions) (HeaderEdit, bool) {
+func subjectEdit(fields []message.HeaderField, v spam.Verdict, opts HeaderOptions) (message.HeaderEdit, bool) {
 	if !v.Level.IsSpam() || opts.SubjectTag == "" || opts.SubjectPosition == spam.PositionNone {
-		return HeaderEdit{}, false
+		return message.HeaderEdit{}, false
 	}
 	subject := ""
 	for _, f := range fields {
-		if strings.EqualFold(f.name, "Subject") {
-			subject = f.value()
+		if strings.EqualFold(f.Name, "Subject") {
+			subject = f.Value()
 			break
 		}
 	}
 	tagged, err := spam.TagSubject(subject, opts.SubjectTag, opts.SubjectPosition, v.Score)
 	if err != nil || tagged == subject {
-		return HeaderEdit{}, false
+		return message.HeaderEdit{}, false
 	}
-	return HeaderEdit{Op: OpReplace, Name: "Subject", Value: tagged}, true
+	return message.HeaderEdit{Op: message.HeaderReplace, Name: "Subject", Value: tagged}, true
 }
 
 // fold folds "name: value" and returns the part after "name: ".
@@ -170,50 +153,22 @@ func lineEnd(header []byte) string {
 	return "\n"
 }
 
-// field is one header field as it appears in the block: raw holds every
-// line of it, line endings included. A line that is neither a field nor
-// a continuation has name "".
-type field struct {
-	name string
-	raw  []byte
-}
-
-// value returns the field body after the colon without leading blanks and
-// the final line ending; inner folds are kept.
-func (f field) value() string {
-	_, v, _ := bytes.Cut(f.raw, []byte(":"))
-	s := strings.TrimLeft(string(v), " \t")
-	s = strings.TrimSuffix(s, "\n")
-	return strings.TrimSuffix(s, "\r")
-}
-
-// splitFields splits a header block into fields. It never fails: bytes it
-// does not understand become nameless fields kept as they are.
-func splitFields(header []byte) []field {
-	var fields []field
-	start := 0 // of the last field
-	for off := 0; off < len(header); {
-		end := len(header)
-		if i := bytes.IndexByte(header[off:], '\n'); i >= 0 {
-			end = off + i + 1
-		}
-		line := header[off:end]
-		if (line[0] == ' ' || line[0] == '\t') && len(fields) > 0 {
-			fields[len(fields)-1].raw = header[start:end]
-			off = end
-			continue
-		}
-		name := ""
-		if i := bytes.IndexByte(line, ':'); i > 0 && validName(line[:i]) {
-			name = string(line[:i])
-		}
-		fields = append(fields, field{name: name, raw: line})
-		start, off = off, end
+// DeliveredHeaders returns the spam header edits of the delivered copy of
+// m: Headers of its spam result. A message that was not spam-checked
+// (m.Spam nil) loses only the X-<Org>-QScan-Spam* fields it came with:
+// they would speak for this qscan, which said nothing, while another
+// filter's X-Spam-* may stand.
+func DeliveredHeaders(m *message.Message, org string, opts HeaderOptions) ([]message.HeaderEdit, error) {
+	edits, err := Headers(m.Spam, m.Header, org, opts)
+	if err != nil || m.Spam != nil {
+		return edits, err
 	}
-	return fields
-}
-
-// validName accepts RFC 5322 field names: printable ASCII but ':' and space.
-func validName(b []byte) bool {
-	return !bytes.ContainsFunc(b, func(r rune) bool { return r <= ' ' || r >= 0x7f || r == ':' })
+	own := strings.ToLower(message.QScanHeader(org, "-Spam"))
+	var out []message.HeaderEdit
+	for _, e := range edits {
+		if strings.HasPrefix(strings.ToLower(e.Name), own) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }

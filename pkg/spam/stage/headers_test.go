@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -23,7 +22,7 @@ type headerCase struct {
 	AlwaysReport *bool               `json:"always_report"`
 }
 
-// TestHeadersGolden runs Headers and Apply on testdata/headers/NAME.eml
+// TestHeadersGolden runs Headers and message.EditHeader on testdata/headers/NAME.eml
 // with NAME.json and compares the edits and the new header block with
 // NAME.want.
 func TestHeadersGolden(t *testing.T) {
@@ -60,7 +59,7 @@ func TestHeadersGolden(t *testing.T) {
 				fmt.Fprintf(&got, "%s %s: %q\n", e.Op, e.Name, e.Value)
 			}
 			got.WriteString("----\n")
-			got.Write(Apply(header, edits))
+			got.Write(message.EditHeader(header, edits))
 			compareGolden(t, name+".want", got.Bytes())
 		})
 	}
@@ -117,8 +116,8 @@ func TestHeadersSubject(t *testing.T) {
 		got := "-"
 		for _, e := range edits {
 			if e.Name == "Subject" {
-				out := Apply([]byte(tt.header), edits)
-				got = splitFields(out)[subjectIndex(out)].value()
+				out := message.EditHeader([]byte(tt.header), edits)
+				got = message.HeaderFields(out)[subjectIndex(out)].Value()
 			}
 		}
 		if got != tt.want {
@@ -134,45 +133,10 @@ func TestHeadersSubject(t *testing.T) {
 }
 
 func subjectIndex(header []byte) int {
-	for i, f := range splitFields(header) {
-		if strings.EqualFold(f.name, "Subject") {
+	for i, f := range message.HeaderFields(header) {
+		if strings.EqualFold(f.Name, "Subject") {
 			return i
 		}
 	}
 	return -1
-}
-
-func TestApply(t *testing.T) {
-	tests := []struct {
-		header string
-		edits  []HeaderEdit
-		want   string
-	}{
-		{"A: 1\nB: 2\n  more\nA: 3\n", []HeaderEdit{{Op: OpDelete, Name: "a"}}, "B: 2\n  more\n"},
-		{"A: 1\nB: 2\n  more\n", []HeaderEdit{{Op: OpDelete, Name: "b"}, {Op: OpAdd, Name: "B", Value: "new"}}, "A: 1\nB: new\n"},
-		{"A: 1\nB: 2\n", []HeaderEdit{{Op: OpReplace, Name: "A", Value: "x"}}, "A: x\nB: 2\n"},
-		{"B: 2", []HeaderEdit{{Op: OpReplace, Name: "A", Value: "x"}}, "B: 2\nA: x\n"},
-		{"A: 1\r\n", []HeaderEdit{{Op: OpAdd, Name: "C", Value: "long\r\n\tfolded"}}, "A: 1\r\nC: long\r\n\tfolded\r\n"},
-		{"A: 1\n", []HeaderEdit{{Op: OpAdd, Name: "C", Value: "evil\nBcc: x@y.example\n \n"}}, "A: 1\nC: evil Bcc: x@y.example   \n"},
-		{"A: 1\n", []HeaderEdit{{Op: OpAdd, Name: "Bad Name", Value: "v"}, {Op: OpAdd, Name: "X:Y", Value: "v"}}, "A: 1\n"},
-		{" orphan\nnot a field\nA: 1\n", []HeaderEdit{{Op: OpDelete, Name: ""}}, " orphan\nnot a field\nA: 1\n"},
-		{"", []HeaderEdit{{Op: OpAdd, Name: "A", Value: "1"}}, "A: 1\n"},
-	}
-	for _, tt := range tests {
-		if got := string(Apply([]byte(tt.header), tt.edits)); got != tt.want {
-			t.Errorf("Apply(%q, %+v) = %q, want %q", tt.header, tt.edits, got, tt.want)
-		}
-	}
-}
-
-func TestSplitFields(t *testing.T) {
-	header := "Subject: a\n\tb\r\nX:\n:bad\nno colon\n\tcont\nLast: v"
-	var got []string
-	for _, f := range splitFields([]byte(header)) {
-		got = append(got, f.name+"|"+string(f.raw))
-	}
-	want := []string{"Subject|Subject: a\n\tb\r\n", "X|X:\n", "|:bad\n", "|no colon\n\tcont\n", "Last|Last: v"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("splitFields(%q) = %q, want %q", header, got, want)
-	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/spam"
 	"github.com/qscan/qscan/pkg/spam/spamd"
 )
@@ -102,7 +103,7 @@ func TestRealSpamd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out := string(Apply(m.Header, edits))
+		out := string(message.EditHeader(m.Header, edits))
 		if tt.level == "high" && (!strings.Contains(out, "GTUBE 1000.00") || !strings.Contains(out, "Subject: {Spam?}")) {
 			t.Errorf("%s: headers lack the GTUBE rule or the tag:\n%s", tt.file, out)
 		}

@@ -315,8 +315,8 @@ func returnPath(header []byte, sender string) string {
 	if sender == "" || len(sender) > 254 || strings.ContainsFunc(sender, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '<' || r == '>' }) {
 		return ""
 	}
-	for _, f := range splitFields(header) {
-		if strings.EqualFold(f.name, "Return-Path") {
+	for _, f := range message.HeaderFields(header) {
+		if strings.EqualFold(f.Name, "Return-Path") {
 			return ""
 		}
 	}
