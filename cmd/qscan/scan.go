@@ -17,7 +17,7 @@ import (
 // scanResult is what `qscan scan` prints for one file.
 type scanResult struct {
 	File    string              `json:"file"`
-	Verdict string              `json:"verdict"`
+	Verdict message.Verdict     `json:"verdict"`
 	Reason  string              `json:"reason,omitempty"`
 	Reports []scanReport        `json:"reports"`
 	Spam    *message.SpamResult `json:"spam,omitempty"`
@@ -105,12 +105,12 @@ func scanFile(chk *pipeline.Checker, file string) (scanResult, func(path string)
 	res := scanResult{File: file}
 	raw, err := os.ReadFile(file)
 	if err != nil {
-		res.Verdict, res.Error = "error", err.Error()
+		res.Verdict, res.Error = message.VerdictError, err.Error()
 		return res, func(string) error { return err }
 	}
 	f, err := chk.CheckFile(context.Background(), raw, time.Now())
 	if err != nil {
-		res.Verdict, res.Error = "error", err.Error()
+		res.Verdict, res.Error = message.VerdictError, err.Error()
 		return res, f.WriteDelivered
 	}
 	m, v := f.Message, f.Result

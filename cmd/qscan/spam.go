@@ -111,15 +111,11 @@ func dnsblChecker(c config.DNSBL, log logrus.FieldLogger) (*dnsbl.Checker, error
 
 // spamActionLists parses, once, every action list the spam action
 // settings can give (validated by config).
-func spamActionLists(c config.Spam) map[string][]string {
-	out := map[string][]string{}
+func spamActionLists(c config.Spam) map[string]message.SpamActions {
+	out := map[string]message.SpamActions{}
 	for _, s := range []config.Setting{c.SpamActions, c.HighSpamActions, c.HamActions} {
 		for _, v := range s.Values() {
-			as, _ := spam.ParseActions(v)
-			out[v] = make([]string, len(as))
-			for i, a := range as {
-				out[v][i] = a.String()
-			}
+			out[v], _ = spam.ParseActions(v)
 		}
 	}
 	return out

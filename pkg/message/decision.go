@@ -11,7 +11,7 @@ type Replacement struct {
 // Decision is what becomes of a checked message (pkg/policy decides it;
 // the pipeline carries it out).
 type Decision struct {
-	Verdict string // clean, infected, blocked, spam, high-spam, silent
+	Verdict Verdict // clean, infected, blocked, spam, high-spam or silent
 	// Deliver to the original recipients (after Replace, with headers).
 	Deliver bool
 	Replace []Replacement
@@ -35,3 +35,36 @@ type Decision struct {
 	// with its own thresholds.
 	Spam *SpamResult
 }
+
+// Verdict is what the checks made of a message, as the log line, the
+// metrics and `qscan scan` say it.
+type Verdict string
+
+// The verdicts.
+const (
+	VerdictClean    Verdict = "clean"
+	VerdictInfected Verdict = "infected"  // a virus: cleaned or kept back
+	VerdictBlocked  Verdict = "blocked"   // a filename, filetype, size or content rule
+	VerdictSpam     Verdict = "spam"      // spam, nothing worse
+	VerdictHighSpam Verdict = "high-spam" // high-scoring spam, nothing worse
+	VerdictSilent   Verdict = "silent"    // a silent virus: dropped without notice
+	VerdictPoison   Verdict = "poison"    // failed max_attempts times: quarantined whole
+	VerdictCorrupt  Verdict = "corrupt"   // a corrupt queue entry, set aside
+	VerdictReport   Verdict = "report"    // a report qscan wrote itself
+	VerdictError    Verdict = "error"     // could not be checked (`qscan scan`)
+)
+
+// Outcome is what became of a processed message: the action of its log
+// line.
+type Outcome string
+
+// The outcomes.
+const (
+	OutcomeDelivered   Outcome = "delivered"   // went out unchanged but for headers
+	OutcomeCleaned     Outcome = "cleaned"     // went out with parts replaced by warnings
+	OutcomeHeld        Outcome = "held"        // left in the incoming queue for a retry
+	OutcomeQuarantined Outcome = "quarantined" // kept back whole (verdict poison: failed max_attempts)
+	OutcomeSetAside    Outcome = "set-aside"   // a corrupt queue entry moved to the quarantine
+	OutcomeReleased    Outcome = "released"    // released from the quarantine to the outgoing queue
+	OutcomeQueued      Outcome = "queued"      // a report qscan wrote, queued for delivery (verdict report)
+)

@@ -98,7 +98,7 @@ type Message struct {
 
 // SpamResult is the outcome of the spam checks of one message.
 type SpamResult struct {
-	Level       string     `json:"level"` // "ham", "spam" or "high"
+	Level       SpamLevel  `json:"level"`
 	Score       float64    `json:"score"`
 	Required    float64    `json:"required"`
 	Rules       []SpamRule `json:"rules,omitempty"`
@@ -110,6 +110,30 @@ type SpamResult struct {
 	// through without a verdict; it says why.
 	Unchecked string `json:"unchecked,omitempty"`
 }
+
+// SpamLevel is the spam verdict on one message.
+type SpamLevel string
+
+// The spam levels, in increasing order.
+const (
+	SpamHam  SpamLevel = "ham"
+	SpamSpam SpamLevel = "spam"
+	SpamHigh SpamLevel = "high" // high-scoring spam
+)
+
+// Rank orders the levels: 0 ham (or unknown), 1 spam, 2 high.
+func (l SpamLevel) Rank() int {
+	switch l {
+	case SpamSpam:
+		return 1
+	case SpamHigh:
+		return 2
+	}
+	return 0
+}
+
+// IsSpam reports whether l is SpamSpam or SpamHigh.
+func (l SpamLevel) IsSpam() bool { return l.Rank() > 0 }
 
 // SpamRule is one rule (SpamAssassin test, rspamd symbol, block list) that
 // contributed to the score.

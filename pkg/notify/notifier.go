@@ -20,7 +20,7 @@ type Event struct {
 	Received      time.Time
 	Subject       string
 	MessageID     string
-	Verdict       string
+	Verdict       message.Verdict
 	Reports       []message.Report
 	Parts         []message.Part // for the file names the reports point at (Data not needed)
 	QuarantineDir string
@@ -281,5 +281,5 @@ func (n *Notifier) render(t *Templates, name string, data any, to []string) (Que
 
 // spamLine is the one-line spam report of a notice.
 func spamLine(r *message.SpamResult) string {
-	return fmt.Sprintf("%s, score %.1f (required %.1f)", map[string]string{"spam": "spam", "high": "high-scoring spam"}[r.Level], r.Score, r.Required)
+	return fmt.Sprintf("%s, score %.1f (required %.1f)", map[message.SpamLevel]string{message.SpamSpam: "spam", message.SpamHigh: "high-scoring spam"}[r.Level], r.Score, r.Required)
 }

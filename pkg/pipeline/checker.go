@@ -98,7 +98,7 @@ func (c *Checker) decide(m *message.Message) outcome {
 	if !d.Deliver {
 		o.whole = d.Reason
 		if o.whole == "" {
-			o.whole = "not delivered: " + d.Verdict
+			o.whole = "not delivered: " + string(d.Verdict)
 		}
 		return o
 	}
@@ -120,7 +120,7 @@ func (c *Checker) decide(m *message.Message) outcome {
 
 // Result is the outcome of Check.
 type Result struct {
-	Verdict string
+	Verdict message.Verdict
 	Reason  string // why the whole message is kept back, if it is
 	// Header and Body are the message as it would be delivered: the queue
 	// file's header block as sendmail delivers it (LF line ends, no blank
@@ -136,7 +136,7 @@ type Result struct {
 // on the outgoing qf, with the same code. qf nil: the verdict only.
 func (c *Checker) Check(ctx context.Context, m *message.Message, qf *sendmail.Qf) (Result, error) {
 	if _, err := c.run(ctx, m); err != nil {
-		return Result{Verdict: "error"}, err
+		return Result{Verdict: message.VerdictError}, err
 	}
 	o := c.decide(m)
 	if o.whole != "" {
@@ -147,7 +147,7 @@ func (c *Checker) Check(ctx context.Context, m *message.Message, qf *sendmail.Qf
 		return r, nil
 	}
 	if err := c.carryOut(qf, o); err != nil {
-		return Result{Verdict: "error"}, err
+		return Result{Verdict: message.VerdictError}, err
 	}
 	r.Header, r.Body = qf.HeaderBlock(), m.Body
 	if o.body != nil {

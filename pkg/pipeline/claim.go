@@ -31,7 +31,7 @@ type item struct {
 
 	// set by process
 	err           error // the checks could not be done: hold
-	verdict       string
+	verdict       message.Verdict
 	outQf         []byte
 	outBody       []byte // nil: body unchanged, link the incoming df
 	whole         string // non-empty: quarantine the whole message with this reason

@@ -129,7 +129,7 @@ func TestSpamForwardAndStore(t *testing.T) {
 		e.enqueue("6AM876nc000080", "buy now\n", 0)
 		opt := e.options()
 		opt.Checker = CheckerOptions{Policy: func(*message.Message) policy.Settings {
-			return policy.Settings{DeliverCleaned: true, SpamActions: tc.actions, CleanValue: "clean"}
+			return policy.Settings{DeliverCleaned: true, SpamActions: acts(tc.actions...), CleanValue: "clean"}
 		}}
 		p := e.pipeline(opt, spammy)
 		if st, _ := p.RunBatch(ctx); st.Delivered != 1 {
@@ -154,7 +154,7 @@ func TestSpamNotify(t *testing.T) {
 	nt := &fakeNotifier{}
 	opt.Notifier = nt
 	opt.Checker = CheckerOptions{Policy: func(*message.Message) policy.Settings {
-		return policy.Settings{DeliverCleaned: true, HighSpamActions: []string{"store", "notify"}, CleanValue: "clean"}
+		return policy.Settings{DeliverCleaned: true, HighSpamActions: acts("store", "notify"), CleanValue: "clean"}
 	}}
 	p := e.pipeline(opt, stageFunc{"spam", func(_ context.Context, m *message.Message) error {
 		m.Spam = &message.SpamResult{Level: "high", Score: 20, Required: 5}

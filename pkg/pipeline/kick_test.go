@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
 
 	"github.com/qscan/qscan/pkg/sendmail"
-	logtest "github.com/sirupsen/logrus/hooks/test"
 )
 
 // TestKickFailureLoggedOnce: a kick that keeps failing (sendmail refuses

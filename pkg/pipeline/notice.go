@@ -46,7 +46,7 @@ func (p *Pipeline) notice(it *item, delivered bool, dir string) notify.Event {
 	}
 	d := it.decision
 	n.NotifyRecipients, n.Bounce = d.NotifyRecipient, d.Bounce
-	n.Postmaster = d.NotifyPostmaster || it.verdict == "poison"
+	n.Postmaster = d.NotifyPostmaster || it.verdict == message.VerdictPoison
 	if it.msg != nil {
 		n.Spam = it.msg.Spam
 		n.Reports = it.msg.Reports
@@ -110,7 +110,7 @@ func (p *Pipeline) reportItems(ns []notify.Event) []*item {
 			p.log.WithError(err).Error("cannot queue the postmaster report")
 			continue
 		}
-		items = append(items, &item{entry: sendmail.Entry{ID: p.ids.Next()}, outQf: qf.Bytes(), outBody: m.Body, start: time.Now(), verdict: "report", generated: true, mail: &m})
+		items = append(items, &item{entry: sendmail.Entry{ID: p.ids.Next()}, outQf: qf.Bytes(), outBody: m.Body, start: time.Now(), verdict: message.VerdictReport, generated: true, mail: &m})
 	}
 	return items
 }
@@ -120,6 +120,6 @@ func (p *Pipeline) reportItems(ns []notify.Event) []*item {
 // recipients and the messages it is about.
 func (p *Pipeline) logReport(it *item) {
 	m := it.mail
-	MessageLog{ID: it.outID, To: m.Recipients, Size: int64(len(it.outBody)), Verdict: "report",
-		Action: ActionQueued, Kind: m.Kind, About: m.About}.Write(p.log, logrus.InfoLevel)
+	MessageLog{ID: it.outID, To: m.Recipients, Size: int64(len(it.outBody)), Verdict: message.VerdictReport,
+		Action: message.OutcomeQueued, Kind: m.Kind, About: m.About}.Write(p.log, logrus.InfoLevel)
 }

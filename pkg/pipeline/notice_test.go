@@ -39,7 +39,7 @@ func TestNoticeHidesForward(t *testing.T) {
 		spy := &spyNotifier{}
 		opt.Notifier = spy
 		opt.Checker = CheckerOptions{Policy: func(*message.Message) policy.Settings {
-			return policy.Settings{DeliverCleaned: true, SpamActions: actions, CleanValue: "clean"}
+			return policy.Settings{DeliverCleaned: true, SpamActions: acts(actions...), CleanValue: "clean"}
 		}, SpamHeaders: func(*message.Message) ([]message.HeaderEdit, error) {
 			return []message.HeaderEdit{{Op: message.HeaderReplace, Name: "Subject", Value: "{Spam?} 6AM876nc000095"}}, nil
 		}}

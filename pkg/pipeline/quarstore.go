@@ -76,7 +76,7 @@ func ipString(e message.Envelope) string {
 // shape of every message outcome: what left entry entryID of q, under
 // which new queue ID, at whose hand (by).
 func ReleaseLog(q *quarantine.Quarantine, entryID, newID, by string) MessageLog {
-	l := MessageLog{ID: newID, Action: ActionReleased, Attempt: 1,
+	l := MessageLog{ID: newID, Action: message.OutcomeReleased, Attempt: 1,
 		Reason: fmt.Sprintf("released from the quarantine entry %s by %s", entryID, by)}
 	if e, err := q.Get(entryID); err == nil {
 		l.From, l.To = e.Sender, e.Recipients

@@ -41,7 +41,7 @@ func (p *Pipeline) stageWhole(it *item) bool {
 	staged, dir, err := p.quarantine.Stage(w)
 	if err != nil {
 		d := p.held.hold(it.entry.ID, p.now())
-		if it.verdict != "poison" {
+		if it.verdict != message.VerdictPoison {
 			p.undoAttempt(context.Background(), it)
 		}
 		p.logHeld(it, d, fmt.Errorf("quarantine: %w", err), logrus.ErrorLevel)
@@ -54,16 +54,16 @@ func (p *Pipeline) stageWhole(it *item) bool {
 // quarantinedWhole logs and counts a message whose quarantine entry was
 // committed.
 func (p *Pipeline) quarantinedWhole(it *item) {
-	l := p.messageLog(it, ActionQuarantined)
+	l := p.messageLog(it, message.OutcomeQuarantined)
 	l.Reason = it.whole
 	l.Write(p.log, logrus.WarnLevel)
 	it.stageMS = nil
 	kind := "whole"
-	if it.verdict == "poison" {
+	if it.verdict == message.VerdictPoison {
 		kind = "poison"
 	}
 	p.obs.Quarantined(kind)
-	p.observeMessage(it, "quarantined")
+	p.observeMessage(it, message.OutcomeQuarantined)
 }
 
 // stageParts stages the quarantine entry of a message delivered cleaned:
@@ -149,7 +149,7 @@ func (p *Pipeline) setAside(e sendmail.Entry, _ *item, reason string) {
 }
 
 func (p *Pipeline) storeAside(w Quarantined, e sendmail.Entry) {
-	l := MessageLog{ID: e.ID, Size: e.Size, Verdict: "corrupt", Action: ActionSetAside, Reason: w.Reason}
+	l := MessageLog{ID: e.ID, Size: e.Size, Verdict: message.VerdictCorrupt, Action: message.OutcomeSetAside, Reason: w.Reason}
 	if qf, err := sendmail.ParseQf(bytes.NewReader(w.Qf), p.qfLimits()); err == nil {
 		env := envelopeOf(qf) // the qf may be fine and its df missing
 		l.From, l.To = env.Sender, env.Recipients
@@ -157,7 +157,7 @@ func (p *Pipeline) storeAside(w Quarantined, e sendmail.Entry) {
 	dir, err := p.storeNow(w)
 	if err != nil {
 		d := p.held.hold(e.ID, p.now())
-		l.Action, l.Retry, l.Err = ActionHeld, d.Round(time.Second).String(), fmt.Errorf("set aside: %w", err)
+		l.Action, l.Retry, l.Err = message.OutcomeHeld, d.Round(time.Second).String(), fmt.Errorf("set aside: %w", err)
 		l.Write(p.log, logrus.ErrorLevel)
 		return
 	}

@@ -34,7 +34,7 @@ type Options struct {
 	SpamActions, HighSpamActions, HamActions ruleset.Setting
 	// Actions are the parsed action lists of every value the three action
 	// settings can give, by value: parsed once, at configuration load.
-	Actions map[string][]string
+	Actions map[string]message.SpamActions
 	// Silent matches the virus names deleted without any notice.
 	Silent []*regexp.Regexp
 	// LocalDomains: infected mail from a sender in one of them (or a
@@ -98,16 +98,15 @@ func Level(r *message.SpamResult, required, high float64) *message.SpamResult {
 	if r == nil || r.Whitelisted || r.Blacklisted || (r.Unchecked != "" && len(r.Engines) == 0) || r.Level == "" {
 		return r
 	}
-	level := "ham"
+	level := message.SpamHam
 	switch {
 	case r.Score >= high:
-		level = "high"
+		level = message.SpamHigh
 	case r.Score >= required:
-		level = "spam"
+		level = message.SpamSpam
 	}
 	c := *r
-	rank := map[string]int{"ham": 0, "spam": 1, "high": 2}
-	if !slices.Contains(r.Engines, "DNSBL") || rank[level] >= rank[r.Level] {
+	if !slices.Contains(r.Engines, "DNSBL") || level.Rank() >= r.Level.Rank() {
 		c.Level = level
 	}
 	c.Required = required

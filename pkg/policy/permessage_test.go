@@ -14,7 +14,7 @@ func TestSettingsLevelsWithoutMutating(t *testing.T) {
 	pm := NewPerMessage(Options{
 		RequiredScore: ruleset.Setting{Plain: "3"}, HighScore: ruleset.Setting{Plain: "6"},
 		SpamActions: ruleset.Setting{Plain: "store"}, HamActions: ruleset.Setting{Plain: "deliver"},
-		Actions: map[string][]string{"store": {"store"}, "deliver": {"deliver"}},
+		Actions: map[string]message.SpamActions{"store": acts("store"), "deliver": acts("deliver")},
 	})
 	m := &message.Message{Spam: &message.SpamResult{Level: "ham", Score: 4, Required: 5, Engines: []string{"SpamAssassin"}}}
 	s := pm.Settings(m)
@@ -33,7 +33,7 @@ func TestSettingsLevelsWithoutMutating(t *testing.T) {
 func TestLevel(t *testing.T) {
 	for _, tc := range []struct {
 		r    message.SpamResult
-		want string
+		want message.SpamLevel
 	}{
 		{message.SpamResult{Level: "spam", Score: 4, Engines: []string{"SpamAssassin"}}, "ham"},
 		{message.SpamResult{Level: "ham", Score: 12, Engines: []string{"SpamAssassin"}}, "high"},

@@ -25,10 +25,9 @@ type Settings struct {
 	// local (LocalSender true) instead of cleaning it.
 	QuarantineWholeFromLocal bool
 	LocalSender              bool
-	// SpamActions, HighSpamActions and HamActions are MailScanner's action
-	// words, already validated: deliver, delete, store, forward ADDR,
-	// bounce, header "Name: value", striphtml, attachment, notify.
-	SpamActions, HighSpamActions, HamActions []string
+	// SpamActions, HighSpamActions and HamActions are the parsed action
+	// lists (spam.ParseActions) of the three levels.
+	SpamActions, HighSpamActions, HamActions message.SpamActions
 	// ReplaceWhole delivers a message whose problem is the whole message
 	// (too large, unparsable, MIME limits) as a warning text in place of
 	// its body, the original kept in the quarantine; when false (default)
@@ -46,7 +45,7 @@ type Settings struct {
 
 // Decide computes the decision for a checked message.
 func Decide(m *message.Message, s Settings) message.Decision {
-	d := message.Decision{Verdict: "clean", Deliver: true, HeaderValue: s.CleanValue, Spam: m.Spam}
+	d := message.Decision{Verdict: message.VerdictClean, Deliver: true, HeaderValue: s.CleanValue, Spam: m.Spam}
 	if s.Spam != nil {
 		d.Spam = s.Spam
 	}
@@ -88,14 +87,14 @@ func Decide(m *message.Message, s Settings) message.Decision {
 	d.Reason = strings.Join(dedupe(reasons), "; ")
 	d.Notes = dedupe(notes)
 	if len(reasons) > 0 {
-		d.Verdict, d.HeaderValue = "blocked", s.NotCleanValue
+		d.Verdict, d.HeaderValue = message.VerdictBlocked, s.NotCleanValue
 		if virus {
-			d.Verdict, d.HeaderValue = "infected", s.InfectedValue
+			d.Verdict, d.HeaderValue = message.VerdictInfected, s.InfectedValue
 		}
 		d.NotifyPostmaster = true
 	}
 	if virus && silent {
-		return message.Decision{Verdict: "silent", Reason: d.Reason, QuarantineWhole: true, Spam: d.Spam}
+		return message.Decision{Verdict: message.VerdictSilent, Reason: d.Reason, QuarantineWhole: true, Spam: d.Spam}
 	}
 	for i, r := range d.Replace {
 		if r.Part < 0 || r.MIMEPath == "" {
@@ -158,42 +157,38 @@ func applySpam(d *message.Decision, r *message.SpamResult, s Settings) {
 	}
 	actions := s.HamActions
 	switch r.Level {
-	case "spam":
+	case message.SpamSpam:
 		actions = s.SpamActions
-	case "high":
+	case message.SpamHigh:
 		actions = s.HighSpamActions
 	}
-	if r.Level == "spam" || r.Level == "high" {
-		if d.Verdict == "clean" {
-			d.Verdict = map[string]string{"spam": "spam", "high": "high-spam"}[r.Level]
+	if d.Verdict == message.VerdictClean {
+		switch r.Level {
+		case message.SpamSpam:
+			d.Verdict = message.VerdictSpam
+		case message.SpamHigh:
+			d.Verdict = message.VerdictHighSpam
 		}
 	}
 	deliver := len(actions) == 0 // no actions configured: deliver
 	for _, a := range actions {
-		word, arg, _ := strings.Cut(strings.TrimSpace(a), " ")
-		switch strings.ToLower(word) {
-		case "deliver":
+		switch a.Kind {
+		case message.SpamDeliver:
 			deliver = true
-		case "store":
+		case message.SpamStore:
 			d.StoreSpam = true
-		case "forward":
-			d.Forward = append(d.Forward, strings.TrimSpace(arg))
-		case "bounce":
+		case message.SpamForward:
+			d.Forward = append(d.Forward, a.Addr)
+		case message.SpamBounce:
 			d.Bounce = true
-		case "striphtml":
+		case message.SpamStripHTML:
 			d.StripHTML = true
-		case "attachment":
+		case message.SpamAttachment:
 			d.SpamAttachment = true
-		case "notify":
+		case message.SpamNotify:
 			d.NotifyRecipient = true
-		case "header":
-			if name, value, ok := strings.Cut(strings.Trim(strings.TrimSpace(arg), `"`), ":"); ok {
-				d.Headers = append(d.Headers, [2]string{strings.TrimSpace(name), strings.TrimSpace(value)})
-			}
-		default:
-			if strings.Contains(word, "@") { // a bare address forwards
-				d.Forward = append(d.Forward, word)
-			}
+		case message.SpamHeader:
+			d.Headers = append(d.Headers, [2]string{strings.TrimSpace(a.Name), strings.TrimSpace(a.Value)})
 		}
 	}
 	if d.Deliver && !deliver && len(d.Forward) > 0 {

@@ -182,7 +182,7 @@ func (s *Stage) combine(calls []call) (res *message.SpamResult, hold error) {
 		res.Cached = res.Cached && (o.cached || !o.scoring)
 	}
 	v := spam.Decide(in, pol)
-	res.Level, res.Score = string(v.Level), v.Score
+	res.Level, res.Score = v.Level, v.Score
 	res.Cached = res.Cached && haveScore
 	if len(failed) > 0 {
 		res.Unchecked = clip(strings.Join(failed, "; "))

@@ -23,7 +23,7 @@ func FuzzHeaders(f *testing.F) {
 	}
 	f.Add([]byte("Subject: a\r\n b\nX-Spam-Flag: YES\r\n\tx\n:\n\n"), uint8(2), 12.0)
 	f.Fuzz(func(t *testing.T, header []byte, level uint8, score float64) {
-		r := &message.SpamResult{Level: []string{"ham", "spam", "high"}[level%3], Score: score, Required: 5,
+		r := &message.SpamResult{Level: []message.SpamLevel{"ham", "spam", "high"}[level%3], Score: score, Required: 5,
 			Engines: []string{NameSpamAssassin}, Rules: []message.SpamRule{{Name: "SBL"}, {Name: "X", Score: score}}}
 		if level&4 != 0 {
 			r.Unchecked = "rspamd: down\nX-Spam-Flag: NO"

@@ -93,7 +93,7 @@ func Headers(r *message.SpamResult, header []byte, org string, opts HeaderOption
 // that hit, and the scoring engines as one entry ("SpamAssassin+rspamd")
 // with the result's score and the other rules.
 func verdictOf(r *message.SpamResult, lists []string) spam.Verdict {
-	v := spam.Verdict{Level: spam.Level(r.Level), Required: r.Required}
+	v := spam.Verdict{Level: r.Level, Required: r.Required}
 	v.Score, v.Whitelisted, v.Blacklisted = r.Score, r.Whitelisted, r.Blacklisted
 	var engines []string
 	for _, e := range r.Engines {

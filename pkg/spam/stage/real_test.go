@@ -81,7 +81,10 @@ func TestRealSpamd(t *testing.T) {
 	}
 	opts := Options{Spam: spam.DefaultOptions(), HoldOnFailure: true}
 	f := newFixture(t, opts, Engines{Spamd: client})
-	for _, tt := range []struct{ file, level string }{
+	for _, tt := range []struct {
+		file  string
+		level message.SpamLevel
+	}{
 		{"../spamd/testdata/gtube.eml", "high"},
 		{"../spamd/testdata/ham.eml", "ham"},
 	} {

@@ -212,20 +212,20 @@ func (s *Stage) Check(ctx context.Context, m *message.Message) error {
 	pol := s.c.Policy
 	switch {
 	case s.opts.DefinitelyNotSpam != nil && s.opts.DefinitelyNotSpam(m):
-		m.Spam = &message.SpamResult{Level: string(spam.Ham), Whitelisted: true}
+		m.Spam = &message.SpamResult{Level: spam.Ham, Whitelisted: true}
 		return nil
 	case s.opts.DefinitelySpam != nil && s.opts.DefinitelySpam(m):
 		v := spam.Decide(spam.Input{Blacklisted: true}, pol)
-		m.Spam = &message.SpamResult{Level: string(v.Level), Blacklisted: true}
+		m.Spam = &message.SpamResult{Level: v.Level, Blacklisted: true}
 		return nil
 	case s.c.Whitelist.Match(env.Sender, env.ClientIP):
-		m.Spam = &message.SpamResult{Level: string(spam.Ham), Required: pol.Required, Whitelisted: true}
+		m.Spam = &message.SpamResult{Level: spam.Ham, Required: pol.Required, Whitelisted: true}
 		return nil
 	case s.c.Blacklist.Match(env.Sender, env.ClientIP):
 		// Like MailScanner, a blacklisted message is spam without asking
 		// the engines.
 		v := spam.Decide(spam.Input{Blacklisted: true}, pol)
-		m.Spam = &message.SpamResult{Level: string(v.Level), Required: pol.Required, Blacklisted: true}
+		m.Spam = &message.SpamResult{Level: v.Level, Required: pol.Required, Blacklisted: true}
 		return nil
 	}
 	j := s.newJob(m)

@@ -21,7 +21,7 @@ import (
 func TestLevels(t *testing.T) {
 	tests := []struct {
 		score float64
-		want  string
+		want  message.SpamLevel
 	}{
 		{-1.5, "ham"},
 		{1.2, "ham"},
