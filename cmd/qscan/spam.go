@@ -14,7 +14,7 @@ import (
 	"github.com/qscan/qscan/pkg/spam/dnsbl"
 	"github.com/qscan/qscan/pkg/spam/rspamd"
 	"github.com/qscan/qscan/pkg/spam/spamd"
-	sstage "github.com/qscan/qscan/pkg/spam/stage"
+	"github.com/qscan/qscan/pkg/spamcheck"
 )
 
 // spamOptions maps [spam] to the spam package's options.
@@ -42,8 +42,8 @@ func score(v string, def float64) float64 {
 }
 
 // spamStage builds the engines of [spam] and the stage over them.
-func spamStage(c config.Spam, log logrus.FieldLogger) (*sstage.Stage, error) {
-	var e sstage.Engines
+func spamStage(c config.Spam, log logrus.FieldLogger) (*spamcheck.Stage, error) {
+	var e spamcheck.Engines
 	for _, name := range c.Engines {
 		switch name {
 		case "spamd":
@@ -69,7 +69,7 @@ func spamStage(c config.Spam, log logrus.FieldLogger) (*sstage.Stage, error) {
 	if log == nil {
 		log = logrus.New()
 	}
-	return sstage.New(sstage.Options{Spam: spamOptions(c), HoldOnFailure: c.HoldOnFailure, MaxSize: int64(c.MaxSize),
+	return spamcheck.New(spamcheck.Options{Spam: spamOptions(c), HoldOnFailure: c.HoldOnFailure, MaxSize: int64(c.MaxSize),
 		DefinitelyNotSpam: policy.Yes(c.DefinitelyNotSpam.Setting), DefinitelySpam: policy.Yes(c.DefinitelySpam.Setting)}, e, log, time.Now)
 }
 
@@ -124,12 +124,12 @@ func spamActionLists(c config.Spam) map[string]message.SpamActions {
 // spamHeaders maps [spam] to the spam check's header edits of a
 // delivered message (spamcheck.DeliveredHeaders).
 func spamHeaders(c *config.Config) func(m *message.Message) ([]message.HeaderEdit, error) {
-	opts := sstage.DefaultHeaderOptions()
+	opts := spamcheck.DefaultHeaderOptions()
 	opts.AlwaysReport, opts.SubjectTag, opts.SubjectPosition = c.Spam.AlwaysIncludeReport, c.Spam.SubjectTag, spam.Position(c.Spam.SubjectPosition)
 	for _, l := range c.Spam.DNSBL.Lists {
 		opts.Lists = append(opts.Lists, l.Name)
 	}
 	return func(m *message.Message) ([]message.HeaderEdit, error) {
-		return sstage.DeliveredHeaders(m, c.Headers.OrgName, opts)
+		return spamcheck.DeliveredHeaders(m, c.Headers.OrgName, opts)
 	}
 }

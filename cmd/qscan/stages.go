@@ -20,7 +20,7 @@ import (
 	"github.com/qscan/qscan/pkg/virus/builtin"
 	"github.com/qscan/qscan/pkg/virus/clamd"
 	"github.com/qscan/qscan/pkg/virus/command"
-	vstage "github.com/qscan/qscan/pkg/virus/stage"
+	"github.com/qscan/qscan/pkg/viruscheck"
 )
 
 // buildStages creates the checks the configuration asks for, in pipeline
@@ -123,7 +123,7 @@ func compileAll(res []string) []*regexp.Regexp {
 }
 
 // virusStage builds the engines of [virus] and the stage over them.
-func virusStage(v config.Virus, w *virus.Watch) (*vstage.Stage, error) {
+func virusStage(v config.Virus, w *virus.Watch) (*viruscheck.Stage, error) {
 	var engines []virus.Scanner
 	for _, name := range v.Scanners {
 		e, err := virusEngine(v, name)
@@ -133,7 +133,7 @@ func virusStage(v config.Virus, w *virus.Watch) (*vstage.Stage, error) {
 		engines = append(engines, w.Wrap(name, e))
 	}
 	silent := compileAll(v.SilentViruses)
-	return vstage.New(virus.NewMulti(engines...), vstage.Options{
+	return viruscheck.New(virus.NewMulti(engines...), viruscheck.Options{
 		Concurrency: v.Concurrency, Heuristics: v.Heuristics, DeliverUnscannable: v.DeliverUnscannable,
 		ScanTextBodies: v.ScanTextBodies,
 		Silent: func(name string) bool {

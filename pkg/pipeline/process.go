@@ -17,6 +17,17 @@ import (
 // errTimeout marks a message whose checks ran past MessageTimeout.
 var errTimeout = errors.New("pipeline: message check timed out")
 
+// panicError marks a check that panicked: unlike an engine failure it is
+// the message's fault and counts as an attempt.
+type panicError struct{ v any }
+
+func (e panicError) Error() string { return "pipeline: panic while checking message" }
+
+func isPanic(err error) bool {
+	var pe panicError
+	return errors.As(err, &pe)
+}
+
 // processAll checks the items in parallel on the pipeline's workers
 // (Workers at a time, shared by the batches in progress) and calls tail,
 // once, as soon as no more than Workers items are left waiting for a
@@ -115,6 +126,22 @@ func (p *Pipeline) newMessage(it *item) (*message.Message, error) {
 		}
 	}
 	return m, nil
+}
+
+// envelopeOf reads the envelope of a message from its queue file.
+func envelopeOf(qf *sendmail.Qf) message.Envelope {
+	env := message.Envelope{
+		Sender:     qf.Sender(),
+		ClientIP:   qf.ClientIP(),
+		ClientHost: qf.ClientHost(),
+		Helo:       qf.Helo(),
+		Protocol:   qf.Protocol(),
+		Auth:       qf.Authenticated(),
+	}
+	for _, r := range qf.Recipients() {
+		env.Recipients = append(env.Recipients, r.Addr)
+	}
+	return env
 }
 
 // readBody reads the df right after the header block and its empty line,

@@ -1,4 +1,4 @@
-// Package stage is the spam check of the pipeline: it runs the configured
+// Package spamcheck is the spam check of the pipeline: it runs the configured
 // spam engines (spamd, rspamd, DNS block lists) on a message, in parallel,
 // with white and black lists, a result cache, engine health and a failure
 // policy, and records the verdict in Message.Spam. Headers turns that
@@ -7,7 +7,7 @@
 // Spam checking is not a safety check: by default an engine that fails
 // lets the message through without a verdict from that engine, and the
 // headers say so (Options.HoldOnFailure holds it for a retry instead).
-package stage
+package spamcheck
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package stage_test
+package spamcheck_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/spam"
 	"github.com/qscan/qscan/pkg/spam/spamd"
-	"github.com/qscan/qscan/pkg/spam/stage"
+	"github.com/qscan/qscan/pkg/spamcheck"
 )
 
 // fixedSpamd stands in for a *spamd.Client.
@@ -23,7 +23,7 @@ func (fixedSpamd) Report(context.Context, io.Reader) (*spamd.Result, error) {
 // Example shows the stage's life: build it from the [spam] options and
 // the engine clients, check a message, then edit the delivered header.
 func Example() {
-	s, err := stage.New(stage.Options{Spam: spam.DefaultOptions()}, stage.Engines{Spamd: fixedSpamd{}}, logrus.New(), nil)
+	s, err := spamcheck.New(spamcheck.Options{Spam: spam.DefaultOptions()}, spamcheck.Engines{Spamd: fixedSpamd{}}, logrus.New(), nil)
 	if err != nil {
 		panic(err)
 	}
@@ -31,7 +31,7 @@ func Example() {
 	if err := s.Check(context.Background(), m); err != nil {
 		panic(err) // held for a retry (only with HoldOnFailure)
 	}
-	edits, err := stage.Headers(m.Spam, m.Header, "Example", stage.DefaultHeaderOptions())
+	edits, err := spamcheck.Headers(m.Spam, m.Header, "Example", spamcheck.DefaultHeaderOptions())
 	if err != nil {
 		panic(err)
 	}

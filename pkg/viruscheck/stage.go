@@ -1,8 +1,8 @@
-// Package stage is the virus check of the pipeline: it scans every
+// Package viruscheck is the virus check of the pipeline: it scans every
 // exploded part and the whole message with the configured engines and
 // turns their findings into reports. An engine that cannot give a verdict
 // makes the check fail, so the message is held, never delivered unscanned.
-package stage
+package viruscheck
 
 import (
 	"bytes"
