@@ -25,12 +25,18 @@ unit:
 	$(GO) test -count=1 ./...
 
 # End-to-end (-p 1: the packages share one stack): installs (as root, via apt) and starts sendmail, clamd, spamd
-# and an SMTP sink on loopback, runs the clamd client's tests against the real clamd and test/ against the real
-# binary, stops.
+# and an SMTP sink on loopback (QSCAN_STACK_PORTS=N: the stack with offset N), runs the engines' TestReal* tests
+# against the real clamd (the clamd client, clamdscan) and spamd (the client, the spam stage), failing if one of
+# them skipped, and test/ against the real binary, stops.
+REAL_PKGS := ./pkg/virus/clamd ./pkg/virus/command ./pkg/spam/spamd ./pkg/spam/stage
 e2e: build
 	scripts/teststack start
-	eval "$$(scripts/teststack env)" && QSCAN_CLAMD=$$CLAMD_SOCKET $(GO) test -count=1 -run Real ./pkg/virus/clamd \
-	  && QSCAN_BIN=$(CURDIR)/$(BIN) $(GO) test -p 1 -count=1 -tags e2e -timeout 30m ./test/... ; rc=$$?; scripts/teststack stop; exit $$rc
+	eval "$$(scripts/teststack env)" \
+	  && QSCAN_CLAMD=$$CLAMD_SOCKET QSCAN_SPAMD=$$SPAMD_ADDR $(GO) test -count=1 -v -run '^TestReal' $(REAL_PKGS) >bin/e2e-real.log 2>&1; \
+	  rc=$$?; if [ $$rc -ne 0 ]; then cat bin/e2e-real.log; else grep -E '^(--- |ok )' bin/e2e-real.log; fi; \
+	  if grep -E -- '--- SKIP: TestReal(Clamd|Spamd)' bin/e2e-real.log; then echo "e2e: a real-engine test skipped (see bin/e2e-real.log)"; rc=1; fi; \
+	  if [ $$rc -eq 0 ]; then QSCAN_BIN=$(CURDIR)/$(BIN) $(GO) test -p 1 -count=1 -tags e2e -timeout 30m ./test/...; rc=$$?; fi; \
+	  scripts/teststack stop; exit $$rc
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi

@@ -76,10 +76,10 @@ func TestSpamThroughStack(t *testing.T) {
 func TestSpamdDownDelaysNothing(t *testing.T) {
 	s := stackutil.Require(t, "sink", "sendmail", "spamd")
 	clean(t, s)
-	if err := stackutil.Stop("spamd"); err != nil {
+	if err := s.Stop("spamd"); err != nil {
 		t.Fatal(err)
 	}
-	defer stackutil.Start("spamd")
+	defer s.Start("spamd")
 	id, raw := message(4, "spamd-down")
 	if err := stackutil.Submit(s.SMTPIn, "sender@example.org", []string{"bob@example.test"}, raw); err != nil {
 		t.Fatal(err)

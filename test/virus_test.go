@@ -102,10 +102,10 @@ func TestVirusThroughStack(t *testing.T) {
 func TestClamdDownHolds(t *testing.T) {
 	s := stackutil.Require(t, "sink", "sendmail", "clamd")
 	clean(t, s)
-	if err := stackutil.Stop("clamd"); err != nil {
+	if err := s.Stop("clamd"); err != nil {
 		t.Fatal(err)
 	}
-	defer stackutil.Start("clamd")
+	defer s.Start("clamd")
 	var ids []string
 	for i := 0; i < 5; i++ {
 		id, raw := message(i, "clamd-down")
@@ -125,7 +125,7 @@ func TestClamdDownHolds(t *testing.T) {
 	if n := strings.Count(logBuf.String(), "virus engine clamd is down"); n != 1 {
 		t.Errorf("engine-down log lines = %d, want exactly 1 (once per state change):\n%s", n, logBuf.String())
 	}
-	if err := stackutil.Start("clamd"); err != nil {
+	if err := s.Start("clamd"); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range ids {

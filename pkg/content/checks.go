@@ -3,13 +3,14 @@ package content
 import (
 	"bytes"
 	"fmt"
-	"path"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/qscan/qscan/pkg/message"
 )
 
-// action maps a denying rule to the action on the part.
+// action maps a blocking rule to the action on the part.
 func action(r *Rule) message.Action {
 	if r.Delete {
 		return message.ActionDelete
@@ -23,9 +24,6 @@ func userText(r *Rule, name string) string {
 	if u == "" {
 		u = r.Log
 	}
-	if r.Verb == Addresses {
-		u += " (redirect to " + strings.Join(r.To, ", ") + " requested by the rules; not supported, treated as deny)"
-	}
 	return fmt.Sprintf("%s (%s)", u, name)
 }
 
@@ -35,41 +33,78 @@ func (c *Checker) names(p *message.Part, inArchive bool) []message.Report {
 	if inArchive {
 		fnRules, ftRules = c.rules.ArchiveFilename, c.rules.ArchiveFiletype
 	}
-	var out []message.Report
-	name := p.Filename
-	if name != "" {
-		subjects := []string{name}
-		if base := baseName(name); base != name {
-			subjects = append(subjects, base)
-		}
-		if r := fnRules.Match(p.DetectedType, subjects...); r != nil && r.Verb != Allow {
-			out = append(out, message.Report{
-				Kind: message.KindFilename, Part: p.Index, Engine: "filename-rules", Name: r.ID(),
-				Text: fmt.Sprintf("Filename: %s: %s", name, orDefault(r.Log, "blocked by rule "+r.ID())),
-				User: userText(r, name), Action: action(r),
-			})
-			return out // one verdict per file is enough
-		}
+	written, h := checkNames(fnRules, p)
+	if h != nil {
+		return []message.Report{c.report(p, h, message.KindFilename, "filename-rules", written, "Filename: "+shown(written))}
 	}
 	if p.DetectedType == "" {
-		return out // no content (encrypted member): nothing to sniff
+		return nil // no content (encrypted member): nothing to sniff
 	}
 	desc := describe(p.DetectedType)
-	if r := ftRules.Match(p.DetectedType, desc); r != nil && r.Verb != Allow {
-		shown := orDefault(name, p.Path)
-		out = append(out, message.Report{
-			Kind: message.KindFiletype, Part: p.Index, Engine: "filetype-rules", Name: r.ID(),
-			Text: fmt.Sprintf("Filetype: %s: %s (%s)", shown, orDefault(r.Log, "blocked by rule "+r.ID()), desc),
-			User: userText(r, shown), Action: action(r),
-		})
+	if h := ftRules.CheckType(desc, p.DetectedType); h != nil {
+		name := orDefault(p.Filename, p.Path)
+		r := c.report(p, h, message.KindFiletype, "filetype-rules", name, "Filetype: "+shown(name))
+		r.Text += " (" + desc + ")"
+		return []message.Report{r}
 	}
-	return out
+	return nil
 }
 
-// baseName is the last element of a name that may use / or \ separators.
-func baseName(n string) string {
-	n = strings.ReplaceAll(n, `\`, "/")
-	return path.Base(n)
+// checkNames runs the rules on every name of p, each in every form a
+// receiving system may give it (Candidates); it returns the strongest
+// verdict and the name, as written, that drew it.
+func checkNames(rs *Rules, p *message.Part) (string, *Hit) {
+	var best *Hit
+	var written string
+	for _, n := range append([]string{p.Filename}, p.AltNames...) {
+		if n == "" {
+			continue
+		}
+		if h := rs.Check(p.DetectedType, Candidates(n)); rank(h) > rank(best) {
+			best, written = h, n
+		}
+	}
+	return written, best
+}
+
+// report turns a verdict into a report about part p known as name.
+func (c *Checker) report(p *message.Part, h *Hit, kind message.ReportKind, engine, name, what string) message.Report {
+	r := h.Rule
+	if h.Name != name && kind == message.KindFilename {
+		what += " (read as " + shown(h.Name) + ")"
+	}
+	log := orDefault(r.Log, "blocked by rule "+r.ID())
+	if h.Costly {
+		log += " (pattern over its step budget, counted as a match)"
+	}
+	rep := message.Report{Kind: kind, Part: p.Index, Engine: engine, Name: r.ID(),
+		Text: what + ": " + log, User: userText(r, shown(name)), Action: action(r)}
+	switch r.Verb {
+	case Rename:
+		to := c.renamed(r, h.Name)
+		rep.Text = what + ": " + orDefault(r.Log, "renamed by rule "+r.ID()) + ": rename to " + shown(to) +
+			" requested; qscan cannot rename an attachment yet, so it is replaced"
+	case Addresses:
+		rep.Text = what + ": " + orDefault(r.Log, "rule "+r.ID()) + ": message redirected to " + strings.Join(r.To, ", ")
+		rep.User, rep.Action, rep.Redirect = "", message.ActionNone, r.To
+	}
+	if r.Verb == Deny && len(r.To) > 0 {
+		rep.Redirect = r.To
+		rep.Text += "; message redirected to " + strings.Join(r.To, ", ")
+	}
+	return rep
+}
+
+// shown is a name as it may be printed in a log line or a report: as it
+// is when it holds only visible characters, else quoted with escapes
+// (a U+202E would turn the rest of the line around).
+func shown(name string) string {
+	for _, r := range name {
+		if r < ' ' || r == 0x7f || unicode.Is(unicode.Cf, r) || !unicode.IsPrint(r) && r != ' ' {
+			return strconv.QuoteToASCII(name)
+		}
+	}
+	return name
 }
 
 func orDefault(s, def string) string {

@@ -35,6 +35,11 @@ type Options struct {
 	ArchiveFilenameRules []string // rule files for archive members (default etc/rules/archives.filename.rules.conf)
 	ArchiveFiletypeRules []string // default etc/rules/archives.filetype.rules.conf
 
+	// RenamePattern is the name "rename" rules give a file, __FILENAME__
+	// standing for its name (MailScanner's Default Rename Pattern;
+	// default "__FILENAME__.disarmed").
+	RenamePattern string
+
 	MaxMessageSize    int64 // bytes; 0 = unlimited (default 0)
 	MaxAttachmentSize int64 // bytes per top-level attachment; -1 = off (default -1)
 	MinAttachmentSize int64 // bytes per top-level attachment; -1 = off (default -1)
@@ -60,6 +65,7 @@ func DefaultOptions(etcDir string) Options {
 		FiletypeRules:        r("filetype.rules.conf"),
 		ArchiveFilenameRules: r("archives.filename.rules.conf"),
 		ArchiveFiletypeRules: r("archives.filetype.rules.conf"),
+		RenamePattern:        DefaultRenamePattern,
 		MaxAttachmentSize:    -1,
 		MinAttachmentSize:    -1,
 		BlockPartial:         true,

@@ -25,12 +25,22 @@ func TestParseRulesLines(t *testing.T) {
 		{"deny\t/\\.hta$/\tl\tu", true, Deny, false, "a.HTA", ""},
 		{"rename to .ppt\t\\.pps$\tl\tu", true, Rename, false, "a.pps", ""},
 		{"a@example.com,b@example.com\t\\.cab$\tl\tu", true, Addresses, false, "x.cab", ""},
-		{"deny \\.exe$ log user", false, 0, false, "", ""},                   // spaces are not separators
-		{"deny\t\\.exe$\tlog", false, 0, false, "", ""},                      // 3 fields
-		{"block\t\\.exe$\tl\tu", false, 0, false, "", ""},                    // unknown action
-		{"deny+quarantine\t\\.exe$\tl\tu", false, 0, false, "", ""},          // unknown modifier
-		{"deny\t(?=x)\\.exe$\tl\tu", false, 0, false, "", ""},                // lookahead
-		{"allow\t(\\.[a-z0-9]{3})\\1$\t-\t-", false, 0, false, "", ""},       // backreference
+		{"deny \\.exe$ log user", false, 0, false, "", ""},                                  // spaces are not separators
+		{"deny\t\\.exe$\tlog", false, 0, false, "", ""},                                     // 3 fields
+		{"block\t\\.exe$\tl\tu", false, 0, false, "", ""},                                   // unknown action
+		{"deny+quarantine\t\\.exe$\tl\tu", false, 0, false, "", ""},                         // unknown modifier
+		{"deny\t^(?!safe)\\w+\\.exe$\tl\tu", true, Deny, false, "evil.exe", "safe.exe"},     // look-ahead
+		{"allow\t(\\.[a-z0-9]{3})\\1$\t-\t-", true, Allow, false, "a.DOC.doc", "a.doc.pdf"}, // back-reference
+		{"deny\t(?<!\\.tar)\\.gz$\tl\tu", true, Deny, false, "a.gz", "a.tar.gz"},            // look-behind
+		{"deny\t^(?>a+)b\tl\tu", true, Deny, false, "aab", "aa"},                            // atomic group
+		{"deny\t^a++a\tl\tu", true, Deny, false, "", "aaa"},                                 // possessive: never matches
+		{"deny\t(?{ 1 })\\.exe$\tl\tu", false, 0, false, "", ""},                            // Perl code: refused
+		{"deny\t(a(?R))\tl\tu", false, 0, false, "", ""},                                    // recursion: refused
+		{"deny\t(a)\\2\tl\tu", false, 0, false, "", ""},                                     // no group 2
+		{"rename\t\\.fdf$\tl\tu", true, Rename, false, "a.fdf", "a.pdf"},
+		{"rename  to\t\\.pps$\tl\tu", true, Rename, false, "a.pps", ""},
+		{"deny+delete a@example.com\t\\.cab$\tl\tu", true, Deny, true, "x.cab", ""},
+		{"rename  too\t\\.pps$\tl\tu", false, 0, false, "", ""},
 		{"deny\t[unclosed\tl\tu", false, 0, false, "", ""},                   // bad regexp
 		{"deny\t\\.exe\\Z\tl\tu", true, Deny, false, "a.exe\n", "a.exe.txt"}, // \Z translated
 	}
@@ -63,7 +73,7 @@ func TestParseRulesLines(t *testing.T) {
 }
 
 func TestParseRulesAllErrorsAtOnce(t *testing.T) {
-	in := "# c\n\ndeny\t\\.exe$\tl\tu\nbogus line\nallow\t(?!x)\t-\t-\ndeny\t\\.com$\tl\tu\n"
+	in := "# c\n\ndeny\t\\.exe$\tl\tu\nbogus line\nallow\t(?R)\t-\t-\ndeny\t\\.com$\tl\tu\n"
 	rs, err := ParseRules("f.conf", strings.NewReader(in))
 	if err == nil {
 		t.Fatal("no error")
@@ -126,7 +136,7 @@ func TestShippedRulesParse(t *testing.T) {
 
 func FuzzParseRules(f *testing.F) {
 	for _, p := range []string{"testdata/mailscanner.rules.conf", "../../etc/rules/filename.rules.conf",
-		"../../etc/rules/filetype.rules.conf"} {
+		"../../etc/rules/filetype.rules.conf", stockDir + "filename.rules.conf", stockDir + "filetype.rules.conf"} {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)
 		}
@@ -140,5 +150,7 @@ func FuzzParseRules(f *testing.F) {
 			}
 		}
 		rs.Match("text/plain", "a.exe", string(in))
+		rs.Check("text/plain", Candidates(string(in)))
+		rs.CheckType(string(in), "text/plain")
 	})
 }

@@ -39,7 +39,25 @@ func extractorFor(detected string, data []byte) archives.Extractor {
 	if bytes.HasPrefix(data, []byte("PK\x03\x04")) && !isDocument(detected) {
 		return archives.Zip{} // any other zip flavour is still a zip
 	}
+	if !isDocument(detected) && zipTrailer(data) {
+		// Self-extracting programs, and a zip behind junk bytes: zip
+		// readers (unzip, 7-Zip, Windows) find the central directory at
+		// the end and open them.
+		return archives.Zip{}
+	}
 	return nil
+}
+
+// zipTrailer says whether data ends with a zip central directory that
+// opens, whatever comes before it.
+func zipTrailer(data []byte) bool {
+	const eocd = "PK\x05\x06"
+	tail := data[max(0, len(data)-(65535+22)):]
+	if !bytes.Contains(tail, []byte(eocd)) {
+		return false
+	}
+	_, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	return err == nil
 }
 
 // decompressorFor returns the single-stream decompressor for a type.
@@ -66,17 +84,38 @@ func decompressorFor(detected string, data []byte, lim Limits) archives.Decompre
 	return nil
 }
 
-// unsupported archive formats: reported so the operator knows they were
-// not looked into (the virus scanner still gets the whole file).
-var unsupported = map[string]string{
-	"application/vnd.ms-cab-compressed":     "cab",
-	"application/x-cpio":                    "cpio",
-	"application/x-archive":                 "ar",
-	"application/x-unix-archive":            "ar",
-	"application/x-rpm":                     "rpm",
-	"application/vnd.debian.binary-package": "deb",
-	"application/x-xar":                     "xar",
-	"application/x-installshield":           "installshield",
+// unopened are the container formats qscan cannot open, by detected type;
+// disk images are recognised by sniffImage. A mail client's user opens
+// them with a double click, so they are taken out unless
+// Limits.AllowUnopenedArchives says otherwise.
+var unopened = map[string]string{
+	"application/vnd.ms-cab-compressed": "cab",
+	"application/x-xar":                 "xar",
+	"application/x-installshield":       "installshield",
+}
+
+// sniffImage recognises the disk images Windows mounts (ISO 9660, UDF,
+// VHD, VHDX, FAT floppy images) and macOS ones (DMG), which the type
+// detection does not know.
+func sniffImage(data []byte) (string, bool) {
+	at := func(off int, s string) bool {
+		return off >= 0 && len(data) >= off+len(s) && string(data[off:off+len(s)]) == s
+	}
+	switch {
+	case at(0x8001, "CD001"), at(0x8801, "CD001"), at(0x9001, "CD001"):
+		return "iso9660", true
+	case at(0x8001, "BEA01"), at(0x8001, "NSR02"), at(0x8001, "NSR03"):
+		return "udf", true
+	case at(0, "vhdxfile"):
+		return "vhdx", true
+	case at(0, "conectix"), at(len(data)-512, "conectix"):
+		return "vhd", true
+	case at(len(data)-512, "koly"):
+		return "dmg", true
+	case at(510, "\x55\xaa") && (at(0x36, "FAT1") || at(0x52, "FAT32")):
+		return "fat image", true
+	}
+	return "", false
 }
 
 // container is one archive being extracted, with its budgets.
@@ -91,18 +130,20 @@ type container struct {
 // archive explodes part idx if it is an archive or a compressed file.
 func (x *exploder) archive(idx int) {
 	p := x.res.Parts[idx]
-	if x.stopArchives {
-		return
-	}
 	ex := extractorFor(p.DetectedType, p.Data)
 	dec := decompressorFor(p.DetectedType, p.Data, x.lim)
-	if ex == nil && dec == nil {
-		if name, ok := unsupported[p.DetectedType]; ok {
-			x.report(message.KindContent, idx, "archive-unsupported", TextUnsupported+": "+name, message.ActionNone)
-		}
+	own := unixReaderFor(p.DetectedType)
+	if ex == nil && dec == nil && own == nil {
+		x.unopened(idx)
 		return
 	}
 	x.res.Parts[idx].Archive = true
+	if x.stopArchives {
+		// Not opened, so not checked: taken out like the bomb before it.
+		x.report(message.KindContent, idx, "archive-expand",
+			TextArchiveExpand+": not opened after an earlier archive hit the expansion limits", message.ActionReplace)
+		return
+	}
 	if p.Depth+1 > x.lim.MaxArchiveDepth {
 		x.report(message.KindContent, idx, "archive-depth",
 			fmt.Sprintf("%s: more than %d levels", TextArchiveDepth, x.lim.MaxArchiveDepth), message.ActionReplace)
@@ -112,15 +153,20 @@ func (x *exploder) archive(idx int) {
 		allowance: max(x.lim.RatioMinBytes, x.lim.MaxRatio*int64(len(p.Data)))}
 	x.res.Stats.ArchiveDepth = max(x.res.Stats.ArchiveDepth, c.depth)
 	var err error
-	if ex != nil {
-		err = ex.Extract(context.Background(), bytes.NewReader(p.Data), func(_ context.Context, f archives.FileInfo) error {
+	switch {
+	case ex != nil:
+		err = ex.Extract(x.ctx, bytes.NewReader(p.Data), func(_ context.Context, f archives.FileInfo) error {
 			return x.member(c, f)
 		})
-	} else {
+	case own != nil:
+		err = own(p.Data, func(name string, data []byte) error { return x.rawMember(c, name, data) })
+	default:
 		err = x.decompress(c, dec, p)
 	}
 	switch {
 	case err == nil || errors.Is(err, errStop):
+	case x.done():
+		return // the caller gave up: not a verdict on the archive
 	case isPasswordError(err):
 		c.encrypted = true
 	default:
@@ -135,6 +181,49 @@ func (x *exploder) archive(idx int) {
 		}
 		x.report(message.KindContent, idx, "archive-password", TextPassword, act)
 	}
+}
+
+// unopened reports part idx when it is a container that qscan cannot open.
+func (x *exploder) unopened(idx int) {
+	p := x.res.Parts[idx]
+	name, ok := unopened[p.DetectedType]
+	if !ok {
+		name, ok = sniffImage(p.Data)
+	}
+	if !ok {
+		return
+	}
+	x.res.Parts[idx].Archive = true
+	act := message.ActionReplace
+	if x.lim.AllowUnopenedArchives {
+		act = message.ActionNone
+	}
+	x.report(message.KindContent, idx, "archive-unsupported", TextUnsupported+": "+name, act)
+}
+
+// rawMember handles a member of an archive read by the readers of
+// unix.go: data is a slice of the archive (nil for a link), counted
+// against the budgets like an extracted member, never copied.
+func (x *exploder) rawMember(c *container, name string, data []byte) error {
+	if x.done() {
+		return x.stopped
+	}
+	c.members++
+	if c.members > x.lim.MaxArchiveMembers {
+		x.report(message.KindContent, c.idx, "archive-members",
+			fmt.Sprintf("%s: more than %d", TextArchiveMembers, x.lim.MaxArchiveMembers), message.ActionReplace)
+		return errStop
+	}
+	if data == nil {
+		x.addMember(c, name, nil, false, 0)
+		return nil
+	}
+	limit, why := x.memberLimit(c, int64(len(data)))
+	if !x.takeMember(c, len(data), limit, why, name) {
+		return errStop
+	}
+	x.addMember(c, name, data[:len(data):len(data)], false, int64(len(data)))
+	return nil
 }
 
 // isPasswordError recognises the "encrypted" errors of the 7z and RAR
@@ -154,6 +243,9 @@ func isPasswordError(err error) bool {
 
 // member handles one archive entry.
 func (x *exploder) member(c *container, f archives.FileInfo) error {
+	if x.done() {
+		return x.stopped
+	}
 	if f.IsDir() {
 		return nil
 	}
@@ -219,10 +311,35 @@ func (x *exploder) decompress(c *container, dec archives.Decompressor, p message
 // remaining budgets, so that a bomb costs at most one budget's worth of
 // work and memory. compressed is the member's stored size, -1 if unknown.
 func (x *exploder) readBounded(c *container, r io.Reader, compressed int64, name string) ([]byte, error) {
-	limit, why := x.lim.MaxExpandedBytes-x.expanded, "total expanded bytes per message"
-	if x.lim.MaxPartBytes < limit {
-		limit, why = x.lim.MaxPartBytes, "member size"
+	limit, why := x.memberLimit(c, compressed)
+	data, err := io.ReadAll(io.LimitReader(ctxReader{x, r}, max(limit, 0)+1))
+	if !x.takeMember(c, len(data), limit, why, name) {
+		return nil, errStop
 	}
+	if err != nil {
+		return nil, fmt.Errorf("read member %q: %w", name, err)
+	}
+	return data, nil
+}
+
+// ctxReader stops a decompression stream when the exploder's context
+// ends: one member may take the whole budget's worth of work.
+type ctxReader struct {
+	x *exploder
+	r io.Reader
+}
+
+func (c ctxReader) Read(b []byte) (int, error) {
+	if c.x.done() {
+		return 0, c.x.stopped
+	}
+	return c.r.Read(b)
+}
+
+// memberLimit returns how many bytes the next member of c may have, and
+// the limit that sets it.
+func (x *exploder) memberLimit(c *container, compressed int64) (int64, string) {
+	limit, why := x.room()
 	if c.allowance < limit {
 		limit, why = c.allowance, "expansion ratio of the archive"
 	}
@@ -231,22 +348,23 @@ func (x *exploder) readBounded(c *container, r io.Reader, compressed int64, name
 			limit, why = r, "expansion ratio of the member"
 		}
 	}
-	data, err := io.ReadAll(io.LimitReader(r, max(limit, 0)+1))
-	x.expanded += int64(len(data))
-	x.res.Stats.ExpandedBytes = x.expanded
-	c.allowance -= int64(len(data))
-	if int64(len(data)) > limit {
+	return limit, why
+}
+
+// takeMember draws n bytes of a member from the budgets; false (reported)
+// when n is over limit.
+func (x *exploder) takeMember(c *container, n int, limit int64, why, name string) bool {
+	x.spend(n)
+	c.allowance -= int64(n)
+	if int64(n) > limit {
 		// One bomb is enough: stop every further extraction in this
 		// message, or the siblings of a recursive bomb eat the budget.
 		x.stopArchives = true
 		x.report(message.KindContent, c.idx, "archive-expand",
 			fmt.Sprintf("%s: %s exceeds the %s limit", TextArchiveExpand, name, why), message.ActionReplace)
-		return nil, errStop
+		return false
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read member %q: %w", name, err)
-	}
-	return data, nil
+	return true
 }
 
 // addMember appends an archive member and looks into it.

@@ -4,6 +4,7 @@
 package explode
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/qscan/qscan/pkg/message"
@@ -15,15 +16,20 @@ import (
 type Limits struct {
 	MaxArchiveDepth       int   // archives inside archives (default 8)
 	MaxArchiveMembers     int   // members per archive (default 1000)
-	MaxExpandedBytes      int64 // bytes taken out of archives per message (default 200 MiB)
+	MaxExpandedBytes      int64 // bytes produced by all decoders per message (default 200 MiB)
 	MaxRatio              int64 // expansion ratio, for members > RatioMinBytes (default 100)
 	RatioMinBytes         int64 // members up to this size are exempt from MaxRatio (default 1 MiB)
 	MaxMIMEParts          int   // MIME parts per message, nested messages included (default 1000)
 	MaxMIMEDepth          int   // multipart and message/rfc822 nesting (default 50)
 	MaxHeaderBytes        int64 // one header block, top-level or part (default 1 MiB)
+	MaxHeaderParams       int   // parameters of one Content-Type or Content-Disposition (default 100)
 	MaxPartBytes          int64 // one decoded part or archive member (default 100 MiB)
 	MaxUnclosedMultiparts int   // nested multiparts without close delimiter (default 8)
 	AllowPasswordArchives bool  // encrypted archives pass with a report (default true)
+	// AllowUnopenedArchives lets containers qscan cannot open (cab, xar,
+	// disk images ...) pass with a report; by default they are taken out
+	// (default false).
+	AllowUnopenedArchives bool
 }
 
 // DefaultLimits returns the documented defaults; they are the values
@@ -38,6 +44,7 @@ func DefaultLimits() Limits {
 		MaxMIMEParts:          1000,
 		MaxMIMEDepth:          50,
 		MaxHeaderBytes:        1 << 20,
+		MaxHeaderParams:       100,
 		MaxPartBytes:          100 << 20,
 		MaxUnclosedMultiparts: 8,
 		AllowPasswordArchives: true,
@@ -66,6 +73,7 @@ func (l Limits) normalize() Limits {
 	setInt(&l.MaxMIMEParts, d.MaxMIMEParts)
 	setInt(&l.MaxMIMEDepth, d.MaxMIMEDepth)
 	set64(&l.MaxHeaderBytes, d.MaxHeaderBytes)
+	setInt(&l.MaxHeaderParams, d.MaxHeaderParams)
 	set64(&l.MaxPartBytes, d.MaxPartBytes)
 	setInt(&l.MaxUnclosedMultiparts, d.MaxUnclosedMultiparts)
 	return l
@@ -83,7 +91,7 @@ type Stats struct {
 	MIMEParts     int   // MIME leaves seen (nested messages included)
 	MIMEDepth     int   // deepest MIME nesting seen
 	ArchiveDepth  int   // deepest archive nesting seen
-	ExpandedBytes int64 // bytes taken out of archives and compressed files
+	ExpandedBytes int64 // bytes produced by the decoders (transfer encodings, embedded files, archives)
 }
 
 // Report texts. They are stable: policy, tests and operators match on the
@@ -91,14 +99,17 @@ type Stats struct {
 const (
 	TextArchiveDepth   = "archive nested too deeply"
 	TextArchiveExpand  = "archive expands too much"
+	TextExpandLimit    = "expansion limit exceeded"
 	TextArchiveMembers = "too many archive members"
 	TextMIMEParts      = "too many MIME parts"
 	TextMIMEDepth      = "MIME nested too deeply"
 	TextHeaderSize     = "header too large"
+	TextHeaderParams   = "too many header parameters"
 	TextPassword       = "password-protected archive"
 	TextUnreadable     = "unreadable archive"
-	TextUnsupported    = "unsupported archive"
+	TextUnsupported    = "archive could not be opened"
 	TextAmbiguous      = "ambiguous MIME structure"
+	TextAmbiguousCTE   = "ambiguous transfer encoding"
 	TextMalformed      = "malformed MIME structure"
 	TextUnparsable     = "unparsable message"
 	TextMacros         = "document contains macros"
@@ -114,7 +125,16 @@ const engine = "explode"
 // every exceeded limit, are reports in the result; the error is only for
 // internal failures.
 func Explode(raw []byte, lim Limits) (res *Result, err error) {
-	x := &exploder{lim: lim.normalize(), res: &Result{}}
+	return ExplodeContext(context.Background(), raw, lim)
+}
+
+// ExplodeContext is Explode that stops when ctx ends (the message's time
+// limit): it returns what it found so far and an error wrapping ctx's.
+// The MIME walk, archive members, decoded files and decompressed streams
+// are checked against ctx as they go, so an abandoned check stops burning
+// CPU soon after its time is up.
+func ExplodeContext(ctx context.Context, raw []byte, lim Limits) (res *Result, err error) {
+	x := &exploder{ctx: ctx, lim: lim.normalize(), res: &Result{}, scope: scope{parent: -1}}
 	defer func() {
 		// A bug in a decoder must not take the scanner down; the caller
 		// treats an error as "retry later", which is the safe side.
@@ -123,19 +143,48 @@ func Explode(raw []byte, lim Limits) (res *Result, err error) {
 		}
 	}()
 	x.message(raw, "", 0, true)
+	if x.stopped != nil {
+		return x.res, fmt.Errorf("explode message: %w", x.stopped)
+	}
 	return x.res, nil
 }
 
 // exploder carries the state of one Explode call: limits and the budgets
 // that are shared by the whole message.
 type exploder struct {
+	// ctx ends the work (see done); stopped is its error once seen.
+	ctx      context.Context
+	stopped  error
 	lim      Limits
 	res      *Result
-	expanded int64 // archive bytes taken so far
+	expanded int64 // bytes the decoders produced so far (see budget.go)
 	stopMIME bool  // a MIME limit was hit: no more MIME parts are added
 	// stopArchives is set by the first expansion limit: no more archives
 	// are opened in this message.
 	stopArchives bool
+	// scope places the MIME leaves being walked; mimeDepth is the MIME
+	// nesting of the part being inspected.
+	scope     scope
+	mimeDepth int
+}
+
+// scope places the MIME leaves of the message being walked: those of the
+// message itself (parent -1), or those of a message found inside a part
+// (a forwarded .eml, one in a zip), which become members of that part.
+type scope struct {
+	parent   int    // the part holding the message, -1 at top level
+	path     string // its Path
+	mimePath string // its MIMEPath
+	depth    int    // container depth of the leaves
+}
+
+// done reports whether the caller gave up (ctx ended): every loop of
+// the walk asks it before the next part, member or decoded file.
+func (x *exploder) done() bool {
+	if x.stopped == nil {
+		x.stopped = x.ctx.Err()
+	}
+	return x.stopped != nil
 }
 
 // report appends a report.

@@ -40,8 +40,17 @@ func splitHeader(raw []byte) (hdr []byte, body int) {
 }
 
 // parseFields unfolds a header block into fields. Lines without a colon are
-// skipped (they are reported by the caller through badLines).
+// skipped (they are reported by the caller through badLines). The value of
+// a folded field is built once from its lines, so unfolding costs time
+// linear in len(hdr) however many continuation lines a field has.
 func parseFields(hdr []byte) (fields []field, badLines int) {
+	var val []byte // value of the last field, while continuation lines come
+	flush := func() {
+		if n := len(fields); n > 0 && val != nil {
+			fields[n-1].Value = string(val)
+		}
+		val = nil
+	}
 	for len(hdr) > 0 {
 		line := hdr
 		if i := bytes.IndexByte(hdr, '\n'); i >= 0 {
@@ -52,12 +61,16 @@ func parseFields(hdr []byte) (fields []field, badLines int) {
 		line = bytes.TrimRight(line, "\r")
 		if len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
 			if n := len(fields); n > 0 {
-				fields[n-1].Value += " " + strings.TrimSpace(string(line))
+				if val == nil {
+					val = []byte(fields[n-1].Value)
+				}
+				val = append(append(val, ' '), bytes.TrimSpace(line)...)
 				continue
 			}
 			badLines++
 			continue
 		}
+		flush()
 		name, value, ok := bytes.Cut(line, []byte(":"))
 		if !ok || len(bytes.TrimSpace(name)) == 0 {
 			if len(line) > 0 {
@@ -70,6 +83,7 @@ func parseFields(hdr []byte) (fields []field, badLines int) {
 			Value: strings.TrimSpace(string(value)),
 		})
 	}
+	flush()
 	return fields, badLines
 }
 

@@ -2,6 +2,7 @@ package explode
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -16,8 +17,17 @@ const maxEmbedded = 100
 // inspect looks inside part idx: files hidden in text, TNEF, documents
 // with macros, archives.
 func (x *exploder) inspect(idx int) {
+	if x.done() {
+		return
+	}
 	p := x.res.Parts[idx]
-	if p.Parent == -1 && isText(p) {
+	if isMessage(p) {
+		x.embeddedMessage(idx)
+		return
+	}
+	if isText(p) {
+		// In a MIME part, an archive member or a decoded file alike:
+		// an unpacker's user opens the text file and decodes it.
 		x.textFiles(idx)
 	}
 	switch {
@@ -31,6 +41,41 @@ func (x *exploder) inspect(idx int) {
 	default:
 		x.archive(idx)
 	}
+}
+
+// isMessage says whether a part is a mail message that a mail client
+// opens as one: named so (forward.eml, page.mht), or sniffed as a message
+// and not declared as text.
+func isMessage(p message.Part) bool {
+	name := strings.ToLower(strings.TrimRight(p.Filename, ". "))
+	for _, ext := range []string{".eml", ".mht", ".mhtml"} {
+		if strings.HasSuffix(name, ext) {
+			return true
+		}
+	}
+	return p.DetectedType == "message/rfc822" && !strings.HasPrefix(p.DeclaredType, "text/") &&
+		!strings.HasPrefix(p.DeclaredType, "multipart/")
+}
+
+// embeddedMessage explodes the message held by part idx; its parts become
+// members of idx, one container level deeper, and count against the MIME
+// limits of the whole message.
+func (x *exploder) embeddedMessage(idx int) {
+	p := x.res.Parts[idx]
+	if p.Depth+1 > x.lim.MaxArchiveDepth {
+		x.report(message.KindContent, idx, "archive-depth",
+			fmt.Sprintf("%s: more than %d levels", TextArchiveDepth, x.lim.MaxArchiveDepth), message.ActionReplace)
+		return
+	}
+	depth := x.mimeDepth + 1
+	if depth > x.lim.MaxMIMEDepth {
+		x.limit(TextMIMEDepth, fmt.Sprintf("more than %d levels", x.lim.MaxMIMEDepth))
+		return
+	}
+	saved := x.scope
+	x.scope = scope{parent: idx, path: p.Path, mimePath: p.MIMEPath, depth: p.Depth + 1}
+	x.message(p.Data, "", depth, false)
+	x.scope, x.mimeDepth = saved, depth-1
 }
 
 func isText(p message.Part) bool {
@@ -73,26 +118,61 @@ func (x *exploder) macros(idx int) {
 	}
 }
 
-// textFiles decodes uuencoded and BinHex files found in a text part.
+// textFiles decodes the uuencoded, yEnc and BinHex files found in a text
+// part, under the expansion budget.
 func (x *exploder) textFiles(idx int) {
 	data := x.res.Parts[idx].Data
 	var files []embedded
-	files = append(files, findUU(data, maxEmbedded)...)
-	if f, ok, err := findBinHex(data, x.lim.MaxPartBytes); ok {
-		if err != nil {
-			x.report(message.KindContent, idx, "binhex-unreadable", "unreadable BinHex data: "+err.Error(), message.ActionNone)
-		} else {
-			files = append(files, f)
+	for _, find := range []struct {
+		what string
+		f    func(room int64) ([]embedded, bool)
+	}{
+		{"uuencoded data", func(room int64) ([]embedded, bool) { return findUU(data, maxEmbedded, room) }},
+		{"yEnc data", func(room int64) ([]embedded, bool) { return findYEnc(data, maxEmbedded, room) }},
+		{"BinHex data", func(room int64) ([]embedded, bool) { return x.binhex(idx, data, room) }},
+	} {
+		if x.done() {
+			return
+		}
+		room, limit := x.room()
+		got, ok := find.f(room)
+		for _, f := range got {
+			x.spend(len(f.Data))
+		}
+		files = append(files, got...)
+		if !ok {
+			x.overLimit(idx, "decoding "+find.what, room, limit)
+			break
 		}
 	}
 	x.children(idx, files)
 }
 
-// tnef decodes a winmail.dat into its attachments.
+// binhex decodes the BinHex blocks of a text part; a malformed one is
+// reported.
+func (x *exploder) binhex(idx int, data []byte, room int64) ([]embedded, bool) {
+	files, _, err, ok := findBinHex(data, maxEmbedded, room)
+	if err != nil {
+		x.report(message.KindContent, idx, "binhex-unreadable", "unreadable BinHex data: "+err.Error(), message.ActionNone)
+	}
+	return files, ok
+}
+
+// tnef decodes a winmail.dat into its attachments. They are slices of the
+// stream, yet they count against the budget like every decoder's output:
+// each is scanned on its own.
 func (x *exploder) tnef(idx int) {
 	files, err := decodeTNEF(x.res.Parts[idx].Data, x.lim.MaxArchiveMembers)
 	if err != nil {
 		x.report(message.KindContent, idx, "tnef-unreadable", fmt.Sprintf("%s: %v", TextTNEF, err), message.ActionNone)
+	}
+	for i, f := range files {
+		if room, limit := x.room(); int64(len(f.Data)) > room {
+			x.overLimit(idx, "decoding TNEF", room, limit)
+			files = files[:i]
+			break
+		}
+		x.spend(len(f.Data))
 	}
 	x.children(idx, files)
 }
@@ -109,11 +189,11 @@ func (x *exploder) children(idx int, files []embedded) {
 		return
 	}
 	for i, f := range files {
-		name := f.Name
-		shown := name
-		if shown == "" {
-			shown = fmt.Sprintf("file-%d", i+1)
+		if x.done() {
+			return
 		}
+		name := f.Name
+		shown := cmp.Or(name, f.Label, fmt.Sprintf("file-%d", i+1))
 		c := x.addPart(message.Part{
 			Parent:       idx,
 			Path:         parent.Path + "/" + shown,

@@ -23,13 +23,16 @@ var duplicateChecked = []string{"From", "Sender", "To", "Subject", "Date", "MIME
 // nesting. verbatim says raw stands as it is in the top-level message (no
 // transfer encoding was undone to get it).
 func (x *exploder) message(raw []byte, prefix string, depth int, verbatim bool) {
+	if x.done() {
+		return
+	}
 	hdr, body := splitHeader(raw)
 	if int64(len(hdr)) > x.lim.MaxHeaderBytes {
 		x.limit(TextHeaderSize, fmt.Sprintf("%d bytes, limit %d", len(hdr), x.lim.MaxHeaderBytes))
 		return
 	}
 	fields, _ := parseFields(hdr)
-	if prefix == "" {
+	if prefix == "" && x.scope.parent < 0 {
 		x.duplicates(fields)
 	}
 	sc := prescan(fields, raw[body:], x.lim, depth)
@@ -133,7 +136,7 @@ func (x *exploder) walk(ents []rebuild.Entity, prefix string, depth int, verbati
 	var problems []*enmime.Error
 	defer func() { x.problems(problems) }()
 	for i, e := range ents {
-		if x.stopMIME {
+		if x.stopMIME || x.done() {
 			return
 		}
 		h, err := readHeader(e.Header, i == 0, &problems)
@@ -159,14 +162,23 @@ func (x *exploder) walk(ents []rebuild.Entity, prefix string, depth int, verbati
 func (x *exploder) mimeLeaf(e rebuild.Entity, h partHeader, prefix string, depth int, verbatim bool) {
 	path := join(prefix, e.Path)
 	ctype := h.ctype
-	data := decodeCTE(e.Body, h.cte)
-	verbatim = verbatim && sameBytes(data, e.Body)
 	x.res.Stats.MIMEParts++
 	if x.res.Stats.MIMEParts > x.lim.MaxMIMEParts {
 		x.limit(TextMIMEParts, fmt.Sprintf("more than %d", x.lim.MaxMIMEParts))
 		return
 	}
+	room, limit := x.room()
+	d := decodeCTE(e.Body, h.cte, room)
+	data := d.Data
+	verbatim = verbatim && sameBytes(data, e.Body)
+	if !sameBytes(data, e.Body) {
+		x.spend(len(data))
+	}
 	if ctype == "message/rfc822" || ctype == "message/global" {
+		if d.Cut {
+			x.overLimit(-1, "decoding the message/rfc822 part "+path, room, limit)
+			return
+		}
 		if depth+1 > x.lim.MaxMIMEDepth {
 			x.limit(TextMIMEDepth, fmt.Sprintf("more than %d levels", x.lim.MaxMIMEDepth))
 			return
@@ -174,18 +186,48 @@ func (x *exploder) mimeLeaf(e rebuild.Entity, h partHeader, prefix string, depth
 		x.message(data, path, depth+1, verbatim)
 		return
 	}
-	idx := x.addPart(message.Part{
+	alt, more := altNames(e.Header, h.filename)
+	size := int64(len(data))
+	if d.Cut {
+		data, size = nil, int64(len(e.Body))
+	}
+	p := message.Part{
 		Parent:       -1,
 		Path:         path,
 		MIMEPath:     path,
 		Filename:     h.filename,
+		AltNames:     alt,
 		DeclaredType: ctype,
-		DetectedType: detect(data),
-		Size:         int64(len(data)),
+		DetectedType: detectIf(data),
+		Size:         size,
 		Data:         data,
 		Verbatim:     verbatim,
-	})
+	}
+	if s := x.scope; s.parent >= 0 {
+		p.Parent, p.Path, p.MIMEPath, p.Depth, p.Verbatim = s.parent, s.path+"/"+path, s.mimePath, s.depth, false
+	}
+	idx := x.addPart(p)
+	if more {
+		x.report(message.KindContent, idx, "part-names", fmt.Sprintf("%s: more than %d", TextPartNames, maxPartNames), message.ActionReplace)
+	}
+	if d.Cut {
+		x.overLimit(idx, "decoding "+h.cte, room, limit)
+		return
+	}
+	x.mimeDepth = depth
 	x.inspect(idx)
+	if d.Alt != nil {
+		x.alternative(idx, d.Alt)
+	}
+}
+
+// alternative adds the second reading of a part's transfer encoding under
+// it, so that what every decoder delivers gets scanned.
+func (x *exploder) alternative(idx int, alt []byte) {
+	x.spend(len(alt))
+	x.report(message.KindContent, idx, "cte-ambiguous",
+		TextAmbiguousCTE+": base64 data after a padding, read two ways", message.ActionNone)
+	x.children(idx, []embedded{{Label: "other-decoding", Data: alt}})
 }
 
 // detect returns the MIME type sniffed from the content, without parameters.

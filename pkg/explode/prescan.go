@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+
+	"github.com/qscan/qscan/pkg/rebuild"
 )
 
 // scan is the outcome of prescan: a linear pass over the MIME structure
@@ -57,6 +59,9 @@ func contentType(fields []field) mediaType {
 // open boundaries. top is the parsed top-level header.
 func prescan(top []field, body []byte, lim Limits, baseDepth int) scan {
 	s := scan{Parts: 1, Ambiguous: blockAmbiguity(top)}
+	if s.Verdict = paramVerdict(top, lim.MaxHeaderParams); s.Verdict != "" {
+		return s
+	}
 	mt := contentType(top)
 	b := mt.boundary()
 	if !strings.HasPrefix(mt.Type, "multipart/") || b == "" {
@@ -91,6 +96,9 @@ func prescan(top []field, body []byte, lim Limits, baseDepth int) scan {
 			return s
 		}
 		fields, _ := parseFields(hdr)
+		if s.Verdict = paramVerdict(fields, lim.MaxHeaderParams); s.Verdict != "" {
+			return s
+		}
 		s.Ambiguous = append(s.Ambiguous, blockAmbiguity(fields)...)
 		pt := contentType(fields)
 		if nb := pt.boundary(); strings.HasPrefix(pt.Type, "multipart/") && nb != "" {
@@ -110,6 +118,27 @@ func prescan(top []field, body []byte, lim Limits, baseDepth int) scan {
 		s.Verdict = fmt.Sprintf("%s: %d nested multiparts without close delimiter", TextMalformed, s.Unclosed)
 	}
 	return s
+}
+
+// paramVerdict bounds what the MIME library gets: its repair of media
+// type parameters is quadratic in their number, so a Content-Type or
+// Content-Disposition with more than max parameters is a verdict, decided
+// here in linear time.
+func paramVerdict(fields []field, max int) string {
+	for _, f := range fields {
+		if !strings.EqualFold(f.Name, "Content-Type") && !strings.EqualFold(f.Name, "Content-Disposition") {
+			continue
+		}
+		// Every semicolon outside quotes may start a parameter for the
+		// library, empty or broken ones included.
+		if n := strings.Count(f.Value, ";"); n > max {
+			segs, _, _ := rebuild.SplitParams(f.Value)
+			if len(segs)-1 > max {
+				return fmt.Sprintf("%s: %s with %d, limit %d", TextHeaderParams, f.Name, len(segs)-1, max)
+			}
+		}
+	}
+	return ""
 }
 
 // nextLine cuts the next line (without its line end) off *b.

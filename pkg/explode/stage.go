@@ -17,7 +17,7 @@ func (Stage) Name() string { return "explode" }
 
 // Check explodes the message under the limits; problems with the message
 // become reports, only internal failures an error.
-func (s Stage) Check(_ context.Context, m *message.Message) error {
+func (s Stage) Check(ctx context.Context, m *message.Message) error {
 	lim := s.Limits.normalize()
 	if int64(len(m.Header)) > lim.MaxHeaderBytes {
 		// Decided without copying the message.
@@ -26,7 +26,7 @@ func (s Stage) Check(_ context.Context, m *message.Message) error {
 			Action: message.ActionQuarantine})
 		return nil
 	}
-	res, err := Explode(m.Raw(), s.Limits)
+	res, err := ExplodeContext(ctx, m.Raw(), s.Limits)
 	if err != nil {
 		return fmt.Errorf("explode %s: %w", m.ID, err)
 	}

@@ -44,23 +44,31 @@ type Report struct {
 	User   string     `json:"user,omitempty"`   // for the recipient/sender (replacement text)
 	Action Action     `json:"action,omitempty"`
 	Silent bool       `json:"silent,omitempty"` // no notices (e.g. silent viruses)
+	// Redirect asks for the message to go to these addresses instead of
+	// its recipients (a filename rule with an address list).
+	Redirect []string `json:"redirect,omitempty"`
 }
 
 // Part is one leaf of the exploded message: a decoded MIME part, or a
 // member of an archive found inside one.
 type Part struct {
-	Index        int    `json:"index"`
-	Parent       int    `json:"parent"`    // index of the containing part (archive), -1 for MIME leaves
-	Path         string `json:"path"`      // position in the tree, e.g. "1.2" or "1.2/a.zip/b.exe"
-	MIMEPath     string `json:"mime_path"` // MIME position of the top-level part it belongs to
-	Filename     string `json:"filename,omitempty"`
-	DeclaredType string `json:"declared_type,omitempty"`
-	DetectedType string `json:"detected_type,omitempty"`
-	Size         int64  `json:"size"`
-	Depth        int    `json:"depth"` // archive depth (0 for MIME parts)
-	Archive      bool   `json:"archive,omitempty"`
-	Encrypted    bool   `json:"encrypted,omitempty"`
-	Data         []byte `json:"-"` // decoded content, bounded by the explode limits
+	Index    int    `json:"index"`
+	Parent   int    `json:"parent"`    // index of the containing part (archive), -1 for MIME leaves
+	Path     string `json:"path"`      // position in the tree, e.g. "1.2" or "1.2/a.zip/b.exe"
+	MIMEPath string `json:"mime_path"` // MIME position of the top-level part it belongs to
+	Filename string `json:"filename,omitempty"`
+	// AltNames are the part's other names, as written: a Content-Type
+	// name that differs from the Content-Disposition filename, a second
+	// Content-Disposition, RFC 2231 and plain forms that disagree. Mail
+	// clients differ in the one they use, so the rules check them all.
+	AltNames     []string `json:"alt_names,omitempty"`
+	DeclaredType string   `json:"declared_type,omitempty"`
+	DetectedType string   `json:"detected_type,omitempty"`
+	Size         int64    `json:"size"`
+	Depth        int      `json:"depth"` // archive depth (0 for MIME parts)
+	Archive      bool     `json:"archive,omitempty"`
+	Encrypted    bool     `json:"encrypted,omitempty"`
+	Data         []byte   `json:"-"` // decoded content, bounded by the explode limits
 	// Verbatim says Data stands byte for byte in the message as delivered
 	// to the checks (a MIME leaf without transfer encoding), so a scan of
 	// the whole message reads these very bytes.

@@ -164,13 +164,20 @@ func needsSubject(name string) bool {
 
 // Render executes template name with data and returns the text with LF
 // line ends and without control characters other than tab, at most
-// MaxBytes long.
+// MaxBytes long. A postmaster report or a notice that would be longer is
+// rendered from shortened data, with a note at its end (shorten.go);
+// other texts are an error wrapping ErrTooLarge.
 func (t *Templates) Render(name string, data any) ([]byte, error) {
 	tm, ok := t.byName[name]
 	if !ok {
 		return nil, fmt.Errorf("notify render %s: %w", name, ErrNoTemplate)
 	}
-	return t.exec(tm, name, data)
+	b, err := t.exec(tm, name, data, t.maxBytes())
+	if errors.Is(err, ErrTooLarge) {
+		// A report or notice is shortened, never dropped (shorten.go).
+		return t.renderShortened(tm, name, data, t.maxBytes(), err)
+	}
+	return b, err
 }
 
 // Subject executes the "subject" template defined in template name's
@@ -180,18 +187,25 @@ func (t *Templates) Subject(name string, data any) (string, error) {
 	if !ok || tm.Lookup("subject") == nil {
 		return "", fmt.Errorf("notify subject %s: %w", name, ErrNoTemplate)
 	}
-	b, err := t.exec(tm.Lookup("subject"), name, data)
+	b, err := t.exec(tm.Lookup("subject"), name, data, t.maxBytes())
+	if errors.Is(err, ErrTooLarge) {
+		b, err = t.renderShortened(tm.Lookup("subject"), name, data, t.maxBytes(), err)
+	}
 	if err != nil {
 		return "", err
 	}
 	return strings.Join(strings.Fields(string(b)), " "), nil
 }
 
-func (t *Templates) exec(tm *template.Template, name string, data any) ([]byte, error) {
-	max := t.MaxBytes
-	if max <= 0 {
-		max = DefaultMaxBytes
+func (t *Templates) maxBytes() int {
+	if t.MaxBytes <= 0 {
+		return DefaultMaxBytes
 	}
+	return t.MaxBytes
+}
+
+// exec executes tm with data into at most max bytes.
+func (t *Templates) exec(tm *template.Template, name string, data any, max int) ([]byte, error) {
 	w := &limitBuffer{max: max}
 	if err := tm.Execute(w, data); err != nil {
 		if errors.Is(err, ErrTooLarge) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/notify"
+	"github.com/qscan/qscan/pkg/safeio"
 )
 
 // BatchStats describes one batch.
@@ -189,6 +190,11 @@ func (p *Pipeline) commitBatch(ctx context.Context, b *batch) (BatchStats, error
 			} else {
 				st.Held++
 			}
+		case !dfUnchanged(it):
+			// Rewritten since it was read: what would be linked out is
+			// not what was checked. Checked again after the hold.
+			p.holdItem(ctx, it)
+			st.Held++
 		case (len(it.decision.Replace) > 0 || it.decision.StoreSpam) && !p.stageParts(it):
 			st.Held++
 		default:
@@ -204,6 +210,10 @@ func (p *Pipeline) commitBatch(ctx context.Context, b *batch) (BatchStats, error
 	err := p.commit(out)
 	st.Commit = time.Since(t)
 	if err != nil {
+		// A full disk is not the messages' fault: their attempts are
+		// taken back, also when qscan stops (the journal failed) and the
+		// messages are checked again at the next start.
+		p.undoAttempts(ctx, out)
 		if errors.Is(err, errJournal) {
 			return st, err
 		}
@@ -214,9 +224,6 @@ func (p *Pipeline) commitBatch(ctx context.Context, b *batch) (BatchStats, error
 				continue
 			}
 			d := p.held.hold(it.entry.ID, p.now())
-			if it.verdict != message.VerdictPoison {
-				p.undoAttempt(ctx, it) // a full disk is not the message's fault
-			}
 			p.logHeld(it, d, fmt.Errorf("commit: %w", err), logrus.ErrorLevel)
 			st.Held++
 		}
@@ -275,6 +282,22 @@ func (p *Pipeline) holdItem(ctx context.Context, it *item) {
 	p.logHeld(it, d, it.err, logrus.WarnLevel)
 }
 
+// dfUnchanged reports whether the incoming df that a delivered message
+// links out unchanged still holds what was read (its stamp at the claim);
+// if not, it sets it.err. A rebuilt body is written from the checked
+// bytes and needs no such check.
+func dfUnchanged(it *item) bool {
+	if it.outBody != nil || it.lock == nil || it.lock.Df == nil {
+		return true
+	}
+	st, err := safeio.StampOf(it.lock.Df)
+	if err == nil && st == it.dfStamp {
+		return true
+	}
+	it.err = fmt.Errorf("df%s: %w", it.entry.ID, safeio.ErrChanged)
+	return false
+}
+
 // undoAttempt takes back the attempt of a message held for a reason that
 // is not its own fault (an engine down, a full disk), so that it is never
 // taken for a poison message.
@@ -283,7 +306,19 @@ func (p *Pipeline) undoAttempt(ctx context.Context, it *item) {
 		return
 	}
 	if err := p.attempts.UndoAttempt(ctx, it.entry.ID); err != nil {
-		p.log.WithError(err).Warn("cannot undo attempt")
+		p.undoLater.add(it.entry.ID, 1)
+		p.log.WithError(err).Warn("cannot undo attempt; taken back before the next attempts are counted")
+	}
+}
+
+// undoAttempts takes back the attempts of the messages of a batch whose
+// commit failed, but a poison message's: it is quarantined again at the
+// next try.
+func (p *Pipeline) undoAttempts(ctx context.Context, items []*item) {
+	for _, it := range items {
+		if !it.generated && it.verdict != message.VerdictPoison {
+			p.undoAttempt(ctx, it)
+		}
 	}
 }
 

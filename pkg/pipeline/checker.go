@@ -64,6 +64,11 @@ func NewChecker(stages []Stage, o Options) *Checker {
 func (c *Checker) run(ctx context.Context, m *message.Message) (map[string]int64, error) {
 	ms := make(map[string]int64, len(c.stages))
 	for _, s := range c.stages {
+		if err := ctx.Err(); err != nil {
+			// The message's time is up: a check abandoned by the pipeline
+			// starts no more work.
+			return ms, fmt.Errorf("before %s: %w", s.Name(), err)
+		}
 		t := time.Now()
 		err := s.Check(ctx, m)
 		ms[s.Name()] = time.Since(t).Milliseconds()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/notify"
+	"github.com/qscan/qscan/pkg/safeio"
 	"github.com/qscan/qscan/pkg/sendmail"
 )
 
@@ -23,6 +24,7 @@ type item struct {
 	qf      *sendmail.Qf
 	qfRaw   []byte
 	inode   uint64
+	dfStamp safeio.Stamp // the df when claimed: what is linked out must be it
 	msg     *message.Message
 	attempt int
 	// epoch is the holds' epoch when the checks began: a later one means
@@ -173,6 +175,11 @@ func (p *Pipeline) claimEntry(e sendmail.Entry, now time.Time) (it *item, ok, wa
 	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
 		it.inode = sys.Ino
 	}
+	if it.dfStamp, err = safeio.StampOf(lk.Df); err != nil {
+		lk.Unlock()
+		p.cannotClaim(e, now, err)
+		return nil, false, false
+	}
 	raw, err := io.ReadAll(io.LimitReader(lk.Qf, int64(p.qfLimits().MaxQfBytes)+1))
 	if err != nil {
 		lk.Unlock()
@@ -220,6 +227,9 @@ func unlockAll(items []*item) {
 func (p *Pipeline) bumpAttempts(ctx context.Context, items []*item) error {
 	if p.attempts == nil {
 		return nil
+	}
+	if err := p.undoPending(ctx); err != nil {
+		return err // counting now would count what was not the messages' fault
 	}
 	ids := make([]string, len(items))
 	for i, it := range items {

@@ -135,7 +135,11 @@ func (p *Pipeline) writeOut(it *item, e *entry) error {
 	}
 	out := e.out()
 	if it.outBody == nil {
-		if _, err := safeio.LinkOrCopy(e.InDf, out.DfPath(e.OutID), 0o600); err != nil {
+		// The very file that was read and checked, not its path again.
+		if it.lock == nil || it.lock.Df == nil {
+			return fmt.Errorf("link df%s: the checked df is not open", it.entry.ID)
+		}
+		if _, err := safeio.LinkFile(it.lock.Df, out.DfPath(e.OutID), it.dfStamp, 0o600); err != nil {
 			return err
 		}
 	} else if _, err := safeio.CreateNew(out.DfPath(e.OutID), bytes.NewReader(it.outBody), 0o600); err != nil {

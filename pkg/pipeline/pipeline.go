@@ -143,6 +143,7 @@ type Pipeline struct {
 	listedAt   time.Time
 	kicks      sync.WaitGroup
 	kickState  kickState
+	undoLater  undoQueue // attempts the store could not take back yet
 	// failpoint, set by tests only, is called at the steps of a batch
 	// commit where a crash is modelled ("staged", "prepared",
 	// "committed", "published"); it may panic.

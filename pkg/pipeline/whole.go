@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -199,7 +200,8 @@ func readLocked(it *item) []byte {
 }
 
 func readHead(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
+	// Never through a symbolic link: it could name any file qscan reads.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		return nil, err
 	}

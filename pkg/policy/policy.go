@@ -51,10 +51,12 @@ func Decide(m *message.Message, s Settings) message.Decision {
 	}
 	var reasons, notes []string
 	virus, silent := false, true
+	var redirect []string
 	for _, r := range m.Reports {
 		if r.Kind == message.KindSpam {
 			continue
 		}
+		redirect = append(redirect, r.Redirect...)
 		if r.Action == message.ActionNone && r.Kind != message.KindVirus {
 			notes = append(notes, r.Text) // informational: a macro, a duplicate header
 			if r.Kind == message.KindError && r.Engine != "" && s.UnscannedValue != "" {
@@ -118,6 +120,12 @@ func Decide(m *message.Message, s Settings) message.Decision {
 		return d
 	}
 	applySpam(&d, d.Spam, s)
+	if len(redirect) > 0 {
+		// A filename rule's address list: the message goes to them
+		// instead of its recipients (MailScanner's rule files).
+		d.Forward, d.ForwardOnly = dedupe(append(d.Forward, redirect...)), true
+		sort.Strings(d.Forward)
+	}
 	return d
 }
 

@@ -129,6 +129,28 @@ func TestDecideSpam(t *testing.T) {
 	}
 }
 
+// A filename rule with an address list sends the message to those
+// addresses instead of its recipients (MailScanner's filename rules).
+func TestDecideRedirect(t *testing.T) {
+	note := message.Report{Kind: message.KindFilename, Part: 1, Text: "Filename: x.cab: redirected", Redirect: []string{"b@example.org", "a@example.org"}}
+	deny := message.Report{Kind: message.KindFilename, Part: 1, Text: "Filename: x.exe", Action: message.ActionReplace, Redirect: []string{"c@example.org"}}
+	for _, tc := range []struct {
+		name    string
+		m       *message.Message
+		verdict message.Verdict
+		forward []string
+	}{
+		{"address list only", msg(note), "clean", []string{"a@example.org", "b@example.org"}},
+		{"deny with addresses", msg(deny), "blocked", []string{"c@example.org"}},
+	} {
+		d := Decide(tc.m, settings())
+		if d.Verdict != tc.verdict || !d.Deliver || !d.ForwardOnly || strings.Join(d.Forward, ",") != strings.Join(tc.forward, ",") {
+			t.Errorf("%s: Decide = verdict %s deliver %v forward-only %v to %v; want %s, delivered only to %v",
+				tc.name, d.Verdict, d.Deliver, d.ForwardOnly, d.Forward, tc.verdict, tc.forward)
+		}
+	}
+}
+
 // acts parses a spam action list, as the configuration is parsed.
 func acts(words ...string) message.SpamActions {
 	as, err := spam.ParseActions(strings.Join(words, " "))

@@ -56,9 +56,10 @@ func parseFields(b []byte, start, end int) []field {
 		switch {
 		case len(line) > 0 && (line[0] == ' ' || line[0] == '\t'):
 			if n := len(fields); n > 0 && fields[n-1].end == pos {
-				f := &fields[n-1]
-				f.value = strings.TrimSpace(f.value + " " + strings.TrimSpace(string(line)))
-				f.end = next
+				// The value is unfolded once the field is complete:
+				// concatenating line by line is quadratic.
+				fields[n-1].end = next
+				fields[n-1].value = ""
 			}
 		default:
 			if i := bytes.IndexByte(line, ':'); i > 0 {
@@ -74,7 +75,33 @@ func parseFields(b []byte, start, end int) []field {
 		}
 		pos = next
 	}
+	for i := range fields {
+		if f := &fields[i]; f.value == "" {
+			f.value = unfold(b[f.colon+1 : f.end])
+		}
+	}
 	return fields
+}
+
+// unfold joins the lines of a field value with one blank, each trimmed,
+// empty ones dropped, in time linear in len(v).
+func unfold(v []byte) string {
+	var out []byte
+	for len(v) > 0 {
+		line := v
+		if i := bytes.IndexByte(v, '\n'); i >= 0 {
+			line, v = v[:i], v[i+1:]
+		} else {
+			v = nil
+		}
+		if line = bytes.TrimSpace(line); len(line) > 0 {
+			if len(out) > 0 {
+				out = append(out, ' ')
+			}
+			out = append(out, line...)
+		}
+	}
+	return string(out)
 }
 
 // lookup returns the first field called name (case-insensitively).

@@ -19,6 +19,11 @@ var ErrNoDf = errors.New("sendmail: df file missing")
 // ErrGone means the queue file was removed or replaced while being locked.
 var ErrGone = errors.New("sendmail: queue file vanished while locking")
 
+// ErrNotRegular means a queue file is a symbolic link or not a regular
+// file: never followed, never read (whoever can write the queue directory
+// could point it at any file the scanner can read).
+var ErrNotRegular = errors.New("sendmail: queue file is not a regular file")
+
 // Locked holds exclusive locks on a message's qf and df. Read through Qf
 // and Df, not by opening the paths again: the lock belongs to these
 // descriptors.
@@ -48,9 +53,16 @@ func Lock(qfPath, dfPath string) (*Locked, error) {
 }
 
 func lockFile(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := os.OpenFile(path, os.O_RDWR|unix.O_NOFOLLOW, 0)
+	if errors.Is(err, unix.ELOOP) {
+		return nil, fmt.Errorf("lock %s: %w (a symbolic link)", path, ErrNotRegular)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, ErrNotRegular)
 	}
 	for {
 		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)

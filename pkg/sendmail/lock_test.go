@@ -139,3 +139,28 @@ func TestLockReplacedFile(t *testing.T) {
 		t.Errorf("sameFile after replace = %v, %v; want false", same, err)
 	}
 }
+
+// TestLockRefusesSymlinks: a queue file that is a symbolic link (to any
+// file the scanner can read) is never opened through it.
+func TestLockRefusesSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "secret")
+	touch(t, target, "root:secret\n", time.Now())
+	qf, df := filepath.Join(dir, "qfX"), filepath.Join(dir, "dfX")
+	touch(t, qf, minimal, time.Now())
+	if err := os.Symlink(target, df); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Lock(qf, df); !errors.Is(err, ErrNotRegular) {
+		t.Errorf("Lock with a symlinked df: %v, want ErrNotRegular", err)
+	}
+	os.Remove(df)
+	touch(t, df, "body\n", time.Now())
+	os.Remove(qf)
+	if err := os.Symlink(target, qf); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Lock(qf, df); !errors.Is(err, ErrNotRegular) {
+		t.Errorf("Lock with a symlinked qf: %v, want ErrNotRegular", err)
+	}
+}

@@ -51,7 +51,7 @@ func TestEngines(t *testing.T) {
 		return virusFault(t, s, bin, s.ClamdAddr,
 			func() { syscall.Kill(clamdPid(), syscall.SIGKILL) },
 			func() {
-				if err := stackutil.Start("clamd"); err != nil {
+				if err := s.Start("clamd"); err != nil {
 					t.Error(err)
 				}
 			})
@@ -75,7 +75,7 @@ func TestEngines(t *testing.T) {
 		return spamFault(t, s, bin,
 			func() { syscall.Kill(-spamdPid(), syscall.SIGKILL); syscall.Kill(spamdPid(), syscall.SIGKILL) },
 			func() {
-				if err := stackutil.Start("spamd"); err != nil {
+				if err := s.Start("spamd"); err != nil {
 					t.Error(err)
 				}
 			})

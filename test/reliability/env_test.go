@@ -5,6 +5,7 @@ package reliability
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -89,6 +90,9 @@ type cfg struct {
 	spamd              string // spamd address; "" for no spam checks
 	postmaster         string
 	extra              string
+	workDir            string // work dir, store and pid file; default "work" beside the config
+	messageTimeout     string // default "30s"
+	retry              string // retry_min and retry_max; default 1s and 2s
 }
 
 // writeConfig writes a qscan configuration into a fresh directory (work
@@ -99,8 +103,9 @@ func writeConfig(t testing.TB, c cfg) string {
 	if c.quarantine == "" {
 		c.quarantine = filepath.Join(dir, "quarantine")
 	}
+	work := cmp.Or(c.workDir, "work")
 	var b strings.Builder
-	fmt.Fprintf(&b, "[queue]\nincoming = %q\noutgoing = %q\nwork_dir = \"work\"\npid_file = \"work/qscan.pid\"\n", c.incoming, c.outgoing)
+	fmt.Fprintf(&b, "[queue]\nincoming = %q\noutgoing = %q\nwork_dir = %q\npid_file = %q\n", c.incoming, c.outgoing, work, filepath.Join(work, "qscan.pid"))
 	fmt.Fprintf(&b, "rescan_interval = \"2s\"\nkick = %t\nsendmail = \"/usr/sbin/sendmail\"\n", c.kick)
 	if c.sendmailCF != "" {
 		fmt.Fprintf(&b, "sendmail_args = [\"-C\", %q]\n", c.sendmailCF)
@@ -108,8 +113,10 @@ func writeConfig(t testing.TB, c cfg) string {
 	if c.maxAttempts == 0 {
 		c.maxAttempts = 6
 	}
-	fmt.Fprintf(&b, "[batch]\nmax_messages = %d\nretry_min = \"1s\"\nretry_max = \"2s\"\nmessage_timeout = \"30s\"\nmax_attempts = %d\n", max(c.maxMessages, 1), c.maxAttempts)
-	fmt.Fprintf(&b, "[quarantine]\ndir = %q\n[store]\npath = \"work/qscan.db\"\n[headers]\norg_name = \"Rel\"\n", c.quarantine)
+	retryMin, retryMax := cmp.Or(c.retry, "1s"), cmp.Or(c.retry, "2s")
+	fmt.Fprintf(&b, "[batch]\nmax_messages = %d\nretry_min = %q\nretry_max = %q\nmessage_timeout = %q\nmax_attempts = %d\n",
+		max(c.maxMessages, 1), retryMin, retryMax, cmp.Or(c.messageTimeout, "30s"), c.maxAttempts)
+	fmt.Fprintf(&b, "[quarantine]\ndir = %q\n[store]\npath = %q\n[headers]\norg_name = \"Rel\"\n", c.quarantine, filepath.Join(work, "qscan.db"))
 	b.WriteString("[log]\nlevel = \"info\"\nformat = \"json\"\n[metrics]\nlisten = \"\"\n")
 	fmt.Fprintf(&b, "[notify]\npostmaster = %q\n", c.postmaster)
 	b.WriteString(virusSection(c))

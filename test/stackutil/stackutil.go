@@ -24,6 +24,7 @@ import (
 // Stack holds the addresses and paths that `scripts/teststack env` prints.
 type Stack struct {
 	Dir         string // QSCAN_STACK: the state directory
+	Ports       string // QSCAN_STACK_PORTS: the offset added to every port
 	CF          string // QSCAN_STACK_CF: sendmail config for both instances
 	SMTPIn      string // SMTP_IN: incoming sendmail, host:port
 	SinkAddr    string // SINK_ADDR: the SMTP sink, host:port
@@ -38,7 +39,7 @@ type Stack struct {
 // fields maps each variable of `teststack env` to its Stack field.
 func (s *Stack) fields() map[string]*string {
 	return map[string]*string{
-		"QSCAN_STACK": &s.Dir, "QSCAN_STACK_CF": &s.CF, "SMTP_IN": &s.SMTPIn,
+		"QSCAN_STACK": &s.Dir, "QSCAN_STACK_PORTS": &s.Ports, "QSCAN_STACK_CF": &s.CF, "SMTP_IN": &s.SMTPIn,
 		"SINK_ADDR": &s.SinkAddr, "SINK_DIR": &s.SinkDir, "CLAMD_SOCKET": &s.ClamdSocket,
 		"CLAMD_ADDR": &s.ClamdAddr, "SPAMD_ADDR": &s.SpamdAddr,
 		"INCOMING": &s.Incoming, "OUTGOING": &s.Outgoing,
@@ -76,6 +77,17 @@ func Script() (string, error) {
 // run runs the teststack script with args and returns its standard output;
 // its standard error goes into the error.
 func run(args ...string) ([]byte, error) {
+	return runEnv(nil, args...)
+}
+
+// run runs the teststack script on this stack: its state directory and
+// port offset, whatever the process environment names.
+func (s Stack) run(args ...string) ([]byte, error) {
+	return runEnv([]string{"QSCAN_STACK=" + s.Dir, "QSCAN_STACK_PORTS=" + s.Ports}, args...)
+}
+
+// runEnv runs the teststack script with the process environment plus env.
+func runEnv(env []string, args ...string) ([]byte, error) {
 	script, err := Script()
 	if err != nil {
 		return nil, err
@@ -83,6 +95,9 @@ func run(args ...string) ([]byte, error) {
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(script, args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	if err := cmd.Run(); err != nil {
 		return stdout.Bytes(), fmt.Errorf("teststack %s: %w\n%s%s", strings.Join(args, " "), err, stdout.Bytes(), stderr.Bytes())
 	}
@@ -90,8 +105,8 @@ func run(args ...string) ([]byte, error) {
 }
 
 // Env returns the stack's addresses and paths from `scripts/teststack env`.
-// A variable set in the process environment wins over the script's value, so
-// a CI job can point the tests elsewhere.
+// A variable set (non-empty) in the process environment wins over the
+// script's value, so a CI job can point the tests elsewhere.
 func Env() (Stack, error) {
 	var s Stack
 	out, err := run("env")
@@ -104,7 +119,7 @@ func Env() (Stack, error) {
 	}
 	for name, field := range s.fields() {
 		*field = vars[name]
-		if v, ok := os.LookupEnv(name); ok {
+		if v := os.Getenv(name); v != "" {
 			*field = v
 		}
 		if *field == "" {
@@ -137,6 +152,32 @@ func Status(components ...string) error {
 // it could deliver is at the sink when Flush returns.
 func Flush() error {
 	_, err := run("flush")
+	return err
+}
+
+// Start starts the named components of this stack (all when none is
+// named) on its ports and waits until they answer. It needs root.
+func (s Stack) Start(components ...string) error {
+	_, err := s.run(append([]string{"start"}, components...)...)
+	return err
+}
+
+// Stop stops the named components of this stack (all when none is named).
+func (s Stack) Stop(components ...string) error {
+	_, err := s.run(append([]string{"stop"}, components...)...)
+	return err
+}
+
+// Status reports an error unless the named components of this stack
+// (default all) answer.
+func (s Stack) Status(components ...string) error {
+	_, err := s.run(append([]string{"status"}, components...)...)
+	return err
+}
+
+// Flush runs this stack's outgoing queue once in the foreground.
+func (s Stack) Flush() error {
+	_, err := s.run("flush")
 	return err
 }
 
@@ -184,22 +225,7 @@ func send(c *smtp.Client, from string, to []string, msg []byte) error {
 	if err := c.Hello("stackutil.example.test"); err != nil {
 		return err
 	}
-	if err := c.Mail(from); err != nil {
-		return err
-	}
-	for _, rcpt := range to {
-		if err := c.Rcpt(rcpt); err != nil {
-			return err
-		}
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(msg); err != nil {
-		return err
-	}
-	if err := w.Close(); err != nil {
+	if err := transaction(c, from, to, msg); err != nil {
 		return err
 	}
 	return c.Quit()

@@ -53,7 +53,9 @@ func TestEnvFromScript(t *testing.T) {
 	}
 	dir := filepath.Join(t.TempDir(), "stack dir's")
 	t.Setenv("QSCAN_STACK", dir)
-	for _, name := range []string{"QSCAN_STACK_CF", "SMTP_IN", "SINK_ADDR", "SINK_DIR", "CLAMD_SOCKET", "CLAMD_ADDR", "INCOMING", "OUTGOING"} {
+	// QSCAN_STACK_PORTS of the caller's stack (make e2e with an offset)
+	// must not leak in: this is the default offset's layout.
+	for _, name := range []string{"QSCAN_STACK_PORTS", "QSCAN_STACK_CF", "SMTP_IN", "SINK_ADDR", "SINK_DIR", "CLAMD_SOCKET", "CLAMD_ADDR", "INCOMING", "OUTGOING"} {
 		t.Setenv(name, "")
 		os.Unsetenv(name)
 	}
@@ -63,7 +65,7 @@ func TestEnvFromScript(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Stack{
-		Dir: dir, CF: dir + "/test.cf", SMTPIn: "127.0.0.1:2525", SinkAddr: "127.0.0.2:2526",
+		Dir: dir, Ports: "0", CF: dir + "/test.cf", SMTPIn: "127.0.0.1:2525", SinkAddr: "127.0.0.2:2526",
 		SinkDir: dir + "/sink", ClamdSocket: dir + "/run/clamd.sock", ClamdAddr: "127.0.0.1:3310",
 		SpamdAddr: "127.0.0.9:1234", Incoming: dir + "/mqueue.in", Outgoing: dir + "/mqueue",
 	}
@@ -164,7 +166,7 @@ func TestWaitQueue(t *testing.T) {
 }
 
 // startRealSink builds test/sink and runs it on a free loopback port.
-func startRealSink(t *testing.T, dir string) string {
+func startRealSink(t *testing.T, dir string, flags ...string) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs test/sink")
@@ -183,7 +185,7 @@ func startRealSink(t *testing.T, dir string) string {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	cmd := exec.Command(bin, "-listen", addr, "-dir", dir)
+	cmd := exec.Command(bin, append([]string{"-listen", addr, "-dir", dir}, flags...)...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
