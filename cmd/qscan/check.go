@@ -4,13 +4,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"time"
 
 	"github.com/qscan/qscan/pkg/config"
 	"github.com/qscan/qscan/pkg/health"
-	"github.com/qscan/qscan/pkg/pipeline"
 )
 
 // cmdCheck is the health check cron runs: silent and exit 0 when healthy,
@@ -68,18 +66,8 @@ func checkOptions(c *config.Config) health.Options {
 	}
 }
 
-// startDaemon starts `qscan run` detached; on a systemd host through
-// systemctl, so that systemd keeps supervising it. Started by root it
-// runs as the owner of the work dir (user qscan unless the install chose
-// root), and the pid file's dir and the log it creates are that user's.
+// startDaemon starts `qscan run` detached (see health.Start).
 func startDaemon(c *config.Config, cfgPath string) (string, error) {
-	if _, err := os.Stat("/run/systemd/system"); err == nil {
-		if out, err := exec.Command("systemctl", "start", "qscan").CombinedOutput(); err == nil {
-			return "qscan started with systemctl", nil
-		} else if len(out) > 0 {
-			fmt.Fprintf(os.Stderr, "qscan check: systemctl start qscan: %s", out)
-		}
-	}
 	self, err := os.Executable()
 	if err != nil {
 		return "", err
@@ -93,49 +81,5 @@ func startDaemon(c *config.Config, cfgPath string) (string, error) {
 	if logFile == "" {
 		logFile = filepath.Join(c.Queue.WorkDir, "qscan.log")
 	}
-	o, err := workDirOwner(c.Queue.WorkDir)
-	if err != nil {
-		return "", err
-	}
-	if err := mkdirOwned(filepath.Dir(c.Queue.PidFile), o); err != nil {
-		return "", fmt.Errorf("pid file dir: %w", err)
-	}
-	if err := createOwned(logFile, o); err != nil {
-		return "", fmt.Errorf("restart log: %w", err)
-	}
-	as := ""
-	if o != nil {
-		as = o.name
-	}
-	pid, err := health.RestartAs(argv, logFile, as)
-	if err != nil {
-		return "", err
-	}
-	if as != "" {
-		return fmt.Sprintf("qscan started as user %s, pid %d, output in %s", as, pid, logFile), nil
-	}
-	return fmt.Sprintf("qscan started, pid %d, output in %s", pid, logFile), nil
-}
-
-// statusObserver feeds the status file `qscan check` reads, beside the
-// metrics.
-type statusObserver struct {
-	pipeline.Observer // metrics, or a no-op
-	r                 *health.Reporter
-}
-
-func (o statusObserver) BatchStart(n int) {
-	o.r.BatchStart(time.Now())
-	o.Observer.BatchStart(n)
-}
-
-func (o statusObserver) Batch(n int, total, claim, attempts, commit time.Duration) {
-	o.r.BatchDone(time.Now())
-	o.r.Flush(time.Now())
-	o.Observer.Batch(n, total, claim, attempts, commit)
-}
-
-func (o statusObserver) Held(n int) {
-	o.r.SetHeld(n)
-	o.Observer.Held(n)
+	return health.Start(argv, health.StartOptions{PidFile: c.Queue.PidFile, LogFile: logFile, WorkDir: c.Queue.WorkDir, Stderr: os.Stderr})
 }

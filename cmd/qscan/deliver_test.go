@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"github.com/qscan/qscan/pkg/virus"
 	"io"
 	"net"
 	"net/netip"
@@ -164,7 +165,7 @@ func throughQueue(t *testing.T, c *config.Config, raw []byte) (header, body []by
 	}
 	defer st.Close()
 	log := quietIfNil(nil)
-	if code := runOnce(c, &env{log: log, store: st, watch: &engineWatch{log: log}}); code != exitOK {
+	if code := runOnce(c, &env{log: log, store: st, watch: &virus.Watch{Log: log}}); code != exitOK {
 		t.Fatalf("runOnce = %d", code)
 	}
 	qfb, err := os.ReadFile(filepath.Join(c.Queue.Outgoing, "qf"+id))

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -10,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/qscan/qscan/pkg/safeio"
 	"github.com/qscan/qscan/pkg/sendmail"
 )
 
@@ -40,7 +37,7 @@ func enqueueMissing(dir string, rcpts []string, files int) string {
 }
 
 // cmdEnqueue writes RFC 822 files into a queue directory as sendmail
-// would: df first, then the qf as tf renamed into place. A file that cannot
+// would (sendmail.Queue.Enqueue). A file that cannot
 // be queued is reported and the others are still queued; the exit status
 // is exitFail if any failed.
 func cmdEnqueue(args []string) int {
@@ -95,69 +92,5 @@ func enqueueFile(dir, file string, ids *sendmail.IDGen, sender string, rcpts []s
 	if err != nil {
 		return "", err
 	}
-	header, body := splitMessage(raw)
-	o.BodySize = int64(len(body))
-	o.EightBit = bytes.ContainsFunc(body, func(r rune) bool { return r >= 0x80 })
-	qf, err := sendmail.NewQf(sender, rcpts, header, o)
-	if err != nil {
-		return "", err
-	}
-	for {
-		id := ids.Next()
-		df := q.DfPath(id)
-		if _, err := safeio.CreateNew(df, bytes.NewReader(body), 0o600); err != nil {
-			if errors.Is(err, safeio.ErrExists) {
-				continue // ID taken: take the next
-			}
-			return "", err
-		}
-		// As sendmail does: the qf is written as tf and renamed into place,
-		// so a reader never sees a partial qf.
-		if err := publishQf(q, id, qf.Bytes()); err != nil {
-			os.Remove(df)
-			return "", err
-		}
-		return id, nil
-	}
-}
-
-func publishQf(q sendmail.Queue, id string, data []byte) error {
-	tf := q.TfPath(id)
-	if _, err := safeio.CreateNew(tf, bytes.NewReader(data), 0o600); err != nil {
-		return err
-	}
-	defer os.Remove(tf)
-	if err := os.Link(tf, q.QfPath(id)); err != nil {
-		return err
-	}
-	for _, d := range q.Dirs() {
-		if err := safeio.SyncDir(d); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// splitMessage splits a message at its first empty line. Line endings are
-// converted to LF, as sendmail stores them. A leading mbox separator line
-// ("From sender date", no colon) is dropped, as sendmail drops it.
-func splitMessage(raw []byte) (header, body []byte) {
-	if bytes.Contains(raw, []byte("\r\n")) {
-		raw = bytes.ReplaceAll(raw, []byte("\r\n"), []byte("\n"))
-	}
-	if rest, ok := bytes.CutPrefix(raw, []byte("From ")); ok && !bytes.HasPrefix(bytes.TrimLeft(rest, " \t"), []byte(":")) {
-		// Not "From : x", a From: field in the obsolete syntax.
-		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
-			raw = raw[i+1:]
-		} else {
-			raw = nil
-		}
-	}
-	if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
-		return raw[:i+1], raw[i+2:]
-	}
-	if bytes.HasPrefix(raw, []byte("\n")) {
-		return nil, raw[1:]
-	}
-	return raw, nil
+	return q.Enqueue(ids, raw, sender, rcpts, o)
 }

@@ -78,24 +78,6 @@ func TestEnqueueGoesOnAfterBadFile(t *testing.T) {
 	}
 }
 
-func TestSplitMessage(t *testing.T) {
-	tests := []struct{ in, header, body string }{
-		{"Subject: x\n\nbody\n", "Subject: x\n", "body\n"},
-		{"Subject: x\r\n\r\nbody\r\n", "Subject: x\n", "body\n"},
-		{"From a@b Mon Jan  5 09:00:00 2026\nSubject: x\n\nbody\n", "Subject: x\n", "body\n"},
-		{"From a@b Mon Jan  5 09:00:00 2026", "", ""},
-		{"From : a@b\n\nbody\n", "From : a@b\n", "body\n"}, // obsolete syntax of a From: field
-		{"From \t: a@b\n\nbody\n", "From \t: a@b\n", "body\n"},
-		{"From: a@b\n\nFrom a@b\n", "From: a@b\n", "From a@b\n"},
-	}
-	for _, tt := range tests {
-		h, b := splitMessage([]byte(tt.in))
-		if string(h) != tt.header || string(b) != tt.body {
-			t.Errorf("splitMessage(%q) = %q, %q; want %q, %q", tt.in, h, b, tt.header, tt.body)
-		}
-	}
-}
-
 // TestEnqueueNestedQueue: in a queue with qf/ and df/ sub-directories (or
 // only one of them) the files go where sendmail reads them.
 func TestEnqueueNestedQueue(t *testing.T) {

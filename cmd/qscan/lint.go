@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/qscan/qscan/pkg/config"
+	"github.com/qscan/qscan/pkg/health"
 	"github.com/qscan/qscan/pkg/ruleset"
 )
 
@@ -79,14 +80,14 @@ func lintEngines(c *config.Config, lookup lookupHost) int {
 		return exitConfig
 	}
 	failed := 0
-	for _, r := range runEngineTests(context.Background(), ts) {
-		if len(r.errs) == 0 {
-			fmt.Printf("%s: ok (%s)\n", r.name, strings.Join(r.info, "; "))
+	for _, r := range health.RunProbes(context.Background(), ts) {
+		if len(r.Errs) == 0 {
+			fmt.Printf("%s: ok (%s)\n", r.Name, strings.Join(r.Info, "; "))
 			continue
 		}
 		failed++
-		for _, err := range r.errs {
-			fmt.Fprintf(os.Stderr, "%s: %v\n", r.name, err)
+		for _, err := range r.Errs {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", r.Name, err)
 		}
 	}
 	if failed > 0 {

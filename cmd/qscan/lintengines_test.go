@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/qscan/qscan/pkg/config"
+	"github.com/qscan/qscan/pkg/health"
 )
 
 // TestLintDNSBL: a list whose zone answers (listed or NXDOMAIN) is ok; one
@@ -34,16 +35,16 @@ func TestLintDNSBL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res []engineResult
+	var res []health.ProbeResult
 	for _, tc := range ts { // one at a time: the fake records what it is asked
-		res = append(res, runEngineTests(context.Background(), []engineTest{tc})...)
+		res = append(res, health.RunProbes(context.Background(), []health.Probe{tc})...)
 	}
-	if len(res) != 3 || len(res[0].errs) != 0 || len(res[1].errs) != 0 || len(res[2].errs) != 1 {
+	if len(res) != 3 || len(res[0].Errs) != 0 || len(res[1].Errs) != 0 || len(res[2].Errs) != 1 {
 		t.Fatalf("dnsbl results = %+v, want good and empty ok, dead failed", res)
 	}
 	var de *net.DNSError
-	if !errors.As(res[2].errs[0], &de) || !strings.Contains(res[2].errs[0].Error(), "2.0.0.127.dead.example") {
-		t.Errorf("dead list error = %v", res[2].errs[0])
+	if !errors.As(res[2].Errs[0], &de) || !strings.Contains(res[2].Errs[0].Error(), "2.0.0.127.dead.example") {
+		t.Errorf("dead list error = %v", res[2].Errs[0])
 	}
 	if want := "2.0.0.127.good.example test.empty.example 2.0.0.127.dead.example"; strings.Join(asked, " ") != want {
 		t.Errorf("looked up %q, want %q", strings.Join(asked, " "), want)

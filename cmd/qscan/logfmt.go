@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/user"
-	"path/filepath"
 	"sort"
 	"strconv"
 
@@ -59,10 +58,9 @@ func (f *jsonFormatter) Format(e *logrus.Entry) ([]byte, error) {
 	return f.JSONFormatter.Format(e)
 }
 
-// logRelease writes the log line of a release from the quarantine, in the
-// shape of every message outcome (pipeline.MessageLog), to the log the
-// configuration names (syslog, on most servers, with the daemon's lines):
-// what left the quarantine, under which new queue ID, at whose hand.
+// logRelease writes the log line of a release from the quarantine
+// (pipeline.ReleaseLog) to the log the configuration names (syslog, on
+// most servers, with the daemon's lines).
 func logRelease(c *config.Config, q *quarantine.Quarantine, entryID, newID string) {
 	log, err := newLogger(c.Log)
 	if err != nil {
@@ -72,19 +70,5 @@ func logRelease(c *config.Config, q *quarantine.Quarantine, entryID, newID strin
 	if u, err := user.Current(); err == nil {
 		by = u.Username
 	}
-	l := pipeline.MessageLog{ID: newID, Action: pipeline.ActionReleased, Attempt: 1,
-		Reason: fmt.Sprintf("released from the quarantine entry %s by %s", entryID, by)}
-	if e, err := q.Get(entryID); err == nil {
-		l.From, l.To = e.Sender, e.Recipients
-		if n := len(e.Released); n > 0 {
-			l.To = e.Released[n-1].To
-		}
-		if st, err := os.Stat(filepath.Join(e.Dir, "df"+e.QueueID)); err == nil {
-			l.Size = st.Size()
-		}
-		if e.Reason != "" {
-			l.Reason += " (kept for: " + e.Reason + ")"
-		}
-	}
-	l.Write(log, logrus.InfoLevel)
+	pipeline.ReleaseLog(q, entryID, newID, by).Write(log, logrus.InfoLevel)
 }

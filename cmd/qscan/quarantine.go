@@ -9,7 +9,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -319,33 +318,6 @@ func quarFail(cmd string, err error) int {
 	return exitFail
 }
 
-// quarOnlyIndex reports whether every error in err is an index error:
-// the files are done, only the database lags.
-func quarOnlyIndex(err error) bool {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		// "%w: %w" of ErrIndex and its cause is one index error; a join
-		// of several errors is index-only when each of them is.
-		for _, e := range j.Unwrap() {
-			if e == quarantine.ErrIndex {
-				return true
-			}
-		}
-		for _, e := range j.Unwrap() {
-			if !quarOnlyIndex(e) {
-				return false
-			}
-		}
-		return true
-	}
-	if u := errors.Unwrap(err); u != nil && !errors.Is(err, quarantine.ErrIndex) {
-		return false
-	}
-	if u := errors.Unwrap(err); u != nil {
-		return quarOnlyIndex(u)
-	}
-	return err == quarantine.ErrIndex
-}
-
 func quarRelease(args []string) int {
 	fs, cfg := quarFlags("release")
 	var to listFlag
@@ -379,7 +351,7 @@ func quarRelease(args []string) int {
 		fmt.Println(id)
 		logRelease(c, q, pos[0], id)
 	}
-	if err != nil && !quarOnlyIndex(err) {
+	if err != nil && !quarantine.OnlyIndex(err) {
 		return quarFail("release", err)
 	}
 	if err != nil {
@@ -396,8 +368,7 @@ func quarRelease(args []string) int {
 func quarKick(qc config.Queue, id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), quarKickTimeout)
 	defer cancel()
-	args := append(append([]string{}, qc.SendmailArgs...), "-OQueueDirectory="+qc.Outgoing, "-qI"+id)
-	if out, err := exec.CommandContext(ctx, qc.Sendmail, args...).CombinedOutput(); err != nil {
+	if out, err := kicker(qc).Kick(ctx, qc.Outgoing, id); err != nil {
 		fmt.Fprintf(os.Stderr, "qscan quarantine release: kick %s: %v: %s (the queue runner will deliver it)\n",
 			qc.Sendmail, err, quarClean(string(out), 300))
 	}
@@ -416,7 +387,7 @@ func quarDelete(args []string) int {
 	}
 	defer closeIndex()
 	if err := q.Delete(pos[0]); err != nil {
-		if !quarOnlyIndex(err) {
+		if !quarantine.OnlyIndex(err) {
 			return quarFail("delete", err)
 		}
 		fmt.Fprintln(os.Stderr, "qscan quarantine delete: warning:", err)
@@ -446,7 +417,7 @@ func quarPurge(args []string) int {
 	n, err := q.Purge(age, time.Now())
 	fmt.Printf("purged %d entries\n", n)
 	if err != nil {
-		if !quarOnlyIndex(err) {
+		if !quarantine.OnlyIndex(err) {
 			return quarFail("purge", err)
 		}
 		fmt.Fprintln(os.Stderr, "qscan quarantine purge: warning:", err)

@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -17,11 +14,13 @@ import (
 
 	"github.com/qscan/qscan/pkg/config"
 	"github.com/qscan/qscan/pkg/health"
+	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/metrics"
 	"github.com/qscan/qscan/pkg/pipeline"
 	"github.com/qscan/qscan/pkg/quarantine"
 	"github.com/qscan/qscan/pkg/sendmail"
 	"github.com/qscan/qscan/pkg/store"
+	"github.com/qscan/qscan/pkg/virus"
 	"github.com/qscan/qscan/pkg/watch"
 )
 
@@ -37,7 +36,7 @@ func cmdRun(args []string) int {
 	if code != exitOK {
 		return code
 	}
-	if as, err := becomeOwner(c.Queue.WorkDir); err != nil {
+	if as, err := health.BecomeOwner(c.Queue.WorkDir); err != nil {
 		log.Error(err)
 		return exitFail
 	} else if as != "" {
@@ -52,7 +51,7 @@ func cmdRun(args []string) int {
 		defer stop()
 	}
 	if !*once {
-		if err := writePidFile(c.Queue.PidFile); err != nil {
+		if err := health.WritePidFile(c.Queue.PidFile); err != nil {
 			log.Error(err)
 			return exitFail
 		}
@@ -65,7 +64,7 @@ func cmdRun(args []string) int {
 	}
 	defer st.Close()
 	if *once {
-		return runOnce(c, &env{log: log, store: st, watch: &engineWatch{log: log}})
+		return runOnce(c, &env{log: log, store: st, watch: &virus.Watch{Log: log}})
 	}
 	e, err := newEnv(c, log, st)
 	if err != nil {
@@ -80,43 +79,24 @@ type env struct {
 	log     *logrus.Logger
 	store   *store.Store
 	metrics *metrics.Metrics // nil when off
-	watch   *engineWatch
+	watch   *virus.Watch
 	status  *health.Reporter // nil with --once
 }
 
 func newEnv(c *config.Config, log *logrus.Logger, st *store.Store) (*env, error) {
-	e := &env{log: log, store: st, watch: &engineWatch{log: log}}
+	e := &env{log: log, store: st, watch: &virus.Watch{Log: log}}
 	e.status = health.NewReporter(c.Queue.WorkDir, health.Status{PID: os.Getpid(), Version: version, Started: time.Now()}, health.ReporterOptions{})
-	e.watch.status = func(name string, up bool, msg string, since time.Time) { e.status.SetEngine(name, up, msg, since) }
+	e.watch.Status = func(name string, up bool, msg string, since time.Time) { e.status.SetEngine(name, up, msg, since) }
 	if c.Metrics.Listen != "" {
 		dirs := append([]string(nil), c.Queue.Incoming...)
-		e.metrics = metrics.New(func() (int, time.Duration) { return queueStats(dirs) })
+		e.metrics = metrics.New(func() (int, time.Duration) { return sendmail.Stats(dirs, time.Now()) })
 		if _, err := e.metrics.Serve(c.Metrics.Listen); err != nil {
 			return nil, fmt.Errorf("metrics listen %s: %w", c.Metrics.Listen, err)
 		}
-		e.watch.metrics = e.metrics.Engine
+		e.watch.Metrics = e.metrics.Engine
 		log.Infof("metrics on http://%s/metrics", c.Metrics.Listen)
 	}
 	return e, nil
-}
-
-// queueStats counts the messages in the incoming queues and the age of
-// the oldest.
-func queueStats(dirs []string) (int, time.Duration) {
-	n, oldest := 0, time.Time{}
-	for _, d := range dirs {
-		es, _ := sendmail.List(d)
-		for _, e := range es {
-			n++
-			if oldest.IsZero() || e.ModTime.Before(oldest) {
-				oldest = e.ModTime
-			}
-		}
-	}
-	if oldest.IsZero() {
-		return n, 0
-	}
-	return n, time.Since(oldest)
 }
 
 // newPipeline builds the pipeline for one configuration (and runs
@@ -130,7 +110,7 @@ func newPipeline(c *config.Config, e *env) (*pipeline.Pipeline, error) {
 	if err := os.MkdirAll(c.Quarantine.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("quarantine dir: %w", err)
 	}
-	q := &wholeQuarantine{q: &quarantine.Quarantine{Dir: c.Quarantine.Dir, Index: st.QuarantineIndex()}, log: log}
+	q := pipeline.QuarantineStore(&quarantine.Quarantine{Dir: c.Quarantine.Dir, Index: st.QuarantineIndex()}, log)
 	o, err := pipelineOptions(c, log)
 	if err != nil {
 		return nil, err
@@ -140,7 +120,7 @@ func newPipeline(c *config.Config, e *env) (*pipeline.Pipeline, error) {
 		obs = e.metrics
 	}
 	if e.status != nil {
-		obs = statusObserver{Observer: obs, r: e.status}
+		obs = pipeline.WithStatus(obs, e.status)
 	}
 	o.Observer = obs
 	return pipeline.New(o, log, st, q, stages, time.Now)
@@ -221,15 +201,15 @@ func generation(c *config.Config, e *env, sigs <-chan os.Signal) (bool, error) {
 	defer cancel()
 	// A virus engine found back (by a scan or the background probe) has
 	// the mail it held retried now, not at each message's retry time.
-	e.watch.setGeneration(ctx, func() {
+	e.watch.SetGeneration(ctx, func() {
 		if n := p.RetryHeld(); n > 0 {
 			log.Infof("%d held messages retried now", n)
 			w.Poke()
 		}
 	})
-	defer e.watch.endGeneration()
+	defer e.watch.EndGeneration()
 	go w.Run(ctx)
-	go heartbeat(ctx, e.status, e.log)
+	go e.status.Heartbeat(ctx, e.log)
 	errc := make(chan error, 1)
 	go func() { errc <- p.Run(ctx, w.C(), w.Poke) }()
 	select {
@@ -242,26 +222,6 @@ func generation(c *config.Config, e *env, sigs <-chan os.Signal) (bool, error) {
 			return false, err
 		}
 		return s == syscall.SIGHUP, nil
-	}
-}
-
-// heartbeat keeps the status file fresh while the daemon waits for mail:
-// a status that stops changing means a stuck daemon to `qscan check`.
-func heartbeat(ctx context.Context, r *health.Reporter, log logrus.FieldLogger) {
-	if r == nil {
-		return
-	}
-	t := time.NewTicker(5 * time.Second)
-	defer t.Stop()
-	for {
-		if err := r.Flush(time.Now()); err != nil {
-			log.WithError(err).Warn("cannot write the status file")
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
 	}
 }
 
@@ -280,19 +240,20 @@ func pipelineOptions(c *config.Config, log logrus.FieldLogger) (pipeline.Options
 		Headers: pipeline.Headers{
 			OrgName: c.Headers.OrgName, Clean: c.Headers.Clean, AddFrom: c.Headers.AddFrom,
 			AddTo: c.Headers.AddTo, AddID: c.Headers.AddID, AtTop: c.Headers.PlaceAtTop,
+			SubjectTags: map[message.ReportKind]string{message.KindVirus: c.Headers.VirusSubjectTag,
+				message.KindFilename: c.Headers.FilenameSubjectTag, message.KindFiletype: c.Headers.FilenameSubjectTag,
+				message.KindSize: c.Headers.SizeSubjectTag, message.KindContent: c.Headers.ContentSubjectTag,
+				message.KindError: c.Headers.ContentSubjectTag},
 		},
 	}
-	n, text, err := newNotifier(c)
+	n, err := newNotifier(c)
 	if err != nil {
 		return o, err
 	}
 	o.Notifier = n
-	o.Checker = checkerOptions(c, log, text)
-	if c.Notify.InlineWarning {
-		o.Checker.Cleaner.(*cleaner).inline = n.inlineWarning
-	}
+	o.Checker = checkerOptions(c, log, n)
 	if c.Queue.Kick {
-		o.Kick = &pipeline.Kick{Sendmail: c.Queue.Sendmail, Args: c.Queue.SendmailArgs}
+		o.Kick = kicker(c.Queue)
 	}
 	return o, nil
 }
@@ -308,19 +269,4 @@ func startCPUProfile(path string) (func(), error) {
 		return nil, fmt.Errorf("cpu profile: %w", err)
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
-}
-
-// writePidFile refuses to start a second daemon on the same pid file.
-func writePidFile(path string) error {
-	if b, err := os.ReadFile(path); err == nil {
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 && pid != os.Getpid() {
-			if err := syscall.Kill(pid, 0); err == nil || errors.Is(err, syscall.EPERM) {
-				return fmt.Errorf("qscan already running with pid %d (%s)", pid, path)
-			}
-		}
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("pid file %s: %w", path, err)
-	}
-	return os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
 }

@@ -1,5 +1,7 @@
 package main
 
+import "github.com/qscan/qscan/pkg/message"
+
 // Exit codes of `qscan scan`, clamscan's where they overlap (0 clean,
 // 1 virus found, 2 error), plus spam; see its --help and README.md.
 const (
@@ -10,13 +12,13 @@ const (
 )
 
 // scanExit is the exit code for one file's verdict.
-func scanExit(verdict string) int {
+func scanExit(verdict message.Verdict) int {
 	switch verdict {
-	case "clean":
+	case message.VerdictClean:
 		return scanClean
-	case "spam", "high-spam":
+	case message.VerdictSpam, message.VerdictHighSpam:
 		return scanSpam
-	case "error":
+	case message.VerdictError:
 		return scanError
 	default: // infected, blocked, silent, and any verdict that keeps mail back
 		return scanBlocked

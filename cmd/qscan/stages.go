@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"regexp"
-	"strings"
-	"sync"
 
 	"github.com/sirupsen/logrus"
 
@@ -15,22 +12,21 @@ import (
 	"github.com/qscan/qscan/pkg/config"
 	"github.com/qscan/qscan/pkg/content"
 	"github.com/qscan/qscan/pkg/explode"
-	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/notify"
 	"github.com/qscan/qscan/pkg/pipeline"
 	"github.com/qscan/qscan/pkg/policy"
-	"github.com/qscan/qscan/pkg/quarantine"
-	"github.com/qscan/qscan/pkg/ruleset"
+	"github.com/qscan/qscan/pkg/rebuild"
 	"github.com/qscan/qscan/pkg/virus"
 	"github.com/qscan/qscan/pkg/virus/builtin"
 	"github.com/qscan/qscan/pkg/virus/clamd"
 	"github.com/qscan/qscan/pkg/virus/command"
-	vstage "github.com/qscan/qscan/pkg/virus/stage"
+	"github.com/qscan/qscan/pkg/viruscheck"
 )
 
 // buildStages creates the checks the configuration asks for, in pipeline
 // order. log may be nil (lint).
 func buildStages(c *config.Config, log *logrus.Logger) ([]pipeline.Stage, error) {
-	return buildStagesWatched(c, &engineWatch{log: quietIfNil(log)})
+	return buildStagesWatched(c, &virus.Watch{Log: quietIfNil(log)})
 }
 
 func quietIfNil(l *logrus.Logger) *logrus.Logger {
@@ -42,7 +38,7 @@ func quietIfNil(l *logrus.Logger) *logrus.Logger {
 }
 
 // buildStagesWatched is buildStages with the engines' state reported to w.
-func buildStagesWatched(c *config.Config, w *engineWatch) ([]pipeline.Stage, error) {
+func buildStagesWatched(c *config.Config, w *virus.Watch) ([]pipeline.Stage, error) {
 	cs, err := contentStage(c)
 	if err != nil {
 		return nil, err
@@ -53,15 +49,14 @@ func buildStagesWatched(c *config.Config, w *engineWatch) ([]pipeline.Stage, err
 		if err != nil {
 			return nil, err
 		}
-		stages = append(stages, pipeline.Gate(s, yesFor(c.Virus.Scan)))
+		stages = append(stages, pipeline.Gate(s, policy.Yes(c.Virus.Scan.Setting)))
 	}
 	if len(c.Spam.Engines) > 0 {
-		s, err := spamStage(c.Spam, w.log)
+		s, err := spamStage(c.Spam, w.Log)
 		if err != nil {
 			return nil, err
 		}
-		stages = append(stages, pipeline.Gate(listedSpam{Stage: s, notSpam: yesFor(c.Spam.DefinitelyNotSpam),
-			isSpam: yesFor(c.Spam.DefinitelySpam), high: c.Spam.BlacklistHigh}, yesFor(c.Spam.Check)))
+		stages = append(stages, pipeline.Gate(s, policy.Yes(c.Spam.Check.Setting)))
 	}
 	return stages, nil
 }
@@ -75,9 +70,8 @@ func explodeLimits(l config.Limits) explode.Limits {
 	}
 }
 
-// contentStage loads the rule files; their errors come back all at once
-// as FILE:LINE: text. A rule-files option may be a ruleset choosing the
-// files per message: every file set it can name is loaded now.
+// contentStage maps [content] to the content stage, which loads every
+// rule file the options can name now.
 func contentStage(c *config.Config) (pipeline.Stage, error) {
 	cc := c.Content
 	off := func(n config.Size) int64 {
@@ -95,148 +89,30 @@ func contentStage(c *config.Config) (pipeline.Stage, error) {
 		BlockPartial: cc.BlockPartial, BlockExternalBody: cc.BlockExternalBody, BlockEncrypted: cc.BlockEncrypted, QPMaxBlankLine: qp,
 		HTML: content.HTMLOptions{IFrame: cc.HTML.IFrame, Form: cc.HTML.Form, Script: cc.HTML.Script, ObjectCodebase: cc.HTML.ObjectCodebase},
 	}
-	rs := &ruleFiles{c: c, opts: opts, loaded: map[string]*content.Rules{}, checkers: map[string]*content.Checker{}}
-	var errs []error
-	for _, o := range rs.options() {
-		for _, v := range settingValues(o.s) {
-			if _, err := rs.load(v, o.shipped); err != nil {
-				errs = append(errs, err)
-			}
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("content rules:\n%w", err)
-	}
-	if _, err := rs.checker(&message.Message{}); err != nil {
-		return nil, fmt.Errorf("content rules:\n%w", err)
-	}
-	return rs, nil
-}
-
-// ruleFiles is the content stage: a content.Checker per set of rule files.
-type ruleFiles struct {
-	c        *config.Config
-	opts     content.Options
-	mu       sync.Mutex
-	loaded   map[string]*content.Rules   // by option value
-	checkers map[string]*content.Checker // by the four values
-}
-
-type ruleOption struct {
-	s       config.Setting
-	shipped string
-}
-
-func (r *ruleFiles) options() []ruleOption {
-	cc := r.c.Content
-	return []ruleOption{{cc.FilenameRules, "filename.rules.conf"}, {cc.FiletypeRules, "filetype.rules.conf"},
-		{cc.ArchiveFilenameRules, "archives.filename.rules.conf"}, {cc.ArchiveFiletypeRules, "archives.filetype.rules.conf"}}
-}
-
-// load parses the rule files a value names (the shipped ones for "").
-func (r *ruleFiles) load(v, shipped string) (*content.Rules, error) {
-	key := shipped + "\x00" + v
-	if rs, ok := r.loaded[key]; ok {
-		return rs, nil
-	}
-	var rs *content.Rules
-	var err error
-	if paths := r.c.RuleFiles(v); len(paths) > 0 {
-		rs, err = content.LoadRules(paths...)
-	} else {
-		rs, err = shippedRules(shipped)
-	}
-	if err == nil {
-		r.loaded[key] = rs
-	}
-	return rs, err
-}
-
-// checker returns the checker for a message's rule files.
-func (r *ruleFiles) checker(m *message.Message) (*content.Checker, error) {
-	rm := rulesMsg(m)
-	var vals [4]string
-	for i, o := range r.options() {
-		vals[i] = o.s.Resolve(rm)
-	}
-	key := strings.Join(vals[:], "\x00")
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if c, ok := r.checkers[key]; ok {
-		return c, nil
-	}
-	var sets [4]*content.Rules
-	for i, o := range r.options() {
-		rs, err := r.load(vals[i], o.shipped)
-		if err != nil {
-			return nil, err
-		}
-		sets[i] = rs
-	}
-	c, err := content.NewWithRules(r.opts, content.RuleSets{Filename: sets[0], Filetype: sets[1], ArchiveFilename: sets[2], ArchiveFiletype: sets[3]})
+	rules, err := fs.Sub(etc.Rules, "rules")
 	if err != nil {
 		return nil, err
 	}
-	r.checkers[key] = c
-	return c, nil
+	return content.NewRuleFiles(content.RuleFileOptions{Options: opts,
+		Filename: cc.FilenameRules.Setting, Filetype: cc.FiletypeRules.Setting,
+		ArchiveFilename: cc.ArchiveFilenameRules.Setting, ArchiveFiletype: cc.ArchiveFiletypeRules.Setting,
+		Paths: c.RuleFiles, Shipped: rules})
 }
 
-// Name is the stage's name in logs and metrics.
-func (r *ruleFiles) Name() string { return "content" }
-
-// Check runs the content checks with the message's rule files.
-func (r *ruleFiles) Check(_ context.Context, m *message.Message) error {
-	c, err := r.checker(m)
-	if err != nil {
-		return err
+// checkerOptions gives the pipeline its per-message settings, its spam
+// headers and its cleaner.
+func checkerOptions(c *config.Config, log logrus.FieldLogger, n *notify.Notifier) pipeline.CheckerOptions {
+	cl := &rebuild.Cleaner{Text: n.ReplacementText, Log: log}
+	if c.Notify.InlineWarning {
+		cl.Inline = n.InlineWarning
 	}
-	m.Reports = append(m.Reports, c.Check(m)...)
-	return nil
-}
-
-// settingValues lists every value a setting can give: its plain value and
-// each value of its ruleset.
-func settingValues(s config.Setting) []string {
-	vals := []string{s.Plain}
-	if s.Rules != nil {
-		s.Rules.CheckValues(func(v string) error { vals = append(vals, v); return nil })
-	}
-	return vals
-}
-
-// shippedRules parses a rule file built into the binary.
-func shippedRules(name string) (*content.Rules, error) {
-	f, err := etc.Rules.Open("rules/" + name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return content.ParseRules("(built-in) "+name, f)
-}
-
-// checkerOptions gives the pipeline its decision settings and cleaner.
-// The spam actions were checked by buildStages (spam.ParseActions).
-func checkerOptions(c *config.Config, log logrus.FieldLogger, text replacementText) pipeline.CheckerOptions {
-	silent := compileAll(c.Virus.SilentViruses)
-	return pipeline.CheckerOptions{
-		ExtraHeaders: extraHeaders(c, log),
-		Policy: func(m *message.Message) policy.Settings {
-			rm := rulesMsg(m)
-			perMessageSpam(c.Spam, m)
-			spamA, _ := spamActions(c.Spam.SpamActions.Resolve(rm)) // validated by config
-			highA, _ := spamActions(c.Spam.HighSpamActions.Resolve(rm))
-			hamA, _ := spamActions(c.Spam.HamActions.Resolve(rm))
-			cleaned, _ := ruleset.Yes(c.Virus.DeliverCleaned.Resolve(rm))
-			return policy.Settings{
-				DeliverCleaned: cleaned, Silent: silent, ReplaceWhole: c.Content.WholeMessage == "replace",
-				QuarantineWholeFromLocal: len(c.Virus.LocalDomains) > 0, LocalSender: isLocal(m.Envelope.Sender, c.Virus.LocalDomains),
-				CleanValue: c.Headers.Clean, InfectedValue: "Found to be infected", NotCleanValue: "Found to be not clean",
-				UnscannedValue: "Not scanned: part of the message was too large for the virus scanner",
-				SpamActions:    spamA, HighSpamActions: highA, HamActions: hamA,
-			}
-		},
-		Cleaner: &cleaner{text: text, log: log},
-	}
+	pm := policy.NewPerMessage(policy.Options{
+		DeliverCleaned: c.Virus.DeliverCleaned.Setting, RequiredScore: c.Spam.RequiredScore.Setting, HighScore: c.Spam.HighScore.Setting,
+		SpamActions: c.Spam.SpamActions.Setting, HighSpamActions: c.Spam.HighSpamActions.Setting, HamActions: c.Spam.HamActions.Setting,
+		Actions: spamActionLists(c.Spam), Silent: compileAll(c.Virus.SilentViruses), LocalDomains: c.Virus.LocalDomains,
+		ReplaceWhole: c.Content.WholeMessage == "replace", CleanValue: c.Headers.Clean,
+	})
+	return pipeline.CheckerOptions{SpamHeaders: spamHeaders(c), Log: log, Policy: pm.Settings, Cleaner: cl}
 }
 
 func compileAll(res []string) []*regexp.Regexp {
@@ -247,34 +123,18 @@ func compileAll(res []string) []*regexp.Regexp {
 	return out
 }
 
-// isLocal reports whether the sender's domain is one of domains (or a
-// subdomain of one).
-func isLocal(sender string, domains []string) bool {
-	_, dom, ok := strings.Cut(strings.ToLower(sender), "@")
-	if !ok {
-		return false
-	}
-	for _, d := range domains {
-		d = strings.ToLower(strings.TrimPrefix(d, "*."))
-		if dom == d || strings.HasSuffix(dom, "."+d) {
-			return true
-		}
-	}
-	return false
-}
-
 // virusStage builds the engines of [virus] and the stage over them.
-func virusStage(v config.Virus, w *engineWatch) (*vstage.Stage, error) {
+func virusStage(v config.Virus, w *virus.Watch) (*viruscheck.Stage, error) {
 	var engines []virus.Scanner
 	for _, name := range v.Scanners {
 		e, err := virusEngine(v, name)
 		if err != nil {
 			return nil, err
 		}
-		engines = append(engines, w.wrap(name, e))
+		engines = append(engines, w.Wrap(name, e))
 	}
 	silent := compileAll(v.SilentViruses)
-	return vstage.New(virus.NewMulti(engines...), vstage.Options{
+	return viruscheck.New(virus.NewMulti(engines...), viruscheck.Options{
 		Concurrency: v.Concurrency, Heuristics: v.Heuristics, DeliverUnscannable: v.DeliverUnscannable,
 		ScanTextBodies: v.ScanTextBodies,
 		Silent: func(name string) bool {
@@ -286,61 +146,6 @@ func virusStage(v config.Virus, w *engineWatch) (*vstage.Stage, error) {
 			return false
 		},
 	}), nil
-}
-
-// wholeQuarantine adapts pkg/quarantine to the pipeline's interface.
-type wholeQuarantine struct {
-	q   *quarantine.Quarantine
-	log logrus.FieldLogger
-}
-
-// Stage writes the entry out of sight; the pipeline publishes it with the
-// commit of its batch.
-func (w *wholeQuarantine) Stage(m pipeline.Quarantined) (string, string, error) {
-	it := quarantine.Item{
-		Entry: quarantine.Entry{
-			QueueID: m.ID, Time: m.Time, Sender: m.Envelope.Sender, Recipients: m.Envelope.Recipients,
-			Reason: m.Reason, Reports: m.Reports, Whole: m.Whole, ClientIP: ipString(m.Envelope), Subject: m.Subject,
-		},
-		Qf: m.Qf, Df: m.Df, Header: m.Header,
-	}
-	for _, p := range m.Parts {
-		it.Parts = append(it.Parts, quarantine.Part{Filename: p.Filename, Report: p.Report})
-		it.Data = append(it.Data, p.Data)
-	}
-	return w.q.Stage(it)
-}
-
-// Publish makes a staged entry an entry.
-func (w *wholeQuarantine) Publish(staged string) (string, error) {
-	dir, err := w.q.Publish(staged)
-	if errors.Is(err, quarantine.ErrIndex) {
-		// The entry is durable; only its index row is missing, which
-		// `qscan quarantine list` (reading the files) does not need.
-		w.log.WithError(err).Warn("quarantine index not updated")
-		return dir, nil
-	}
-	return dir, err
-}
-
-// Discard removes a staged entry.
-func (w *wholeQuarantine) Discard(staged string) error { return w.q.Discard(staged) }
-
-// Staged lists the staged entries.
-func (w *wholeQuarantine) Staged() ([]pipeline.StagedEntry, error) {
-	st, err := w.q.StagedEntries()
-	out := make([]pipeline.StagedEntry, len(st))
-	for i, s := range st {
-		out[i] = pipeline.StagedEntry{Dir: s.Dir, ID: s.QueueID}
-	}
-	return out, err
-}
-
-func ipString(e message.Envelope) string {
-	if !e.ClientIP.IsValid() {
-		return ""
-	}
-	return e.ClientIP.String()
 }
 
 // virusEngine builds the engine of [virus] called name (also for `qscan

@@ -104,3 +104,18 @@ func processInfo(pid int) (alive bool, argv []string, err error) {
 	}
 	return true, strings.Split(string(b), "\x00"), nil
 }
+
+// WritePidFile writes this process's pid to path, creating its directory;
+// it refuses to start a second daemon on the same pid file (one whose pid
+// still runs).
+func WritePidFile(path string) error {
+	if pid, err := readPidFile(path); err == nil && pid != os.Getpid() {
+		if err := syscall.Kill(pid, 0); err == nil || errors.Is(err, syscall.EPERM) {
+			return fmt.Errorf("qscan already running with pid %d (%s)", pid, path)
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("pid file %s: %w", path, err)
+	}
+	return os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
+}

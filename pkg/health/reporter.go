@@ -1,9 +1,12 @@
 package health
 
 import (
+	"context"
 	"maps"
 	"sync"
 	"time"
+
+	"github.com/sirupsen/logrus"
 )
 
 // ReporterOptions tune how often a Reporter writes the status file.
@@ -154,4 +157,28 @@ func (r *Reporter) Flush(now time.Time) error {
 	r.lastWrite = now
 	r.mu.Unlock()
 	return nil
+}
+
+// HeartbeatEvery is how often Heartbeat writes the status file.
+const HeartbeatEvery = 5 * time.Second
+
+// Heartbeat keeps the status file fresh while the daemon waits for mail,
+// until ctx ends: a status that stops changing means a stuck daemon to
+// `qscan check`. A nil r does nothing.
+func (r *Reporter) Heartbeat(ctx context.Context, log logrus.FieldLogger) {
+	if r == nil {
+		return
+	}
+	t := time.NewTicker(HeartbeatEvery)
+	defer t.Stop()
+	for {
+		if err := r.Flush(time.Now()); err != nil {
+			log.WithError(err).Warn("cannot write the status file")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -155,4 +157,51 @@ func running(pid int) bool {
 	}
 	i := bytes.LastIndexByte(b, ')')
 	return i >= 0 && i+2 < len(b) && b[i+2] != 'Z' && b[i+2] != 'X'
+}
+
+// StartOptions say where a daemon started by Start keeps its files.
+type StartOptions struct {
+	PidFile string // its directory is created for the daemon's user
+	LogFile string // created for the daemon's user; receives its output
+	WorkDir string // its owner is the user the daemon runs as
+	// Stderr gets systemctl's complaint when it could not start the
+	// daemon (Start then starts it itself); nil: none.
+	Stderr io.Writer
+}
+
+// Start starts the daemon argv detached, and says how; on a systemd host
+// through systemctl, so that systemd keeps supervising it. Started by
+// root it runs as the owner of the work dir (user qscan unless the
+// install chose root), and the pid file's dir and the log it creates are
+// that user's.
+func Start(argv []string, o StartOptions) (string, error) {
+	if _, err := os.Stat("/run/systemd/system"); err == nil {
+		if out, err := exec.Command("systemctl", "start", "qscan").CombinedOutput(); err == nil {
+			return "qscan started with systemctl", nil
+		} else if len(out) > 0 && o.Stderr != nil {
+			fmt.Fprintf(o.Stderr, "qscan check: systemctl start qscan: %s", out)
+		}
+	}
+	owner, err := WorkDirOwner(o.WorkDir)
+	if err != nil {
+		return "", err
+	}
+	if err := mkdirOwned(filepath.Dir(o.PidFile), owner); err != nil {
+		return "", fmt.Errorf("pid file dir: %w", err)
+	}
+	if err := createOwned(o.LogFile, owner); err != nil {
+		return "", fmt.Errorf("restart log: %w", err)
+	}
+	as := ""
+	if owner != nil {
+		as = owner.Name
+	}
+	pid, err := RestartAs(argv, o.LogFile, as)
+	if err != nil {
+		return "", err
+	}
+	if as != "" {
+		return fmt.Sprintf("qscan started as user %s, pid %d, output in %s", as, pid, o.LogFile), nil
+	}
+	return fmt.Sprintf("qscan started, pid %d, output in %s", pid, o.LogFile), nil
 }

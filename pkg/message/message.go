@@ -4,6 +4,7 @@ package message
 
 import (
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -105,7 +106,7 @@ type Message struct {
 
 // SpamResult is the outcome of the spam checks of one message.
 type SpamResult struct {
-	Level       string     `json:"level"` // "ham", "spam" or "high"
+	Level       SpamLevel  `json:"level"`
 	Score       float64    `json:"score"`
 	Required    float64    `json:"required"`
 	Rules       []SpamRule `json:"rules,omitempty"`
@@ -117,6 +118,30 @@ type SpamResult struct {
 	// through without a verdict; it says why.
 	Unchecked string `json:"unchecked,omitempty"`
 }
+
+// SpamLevel is the spam verdict on one message.
+type SpamLevel string
+
+// The spam levels, in increasing order.
+const (
+	SpamHam  SpamLevel = "ham"
+	SpamSpam SpamLevel = "spam"
+	SpamHigh SpamLevel = "high" // high-scoring spam
+)
+
+// Rank orders the levels: 0 ham (or unknown), 1 spam, 2 high.
+func (l SpamLevel) Rank() int {
+	switch l {
+	case SpamSpam:
+		return 1
+	case SpamHigh:
+		return 2
+	}
+	return 0
+}
+
+// IsSpam reports whether l is SpamSpam or SpamHigh.
+func (l SpamLevel) IsSpam() bool { return l.Rank() > 0 }
 
 // SpamRule is one rule (SpamAssassin test, rspamd symbol, block list) that
 // contributed to the score.
@@ -149,4 +174,20 @@ func (m *Message) Raw() []byte {
 	}
 	raw := make([]byte, 0, h+1+len(m.Body))
 	return append(append(append(raw, m.Header...), '\n'), m.Body...)
+}
+
+// PartPath names part i by the chain of file names that leads to it:
+// "outer.zip/inner.zip/invoice.pdf.exe", or its MIME path when unnamed.
+func (m *Message) PartPath(i int) string {
+	var names []string
+	for n := 0; i >= 0 && i < len(m.Parts) && n < 64; n++ {
+		p := m.Parts[i]
+		name := p.Filename
+		if name == "" {
+			name = "part " + p.MIMEPath
+		}
+		names = append([]string{name}, names...)
+		i = p.Parent
+	}
+	return strings.Join(names, "/")
 }

@@ -10,6 +10,8 @@ import (
 	"mime/quotedprintable"
 	"strings"
 	"time"
+
+	"github.com/qscan/qscan/pkg/message"
 )
 
 // ErrBadAddress means an address cannot go into a header safely.
@@ -90,7 +92,7 @@ func (m Mail) Bytes(opt MailOptions) ([]byte, error) {
 	b.WriteString("Content-Type: text/plain; charset=utf-8\n")
 	b.WriteString("Content-Transfer-Encoding: " + cte + "\n")
 	b.WriteString("Auto-Submitted: auto-generated\n")
-	b.WriteString(xName(opt.OrgName) + ": generated\n")
+	b.WriteString(message.QScanHeader(opt.OrgName, "") + ": generated\n")
 	b.WriteString("\n")
 	b.Write(body)
 	return b.Bytes(), nil
@@ -122,24 +124,6 @@ func mailbox(name, addr string) string {
 		return `"` + r.Replace(truncate(name, 100)) + `" <` + addr + ">"
 	}
 	return HeaderValue(name, 100) + " <" + addr + ">"
-}
-
-// xName builds "X-<org>-QScan" with org reduced to letters, digits and '-'.
-func xName(org string) string {
-	org = strings.Map(func(r rune) rune {
-		if r == '-' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
-			return r
-		}
-		return -1
-	}, org)
-	org = strings.Trim(org, "-")
-	if len(org) > 40 {
-		org = org[:40]
-	}
-	if org == "" {
-		return "X-QScan"
-	}
-	return "X-" + org + "-QScan"
 }
 
 func messageID(opt MailOptions) (string, error) {

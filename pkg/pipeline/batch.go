@@ -10,6 +10,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/notify"
 	"github.com/qscan/qscan/pkg/safeio"
 )
 
@@ -138,7 +139,7 @@ func (p *Pipeline) startBatch(ctx context.Context) *batch {
 	}
 	for _, it := range items {
 		if p.opt.MaxAttempts > 0 && it.attempt > p.opt.MaxAttempts {
-			it.verdict = "poison"
+			it.verdict = message.VerdictPoison
 			it.whole = fmt.Sprintf("message could not be processed in %d attempts", p.opt.MaxAttempts)
 		}
 	}
@@ -172,7 +173,7 @@ func (p *Pipeline) commitBatch(ctx context.Context, b *batch) (BatchStats, error
 	}
 	items, st := b.items, b.st
 	var out []*item
-	var notices []Notice
+	var notices []notify.Event
 	for _, it := range items {
 		switch {
 		case it.err != nil:
@@ -183,7 +184,7 @@ func (p *Pipeline) commitBatch(ctx context.Context, b *batch) (BatchStats, error
 			// incoming copy released at the commit.
 			if p.stageWhole(it) {
 				out = append(out, it)
-				if it.decision.NotifyPostmaster || it.verdict == "poison" || it.decision.NotifyRecipient || it.decision.Bounce {
+				if it.decision.NotifyPostmaster || it.verdict == message.VerdictPoison || it.decision.NotifyRecipient || it.decision.Bounce {
 					notices = append(notices, p.notice(it, false, it.quarantineDir))
 				}
 			} else {
@@ -236,9 +237,9 @@ func (p *Pipeline) commitBatch(ctx context.Context, b *batch) (BatchStats, error
 				p.quarantinedWhole(it)
 			default:
 				st.Delivered++
-				action := ActionDelivered
+				action := message.OutcomeDelivered
 				if len(it.decision.Replace) > 0 {
-					action = ActionCleaned
+					action = message.OutcomeCleaned
 				}
 				if it.quarantineStaged != "" {
 					p.obs.Quarantined("parts")
@@ -315,7 +316,7 @@ func (p *Pipeline) undoAttempt(ctx context.Context, it *item) {
 // next try.
 func (p *Pipeline) undoAttempts(ctx context.Context, items []*item) {
 	for _, it := range items {
-		if !it.generated && it.verdict != "poison" {
+		if !it.generated && it.verdict != message.VerdictPoison {
 			p.undoAttempt(ctx, it)
 		}
 	}
@@ -324,7 +325,7 @@ func (p *Pipeline) undoAttempts(ctx context.Context, items []*item) {
 // messageLog is the log line of an item's outcome (see MessageLog), with
 // what is known of the message: the envelope from the checked message or
 // else from the qf, the verdict, the findings and the stages' times.
-func (p *Pipeline) messageLog(it *item, action string) MessageLog {
+func (p *Pipeline) messageLog(it *item, action message.Outcome) MessageLog {
 	l := MessageLog{ID: it.entry.ID, Size: it.entry.Size, Verdict: it.verdict, Action: action,
 		Quarantine: it.quarantineDir, Reason: it.decision.Reason, Attempt: it.attempt,
 		MS: time.Since(it.start).Milliseconds(), StageMS: it.stageMS}
@@ -341,7 +342,7 @@ func (p *Pipeline) messageLog(it *item, action string) MessageLog {
 // logHeld logs a message left in the incoming queue, to be retried after
 // d (0: at once).
 func (p *Pipeline) logHeld(it *item, d time.Duration, err error, level logrus.Level) {
-	l := p.messageLog(it, ActionHeld)
+	l := p.messageLog(it, message.OutcomeHeld)
 	l.Quarantine, l.Err, l.Retry = "", err, "now"
 	if d > 0 {
 		l.Retry = d.Round(time.Second).String()
@@ -375,9 +376,9 @@ func spamField(m *message.Message) string {
 	if s.Unchecked != "" && s.Score == 0 && len(s.Engines) == 0 {
 		return "unchecked"
 	}
-	word := map[string]string{"ham": "no", "spam": "yes", "high": "high"}[s.Level]
+	word := map[message.SpamLevel]string{message.SpamHam: "no", message.SpamSpam: "yes", message.SpamHigh: "high"}[s.Level]
 	if word == "" {
-		word = s.Level
+		word = string(s.Level)
 	}
 	return fmt.Sprintf("%s(%.1f)", word, s.Score)
 }

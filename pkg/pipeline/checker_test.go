@@ -9,6 +9,7 @@ import (
 
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/policy"
+	"github.com/qscan/qscan/pkg/spam"
 )
 
 // TestActionHeaders: a spam action's header gives way to the field of the
@@ -24,10 +25,10 @@ func TestActionHeaders(t *testing.T) {
 	opt.Checker = CheckerOptions{
 		Policy: func(*message.Message) policy.Settings {
 			return policy.Settings{DeliverCleaned: true, CleanValue: "clean",
-				SpamActions: []string{"deliver", `header "X-Spam-Status: Yes"`, `header "X-Junk: yes"`}}
+				SpamActions: acts("deliver", `header "X-Spam-Status: Yes"`, `header "X-Junk: yes"`)}
 		},
-		ExtraHeaders: func(*message.Message, *policy.Decision) []HeaderEdit {
-			return []HeaderEdit{{Op: "add", Name: "X-Spam-Status", Value: "Yes, score=7.0 required=5.0"}}
+		SpamHeaders: func(*message.Message) ([]message.HeaderEdit, error) {
+			return []message.HeaderEdit{{Op: message.HeaderAdd, Name: "X-Spam-Status", Value: "Yes, score=7.0 required=5.0"}}, nil
 		},
 	}
 	p := e.pipeline(opt, stageFunc{"spam", func(_ context.Context, m *message.Message) error {
@@ -46,4 +47,13 @@ func TestActionHeaders(t *testing.T) {
 			t.Errorf("outgoing qf has %d %s fields, want one %q:\n%s", n, tc.name, tc.want, out)
 		}
 	}
+}
+
+// acts parses a spam action list, as the configuration is parsed.
+func acts(words ...string) message.SpamActions {
+	as, err := spam.ParseActions(strings.Join(words, " "))
+	if err != nil {
+		panic(err)
+	}
+	return as
 }

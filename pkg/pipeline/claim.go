@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/qscan/qscan/pkg/message"
-	"github.com/qscan/qscan/pkg/policy"
+	"github.com/qscan/qscan/pkg/notify"
 	"github.com/qscan/qscan/pkg/safeio"
 	"github.com/qscan/qscan/pkg/sendmail"
 )
@@ -33,15 +33,15 @@ type item struct {
 
 	// set by process
 	err           error // the checks could not be done: hold
-	verdict       string
+	verdict       message.Verdict
 	outQf         []byte
 	outBody       []byte // nil: body unchanged, link the incoming df
 	whole         string // non-empty: quarantine the whole message with this reason
-	decision      policy.Decision
-	quarantineDir string // its quarantine entry (whole, or the original of a cleaned message)
-	generated     bool   // a report qscan wrote itself: no incoming files
-	mail          *Mail  // the report, when generated
-	outID         string // the ID in the outgoing queue, once committed
+	decision      message.Decision
+	quarantineDir string         // its quarantine entry (whole, or the original of a cleaned message)
+	generated     bool           // a report qscan wrote itself: no incoming files
+	mail          *notify.Queued // the report, when generated
+	outID         string         // the ID in the outgoing queue, once committed
 	stageMS       map[string]int64
 	start         time.Time
 

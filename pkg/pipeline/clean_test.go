@@ -10,29 +10,30 @@ import (
 	"time"
 
 	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/notify"
 	"github.com/qscan/qscan/pkg/policy"
 )
 
-type fakeCleaner struct{ got []policy.Replacement }
+type fakeCleaner struct{ got []message.Replacement }
 
-func (f *fakeCleaner) Clean(m *message.Message, d *policy.Decision) ([]byte, []HeaderEdit, error) {
+func (f *fakeCleaner) Clean(m *message.Message, d *message.Decision) ([]byte, []message.HeaderEdit, error) {
 	f.got = d.Replace
-	return []byte("cleaned body\n"), []HeaderEdit{{Op: "replace", Name: "Content-Type", Value: "multipart/mixed; boundary=x"}}, nil
+	return []byte("cleaned body\n"), []message.HeaderEdit{{Op: message.HeaderReplace, Name: "Content-Type", Value: "multipart/mixed; boundary=x"}}, nil
 }
 
-type fakeNotifier struct{ got []Notice }
+type fakeNotifier struct{ got []notify.Event }
 
-func (f *fakeNotifier) Sender(Notice) (*Mail, error) { return nil, nil }
-func (f *fakeNotifier) Spam(n Notice) ([]Mail, error) {
+func (f *fakeNotifier) Sender(notify.Event) (*notify.Queued, error) { return nil, nil }
+func (f *fakeNotifier) Spam(n notify.Event) ([]notify.Queued, error) {
 	if !n.NotifyRecipients {
 		return nil, nil
 	}
-	return []Mail{{Recipients: n.Envelope.Recipients, Header: []byte("Subject: {Spam not delivered}\n"), Body: []byte("notice\n")}}, nil
+	return []notify.Queued{{Recipients: n.Envelope.Recipients, Header: []byte("Subject: {Spam not delivered}\n"), Body: []byte("notice\n")}}, nil
 }
 
-func (f *fakeNotifier) Postmaster(ns []Notice) ([]Mail, error) {
+func (f *fakeNotifier) Postmaster(ns []notify.Event) ([]notify.Queued, error) {
 	f.got = ns
-	return []Mail{{Recipients: []string{"postmaster@example.test"}, Header: []byte("Subject: Warning: E-mail viruses detected\nFrom: postmaster\n"), Body: []byte("report\n")}}, nil
+	return []notify.Queued{{Recipients: []string{"postmaster@example.test"}, Header: []byte("Subject: Warning: E-mail viruses detected\nFrom: postmaster\n"), Body: []byte("report\n")}}, nil
 }
 
 // infect is a stage that finds a virus in the second part.
@@ -128,7 +129,7 @@ func TestSpamForwardAndStore(t *testing.T) {
 		e.enqueue("6AM876nc000080", "buy now\n", 0)
 		opt := e.options()
 		opt.Checker = CheckerOptions{Policy: func(*message.Message) policy.Settings {
-			return policy.Settings{DeliverCleaned: true, SpamActions: tc.actions, CleanValue: "clean"}
+			return policy.Settings{DeliverCleaned: true, SpamActions: acts(tc.actions...), CleanValue: "clean"}
 		}}
 		p := e.pipeline(opt, spammy)
 		if st, _ := p.RunBatch(ctx); st.Delivered != 1 {
@@ -153,7 +154,7 @@ func TestSpamNotify(t *testing.T) {
 	nt := &fakeNotifier{}
 	opt.Notifier = nt
 	opt.Checker = CheckerOptions{Policy: func(*message.Message) policy.Settings {
-		return policy.Settings{DeliverCleaned: true, HighSpamActions: []string{"store", "notify"}, CleanValue: "clean"}
+		return policy.Settings{DeliverCleaned: true, HighSpamActions: acts("store", "notify"), CleanValue: "clean"}
 	}}
 	p := e.pipeline(opt, stageFunc{"spam", func(_ context.Context, m *message.Message) error {
 		m.Spam = &message.SpamResult{Level: "high", Score: 20, Required: 5}

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sync"
 
 	"github.com/qscan/qscan/pkg/safeio"
+	"github.com/qscan/qscan/pkg/sendmail"
 )
 
 // errJournal wraps failures to write the journal: without it qscan cannot
@@ -87,7 +87,7 @@ func (p *Pipeline) plan(items []*item) []entry {
 			continue
 		}
 		id := it.entry.ID
-		for used[id] || outTaken(out, id) {
+		for used[id] || out.Taken(id) {
 			id = p.ids.Next()
 		}
 		used[id] = true
@@ -257,24 +257,23 @@ func (p *Pipeline) releaseIncoming(e entry) bool {
 	return true
 }
 
-// kick asks the outgoing sendmail to deliver the batch now, 30 IDs per
-// run, with an argument vector (no shell).
+// kick asks the outgoing sendmail to deliver the batch now,
+// sendmail.MaxKickIDs IDs per run.
 func (p *Pipeline) kick(es []entry) {
 	k := p.opt.Kick
 	if k == nil || k.Sendmail == "" {
 		return
 	}
 	es = slices.DeleteFunc(slices.Clone(es), func(e entry) bool { return e.OutID == "" }) // quarantined whole
-	for start := 0; start < len(es); start += 30 {
-		args := append(append([]string{}, k.Args...), "-OQueueDirectory="+p.opt.Outgoing)
-		for _, e := range es[start:min(start+30, len(es))] {
-			args = append(args, "-qI"+e.OutID)
+	for start := 0; start < len(es); start += sendmail.MaxKickIDs {
+		var ids []string
+		for _, e := range es[start:min(start+sendmail.MaxKickIDs, len(es))] {
+			ids = append(ids, e.OutID)
 		}
-		cmd := exec.Command(k.Sendmail, args...)
 		p.kicks.Add(1)
 		go func() {
 			defer p.kicks.Done()
-			out, err := cmd.CombinedOutput()
+			out, err := k.Kick(context.Background(), p.opt.Outgoing, ids...)
 			p.kickDone(k.Sendmail, out, err)
 		}()
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
+
+	"github.com/qscan/qscan/pkg/sendmail"
 )
 
 // TestKickFailureLoggedOnce: a kick that keeps failing (sendmail refuses
@@ -26,7 +28,7 @@ func TestKickFailureLoggedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	opt := e.options()
-	opt.Kick = &Kick{Sendmail: fake}
+	opt.Kick = &sendmail.Kicker{Sendmail: fake}
 	p := e.pipeline(opt)
 	for i, ok := range []bool{false, false, false, true, true, false, false} {
 		if ok {

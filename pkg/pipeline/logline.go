@@ -8,17 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/sirupsen/logrus"
-)
 
-// Actions of a MessageLog line.
-const (
-	ActionDelivered   = "delivered"   // went out unchanged but for headers
-	ActionCleaned     = "cleaned"     // went out with parts replaced by warnings
-	ActionHeld        = "held"        // left in the incoming queue for a retry
-	ActionQuarantined = "quarantined" // kept back whole (verdict poison: failed max_attempts)
-	ActionSetAside    = "set-aside"   // a corrupt queue entry moved to the quarantine
-	ActionReleased    = "released"    // released from the quarantine to the outgoing queue
-	ActionQueued      = "queued"      // a report qscan wrote, queued for delivery (verdict=report)
+	"github.com/qscan/qscan/pkg/message"
 )
 
 // Bounds of what one log line shows: a message with 100,000 recipients
@@ -42,10 +33,10 @@ type MessageLog struct {
 	From       string
 	To         []string // all recipients: Write shows the first MaxLoggedRecipients
 	Size       int64
-	Verdict    string
+	Verdict    message.Verdict
 	Virus      string // names found, comma separated
 	Spam       string // "no(1.2)", "yes(7.3)", "high(12.0)", "unchecked"
-	Action     string
+	Action     message.Outcome
 	Quarantine string // the quarantine entry written; "" when nothing was quarantined
 	Reason     string
 	Attempt    int
@@ -75,10 +66,10 @@ func (l MessageLog) Write(log logrus.FieldLogger, level logrus.Level) {
 	addS("to", recipients(l.To))
 	add("nrcpts", len(l.To))
 	add("size", l.Size)
-	addS("verdict", l.Verdict)
+	addS("verdict", string(l.Verdict))
 	addS("virus", bound(l.Virus))
 	addS("spam", l.Spam)
-	addS("action", l.Action)
+	addS("action", string(l.Action))
 	add("quarantined", l.Quarantine != "")
 	addS("reason", bound(l.Reason))
 	add("attempt", l.Attempt)

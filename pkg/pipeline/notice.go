@@ -2,67 +2,33 @@ package pipeline
 
 import (
 	"bytes"
-	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/notify"
 	"github.com/qscan/qscan/pkg/sendmail"
 )
-
-// Notice is what the postmaster report says about one message.
-type Notice struct {
-	ID            string
-	Envelope      message.Envelope
-	Header        []byte // the message's header block
-	Received      time.Time
-	Subject       string
-	MessageID     string
-	Verdict       string
-	Reports       []message.Report
-	Parts         []message.Part // for the file names the reports point at (Data not needed)
-	QuarantineDir string
-	Delivered     bool // delivered cleaned (else kept back whole)
-	Spam          *message.SpamResult
-	// NotifyRecipients and Bounce are the spam actions "notify" (tell the
-	// recipients the message was not delivered) and "bounce" (tell the
-	// sender it was rejected).
-	NotifyRecipients, Bounce bool
-	// Postmaster says the postmaster report (and a sender notice, as
-	// policy allows) is due: a virus, blocked content, a poison message.
-	Postmaster bool
-}
-
-// Mail is a message qscan sends itself (reports): the envelope sender is
-// always the null sender, so it can never bounce back into a loop.
-type Mail struct {
-	Recipients []string
-	Header     []byte // RFC 822 header block, LF line endings
-	Body       []byte
-	// Kind ("postmaster", "sender", "spam-notify", "spam-bounce") and
-	// About (the queue IDs of the messages it reports on) go into the log
-	// line of the mail.
-	Kind  string
-	About []string
-}
 
 // Notifier writes the reports qscan mails.
 type Notifier interface {
 	// Postmaster returns the reports about a batch's notices: none, or
 	// one per postmaster address the notices go to.
-	Postmaster(ns []Notice) ([]Mail, error)
+	Postmaster(ns []notify.Event) ([]notify.Queued, error)
 	// Sender returns the notice to the sender of one stopped message, or
 	// nil when none is due (policy, null sender, lists, bulk mail).
-	Sender(n Notice) (*Mail, error)
+	Sender(n notify.Event) (*notify.Queued, error)
 	// Spam returns the spam notices of a message: to its recipients
 	// (n.NotifyRecipients), to its sender (n.Bounce).
-	Spam(n Notice) ([]Mail, error)
+	Spam(n notify.Event) ([]notify.Queued, error)
 }
 
+var _ Notifier = (*notify.Notifier)(nil)
+
 // notice builds the notice of a message that a check stopped.
-func (p *Pipeline) notice(it *item, delivered bool, dir string) Notice {
-	n := Notice{ID: it.entry.ID, Verdict: it.verdict, QuarantineDir: dir, Delivered: delivered}
+func (p *Pipeline) notice(it *item, delivered bool, dir string) notify.Event {
+	n := notify.Event{ID: it.entry.ID, Verdict: it.verdict, QuarantineDir: dir, Delivered: delivered}
 	n.Received = it.entry.ModTime
 	if it.qf != nil {
 		n.Envelope = envelopeOf(it.qf)
@@ -80,7 +46,7 @@ func (p *Pipeline) notice(it *item, delivered bool, dir string) Notice {
 	}
 	d := it.decision
 	n.NotifyRecipients, n.Bounce = d.NotifyRecipient, d.Bounce
-	n.Postmaster = d.NotifyPostmaster || it.verdict == "poison"
+	n.Postmaster = d.NotifyPostmaster || it.verdict == message.VerdictPoison
 	if it.msg != nil {
 		n.Spam = it.msg.Spam
 		n.Reports = it.msg.Reports
@@ -95,17 +61,17 @@ func (p *Pipeline) notice(it *item, delivered bool, dir string) Notice {
 
 // reportItems turns the batch's notices into outgoing messages of their
 // own, committed with the batch (same journal, same durability).
-func (p *Pipeline) reportItems(ns []Notice) []*item {
+func (p *Pipeline) reportItems(ns []notify.Event) []*item {
 	if p.notifier == nil || len(ns) == 0 {
 		return nil
 	}
-	var pm []Notice
+	var pm []notify.Event
 	for _, n := range ns {
 		if n.Postmaster {
 			pm = append(pm, n)
 		}
 	}
-	var mails []Mail
+	var mails []notify.Queued
 	if len(pm) > 0 {
 		var err error
 		mails, err = p.notifier.Postmaster(pm)
@@ -144,7 +110,7 @@ func (p *Pipeline) reportItems(ns []Notice) []*item {
 			p.log.WithError(err).Error("cannot queue the postmaster report")
 			continue
 		}
-		items = append(items, &item{entry: sendmail.Entry{ID: p.ids.Next()}, outQf: qf.Bytes(), outBody: m.Body, start: time.Now(), verdict: "report", generated: true, mail: &m})
+		items = append(items, &item{entry: sendmail.Entry{ID: p.ids.Next()}, outQf: qf.Bytes(), outBody: m.Body, start: time.Now(), verdict: message.VerdictReport, generated: true, mail: &m})
 	}
 	return items
 }
@@ -154,27 +120,6 @@ func (p *Pipeline) reportItems(ns []Notice) []*item {
 // recipients and the messages it is about.
 func (p *Pipeline) logReport(it *item) {
 	m := it.mail
-	MessageLog{ID: it.outID, To: m.Recipients, Size: int64(len(it.outBody)), Verdict: "report",
-		Action: ActionQueued, Kind: m.Kind, About: m.About}.Write(p.log, logrus.InfoLevel)
-}
-
-// headerValue returns the first field name of a header block (LF or CRLF
-// lines), its folded lines joined, or "".
-func headerValue(block []byte, name string) string {
-	var v []byte
-	found := false
-	for _, l := range bytes.Split(block, []byte("\n")) {
-		l = bytes.TrimSuffix(l, []byte("\r"))
-		if found {
-			if len(l) == 0 || (l[0] != ' ' && l[0] != '\t') {
-				break
-			}
-			v = append(append(v, ' '), bytes.TrimSpace(l)...)
-			continue
-		}
-		if k, rest, ok := bytes.Cut(l, []byte(":")); ok && strings.EqualFold(string(k), name) {
-			found, v = true, append(v, bytes.TrimSpace(rest)...)
-		}
-	}
-	return string(v)
+	MessageLog{ID: it.outID, To: m.Recipients, Size: int64(len(it.outBody)), Verdict: message.VerdictReport,
+		Action: message.OutcomeQueued, Kind: m.Kind, About: m.About}.Write(p.log, logrus.InfoLevel)
 }

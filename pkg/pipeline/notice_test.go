@@ -7,18 +7,22 @@ import (
 	"testing"
 
 	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/notify"
 	"github.com/qscan/qscan/pkg/policy"
 )
 
 // spyNotifier records the notices it is asked to write.
-type spyNotifier struct{ spam, sender []Notice }
+type spyNotifier struct{ spam, sender []notify.Event }
 
-func (s *spyNotifier) Postmaster([]Notice) ([]Mail, error) { return nil, nil }
-func (s *spyNotifier) Sender(n Notice) (*Mail, error) {
+func (s *spyNotifier) Postmaster([]notify.Event) ([]notify.Queued, error) { return nil, nil }
+func (s *spyNotifier) Sender(n notify.Event) (*notify.Queued, error) {
 	s.sender = append(s.sender, n)
 	return nil, nil
 }
-func (s *spyNotifier) Spam(n Notice) ([]Mail, error) { s.spam = append(s.spam, n); return nil, nil }
+func (s *spyNotifier) Spam(n notify.Event) ([]notify.Queued, error) {
+	s.spam = append(s.spam, n)
+	return nil, nil
+}
 
 // TestNoticeHidesForward: the spam actions "forward ADDR" (a spamtrap, an
 // archive) and "bounce" together: the bounce to the (usually forged)
@@ -35,9 +39,9 @@ func TestNoticeHidesForward(t *testing.T) {
 		spy := &spyNotifier{}
 		opt.Notifier = spy
 		opt.Checker = CheckerOptions{Policy: func(*message.Message) policy.Settings {
-			return policy.Settings{DeliverCleaned: true, SpamActions: actions, CleanValue: "clean"}
-		}, ExtraHeaders: func(*message.Message, *policy.Decision) []HeaderEdit {
-			return []HeaderEdit{{Op: "replace", Name: "Subject", Value: "{Spam?} 6AM876nc000095"}}
+			return policy.Settings{DeliverCleaned: true, SpamActions: acts(actions...), CleanValue: "clean"}
+		}, SpamHeaders: func(*message.Message) ([]message.HeaderEdit, error) {
+			return []message.HeaderEdit{{Op: message.HeaderReplace, Name: "Subject", Value: "{Spam?} 6AM876nc000095"}}, nil
 		}}
 		p := e.pipeline(opt, stageFunc{"spam", func(_ context.Context, m *message.Message) error {
 			m.Spam = &message.SpamResult{Level: "spam", Score: 7, Required: 5}

@@ -29,8 +29,8 @@ func (NopObserver) Held(int)                                                    
 func (NopObserver) Quarantined(string)                                                    {}
 
 // observeMessage reports a finished message.
-func (p *Pipeline) observeMessage(it *item, action string) {
-	p.obs.Message(it.verdict, action, it.entry.Size, it.stageMS)
+func (p *Pipeline) observeMessage(it *item, action message.Outcome) {
+	p.obs.Message(string(it.verdict), string(action), it.entry.Size, it.stageMS)
 	if it.msg == nil {
 		return
 	}

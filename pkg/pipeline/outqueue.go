@@ -1,8 +1,6 @@
 package pipeline
 
 import (
-	"os"
-
 	"github.com/qscan/qscan/pkg/safeio"
 	"github.com/qscan/qscan/pkg/sendmail"
 )
@@ -54,14 +52,4 @@ func syncOut(es []entry) error {
 		}
 	}
 	return nil
-}
-
-// outTaken reports whether any file of id exists in the outgoing queue q.
-func outTaken(q sendmail.Queue, id string) bool {
-	for _, path := range []string{q.QfPath(id), q.DfPath(id), q.TfPath(id)} {
-		if _, err := os.Lstat(path); !os.IsNotExist(err) {
-			return true
-		}
-	}
-	return false
 }

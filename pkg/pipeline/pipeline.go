@@ -91,12 +91,10 @@ type Headers struct {
 	AddTo   bool
 	AddID   bool
 	AtTop   bool
-}
-
-// Kick runs the outgoing sendmail on the IDs of each batch.
-type Kick struct {
-	Sendmail string
-	Args     []string // extra arguments before -OQueueDirectory and -qI
+	// SubjectTags tag the subject of a message some part of which was
+	// taken out, by the kind of report that took it out (a virus tag
+	// first); "" or none: no tag.
+	SubjectTags map[message.ReportKind]string
 }
 
 // Options configure a Pipeline.
@@ -117,7 +115,7 @@ type Options struct {
 	// (renamed Qf<ID>) rather than retried.
 	SetAsideAfter time.Duration
 	Headers       Headers
-	Kick          *Kick
+	Kick          *sendmail.Kicker // runs the outgoing sendmail on the IDs of each batch; nil: none
 	QfLimits      sendmail.Limits
 	Checker       CheckerOptions
 	// Notifier writes the postmaster report of each batch; nil: none.

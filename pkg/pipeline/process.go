@@ -8,16 +8,25 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
-	"strings"
 	"sync"
 
 	"github.com/qscan/qscan/pkg/message"
-	"github.com/qscan/qscan/pkg/policy"
 	"github.com/qscan/qscan/pkg/sendmail"
 )
 
 // errTimeout marks a message whose checks ran past MessageTimeout.
 var errTimeout = errors.New("pipeline: message check timed out")
+
+// panicError marks a check that panicked: unlike an engine failure it is
+// the message's fault and counts as an attempt.
+type panicError struct{ v any }
+
+func (e panicError) Error() string { return "pipeline: panic while checking message" }
+
+func isPanic(err error) bool {
+	var pe panicError
+	return errors.As(err, &pe)
+}
 
 // processAll checks the items in parallel on the pipeline's workers
 // (Workers at a time, shared by the batches in progress) and calls tail,
@@ -119,6 +128,22 @@ func (p *Pipeline) newMessage(it *item) (*message.Message, error) {
 	return m, nil
 }
 
+// envelopeOf reads the envelope of a message from its queue file.
+func envelopeOf(qf *sendmail.Qf) message.Envelope {
+	env := message.Envelope{
+		Sender:     qf.Sender(),
+		ClientIP:   qf.ClientIP(),
+		ClientHost: qf.ClientHost(),
+		Helo:       qf.Helo(),
+		Protocol:   qf.Protocol(),
+		Auth:       qf.Authenticated(),
+	}
+	for _, r := range qf.Recipients() {
+		env.Recipients = append(env.Recipients, r.Addr)
+	}
+	return env
+}
+
 // readBody reads the df right after the header block and its empty line,
 // in one array, so that Message.Raw needs no copy of a large message.
 func readBody(m *message.Message, df *os.File) error {
@@ -163,7 +188,7 @@ func (p *Pipeline) decide(it *item) error {
 
 // forward adds the spam "forward" addresses as recipients (RP:<addr>),
 // replacing the original ones when the message goes only to them.
-func forward(qf *sendmail.Qf, d policy.Decision) error {
+func forward(qf *sendmail.Qf, d message.Decision) error {
 	if len(d.Forward) == 0 {
 		return nil
 	}
@@ -178,49 +203,4 @@ func forward(qf *sendmail.Qf, d policy.Decision) error {
 		}
 	}
 	return nil
-}
-
-// applyEdits applies header edits to a queue file.
-func applyEdits(qf *sendmail.Qf, edits []HeaderEdit, atTop bool) error {
-	add := qf.AddHeader
-	if atTop {
-		add = qf.AddHeaderTop
-	}
-	for _, e := range edits {
-		var err error
-		e.Value = unfold(e.Value) // the qf writer folds values itself
-		switch e.Op {
-		case "delete":
-			qf.DeleteHeader(e.Name)
-		case "add":
-			err = add(e.Name, e.Value)
-		case "replace":
-			if _, ok := qf.Header(e.Name); ok {
-				err = qf.ReplaceHeader(e.Name, e.Value)
-			} else {
-				err = add(e.Name, e.Value)
-			}
-		default:
-			err = fmt.Errorf("unknown header edit %q", e.Op)
-		}
-		if err != nil {
-			return fmt.Errorf("header %s %s: %w", e.Op, e.Name, err)
-		}
-	}
-	return nil
-}
-
-// unfold joins a folded header value into one line.
-func unfold(v string) string {
-	if !strings.ContainsAny(v, "\r\n") {
-		return v
-	}
-	var b strings.Builder
-	for i, line := range strings.Split(strings.ReplaceAll(v, "\r\n", "\n"), "\n") {
-		if i > 0 {
-			line = " " + strings.TrimLeft(line, " \t")
-		}
-		b.WriteString(line)
-	}
-	return b.String()
 }

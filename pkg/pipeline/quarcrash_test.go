@@ -48,7 +48,7 @@ func runUntilCrash(t *testing.T, p *Pipeline) {
 // messages checked at once.
 type plainCleaner struct{}
 
-func (plainCleaner) Clean(*message.Message, *policy.Decision) ([]byte, []HeaderEdit, error) {
+func (plainCleaner) Clean(*message.Message, *message.Decision) ([]byte, []message.HeaderEdit, error) {
 	return []byte("cleaned body\n"), nil, nil
 }
 

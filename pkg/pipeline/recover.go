@@ -3,7 +3,6 @@ package pipeline
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"syscall"
 
 	"github.com/qscan/qscan/pkg/safeio"
@@ -93,11 +92,11 @@ func (p *Pipeline) recoverStaged() {
 // error other than "does not exist" counts as yes).
 func (p *Pipeline) inIncoming(id string) bool {
 	for _, dir := range p.opt.Incoming {
-		qf := filepath.Join(dir, sendmail.QfName(id))
-		if q, err := sendmail.OpenQueue(dir); err == nil {
-			qf = q.QfPath(id)
+		q, err := sendmail.OpenQueue(dir)
+		if err != nil {
+			q = sendmail.Queue{Dir: dir} // not readable: the flat layout
 		}
-		if _, err := os.Lstat(qf); !os.IsNotExist(err) {
+		if _, err := os.Lstat(q.QfPath(id)); !os.IsNotExist(err) {
 			return true
 		}
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/qscan/qscan/pkg/message"
-	"github.com/qscan/qscan/pkg/policy"
 	"github.com/qscan/qscan/pkg/safeio"
 	"github.com/qscan/qscan/pkg/sendmail"
 )
@@ -43,7 +42,7 @@ func (p *Pipeline) stageWhole(it *item) bool {
 	staged, dir, err := p.quarantine.Stage(w)
 	if err != nil {
 		d := p.held.hold(it.entry.ID, p.now())
-		if it.verdict != "poison" {
+		if it.verdict != message.VerdictPoison {
 			p.undoAttempt(context.Background(), it)
 		}
 		p.logHeld(it, d, fmt.Errorf("quarantine: %w", err), logrus.ErrorLevel)
@@ -56,16 +55,16 @@ func (p *Pipeline) stageWhole(it *item) bool {
 // quarantinedWhole logs and counts a message whose quarantine entry was
 // committed.
 func (p *Pipeline) quarantinedWhole(it *item) {
-	l := p.messageLog(it, ActionQuarantined)
+	l := p.messageLog(it, message.OutcomeQuarantined)
 	l.Reason = it.whole
 	l.Write(p.log, logrus.WarnLevel)
 	it.stageMS = nil
 	kind := "whole"
-	if it.verdict == "poison" {
+	if it.verdict == message.VerdictPoison {
 		kind = "poison"
 	}
 	p.obs.Quarantined(kind)
-	p.observeMessage(it, "quarantined")
+	p.observeMessage(it, message.OutcomeQuarantined)
 }
 
 // stageParts stages the quarantine entry of a message delivered cleaned:
@@ -95,7 +94,7 @@ func (p *Pipeline) stageParts(it *item) bool {
 // (an archive is kept as the archive, not once more for each reported
 // member). Replacements of the whole body (Part -1) make one part without
 // data: the original is in the entry already.
-func removedParts(m *message.Message, rs []policy.Replacement) []QuarantinedPart {
+func removedParts(m *message.Message, rs []message.Replacement) []QuarantinedPart {
 	var out []QuarantinedPart
 	at := map[int]int{} // MIME leaf (-1: the whole body) -> index in out
 	for _, r := range rs {
@@ -151,7 +150,7 @@ func (p *Pipeline) setAside(e sendmail.Entry, _ *item, reason string) {
 }
 
 func (p *Pipeline) storeAside(w Quarantined, e sendmail.Entry) {
-	l := MessageLog{ID: e.ID, Size: e.Size, Verdict: "corrupt", Action: ActionSetAside, Reason: w.Reason}
+	l := MessageLog{ID: e.ID, Size: e.Size, Verdict: message.VerdictCorrupt, Action: message.OutcomeSetAside, Reason: w.Reason}
 	if qf, err := sendmail.ParseQf(bytes.NewReader(w.Qf), p.qfLimits()); err == nil {
 		env := envelopeOf(qf) // the qf may be fine and its df missing
 		l.From, l.To = env.Sender, env.Recipients
@@ -159,7 +158,7 @@ func (p *Pipeline) storeAside(w Quarantined, e sendmail.Entry) {
 	dir, err := p.storeNow(w)
 	if err != nil {
 		d := p.held.hold(e.ID, p.now())
-		l.Action, l.Retry, l.Err = ActionHeld, d.Round(time.Second).String(), fmt.Errorf("set aside: %w", err)
+		l.Action, l.Retry, l.Err = message.OutcomeHeld, d.Round(time.Second).String(), fmt.Errorf("set aside: %w", err)
 		l.Write(p.log, logrus.ErrorLevel)
 		return
 	}

@@ -25,10 +25,9 @@ type Settings struct {
 	// local (LocalSender true) instead of cleaning it.
 	QuarantineWholeFromLocal bool
 	LocalSender              bool
-	// SpamActions, HighSpamActions and HamActions are MailScanner's action
-	// words, already validated: deliver, delete, store, forward ADDR,
-	// bounce, header "Name: value", striphtml, attachment, notify.
-	SpamActions, HighSpamActions, HamActions []string
+	// SpamActions, HighSpamActions and HamActions are the parsed action
+	// lists (spam.ParseActions) of the three levels.
+	SpamActions, HighSpamActions, HamActions message.SpamActions
 	// ReplaceWhole delivers a message whose problem is the whole message
 	// (too large, unparsable, MIME limits) as a warning text in place of
 	// its body, the original kept in the quarantine; when false (default)
@@ -39,43 +38,17 @@ type Settings struct {
 	// UnscannedValue is the header value of a message delivered although
 	// part of it could not be scanned (deliver_unscannable).
 	UnscannedValue string
-}
-
-// Replacement is a part to take out of the delivered message.
-type Replacement struct {
-	Part     int // index into Message.Parts of the leaf that was reported; -1: the whole body
-	MIMEPath string
-	Delete   bool // remove silently, no replacement text
-	Report   message.Report
-}
-
-// Decision is what the pipeline carries out.
-type Decision struct {
-	Verdict string // clean, infected, blocked, spam, high-spam, silent
-	// Deliver to the original recipients (after Replace, with headers).
-	Deliver bool
-	Replace []Replacement
-	// QuarantineWhole keeps the original message; QuarantineParts keeps
-	// the replaced parts.
-	QuarantineWhole  bool
-	QuarantineParts  bool
-	StoreSpam        bool     // spam "store": copy into the spam quarantine
-	ForwardOnly      bool     // deliver to Forward instead of the original recipients
-	Forward          []string // extra recipients of a copy
-	Bounce           bool
-	StripHTML        bool
-	SpamAttachment   bool // wrap the original as message/rfc822
-	NotifyRecipient  bool
-	Headers          [][2]string // extra headers from spam "header" actions
-	HeaderValue      string      // value of X-<Org>-QScan
-	NotifyPostmaster bool        // a non-silent virus or block: postmaster report
-	Reason           string      // why, for the log and the quarantine
-	Notes            []string    // informational reports that changed nothing
+	// Spam is the message's spam result leveled with its own thresholds
+	// (see Level); nil: Message.Spam as it is.
+	Spam *message.SpamResult
 }
 
 // Decide computes the decision for a checked message.
-func Decide(m *message.Message, s Settings) Decision {
-	d := Decision{Verdict: "clean", Deliver: true, HeaderValue: s.CleanValue}
+func Decide(m *message.Message, s Settings) message.Decision {
+	d := message.Decision{Verdict: message.VerdictClean, Deliver: true, HeaderValue: s.CleanValue, Spam: m.Spam}
+	if s.Spam != nil {
+		d.Spam = s.Spam
+	}
 	var reasons, notes []string
 	virus, silent := false, true
 	var redirect []string
@@ -103,27 +76,27 @@ func Decide(m *message.Message, s Settings) Decision {
 		switch r.Action {
 		case message.ActionQuarantine:
 			if s.ReplaceWhole && r.Part < 0 {
-				d.Replace = append(d.Replace, Replacement{Part: -1, Report: r})
+				d.Replace = append(d.Replace, message.Replacement{Part: -1, Report: r})
 			} else {
 				d.QuarantineWhole, d.Deliver = true, false
 			}
 		case message.ActionDelete, message.ActionReplace:
-			d.Replace = append(d.Replace, Replacement{Part: r.Part, MIMEPath: mimePath(m, r.Part), Delete: r.Action == message.ActionDelete, Report: r})
+			d.Replace = append(d.Replace, message.Replacement{Part: r.Part, MIMEPath: mimePath(m, r.Part), Delete: r.Action == message.ActionDelete, Report: r})
 		case message.ActionNone: // a virus is never only reported
-			d.Replace = append(d.Replace, Replacement{Part: r.Part, MIMEPath: mimePath(m, r.Part), Report: r})
+			d.Replace = append(d.Replace, message.Replacement{Part: r.Part, MIMEPath: mimePath(m, r.Part), Report: r})
 		}
 	}
 	d.Reason = strings.Join(dedupe(reasons), "; ")
 	d.Notes = dedupe(notes)
 	if len(reasons) > 0 {
-		d.Verdict, d.HeaderValue = "blocked", s.NotCleanValue
+		d.Verdict, d.HeaderValue = message.VerdictBlocked, s.NotCleanValue
 		if virus {
-			d.Verdict, d.HeaderValue = "infected", s.InfectedValue
+			d.Verdict, d.HeaderValue = message.VerdictInfected, s.InfectedValue
 		}
 		d.NotifyPostmaster = true
 	}
 	if virus && silent {
-		return Decision{Verdict: "silent", Reason: d.Reason, QuarantineWhole: true}
+		return message.Decision{Verdict: message.VerdictSilent, Reason: d.Reason, QuarantineWhole: true, Spam: d.Spam}
 	}
 	for i, r := range d.Replace {
 		if r.Part < 0 || r.MIMEPath == "" {
@@ -146,7 +119,7 @@ func Decide(m *message.Message, s Settings) Decision {
 		d.QuarantineWhole = true
 		return d
 	}
-	applySpam(&d, m.Spam, s)
+	applySpam(&d, d.Spam, s)
 	if len(redirect) > 0 {
 		// A filename rule's address list: the message goes to them
 		// instead of its recipients (MailScanner's rule files).
@@ -186,48 +159,44 @@ func dedupe(ss []string) []string {
 }
 
 // applySpam adds the spam actions of the message's spam level.
-func applySpam(d *Decision, r *message.SpamResult, s Settings) {
+func applySpam(d *message.Decision, r *message.SpamResult, s Settings) {
 	if r == nil || r.Unchecked != "" && r.Level == "" {
 		return
 	}
 	actions := s.HamActions
 	switch r.Level {
-	case "spam":
+	case message.SpamSpam:
 		actions = s.SpamActions
-	case "high":
+	case message.SpamHigh:
 		actions = s.HighSpamActions
 	}
-	if r.Level == "spam" || r.Level == "high" {
-		if d.Verdict == "clean" {
-			d.Verdict = map[string]string{"spam": "spam", "high": "high-spam"}[r.Level]
+	if d.Verdict == message.VerdictClean {
+		switch r.Level {
+		case message.SpamSpam:
+			d.Verdict = message.VerdictSpam
+		case message.SpamHigh:
+			d.Verdict = message.VerdictHighSpam
 		}
 	}
 	deliver := len(actions) == 0 // no actions configured: deliver
 	for _, a := range actions {
-		word, arg, _ := strings.Cut(strings.TrimSpace(a), " ")
-		switch strings.ToLower(word) {
-		case "deliver":
+		switch a.Kind {
+		case message.SpamDeliver:
 			deliver = true
-		case "store":
+		case message.SpamStore:
 			d.StoreSpam = true
-		case "forward":
-			d.Forward = append(d.Forward, strings.TrimSpace(arg))
-		case "bounce":
+		case message.SpamForward:
+			d.Forward = append(d.Forward, a.Addr)
+		case message.SpamBounce:
 			d.Bounce = true
-		case "striphtml":
+		case message.SpamStripHTML:
 			d.StripHTML = true
-		case "attachment":
+		case message.SpamAttachment:
 			d.SpamAttachment = true
-		case "notify":
+		case message.SpamNotify:
 			d.NotifyRecipient = true
-		case "header":
-			if name, value, ok := strings.Cut(strings.Trim(strings.TrimSpace(arg), `"`), ":"); ok {
-				d.Headers = append(d.Headers, [2]string{strings.TrimSpace(name), strings.TrimSpace(value)})
-			}
-		default:
-			if strings.Contains(word, "@") { // a bare address forwards
-				d.Forward = append(d.Forward, word)
-			}
+		case message.SpamHeader:
+			d.Headers = append(d.Headers, [2]string{strings.TrimSpace(a.Name), strings.TrimSpace(a.Value)})
 		}
 	}
 	if d.Deliver && !deliver && len(d.Forward) > 0 {

@@ -6,15 +6,16 @@ import (
 	"testing"
 
 	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/spam"
 )
 
 func settings() Settings {
 	return Settings{
 		DeliverCleaned:  true,
 		Silent:          []*regexp.Regexp{regexp.MustCompile(`(?i)^Klez`)},
-		SpamActions:     []string{"deliver", `header "X-Spam-Status: Yes"`},
-		HighSpamActions: []string{"store"},
-		HamActions:      []string{"deliver"},
+		SpamActions:     acts("deliver", `header "X-Spam-Status: Yes"`),
+		HighSpamActions: acts("store"),
+		HamActions:      acts("deliver"),
 		CleanValue:      "Found to be clean", InfectedValue: "Found to be infected", NotCleanValue: "Found to be not clean",
 	}
 }
@@ -32,7 +33,7 @@ func TestDecide(t *testing.T) {
 		name     string
 		m        *message.Message
 		s        func(*Settings)
-		want     string // verdict
+		want     message.Verdict
 		deliver  bool
 		whole    bool
 		replaced []string // MIME paths
@@ -98,8 +99,8 @@ func TestUnscannableDelivered(t *testing.T) {
 
 func TestDecideSpam(t *testing.T) {
 	for _, tc := range []struct {
-		level   string
-		want    string
+		level   message.SpamLevel
+		want    message.Verdict
 		deliver bool
 		store   bool
 		headers int
@@ -118,11 +119,11 @@ func TestDecideSpam(t *testing.T) {
 	m := msg()
 	m.Spam = &message.SpamResult{Level: "spam"}
 	s := settings()
-	s.SpamActions = []string{"forward spam@example.org", "delete"}
+	s.SpamActions = acts("forward spam@example.org", "delete")
 	if d := Decide(m, s); !d.Deliver || !d.ForwardOnly || len(d.Forward) != 1 || d.Forward[0] != "spam@example.org" {
 		t.Errorf("forward+delete: %+v", d)
 	}
-	s.SpamActions = []string{"deliver", "forward copy@example.org"}
+	s.SpamActions = acts("deliver", "forward copy@example.org")
 	if d := Decide(m, s); !d.Deliver || d.ForwardOnly || len(d.Forward) != 1 {
 		t.Errorf("deliver+forward: %+v", d)
 	}
@@ -136,7 +137,7 @@ func TestDecideRedirect(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		m       *message.Message
-		verdict string
+		verdict message.Verdict
 		forward []string
 	}{
 		{"address list only", msg(note), "clean", []string{"a@example.org", "b@example.org"}},
@@ -148,4 +149,13 @@ func TestDecideRedirect(t *testing.T) {
 				tc.name, d.Verdict, d.Deliver, d.ForwardOnly, d.Forward, tc.verdict, tc.forward)
 		}
 	}
+}
+
+// acts parses a spam action list, as the configuration is parsed.
+func acts(words ...string) message.SpamActions {
+	as, err := spam.ParseActions(strings.Join(words, " "))
+	if err != nil {
+		panic(err)
+	}
+	return as
 }

@@ -257,3 +257,30 @@ func safeName(s string) bool {
 	}
 	return s != ""
 }
+
+// OnlyIndex reports whether every error in err is an index error:
+// the files are done, only the database lags.
+func OnlyIndex(err error) bool {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		// "%w: %w" of ErrIndex and its cause is one index error; a join
+		// of several errors is index-only when each of them is.
+		for _, e := range j.Unwrap() {
+			if e == ErrIndex {
+				return true
+			}
+		}
+		for _, e := range j.Unwrap() {
+			if !OnlyIndex(e) {
+				return false
+			}
+		}
+		return true
+	}
+	if u := errors.Unwrap(err); u != nil && !errors.Is(err, ErrIndex) {
+		return false
+	}
+	if u := errors.Unwrap(err); u != nil {
+		return OnlyIndex(u)
+	}
+	return err == ErrIndex
+}

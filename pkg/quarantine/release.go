@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/safeio"
 	"github.com/qscan/qscan/pkg/sendmail"
 )
@@ -23,10 +24,6 @@ type ReleaseOptions struct {
 	Now      time.Time
 	IDGen    *sendmail.IDGen // makes the new queue id
 }
-
-// maxIDTries bounds the search for a queue id that is free in the
-// outgoing queue.
-const maxIDTries = 100
 
 // Release puts a copy of the quarantined message into the outgoing queue
 // under a fresh queue id, as sendmail writes a queue entry: df first, then
@@ -76,7 +73,7 @@ func (q *Quarantine) Release(id string, o ReleaseOptions) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("quarantine release %s: %w", id, err)
 	}
-	newID, err := publish(out, o.IDGen, qf.Bytes(), df)
+	newID, err := out.Publish(o.IDGen, qf.Bytes(), df)
 	if err != nil {
 		return newID, fmt.Errorf("quarantine release %s: %w", id, err)
 	}
@@ -124,101 +121,10 @@ func (q *Quarantine) releasedQf(dir, queueID string, o ReleaseOptions) (*sendmai
 			}
 		}
 	}
-	if err := qf.ReplaceHeader(ReleasedHeader(o.OrgName), o.Now.Format(time.RFC1123Z)); err != nil {
+	if err := qf.ReplaceHeader(message.QScanHeader(o.OrgName, "-Released"), o.Now.Format(time.RFC1123Z)); err != nil {
 		return nil, err
 	}
 	return qf, nil
-}
-
-// ReleasedHeader returns "X-<org>-QScan-Released", org reduced to
-// letters, digits and '-' (at most 40), or "X-QScan-Released" when
-// nothing is left.
-func ReleasedHeader(org string) string {
-	org = strings.Map(func(r rune) rune {
-		if r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
-			return r
-		}
-		return -1
-	}, org)
-	org = strings.Trim(org, "-")
-	if len(org) > 40 {
-		org = org[:40]
-	}
-	if org == "" {
-		return "X-QScan-Released"
-	}
-	return "X-" + org + "-QScan-Released"
-}
-
-// publish writes df then tf under a free queue id and links tf to qf, so
-// that sendmail sees either nothing or the whole entry.
-func publish(out sendmail.Queue, gen *sendmail.IDGen, qf []byte, df *os.File) (string, error) {
-	for range maxIDTries {
-		id := gen.Next()
-		if taken(out, id) {
-			continue
-		}
-		if _, err := df.Seek(0, 0); err != nil {
-			return "", fmt.Errorf("read df: %w", err)
-		}
-		dfPath, tfPath := out.DfPath(id), out.TfPath(id)
-		if _, err := safeio.CreateNew(dfPath, df, 0o600); err != nil {
-			if errors.Is(err, safeio.ErrExists) {
-				continue
-			}
-			return "", err
-		}
-		if _, err := safeio.CreateNew(tfPath, bytes.NewReader(qf), 0o600); err != nil {
-			os.Remove(dfPath)
-			if errors.Is(err, safeio.ErrExists) {
-				continue
-			}
-			return "", err
-		}
-		// The df and tf names must be durable before the qf names them.
-		if err := syncDirs(dfPath, tfPath); err != nil {
-			os.Remove(tfPath)
-			os.Remove(dfPath)
-			return "", err
-		}
-		err := os.Link(tfPath, out.QfPath(id)) // link, not rename: never replace a qf
-		os.Remove(tfPath)
-		if err != nil {
-			os.Remove(dfPath)
-			if errors.Is(err, os.ErrExist) {
-				continue
-			}
-			return "", fmt.Errorf("publish qf %s: %w", id, err)
-		}
-		return id, syncDirs(out.QfPath(id))
-	}
-	return "", fmt.Errorf("no free queue id in %s after %d tries", out.Dir, maxIDTries)
-}
-
-// taken reports whether any file of queue id exists in out.
-func taken(out sendmail.Queue, id string) bool {
-	for _, p := range []string{out.QfPath(id), out.DfPath(id), out.TfPath(id)} {
-		if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
-			return true
-		}
-	}
-	return false
-}
-
-// syncDirs fsyncs the directories of paths, each once.
-func syncDirs(paths ...string) error {
-	done := map[string]bool{}
-	for _, p := range paths {
-		d := filepath.Dir(p)
-		if done[d] {
-			continue
-		}
-		done[d] = true
-		if err := safeio.SyncDir(d); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // writeMetadata replaces metadata.json of the entry in dir durably.

@@ -226,22 +226,6 @@ func TestReleaseIndexError(t *testing.T) {
 	}
 }
 
-func TestReleasedHeader(t *testing.T) {
-	tests := []struct{ org, want string }{
-		{"yoursite", "X-yoursite-QScan-Released"},
-		{"Example Org", "X-ExampleOrg-QScan-Released"},
-		{"", "X-QScan-Released"},
-		{": \r\n", "X-QScan-Released"},
-		{"-a-", "X-a-QScan-Released"},
-		{strings.Repeat("o", 50), "X-" + strings.Repeat("o", 40) + "-QScan-Released"},
-	}
-	for _, tt := range tests {
-		if got := ReleasedHeader(tt.org); got != tt.want {
-			t.Errorf("ReleasedHeader(%q) = %q, want %q", tt.org, got, tt.want)
-		}
-	}
-}
-
 // TestReleaseKeepsOwner checks that metadata.json rewritten by root keeps
 // the owner of the entry directory (the daemon's user).
 func TestReleaseKeepsOwner(t *testing.T) {

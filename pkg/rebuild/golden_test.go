@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/jhillyerd/enmime/v2"
+
+	"github.com/qscan/qscan/pkg/message"
 )
 
 var update = flag.Bool("update", false, "rewrite the testdata/*.want golden files")
@@ -92,7 +94,7 @@ func TestGolden(t *testing.T) {
 
 // outgoing is the message as delivered: header with edits, blank line, body.
 func outgoing(header []byte, res Result) []byte {
-	h := res.Header(header)
+	h := message.EditHeader(header, res.Edits())
 	nl := lineBreak(h)
 	return append(append(h, nl...), res.Body...)
 }

@@ -8,12 +8,18 @@
 // text/plain part in its place. The top-level header stays with the caller
 // (sendmail keeps it in the qf file): when it must change, Result lists
 // the header edits.
+//
+// The spam actions striphtml and attachment make their bodies here too
+// (StripHTML, Attachment), and Cleaner puts the three together for the
+// pipeline: the delivered copy of a message its decision changes.
 package rebuild
 
 import (
 	"errors"
 	"fmt"
 	"sort"
+
+	"github.com/qscan/qscan/pkg/message"
 )
 
 var (
@@ -103,8 +109,7 @@ type Field struct {
 }
 
 // Result is a rebuilt message: the new body and the edits the caller
-// applies to the top-level header (sendmail.Qf's ReplaceHeader and
-// DeleteHeader, see Apply).
+// makes on the top-level header (see Edits).
 type Result struct {
 	Body []byte
 	// Set lists fields to replace, or to add when absent.
@@ -115,23 +120,18 @@ type Result struct {
 	Changed bool
 }
 
-// HeaderEditor edits a top-level header; *sendmail.Qf is one.
-type HeaderEditor interface {
-	ReplaceHeader(name, value string) error
-	DeleteHeader(name string) int
-}
-
-// Apply makes r's header edits on h: deletions first, then Set.
-func (r Result) Apply(h HeaderEditor) error {
+// Edits returns r's header edits: the deletions, then the replacements.
+// sendmail.Qf.Edit makes them on the queue file, message.EditHeader on
+// header text (what the outgoing header will be).
+func (r Result) Edits() []message.HeaderEdit {
+	var edits []message.HeaderEdit
 	for _, name := range r.Delete {
-		h.DeleteHeader(name)
+		edits = append(edits, message.HeaderEdit{Op: message.HeaderDelete, Name: name})
 	}
 	for _, f := range r.Set {
-		if err := h.ReplaceHeader(f.Name, f.Value); err != nil {
-			return fmt.Errorf("rebuild apply %s: %w", f.Name, err)
-		}
+		edits = append(edits, message.HeaderEdit{Op: message.HeaderReplace, Name: f.Name, Value: f.Value})
 	}
-	return nil
+	return edits
 }
 
 // Rebuild replaces the parts named by repl in the message whose header

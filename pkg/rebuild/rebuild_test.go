@@ -17,8 +17,6 @@ import (
 	"github.com/qscan/qscan/pkg/sendmail"
 )
 
-var _ HeaderEditor = (*sendmail.Qf)(nil)
-
 // enmimeLeaves lists the MIME leaves of raw as pkg/explode numbers them
 // (enmime PartIDs, message/rfc822 parts walked again with their path as
 // prefix), each with its raw content.
@@ -214,7 +212,7 @@ func TestApplyToQf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := res.Apply(q); err != nil {
+	if err := q.Edit(res.Edits(), false); err != nil {
 		t.Fatal(err)
 	}
 	for name, want := range map[string]string{

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/qscan/qscan/pkg/message"
 )
 
 // maxFilename bounds a replacement part's file name, in bytes.
@@ -117,7 +119,7 @@ func boundaryFor(body []byte) string {
 // multipart/mixed: the body's Content-* fields move into its part header.
 func (e *editor) wrapBody(header []byte, res Result) Result {
 	b := boundaryFor(res.Body)
-	effective := res.Header(header)
+	effective := message.EditHeader(header, res.Edits())
 	var inner bytes.Buffer
 	var moved []string
 	for _, f := range parseFields(effective, 0, len(effective)) {
@@ -168,54 +170,6 @@ func dedupe(names []string) []string {
 		}
 	}
 	return out
-}
-
-// Header returns header (an RFC 5322 header block) with r's edits made
-// as Apply makes them on a qf: deleted fields removed, then each Set field
-// replacing the first field of its name in place (others removed) or
-// appended. It is what the outgoing header will be, for a quarantine copy
-// or a test.
-func (r Result) Header(header []byte) []byte {
-	nl := lineBreak(header)
-	type entry struct {
-		name string
-		raw  []byte
-	}
-	var es []entry
-	for _, f := range parseFields(header, 0, len(header)) {
-		if containsFold(r.Delete, f.name) {
-			continue
-		}
-		raw := header[f.start:f.end]
-		if !bytes.HasSuffix(raw, []byte("\n")) {
-			raw = append(raw[:len(raw):len(raw)], nl...)
-		}
-		es = append(es, entry{f.name, raw})
-	}
-	for _, s := range r.Set {
-		line := []byte(s.Name + ": " + s.Value + nl)
-		first := -1
-		kept := es[:0]
-		for _, e := range es {
-			if strings.EqualFold(e.name, s.Name) {
-				if first >= 0 {
-					continue
-				}
-				first = len(kept)
-				e.raw = line
-			}
-			kept = append(kept, e)
-		}
-		es = kept
-		if first < 0 {
-			es = append(es, entry{s.Name, line})
-		}
-	}
-	var out bytes.Buffer
-	for _, e := range es {
-		out.Write(e.raw)
-	}
-	return out.Bytes()
 }
 
 func containsFold(names []string, name string) bool {

@@ -116,3 +116,14 @@ func (s Setting) String() string {
 	}
 	return s.Plain
 }
+
+// Values lists every value s can give: its plain value, then each value of
+// its ruleset, so that what depends on them (rule files, templates, spam
+// actions) is loaded and checked once, at start-up.
+func (s Setting) Values() []string {
+	vals := []string{s.Plain}
+	if s.Rules != nil {
+		s.Rules.CheckValues(func(v string) error { vals = append(vals, v); return nil })
+	}
+	return vals
+}

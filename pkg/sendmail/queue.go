@@ -162,3 +162,22 @@ func WriteDf(w io.Writer, body io.Reader) (int64, error) {
 	}
 	return n, nil
 }
+
+// Stats counts the messages in the queue directories dirs and says how
+// long the oldest has waited at now (0 when there is none).
+func Stats(dirs []string, now time.Time) (n int, oldest time.Duration) {
+	var first time.Time
+	for _, d := range dirs {
+		es, _ := List(d)
+		for _, e := range es {
+			n++
+			if first.IsZero() || e.ModTime.Before(first) {
+				first = e.ModTime
+			}
+		}
+	}
+	if first.IsZero() {
+		return n, 0
+	}
+	return n, now.Sub(first)
+}

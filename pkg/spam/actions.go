@@ -4,22 +4,30 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/qscan/qscan/pkg/message"
 )
 
-// ActionKind is one word of MailScanner's spam action vocabulary.
-type ActionKind string
+// ActionKind, Action and Actions are message.SpamActionKind,
+// message.SpamAction and message.SpamActions: parsed here once, when the
+// configuration is loaded, and carried to the policy as they are.
+type (
+	ActionKind = message.SpamActionKind
+	Action     = message.SpamAction
+	Actions    = message.SpamActions
+)
 
 // The spam actions.
 const (
-	ActDeliver    ActionKind = "deliver"    // deliver to the original recipients
-	ActDelete     ActionKind = "delete"     // drop silently
-	ActStore      ActionKind = "store"      // keep a copy in the spam quarantine
-	ActForward    ActionKind = "forward"    // send a copy to Addr ("forward ADDR", or a bare address)
-	ActBounce     ActionKind = "bounce"     // tell the sender (never for high-scoring spam)
-	ActHeader     ActionKind = "header"     // add header Name: Value (_TO_ = the recipients)
-	ActStripHTML  ActionKind = "striphtml"  // turn HTML parts into text
-	ActAttachment ActionKind = "attachment" // wrap the original as a message/rfc822 attachment
-	ActNotify     ActionKind = "notify"     // send the recipients a spam notice instead
+	ActDeliver    = message.SpamDeliver
+	ActDelete     = message.SpamDelete
+	ActStore      = message.SpamStore
+	ActForward    = message.SpamForward
+	ActBounce     = message.SpamBounce
+	ActHeader     = message.SpamHeader
+	ActStripHTML  = message.SpamStripHTML
+	ActAttachment = message.SpamAttachment
+	ActNotify     = message.SpamNotify
 )
 
 var actionWords = map[string]ActionKind{
@@ -27,66 +35,6 @@ var actionWords = map[string]ActionKind{
 	"bounce": ActBounce, "header": ActHeader, "striphtml": ActStripHTML,
 	"attachment": ActAttachment, "notify": ActNotify,
 }
-
-// Action is one parsed spam action.
-type Action struct {
-	Kind  ActionKind
-	Addr  string // ActForward
-	Name  string // ActHeader: field name
-	Value string // ActHeader: field value
-}
-
-// String writes a in the syntax ParseActions reads: a header's "Name:
-// value" in double quotes with the parser's own escapes (\" and \\), every
-// other byte as it is (a Go-quoted \t or \x8a would read back as "t" or
-// "x8a").
-func (a Action) String() string {
-	switch a.Kind {
-	case ActForward:
-		return "forward " + a.Addr
-	case ActHeader:
-		return "header " + quote(a.Name+": "+a.Value)
-	}
-	return string(a.Kind)
-}
-
-// quote is the inverse of tokenize's reading of a quoted word.
-func quote(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		if s[i] == '"' || s[i] == '\\' {
-			b.WriteByte('\\')
-		}
-		b.WriteByte(s[i])
-	}
-	b.WriteByte('"')
-	return b.String()
-}
-
-// Actions is a parsed action list, in the order written.
-type Actions []Action
-
-func (as Actions) String() string {
-	s := make([]string, len(as))
-	for i, a := range as {
-		s[i] = a.String()
-	}
-	return strings.Join(s, " ")
-}
-
-// Has reports whether the list holds an action of kind k.
-func (as Actions) Has(k ActionKind) bool {
-	for _, a := range as {
-		if a.Kind == k {
-			return true
-		}
-	}
-	return false
-}
-
-// Delivers reports whether the original recipients get the message.
-func (as Actions) Delivers() bool { return as.Has(ActDeliver) }
 
 // Bounds on action lists from configuration.
 const (
@@ -136,7 +84,7 @@ func ParseActions(s string) (Actions, error) {
 				break
 			}
 			i++
-			if err := a.setArg(toks[i].text); err != nil {
+			if err := setArg(&a, toks[i].text); err != nil {
 				errs = append(errs, err)
 				continue
 			}
@@ -161,7 +109,7 @@ func ParseActions(s string) (Actions, error) {
 	return as, nil
 }
 
-func (a *Action) setArg(arg string) error {
+func setArg(a *Action, arg string) error {
 	switch a.Kind {
 	case ActForward:
 		if !validAddr(arg) {

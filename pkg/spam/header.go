@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/qscan/qscan/pkg/message"
 )
 
 // Header names that SpamAssassin-style filters use.
@@ -34,8 +36,7 @@ func Names(org string) (HeaderNames, error) {
 	}) {
 		return HeaderNames{}, fmt.Errorf("spam header names: org %q must be 1-40 letters, digits or '-'", org)
 	}
-	p := "X-" + org + "-QScan-"
-	return HeaderNames{Check: p + "SpamCheck", Score: p + "SpamScore"}, nil
+	return HeaderNames{Check: message.QScanHeader(org, "-SpamCheck"), Score: message.QScanHeader(org, "-SpamScore")}, nil
 }
 
 // ShouldStrip reports whether an incoming header field called name must be

@@ -1,29 +1,21 @@
 package spam
 
-import "math"
+import (
+	"math"
 
-// Level is the verdict on one message.
-type Level string
+	"github.com/qscan/qscan/pkg/message"
+)
+
+// Level is the verdict on one message: message.SpamLevel, the one type
+// of spam levels, under the name this package's API has always used.
+type Level = message.SpamLevel
 
 // The levels, in increasing order.
 const (
-	Ham  Level = "ham"
-	Spam Level = "spam"
-	High Level = "high" // high-scoring spam
+	Ham  = message.SpamHam
+	Spam = message.SpamSpam
+	High = message.SpamHigh // high-scoring spam
 )
-
-func (l Level) rank() int {
-	switch l {
-	case Spam:
-		return 1
-	case High:
-		return 2
-	}
-	return 0
-}
-
-// IsSpam reports whether l is Spam or High.
-func (l Level) IsSpam() bool { return l.rank() > 0 }
 
 // Defaults for Policy fields.
 const (
@@ -126,7 +118,7 @@ func Decide(in Input, p Policy) Verdict {
 }
 
 func maxLevel(a, b Level) Level {
-	if b.rank() > a.rank() {
+	if b.Rank() > a.Rank() {
 		return b
 	}
 	return a

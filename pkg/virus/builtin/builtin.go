@@ -33,7 +33,7 @@ const EICARName = "Eicar-Test-Signature"
 // all) a test virus; since qscan scans decoded parts and archive members,
 // it is looked for anywhere in the content, which covers those files too
 // (ClamAV's body signature does the same).
-var eicar = []byte(`X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*`)
+var eicar = []byte(virus.EICAR)
 
 // DefaultReloadInterval is how often MaybeReload looks at the signature files.
 const DefaultReloadInterval = time.Minute
