@@ -171,12 +171,3 @@ func dedupe(names []string) []string {
 	}
 	return out
 }
-
-func containsFold(names []string, name string) bool {
-	for _, n := range names {
-		if strings.EqualFold(n, name) {
-			return true
-		}
-	}
-	return false
-}
