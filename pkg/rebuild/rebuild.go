@@ -3,7 +3,7 @@
 // and keeps every other byte as it was.
 //
 // The body is never re-encoded by a MIME library. Rebuild walks the MIME
-// structure on the raw bytes (boundaries, nested multiparts,
+// structure on the raw bytes with pkg/mimetree (boundaries, nested multiparts,
 // message/rfc822), cuts out the byte range of each named part and puts a
 // text/plain part in its place. The top-level header stays with the caller
 // (sendmail keeps it in the qf file): when it must change, Result lists
