@@ -1,102 +1,10 @@
 package explode
 
 import (
-	"bytes"
 	"strings"
 
-	"github.com/qscan/qscan/pkg/rebuild"
+	"github.com/qscan/qscan/pkg/mimetree"
 )
-
-// field is one unfolded header field.
-type field struct {
-	Name  string // as written
-	Value string // unfolded, without the leading blank
-}
-
-// splitHeader returns the header block of raw (without the blank line) and
-// the offset where the body starts. A message without a blank line is all
-// header; one that starts with a blank line has an empty header.
-func splitHeader(raw []byte) (hdr []byte, body int) {
-	if len(raw) > 0 && raw[0] == '\n' {
-		return nil, 1
-	}
-	if bytes.HasPrefix(raw, []byte("\r\n")) {
-		return nil, 2
-	}
-	for i := 0; ; {
-		j := bytes.IndexByte(raw[i:], '\n')
-		if j < 0 {
-			return raw, len(raw)
-		}
-		next := i + j + 1
-		switch {
-		case next < len(raw) && raw[next] == '\n':
-			return raw[:next], next + 1
-		case next+1 < len(raw) && raw[next] == '\r' && raw[next+1] == '\n':
-			return raw[:next], next + 2
-		}
-		i = next
-	}
-}
-
-// parseFields unfolds a header block into fields. Lines without a colon are
-// skipped (they are reported by the caller through badLines). The value of
-// a folded field is built once from its lines, so unfolding costs time
-// linear in len(hdr) however many continuation lines a field has.
-func parseFields(hdr []byte) (fields []field, badLines int) {
-	var val []byte // value of the last field, while continuation lines come
-	flush := func() {
-		if n := len(fields); n > 0 && val != nil {
-			fields[n-1].Value = string(val)
-		}
-		val = nil
-	}
-	for len(hdr) > 0 {
-		line := hdr
-		if i := bytes.IndexByte(hdr, '\n'); i >= 0 {
-			line, hdr = hdr[:i], hdr[i+1:]
-		} else {
-			hdr = nil
-		}
-		line = bytes.TrimRight(line, "\r")
-		if len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
-			if n := len(fields); n > 0 {
-				if val == nil {
-					val = []byte(fields[n-1].Value)
-				}
-				val = append(append(val, ' '), bytes.TrimSpace(line)...)
-				continue
-			}
-			badLines++
-			continue
-		}
-		flush()
-		name, value, ok := bytes.Cut(line, []byte(":"))
-		if !ok || len(bytes.TrimSpace(name)) == 0 {
-			if len(line) > 0 {
-				badLines++
-			}
-			continue
-		}
-		fields = append(fields, field{
-			Name:  string(bytes.TrimSpace(name)),
-			Value: strings.TrimSpace(string(value)),
-		})
-	}
-	flush()
-	return fields, badLines
-}
-
-// values returns the values of every field called name (case-insensitive).
-func values(fields []field, name string) []string {
-	var out []string
-	for _, f := range fields {
-		if strings.EqualFold(f.Name, name) {
-			out = append(out, f.Value)
-		}
-	}
-	return out
-}
 
 // param is one Content-Type or Content-Disposition parameter.
 type param struct {
@@ -117,14 +25,14 @@ type mediaType struct {
 // in time linear in len(v) whatever the nesting of parentheses.
 func parseMediaType(v string) mediaType {
 	var mt mediaType
-	segs, comment, unclosed := rebuild.SplitParams(v)
+	segs, comment, unclosed := mimetree.SplitParams(v)
 	mt.Comment, mt.Broken = comment, unclosed
 	mt.Type = strings.ToLower(strings.TrimSpace(segs[0]))
 	for _, s := range segs[1:] {
 		if strings.TrimSpace(s) == "" {
 			continue
 		}
-		name, value, ok := rebuild.CutParam(s)
+		name, value, ok := mimetree.CutParam(s)
 		if !ok || !isToken(name) {
 			mt.Broken = true
 			continue

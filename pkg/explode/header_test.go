@@ -30,21 +30,6 @@ func allocated(f func()) uint64 {
 	return after.TotalAlloc - before.TotalAlloc
 }
 
-// Unfolding a header costs work linear in its size: a field folded over
-// thousands of lines was unfolded by repeated concatenation (a 1 MB part
-// header took 98 s of CPU). The allocations stand for the work.
-func TestParseFieldsLinear(t *testing.T) {
-	hdr := []byte("X-Long: a\n" + strings.Repeat(" continuation-line-text-xxxxxxxxxxxxxxxxxxxxxxxxx\n", 8000))
-	var fields []field
-	alloc := allocated(func() { fields, _ = parseFields(hdr) })
-	if len(fields) != 1 || len(fields[0].Value) < len(hdr)-8000*2 {
-		t.Fatalf("parseFields = %d fields", len(fields))
-	}
-	if limit := uint64(len(hdr)) * 8; alloc > limit {
-		t.Errorf("parseFields of a %d-byte folded field allocated %d bytes, want at most %d", len(hdr), alloc, limit)
-	}
-}
-
 // A 1 MB part header (under max_header_bytes) is read in work linear in
 // its size by every parser it goes through (ours, the rebuild walk and the
 // MIME library).

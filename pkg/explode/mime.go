@@ -10,7 +10,7 @@ import (
 	"github.com/jhillyerd/enmime/v2"
 
 	"github.com/qscan/qscan/pkg/message"
-	"github.com/qscan/qscan/pkg/rebuild"
+	"github.com/qscan/qscan/pkg/mimetree"
 )
 
 // duplicateChecked are top-level fields that must appear once (RFC 5322);
@@ -26,12 +26,13 @@ func (x *exploder) message(raw []byte, prefix string, depth int, verbatim bool) 
 	if x.done() {
 		return
 	}
-	hdr, body := splitHeader(raw)
+	hdrEnd, body := mimetree.SplitHeader(raw, 0, len(raw))
+	hdr := raw[:hdrEnd]
 	if int64(len(hdr)) > x.lim.MaxHeaderBytes {
 		x.limit(TextHeaderSize, fmt.Sprintf("%d bytes, limit %d", len(hdr), x.lim.MaxHeaderBytes))
 		return
 	}
-	fields, _ := parseFields(hdr)
+	fields := mimetree.Fields(hdr, 0, len(hdr))
 	if prefix == "" && x.scope.parent < 0 {
 		x.duplicates(fields)
 	}
@@ -49,7 +50,7 @@ func (x *exploder) message(raw []byte, prefix string, depth int, verbatim bool) 
 		x.limit(TextMIMEParts, fmt.Sprintf("more than %d", x.lim.MaxMIMEParts))
 		return
 	}
-	ents, err := rebuild.Parts(raw, x.lim.MaxMIMEParts, x.lim.MaxMIMEDepth)
+	ents, err := mimetree.Parts(raw, x.lim.MaxMIMEParts, x.lim.MaxMIMEDepth)
 	if err != nil {
 		x.report(message.KindError, -1, "unparsable", fmt.Sprintf("%s: %v", TextUnparsable, err), message.ActionQuarantine)
 		return
@@ -80,9 +81,9 @@ func compact(s []string) []string {
 	return out
 }
 
-func (x *exploder) duplicates(fields []field) {
+func (x *exploder) duplicates(fields []mimetree.Field) {
 	for _, name := range duplicateChecked {
-		if len(values(fields, name)) > 1 {
+		if len(mimetree.Values(fields, name)) > 1 {
 			x.report(message.KindContent, -1, "duplicate-header", TextDuplicate+": "+name, message.ActionNone)
 		}
 	}
@@ -132,7 +133,7 @@ func readHeader(hdr []byte, top bool, problems *[]*enmime.Error) (partHeader, er
 
 // walk handles the entities of one message level, in document order: it
 // cross-checks each multipart's boundary and explodes each leaf.
-func (x *exploder) walk(ents []rebuild.Entity, prefix string, depth int, verbatim bool) {
+func (x *exploder) walk(ents []mimetree.Entity, prefix string, depth int, verbatim bool) {
 	var problems []*enmime.Error
 	defer func() { x.problems(problems) }()
 	for i, e := range ents {
@@ -159,7 +160,7 @@ func (x *exploder) walk(ents []rebuild.Entity, prefix string, depth int, verbati
 
 // mimeLeaf decodes one MIME leaf and adds it (or, for a message/rfc822,
 // its own parts).
-func (x *exploder) mimeLeaf(e rebuild.Entity, h partHeader, prefix string, depth int, verbatim bool) {
+func (x *exploder) mimeLeaf(e mimetree.Entity, h partHeader, prefix string, depth int, verbatim bool) {
 	path := join(prefix, e.Path)
 	ctype := h.ctype
 	x.res.Stats.MIMEParts++

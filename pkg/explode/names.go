@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/htmlindex"
+
+	"github.com/qscan/qscan/pkg/mimetree"
 )
 
 // TextPartNames is the report text of a part with too many names.
@@ -25,7 +27,7 @@ const maxPartNames = 32
 // in its plain and RFC 2231 forms (charset-tagged, continued), RFC 2047
 // words undone. Clients differ in the one they pick, so the checks need
 // them all. more is set when names beyond maxPartNames were dropped.
-func partNames(fields []field) (names []string, more bool) {
+func partNames(fields []mimetree.Field) (names []string, more bool) {
 	seen := map[string]bool{}
 	add := func(n string) {
 		if n == "" || seen[n] {
@@ -172,7 +174,7 @@ func toUTF8(charset, s string) string {
 // altNames returns the names of a part header other than primary (the
 // MIME library's choice), and whether some were dropped.
 func altNames(hdr []byte, primary string) ([]string, bool) {
-	fields, _ := parseFields(hdr)
+	fields := mimetree.Fields(hdr, 0, len(hdr))
 	names, more := partNames(fields)
 	out := names[:0]
 	for _, n := range names {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/qscan/qscan/pkg/rebuild"
+	"github.com/qscan/qscan/pkg/mimetree"
 )
 
 // scan is the outcome of prescan: a linear pass over the MIME structure
@@ -23,13 +23,13 @@ type scan struct {
 
 // blockAmbiguity checks one header block for fields that parsers resolve
 // differently when repeated.
-func blockAmbiguity(fields []field) []string {
+func blockAmbiguity(fields []mimetree.Field) []string {
 	var why []string
-	ct := values(fields, "Content-Type")
+	ct := mimetree.Values(fields, "Content-Type")
 	if len(ct) > 1 && !allEqual(ct) {
 		why = append(why, "two Content-Type fields")
 	}
-	if cte := values(fields, "Content-Transfer-Encoding"); len(cte) > 1 && !allEqual(cte) {
+	if cte := mimetree.Values(fields, "Content-Transfer-Encoding"); len(cte) > 1 && !allEqual(cte) {
 		why = append(why, "two Content-Transfer-Encoding fields")
 	}
 	if len(ct) > 0 {
@@ -48,8 +48,8 @@ func allEqual(vs []string) bool {
 }
 
 // contentType returns the parsed first Content-Type of a block.
-func contentType(fields []field) mediaType {
-	if ct := values(fields, "Content-Type"); len(ct) > 0 {
+func contentType(fields []mimetree.Field) mediaType {
+	if ct := mimetree.Values(fields, "Content-Type"); len(ct) > 0 {
 		return parseMediaType(ct[0])
 	}
 	return mediaType{}
@@ -57,7 +57,7 @@ func contentType(fields []field) mediaType {
 
 // prescan walks body (the bytes after the top header) with a stack of
 // open boundaries. top is the parsed top-level header.
-func prescan(top []field, body []byte, lim Limits, baseDepth int) scan {
+func prescan(top []mimetree.Field, body []byte, lim Limits, baseDepth int) scan {
 	s := scan{Parts: 1, Ambiguous: blockAmbiguity(top)}
 	if s.Verdict = paramVerdict(top, lim.MaxHeaderParams); s.Verdict != "" {
 		return s
@@ -95,7 +95,7 @@ func prescan(top []field, body []byte, lim Limits, baseDepth int) scan {
 			s.Verdict = fmt.Sprintf("%s: part header over %d bytes", TextHeaderSize, lim.MaxHeaderBytes)
 			return s
 		}
-		fields, _ := parseFields(hdr)
+		fields := mimetree.Fields(hdr, 0, len(hdr))
 		if s.Verdict = paramVerdict(fields, lim.MaxHeaderParams); s.Verdict != "" {
 			return s
 		}
@@ -124,7 +124,7 @@ func prescan(top []field, body []byte, lim Limits, baseDepth int) scan {
 // type parameters is quadratic in their number, so a Content-Type or
 // Content-Disposition with more than max parameters is a verdict, decided
 // here in linear time.
-func paramVerdict(fields []field, max int) string {
+func paramVerdict(fields []mimetree.Field, max int) string {
 	for _, f := range fields {
 		if !strings.EqualFold(f.Name, "Content-Type") && !strings.EqualFold(f.Name, "Content-Disposition") {
 			continue
@@ -132,7 +132,7 @@ func paramVerdict(fields []field, max int) string {
 		// Every semicolon outside quotes may start a parameter for the
 		// library, empty or broken ones included.
 		if n := strings.Count(f.Value, ";"); n > max {
-			segs, _, _ := rebuild.SplitParams(f.Value)
+			segs, _, _ := mimetree.SplitParams(f.Value)
 			if len(segs)-1 > max {
 				return fmt.Sprintf("%s: %s with %d, limit %d", TextHeaderParams, f.Name, len(segs)-1, max)
 			}

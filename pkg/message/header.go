@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strconv"
 	"strings"
+
+	"github.com/qscan/qscan/pkg/mimetree"
 )
 
 // HeaderOp is what a HeaderEdit does.
@@ -170,28 +172,19 @@ func (f HeaderField) Value() string {
 	return strings.TrimSuffix(s, "\r")
 }
 
-// HeaderFields splits a header block into fields. It never fails: bytes
-// it does not understand become nameless fields kept as they are.
+// HeaderFields splits a header block into fields (mimetree.Block). It
+// never fails: bytes it does not understand become nameless fields kept as
+// they are. A name must be a valid field name as written (no blank before
+// the colon).
 func HeaderFields(header []byte) []HeaderField {
-	var fields []HeaderField
-	start := 0 // of the last field
-	for off := 0; off < len(header); {
-		end := len(header)
-		if i := bytes.IndexByte(header[off:], '\n'); i >= 0 {
-			end = off + i + 1
-		}
-		line := header[off:end]
-		if (line[0] == ' ' || line[0] == '\t') && len(fields) > 0 {
-			fields[len(fields)-1].Raw = header[start:end]
-			off = end
-			continue
-		}
+	block := mimetree.Block(header, 0, len(header))
+	fields := make([]HeaderField, 0, len(block))
+	for _, f := range block {
 		name := ""
-		if i := bytes.IndexByte(line, ':'); i > 0 && validName(line[:i]) {
-			name = string(line[:i])
+		if raw := f.RawName(header); len(raw) > 0 && validName(raw) {
+			name = string(raw)
 		}
-		fields = append(fields, HeaderField{Name: name, Raw: line})
-		start, off = off, end
+		fields = append(fields, HeaderField{Name: name, Raw: header[f.Start:f.End]})
 	}
 	return fields
 }

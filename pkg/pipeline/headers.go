@@ -1,10 +1,10 @@
 package pipeline
 
 import (
-	"bytes"
 	"strings"
 
 	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/mimetree"
 	"github.com/qscan/qscan/pkg/rebuild"
 )
 
@@ -126,21 +126,5 @@ func (c *Checker) addedHeaders(m *message.Message, value string) [][2]string {
 // headerValue returns the first field name of a header block (LF or CRLF
 // lines), its folded lines joined, or "".
 func headerValue(block []byte, name string) string {
-	var v []byte
-	found := false
-	for _, l := range bytes.Split(block, []byte("\n")) {
-		l = bytes.TrimSuffix(l, []byte("\r"))
-		if found {
-			if len(l) == 0 || (l[0] != ' ' && l[0] != '\t') {
-				break
-			}
-			v = append(v, ' ')
-			v = append(v, bytes.TrimSpace(l)...)
-			continue
-		}
-		if k, rest, ok := bytes.Cut(l, []byte(":")); ok && strings.EqualFold(string(k), name) {
-			found, v = true, append(v, bytes.TrimSpace(rest)...)
-		}
-	}
-	return string(v)
+	return mimetree.Value(mimetree.Fields(block, 0, len(block)), name)
 }

@@ -2,13 +2,30 @@ package rebuild
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
+
+	"github.com/qscan/qscan/pkg/mimetree"
 )
+
+// walk reads the MIME tree of a message within opt's limits.
+func walk(header, body []byte, opt Options) (*mimetree.Tree, error) {
+	return mimetree.Walk(header, body, mimetree.Options{MaxDepth: opt.MaxDepth, MaxParts: opt.MaxParts})
+}
+
+// find returns the node to replace for path (see mimetree.Tree.Find).
+func find(t *mimetree.Tree, path string) (*mimetree.Node, error) {
+	n, ok := t.Find(path)
+	if !ok {
+		return nil, fmt.Errorf("rebuild find %q: %w", path, ErrNoPart)
+	}
+	return n, nil
+}
 
 // target is one node to take out, after merging the replacements that
 // name it.
 type target struct {
-	n        *node
+	n        *mimetree.Node
 	texts    [][]byte
 	filename string
 	del      bool
@@ -18,11 +35,11 @@ type target struct {
 // targets resolves repl to nodes, merges replacements of the same node,
 // drops those inside another target, and turns deletions that would
 // leave nothing behind into replacements.
-func (t *tree) targets(repl []Replacement) ([]*target, error) {
-	byNode := map[*node]*target{}
+func targets(t *mimetree.Tree, repl []Replacement) ([]*target, error) {
+	byNode := map[*mimetree.Node]*target{}
 	var order []*target
 	for _, r := range repl {
-		n, err := t.find(r.MIMEPath)
+		n, err := find(t, r.MIMEPath)
 		if err != nil {
 			return nil, err
 		}
@@ -32,7 +49,7 @@ func (t *tree) targets(repl []Replacement) ([]*target, error) {
 			byNode[n] = tg
 			order = append(order, tg)
 		}
-		tg.del = tg.del && r.Delete && !n.top
+		tg.del = tg.del && r.Delete && !n.Top
 		tg.convert = tg.convert && r.Convert
 		if tg.filename == "" {
 			tg.filename = r.Filename
@@ -60,8 +77,8 @@ func containsText(texts [][]byte, t []byte) bool {
 	return false
 }
 
-func insideTarget(n *node, byNode map[*node]*target) bool {
-	for p := n.parent; p != nil; p = p.parent {
+func insideTarget(n *mimetree.Node, byNode map[*mimetree.Node]*target) bool {
+	for p := n.Parent; p != nil; p = p.Parent {
 		if byNode[p] != nil {
 			return true
 		}
@@ -72,16 +89,16 @@ func insideTarget(n *node, byNode map[*node]*target) bool {
 // keepOne makes sure no multipart loses all its parts: RFC 2046 wants at
 // least one, so the last deletion there becomes a replacement.
 func keepOne(targets []*target) {
-	deleted := map[*node]int{}
-	last := map[*node]*target{}
+	deleted := map[*mimetree.Node]int{}
+	last := map[*mimetree.Node]*target{}
 	for _, tg := range targets {
-		if tg.del && tg.n.parent != nil {
-			deleted[tg.n.parent]++
-			last[tg.n.parent] = tg
+		if tg.del && tg.n.Parent != nil {
+			deleted[tg.n.Parent]++
+			last[tg.n.Parent] = tg
 		}
 	}
 	for p, n := range deleted {
-		if n == len(p.kids) {
+		if n == len(p.Kids) {
 			last[p].del = false
 		}
 	}
@@ -89,13 +106,13 @@ func keepOne(targets []*target) {
 
 // editor collects the splices and header edits of one rebuild.
 type editor struct {
-	t       *tree
+	t       *mimetree.Tree
 	opt     Options
 	nl      string
 	splices []edit
 	set     []Field
 	del     []string
-	mixed   map[*node]bool // parents already turned into multipart/mixed
+	mixed   map[*mimetree.Node]bool // parents already turned into multipart/mixed
 	wrap    bool
 }
 
@@ -107,23 +124,23 @@ func (e *editor) target(tg *target) {
 	n := tg.n
 	text := bytes.Join(tg.texts, []byte("\n"))
 	switch {
-	case n.top:
+	case n.Top:
 		cte, enc := EncodeText(text, e.nl)
-		e.splices = append(e.splices, edit{0, len(e.t.body), enc})
+		e.splices = append(e.splices, edit{0, len(e.t.Body), enc})
 		e.set = append(e.set, Field{"MIME-Version", "1.0"},
 			Field{"Content-Type", "text/plain; charset=utf-8"},
 			Field{"Content-Transfer-Encoding", cte})
 		e.del = append(e.del, contentFields...)
 	case tg.del:
-		e.splices = append(e.splices, edit{n.delim, n.end, nil})
+		e.splices = append(e.splices, edit{n.Delim, n.End, nil})
 	default:
 		part := e.part(text, tg.filename, e.opt.InlineParts || tg.convert, tg.convert)
-		if n.noBreak || n.end == len(e.t.body) {
+		if n.NoBreak || n.End == len(e.t.Body) {
 			part = append(part, e.nl...)
 		}
-		e.splices = append(e.splices, edit{n.start, n.end, part})
-		if !tg.convert || n.parent == nil || n.parent.mt.typ != "multipart/alternative" {
-			e.toMixed(n.parent)
+		e.splices = append(e.splices, edit{n.Start, n.End, part})
+		if !tg.convert || n.Parent == nil || n.Parent.Type.Type != "multipart/alternative" {
+			e.toMixed(n.Parent)
 		}
 	}
 }
@@ -154,27 +171,27 @@ func (e *editor) part(text []byte, filename string, inline, unnamed bool) []byte
 // toMixed turns a multipart/alternative or multipart/related parent into
 // multipart/mixed, as MailScanner does: a reader would otherwise see only
 // one alternative, or the warning hidden as a related resource.
-func (e *editor) toMixed(p *node) {
-	if p == nil || e.mixed[p] || (p.mt.typ != "multipart/alternative" && p.mt.typ != "multipart/related") {
+func (e *editor) toMixed(p *mimetree.Node) {
+	if p == nil || e.mixed[p] || (p.Type.Type != "multipart/alternative" && p.Type.Type != "multipart/related") {
 		return
 	}
 	if e.mixed == nil {
-		e.mixed = map[*node]bool{}
+		e.mixed = map[*mimetree.Node]bool{}
 	}
 	e.mixed[p] = true
-	f, ok := lookup(p.fields, "Content-Type")
+	f, ok := mimetree.Lookup(p.Fields, "Content-Type")
 	if !ok {
 		return
 	}
-	if p.top {
-		if v, ok := mixedValue(f.value); ok {
+	if p.Top {
+		if v, ok := mixedValue(f.Value); ok {
 			e.set = append(e.set, Field{"Content-Type", v})
 		}
 		return
 	}
-	raw := e.t.body[f.colon+1 : f.end]
+	raw := e.t.Body[f.Colon+1 : f.End]
 	if i, j, ok := subtypeSpan(raw); ok {
-		e.splices = append(e.splices, edit{f.colon + 1 + i, f.colon + 1 + j, []byte("mixed")})
+		e.splices = append(e.splices, edit{f.Colon + 1 + i, f.Colon + 1 + j, []byte("mixed")})
 	}
 }
 
@@ -211,20 +228,20 @@ func isToken(c byte) bool {
 // warning puts the inline warning first: a new first part of a top-level
 // multipart/mixed, or else a wrapping multipart/mixed.
 func (e *editor) warning() {
-	root := e.t.root
-	if !root.isMultipart() || root.mt.typ != "multipart/mixed" || len(root.kids) == 0 {
+	root := e.t.Root
+	if !root.IsMultipart() || root.Type.Type != "multipart/mixed" || len(root.Kids) == 0 {
 		e.wrap = true
 		return
 	}
-	k := root.kids[0]
-	dash := "--" + root.mt.params["boundary"]
+	k := root.Kids[0]
+	dash := "--" + root.Type.Params["boundary"]
 	part := e.part(e.opt.InlineWarning, "", true, true)
 	var ins []byte
-	if k.delim < k.dline { // a line break precedes the first delimiter: put ours before it
+	if k.Delim < k.DelimLine { // a line break precedes the first delimiter: put ours before it
 		ins = append([]byte(e.nl+dash+e.nl), part...)
 		ins = bytes.TrimSuffix(ins, []byte(e.nl))
 	} else {
 		ins = append([]byte(dash+e.nl), part...)
 	}
-	e.splices = append(e.splices, edit{k.delim, k.delim, ins})
+	e.splices = append(e.splices, edit{k.Delim, k.Delim, ins})
 }

@@ -3,6 +3,8 @@ package rebuild
 import (
 	"bytes"
 	"testing"
+
+	"github.com/qscan/qscan/pkg/mimetree"
 )
 
 // FuzzRebuild feeds arbitrary messages with a replacement of a part (by
@@ -30,18 +32,18 @@ func FuzzRebuild(f *testing.F) {
 		if err != nil {
 			t.Fatalf("walk failed after Rebuild succeeded: %v", err)
 		}
-		n, err := tr.find(path)
+		n, err := find(tr, path)
 		if err != nil {
 			t.Fatalf("find failed after Rebuild succeeded: %v", err)
 		}
-		if n.top || warn {
+		if n.Top || warn {
 			return
 		}
 		// Nothing before the part (or its parent's Content-Type) may change.
-		keep := n.delim
-		for p := n.parent; p != nil; p = p.parent {
-			if f, ok := lookup(p.fields, "Content-Type"); ok && !p.top && f.start < keep {
-				keep = f.start
+		keep := n.Delim
+		for p := n.Parent; p != nil; p = p.Parent {
+			if f, ok := mimetree.Lookup(p.Fields, "Content-Type"); ok && !p.Top && f.Start < keep {
+				keep = f.Start
 			}
 		}
 		if keep > 0 && !bytes.Equal(res.Body[:keep], body[:keep]) {

@@ -12,6 +12,7 @@ import (
 	"github.com/jhillyerd/enmime/v2"
 
 	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/mimetree"
 )
 
 var update = flag.Bool("update", false, "rewrite the testdata/*.want golden files")
@@ -32,7 +33,7 @@ type goldenCase struct {
 // splitMessage cuts a whole message into its header block (with the last
 // line break) and body, as the qf and df hold them.
 func splitMessage(raw []byte) (header, body []byte) {
-	hdrEnd, bodyStart := splitHeader(raw, 0, len(raw))
+	hdrEnd, bodyStart := mimetree.SplitHeader(raw, 0, len(raw))
 	return raw[:hdrEnd], raw[bodyStart:]
 }
 
@@ -107,35 +108,35 @@ func checkKept(t *testing.T, header, body []byte, repl []Replacement, out []byte
 	if err != nil {
 		t.Fatal(err)
 	}
-	hit := map[*node]bool{}
+	hit := map[*mimetree.Node]bool{}
 	for _, r := range repl {
-		n, err := tr.find(r.MIMEPath)
+		n, err := find(tr, r.MIMEPath)
 		if err != nil {
 			t.Fatal(err)
 		}
 		hit[n] = true
 	}
 	pos := 0
-	var visit func(n *node)
-	visit = func(n *node) {
-		for p := n; p != nil; p = p.parent {
+	var visit func(n *mimetree.Node)
+	visit = func(n *mimetree.Node) {
+		for p := n; p != nil; p = p.Parent {
 			if hit[p] {
 				return
 			}
 		}
-		if len(n.kids) > 0 {
-			for _, k := range n.kids {
+		if len(n.Kids) > 0 {
+			for _, k := range n.Kids {
 				visit(k)
 			}
 			return
 		}
-		if n.top {
+		if n.Top {
 			return
 		}
-		seg := body[n.bodyStart:n.end]
+		seg := body[n.BodyStart:n.End]
 		i := bytes.Index(out[pos:], seg)
 		if i < 0 {
-			t.Errorf("part %s (%q...) not kept byte for byte in order", n.path, firstBytes(seg))
+			t.Errorf("part %s (%q...) not kept byte for byte in order", n.Path, firstBytes(seg))
 			return
 		}
 		pos += i + len(seg)
@@ -145,16 +146,16 @@ func checkKept(t *testing.T, header, body []byte, repl []Replacement, out []byte
 	}
 }
 
-func sortedLeaves(tr *tree) []*node {
-	var out []*node
-	for _, n := range tr.paths {
-		if len(n.kids) == 0 && n.proxy == nil && n.inner == nil {
+func sortedLeaves(tr *mimetree.Tree) []*mimetree.Node {
+	var out []*mimetree.Node
+	for _, n := range tr.Paths {
+		if len(n.Kids) == 0 && n.Proxy == nil && n.Inner == nil {
 			out = append(out, n)
 		}
 	}
 	// order of appearance in the body
 	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].bodyStart < out[j-1].bodyStart; j-- {
+		for j := i; j > 0 && out[j].BodyStart < out[j-1].BodyStart; j-- {
 			out[j], out[j-1] = out[j-1], out[j]
 		}
 	}

@@ -3,7 +3,7 @@
 // and keeps every other byte as it was.
 //
 // The body is never re-encoded by a MIME library. Rebuild walks the MIME
-// structure on the raw bytes (boundaries, nested multiparts,
+// structure on the raw bytes with pkg/mimetree (boundaries, nested multiparts,
 // message/rfc822), cuts out the byte range of each named part and puts a
 // text/plain part in its place. The top-level header stays with the caller
 // (sendmail keeps it in the qf file): when it must change, Result lists
@@ -20,6 +20,7 @@ import (
 	"sort"
 
 	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/mimetree"
 )
 
 var (
@@ -28,7 +29,7 @@ var (
 	ErrNoPart = errors.New("rebuild: no such part")
 	// ErrTooComplex means the body exceeds Options.MaxDepth or MaxParts,
 	// or its structure leaves no clean place for an edit.
-	ErrTooComplex = errors.New("rebuild: message too complex")
+	ErrTooComplex = mimetree.ErrTooComplex
 	// ErrAmbiguous means an independent MIME library (enmime) reads a
 	// part to be replaced differently (malformed MIME): quarantine the
 	// message rather than guess.
@@ -40,8 +41,8 @@ var (
 
 // Defaults of Options.
 const (
-	DefaultMaxDepth        = 50
-	DefaultMaxParts        = 1000
+	DefaultMaxDepth        = mimetree.DefaultMaxDepth
+	DefaultMaxParts        = mimetree.DefaultMaxParts
 	DefaultMaxTextBytes    = 64 << 10
 	DefaultWarningFilename = "VirusWarning.txt"
 )
@@ -155,15 +156,15 @@ func Rebuild(header, body []byte, repl []Replacement, opt Options) (Result, erro
 	if err != nil {
 		return Result{}, err
 	}
-	targets, err := t.targets(repl)
+	tgs, err := targets(t, repl)
 	if err != nil {
 		return Result{}, err
 	}
-	if err := t.verify(header, targets); err != nil {
+	if err := verify(t, header, tgs, opt.MaxDepth); err != nil {
 		return Result{}, err
 	}
 	e := &editor{t: t, opt: opt, nl: lineBreak(body)}
-	for _, tg := range targets {
+	for _, tg := range tgs {
 		e.target(tg)
 	}
 	if len(opt.InlineWarning) > 0 {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jhillyerd/enmime/v2"
 
+	"github.com/qscan/qscan/pkg/mimetree"
 	"github.com/qscan/qscan/pkg/sendmail"
 )
 
@@ -46,7 +47,7 @@ func enmimeLeaves(t *testing.T, raw []byte, prefix string, out map[string][]byte
 		if strings.HasPrefix(ct, "multipart/") && len(n.Content) == 0 {
 			return // pkg/explode skips empty multiparts
 		}
-		if (ct == "message/rfc822" || ct == "message/global") && isIdentityCTE(n.Header.Get("Content-Transfer-Encoding")) {
+		if (ct == "message/rfc822" || ct == "message/global") && mimetree.IsIdentityCTE(n.Header.Get("Content-Transfer-Encoding")) {
 			enmimeLeaves(t, n.Content, path, out)
 			return
 		}
@@ -64,9 +65,9 @@ func ourLeaves(t *testing.T, raw []byte) map[string][]byte {
 		t.Fatalf("walk: %v", err)
 	}
 	out := map[string][]byte{}
-	for path, n := range tr.paths {
-		if len(n.kids) == 0 && n.inner == nil && !n.isMultipart() {
-			out[path] = body[n.bodyStart:n.end]
+	for path, n := range tr.Paths {
+		if len(n.Kids) == 0 && n.Inner == nil && !n.IsMultipart() {
+			out[path] = body[n.BodyStart:n.End]
 		}
 	}
 	return out

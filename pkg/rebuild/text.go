@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/mimetree"
 )
 
 // maxFilename bounds a replacement part's file name, in bytes.
@@ -122,16 +123,16 @@ func (e *editor) wrapBody(header []byte, res Result) Result {
 	effective := message.EditHeader(header, res.Edits())
 	var inner bytes.Buffer
 	var moved []string
-	for _, f := range parseFields(effective, 0, len(effective)) {
-		name := strings.ToLower(f.name)
+	for _, f := range mimetree.Fields(effective, 0, len(effective)) {
+		name := strings.ToLower(f.Name)
 		if !strings.HasPrefix(name, "content-") || name == "content-length" {
 			continue
 		}
-		raw := bytes.TrimRight(effective[f.start:f.end], "\r\n")
+		raw := bytes.TrimRight(effective[f.Start:f.End], "\r\n")
 		inner.Write(raw)
 		inner.WriteString(e.nl)
 		if name != "content-type" {
-			moved = appendName(moved, f.name)
+			moved = appendName(moved, f.Name)
 		}
 	}
 	var body bytes.Buffer

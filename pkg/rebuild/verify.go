@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/jhillyerd/enmime/v2"
+
+	"github.com/qscan/qscan/pkg/mimetree"
 )
 
 // libParts maps MIME paths to the parts an independent MIME library
@@ -42,7 +44,7 @@ func readLib(raw []byte, prefix string, out libParts, depth, maxDepth int) error
 		}
 		ct := strings.ToLower(n.ContentType)
 		if n.FirstChild == nil && (ct == "message/rfc822" || ct == "message/global") &&
-			isIdentityCTE(n.Header.Get("Content-Transfer-Encoding")) {
+			mimetree.IsIdentityCTE(n.Header.Get("Content-Transfer-Encoding")) {
 			if err := readLib(n.Content, path, out, depth+1, maxDepth); err != nil {
 				return err
 			}
@@ -54,37 +56,45 @@ func readLib(raw []byte, prefix string, out libParts, depth, maxDepth int) error
 // verify checks that each target's bytes are what the MIME library sees
 // at the same path: where the two readings of a malformed message differ,
 // Rebuild could cut a clean part and leave the one that was found bad.
-func (t *tree) verify(header []byte, targets []*target) error {
-	raw := make([]byte, 0, len(header)+2+len(t.body))
+func verify(t *mimetree.Tree, header []byte, targets []*target, maxDepth int) error {
+	raw := make([]byte, 0, len(header)+2+len(t.Body))
 	raw = append(raw, header...)
 	if len(raw) > 0 && raw[len(raw)-1] != '\n' {
 		raw = append(raw, '\n')
 	}
 	raw = append(raw, '\n')
-	raw = append(raw, t.body...)
+	raw = append(raw, t.Body...)
 	lib := libParts{}
-	if err := readLib(raw, "", lib, 0, t.opt.MaxDepth); err != nil {
+	if err := readLib(raw, "", lib, 0, maxDepth); err != nil {
 		return err
 	}
 	for _, tg := range targets {
 		n := tg.n
-		if n.top {
+		if n.Top {
 			continue // the whole body goes, whoever reads it
 		}
-		p, ok := lib[n.path]
+		p, ok := lib[n.Path]
 		if !ok {
-			return fmt.Errorf("rebuild verify %s: %w: the MIME library sees no such part", n.path, ErrAmbiguous)
+			return fmt.Errorf("rebuild verify %s: %w: the MIME library sees no such part", n.Path, ErrAmbiguous)
 		}
-		if n.isMultipart() || p.FirstChild != nil {
-			if n.isMultipart() != (p.FirstChild != nil) {
-				return fmt.Errorf("rebuild verify %s: %w: multipart on one reading only", n.path, ErrAmbiguous)
+		if n.IsMultipart() || p.FirstChild != nil {
+			if n.IsMultipart() != (p.FirstChild != nil) {
+				return fmt.Errorf("rebuild verify %s: %w: multipart on one reading only", n.Path, ErrAmbiguous)
 			}
 			continue
 		}
-		ours := bytes.TrimRight(t.body[n.bodyStart:n.end], "\r\n")
+		ours := bytes.TrimRight(t.Body[n.BodyStart:n.End], "\r\n")
 		if !bytes.Equal(ours, bytes.TrimRight(p.Content, "\r\n")) {
-			return fmt.Errorf("rebuild verify %s: %w: the MIME library reads other bytes there", n.path, ErrAmbiguous)
+			return fmt.Errorf("rebuild verify %s: %w: the MIME library reads other bytes there", n.Path, ErrAmbiguous)
 		}
 	}
 	return nil
+}
+
+// join puts a MIME path below prefix, as the walk numbers them.
+func join(prefix, id string) string {
+	if prefix == "" {
+		return id
+	}
+	return prefix + "." + id
 }

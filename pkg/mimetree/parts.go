@@ -1,12 +1,12 @@
-package rebuild
+package mimetree
 
 // Entity is one MIME entity of a message level, located in the message's
 // bytes. Parts returns them for pkg/explode, so that the parts the checks
-// look at are, byte for byte and path for path, the parts Rebuild
+// look at are, byte for byte and path for path, the parts pkg/rebuild
 // replaces.
 type Entity struct {
-	// Path is the MIME path ("1", "2.1" ...) as Replacement.MIMEPath takes
-	// it; "" for a top-level multipart.
+	// Path is the MIME path ("1", "2.1" ...) as rebuild.Replacement.MIMEPath
+	// takes it; "" for a top-level multipart.
 	Path string
 	// Header is the entity's header block; for the single body of a
 	// message it is the message header.
@@ -30,29 +30,29 @@ type Entity struct {
 // and copies no body bytes; it fails with ErrTooComplex beyond maxParts
 // parts or maxDepth nested multiparts (0: the defaults).
 func Parts(raw []byte, maxParts, maxDepth int) ([]Entity, error) {
-	hdrEnd, bodyStart := splitHeader(raw, 0, len(raw))
+	hdrEnd, bodyStart := SplitHeader(raw, 0, len(raw))
 	header, body := raw[:hdrEnd:hdrEnd], raw[bodyStart:]
-	t, err := walkLevel(header, body, Options{MaxParts: maxParts, MaxDepth: maxDepth}.withDefaults(), true)
+	t, err := Walk(header, body, Options{MaxParts: maxParts, MaxDepth: maxDepth, Shallow: true})
 	if err != nil {
 		return nil, err
 	}
 	var out []Entity
-	var visit func(n *node, level int)
-	visit = func(n *node, level int) {
-		e := Entity{Path: n.path, Body: body[n.bodyStart:n.end:n.end], Level: level}
-		if n.top {
+	var visit func(n *Node, level int)
+	visit = func(n *Node, level int) {
+		e := Entity{Path: n.Path, Body: body[n.BodyStart:n.End:n.End], Level: level}
+		if n.Top {
 			e.Header = header
 		} else {
-			e.Header = body[n.start:n.bodyStart:n.bodyStart]
+			e.Header = body[n.Start:n.BodyStart:n.BodyStart]
 		}
-		if n.isMultipart() {
-			e.Multipart, e.Boundary = true, n.mt.params["boundary"]
+		if n.IsMultipart() {
+			e.Multipart, e.Boundary = true, n.Type.Params["boundary"]
 		}
 		out = append(out, e)
-		for _, k := range n.kids {
+		for _, k := range n.Kids {
 			visit(k, level+1)
 		}
 	}
-	visit(t.root, 0)
+	visit(t.Root, 0)
 	return out, nil
 }
