@@ -28,7 +28,7 @@ unit:
 # and an SMTP sink on loopback (QSCAN_STACK_PORTS=N: the stack with offset N), runs the engines' TestReal* tests
 # against the real clamd (the clamd client, clamdscan) and spamd (the client, the spam stage), failing if one of
 # them skipped, and test/ against the real binary, stops.
-REAL_PKGS := ./pkg/virus/clamd ./pkg/virus/command ./pkg/spam/spamd ./pkg/spam/stage
+REAL_PKGS := ./pkg/virus/clamd ./pkg/virus/command ./pkg/spam/spamd ./pkg/spamcheck
 e2e: build
 	scripts/teststack start
 	eval "$$(scripts/teststack env)" \
