@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/qscan/qscan/test/stackutil"
 )
 
 // corpusDir is ../shared/corpus beside the checkout, where CI puts the
@@ -186,7 +188,7 @@ func attachmentMessage(name string, data []byte) []byte {
 	return []byte(fmt.Sprintf("From: sender@example.org\nTo: bob@example.test\nSubject: corpus file %s\nMIME-Version: 1.0\n"+
 		"Content-Type: multipart/mixed; boundary=\"corpus-file\"\n\n--corpus-file\nContent-Type: text/plain\n\nthe file %s\n"+
 		"--corpus-file\nContent-Type: application/octet-stream; name=%q\nContent-Disposition: attachment; filename=%q\n"+
-		"Content-Transfer-Encoding: base64\n\n%s--corpus-file--\n", name, name, name, name, base64Lines(data)))
+		"Content-Transfer-Encoding: base64\n\n%s--corpus-file--\n", name, name, name, name, stackutil.Base64Lines(data)))
 }
 
 // withMessageID returns text with LF line ends, without a leading mbox

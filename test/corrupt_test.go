@@ -20,9 +20,10 @@ import (
 func TestCorruptQueueFiles(t *testing.T) {
 	s := stack(t)
 	clean(t, s)
-	bin := qscanBin(t)
+	bin := stackutil.Binary(t)
 	// A good message and a NUL-byte message, both through the real sendmail.
-	goodID, good := message(1, "corrupt-good")
+	gen := stackutil.Message("e2e", 1, "corrupt-good", false)
+	goodID, good := gen.ID, gen.Raw
 	if err := stackutil.Submit(s.SMTPIn, "sender@example.org", []string{"bob@example.test"}, good); err != nil {
 		t.Fatal(err)
 	}

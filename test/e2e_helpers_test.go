@@ -3,34 +3,14 @@
 package test
 
 import (
-	"bytes"
 	"cmp"
 	"fmt"
-	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/qscan/qscan/test/stackutil"
 )
-
-// qscanBin is the binary under test (make e2e sets QSCAN_BIN).
-func qscanBin(t *testing.T) string {
-	t.Helper()
-	if b := os.Getenv("QSCAN_BIN"); b != "" {
-		return b
-	}
-	b := filepath.Join(t.TempDir(), "qscan")
-	out, err := exec.Command("go", "build", "-o", b, "../cmd/qscan").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return b
-}
 
 // stack returns the running test stack (sendmail-in and the sink),
 // starting it when possible.
@@ -96,77 +76,4 @@ func virusSection(s stackutil.Stack, clamd bool) string {
 		return fmt.Sprintf("[virus]\nscanners = [\"clamd\"]\n[virus.clamd]\nsocket = %q\n", s.ClamdSocket)
 	}
 	return "[virus]\nscanners = [\"builtin\"]\n[virus.builtin]\nsignatures = \"\"\n"
-}
-
-// daemon is a running `qscan run`.
-type daemon struct {
-	cmd *exec.Cmd
-	log *bytes.Buffer
-}
-
-func startDaemon(t *testing.T, bin, cfg string, logBuf *bytes.Buffer) *daemon {
-	t.Helper()
-	cmd := exec.Command(bin, "run", "-c", cfg)
-	cmd.Stderr = logBuf
-	cmd.Stdout = logBuf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	return &daemon{cmd: cmd, log: logBuf}
-}
-
-func (d *daemon) kill() {
-	syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
-	d.cmd.Wait()
-}
-
-func (d *daemon) stop(t *testing.T) {
-	t.Helper()
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- d.cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("qscan run exited with %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		d.kill()
-		t.Error("qscan run did not stop on SIGTERM")
-	}
-}
-
-// message builds test message n: a varied, deterministic mix (plain text,
-// 8-bit, multipart with attachments, long folded headers, dot lines).
-func message(n int, tag string) (msgID string, raw []byte) {
-	r := rand.New(rand.NewPCG(uint64(n), 42))
-	msgID = fmt.Sprintf("<%s-%d@e2e.example>", tag, n)
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "From: Sender %d <sender%d@example.org>\nTo: rcpt%d@example.test\n", n, n, n%7)
-	fmt.Fprintf(&b, "Subject: e2e %s message %d\nDate: Sun, 22 Nov 2026 08:07:06 +0000\nMessage-ID: %s\n", tag, n, msgID)
-	if n%5 == 0 {
-		b.WriteString("X-Long: " + strings.Repeat("word ", 100) + "\n\t" + strings.Repeat("more ", 100) + "\n")
-	}
-	b.WriteString("MIME-Version: 1.0\n")
-	switch n % 4 {
-	case 0, 1:
-		b.WriteString("Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n")
-		for i := 0; i < 3+r.IntN(40); i++ {
-			fmt.Fprintf(&b, "Line %d of message %d: caf\xc3\xa9 na\xc3\xafve %x\n", i, n, r.Uint64())
-		}
-		b.WriteString(".\n..leading dots survive\n")
-	default:
-		bd := fmt.Sprintf("b-%d", n)
-		fmt.Fprintf(&b, "Content-Type: multipart/mixed; boundary=%q\n\n--%s\nContent-Type: text/plain\n\nsee attachment\n--%s\n", bd, bd, bd)
-		fmt.Fprintf(&b, "Content-Type: application/octet-stream\nContent-Disposition: attachment; filename=\"data%d.bin\"\nContent-Transfer-Encoding: base64\n\n", n)
-		data := make([]byte, 200+r.IntN(20000))
-		for i := range data {
-			data[i] = byte(r.UintN(256))
-		}
-		enc := base64Lines(data)
-		b.WriteString(enc)
-		fmt.Fprintf(&b, "--%s--\n", bd)
-	}
-	return msgID, b.Bytes()
 }

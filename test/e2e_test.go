@@ -47,7 +47,8 @@ func TestThroughRealSendmail(t *testing.T) {
 	s := stack(t)
 	msgs := map[string]*passMsg{}
 	for i := 0; i < 200; i++ {
-		id, raw := message(i, "pass")
+		gen := stackutil.Message("e2e", i, "pass", false)
+		id, raw := gen.ID, gen.Raw
 		msgs[id] = &passMsg{from: "generated", raw: raw}
 	}
 	passThrough(t, s, writeConfig(t, s, cfgOpts{noKick: true, maxMessages: 30}), msgs)
@@ -73,10 +74,11 @@ func TestDaemonKick(t *testing.T) {
 	s := stack(t)
 	clean(t, s)
 	var logBuf bytes.Buffer
-	d := startDaemon(t, qscanBin(t), writeConfig(t, s, cfgOpts{maxMessages: 30}), &logBuf)
-	defer d.stop(t)
+	d := stackutil.StartDaemon(t, stackutil.Binary(t), writeConfig(t, s, cfgOpts{maxMessages: 30}), stackutil.DaemonOpts{Log: &logBuf, Group: true})
+	defer d.Shutdown(t)
 	time.Sleep(300 * time.Millisecond)
-	id, raw := message(7, "kick")
+	gen := stackutil.Message("e2e", 7, "kick", false)
+	id, raw := gen.ID, gen.Raw
 	if err := stackutil.Submit(s.SMTPIn, "sender@example.org", []string{"bob@example.test"}, raw); err != nil {
 		t.Fatal(err)
 	}
@@ -91,11 +93,12 @@ func TestDaemonKick(t *testing.T) {
 func TestCrashExactlyOnce(t *testing.T) {
 	s := stack(t)
 	clean(t, s)
-	bin := qscanBin(t)
+	bin := stackutil.Binary(t)
 	const n = 500
 	msgs := map[string][]byte{}
 	for i := 0; i < n; i++ {
-		id, raw := message(i, "crash")
+		gen := stackutil.Message("e2e", i, "crash", false)
+		id, raw := gen.ID, gen.Raw
 		msgs[id] = raw
 	}
 	submitAll(t, s, msgs)
@@ -105,9 +108,9 @@ func TestCrashExactlyOnce(t *testing.T) {
 	var logBuf bytes.Buffer
 	kills := 0
 	for kills < 12 {
-		d := startDaemon(t, bin, cfg, &logBuf)
+		d := stackutil.StartDaemon(t, bin, cfg, stackutil.DaemonOpts{Log: &logBuf, Group: true})
 		time.Sleep(time.Duration(20+r.IntN(250)) * time.Millisecond)
-		d.kill()
+		d.Kill()
 		kills++
 		if m, _ := filepath.Glob(filepath.Join(s.Incoming, "qf*")); len(m) == 0 {
 			break

@@ -138,7 +138,7 @@ func TestKickAsQscan(t *testing.T) {
 	cred := asQscan(t)
 	s := stack(t)
 	clean(t, s)
-	bin := qscanBin(t)
+	bin := stackutil.Binary(t)
 	os.Chmod(filepath.Dir(bin), 0o755)
 
 	root, cfg := kickTree(t, cred, privacy(t, s, t.TempDir(), "restrictqrun,restrictexpand"))

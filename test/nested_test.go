@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/qscan/qscan/test/stackutil"
 )
 
 // TestNestedOutgoingRealSendmail: with qf/ df/ xf/ in the outgoing queue,
@@ -18,7 +20,7 @@ import (
 func TestNestedOutgoingRealSendmail(t *testing.T) {
 	s := stack(t)
 	clean(t, s)
-	bin := qscanBin(t)
+	bin := stackutil.Binary(t)
 	// Beside the stack's queues: the same filesystem, so df files are hard
 	// links.
 	nested := filepath.Join(filepath.Dir(s.Outgoing), fmt.Sprintf("mqueue-nested-%d", os.Getpid()))
@@ -30,7 +32,8 @@ func TestNestedOutgoingRealSendmail(t *testing.T) {
 	}
 	msgs := map[string][]byte{}
 	for i := range 5 {
-		id, raw := message(i, "nested")
+		gen := stackutil.Message("e2e", i, "nested", false)
+		id, raw := gen.ID, gen.Raw
 		msgs[id] = raw
 	}
 	submitAll(t, s, msgs)

@@ -69,7 +69,7 @@ func passBatchThrough(t *testing.T, s stackutil.Stack, cfg string, msgs map[stri
 	in := queuedByID(t, s.Incoming)
 	control := copyQueue(t, s.Incoming, t.TempDir())
 	quarantined := quarantineEntries(t, cfg)
-	runOut, err := exec.Command(qscanBin(t), "run", "--once", "-c", cfg).CombinedOutput()
+	runOut, err := exec.Command(stackutil.Binary(t), "run", "--once", "-c", cfg).CombinedOutput()
 	if err != nil {
 		t.Fatalf("qscan run --once: %v\n%s", err, lastLines(string(runOut), 20))
 	}

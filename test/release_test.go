@@ -3,7 +3,6 @@
 package test
 
 import (
-	"archive/zip"
 	"bytes"
 	"encoding/json"
 	"os/exec"
@@ -21,20 +20,20 @@ import (
 func TestBlockedMemberAndRelease(t *testing.T) {
 	s := stack(t)
 	clean(t, s)
-	inner := zipOf(t, "invoice.pdf.exe", []byte("MZ this is not a pdf"))
-	outer := zipOf(t, "inner.zip", inner)
+	inner := stackutil.ZipOf(map[string][]byte{"invoice.pdf.exe": []byte("MZ this is not a pdf")})
+	outer := stackutil.ZipOf(map[string][]byte{"inner.zip": inner})
 	notes := "keep these notes\nbyte for byte\n"
 	raw := []byte("From: sender@example.org\nTo: bob@example.test\nSubject: your invoice\nMessage-ID: <invoice@e2e.example>\n" +
 		"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"B1\"\n\n--B1\nContent-Type: text/plain\n\nPlease pay.\n" +
 		"--B1\nContent-Type: application/zip; name=\"outer.zip\"\nContent-Disposition: attachment; filename=\"outer.zip\"\n" +
-		"Content-Transfer-Encoding: base64\n\n" + base64Lines(outer) +
+		"Content-Transfer-Encoding: base64\n\n" + stackutil.Base64Lines(outer) +
 		"--B1\nContent-Type: text/plain; name=\"notes.txt\"\nContent-Disposition: attachment; filename=\"notes.txt\"\n\n" + notes + "--B1--\n")
 	if err := stackutil.Submit(s.SMTPIn, "sender@example.org", []string{"bob@example.test"}, raw); err != nil {
 		t.Fatal(err)
 	}
 	waitQueued(t, s.Incoming, 1)
 	cfg := writeConfig(t, s, cfgOpts{noKick: true, maxMessages: 30})
-	bin := qscanBin(t)
+	bin := stackutil.Binary(t)
 	if out, err := exec.Command(bin, "run", "--once", "-c", cfg).CombinedOutput(); err != nil {
 		t.Fatalf("qscan run --once: %v\n%s", err, out)
 	}
@@ -43,7 +42,7 @@ func TestBlockedMemberAndRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Contains(got.Data, []byte(base64Lines(outer)[:40])) {
+	if bytes.Contains(got.Data, []byte(stackutil.Base64Lines(outer)[:40])) {
 		t.Error("the blocked zip was delivered")
 	}
 	if !bytes.Contains(got.Data, []byte("\n\n"+notes+"--B1--")) || !bytes.Contains(got.Data, []byte("invoice.pdf.exe")) {
@@ -68,25 +67,12 @@ func TestBlockedMemberAndRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(rel.Data, []byte(base64Lines(outer)[:40])) {
+	if !bytes.Contains(rel.Data, []byte(stackutil.Base64Lines(outer)[:40])) {
 		t.Error("the released message is not the original")
 	}
 	if len(rel.RcptTo) != 1 || rel.RcptTo[0] != "bob@example.test" {
 		t.Errorf("released to %v", rel.RcptTo)
 	}
-}
-
-func zipOf(t *testing.T, name string, data []byte) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	zw := zip.NewWriter(&b)
-	w, err := zw.Create(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write(data)
-	zw.Close()
-	return b.Bytes()
 }
 
 // quarantineID finds the entry id in `qscan quarantine list --json`

@@ -27,7 +27,8 @@ func TestSpamThroughStack(t *testing.T) {
 	s := stackutil.Require(t, "sink", "sendmail", "spamd")
 	clean(t, s)
 	spamMsg := []byte("From: spammer@example.org\nTo: bob@example.test\nSubject: cheap pills\nMessage-ID: <gtube@e2e.example>\n\n" + gtube + "\n")
-	_, ham := message(3, "ham")
+	gen := stackutil.Message("e2e", 3, "ham", false)
+	ham := gen.Raw
 	for _, m := range [][]byte{spamMsg, ham} {
 		if err := stackutil.Submit(s.SMTPIn, "sender@example.org", []string{"bob@example.test"}, m); err != nil {
 			t.Fatal(err)
@@ -35,7 +36,7 @@ func TestSpamThroughStack(t *testing.T) {
 	}
 	waitQueued(t, s.Incoming, 2)
 	cfg := writeConfig(t, s, cfgOpts{noKick: true, maxMessages: 30, extra: spamConfig(s)})
-	if out, err := exec.Command(qscanBin(t), "run", "--once", "-c", cfg).CombinedOutput(); err != nil {
+	if out, err := exec.Command(stackutil.Binary(t), "run", "--once", "-c", cfg).CombinedOutput(); err != nil {
 		t.Fatalf("qscan run --once: %v\n%s", err, out)
 	}
 	if err := stackutil.Flush(); err != nil {
@@ -80,13 +81,14 @@ func TestSpamdDownDelaysNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Start("spamd")
-	id, raw := message(4, "spamd-down")
+	gen := stackutil.Message("e2e", 4, "spamd-down", false)
+	id, raw := gen.ID, gen.Raw
 	if err := stackutil.Submit(s.SMTPIn, "sender@example.org", []string{"bob@example.test"}, raw); err != nil {
 		t.Fatal(err)
 	}
 	waitQueued(t, s.Incoming, 1)
 	cfg := writeConfig(t, s, cfgOpts{noKick: true, maxMessages: 30, extra: spamConfig(s)})
-	if out, err := exec.Command(qscanBin(t), "run", "--once", "-c", cfg).CombinedOutput(); err != nil {
+	if out, err := exec.Command(stackutil.Binary(t), "run", "--once", "-c", cfg).CombinedOutput(); err != nil {
 		t.Fatalf("qscan run --once: %v\n%s", err, out)
 	}
 	stackutil.Flush()

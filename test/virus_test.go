@@ -3,7 +3,6 @@
 package test
 
 import (
-	"archive/zip"
 	"bytes"
 	"fmt"
 	"os"
@@ -16,21 +15,14 @@ import (
 	"github.com/qscan/qscan/test/stackutil"
 )
 
-const eicar = `X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*`
-
 // nestedEICAR is a message carrying a message/rfc822 whose attachment is
 // a zip holding eicar.com, beside a text part and a harmless attachment.
 func nestedEICAR(t *testing.T, msgID string) []byte {
 	t.Helper()
-	var zb bytes.Buffer
-	zw := zip.NewWriter(&zb)
-	w, _ := zw.Create("eicar.com")
-	w.Write([]byte(eicar))
-	zw.Close()
 	inner := "From: x@example.org\nTo: y@example.test\nSubject: inner\nMIME-Version: 1.0\n" +
 		"Content-Type: multipart/mixed; boundary=\"in\"\n\n--in\nContent-Type: text/plain\n\ninner text\n--in\n" +
 		"Content-Type: application/zip; name=\"files.zip\"\nContent-Disposition: attachment; filename=\"files.zip\"\n" +
-		"Content-Transfer-Encoding: base64\n\n" + base64Lines(zb.Bytes()) + "--in--\n"
+		"Content-Transfer-Encoding: base64\n\n" + stackutil.Base64Lines(stackutil.ZipOf(map[string][]byte{"eicar.com": []byte(stackutil.EICAR)})) + "--in--\n"
 	return []byte(fmt.Sprintf("From: sender@example.org\nTo: bob@example.test\nSubject: forwarded\nMessage-ID: %s\n"+
 		"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"out\"\n\n--out\nContent-Type: text/plain\n\nsee the forwarded message\n"+
 		"--out\nContent-Type: message/rfc822\n\n%s\n--out\nContent-Type: text/plain; name=\"notes.txt\"\n"+
@@ -50,7 +42,7 @@ func TestVirusThroughStack(t *testing.T) {
 	waitQueued(t, s.Incoming, 1)
 	cfg := writeConfig(t, s, cfgOpts{noKick: true, maxMessages: 30, clamd: true,
 		extra: "[notify]\npostmaster = \"postmaster@example.test\"\n"})
-	out, err := exec.Command(qscanBin(t), "run", "--once", "-c", cfg).CombinedOutput()
+	out, err := exec.Command(stackutil.Binary(t), "run", "--once", "-c", cfg).CombinedOutput()
 	if err != nil {
 		t.Fatalf("qscan run --once: %v\n%s", err, out)
 	}
@@ -108,7 +100,8 @@ func TestClamdDownHolds(t *testing.T) {
 	defer s.Start("clamd")
 	var ids []string
 	for i := 0; i < 5; i++ {
-		id, raw := message(i, "clamd-down")
+		gen := stackutil.Message("e2e", i, "clamd-down", false)
+		id, raw := gen.ID, gen.Raw
 		ids = append(ids, id)
 		if err := stackutil.Submit(s.SMTPIn, "sender@example.org", []string{"bob@example.test"}, raw); err != nil {
 			t.Fatal(err)
@@ -116,8 +109,8 @@ func TestClamdDownHolds(t *testing.T) {
 	}
 	waitQueued(t, s.Incoming, 5)
 	var logBuf bytes.Buffer
-	d := startDaemon(t, qscanBin(t), writeConfig(t, s, cfgOpts{maxMessages: 30, clamd: true, retry: "10m"}), &logBuf)
-	defer d.stop(t)
+	d := stackutil.StartDaemon(t, stackutil.Binary(t), writeConfig(t, s, cfgOpts{maxMessages: 30, clamd: true, retry: "10m"}), stackutil.DaemonOpts{Log: &logBuf, Group: true})
+	defer d.Shutdown(t)
 	time.Sleep(3 * time.Second)
 	if m, _ := filepath.Glob(filepath.Join(s.Outgoing, "qf*")); len(m) != 0 {
 		t.Fatalf("%d messages went out while clamd was down", len(m))

@@ -1,7 +1,6 @@
 package explode
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,10 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qscan/qscan/internal/golden"
 	"github.com/qscan/qscan/pkg/message"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // dump renders a Result as stable text for golden files.
 func dump(r *Result) string {
@@ -58,20 +56,7 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := dump(explodeFile(t, raw, DefaultLimits()))
-			want := strings.TrimSuffix(in, ".eml") + ".want"
-			if *update {
-				if err := os.WriteFile(want, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			w, err := os.ReadFile(want)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if got != string(w) {
-				t.Errorf("Explode(%s) mismatch\n--- want\n%s--- got\n%s", in, w, got)
-			}
+			golden.Check(t, strings.TrimSuffix(in, ".eml")+".want", []byte(got))
 		})
 	}
 }

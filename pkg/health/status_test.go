@@ -3,16 +3,15 @@ package health
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/status.want")
+	"github.com/qscan/qscan/internal/golden"
+)
 
 var t0 = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 
@@ -39,19 +38,7 @@ func TestStatusFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "status.want")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("status file differs from %s (run with -update if intended):\n%s", golden, got)
-	}
+	golden.Check(t, filepath.Join("testdata", "status.want"), got)
 	fi, err := os.Stat(filepath.Join(dir, StatusFile))
 	if err != nil {
 		t.Fatal(err)

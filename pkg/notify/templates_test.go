@@ -3,15 +3,14 @@ package notify
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
-)
 
-var update = flag.Bool("update", false, "rewrite the testdata golden files")
+	"github.com/qscan/qscan/internal/golden"
+)
 
 const reportsDir = "../../etc/reports"
 
@@ -75,7 +74,7 @@ func TestRenderShipped(t *testing.T) {
 					}
 				}
 			}
-			golden(t, filepath.Join("testdata/render", lang, name+".golden"), got)
+			golden.Check(t, filepath.Join("testdata/render", lang, name+".golden"), got)
 			if needsSubject(name) {
 				s, err := tm.Subject(name, sample(name))
 				if err != nil || s == "" || strings.ContainsAny(s, "\r\n") {
@@ -86,25 +85,6 @@ func TestRenderShipped(t *testing.T) {
 				}
 			}
 		}
-	}
-}
-
-func golden(t *testing.T, file string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(file, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs:\ngot:\n%s\nwant:\n%s", file, got, want)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/jhillyerd/enmime/v2"
+
+	"github.com/qscan/qscan/internal/golden"
 )
 
 const warningText = "This message was classified as spam (score 12.3, required 6).\n" +
@@ -30,7 +32,7 @@ func TestAttachmentGolden(t *testing.T) {
 		h, b := splitMsg(t, raw)
 		res := Attachment(h, b, []byte(warningText), []byte("6AM8Fa4W008391"))
 		out := outgoingMsg(h, res)
-		golden(t, strings.TrimSuffix(file, ".eml")+".want", out)
+		golden.Check(t, strings.TrimSuffix(file, ".eml")+".want", out)
 
 		env, err := enmime.ReadEnvelope(bytes.NewReader(out))
 		if err != nil {

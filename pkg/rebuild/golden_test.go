@@ -3,7 +3,6 @@ package rebuild
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,11 +10,10 @@ import (
 
 	"github.com/jhillyerd/enmime/v2"
 
+	"github.com/qscan/qscan/internal/golden"
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/mimetree"
 )
-
-var update = flag.Bool("update", false, "rewrite the testdata/*.want golden files")
 
 // goldenCase is testdata/NAME.repl.
 type goldenCase struct {
@@ -75,18 +73,7 @@ func TestGolden(t *testing.T) {
 				t.Fatalf("Rebuild: %v", err)
 			}
 			got := outgoing(header, res)
-			if *update {
-				if err := os.WriteFile(name+".want", got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(name + ".want")
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("Rebuild(%s) differs from %s.want:\n%s", eml, name, got)
-			}
+			golden.Check(t, name+".want", got)
 			checkKept(t, header, body, repl, res.Body)
 			checkReadable(t, got, repl, opt)
 		})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jhillyerd/enmime/v2"
 
+	"github.com/qscan/qscan/internal/golden"
 	"github.com/qscan/qscan/pkg/message"
 )
 
@@ -34,22 +35,6 @@ func outgoingMsg(header []byte, res Result) []byte {
 		nl = "\r\n"
 	}
 	return append(append(h, nl...), res.Body...)
-}
-
-func golden(t *testing.T, file string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(file, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs:\ngot:\n%s\nwant:\n%s", file, got, want)
-	}
 }
 
 // htmlLeaves returns the text/html leaves a mail client reads in raw
@@ -116,7 +101,7 @@ func TestStripHTMLGolden(t *testing.T) {
 			t.Errorf("StripHTML(%s).Changed = false, want true", name)
 		}
 		out := outgoingMsg(h, res)
-		golden(t, strings.TrimSuffix(file, ".eml")+".want", out)
+		golden.Check(t, strings.TrimSuffix(file, ".eml")+".want", out)
 		html, plain := readBack(t, out)
 		if len(html) != tt.keptHTML {
 			t.Errorf("StripHTML(%s) leaves %d HTML parts, want %d: %q", name, len(html), tt.keptHTML, html)

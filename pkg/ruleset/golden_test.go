@@ -1,16 +1,15 @@
 package ruleset
 
 import (
-	"flag"
 	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/*.want golden files")
+	"github.com/qscan/qscan/internal/golden"
+)
 
 // TestGolden parses every testdata/NAME.rules, evaluates it for each message
 // in testdata/NAME.cases (if any), and compares the report, or the parse
@@ -24,21 +23,7 @@ func TestGolden(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(file), ".rules")
 		t.Run(name, func(t *testing.T) {
 			got := goldenReport(t, file)
-			wantFile := strings.TrimSuffix(file, ".rules") + ".want"
-			if *update {
-				if err := os.WriteFile(wantFile, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(wantFile)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("%s differs from the report (-want +got):\n-%s\n+%s", wantFile,
-					strings.ReplaceAll(string(want), "\n", "\n-"), strings.ReplaceAll(got, "\n", "\n+"))
-			}
+			golden.Check(t, strings.TrimSuffix(file, ".rules")+".want", []byte(got))
 		})
 	}
 }

@@ -3,7 +3,6 @@ package sendmail
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,9 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+	"github.com/qscan/qscan/internal/golden"
+)
 
 // goldenQfs returns the qf files written by the real sendmail (regen.sh).
 func goldenQfs(t testing.TB) []string {
@@ -77,29 +76,12 @@ func dump(q *Qf) string {
 	return b.String()
 }
 
-func checkGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from what the code produces:\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
-
 func TestGoldenParse(t *testing.T) {
 	for _, path := range goldenQfs(t) {
 		name := strings.TrimSuffix(path, ".qf")
 		t.Run(filepath.Base(name), func(t *testing.T) {
 			q := parseFile(t, path)
-			checkGolden(t, name+".want", []byte(dump(q)))
+			golden.Check(t, name+".want", []byte(dump(q)))
 		})
 	}
 }
@@ -160,7 +142,7 @@ func TestGoldenEdit(t *testing.T) {
 			before := len(q.Recipients())
 			subject := editAll(t, q)
 			out := q.Bytes()
-			checkGolden(t, name+".edited", out)
+			golden.Check(t, name+".edited", out)
 
 			// The edited file must read back with the edits in place.
 			q2, err := ParseQf(bytes.NewReader(out), Limits{})

@@ -3,18 +3,16 @@ package spamcheck
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/qscan/qscan/internal/golden"
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/spam"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/headers")
 
 // headerCase is testdata/headers/NAME.json: the spam result and options.
 type headerCase struct {
@@ -60,25 +58,8 @@ func TestHeadersGolden(t *testing.T) {
 			}
 			got.WriteString("----\n")
 			got.Write(message.EditHeader(header, edits))
-			compareGolden(t, name+".want", got.Bytes())
+			golden.Check(t, name+".want", got.Bytes())
 		})
-	}
-}
-
-func compareGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
 

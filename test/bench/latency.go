@@ -4,17 +4,16 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/qscan/qscan/pkg/sendmail"
+	"github.com/qscan/qscan/test/stackutil"
 )
 
 // latency holds pick-up latencies: qf appearing in the incoming queue to
@@ -41,13 +40,12 @@ func runLatency(bin, root string, msgs [][]byte, n, rate, conc int) (latency, er
 	if err := w.Add(out); err != nil {
 		return latency{}, err
 	}
-	cmd := exec.Command(bin, "run", "-c", cfg)
 	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
+	d, err := stackutil.NewDaemon(bin, cfg, stackutil.DaemonOpts{Log: &stderr})
+	if err != nil {
 		return latency{}, err
 	}
-	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	defer d.Stop()
 	time.Sleep(500 * time.Millisecond)
 
 	var mu sync.Mutex

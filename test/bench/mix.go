@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/qscan/qscan/test/stackutil"
 )
 
 // loadMix returns n messages: a seeded sample of the corpus when it is
@@ -71,10 +73,8 @@ func loadMix(corpus string, n int, seed int64) ([][]byte, string) {
 	return out, source
 }
 
-const eicar = `X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*`
-
 func withEICAR(i int) []byte {
-	return []byte(fmt.Sprintf("From: a@example.org\nTo: b@example.test\nSubject: eicar %d\nMessage-ID: <eicar-%d@bench>\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\nhi\n--b\nContent-Type: application/octet-stream; name=\"eicar.com\"\n\n%s\n--b--\n", i, i, eicar))
+	return []byte(fmt.Sprintf("From: a@example.org\nTo: b@example.test\nSubject: eicar %d\nMessage-ID: <eicar-%d@bench>\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\nhi\n--b\nContent-Type: application/octet-stream; name=\"eicar.com\"\n\n%s\n--b--\n", i, i, stackutil.EICAR))
 }
 
 func synthetic(r *rand.Rand, i int) []byte {

@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/qscan/qscan/test/stackutil"
@@ -37,15 +35,13 @@ func runSMTPLatency(bin, root string, n, rate int) (stackutil.Latencies, error) 
 	if err := os.WriteFile(path, cfg, 0o644); err != nil {
 		return stackutil.Latencies{}, err
 	}
-	cmd := exec.Command(bin, "run", "-c", path)
 	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
+	d, err := stackutil.NewDaemon(bin, path, stackutil.DaemonOpts{Log: &stderr})
+	if err != nil {
 		return stackutil.Latencies{}, err
 	}
 	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
+		d.Stop()
 		s.Empty() // the bench's mail is not for delivery
 	}()
 	// The daemon's start-up scan is not what is measured.

@@ -16,12 +16,9 @@ import (
 	"github.com/qscan/qscan/test/stackutil"
 )
 
-// The test strings, each built in two halves so that this file is not
-// taken for a virus or for spam itself.
-var (
-	eicar = `X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STAN` + `DARD-ANTIVIRUS-TEST-FILE!$H+H*`
-	gtube = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-" + "EMAIL*C.34X"
-)
+// gtube is the GTUBE test string, built in two halves so that this file
+// is not taken for spam itself (stackutil.EICAR is the virus).
+const gtube = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-" + "EMAIL*C.34X"
 
 // mail is a test message with a Message-ID unique to the run.
 type mail struct {
@@ -45,7 +42,7 @@ func (tr *tree) virusMail() mail {
 	return mail{id, []byte("From: sender@example.org\nTo: bob@example.test\nSubject: invoice\nMessage-ID: " + id +
 		"\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b1\"\n\n--b1\nContent-Type: text/plain\n\n" +
 		"the text stays\n--b1\nContent-Type: application/octet-stream; name=\"eicar.com\"\n" +
-		"Content-Disposition: attachment; filename=\"eicar.com\"\n\n" + eicar + "\n--b1--\n")}
+		"Content-Disposition: attachment; filename=\"eicar.com\"\n\n" + stackutil.EICAR + "\n--b1--\n")}
 }
 
 func (tr *tree) spamMail() mail {

@@ -54,7 +54,7 @@ func setUp(t *testing.T) *tree {
 		t.Fatal(err)
 	}
 	tr := &tree{stack: s, repo: filepath.Dir(filepath.Dir(script))}
-	bin := qscanBinary(t)
+	bin := stackutil.Binary(t)
 	if tr.root, err = os.MkdirTemp(filepath.Dir(s.Dir), "qscan-installed-"); err != nil {
 		t.Fatal(err)
 	}
@@ -74,19 +74,6 @@ func setUp(t *testing.T) *tree {
 	tr.pointAtStack(t)
 	t.Cleanup(func() { tr.stopAll(t) })
 	return tr
-}
-
-// qscanBinary returns $QSCAN_BIN, or a binary built from cmd/qscan.
-func qscanBinary(t *testing.T) string {
-	t.Helper()
-	if b := os.Getenv("QSCAN_BIN"); b != "" {
-		return b
-	}
-	b := filepath.Join(t.TempDir(), "qscan")
-	if out, err := exec.Command("go", "build", "-o", b, "../../cmd/qscan").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return b
 }
 
 // makeHost gives the private root what a Debian host with sendmail has

@@ -25,16 +25,16 @@ func TestCrash(t *testing.T) {
 	sc := relScale()
 	s := requireStack(t, "sink", "sendmail")
 	emptyStack(t, s)
-	bin := qscanBin(t)
-	msgs := make([]testMsg, sc.crashMsgs)
+	bin := stackutil.Binary(t)
+	msgs := make([]stackutil.Msg, sc.crashMsgs)
 	for i := range msgs {
-		msgs[i] = genMessage(i, "crash", i%10 == 7)
+		msgs[i] = stackutil.Message("rel", i, "crash", i%10 == 7)
 	}
 	sub := submitParallel(s.SMTPIn, msgs, 4)
 	if sub.Failures > 0 {
 		t.Fatalf("%d messages could not be submitted: %v", sub.Failures, sub.LastErr)
 	}
-	if !waitUntil(2*time.Minute, func() bool { return count(s.Incoming, "qf*") >= len(msgs) }) {
+	if !stackutil.WaitUntil(2*time.Minute, func() bool { return count(s.Incoming, "qf*") >= len(msgs) }) {
 		t.Fatalf("sendmail-in queued %d of %d messages", count(s.Incoming, "qf*"), len(msgs))
 	}
 	quar := filepath.Join(t.TempDir(), "quarantine")
@@ -46,21 +46,21 @@ func TestCrash(t *testing.T) {
 	start := time.Now()
 	kills, busyKills := 0, 0
 	for kills < sc.crashKills {
-		d := startDaemon(t, bin, cfgPath, logFile)
+		d := stackutil.StartDaemon(t, bin, cfgPath, stackutil.DaemonOpts{LogFile: logFile})
 		time.Sleep(time.Duration(20+r.IntN(381)) * time.Millisecond)
 		busy := count(s.Incoming, "qf*") > 0
-		if !d.alive() {
+		if !d.Alive() {
 			t.Fatalf("qscan run exited by itself; log %s", logFile)
 		}
-		d.kill()
+		d.Kill()
 		kills++
 		if busy {
 			busyKills++
 		}
 	}
-	d := startDaemon(t, bin, cfgPath, logFile)
-	drained := waitUntil(10*time.Minute, func() bool { return count(s.Incoming, "[qd]f*") == 0 })
-	d.stop(t)
+	d := stackutil.StartDaemon(t, bin, cfgPath, stackutil.DaemonOpts{LogFile: logFile})
+	drained := stackutil.WaitUntil(10*time.Minute, func() bool { return count(s.Incoming, "[qd]f*") == 0 })
+	d.Shutdown(t)
 	drainTime := time.Since(start)
 	if !drained {
 		t.Errorf("incoming queue not drained: %d files left", count(s.Incoming, "*"))
@@ -70,9 +70,9 @@ func TestCrash(t *testing.T) {
 	}
 	res := checkSinkOnce(t, s, msgs, 5*time.Minute)
 	leftovers := checkOutgoingEmpty(t, s)
-	entries := readLog(logFile)
-	finished := len(grepLog(entries, "recovery: finishing committed batch"))
-	undone := len(grepLog(entries, "recovery: undoing uncommitted batch"))
+	entries := stackutil.ReadLog(logFile)
+	finished := len(stackutil.GrepLog(entries, "recovery: finishing committed batch"))
+	undone := len(stackutil.GrepLog(entries, "recovery: undoing uncommitted batch"))
 	qc := countQuarantine(quar)
 	infected := 0
 	for _, m := range msgs {
@@ -124,7 +124,7 @@ type sinkCheck struct{ lost, dups, unscanned, extra int }
 
 // checkSinkOnce waits for every message at the sink, then checks each
 // arrived exactly once and that infected ones carry no EICAR.
-func checkSinkOnce(t *testing.T, s stackutil.Stack, msgs []testMsg, timeout time.Duration) sinkCheck {
+func checkSinkOnce(t *testing.T, s stackutil.Stack, msgs []stackutil.Msg, timeout time.Duration) sinkCheck {
 	t.Helper()
 	got, err := stackutil.WaitSink(s.SinkDir, len(msgs), timeout)
 	if err != nil {
@@ -134,7 +134,7 @@ func checkSinkOnce(t *testing.T, s stackutil.Stack, msgs []testMsg, timeout time
 	got, _ = stackutil.ReadSink(s.SinkDir)
 	seen := map[string]int{}
 	var res sinkCheck
-	byID := map[string]testMsg{}
+	byID := map[string]stackutil.Msg{}
 	for _, m := range msgs {
 		byID[m.ID] = m
 	}
@@ -150,7 +150,7 @@ func checkSinkOnce(t *testing.T, s stackutil.Stack, msgs []testMsg, timeout time
 			res.unscanned++
 			t.Errorf("%s delivered with EICAR inside", id)
 		}
-		if !m.Infected && string(stackutil.BodyOf(g.Data)) != string(m.body()) {
+		if !m.Infected && string(stackutil.BodyOf(g.Data)) != string(stackutil.BodyOf(m.Raw)) {
 			t.Errorf("%s: body changed on the way", id)
 		}
 	}
@@ -173,7 +173,7 @@ func checkSinkOnce(t *testing.T, s stackutil.Stack, msgs []testMsg, timeout time
 // reports what is left: df without qf, tf, qscan temp files.
 func checkOutgoingEmpty(t *testing.T, s stackutil.Stack) int {
 	t.Helper()
-	waitUntil(2*time.Minute, func() bool { return count(s.Outgoing, "qf*") == 0 })
+	stackutil.WaitUntil(2*time.Minute, func() bool { return count(s.Outgoing, "qf*") == 0 })
 	var left []string
 	for _, pat := range []string{"qf*", "df*", "tf*", "xf*", ".qscan-tmp-*", ".*tmp*"} {
 		m, _ := filepath.Glob(filepath.Join(s.Outgoing, pat))

@@ -26,7 +26,7 @@ import (
 func TestDiskFull(t *testing.T) {
 	sc := relScale()
 	s := requireStack(t, "sendmail") // for sendmail -bp on the result
-	bin := qscanBin(t)
+	bin := stackutil.Binary(t)
 	fs := mountTmpfs(t, "8m")
 	in, out, quar := filepath.Join(fs, "mqueue.in"), filepath.Join(fs, "mqueue"), filepath.Join(fs, "quarantine")
 	for _, d := range []string{in, out, quar} {
@@ -34,9 +34,9 @@ func TestDiskFull(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	msgs := make([]testMsg, sc.diskMsgs)
+	msgs := make([]stackutil.Msg, sc.diskMsgs)
 	for i := range msgs {
-		msgs[i] = genMessage(i, "disk", i%3 == 1)
+		msgs[i] = stackutil.Message("rel", i, "disk", i%3 == 1)
 	}
 	enqueue(t, bin, in, msgs)
 	const free = 320 << 10
@@ -44,39 +44,39 @@ func TestDiskFull(t *testing.T) {
 	cfgPath := writeConfig(t, cfg{incoming: in, outgoing: out, quarantine: quar, maxMessages: 10, postmaster: "postmaster@example.test"})
 	logFile := logPath(t, "qscan")
 	os.Remove(logFile)
-	d := startDaemon(t, bin, cfgPath, logFile)
+	d := stackutil.StartDaemon(t, bin, cfgPath, stackutil.DaemonOpts{LogFile: logFile})
 	defer func() {
-		if d.alive() {
-			d.stop(t)
+		if d.Alive() {
+			d.Shutdown(t)
 		}
 	}()
 	// Wait for the disk to fill and the daemon to settle (nothing moves).
-	waitUntil(60*time.Second, func() bool { return len(grepLog(readLog(logFile), "no space left")) > 0 })
+	stackutil.WaitUntil(60*time.Second, func() bool { return len(stackutil.GrepLog(stackutil.ReadLog(logFile), "no space left")) > 0 })
 	// Stay full for a while: retries (1–2 s apart) must not use up the
 	// processing attempts of messages that did nothing wrong.
 	time.Sleep(sc.outage + 8*time.Second)
 	settle(in, out, 3*time.Second, 60*time.Second)
 	full := checkQueues(t, msgs, in, out)
-	enospc := grepLog(readLog(logFile), "no space left")
+	enospc := stackutil.GrepLog(stackutil.ReadLog(logFile), "no space left")
 	if len(enospc) == 0 {
 		t.Errorf("no log line says the disk is full; log %s", logFile)
 	}
 	if full.out == len(msgs) {
 		t.Errorf("all %d messages fitted: the disk never filled up mid-run", len(msgs))
 	}
-	if !d.alive() {
+	if !d.Alive() {
 		t.Fatalf("qscan run exited on a full disk; log %s", logFile)
 	}
 	freed := time.Now()
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	recovered := waitUntil(2*time.Minute, func() bool { return count(in, "[qd]f*") == 0 })
+	recovered := stackutil.WaitUntil(2*time.Minute, func() bool { return count(in, "[qd]f*") == 0 })
 	recovery := time.Since(freed)
 	if !recovered {
 		t.Errorf("incoming still holds %d files %s after space was freed, without a restart", count(in, "*"), recovery.Round(time.Second))
 	}
-	d.stop(t)
+	d.Shutdown(t)
 	final := checkQueues(t, msgs, in, out)
 	if final.out != len(msgs) {
 		t.Errorf("%d of %d messages in the outgoing queue after recovery", final.out, len(msgs))
@@ -85,8 +85,8 @@ func TestDiskFull(t *testing.T) {
 	if want := fmt.Sprintf("Total requests: %d", count(out, "qf*")); !strings.Contains(string(bp), want) {
 		t.Errorf("sendmail -bp does not list %q:\n%s", want, lastLines(string(bp), 5))
 	}
-	entries := readLog(logFile)
-	poison := len(grepLog(entries, "could not be processed in"))
+	entries := stackutil.ReadLog(logFile)
+	poison := len(stackutil.GrepLog(entries, "could not be processed in"))
 	if poison > 0 {
 		t.Errorf("%d messages were declared poison (quarantined whole) because the disk was full", poison)
 	}
@@ -134,10 +134,10 @@ func quarantineDirs(root string) qdirStats {
 }
 
 // maxAttempt returns the highest "attempt" field in the log.
-func maxAttempt(entries []logEntry) int {
+func maxAttempt(entries []stackutil.LogEntry) int {
 	m := 0
 	for _, e := range entries {
-		m = max(m, int(e.num("attempt")))
+		m = max(m, int(e.Num("attempt")))
 	}
 	return m
 }
@@ -162,7 +162,7 @@ func mountTmpfs(t *testing.T, size string) string {
 }
 
 // enqueue writes msgs into the queue dir with `qscan enqueue`.
-func enqueue(t *testing.T, bin, dir string, msgs []testMsg) {
+func enqueue(t *testing.T, bin, dir string, msgs []stackutil.Msg) {
 	t.Helper()
 	src := t.TempDir()
 	for i, m := range msgs {
@@ -226,7 +226,7 @@ type queueState struct{ out, in, lost, quarantined, bad, both int }
 
 // checkQueues finds every test message in the outgoing queue (qf parsed,
 // df complete) or the incoming queue (qf and df as enqueued).
-func checkQueues(t *testing.T, msgs []testMsg, in, out string) queueState {
+func checkQueues(t *testing.T, msgs []stackutil.Msg, in, out string) queueState {
 	t.Helper()
 	outIDs, bad := outgoingMessages(t, out)
 	inIDs, badIn := incomingMessages(t, in)
@@ -273,12 +273,12 @@ func quarantinedIDs(root string) map[string]bool {
 
 // completeDf checks an outgoing df against the message sent: a clean one
 // byte for byte, a cleaned one closed, without EICAR, other parts intact.
-func completeDf(m testMsg, df []byte) bool {
+func completeDf(m stackutil.Msg, df []byte) bool {
 	if !m.Infected {
-		return bytes.Equal(df, m.body())
+		return bytes.Equal(df, stackutil.BodyOf(m.Raw))
 	}
-	n := bytes.Index(m.body(), []byte("Content-Transfer-Encoding: base64\n\n"))
-	keep := m.body()[n:]
+	n := bytes.Index(stackutil.BodyOf(m.Raw), []byte("Content-Transfer-Encoding: base64\n\n"))
+	keep := stackutil.BodyOf(m.Raw)[n:]
 	keep = keep[:bytes.Index(keep, []byte("\n--"))]
 	return !hasEICAR(df) && bytes.Contains(df, keep) && bytes.HasSuffix(bytes.TrimRight(df, "\n"), []byte("--"))
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/qscan/qscan/test/stackutil"
 )
 
 // TestDiskFullRounds puts the queues, the quarantine and qscan's work
@@ -21,7 +23,7 @@ import (
 func TestDiskFullRounds(t *testing.T) {
 	sc := relScale()
 	requireRoot(t)
-	bin := qscanBin(t)
+	bin := stackutil.Binary(t)
 	fs := mountTmpfs(t, "8m")
 	in, out, quar, work := filepath.Join(fs, "mqueue.in"), filepath.Join(fs, "mqueue"), filepath.Join(fs, "quarantine"), filepath.Join(fs, "work")
 	for _, d := range []string{in, out, quar, work} {
@@ -29,9 +31,9 @@ func TestDiskFullRounds(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	msgs := make([]testMsg, sc.diskMsgs)
+	msgs := make([]stackutil.Msg, sc.diskMsgs)
 	for i := range msgs {
-		msgs[i] = genMessage(i, "rounds", i%3 == 1)
+		msgs[i] = stackutil.Message("rel", i, "rounds", i%3 == 1)
 	}
 	enqueue(t, bin, in, msgs)
 	const free, maxAttempts = 320 << 10, 3
@@ -42,15 +44,15 @@ func TestDiskFullRounds(t *testing.T) {
 	os.Remove(logFile)
 	rounds, exited := maxAttempts+3, 0
 	for r := range rounds {
-		before := len(grepLog(readLog(logFile), "no space left"))
-		d := startDaemon(t, bin, cfgPath, logFile)
-		waitUntil(30*time.Second, func() bool {
-			return !d.alive() || len(grepLog(readLog(logFile), "no space left")) > before
+		before := len(stackutil.GrepLog(stackutil.ReadLog(logFile), "no space left"))
+		d := stackutil.StartDaemon(t, bin, cfgPath, stackutil.DaemonOpts{LogFile: logFile})
+		stackutil.WaitUntil(30*time.Second, func() bool {
+			return !d.Alive() || len(stackutil.GrepLog(stackutil.ReadLog(logFile), "no space left")) > before
 		})
 		// Retries (1–2 s apart) while the disk stays full.
-		waitUntil(4*time.Second, func() bool { return !d.alive() })
-		if d.alive() {
-			d.stop(t)
+		stackutil.WaitUntil(4*time.Second, func() bool { return !d.Alive() })
+		if d.Alive() {
+			d.Shutdown(t)
 		} else {
 			exited++
 		}
@@ -62,17 +64,17 @@ func TestDiskFullRounds(t *testing.T) {
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	d := startDaemon(t, bin, cfgPath, logFile)
-	if !waitUntil(2*time.Minute, func() bool { return count(in, "[qd]f*") == 0 }) {
+	d := stackutil.StartDaemon(t, bin, cfgPath, stackutil.DaemonOpts{LogFile: logFile})
+	if !stackutil.WaitUntil(2*time.Minute, func() bool { return count(in, "[qd]f*") == 0 }) {
 		t.Errorf("incoming still holds %d files after space was freed", count(in, "*"))
 	}
-	d.stop(t)
+	d.Shutdown(t)
 	final := checkQueues(t, msgs, in, out)
 	if final.out != len(msgs) {
 		t.Errorf("%d of %d messages in the outgoing queue after space returned", final.out, len(msgs))
 	}
-	entries := readLog(logFile)
-	poison := len(grepLog(entries, "could not be processed in"))
+	entries := stackutil.ReadLog(logFile)
+	poison := len(stackutil.GrepLog(entries, "could not be processed in"))
 	if poison > 0 {
 		t.Errorf("%d messages were declared poison (quarantined whole) because the disk was full", poison)
 	}
@@ -82,7 +84,7 @@ func TestDiskFullRounds(t *testing.T) {
 	tb.add("after freeing space", final.out, final.in, final.lost, final.quarantined, final.bad, final.both)
 	var qt table
 	qt.head = []string{"rounds", "rounds the daemon stopped by itself", "log lines on the full disk", "highest attempt count logged", "max_attempts", "declared poison"}
-	qt.add(rounds, exited, len(grepLog(entries, "no space left")), maxAttempt(entries), maxAttempts, poison)
+	qt.add(rounds, exited, len(stackutil.GrepLog(entries, "no space left")), maxAttempt(entries), maxAttempts, poison)
 	record(t, 21, fmt.Sprintf("tmpfs 8 MB holding mqueue.in, mqueue, the quarantine and the work dir (journal, attempts store); %d messages "+
 		"(every third infected), the rest of the disk filled but %d KB. qscan is started %d times on the full disk (each run stopped once it "+
 		"has met the full disk and retried for 4 s, unless it stopped by itself), then the filler is deleted and qscan started once more. Log: %s.",

@@ -34,7 +34,7 @@ type engineRow struct {
 // "not checked".
 func TestEngines(t *testing.T) {
 	s := requireStack(t, "sink", "sendmail", "clamd", "spamd")
-	bin := qscanBin(t)
+	bin := stackutil.Binary(t)
 	var rows []engineRow
 	run := func(name string, f func(t *testing.T) engineRow) {
 		t.Run(name, func(t *testing.T) {
@@ -112,10 +112,10 @@ func pidOf(t *testing.T, path string) int {
 }
 
 // engineMsgs makes the messages of one fault: every tenth infected.
-func engineMsgs(tag string) []testMsg {
-	msgs := make([]testMsg, relScale().engineMsgs)
+func engineMsgs(tag string) []stackutil.Msg {
+	msgs := make([]stackutil.Msg, relScale().engineMsgs)
 	for i := range msgs {
-		msgs[i] = genMessage(i, tag, i%10 == 3)
+		msgs[i] = stackutil.Message("rel", i, tag, i%10 == 3)
 	}
 	return msgs
 }
@@ -131,20 +131,20 @@ func virusFault(t *testing.T, s stackutil.Stack, bin, addr string, fault, heal f
 	if sub := submitParallel(s.SMTPIn, msgs, 4); sub.Failures > 0 {
 		t.Fatalf("submit: %v", sub.LastErr)
 	}
-	waitUntil(time.Minute, func() bool { return count(s.Incoming, "qf*") >= len(msgs) })
+	stackutil.WaitUntil(time.Minute, func() bool { return count(s.Incoming, "qf*") >= len(msgs) })
 	cfgPath := writeConfig(t, cfg{incoming: s.Incoming, outgoing: s.Outgoing, maxMessages: 10, clamd: addr, clamdTimeout: "5s"})
 	logFile := logPath(t, "qscan")
 	os.Remove(logFile)
-	d := startDaemon(t, bin, cfgPath, logFile)
-	defer d.stop(t)
-	if !waitUntil(time.Minute, func() bool { return count(s.Outgoing, "qf*") >= 3 }) {
+	d := stackutil.StartDaemon(t, bin, cfgPath, stackutil.DaemonOpts{LogFile: logFile})
+	defer d.Shutdown(t)
+	if !stackutil.WaitUntil(time.Minute, func() bool { return count(s.Outgoing, "qf*") >= 3 }) {
 		t.Fatalf("nothing went out before the fault; log %s", logFile)
 	}
 	fault()
-	before := len(readLog(logFile))
+	before := len(stackutil.ReadLog(logFile))
 	// Messages scanned before the fault may still be committed by the batch
 	// in hand: the baseline is taken once a batch has held messages.
-	if !waitUntil(30*time.Second, func() bool { return heldBatchAfter(readLog(logFile), before) }) {
+	if !stackutil.WaitUntil(30*time.Second, func() bool { return heldBatchAfter(stackutil.ReadLog(logFile), before) }) {
 		t.Errorf("no batch held messages within 30 s of the fault")
 	}
 	base := count(s.Outgoing, "qf*")
@@ -160,13 +160,13 @@ func virusFault(t *testing.T, s stackutil.Stack, bin, addr string, fault, heal f
 	}
 	healed := time.Now()
 	heal()
-	if !waitUntil(3*time.Minute, func() bool { return count(s.Incoming, "qf*") == 0 }) {
+	if !stackutil.WaitUntil(3*time.Minute, func() bool { return count(s.Incoming, "qf*") == 0 }) {
 		t.Errorf("incoming still holds %d messages 3 min after the engine came back", count(s.Incoming, "qf*"))
 	}
 	r.recovery = time.Since(healed)
-	entries := readLog(logFile)
-	r.maxBatch = maxDur(batchTimes(entries))
-	r.held = len(grepLog(entries, "action=held"))
+	entries := stackutil.ReadLog(logFile)
+	r.maxBatch = maxDur(stackutil.BatchTimes(entries))
+	r.held = len(stackutil.GrepLog(entries, "action=held"))
 	if limit := 15 * time.Second; r.maxBatch > limit {
 		t.Errorf("a batch took %s, more than %s (clamd timeout 5 s)", r.maxBatch, limit)
 	}
@@ -178,7 +178,7 @@ func virusFault(t *testing.T, s stackutil.Stack, bin, addr string, fault, heal f
 	}
 	res := checkSinkOnce(t, s, msgs, 2*time.Minute)
 	r.out, r.lost, r.unscanned = len(msgs)-res.lost, res.lost, res.unscanned
-	if n := len(grepLog(entries, "ms_virus")); n < len(msgs) {
+	if n := len(stackutil.GrepLog(entries, "ms_virus")); n < len(msgs) {
 		t.Errorf("%d decision lines show a virus scan, want %d", n, len(msgs))
 		r.unscanned += len(msgs) - n
 	}
@@ -187,9 +187,9 @@ func virusFault(t *testing.T, s stackutil.Stack, bin, addr string, fault, heal f
 
 // heldBatchAfter reports whether a "batch done" line with held messages
 // follows entry index from.
-func heldBatchAfter(entries []logEntry, from int) bool {
+func heldBatchAfter(entries []stackutil.LogEntry, from int) bool {
 	for _, e := range entries[min(from, len(entries)):] {
-		if e.Msg == "batch done" && e.num("held") > 0 {
+		if e.Msg == "batch done" && e.Num("held") > 0 {
 			return true
 		}
 	}
@@ -209,13 +209,13 @@ func spamFault(t *testing.T, s stackutil.Stack, bin string, fault, heal func()) 
 		clamd: s.ClamdAddr, clamdTimeout: "5s", spamd: s.SpamdAddr})
 	logFile := logPath(t, "qscan")
 	os.Remove(logFile)
-	d := startDaemon(t, bin, cfgPath, logFile)
-	defer d.stop(t)
-	deliver := func(msgs []testMsg, want int, timeout time.Duration) bool {
+	d := stackutil.StartDaemon(t, bin, cfgPath, stackutil.DaemonOpts{LogFile: logFile})
+	defer d.Shutdown(t)
+	deliver := func(msgs []stackutil.Msg, want int, timeout time.Duration) bool {
 		if sub := submitParallel(s.SMTPIn, msgs, 4); sub.Failures > 0 {
 			t.Fatalf("submit: %v", sub.LastErr)
 		}
-		return waitUntil(timeout, func() bool { return count(s.Outgoing, "qf*") >= want })
+		return stackutil.WaitUntil(timeout, func() bool { return count(s.Outgoing, "qf*") >= want })
 	}
 	if !deliver(a, len(a), 2*time.Minute) {
 		t.Fatalf("first messages not delivered with spamd up; log %s", logFile)
@@ -254,10 +254,10 @@ func spamFault(t *testing.T, s stackutil.Stack, bin string, fault, heal func()) 
 	if sub := submitParallel(s.SMTPIn, c[i:], 4); sub.Failures > 0 {
 		t.Fatalf("submit: %v", sub.LastErr)
 	}
-	waitUntil(2*time.Minute, func() bool { return count(s.Incoming, "qf*") == 0 })
-	entries := readLog(logFile)
-	r.maxBatch = maxDur(batchTimes(entries))
-	r.held = len(grepLog(entries, "action=held"))
+	stackutil.WaitUntil(2*time.Minute, func() bool { return count(s.Incoming, "qf*") == 0 })
+	entries := stackutil.ReadLog(logFile)
+	r.maxBatch = maxDur(stackutil.BatchTimes(entries))
+	r.held = len(stackutil.GrepLog(entries, "action=held"))
 	if limit := 15 * time.Second; r.maxBatch > limit {
 		t.Errorf("a batch took %s, more than %s (spamd timeout 5 s)", r.maxBatch, limit)
 	}

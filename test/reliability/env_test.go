@@ -3,17 +3,12 @@
 package reliability
 
 import (
-	"bufio"
-	"bytes"
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -42,20 +37,6 @@ func relScale() scale {
 	}
 	return scale{name: "full", crashMsgs: 2000, crashKills: 50, loadMsgs: 20000, loadConns: 8,
 		diskMsgs: 60, engineMsgs: 60, outage: 12 * time.Second, bigFactor: 1, poisonTries: 3}
-}
-
-// qscanBin returns the binary under test: $QSCAN_BIN, else a fresh build.
-func qscanBin(t testing.TB) string {
-	t.Helper()
-	if b := os.Getenv("QSCAN_BIN"); b != "" {
-		return b
-	}
-	b := filepath.Join(t.TempDir(), "qscan")
-	out, err := exec.Command("go", "build", "-o", b, "../../cmd/qscan").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return b
 }
 
 // requireStack returns the running stack with the named components,
@@ -147,15 +128,8 @@ func virusSection(c cfg) string {
 	}
 }
 
-// daemon is a running `qscan run`; its log goes to a file, kept after the
-// test in $REL_LOGS (default /tmp/qscan-rel-logs) for post-mortems.
-type daemon struct {
-	cmd     *exec.Cmd
-	logPath string
-	done    chan struct{} // closed when the process has exited
-	err     error         // its exit status, set before done is closed
-}
-
+// logPath returns the log file of a test's daemon, kept after the test in
+// $REL_LOGS (default /tmp/qscan-rel-logs) for post-mortems.
 func logPath(t testing.TB, name string) string {
 	dir := os.Getenv("REL_LOGS")
 	if dir == "" {
@@ -163,111 +137,6 @@ func logPath(t testing.TB, name string) string {
 	}
 	os.MkdirAll(dir, 0o755)
 	return filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+"-"+name+".log")
-}
-
-// startDaemon runs `qscan run -c cfgPath`, appending its output to logFile.
-func startDaemon(t testing.TB, bin, cfgPath, logFile string) *daemon {
-	t.Helper()
-	f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "run", "-c", cfgPath)
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		t.Fatal(err)
-	}
-	d := &daemon{cmd: cmd, logPath: logFile, done: make(chan struct{})}
-	go func() {
-		d.err = cmd.Wait()
-		f.Close()
-		close(d.done)
-	}()
-	return d
-}
-
-// kill sends SIGKILL to qscan alone: the sendmail kicks it started go on,
-// as they would after a real crash.
-func (d *daemon) kill() {
-	d.cmd.Process.Signal(syscall.SIGKILL)
-	<-d.done
-}
-
-// stop sends SIGTERM and waits for the batch in hand to finish.
-func (d *daemon) stop(t testing.TB) {
-	t.Helper()
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.done:
-		if d.err != nil {
-			t.Errorf("qscan run exited with %v", d.err)
-		}
-	case <-time.After(60 * time.Second):
-		d.kill()
-		t.Error("qscan run did not stop within 60 s of SIGTERM")
-	}
-}
-
-// alive reports whether the daemon is still running.
-func (d *daemon) alive() bool {
-	select {
-	case <-d.done:
-		return false
-	default:
-		return true
-	}
-}
-
-// logEntry is one line of qscan's JSON log.
-type logEntry struct {
-	Time  time.Time      `json:"-"`
-	Level string         `json:"level"`
-	Msg   string         `json:"msg"`
-	Raw   string         `json:"-"`
-	F     map[string]any `json:"-"`
-}
-
-// readLog parses a JSON log file; lines that are not JSON are kept as Msg.
-func readLog(path string) []logEntry {
-	data, _ := os.ReadFile(path)
-	var out []logEntry
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		e := logEntry{Raw: line}
-		var f map[string]any
-		if json.Unmarshal([]byte(line), &f) == nil {
-			e.F = f
-			e.Level, _ = f["level"].(string)
-			e.Msg, _ = f["msg"].(string)
-			if ts, ok := f["time"].(string); ok {
-				e.Time, _ = time.Parse(time.RFC3339Nano, ts)
-			}
-		} else {
-			e.Msg = line
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
-// num returns a numeric field of a log entry.
-func (e logEntry) num(k string) float64 {
-	v, _ := e.F[k].(float64)
-	return v
-}
-
-// batchTimes returns the duration of every "batch done" line.
-func batchTimes(entries []logEntry) []time.Duration {
-	var out []time.Duration
-	for _, e := range entries {
-		if e.Msg == "batch done" {
-			out = append(out, time.Duration(e.num("ms"))*time.Millisecond)
-		}
-	}
-	return out
 }
 
 func maxDur(ds []time.Duration) time.Duration {
@@ -278,35 +147,10 @@ func maxDur(ds []time.Duration) time.Duration {
 	return m
 }
 
-// grepLog returns the log lines containing s.
-func grepLog(entries []logEntry, s string) []string {
-	var out []string
-	for _, e := range entries {
-		if strings.Contains(e.Raw, s) {
-			out = append(out, e.Raw)
-		}
-	}
-	return out
-}
-
 // count returns how many files in dir match the glob pattern.
 func count(dir, pattern string) int {
 	m, _ := filepath.Glob(filepath.Join(dir, pattern))
 	return len(m)
-}
-
-// waitUntil polls cond every 50 ms until it holds or timeout passes.
-func waitUntil(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 func sortedKeys[V any](m map[string]V) []string {

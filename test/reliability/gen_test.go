@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+
+	"github.com/qscan/qscan/test/stackutil"
 )
 
 // Generators of the hostile inputs too big (or too binary) to keep as
@@ -26,7 +28,7 @@ func attach(subject string, files ...any) []byte {
 	b.WriteString("Content-Type: multipart/mixed; boundary=\"zz\"\n\n--zz\nContent-Type: text/plain\n\nsee attached\n")
 	for i := 0; i+1 < len(files); i += 2 {
 		name, data := files[i].(string), files[i+1].([]byte)
-		fmt.Fprintf(&b, "--zz\nContent-Type: application/octet-stream; name=\"%s\"\nContent-Disposition: attachment; filename=\"%s\"\nContent-Transfer-Encoding: base64\n\n%s", name, name, base64Lines(data))
+		fmt.Fprintf(&b, "--zz\nContent-Type: application/octet-stream; name=\"%s\"\nContent-Disposition: attachment; filename=\"%s\"\nContent-Transfer-Encoding: base64\n\n%s", name, name, stackutil.Base64Lines(data))
 	}
 	b.WriteString("--zz--\n")
 	return mailWith(subject, b.String())
@@ -82,7 +84,7 @@ func genManyHeaders(n int) []byte { // BI-12
 // genOverlapZip builds a non-recursive zip bomb: one deflated member of
 // size bytes of zeros, referenced n times from the central directory.
 func genOverlapZip(size, n int) []byte { // BI-16
-	one := zipOf(map[string][]byte{"a.bin": make([]byte, size)})
+	one := stackutil.ZipOf(map[string][]byte{"a.bin": make([]byte, size)})
 	eocd := bytes.LastIndex(one, []byte("PK\x05\x06"))
 	cdOff := int(binary.LittleEndian.Uint32(one[eocd+16:]))
 	cd := one[cdOff:eocd]
@@ -106,7 +108,7 @@ func genNestedZip(depth int) []byte { // BI-17
 	data := []byte("MZ deep payload")
 	name := "deep.exe"
 	for i := 0; i < depth; i++ {
-		data = zipOf(map[string][]byte{name: data})
+		data = stackutil.ZipOf(map[string][]byte{name: data})
 		name = fmt.Sprintf("level%d.zip", i)
 	}
 	return attach("42", "42.zip", data)
@@ -114,7 +116,7 @@ func genNestedZip(depth int) []byte { // BI-17
 
 // genZeroedZip zeroes the local header names and mismatches a name.
 func genZeroedZip() []byte { // BI-18
-	z := zipOf(map[string][]byte{"evil.exe": []byte("MZ"), "ok.txt": []byte("hello")})
+	z := stackutil.ZipOf(map[string][]byte{"evil.exe": []byte("MZ"), "ok.txt": []byte("hello")})
 	z1 := bytes.Clone(z)
 	for i := bytes.Index(z1, []byte("PK\x03\x04")); i >= 0 && i < len(z1)-30; {
 		for j := 4; j < 30; j++ {
@@ -131,12 +133,12 @@ func genZeroedZip() []byte { // BI-18
 }
 
 func genSlipZip() []byte { // BI-19
-	return attach("slip", "slip.zip", zipOf(map[string][]byte{"../../etc/cron.d/x": []byte("* * * * * root id"),
+	return attach("slip", "slip.zip", stackutil.ZipOf(map[string][]byte{"../../etc/cron.d/x": []byte("* * * * * root id"),
 		"/abs/evil.txt": []byte("x"), "link": []byte("/etc/passwd")}))
 }
 
 func genEOCD() []byte { // BI-20
-	z := zipOf(map[string][]byte{"a.txt": []byte("hello")})
+	z := stackutil.ZipOf(map[string][]byte{"a.txt": []byte("hello")})
 	eocd := bytes.LastIndex(z, []byte("PK\x05\x06"))
 	wrap := bytes.Clone(z)
 	binary.LittleEndian.PutUint32(wrap[eocd+16:], 0xFFFFFFF0)
@@ -168,8 +170,8 @@ func gen7z() []byte { // BI-22
 func genEICARContainers() []byte { // BI-34
 	var tb bytes.Buffer
 	tw := tar.NewWriter(&tb)
-	tw.WriteHeader(&tar.Header{Name: "e.com", Mode: 0o644, Size: int64(len(eicar))})
-	tw.Write([]byte(eicar))
+	tw.WriteHeader(&tar.Header{Name: "e.com", Mode: 0o644, Size: int64(len(stackutil.EICAR))})
+	tw.Write([]byte(stackutil.EICAR))
 	tw.Close()
 	var gz bytes.Buffer
 	gw := gzip.NewWriter(&gz)
@@ -177,12 +179,12 @@ func genEICARContainers() []byte { // BI-34
 	gw.Close()
 	var g1 bytes.Buffer
 	gw = gzip.NewWriter(&g1)
-	gw.Write([]byte(eicar))
+	gw.Write([]byte(stackutil.EICAR))
 	gw.Close()
-	inner := string(attach("inner", "inner.zip", zipOf(map[string][]byte{"e.com": []byte(eicar)})))
-	return []byte(strings.Replace(string(attach("eicar everywhere", "e.zip", zipOf(map[string][]byte{"e.com": []byte(eicar)}),
-		"e.tar", tb.Bytes(), "e.tar.gz", gz.Bytes(), "e.gz", g1.Bytes(), "e.com", []byte(eicar))), "--zz--\n",
-		"--zz\nContent-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\n"+strings.ReplaceAll(eicar, "=", "=3D")+"\n"+
+	inner := string(attach("inner", "inner.zip", stackutil.ZipOf(map[string][]byte{"e.com": []byte(stackutil.EICAR)})))
+	return []byte(strings.Replace(string(attach("eicar everywhere", "e.zip", stackutil.ZipOf(map[string][]byte{"e.com": []byte(stackutil.EICAR)}),
+		"e.tar", tb.Bytes(), "e.tar.gz", gz.Bytes(), "e.gz", g1.Bytes(), "e.com", []byte(stackutil.EICAR))), "--zz--\n",
+		"--zz\nContent-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\n"+strings.ReplaceAll(stackutil.EICAR, "=", "=3D")+"\n"+
 			"--zz\nContent-Type: message/rfc822\n\n"+inner+"\n--zz--\n", 1))
 }
 
@@ -216,7 +218,7 @@ func genBacktrack() []byte { // BI-40
 func genOffice() []byte { // BI-27
 	ole := append([]byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}, make([]byte, 504)...)
 	ole = append(ole, []byte("V\x00B\x00A\x00_\x00P\x00R\x00O\x00J\x00E\x00C\x00T\x00 Attribute VB_Name = \"ThisDocument\" AutoOpen Shell")...)
-	docm := zipOf(map[string][]byte{
+	docm := stackutil.ZipOf(map[string][]byte{
 		"[Content_Types].xml":   []byte(`<Types><Override PartName="/word/document.xml" ContentType="application/vnd.ms-word.document.macroEnabled.main+xml"/></Types>`),
 		"word/document.xml":     []byte("<w:document/>"),
 		"word/vbaProject.bin":   ole,

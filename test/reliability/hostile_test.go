@@ -136,7 +136,7 @@ func clip(s string, n int) string {
 // verdict, under 1 s of CPU and 100 MB of memory beyond a plain message,
 // no panic, no hang.
 func TestHostileInput(t *testing.T) {
-	bin := qscanBin(t)
+	bin := stackutil.Binary(t)
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "scan.toml")
 	conf := fmt.Sprintf("[virus]\nscanners = [\"builtin\"]\n[virus.builtin]\nsignatures = \"\"\n[spam]\nengines = []\n[metrics]\nlisten = \"\"\n"+
@@ -158,7 +158,7 @@ func TestHostileInput(t *testing.T) {
 	}
 	files := hostileFiles(dir, cases)
 	plain := filepath.Join(dir, "plain.eml")
-	os.WriteFile(plain, genMessage(1, "plain", false).Raw, 0o644)
+	os.WriteFile(plain, stackutil.Message("rel", 1, "plain", false).Raw, 0o644)
 	base := scanOne(bin, cfgPath, plain)
 	if base.err != "" || base.verdict != "clean" {
 		t.Fatalf("plain message: verdict %q, error %s", base.verdict, base.err)

@@ -21,23 +21,23 @@ func TestLoad(t *testing.T) {
 	sc := relScale()
 	s := requireStack(t, "sink", "sendmail", "clamd")
 	emptyStack(t, s)
-	bin := qscanBin(t)
+	bin := stackutil.Binary(t)
 	cfgPath := writeConfig(t, cfg{incoming: s.Incoming, outgoing: s.Outgoing, kick: true, sendmailCF: s.CF,
 		maxMessages: 30, clamd: s.ClamdAddr, clamdTimeout: "5s"})
 	logFile := logPath(t, "qscan")
 	os.Remove(logFile)
-	d := startDaemon(t, bin, cfgPath, logFile)
-	defer d.stop(t)
+	d := stackutil.StartDaemon(t, bin, cfgPath, stackutil.DaemonOpts{LogFile: logFile})
+	defer d.Shutdown(t)
 	samples := make(chan []rssSample, 1)
 	stop := make(chan struct{})
-	go func() { samples <- sampleRSS(d.cmd.Process.Pid, stop) }()
-	gen := func(i int) testMsg { return genMessage(i, "load", i%200 == 11) }
+	go func() { samples <- sampleRSS(d.Pid(), stop) }()
+	gen := func(i int) stackutil.Msg { return stackutil.Message("rel", i, "load", i%200 == 11) }
 	start := time.Now()
 	sub := submitGen(s.SMTPIn, sc.loadMsgs, gen, sc.loadConns)
 	if sub.Failures > 0 {
 		t.Errorf("%d messages could not be submitted: %v", sub.Failures, sub.LastErr)
 	}
-	drained := waitUntil(30*time.Minute, func() bool { return count(s.Incoming, "qf*") == 0 })
+	drained := stackutil.WaitUntil(30*time.Minute, func() bool { return count(s.Incoming, "qf*") == 0 })
 	drainTime := time.Since(start)
 	if !drained {
 		t.Errorf("incoming still holds %d messages after 30 min", count(s.Incoming, "qf*"))
@@ -74,7 +74,7 @@ func TestLoad(t *testing.T) {
 	if first > 0 && float64(last) > 1.5*float64(first) {
 		t.Errorf("RSS grows: peak %d MB in the first quarter, %d MB in the last", first>>20, last>>20)
 	}
-	batches := batchTimes(readLog(logFile))
+	batches := stackutil.BatchTimes(stackutil.ReadLog(logFile))
 	var tb table
 	tb.head = []string{"offered", "accepted", "SMTP conns", "accept rate (msg/s)", "qscan drain rate (msg/s)", "end-to-end rate (msg/s)", "lost", "duplicated", "EICAR delivered", "batches", "max batch", "peak RSS", "peak RSS 1st / last quarter"}
 	tb.add(sc.loadMsgs, sub.Sent, sc.loadConns, rate(sub.Sent, sub.Elapsed), rate(sub.Sent, drainTime), rate(len(got), sinkTime), lost, dups, eicarOut,

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/qscan/qscan/test/stackutil"
 )
 
 // TestQueueFiles runs the queue-file cases of bad-inputs.md through the
@@ -18,7 +20,7 @@ import (
 // cut short by a crash again and again is quarantined whole after
 // max_attempts, not retried forever).
 func TestQueueFiles(t *testing.T) {
-	bin := qscanBin(t)
+	bin := stackutil.Binary(t)
 	var tb table
 	tb.head = []string{"case", "outcome", "expected"}
 	t.Run("BI-38", func(t *testing.T) {
@@ -26,9 +28,9 @@ func TestQueueFiles(t *testing.T) {
 		in, out := filepath.Join(dir, "in"), filepath.Join(dir, "out")
 		os.Mkdir(in, 0o700)
 		os.Mkdir(out, 0o700)
-		msgs := make([]testMsg, 6)
+		msgs := make([]stackutil.Msg, 6)
 		for i := range msgs {
-			msgs[i] = genMessage(i, "qfile", false)
+			msgs[i] = stackutil.Message("rel", i, "qfile", false)
 		}
 		enqueue(t, bin, in, msgs)
 		qfs, _ := filepath.Glob(filepath.Join(in, "qf*"))
@@ -62,7 +64,7 @@ func TestQueueFiles(t *testing.T) {
 		}
 		got, bad := outgoingMessages(t, out)
 		for _, m := range msgs[4:] {
-			if d, ok := got[m.ID]; !ok || string(d) != string(m.body()) {
+			if d, ok := got[m.ID]; !ok || string(d) != string(stackutil.BodyOf(m.Raw)) {
 				t.Errorf("good message %s not delivered intact", m.ID)
 			}
 		}
@@ -81,24 +83,24 @@ func TestQueueFiles(t *testing.T) {
 		os.Mkdir(out, 0o700)
 		fake := newFakeClamd(t, "")
 		fake.hang.Store(true)
-		m := genMessage(1, "poison", false)
-		enqueue(t, bin, in, []testMsg{m})
+		m := stackutil.Message("rel", 1, "poison", false)
+		enqueue(t, bin, in, []stackutil.Msg{m})
 		const attempts = 3
 		cfgPath := writeConfig(t, cfg{incoming: in, outgoing: out, maxAttempts: attempts, clamd: fake.addr(), clamdTimeout: "60s",
 			postmaster: "postmaster@example.test"})
 		logFile := logPath(t, "qscan")
 		os.Remove(logFile)
 		for i := 0; i < attempts; i++ {
-			d := startDaemon(t, bin, cfgPath, logFile)
+			d := stackutil.StartDaemon(t, bin, cfgPath, stackutil.DaemonOpts{LogFile: logFile})
 			// The scan hangs: kill qscan while the message is in hand.
-			waitUntil(10*time.Second, func() bool { return fake.conns.Load() > int64(i) })
+			stackutil.WaitUntil(10*time.Second, func() bool { return fake.conns.Load() > int64(i) })
 			time.Sleep(300 * time.Millisecond)
-			d.kill()
+			d.Kill()
 		}
-		d := startDaemon(t, bin, cfgPath, logFile)
-		done := waitUntil(30*time.Second, func() bool { return count(in, "qf*") == 0 })
-		d.stop(t)
-		poison := grepLog(readLog(logFile), fmt.Sprintf("could not be processed in %d attempts", attempts))
+		d := stackutil.StartDaemon(t, bin, cfgPath, stackutil.DaemonOpts{LogFile: logFile})
+		done := stackutil.WaitUntil(30*time.Second, func() bool { return count(in, "qf*") == 0 })
+		d.Shutdown(t)
+		poison := stackutil.GrepLog(stackutil.ReadLog(logFile), fmt.Sprintf("could not be processed in %d attempts", attempts))
 		quarantined := quarantinedIDs(filepath.Join(filepath.Dir(cfgPath), "quarantine"))[m.ID]
 		if !done || len(poison) == 0 || !quarantined {
 			t.Errorf("after %d crashes: incoming drained %t, poison log lines %d, quarantined %t; log %s", attempts, done, len(poison), quarantined, logFile)

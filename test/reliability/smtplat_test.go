@@ -38,11 +38,11 @@ func TestSMTPLatency(t *testing.T) {
 	}
 	logFile := logPath(t, "qscan")
 	os.Remove(logFile)
-	d := startDaemon(t, qscanBin(t), cfgPath, logFile)
-	defer d.stop(t)
+	d := stackutil.StartDaemon(t, stackutil.Binary(t), cfgPath, stackutil.DaemonOpts{LogFile: logFile})
+	defer d.Shutdown(t)
 	var msgs [][]byte
 	for i := 0; i < 3; i++ {
-		msgs = append(msgs, genMessage(i, "smtplat", false).Raw)
+		msgs = append(msgs, stackutil.Message("rel", i, "smtplat", false).Raw)
 	}
 	lat, err := stackutil.SMTPLatency(s.SMTPIn, s.Outgoing, "alice@rel.example", []string{"bob@example.test"}, msgs, n, rate, 2*time.Minute)
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/qscan/qscan/test/stackutil"
 )
 
 // swapKinds are the ways a writer of the incoming queue changes a df
@@ -27,7 +29,7 @@ var swapKinds = []string{"renamed over (regular file)", "renamed over (symlink t
 func TestDfSwapRace(t *testing.T) {
 	requireRoot(t)
 	sc := relScale()
-	bin := qscanBin(t)
+	bin := stackutil.Binary(t)
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "mqueue.in"), filepath.Join(dir, "mqueue")
 	for _, d := range []string{in, out} {
@@ -39,22 +41,22 @@ func TestDfSwapRace(t *testing.T) {
 	os.WriteFile(secret, []byte("TOP-SECRET-not-for-mail\n"), 0o600)
 	// Multipart messages only, so that the infected body of the same
 	// number fits the header (boundary) qscan and mail clients read it by.
-	msgs := make([]testMsg, sc.diskMsgs)
+	msgs := make([]stackutil.Msg, sc.diskMsgs)
 	evil := map[string][]byte{} // Message-ID -> the body swapped in
 	for i := range msgs {
 		n := 4*(i/2) + 2 + i%2
-		msgs[i] = genMessage(n, "swap", false)
-		evil[msgs[i].ID] = genMessage(n, "swap", true).body()
+		msgs[i] = stackutil.Message("rel", n, "swap", false)
+		evil[msgs[i].ID] = stackutil.BodyOf(stackutil.Message("rel", n, "swap", true).Raw)
 	}
 	enqueue(t, bin, in, msgs)
 	ids := queueIDs(t, in)
 	cfgPath := writeConfig(t, cfg{incoming: in, outgoing: out, maxMessages: 1})
 	logFile := logPath(t, "qscan")
 	os.Remove(logFile)
-	d := startDaemon(t, bin, cfgPath, logFile)
+	d := stackutil.StartDaemon(t, bin, cfgPath, stackutil.DaemonOpts{LogFile: logFile})
 	defer func() {
-		if d.alive() {
-			d.stop(t)
+		if d.Alive() {
+			d.Shutdown(t)
 		}
 	}()
 	swapped := map[string]string{} // queue ID -> kind
@@ -82,14 +84,14 @@ func TestDfSwapRace(t *testing.T) {
 		time.Sleep(200 * time.Microsecond)
 	}
 	settle(in, out, 3*time.Second, 60*time.Second)
-	d.stop(t)
+	d.Shutdown(t)
 	checkSwapOutcome(t, in, out, ids, swapped, msgs, logFile)
 }
 
 // checkSwapOutcome checks and records what became of each message.
-func checkSwapOutcome(t *testing.T, in, out string, ids map[string]string, swapped map[string]string, msgs []testMsg, logFile string) {
+func checkSwapOutcome(t *testing.T, in, out string, ids map[string]string, swapped map[string]string, msgs []stackutil.Msg, logFile string) {
 	t.Helper()
-	byMID := map[string]testMsg{}
+	byMID := map[string]stackutil.Msg{}
 	for _, m := range msgs {
 		byMID[m.ID] = m
 	}
@@ -119,7 +121,7 @@ func checkSwapOutcome(t *testing.T, in, out string, ids map[string]string, swapp
 		switch {
 		case !ok:
 			r.notOut++
-		case bytes.Equal(df, byMID[mid].body()):
+		case bytes.Equal(df, stackutil.BodyOf(byMID[mid].Raw)):
 			r.original++
 		case bytes.Contains(df, []byte("TOP-SECRET")):
 			t.Errorf("%s (%s): the secret file went out as its body", id, kind)

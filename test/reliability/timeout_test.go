@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/qscan/qscan/test/stackutil"
 )
 
 // TestTimeoutCPUStops feeds qscan a message whose check takes far longer
@@ -23,7 +25,7 @@ import (
 // nothing queued). Retries are a minute apart, so none starts meanwhile.
 func TestTimeoutCPUStops(t *testing.T) {
 	requireRoot(t)
-	bin := qscanBin(t)
+	bin := stackutil.Binary(t)
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "mqueue.in"), filepath.Join(dir, "mqueue")
 	for _, d := range []string{in, out} {
@@ -31,20 +33,20 @@ func TestTimeoutCPUStops(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	heavy := testMsg{ID: "<heavy@rel.example>", Rcpt: "rcpt@example.test",
+	heavy := stackutil.Msg{ID: "<heavy@rel.example>", Rcpt: "rcpt@example.test",
 		Raw: attachZip("heavy", zipOfZips(400, 1000))}
-	enqueue(t, bin, in, []testMsg{heavy})
+	enqueue(t, bin, in, []stackutil.Msg{heavy})
 	cfgPath := writeConfig(t, cfg{incoming: in, outgoing: out, messageTimeout: "1s", retry: "1m"})
 	logFile := logPath(t, "qscan")
 	os.Remove(logFile)
-	d := startDaemon(t, bin, cfgPath, logFile)
+	d := stackutil.StartDaemon(t, bin, cfgPath, stackutil.DaemonOpts{LogFile: logFile})
 	defer func() {
-		if d.alive() {
-			d.stop(t)
+		if d.Alive() {
+			d.Shutdown(t)
 		}
 	}()
-	pid := d.cmd.Process.Pid
-	if !waitUntil(60*time.Second, func() bool { return len(grepLog(readLog(logFile), "timed out")) > 0 }) {
+	pid := d.Pid()
+	if !stackutil.WaitUntil(60*time.Second, func() bool { return len(stackutil.GrepLog(stackutil.ReadLog(logFile), "timed out")) > 0 }) {
 		t.Fatalf("the message was not held at its timeout; log %s", logFile)
 	}
 	atTimeout := cpuTime(t, pid)
@@ -90,7 +92,7 @@ func zipOfZips(n, members int) []byte {
 func attachZip(tag string, data []byte) []byte {
 	return []byte("From: a@example.org\nTo: rcpt@example.test\nSubject: " + tag + "\nMessage-ID: <" + tag + "@rel.example>\n" +
 		"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nsee\n--b\n" +
-		"Content-Type: application/zip; name=\"" + tag + ".zip\"\nContent-Transfer-Encoding: base64\n\n" + base64Lines(data) + "--b--\n")
+		"Content-Type: application/zip; name=\"" + tag + ".zip\"\nContent-Transfer-Encoding: base64\n\n" + stackutil.Base64Lines(data) + "--b--\n")
 }
 
 // cpuTime returns the user and system CPU time of process pid so far.
