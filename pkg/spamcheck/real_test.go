@@ -85,8 +85,8 @@ func TestRealSpamd(t *testing.T) {
 		file  string
 		level message.SpamLevel
 	}{
-		{"../spamd/testdata/gtube.eml", "high"},
-		{"../spamd/testdata/ham.eml", "ham"},
+		{"../spam/spamd/testdata/gtube.eml", "high"},
+		{"../spam/spamd/testdata/ham.eml", "ham"},
 	} {
 		data, err := os.ReadFile(tt.file)
 		if err != nil {

@@ -3,6 +3,7 @@
 package reliability
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -59,7 +60,12 @@ func TestQueueFiles(t *testing.T) {
 		cfgPath := writeConfig(t, cfg{incoming: in, outgoing: out, maxMessages: 30})
 		cmd := exec.Command(bin, "run", "--once", "-c", cfgPath)
 		outb, err := cmd.CombinedOutput()
-		if err != nil || strings.Contains(string(outb), "panic") {
+		// Exit 75: messages left in the incoming queue (the young qf
+		// without its df and the empty qf wait for set_aside_after), which
+		// --once says in a log line.
+		var ee *exec.ExitError
+		left := errors.As(err, &ee) && ee.ExitCode() == 75 && strings.Contains(string(outb), "left in the incoming queues")
+		if (err != nil && !left) || strings.Contains(string(outb), "panic") {
 			t.Errorf("qscan run --once: %v\n%s", err, lastLines(string(outb), 10))
 		}
 		got, bad := outgoingMessages(t, out)
