@@ -4,9 +4,6 @@ package test
 
 import (
 	"cmp"
-	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/qscan/qscan/test/stackutil"
@@ -32,48 +29,33 @@ func clean(t *testing.T, s stackutil.Stack) {
 type cfgOpts struct {
 	noKick      bool
 	maxMessages int
-	clamd       bool   // scan with the stack's clamd instead of the built-in engine
-	retry       string // retry_min and retry_max of held messages; default 1s, 2s
-	extra       string // more sections
+	clamd       bool            // scan with the stack's clamd instead of the built-in engine
+	retry       string          // retry_min and retry_max of held messages; default 1s, 2s
+	spam        *stackutil.Spam // the [spam] section; nil: none
+	extra       string          // more sections
 }
 
 // writeConfig writes a qscan configuration for the stack's queues.
 func writeConfig(t *testing.T, s stackutil.Stack, o cfgOpts) string {
 	t.Helper()
-	dir := t.TempDir()
-	cfg := fmt.Sprintf(`[queue]
-incoming = %q
-outgoing = %q
-work_dir = "work"
-pid_file = "work/qscan.pid"
-rescan_interval = "2s"
-kick = %t
-sendmail = "/usr/sbin/sendmail"
-sendmail_args = ["-C", %q]
-[batch]
-max_messages = %d
-retry_min = %q
-retry_max = %q
-[quarantine]
-dir = "quarantine"
-[store]
-path = "work/qscan.db"
-[headers]
-org_name = "E2E"
-[log]
-level = "info"
-%s
-%s`, s.Incoming, s.Outgoing, !o.noKick, s.CF, max(o.maxMessages, 1), cmp.Or(o.retry, "1s"), cmp.Or(o.retry, "2s"), virusSection(s, o.clamd), o.extra)
-	p := filepath.Join(dir, "qscan.toml")
-	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
+	p, err := e2eConfig(s, o).Write(t.TempDir())
+	if err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
-func virusSection(s stackutil.Stack, clamd bool) string {
-	if clamd {
-		return fmt.Sprintf("[virus]\nscanners = [\"clamd\"]\n[virus.clamd]\nsocket = %q\n", s.ClamdSocket)
+// e2eConfig is the configuration of the e2e tests: the stack's queues,
+// short retries, the built-in engine with its EICAR signature or clamd.
+func e2eConfig(s stackutil.Stack, o cfgOpts) stackutil.Config {
+	c := stackutil.Config{Incoming: s.Incoming, Outgoing: s.Outgoing, WorkDir: "work", Quarantine: "quarantine",
+		RescanInterval: "2s", Kick: !o.noKick, Sendmail: "/usr/sbin/sendmail", SendmailArgs: []string{"-C", s.CF},
+		MaxMessages: max(o.maxMessages, 1), RetryMin: cmp.Or(o.retry, "1s"), RetryMax: cmp.Or(o.retry, "2s"),
+		OrgName: "E2E", LogLevel: "info", Spam: o.spam, Extra: o.extra}
+	if o.clamd {
+		c.Virus, c.Clamd.Socket = []string{"clamd"}, s.ClamdSocket
+	} else {
+		c.Virus, c.NoSignatures = []string{"builtin"}, true
 	}
-	return "[virus]\nscanners = [\"builtin\"]\n[virus.builtin]\nsignatures = \"\"\n"
+	return c
 }

@@ -4,7 +4,6 @@ package test
 
 import (
 	"bytes"
-	"fmt"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -16,8 +15,9 @@ import (
 
 const gtube = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 
-func spamConfig(s stackutil.Stack) string {
-	return fmt.Sprintf("[spam]\nengines = [\"spamd\"]\nhigh_spam_actions = [\"deliver\"]\n[spam.spamd]\naddress = %q\ntimeout = \"10s\"\n", s.SpamdAddr)
+func spamConfig(s stackutil.Stack) *stackutil.Spam {
+	return &stackutil.Spam{Engines: []string{"spamd"}, HighSpamActions: []string{"deliver"},
+		Spamd: stackutil.Engine{Address: s.SpamdAddr, Timeout: "10s"}}
 }
 
 // TestSpamThroughStack: GTUBE gets the spam headers and the subject tag,
@@ -35,7 +35,7 @@ func TestSpamThroughStack(t *testing.T) {
 		}
 	}
 	waitQueued(t, s.Incoming, 2)
-	cfg := writeConfig(t, s, cfgOpts{noKick: true, maxMessages: 30, extra: spamConfig(s)})
+	cfg := writeConfig(t, s, cfgOpts{noKick: true, maxMessages: 30, spam: spamConfig(s)})
 	if out, err := exec.Command(stackutil.Binary(t), "run", "--once", "-c", cfg).CombinedOutput(); err != nil {
 		t.Fatalf("qscan run --once: %v\n%s", err, out)
 	}
@@ -87,7 +87,7 @@ func TestSpamdDownDelaysNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitQueued(t, s.Incoming, 1)
-	cfg := writeConfig(t, s, cfgOpts{noKick: true, maxMessages: 30, extra: spamConfig(s)})
+	cfg := writeConfig(t, s, cfgOpts{noKick: true, maxMessages: 30, spam: spamConfig(s)})
 	if out, err := exec.Command(stackutil.Binary(t), "run", "--once", "-c", cfg).CombinedOutput(); err != nil {
 		t.Fatalf("qscan run --once: %v\n%s", err, out)
 	}

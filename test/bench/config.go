@@ -2,10 +2,10 @@ package main
 
 import (
 	"cmp"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
+
+	"github.com/qscan/qscan/test/stackutil"
 )
 
 // drainConfig is what a bench run's qscan configuration varies in.
@@ -19,54 +19,26 @@ type drainConfig struct {
 	conc, workers int
 }
 
-// tomlList writes a TOML array of strings.
-func tomlList(xs []string) string {
-	q := make([]string, len(xs))
-	for i, x := range xs {
-		q[i] = fmt.Sprintf("%q", x)
-	}
-	return "[" + strings.Join(q, ", ") + "]"
-}
-
-// configText is the qscan configuration of one bench run. Reports to the
+// benchConfig is the qscan configuration of one bench run. Reports to the
 // postmaster and notices to senders are off, so that the outgoing queue
 // holds exactly the bench messages; the built-in engine uses its EICAR
 // signature only.
-func configText(c drainConfig) string {
+func benchConfig(c drainConfig) stackutil.Config {
 	level := "warn"
 	if os.Getenv("BENCH_LOG_DIR") != "" {
 		level = "info" // for performance work: every batch's stage timings
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, `[queue]
-incoming = "in"
-outgoing = "out"
-work_dir = "work"
-pid_file = "work/qscan.pid"
-[quarantine]
-dir = "quarantine"
-[store]
-path = "work/qscan.db"
-[log]
-level = %q
-format = "json"
-[notify]
-postmaster = ""
-sender_viruses = false
-sender_blocked = false
-sender_other = false
-`, level)
-	fmt.Fprintf(&b, "[batch]\nworkers = %d\n", cmp.Or(c.workers, c.conc))
-	fmt.Fprintf(&b, "[virus]\nscanners = %s\n", tomlList(c.set.virus))
-	b.WriteString("[virus.builtin]\nsignatures = \"\"\n")
+	bc := stackutil.Config{Incoming: "in", Outgoing: "out", WorkDir: "work", Quarantine: "quarantine",
+		LogLevel: level, LogFormat: "json", Notify: &stackutil.Notify{NoSenderNotices: true},
+		Workers: cmp.Or(c.workers, c.conc), Virus: append([]string{}, c.set.virus...), NoSignatures: true,
+		Spam: &stackutil.Spam{Engines: c.set.spam}}
 	if c.set.uses("clamd") {
-		fmt.Fprintf(&b, "[virus.clamd]\nsocket = \"\"\naddress = %q\nmax_connections = %d\n", c.clamd, c.conc)
+		bc.Clamd = stackutil.Engine{Address: c.clamd, MaxConnections: c.conc}
 	}
-	fmt.Fprintf(&b, "[spam]\nengines = %s\n", tomlList(c.set.spam))
 	if c.set.uses("spamd") {
-		fmt.Fprintf(&b, "[spam.spamd]\naddress = %q\nmax_connections = %d\n", c.spamd, c.conc)
+		bc.Spam.Spamd = stackutil.Engine{Address: c.spamd, MaxConnections: c.conc}
 	}
-	return b.String()
+	return bc
 }
 
 // writeConfig writes the configuration and the directories of a bench
@@ -77,6 +49,5 @@ func writeConfig(root string, c drainConfig) (string, error) {
 			return "", err
 		}
 	}
-	p := filepath.Join(root, "qscan.toml")
-	return p, os.WriteFile(p, []byte(configText(c)), 0o600)
+	return benchConfig(c).Write(root)
 }

@@ -90,7 +90,7 @@ func TestConfigLoads(t *testing.T) {
 		}
 		c, err := config.Load(p)
 		if err != nil {
-			t.Fatalf("%s: config.Load: %v\n%s", set.name, err, configText(drainConfig{set: set}))
+			t.Fatalf("%s: config.Load: %v\n%s", set.name, err, benchConfig(drainConfig{set: set}).Text())
 		}
 		if !equalList(c.Virus.Scanners, set.virus) || !equalList(c.Spam.Engines, set.spam) {
 			t.Errorf("%s: scanners %q, spam engines %q; want %q, %q", set.name, c.Virus.Scanners, c.Spam.Engines, set.virus, set.spam)

@@ -4,7 +4,6 @@ package reliability
 
 import (
 	"cmp"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -84,31 +83,8 @@ func writeConfig(t testing.TB, c cfg) string {
 	if c.quarantine == "" {
 		c.quarantine = filepath.Join(dir, "quarantine")
 	}
-	work := cmp.Or(c.workDir, "work")
-	var b strings.Builder
-	fmt.Fprintf(&b, "[queue]\nincoming = %q\noutgoing = %q\nwork_dir = %q\npid_file = %q\n", c.incoming, c.outgoing, work, filepath.Join(work, "qscan.pid"))
-	fmt.Fprintf(&b, "rescan_interval = \"2s\"\nkick = %t\nsendmail = \"/usr/sbin/sendmail\"\n", c.kick)
-	if c.sendmailCF != "" {
-		fmt.Fprintf(&b, "sendmail_args = [\"-C\", %q]\n", c.sendmailCF)
-	}
-	if c.maxAttempts == 0 {
-		c.maxAttempts = 6
-	}
-	retryMin, retryMax := cmp.Or(c.retry, "1s"), cmp.Or(c.retry, "2s")
-	fmt.Fprintf(&b, "[batch]\nmax_messages = %d\nretry_min = %q\nretry_max = %q\nmessage_timeout = %q\nmax_attempts = %d\n",
-		max(c.maxMessages, 1), retryMin, retryMax, cmp.Or(c.messageTimeout, "30s"), c.maxAttempts)
-	fmt.Fprintf(&b, "[quarantine]\ndir = %q\n[store]\npath = %q\n[headers]\norg_name = \"Rel\"\n", c.quarantine, filepath.Join(work, "qscan.db"))
-	b.WriteString("[log]\nlevel = \"info\"\nformat = \"json\"\n[metrics]\nlisten = \"\"\n")
-	fmt.Fprintf(&b, "[notify]\npostmaster = %q\n", c.postmaster)
-	b.WriteString(virusSection(c))
-	if c.spamd == "" {
-		b.WriteString("[spam]\nengines = []\n")
-	} else {
-		fmt.Fprintf(&b, "[spam]\nengines = [\"spamd\"]\npause = \"10s\"\n[spam.spamd]\naddress = %q\ntimeout = \"5s\"\n", c.spamd)
-	}
-	b.WriteString(c.extra)
-	p := filepath.Join(dir, "qscan.toml")
-	if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
+	p, err := relConfig(c).Write(dir)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := os.MkdirAll(c.quarantine, 0o700); err != nil {
@@ -117,15 +93,31 @@ func writeConfig(t testing.TB, c cfg) string {
 	return p
 }
 
-func virusSection(c cfg) string {
-	switch {
-	case c.clamd == "":
-		return "[virus]\nscanners = [\"builtin\"]\n[virus.builtin]\nsignatures = \"\"\n"
-	case strings.HasPrefix(c.clamd, "/"):
-		return fmt.Sprintf("[virus]\nscanners = [\"clamd\"]\n[virus.clamd]\nsocket = %q\ntimeout = %q\n", c.clamd, c.clamdTimeout)
-	default:
-		return fmt.Sprintf("[virus]\nscanners = [\"clamd\"]\n[virus.clamd]\nsocket = \"\"\naddress = %q\ntimeout = %q\n", c.clamd, c.clamdTimeout)
+// relConfig is the configuration of the reliability tests: JSON logs, no
+// metrics listener, short retries, the built-in engine with its EICAR
+// signature or clamd, spamd or no spam checks.
+func relConfig(c cfg) stackutil.Config {
+	rc := stackutil.Config{Incoming: c.incoming, Outgoing: c.outgoing, WorkDir: cmp.Or(c.workDir, "work"), Quarantine: c.quarantine,
+		RescanInterval: "2s", Kick: c.kick, Sendmail: "/usr/sbin/sendmail",
+		MaxMessages: max(c.maxMessages, 1), RetryMin: cmp.Or(c.retry, "1s"), RetryMax: cmp.Or(c.retry, "2s"),
+		MessageTimeout: cmp.Or(c.messageTimeout, "30s"), MaxAttempts: cmp.Or(c.maxAttempts, 6),
+		OrgName: "Rel", LogLevel: "info", LogFormat: "json", NoMetrics: true,
+		Notify: &stackutil.Notify{Postmaster: c.postmaster}, Virus: []string{"builtin"}, NoSignatures: true,
+		Spam: &stackutil.Spam{}, Extra: c.extra}
+	if c.sendmailCF != "" {
+		rc.SendmailArgs = []string{"-C", c.sendmailCF}
 	}
+	if c.clamd != "" {
+		rc.Virus, rc.NoSignatures = []string{"clamd"}, false
+		rc.Clamd = stackutil.Engine{Address: c.clamd, Timeout: c.clamdTimeout}
+		if strings.HasPrefix(c.clamd, "/") {
+			rc.Clamd = stackutil.Engine{Socket: c.clamd, Timeout: c.clamdTimeout}
+		}
+	}
+	if c.spamd != "" {
+		rc.Spam = &stackutil.Spam{Engines: []string{"spamd"}, Pause: "10s", Spamd: stackutil.Engine{Address: c.spamd, Timeout: "5s"}}
+	}
+	return rc
 }
 
 // logPath returns the log file of a test's daemon, kept after the test in
