@@ -128,10 +128,14 @@ func virusFault(t *testing.T, s stackutil.Stack, bin, addr string, fault, heal f
 	emptyStack(t, s)
 	msgs := engineMsgs(strings.ReplaceAll(t.Name(), "/", "-"))
 	r := engineRow{msgs: len(msgs), outage: sc.outage}
-	if sub := submitParallel(s.SMTPIn, msgs, 4); sub.Failures > 0 {
+	// Half before the fault, half once it has begun: qscan picks mail up
+	// at once, so a short run could deliver everything before the fault
+	// and no batch would ever meet it.
+	first, second := msgs[:len(msgs)/2], msgs[len(msgs)/2:]
+	if sub := submitParallel(s.SMTPIn, first, 4); sub.Failures > 0 {
 		t.Fatalf("submit: %v", sub.LastErr)
 	}
-	stackutil.WaitUntil(time.Minute, func() bool { return count(s.Incoming, "qf*") >= len(msgs) })
+	stackutil.WaitUntil(time.Minute, func() bool { return count(s.Incoming, "qf*") >= len(first) })
 	cfgPath := writeConfig(t, cfg{incoming: s.Incoming, outgoing: s.Outgoing, maxMessages: 10, clamd: addr, clamdTimeout: "5s"})
 	logFile := logPath(t, "qscan")
 	os.Remove(logFile)
@@ -142,6 +146,9 @@ func virusFault(t *testing.T, s stackutil.Stack, bin, addr string, fault, heal f
 	}
 	fault()
 	before := len(stackutil.ReadLog(logFile))
+	if sub := submitParallel(s.SMTPIn, second, 4); sub.Failures > 0 {
+		t.Fatalf("submit during the fault: %v", sub.LastErr)
+	}
 	// Messages scanned before the fault may still be committed by the batch
 	// in hand: the baseline is taken once a batch has held messages.
 	if !stackutil.WaitUntil(30*time.Second, func() bool { return heldBatchAfter(stackutil.ReadLog(logFile), before) }) {
@@ -244,7 +251,10 @@ func spamFault(t *testing.T, s stackutil.Stack, bin string, fault, heal func()) 
 		}
 		checked = outgoingHeaders(t, s.Outgoing)[c[i].ID]["X-Spam-Status"] != ""
 		if !checked {
-			time.Sleep(time.Second)
+			// The checks rest for spamPause after the failures: the
+			// messages of c are spread over more than that, whatever
+			// their number (a short run has few).
+			time.Sleep(max(time.Second, (spamPause+2*time.Second)/time.Duration(len(c))))
 		}
 	}
 	r.recovery = time.Since(healed)

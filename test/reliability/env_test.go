@@ -115,7 +115,7 @@ func relConfig(c cfg) stackutil.Config {
 		}
 	}
 	if c.spamd != "" {
-		rc.Spam = &stackutil.Spam{Engines: []string{"spamd"}, Pause: "10s", Spamd: stackutil.Engine{Address: c.spamd, Timeout: "5s"}}
+		rc.Spam = &stackutil.Spam{Engines: []string{"spamd"}, Pause: spamPause.String(), Spamd: stackutil.Engine{Address: c.spamd, Timeout: "5s"}}
 	}
 	return rc
 }
@@ -153,3 +153,7 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// spamPause is the suite's [spam] pause: how long spam checks rest after
+// spamd failed.
+const spamPause = 10 * time.Second
