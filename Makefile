@@ -5,7 +5,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 BIN       := bin/qscan
 FUZZTIME  ?= 20s
 
-.PHONY: all build run test unit e2e lint bench fuzz reliability stack-start stack-stop clean
+.PHONY: all build run test unit e2e install-test lint bench fuzz reliability stack-start stack-stop clean
 
 all: build
 
@@ -18,8 +18,13 @@ run: build
 	chmod 0700 quarantine
 	$(BIN) run -c etc/qscan.toml
 
-# Unit tests, then the end-to-end tests against the real mail stack.
-test: unit e2e
+# Unit tests, then the end-to-end tests against the real mail stack, then
+# the installer's own tests (throwaway prefixes; after e2e, which installs
+# sendmail and makes its users).
+test: unit e2e install-test
+
+install-test: build
+	scripts/install-test
 
 unit:
 	$(GO) test -count=1 ./...

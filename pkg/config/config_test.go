@@ -275,3 +275,20 @@ concurrency = "high"
 		t.Errorf("an error still hides the rest of its section:\n%v", err)
 	}
 }
+
+// TestOrgName: the org name goes into header names; what QScanHeader
+// would have to drop (a dot, a space) is an error, not a silent change.
+func TestOrgName(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		ok   bool
+	}{
+		{"yoursite", true}, {"Example-Org2", true}, {strings.Repeat("a", 40), true},
+		{"example.com", false}, {"my site", false}, {"-x", false}, {"x-", false},
+		{strings.Repeat("a", 41), false}, {"", false}, {"sité", false},
+	} {
+		if err := validOrgName(tt.name); (err == nil) != tt.ok {
+			t.Errorf("validOrgName(%q) = %v, want ok %v", tt.name, err, tt.ok)
+		}
+	}
+}

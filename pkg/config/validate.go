@@ -85,7 +85,7 @@ func (c *Config) validate() []problem {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		bad("log.format", "log.format: %q: use text or json", c.Log.Format)
 	}
-	if err := validToken(c.Headers.OrgName); err != nil {
+	if err := validOrgName(c.Headers.OrgName); err != nil {
 		bad("headers.org_name", "headers.org_name: %v", err)
 	}
 	for key, v := range map[string]string{"headers.clean": c.Headers.Clean, "headers.virus_subject_tag": c.Headers.VirusSubjectTag,
@@ -167,14 +167,24 @@ func mailAddress(v string) error {
 }
 
 // validToken checks that s can be part of a header name.
-func validToken(s string) error {
+// validOrgName checks the org name that goes into every X-<org>-QScan
+// header name: one word of letters, digits and inner '-', as MailScanner
+// asks of %org-name% ("no spaces, no dots"); message.QScanHeader would
+// drop anything else, and the headers would not say what was configured.
+func validOrgName(s string) error {
 	if s == "" {
 		return fmt.Errorf("empty")
 	}
+	if len(s) > 40 {
+		return fmt.Errorf("%q: at most 40 characters (it goes into header names)", s)
+	}
 	for _, r := range s {
-		if r <= ' ' || r >= 0x7f || r == ':' {
-			return fmt.Errorf("%q: only printable ASCII without spaces or ':' can go into a header name", s)
+		if !(r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return fmt.Errorf("%q: only letters, digits and '-' (no spaces, no dots: it goes into header names, e.g. X-yoursite-QScan)", s)
 		}
+	}
+	if strings.HasPrefix(s, "-") || strings.HasSuffix(s, "-") {
+		return fmt.Errorf("%q: must not start or end with '-'", s)
 	}
 	return nil
 }
