@@ -85,7 +85,7 @@ func (l MessageLog) Write(log logrus.FieldLogger, level logrus.Level) {
 	}
 	if l.Kind != "" {
 		addS("kind", l.Kind)
-		addS("about", recipientsLike(l.About))
+		addS("about", capped(l.About, bound))
 	}
 	names := make([]string, 0, len(l.StageMS))
 	for k := range l.StageMS {
@@ -101,24 +101,19 @@ func (l MessageLog) Write(log logrus.FieldLogger, level logrus.Level) {
 // recipients shows the first MaxLoggedRecipients addresses and how many
 // more there are (nrcpts gives the total).
 func recipients(to []string) string {
-	n := min(len(to), MaxLoggedRecipients)
-	shown := make([]string, n)
-	for i := range shown {
-		shown[i] = "<" + bound(to[i]) + ">"
-	}
-	s := strings.Join(shown, ",")
-	if more := len(to) - n; more > 0 {
-		s += fmt.Sprintf(" and %d more", more)
-	}
-	return s
+	return capped(to, func(a string) string { return "<" + bound(a) + ">" })
 }
 
-// recipientsLike shows the first MaxLoggedRecipients IDs and how many
-// more there are.
-func recipientsLike(ids []string) string {
-	n := min(len(ids), MaxLoggedRecipients)
-	s := strings.Join(ids[:n], ",")
-	if more := len(ids) - n; more > 0 {
+// capped joins the first MaxLoggedRecipients of xs, each as show writes
+// it, and says how many more there are.
+func capped(xs []string, show func(string) string) string {
+	n := min(len(xs), MaxLoggedRecipients)
+	shown := make([]string, n)
+	for i := range shown {
+		shown[i] = show(xs[i])
+	}
+	s := strings.Join(shown, ",")
+	if more := len(xs) - n; more > 0 {
 		s += fmt.Sprintf(" and %d more", more)
 	}
 	return s

@@ -12,7 +12,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"syscall"
 )
 
 // TempPrefix starts the names of qscan's own temporary files, so that
@@ -131,30 +130,6 @@ func SyncDir(dir string) error {
 		return fmt.Errorf("safeio fsync dir %s: %w", dir, err)
 	}
 	return nil
-}
-
-// LinkOrCopy makes dst a hard link to src. When the filesystem cannot link
-// (cross-device, or links not supported) it falls back to a durable copy.
-// An existing dst is never replaced: ErrExists is returned instead.
-func LinkOrCopy(src, dst string, perm os.FileMode) (linked bool, err error) {
-	err = os.Link(src, dst)
-	if err == nil {
-		return true, nil
-	}
-	if errors.Is(err, os.ErrExist) {
-		return false, fmt.Errorf("safeio link %s: %w", dst, ErrExists)
-	}
-	var le *os.LinkError
-	if !errors.As(err, &le) || !(errors.Is(le.Err, syscall.EXDEV) || errors.Is(le.Err, syscall.EPERM) || errors.Is(le.Err, syscall.EMLINK)) {
-		return false, fmt.Errorf("safeio link %s: %w", dst, err)
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		return false, fmt.Errorf("safeio copy %s: %w", src, err)
-	}
-	defer in.Close()
-	_, err = WriteFile(dst, in, Options{Perm: perm, NoClobber: true})
-	return false, err
 }
 
 // SameFile reports whether two paths name the same inode.

@@ -44,20 +44,29 @@ func TestWriteFile(t *testing.T) {
 	}
 }
 
-func TestLinkOrCopyAndTemps(t *testing.T) {
+func TestLinkFileAndTemps(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "dfA")
 	os.WriteFile(src, []byte("body"), 0o600)
 	dst := filepath.Join(dir, "out-dfA")
-	linked, err := LinkOrCopy(src, dst, 0o600)
+	f, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	stamp, err := StampOf(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	linked, err := LinkFile(f, dst, stamp, 0o600)
 	if err != nil || !linked {
-		t.Fatalf("LinkOrCopy = %v, %v; want linked", linked, err)
+		t.Fatalf("LinkFile = %v, %v; want linked", linked, err)
 	}
 	if !SameFile(src, dst) {
 		t.Error("SameFile = false after link")
 	}
-	if _, err := LinkOrCopy(src, dst, 0o600); !errors.Is(err, ErrExists) {
-		t.Errorf("LinkOrCopy over existing: %v, want ErrExists", err)
+	if _, err := LinkFile(f, dst, stamp, 0o600); !errors.Is(err, ErrExists) {
+		t.Errorf("LinkFile over existing: %v, want ErrExists", err)
 	}
 	os.WriteFile(filepath.Join(dir, TempPrefix+"x"), nil, 0o600)
 	os.WriteFile(filepath.Join(dir, "tfSENDMAIL"), nil, 0o600)
