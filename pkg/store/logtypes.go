@@ -8,6 +8,7 @@ import "time"
 
 // LogRecord is one row of the message log: one message qscan finished.
 type LogRecord struct {
+	Row        int64             `json:"row,omitempty"` // the store's row number, set when read back
 	Time       time.Time         `json:"time"`
 	Host       string            `json:"host"`
 	QueueID    string            `json:"queue_id"`
@@ -106,3 +107,46 @@ type AuditEntry struct {
 	Detail string    `json:"detail,omitempty"`
 	Host   string    `json:"host"`
 }
+
+// Stats is what the web desk's dashboard draws for one period.
+type Stats struct {
+	Buckets        []StatsBucket      // one per Bucket duration, oldest first
+	TopViruses     []Count            // most frequent virus names
+	TopFilenames   []Count            // most frequent blocked file names
+	TopSpamSenders []Count            // senders of the most spam
+	Stages         map[string]StageMS // per stage: mean and p99 time
+}
+
+// StatsBucket counts messages by verdict in one time bucket.
+type StatsBucket struct {
+	Start     time.Time
+	ByVerdict map[string]int64
+}
+
+// Count is one entry of a top list.
+type Count struct {
+	Key string
+	N   int64
+}
+
+// StageMS is a stage's mean and 99th-percentile time in milliseconds.
+type StageMS struct {
+	Mean float64
+	P99  float64
+}
+
+// The store's methods that the web desk, `qscan log`, `qscan user` and the
+// pipeline use (implemented by *Store for SQLite, and by the PostgreSQL
+// store with the same names and semantics):
+//
+//	AppendLog(ctx, []LogRecord) error                    one transaction per batch
+//	SearchLog(ctx, LogQuery) ([]LogRecord, error)        newest first, Row set
+//	LogRow(ctx, row int64) (LogRecord, error)            ErrNotFound when absent
+//	LogStats(ctx, since, until time.Time, bucket time.Duration, top int) (Stats, error)
+//	PurgeLog(ctx, before time.Time) (int64, error)
+//	AddUser(ctx, User) error / User(ctx, name) (User, error) / Users(ctx) ([]User, error)
+//	DeleteUser(ctx, name) error / SetPassword(ctx, name, hash string) error
+//	ListEntries(ctx, list string) ([]ListEntry, error)
+//	AddListEntry(ctx, ListEntry) error / DeleteListEntry(ctx, list, pattern string) error
+//	AddAudit(ctx, AuditEntry) error / Audit(ctx, limit int) ([]AuditEntry, error)
+//	UseToken(ctx, id string, expires time.Time) (first bool, err error)   a digest link used once
