@@ -253,7 +253,7 @@ func pipelineOptions(c *config.Config, log logrus.FieldLogger) (pipeline.Options
 	o.Notifier = n
 	o.Checker = checkerOptions(c, log, n)
 	if c.Queue.Kick {
-		o.Kick = kicker(c.Queue)
+		o.Kick = pipeline.SendmailKicker{Kicker: *kicker(c.Queue)}
 	}
 	return o, nil
 }

@@ -287,10 +287,14 @@ func (p *Pipeline) holdItem(ctx context.Context, it *item) {
 // if not, it sets it.err. A rebuilt body is written from the checked
 // bytes and needs no such check.
 func dfUnchanged(it *item) bool {
-	if it.outBody != nil || it.lock == nil || it.lock.Df == nil {
+	if it.outBody != nil || it.lock == nil {
 		return true
 	}
-	st, err := safeio.StampOf(it.lock.Df)
+	df, _ := it.lock.Body()
+	if df == nil {
+		return true // the body is in the control file, written out from what was read
+	}
+	st, err := safeio.StampOf(df)
 	if err == nil && st == it.dfStamp {
 		return true
 	}
@@ -332,7 +336,7 @@ func (p *Pipeline) messageLog(it *item, action message.Outcome) MessageLog {
 	if it.msg != nil {
 		l.From, l.To = it.msg.Envelope.Sender, it.msg.Envelope.Recipients
 	} else if it.qf != nil {
-		env := envelopeOf(it.qf)
+		env := it.qf.Envelope()
 		l.From, l.To = env.Sender, env.Recipients
 	}
 	l.Virus, l.Spam = virusNames(it.msg), spamField(it.msg)

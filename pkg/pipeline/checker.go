@@ -10,7 +10,6 @@ import (
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/policy"
 	"github.com/qscan/qscan/pkg/rebuild"
-	"github.com/qscan/qscan/pkg/sendmail"
 )
 
 // Cleaner makes the delivered copy of a message: without the parts the
@@ -139,7 +138,7 @@ type Result struct {
 // message. qf is m's queue file (m.Header is its header block): for a
 // delivered message Check makes on it the changes that the pipeline makes
 // on the outgoing qf, with the same code. qf nil: the verdict only.
-func (c *Checker) Check(ctx context.Context, m *message.Message, qf *sendmail.Qf) (Result, error) {
+func (c *Checker) Check(ctx context.Context, m *message.Message, qf Control) (Result, error) {
 	if _, err := c.run(ctx, m); err != nil {
 		return Result{Verdict: message.VerdictError}, err
 	}
@@ -163,9 +162,14 @@ func (c *Checker) Check(ctx context.Context, m *message.Message, qf *sendmail.Qf
 
 // carryOut makes the changes of a delivered message's outcome on its
 // queue file: the header edits, then the forward recipients.
-func (c *Checker) carryOut(qf *sendmail.Qf, o outcome) error {
+func (c *Checker) carryOut(qf Control, o outcome) error {
 	if err := qf.Edit(o.edits, c.headers.AtTop); err != nil {
 		return err
 	}
-	return forward(qf, o.d)
+	if len(o.d.Forward) == 0 {
+		return nil
+	}
+	// The spam "forward" addresses, replacing the original recipients
+	// when the message goes only to them.
+	return qf.Forward(o.d.Forward, o.d.ForwardOnly)
 }

@@ -40,14 +40,16 @@ func (c *Checker) CheckFile(ctx context.Context, raw []byte, now time.Time) (Fil
 	m.Envelope = headerEnvelope(header)
 	qf, qerr := fileQf(m, header)
 	f := File{Message: m, crlf: bytes.HasSuffix(firstLine(raw), []byte("\r\n")), err: qerr}
+	var ctl Control // nil, not a nil *Qf in an interface: the verdict only
 	if qf != nil {
 		m.Header = qf.HeaderBlock()
+		ctl = sendmailControl{qf}
 	} else {
 		// No queue file (a header sendmail would not have taken): check the
 		// header as sendmail would store it all the same.
 		m.Header = bytes.ReplaceAll(header, []byte("\r\n"), []byte("\n"))
 	}
-	v, err := c.Check(ctx, m, qf)
+	v, err := c.Check(ctx, m, ctl)
 	f.Result = v
 	if err != nil {
 		f.err = err

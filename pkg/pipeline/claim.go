@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,18 +12,17 @@ import (
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/notify"
 	"github.com/qscan/qscan/pkg/safeio"
-	"github.com/qscan/qscan/pkg/sendmail"
 )
 
 // item is one claimed message: its locked incoming files and what the
 // checks made of it.
 type item struct {
-	entry   sendmail.Entry
-	lock    *sendmail.Locked
-	qf      *sendmail.Qf
+	entry   Entry
+	lock    Claim
+	qf      Control // the parsed control file
 	qfRaw   []byte
 	inode   uint64
-	dfStamp safeio.Stamp // the df when claimed: what is linked out must be it
+	dfStamp safeio.Stamp // the body file when claimed: what is linked out must be it
 	msg     *message.Message
 	attempt int
 	// epoch is the holds' epoch when the checks began: a later one means
@@ -34,7 +32,7 @@ type item struct {
 	// set by process
 	err           error // the checks could not be done: hold
 	verdict       message.Verdict
-	outQf         []byte
+	outQf         Control
 	outBody       []byte // nil: body unchanged, link the incoming df
 	whole         string // non-empty: quarantine the whole message with this reason
 	decision      message.Decision
@@ -51,10 +49,10 @@ type item struct {
 }
 
 // candidates lists every incoming queue, oldest first.
-func (p *Pipeline) candidates() []sendmail.Entry {
-	var all []sendmail.Entry
+func (p *Pipeline) candidates() []Entry {
+	var all []Entry
 	for _, dir := range p.opt.Incoming {
-		es, err := sendmail.List(dir)
+		es, err := p.mta.List(dir)
 		if err != nil {
 			p.log.WithError(err).Errorf("cannot list incoming queue %s", dir)
 			continue
@@ -130,7 +128,7 @@ func (p *Pipeline) claimFrom() []*item {
 // claimOne locks and parses one message. Messages still being written
 // (or locked) are skipped and noted busy, to be tried again soon; corrupt
 // ones are set aside.
-func (p *Pipeline) claimOne(e sendmail.Entry, now time.Time) (*item, bool) {
+func (p *Pipeline) claimOne(e Entry, now time.Time) (*item, bool) {
 	it, ok, wait := p.claimEntry(e, now)
 	if wait {
 		p.busy.note(e.ID, time.Now()) // real time: it paces retries, decides nothing
@@ -143,7 +141,7 @@ func (p *Pipeline) claimOne(e sendmail.Entry, now time.Time) (*item, bool) {
 // claimEntry is claimOne without the busy bookkeeping: wait reports an
 // entry that its writer still has (locked, empty or without its df while
 // young), as opposed to one claimed, set aside or gone.
-func (p *Pipeline) claimEntry(e sendmail.Entry, now time.Time) (it *item, ok, wait bool) {
+func (p *Pipeline) claimEntry(e Entry, now time.Time) (it *item, ok, wait bool) {
 	old := now.Sub(e.ModTime) > p.opt.SetAsideAfter
 	if e.Empty {
 		if old {
@@ -151,22 +149,22 @@ func (p *Pipeline) claimEntry(e sendmail.Entry, now time.Time) (it *item, ok, wa
 		}
 		return nil, false, !old
 	}
-	if e.DfMissing {
+	if e.Missing != "" {
 		if old {
-			p.setAside(e, nil, "queue file without its df (body) file")
+			p.setAside(e, nil, e.Missing)
 		}
 		return nil, false, !old
 	}
-	lk, err := p.lock(e.QfPath, e.DfPath)
+	lk, err := p.mta.Lock(e)
 	if err != nil {
-		// Locked: ours (the batch being committed) or sendmail's; gone:
+		// Locked: ours (the batch being committed) or the MTA's; gone:
 		// committed since the listing (locked is busy: tried again
 		// soon); else unreadable (setaside.go).
 		p.cannotClaim(e, now, err)
-		return nil, false, errors.Is(err, sendmail.ErrLocked)
+		return nil, false, errors.Is(err, ErrBusy)
 	}
 	it = &item{entry: e, lock: lk, start: now, epoch: p.held.epochNow()}
-	st, err := lk.Qf.Stat()
+	st, err := lk.Control().Stat()
 	if err != nil {
 		lk.Unlock()
 		p.cannotClaim(e, now, err)
@@ -175,12 +173,14 @@ func (p *Pipeline) claimEntry(e sendmail.Entry, now time.Time) (it *item, ok, wa
 	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
 		it.inode = sys.Ino
 	}
-	if it.dfStamp, err = safeio.StampOf(lk.Df); err != nil {
-		lk.Unlock()
-		p.cannotClaim(e, now, err)
-		return nil, false, false
+	if body, _ := lk.Body(); body != nil {
+		if it.dfStamp, err = safeio.StampOf(body); err != nil {
+			lk.Unlock()
+			p.cannotClaim(e, now, err)
+			return nil, false, false
+		}
 	}
-	raw, err := io.ReadAll(io.LimitReader(lk.Qf, int64(p.qfLimits().MaxQfBytes)+1))
+	raw, err := io.ReadAll(io.LimitReader(lk.Control(), int64(p.mta.MaxControlBytes())+1))
 	if err != nil {
 		lk.Unlock()
 		p.cannotClaim(e, now, err)
@@ -194,7 +194,7 @@ func (p *Pipeline) claimEntry(e sendmail.Entry, now time.Time) (it *item, ok, wa
 		}
 		return nil, false, !old
 	}
-	qf, err := sendmail.ParseQf(bytes.NewReader(raw), p.qfLimits())
+	qf, err := p.mta.Parse(raw)
 	if err != nil {
 		it.qfRaw = raw
 		p.setAsideLocked(it, fmt.Sprintf("corrupt queue file: %v", err))
@@ -202,14 +202,6 @@ func (p *Pipeline) claimEntry(e sendmail.Entry, now time.Time) (it *item, ok, wa
 	}
 	it.qf, it.qfRaw = qf, raw
 	return it, true, false
-}
-
-func (p *Pipeline) qfLimits() sendmail.Limits {
-	l := p.opt.QfLimits
-	if l.MaxQfBytes <= 0 {
-		l.MaxQfBytes = sendmail.DefaultMaxQfBytes
-	}
-	return l
 }
 
 // unlockAll releases the locks of a batch's items that are still held.

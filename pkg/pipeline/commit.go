@@ -11,7 +11,6 @@ import (
 	"sync"
 
 	"github.com/qscan/qscan/pkg/safeio"
-	"github.com/qscan/qscan/pkg/sendmail"
 )
 
 // errJournal wraps failures to write the journal: without it qscan cannot
@@ -78,20 +77,20 @@ func (p *Pipeline) commit(items []*item) error {
 // is taken in the outgoing queue (or by another message of the batch).
 func (p *Pipeline) plan(items []*item) []entry {
 	used := map[string]bool{}
-	out := p.outQueue()
+	out := p.mta.Out(p.opt.Outgoing)
 	es := make([]entry, len(items))
 	for i, it := range items {
-		es[i] = entry{InQf: it.entry.QfPath, InDf: it.entry.DfPath, InInode: it.inode, QDir: it.quarantineStaged}
+		es[i] = entry{In: it.entry.Files, InInode: it.inode, QDir: it.quarantineStaged}
 		if it.whole != "" {
 			es[i].Whole = true // quarantined: nothing goes out
 			continue
 		}
 		id := it.entry.ID
 		for used[id] || out.Taken(id) {
-			id = p.ids.Next()
+			id = p.mta.NewID()
 		}
 		used[id] = true
-		es[i].OutDir, es[i].OutSubQf, es[i].OutSubDf, es[i].OutID = p.opt.Outgoing, out.SubQf, out.SubDf, id
+		es[i].OutID, es[i].Out = id, out.Files(id)
 		if id != it.entry.ID {
 			p.log.WithField("id", it.entry.ID).Warnf("ID taken in the outgoing queue, using %s", id)
 		}
@@ -110,12 +109,13 @@ func (p *Pipeline) writeAll(items []*item, entries []entry) error {
 	errs := make([]error, len(items))
 	sem := make(chan struct{}, commitWriters)
 	var wg sync.WaitGroup
+	out := p.mta.Out(p.opt.Outgoing)
 	for i, it := range items {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			errs[i] = p.writeOut(it, &entries[i])
+			errs[i] = p.writeOut(out, it, &entries[i])
 		}()
 	}
 	wg.Wait()
@@ -127,27 +127,26 @@ func (p *Pipeline) writeAll(items []*item, entries []entry) error {
 	return nil
 }
 
-// writeOut makes df<ID> (a hard link when the body is unchanged) and
-// tf<ID>, both durable. sendmail ignores tf files until they are renamed.
-func (p *Pipeline) writeOut(it *item, e *entry) error {
+// writeOut writes the outgoing files of a message durably, under names
+// the outgoing MTA does not read yet (sendmail: df<ID>, a hard link when
+// the body is unchanged, and tf<ID>).
+func (p *Pipeline) writeOut(out OutQueue, it *item, e *entry) error {
 	if e.OutID == "" {
 		return nil // quarantined whole
 	}
-	out := e.out()
-	if it.outBody == nil {
-		// The very file that was read and checked, not its path again.
-		if it.lock == nil || it.lock.Df == nil {
-			return fmt.Errorf("link df%s: the checked df is not open", it.entry.ID)
+	b := Body{Data: it.outBody, Stamp: it.dfStamp}
+	if b.Data == nil {
+		if in, ok := it.outQf.(InlineBody); ok {
+			b.Data = in.Body()
+		} else if it.lock != nil {
+			b.File, b.Offset = it.lock.Body()
 		}
-		if _, err := safeio.LinkFile(it.lock.Df, out.DfPath(e.OutID), it.dfStamp, 0o600); err != nil {
-			return err
-		}
-	} else if _, err := safeio.CreateNew(out.DfPath(e.OutID), bytes.NewReader(it.outBody), 0o600); err != nil {
+	}
+	if err := out.Write(e.OutID, it.outQf, b); err != nil {
 		return err
 	}
-	e.NewDf = true
-	_, err := safeio.CreateNew(out.TfPath(e.OutID), bytes.NewReader(it.outQf), 0o600)
-	return err
+	e.wrote = true
+	return nil
 }
 
 // undo removes the outgoing files and the staged quarantine entries of a
@@ -159,37 +158,41 @@ func (p *Pipeline) undo(es []entry) {
 				p.log.WithError(err).Warn("cannot remove the staged quarantine entry of a message kept in the queue")
 			}
 		}
-		if e.OutID == "" {
+		if !e.wrote {
 			continue
 		}
-		os.Remove(e.out().TfPath(e.OutID))
-		if e.NewDf {
-			os.Remove(e.out().DfPath(e.OutID))
+		for _, f := range e.Out {
+			if f.Tmp != "" {
+				os.Remove(f.Tmp)
+			} else {
+				os.Remove(f.Final)
+			}
 		}
 	}
 	syncOut(es)
 }
 
-// finish publishes tf<ID> as qf<ID>, makes that durable, and only then
-// releases the incoming copies. It is idempotent: recovery runs it again
-// after a crash. An error means a published message might not be durable:
-// the incoming copies of the batch are kept and the daemon must stop, so
-// that recovery finishes the batch instead of the message being checked
-// and delivered a second time.
+// finish publishes the outgoing files (sendmail: tf<ID> as qf<ID>), makes
+// that durable, and only then releases the incoming copies. It is
+// idempotent: recovery runs it again after a crash. An error means a
+// published message might not be durable: the incoming copies of the
+// batch are kept and the daemon must stop, so that recovery finishes the
+// batch instead of the message being checked and delivered a second time.
 func (p *Pipeline) finish(es []entry) error {
 	inDirs := map[string]bool{}
 	keep := p.publishQuarantine(es)
 	for _, e := range es {
-		if e.OutID == "" {
-			continue
-		}
-		tf, qf := e.out().TfPath(e.OutID), e.out().QfPath(e.OutID)
-		if _, err := os.Stat(tf); err == nil {
-			// link+unlink rather than rename: never replace a qf.
-			if err := os.Link(tf, qf); err != nil && !safeio.SameFile(tf, qf) {
-				return fmt.Errorf("publish %s: %w", qf, err)
+		for _, f := range e.Out {
+			if f.Tmp == "" {
+				continue
 			}
-			os.Remove(tf)
+			if _, err := os.Stat(f.Tmp); err == nil {
+				// link+unlink rather than rename: never replace a file.
+				if err := os.Link(f.Tmp, f.Final); err != nil && !safeio.SameFile(f.Tmp, f.Final) {
+					return fmt.Errorf("publish %s: %w", f.Final, err)
+				}
+				os.Remove(f.Tmp)
+			}
 		}
 	}
 	if err := syncOut(es); err != nil {
@@ -201,8 +204,9 @@ func (p *Pipeline) finish(es []entry) error {
 			continue
 		}
 		if p.releaseIncoming(e) {
-			inDirs[filepath.Dir(e.InQf)] = true
-			inDirs[filepath.Dir(e.InDf)] = true
+			for _, f := range e.In {
+				inDirs[filepath.Dir(f)] = true
+			}
 		}
 	}
 	for d := range inDirs {
@@ -237,44 +241,49 @@ func (p *Pipeline) publishQuarantine(es []entry) map[int]bool {
 	return keep
 }
 
-// releaseIncoming unlinks the incoming qf then df, but only when the qf is
-// still the one that was committed (same inode).
+// releaseIncoming unlinks the incoming files, control file first, but
+// only when the control file is still the one that was committed (same
+// inode).
 func (p *Pipeline) releaseIncoming(e entry) bool {
-	if e.InQf == "" {
+	if len(e.In) == 0 {
 		return false // a message qscan generated
 	}
-	if e.InInode != 0 && !sameInode(e.InQf, e.InInode) {
-		if _, err := os.Stat(e.InQf); err == nil {
+	ctl := e.In[0]
+	if e.InInode != 0 && !sameInode(ctl, e.InInode) {
+		if _, err := os.Stat(ctl); err == nil {
 			return false // a new message under the same name
 		}
-	} else if err := os.Remove(e.InQf); err != nil && !os.IsNotExist(err) {
+	} else if err := os.Remove(ctl); err != nil && !os.IsNotExist(err) {
 		p.log.WithError(err).Error("cannot remove incoming queue file")
 		return false
 	}
-	if err := os.Remove(e.InDf); err != nil && !os.IsNotExist(err) {
-		p.log.WithError(err).Error("cannot remove incoming df file")
+	for _, f := range e.In[1:] {
+		if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
+			p.log.WithError(err).Errorf("cannot remove incoming queue file %s", filepath.Base(f))
+		}
 	}
 	return true
 }
 
-// kick asks the outgoing sendmail to deliver the batch now,
-// sendmail.MaxKickIDs IDs per run.
+// kick asks the outgoing MTA to deliver the batch now, Kicker.MaxIDs IDs
+// per run.
 func (p *Pipeline) kick(es []entry) {
 	k := p.opt.Kick
-	if k == nil || k.Sendmail == "" {
+	if k == nil || k.Program() == "" {
 		return
 	}
 	es = slices.DeleteFunc(slices.Clone(es), func(e entry) bool { return e.OutID == "" }) // quarantined whole
-	for start := 0; start < len(es); start += sendmail.MaxKickIDs {
+	n := max(k.MaxIDs(), 1)
+	for start := 0; start < len(es); start += n {
 		var ids []string
-		for _, e := range es[start:min(start+sendmail.MaxKickIDs, len(es))] {
+		for _, e := range es[start:min(start+n, len(es))] {
 			ids = append(ids, e.OutID)
 		}
 		p.kicks.Add(1)
 		go func() {
 			defer p.kicks.Done()
 			out, err := k.Kick(context.Background(), p.opt.Outgoing, ids...)
-			p.kickDone(k.Sendmail, out, err)
+			p.kickDone(k.Program(), out, err)
 		}()
 	}
 }

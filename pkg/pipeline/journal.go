@@ -10,21 +10,25 @@ import (
 	"path/filepath"
 
 	"github.com/qscan/qscan/pkg/safeio"
+	"github.com/qscan/qscan/pkg/sendmail"
 )
 
 // The journal makes the commit of a batch atomic across a crash.
 //
 //	prepare  (fsynced) which incoming message goes to which outgoing ID,
 //	         written before any outgoing file exists
-//	commit   (fsynced) every outgoing df and tf<ID> is durable; from here on
-//	         the batch is delivered, recovery finishes it instead of redoing it
-//	done     the tf<ID> were renamed to qf<ID> and the incoming copies
-//	         released (not fsynced: recovery repeats the idempotent steps)
+//	commit   (fsynced) every outgoing file is durable (sendmail: df and
+//	         tf<ID>); from here on the batch is delivered, recovery
+//	         finishes it instead of redoing it
+//	done     the files were published (tf<ID> linked to qf<ID>) and the
+//	         incoming copies released (not fsynced: recovery repeats the
+//	         idempotent steps)
 //
-// sendmail ignores tf files, so nothing is visible to the outgoing
-// sendmail before the commit record is durable: a crash before it leaves
-// only files recovery removes, a crash after it leaves work recovery
-// completes. Either way each message is delivered exactly once.
+// The MTA ignores the files before they are published (sendmail: tf
+// files, and a df without its qf), so nothing is visible to the outgoing
+// MTA before the commit record is durable: a crash before it leaves only
+// files recovery removes, a crash after it leaves work recovery completes.
+// Either way each message is delivered exactly once.
 //
 // The quarantine follows the same discipline: an entry is staged (written
 // durably under a name no listing shows) before the prepare record, and
@@ -43,24 +47,46 @@ const (
 
 // entry is one message of a prepared batch.
 type entry struct {
-	InQf    string `json:"iq"`
-	InDf    string `json:"id"`
-	InInode uint64 `json:"ino"` // inode of the incoming qf, so a reused name is never released
-	OutDir  string `json:"od"`
-	// OutSubQf, OutSubDf: the outgoing queue's layout when the batch was
-	// planned (sendmail.Queue): qf and tf in OutDir/qf, df in OutDir/df.
-	OutSubQf bool   `json:"oq,omitempty"`
-	OutSubDf bool   `json:"odf,omitempty"`
-	OutID    string `json:"o"`
-	NewDf    bool   `json:"ndf"` // we created out df<ID> (link or write)
+	// In are the incoming files, control file first, removed in this order
+	// when the message is released.
+	In      []string `json:"in,omitempty"`
+	InInode uint64   `json:"ino"` // inode of the incoming control file, so a reused name is never released
+	OutID   string   `json:"o"`
+	// Out are the outgoing files (OutQueue.Files), in the layout of the
+	// outgoing queue when the batch was planned.
+	Out []OutFile `json:"out,omitempty"`
 	// QDir is the message's staged quarantine entry, published at the
 	// commit before its incoming copy is released.
 	QDir string `json:"q,omitempty"`
 	// Whole: no outgoing copy (OutID ""), the quarantine entry is the
 	// message's durable copy.
 	Whole bool `json:"w,omitempty"`
+
+	// The sendmail fields of journals written before the queue seam,
+	// read (upgrade) and turned into In and Out.
+	InQf     string `json:"iq,omitempty"`
+	InDf     string `json:"id,omitempty"`
+	OutDir   string `json:"od,omitempty"`
+	OutSubQf bool   `json:"oq,omitempty"`
+	OutSubDf bool   `json:"odf,omitempty"`
+
+	// wrote: this process wrote the outgoing files (not journalled).
+	wrote bool
 	// published is where QDir went (not journalled).
 	published string
+}
+
+// upgrade turns an entry of an older journal (sendmail's files by name)
+// into the present form.
+func (e *entry) upgrade() {
+	if e.In == nil && e.InQf != "" {
+		e.In = []string{e.InQf, e.InDf}
+	}
+	if e.Out == nil && e.OutID != "" && e.OutDir != "" {
+		q := sendmail.Queue{Dir: e.OutDir, SubQf: e.OutSubQf, SubDf: e.OutSubDf, Nested: e.OutSubQf && e.OutSubDf}
+		e.Out = sendmailOut{q}.Files(e.OutID)
+	}
+	e.InQf, e.InDf, e.OutDir, e.OutSubQf, e.OutSubDf = "", "", "", false, false
 }
 
 type record struct {
@@ -147,6 +173,9 @@ func readJournal(r io.Reader) ([]pendingBatch, error) {
 		}
 		switch rec.Op {
 		case opPrepare:
+			for i := range rec.Entries {
+				rec.Entries[i].upgrade()
+			}
 			byID[rec.Batch] = &pendingBatch{id: rec.Batch, entries: rec.Entries}
 			order = append(order, rec.Batch)
 		case opCommit:

@@ -28,7 +28,7 @@ func TestKickFailureLoggedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	opt := e.options()
-	opt.Kick = &sendmail.Kicker{Sendmail: fake}
+	opt.Kick = SendmailKicker{sendmail.Kicker{Sendmail: fake}}
 	p := e.pipeline(opt)
 	for i, ok := range []bool{false, false, false, true, true, false, false} {
 		if ok {

@@ -93,7 +93,7 @@ func TestNestedRecovery(t *testing.T) {
 	e.enqueue(id, "body\n", 0)
 	qfIn, dfIn := filepath.Join(e.in, "qf"+id), filepath.Join(e.in, "df"+id)
 	os.MkdirAll(e.work, 0o700)
-	ent := entry{InQf: qfIn, InDf: dfIn, InInode: inode(t, qfIn), OutDir: e.out, OutSubQf: true, OutSubDf: true, OutID: id, NewDf: true}
+	ent := entry{InQf: qfIn, InDf: dfIn, InInode: inode(t, qfIn), OutDir: e.out, OutSubQf: true, OutSubDf: true, OutID: id} // the form of journals before the queue seam: upgraded when read
 	var j strings.Builder
 	writeRec(&j, record{Batch: 1, Op: opPrepare, Entries: []entry{ent}})
 	writeRec(&j, record{Batch: 1, Op: opCommit})

@@ -1,14 +1,12 @@
 package pipeline
 
 import (
-	"bytes"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/notify"
-	"github.com/qscan/qscan/pkg/sendmail"
 )
 
 // Notifier writes the reports qscan mails.
@@ -31,7 +29,7 @@ func (p *Pipeline) notice(it *item, delivered bool, dir string) notify.Event {
 	n := notify.Event{ID: it.entry.ID, Verdict: it.verdict, QuarantineDir: dir, Delivered: delivered}
 	n.Received = it.entry.ModTime
 	if it.qf != nil {
-		n.Envelope = envelopeOf(it.qf)
+		n.Envelope = it.qf.Envelope()
 		n.Header = it.qf.HeaderBlock()
 		n.Subject, _ = it.qf.Header("Subject")
 		n.MessageID, _ = it.qf.Header("Message-ID")
@@ -103,14 +101,12 @@ func (p *Pipeline) reportItems(ns []notify.Event) []*item {
 		if len(m.Recipients) == 0 {
 			continue
 		}
-		qf, err := sendmail.NewQf("", m.Recipients, m.Header, sendmail.NewOpts{
-			Time: p.now(), BodySize: int64(len(m.Body)), EightBit: bytes.ContainsFunc(m.Body, func(r rune) bool { return r >= 0x80 }),
-		})
+		qf, err := p.mta.New(m.Recipients, m.Header, p.now(), m.Body)
 		if err != nil {
 			p.log.WithError(err).Error("cannot queue the postmaster report")
 			continue
 		}
-		items = append(items, &item{entry: sendmail.Entry{ID: p.ids.Next()}, outQf: qf.Bytes(), outBody: m.Body, start: time.Now(), verdict: message.VerdictReport, generated: true, mail: &m})
+		items = append(items, &item{entry: Entry{ID: p.mta.NewID()}, outQf: qf, outBody: m.Body, start: time.Now(), verdict: message.VerdictReport, generated: true, mail: &m})
 	}
 	return items
 }

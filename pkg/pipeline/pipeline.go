@@ -7,7 +7,6 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"runtime"
 	"sync"
@@ -115,8 +114,10 @@ type Options struct {
 	// (renamed Qf<ID>) rather than retried.
 	SetAsideAfter time.Duration
 	Headers       Headers
-	Kick          *sendmail.Kicker // runs the outgoing sendmail on the IDs of each batch; nil: none
-	QfLimits      sendmail.Limits
+	// MTA is the format of the queues; nil: sendmail's, with QfLimits.
+	MTA      MTA
+	Kick     Kicker // runs the outgoing MTA on the IDs of each batch; nil: none
+	QfLimits sendmail.Limits
 	Checker       CheckerOptions
 	// Notifier writes the postmaster report of each batch; nil: none.
 	Notifier Notifier
@@ -135,11 +136,11 @@ type Pipeline struct {
 	obs        Observer
 	now        func() time.Time
 	journal    *journal
-	ids        *sendmail.IDGen
+	mta        MTA
 	held       *holds
 	busy       *busy            // entries their writer still had when last tried
 	workers    chan struct{}    // a slot per message being checked (Workers)
-	pending    []sendmail.Entry // listed but not yet looked at (see claim)
+	pending    []Entry // listed but not yet looked at (see claim)
 	listedAt   time.Time
 	kicks      sync.WaitGroup
 	kickState  kickState
@@ -148,7 +149,6 @@ type Pipeline struct {
 	// commit where a crash is modelled ("staged", "prepared",
 	// "committed", "published"); it may panic.
 	failpoint func(step string)
-	lock      func(qf, df string) (*sendmail.Locked, error) // sendmail.Lock; tests fail it
 }
 
 // New prepares a pipeline and runs start-up recovery (finishing or undoing
@@ -174,14 +174,17 @@ func New(opt Options, log logrus.FieldLogger, att Attempts, q Quarantine, stages
 	if obs == nil {
 		obs = NopObserver{}
 	}
+	mta := opt.MTA
+	if mta == nil {
+		mta = NewSendmail(opt.QfLimits, now)
+	}
 	p := &Pipeline{
+		mta: mta,
 		obs: obs,
 		opt: opt, log: log, attempts: att, quarantine: q, checker: NewChecker(stages, opt), notifier: opt.Notifier, now: now, journal: j,
-		ids:     sendmail.NewIDGen(now, os.Getpid(), rand.IntN(3600)),
 		held:    newHolds(opt.RetryMin, opt.RetryMax),
 		busy:    newBusy(),
 		workers: make(chan struct{}, opt.Workers),
-		lock:    sendmail.Lock,
 	}
 	if err := p.recover(); err != nil {
 		j.close()

@@ -11,7 +11,6 @@ import (
 	"sync"
 
 	"github.com/qscan/qscan/pkg/message"
-	"github.com/qscan/qscan/pkg/sendmail"
 )
 
 // errTimeout marks a message whose checks ran past MessageTimeout.
@@ -109,55 +108,44 @@ func (p *Pipeline) check(ctx context.Context, it *item) (*message.Message, map[s
 	return m, ms, err
 }
 
-// newMessage reads the envelope from the qf and, when a stage needs it,
-// the body from the locked df.
+// newMessage reads the envelope from the control file and, when a stage
+// needs it, the body from the locked body file (or the control file).
 func (p *Pipeline) newMessage(it *item) (*message.Message, error) {
 	qf := it.qf
 	m := &message.Message{
 		ID:       it.entry.ID,
-		Envelope: envelopeOf(qf),
+		Envelope: qf.Envelope(),
 		Header:   qf.HeaderBlock(),
 		Size:     it.entry.Size,
 		Received: it.entry.ModTime,
 	}
 	if len(p.checker.stages) > 0 {
-		if err := readBody(m, it.lock.Df); err != nil {
-			return nil, fmt.Errorf("read df %s: %w", it.entry.DfPath, err)
+		if in, ok := qf.(InlineBody); ok {
+			m.Body = in.Body()
+			return m, nil
+		}
+		f, off := it.lock.Body()
+		if err := readBody(m, f, off); err != nil {
+			return nil, fmt.Errorf("read the body of %s: %w", it.entry.ID, err)
 		}
 	}
 	return m, nil
 }
 
-// envelopeOf reads the envelope of a message from its queue file.
-func envelopeOf(qf *sendmail.Qf) message.Envelope {
-	env := message.Envelope{
-		Sender:     qf.Sender(),
-		ClientIP:   qf.ClientIP(),
-		ClientHost: qf.ClientHost(),
-		Helo:       qf.Helo(),
-		Protocol:   qf.Protocol(),
-		Auth:       qf.Authenticated(),
-	}
-	for _, r := range qf.Recipients() {
-		env.Recipients = append(env.Recipients, r.Addr)
-	}
-	return env
-}
-
 // readBody reads the df right after the header block and its empty line,
 // in one array, so that Message.Raw needs no copy of a large message.
-func readBody(m *message.Message, df *os.File) error {
+func readBody(m *message.Message, df *os.File, off int64) error {
 	st, err := df.Stat()
 	if err != nil {
 		return err
 	}
-	if _, err := df.Seek(0, io.SeekStart); err != nil {
+	if _, err := df.Seek(off, io.SeekStart); err != nil {
 		return err
 	}
 	h := len(m.Header)
 	// Room for the final read that meets EOF too: without it the buffer
 	// would double to find out that the file has ended.
-	buf := make([]byte, h+1, h+1+int(st.Size())+bytes.MinRead)
+	buf := make([]byte, h+1, h+1+int(max(st.Size()-off, 0))+bytes.MinRead)
 	copy(buf, m.Header)
 	buf[h] = '\n'
 	b := bytes.NewBuffer(buf)
@@ -182,25 +170,6 @@ func (p *Pipeline) decide(it *item) error {
 		return fmt.Errorf("%w: %w", errOwnFault, err)
 	}
 	it.outBody = o.body
-	it.outQf = it.qf.Bytes()
-	return nil
-}
-
-// forward adds the spam "forward" addresses as recipients (RP:<addr>),
-// replacing the original ones when the message goes only to them.
-func forward(qf *sendmail.Qf, d message.Decision) error {
-	if len(d.Forward) == 0 {
-		return nil
-	}
-	if d.ForwardOnly {
-		for _, r := range qf.Recipients() {
-			qf.RemoveRecipient(r.Addr)
-		}
-	}
-	for _, a := range d.Forward {
-		if err := qf.AddRecipient(a); err != nil {
-			return fmt.Errorf("forward to %s: %w", a, err)
-		}
-	}
+	it.outQf = it.qf
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"syscall"
 
 	"github.com/qscan/qscan/pkg/safeio"
-	"github.com/qscan/qscan/pkg/sendmail"
 )
 
 // recover finishes the batches a crash interrupted after their commit
@@ -37,7 +36,7 @@ func (p *Pipeline) recover() error {
 	p.recoverStaged()
 	// Only the outgoing queue: qscan writes nothing into the incoming
 	// queues, where other programs (qscan enqueue) may be writing now.
-	for _, d := range p.outQueue().Dirs() {
+	for _, d := range p.mta.Out(p.opt.Outgoing).Dirs() {
 		if removed, _ := safeio.RemoveTemps(d); len(removed) > 0 {
 			p.log.Warnf("recovery: removed %d temporary files of ours from %s", len(removed), d)
 		}
@@ -45,16 +44,29 @@ func (p *Pipeline) recover() error {
 	return p.journal.reset()
 }
 
-// undoUncommitted removes what an uncommitted batch wrote: its tf<ID>,
-// and its df<ID> unless a qf<ID> (someone else's message) owns it.
+// undoUncommitted removes what an uncommitted batch wrote: its temporary
+// files (sendmail: tf<ID>), and the files written under their final name
+// (df<ID>) unless a published file (qf<ID>: someone else's message, as
+// nothing of an uncommitted batch is published) owns them.
 func (p *Pipeline) undoUncommitted(es []entry) {
 	for _, e := range es {
-		if e.OutID == "" {
-			continue // quarantined whole: its staged entry is for recoverStaged
+		owned := false // a file of the entry that is published under its final name
+		for _, f := range e.Out {
+			if f.Tmp == "" {
+				continue
+			}
+			os.Remove(f.Tmp)
+			if _, err := os.Lstat(f.Final); !os.IsNotExist(err) {
+				owned = true
+			}
 		}
-		os.Remove(e.out().TfPath(e.OutID))
-		if _, err := os.Stat(e.out().QfPath(e.OutID)); os.IsNotExist(err) {
-			os.Remove(e.out().DfPath(e.OutID))
+		if owned {
+			continue
+		}
+		for _, f := range e.Out {
+			if f.Tmp == "" {
+				os.Remove(f.Final)
+			}
 		}
 	}
 	syncOut(es)
@@ -88,15 +100,11 @@ func (p *Pipeline) recoverStaged() {
 	}
 }
 
-// inIncoming reports whether a qf of id may be in an incoming queue (an
+// inIncoming reports whether a message id may be in an incoming queue (an
 // error other than "does not exist" counts as yes).
 func (p *Pipeline) inIncoming(id string) bool {
 	for _, dir := range p.opt.Incoming {
-		q, err := sendmail.OpenQueue(dir)
-		if err != nil {
-			q = sendmail.Queue{Dir: dir} // not readable: the flat layout
-		}
-		if _, err := os.Lstat(q.QfPath(id)); !os.IsNotExist(err) {
+		if p.mta.Queued(dir, id) {
 			return true
 		}
 	}

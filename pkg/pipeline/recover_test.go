@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"encoding/json"
+	"github.com/qscan/qscan/pkg/sendmail"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,7 +31,7 @@ func TestRecovery(t *testing.T) {
 			e.enqueue(id, "body\n", 0)
 			qfIn, dfIn := filepath.Join(e.in, "qf"+id), filepath.Join(e.in, "df"+id)
 			os.MkdirAll(e.work, 0o700)
-			ent := entry{InQf: qfIn, InDf: dfIn, InInode: inode(t, qfIn), OutDir: e.out, OutID: id, NewDf: true}
+			ent := entry{In: []string{qfIn, dfIn}, InInode: inode(t, qfIn), OutID: id, Out: sendmailOut{sendmail.Queue{Dir: e.out}}.Files(id)}
 			var j strings.Builder
 			writeRec(&j, record{Batch: 1, Op: opPrepare, Entries: []entry{ent}})
 			os.Link(dfIn, filepath.Join(e.out, "df"+id))

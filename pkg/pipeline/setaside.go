@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/qscan/qscan/pkg/safeio"
-	"github.com/qscan/qscan/pkg/sendmail"
 )
 
 // errOwnFault marks a failure that comes from the message itself (its
@@ -29,8 +28,8 @@ const LostPrefix = "Qf"
 // Qf<ID>, sendmail's name for a lost queue file, with an error log line
 // that says how to put it back. It cannot be quarantined: qscan cannot
 // read it.
-func (p *Pipeline) cannotClaim(e sendmail.Entry, now time.Time, err error) {
-	if errors.Is(err, sendmail.ErrLocked) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, sendmail.ErrGone) {
+func (p *Pipeline) cannotClaim(e Entry, now time.Time, err error) {
+	if errors.Is(err, ErrBusy) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrVanished) {
 		return // sendmail's, or a batch of ours; or gone since the listing
 	}
 	log := p.log.WithError(err).WithField("id", e.ID)
@@ -39,20 +38,27 @@ func (p *Pipeline) cannotClaim(e sendmail.Entry, now time.Time, err error) {
 		log.Warnf("cannot claim queue files, retry in %s", d.Round(time.Second))
 		return
 	}
-	lost := filepath.Join(filepath.Dir(e.QfPath), LostPrefix+e.ID)
+	name := p.mta.LostName(e)
+	if name == "" {
+		log.Errorf("cannot claim queue files (%s has no name for a lost queue file: fix the files or remove them)", p.mta.Name())
+		p.held.hold(e.ID, now)
+		return
+	}
+	ctl := e.control()
+	lost := filepath.Join(filepath.Dir(ctl), name)
 	if _, serr := os.Lstat(lost); serr == nil {
 		log.Errorf("cannot claim queue files, nor set them aside: %s exists", lost)
 		p.held.hold(e.ID, now)
 		return
 	}
-	if rerr := os.Rename(e.QfPath, lost); rerr != nil {
+	if rerr := os.Rename(ctl, lost); rerr != nil {
 		log.Errorf("cannot claim queue files, nor set them aside: %v", rerr)
 		p.held.hold(e.ID, now)
 		return
 	}
-	safeio.SyncDir(filepath.Dir(e.QfPath))
+	safeio.SyncDir(filepath.Dir(ctl))
 	p.held.release(e.ID)
-	log.WithField("set_aside", lost).Errorf("queue files set aside as %s: qscan cannot read them; once fixed, rename it back to %s", lost, filepath.Base(e.QfPath))
+	log.WithField("set_aside", lost).Errorf("queue files set aside as %s: qscan cannot read them; once fixed, rename it back to %s", lost, filepath.Base(ctl))
 	p.obs.Quarantined("unreadable")
 }
 

@@ -52,7 +52,7 @@ func TestUnreadableQueueFilesSetAside(t *testing.T) {
 	e.enqueue(bad, "x\n", 0)
 	e.enqueue(good, "y\n", 0)
 	pl := e.pipeline(e.options())
-	pl.lock = func(qf, df string) (*sendmail.Locked, error) {
+	pl.mta.(*Sendmail).lock = func(qf, df string) (*sendmail.Locked, error) {
 		if strings.HasSuffix(qf, bad) {
 			return nil, fmt.Errorf("lock %s: %w", df, &os.PathError{Op: "open", Path: df, Err: syscall.EACCES})
 		}

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/safeio"
-	"github.com/qscan/qscan/pkg/sendmail"
 )
 
 // stageWhole stages the quarantine entry of a message the checks stopped
@@ -37,7 +35,7 @@ func (p *Pipeline) stageWhole(it *item) bool {
 		}
 	}
 	if it.qf != nil {
-		w.Envelope = envelopeOf(it.qf)
+		w.Envelope = it.qf.Envelope()
 	}
 	staged, dir, err := p.quarantine.Stage(w)
 	if err != nil {
@@ -135,7 +133,7 @@ func leafOf(m *message.Message, i int) int {
 func (p *Pipeline) setAsideLocked(it *item, reason string) {
 	w := Quarantined{Whole: true, ID: it.entry.ID, Qf: it.qfRaw, Df: readLocked(it), Reason: reason, Time: p.now()}
 	if it.qfRaw == nil {
-		w.Qf, _ = io.ReadAll(io.LimitReader(it.lock.Qf, 64<<20))
+		w.Qf, _ = io.ReadAll(io.LimitReader(it.lock.Control(), 64<<20))
 	}
 	p.storeAside(w, it.entry)
 	it.lock.Unlock()
@@ -144,15 +142,15 @@ func (p *Pipeline) setAsideLocked(it *item, reason string) {
 
 // setAside handles a message whose files cannot be locked as a pair (its
 // df is missing).
-func (p *Pipeline) setAside(e sendmail.Entry, _ *item, reason string) {
-	qf, _ := readHead(e.QfPath, 64<<20)
+func (p *Pipeline) setAside(e Entry, _ *item, reason string) {
+	qf, _ := readHead(e.control(), 64<<20)
 	p.storeAside(Quarantined{Whole: true, ID: e.ID, Qf: qf, Reason: reason, Time: p.now()}, e)
 }
 
-func (p *Pipeline) storeAside(w Quarantined, e sendmail.Entry) {
+func (p *Pipeline) storeAside(w Quarantined, e Entry) {
 	l := MessageLog{ID: e.ID, Size: e.Size, Verdict: message.VerdictCorrupt, Action: message.OutcomeSetAside, Reason: w.Reason}
-	if qf, err := sendmail.ParseQf(bytes.NewReader(w.Qf), p.qfLimits()); err == nil {
-		env := envelopeOf(qf) // the qf may be fine and its df missing
+	if qf, err := p.mta.Parse(w.Qf); err == nil {
+		env := qf.Envelope() // the control file may be fine and the body missing
 		l.From, l.To = env.Sender, env.Recipients
 	}
 	dir, err := p.storeNow(w)
@@ -162,10 +160,7 @@ func (p *Pipeline) storeAside(w Quarantined, e sendmail.Entry) {
 		l.Write(p.log, logrus.ErrorLevel)
 		return
 	}
-	os.Remove(e.QfPath)
-	os.Remove(e.DfPath)
-	safeio.SyncDir(filepath.Dir(e.QfPath))
-	safeio.SyncDir(filepath.Dir(e.DfPath))
+	removeAll(e.Files)
 	l.Quarantine = dir
 	l.Write(p.log, logrus.ErrorLevel)
 	p.obs.Quarantined("corrupt")
@@ -183,20 +178,39 @@ func (p *Pipeline) storeNow(w Quarantined) (string, error) {
 	return p.quarantine.Publish(staged)
 }
 
-// readLocked returns the message's df: the body the checks read, or else
-// read now through the locked descriptor.
+// readLocked returns the message's body: the one the checks read, or else
+// read now from the control file or through the locked descriptor.
 func readLocked(it *item) []byte {
 	if it.msg != nil && it.msg.Body != nil {
 		return it.msg.Body
 	}
-	if it.lock == nil || it.lock.Df == nil {
+	if in, ok := it.qf.(InlineBody); ok {
+		return in.Body()
+	}
+	if it.lock == nil {
 		return nil
 	}
-	if _, err := it.lock.Df.Seek(0, io.SeekStart); err != nil {
+	df, off := it.lock.Body()
+	if df == nil {
 		return nil
 	}
-	b, _ := io.ReadAll(it.lock.Df)
+	if _, err := df.Seek(off, io.SeekStart); err != nil {
+		return nil
+	}
+	b, _ := io.ReadAll(df)
 	return b
+}
+
+// removeAll removes files in order and fsyncs their directories.
+func removeAll(files []string) {
+	dirs := map[string]bool{}
+	for _, f := range files {
+		os.Remove(f)
+		dirs[filepath.Dir(f)] = true
+	}
+	for d := range dirs {
+		safeio.SyncDir(d)
+	}
 }
 
 func readHead(path string, max int64) ([]byte, error) {
