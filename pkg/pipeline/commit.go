@@ -182,17 +182,9 @@ func (p *Pipeline) finish(es []entry) error {
 	inDirs := map[string]bool{}
 	keep := p.publishQuarantine(es)
 	for _, e := range es {
-		for _, f := range e.Out {
-			if f.Tmp == "" {
-				continue
-			}
-			if _, err := os.Stat(f.Tmp); err == nil {
-				// link+unlink rather than rename: never replace a file.
-				if err := os.Link(f.Tmp, f.Final); err != nil && !safeio.SameFile(f.Tmp, f.Final) {
-					return fmt.Errorf("publish %s: %w", f.Final, err)
-				}
-				os.Remove(f.Tmp)
-			}
+		// link+unlink rather than rename: never replace a file.
+		if err := publishFiles(e.Out); err != nil {
+			return err
 		}
 	}
 	if err := syncOut(es); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +24,13 @@ type ReleaseOptions struct {
 	OrgName  string   // names the X-<OrgName>-QScan-Released header
 	Now      time.Time
 	IDGen    *sendmail.IDGen // makes the new queue id
+	// Publish, when set, releases into another MTA's outgoing queue
+	// (pipeline.Releaser): it is given the quarantined control file in
+	// that MTA's format and the body, the recipients to replace the
+	// original ones (none: keep them) and the header field to set, and
+	// returns the new queue id and the recipients. Outgoing and IDGen are
+	// then not used.
+	Publish func(ctl, body []byte, to []string, header, value string) (string, []string, error)
 }
 
 // Release puts a copy of the quarantined message into the outgoing queue
@@ -41,7 +49,7 @@ type ReleaseOptions struct {
 // id is returned with the error; an Index failure wraps ErrIndex. An
 // incomplete entry (no readable metadata.json) is never released.
 func (q *Quarantine) Release(id string, o ReleaseOptions) (string, error) {
-	if o.Outgoing == "" || o.IDGen == nil || o.Now.IsZero() {
+	if o.Publish == nil && (o.Outgoing == "" || o.IDGen == nil) || o.Now.IsZero() {
 		return "", fmt.Errorf("quarantine release %s: outgoing queue, id generator and time are required", id)
 	}
 	for _, a := range o.To {
@@ -59,6 +67,13 @@ func (q *Quarantine) Release(id string, o ReleaseOptions) (string, error) {
 	}
 	if !sendmail.ValidID(e.QueueID) {
 		return "", fmt.Errorf("quarantine release %s: %w: queue id %q", id, ErrNoQueue, e.QueueID)
+	}
+	if o.Publish != nil {
+		newID, to, err := q.publishWith(dir, e.QueueID, o)
+		if err != nil {
+			return newID, fmt.Errorf("quarantine release %s: %w", id, err)
+		}
+		return q.recordRelease(id, dir, e, newID, to, o.Now)
 	}
 	qf, err := q.releasedQf(dir, e.QueueID, o)
 	if err != nil {
@@ -81,6 +96,44 @@ func (q *Quarantine) Release(id string, o ReleaseOptions) (string, error) {
 	for _, r := range qf.Recipients() {
 		to = append(to, r.Addr)
 	}
+	return q.recordRelease(id, dir, e, newID, to, o.Now)
+}
+
+// publishWith releases through o.Publish: the stored control file and
+// body as they were quarantined.
+func (q *Quarantine) publishWith(dir, queueID string, o ReleaseOptions) (string, []string, error) {
+	limit := q.QfLimits.MaxQfBytes
+	if limit <= 0 {
+		limit = sendmail.DefaultMaxQfBytes
+	}
+	ctl, err := readStored(filepath.Join(dir, sendmail.QfName(queueID)), limit)
+	if err != nil {
+		return "", nil, fmt.Errorf("%w: %w", ErrNoQueue, err)
+	}
+	body, err := readStored(filepath.Join(dir, sendmail.DfName(queueID)), -1)
+	if err != nil {
+		return "", nil, fmt.Errorf("%w: %w", ErrNoQueue, err)
+	}
+	return o.Publish(ctl, body, releaseTo(o.To), message.QScanHeader(o.OrgName, "-Released"), o.Now.Format(time.RFC1123Z))
+}
+
+// readStored reads a file of an entry, never through a symbolic link, at
+// most max bytes (negative: no limit).
+func readStored(path string, max int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|noFollow, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if max < 0 {
+		return io.ReadAll(f)
+	}
+	return io.ReadAll(io.LimitReader(f, max))
+}
+
+// recordRelease records a release in the entry's metadata and the index.
+func (q *Quarantine) recordRelease(id, dir string, e Entry, newID string, to []string, now time.Time) (string, error) {
+	o := ReleaseOptions{Now: now}
 	e.Released = append(e.Released, Release{Time: o.Now, To: to, QueueID: newID})
 	if err := writeMetadata(dir, e); err != nil {
 		return newID, fmt.Errorf("quarantine release %s: released as %s but not recorded: %w", id, newID, err)
@@ -109,13 +162,7 @@ func (q *Quarantine) releasedQf(dir, queueID string, o ReleaseOptions) (*sendmai
 		for _, r := range qf.Recipients() {
 			qf.RemoveRecipient(r.Addr)
 		}
-		seen := map[string]bool{}
-		for _, addr := range o.To {
-			addr = bareAddress(addr)
-			if seen[strings.ToLower(addr)] {
-				continue
-			}
-			seen[strings.ToLower(addr)] = true
+		for _, addr := range releaseTo(o.To) {
 			if err := qf.AddRecipient(addr); err != nil {
 				return nil, err
 			}
@@ -156,4 +203,20 @@ func matchOwner(path, dir string) {
 	if s, ok := st.Sys().(*syscall.Stat_t); ok {
 		os.Lchown(path, int(s.Uid), int(s.Gid))
 	}
+}
+
+// releaseTo returns the addresses of a release without angle brackets,
+// each once (compared without case).
+func releaseTo(to []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, addr := range to {
+		addr = bareAddress(addr)
+		if seen[strings.ToLower(addr)] {
+			continue
+		}
+		seen[strings.ToLower(addr)] = true
+		out = append(out, addr)
+	}
+	return out
 }

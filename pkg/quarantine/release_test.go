@@ -246,3 +246,38 @@ func TestReleaseKeepsOwner(t *testing.T) {
 		t.Errorf("metadata.json owner = %d:%d, want 4321:4322", s.Uid, s.Gid)
 	}
 }
+
+// TestReleaseThroughPublish: with ReleaseOptions.Publish the stored control
+// file and body go to it as they were quarantined (another MTA's format
+// is its business), with the new recipients cleaned and each once, and
+// the release is recorded as with sendmail's queue.
+func TestReleaseThroughPublish(t *testing.T) {
+	q := &Quarantine{Dir: t.TempDir()}
+	id := store(t, q, "6AO1YNQ5022619", time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC))
+	var gotCtl, gotBody []byte
+	var gotTo []string
+	var gotHeader, gotValue string
+	o := ReleaseOptions{OrgName: "Example Org", Now: releaseTime, To: []string{"<admin@example.test>", "ADMIN@example.test"},
+		Publish: func(ctl, body []byte, to []string, header, value string) (string, []string, error) {
+			gotCtl, gotBody, gotTo, gotHeader, gotValue = ctl, body, to, header, value
+			return "NEWID1", to, nil
+		}}
+	newID, err := q.Release(id, o)
+	if err != nil || newID != "NEWID1" {
+		t.Fatalf("Release = %q, %v", newID, err)
+	}
+	wantCtl, _ := os.ReadFile("testdata/multi.qf")
+	wantBody, _ := os.ReadFile("testdata/multi.df")
+	if !bytes.Equal(gotCtl, wantCtl) || !bytes.Equal(gotBody, wantBody) {
+		t.Errorf("Publish got control %q and body %q, want the quarantined files", gotCtl, gotBody)
+	}
+	if !slices.Equal(gotTo, []string{"admin@example.test"}) {
+		t.Errorf("Publish got to %v, want [admin@example.test]", gotTo)
+	}
+	if gotHeader != "X-ExampleOrg-QScan-Released" || gotValue != "Mon, 23 Nov 2026 10:11:12 +0000" {
+		t.Errorf("Publish got header %q: %q", gotHeader, gotValue)
+	}
+	if e, _ := q.Get(id); len(e.Released) != 1 || e.Released[0].QueueID != "NEWID1" {
+		t.Errorf("metadata Released = %+v", e.Released)
+	}
+}
