@@ -118,7 +118,7 @@ type Options struct {
 	MTA      MTA
 	Kick     Kicker // runs the outgoing MTA on the IDs of each batch; nil: none
 	QfLimits sendmail.Limits
-	Checker       CheckerOptions
+	Checker  CheckerOptions
 	// Notifier writes the postmaster report of each batch; nil: none.
 	Notifier Notifier
 	// Observer receives metrics; nil: none.
@@ -138,9 +138,9 @@ type Pipeline struct {
 	journal    *journal
 	mta        MTA
 	held       *holds
-	busy       *busy            // entries their writer still had when last tried
-	workers    chan struct{}    // a slot per message being checked (Workers)
-	pending    []Entry // listed but not yet looked at (see claim)
+	busy       *busy         // entries their writer still had when last tried
+	workers    chan struct{} // a slot per message being checked (Workers)
+	pending    []Entry       // listed but not yet looked at (see claim)
 	listedAt   time.Time
 	kicks      sync.WaitGroup
 	kickState  kickState
