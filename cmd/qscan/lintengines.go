@@ -26,9 +26,26 @@ func engineTests(c *config.Config, lookup lookupHost) ([]health.Probe, error) {
 		t := health.Probe{Name: "virus " + name, Run: func(ctx context.Context) ([]string, []error) { return virus.SelfTest(ctx, e) }}
 		switch name {
 		case "clamd":
-			cl := e.(*clamd.Client)
-			t.Name += " " + cl.String()
-			t.Run, t.Timeout = cl.SelfTest, 3*c.Virus.Clamd.Timeout.D()
+			// Each server of a pool on its own: a pool passes while one
+			// server is up, and lint is there to say which is not.
+			var cls []*clamd.Client
+			if pl, ok := e.(*virus.Pooled); ok {
+				for _, s := range c.Virus.Clamd.Servers {
+					socket, address := serverAddr(s)
+					cl, err := clamd.New(clamdOptions(c.Virus.Clamd, socket, address))
+					if err != nil {
+						return nil, err
+					}
+					cls = append(cls, cl)
+				}
+				pl.Close()
+			} else {
+				cls = append(cls, e.(*clamd.Client))
+			}
+			for _, cl := range cls {
+				ts = append(ts, health.Probe{Name: "virus clamd " + cl.String(), Run: cl.SelfTest, Timeout: 3 * c.Virus.Clamd.Timeout.D()})
+			}
+			continue
 		case "command":
 			t.Timeout = c.Virus.Command.Timeout.D()
 		}
@@ -37,17 +54,21 @@ func engineTests(c *config.Config, lookup lookupHost) ([]health.Probe, error) {
 	for _, name := range c.Spam.Engines {
 		switch name {
 		case "spamd":
-			cl, err := spamdClient(c.Spam)
+			cls, err := spamdClients(c.Spam)
 			if err != nil {
 				return nil, err
 			}
-			ts = append(ts, health.Probe{Name: "spam spamd " + cl.Addr(), Run: cl.SelfTest, Timeout: 3 * c.Spam.Spamd.Timeout.D()})
+			for _, cl := range cls {
+				ts = append(ts, health.Probe{Name: "spam spamd " + cl.Addr(), Run: cl.SelfTest, Timeout: 3 * c.Spam.Spamd.Timeout.D()})
+			}
 		case "rspamd":
-			cl, err := rspamdClient(c.Spam)
+			cls, err := rspamdClients(c.Spam)
 			if err != nil {
 				return nil, err
 			}
-			ts = append(ts, health.Probe{Name: "spam rspamd " + cl.Endpoint(), Run: cl.SelfTest, Timeout: 2 * c.Spam.Rspamd.Timeout.D()})
+			for _, cl := range cls {
+				ts = append(ts, health.Probe{Name: "spam rspamd " + cl.Endpoint(), Run: cl.SelfTest, Timeout: 2 * c.Spam.Rspamd.Timeout.D()})
+			}
 		case "dnsbl":
 			for _, l := range c.Spam.DNSBL.Lists {
 				ts = append(ts, health.Probe{Name: "spam dnsbl " + l.Name + " (" + l.Zone + ")", Timeout: c.Spam.DNSBL.Timeout.D(),

@@ -50,3 +50,28 @@ func TestLintDNSBL(t *testing.T) {
 		t.Errorf("looked up %q, want %q", strings.Join(asked, " "), want)
 	}
 }
+
+// TestLintPooledServers: with servers lists, lint tests each server on its
+// own (a pool passes while one is up; lint names the one that is not).
+func TestLintPooledServers(t *testing.T) {
+	c := &config.Config{
+		Virus: config.Virus{Scanners: []string{"clamd"}, Clamd: config.Clamd{Timeout: config.Duration(time.Second),
+			Servers: []string{"127.0.0.1:1", "/nonexistent/clamd.ctl"}}},
+		Spam: config.Spam{Engines: []string{"spamd", "rspamd"},
+			Spamd:  config.Spamd{Timeout: config.Duration(time.Second), Servers: []string{"127.0.0.1:2", "127.0.0.1:3"}},
+			Rspamd: config.Rspamd{Timeout: config.Duration(time.Second), URLs: []string{"http://127.0.0.1:4", "http://127.0.0.1:5"}}},
+	}
+	ts, err := engineTests(c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range ts {
+		names = append(names, p.Name)
+	}
+	want := []string{"virus clamd tcp:127.0.0.1:1", "virus clamd unix:/nonexistent/clamd.ctl",
+		"spam spamd 127.0.0.1:2", "spam spamd 127.0.0.1:3", "spam rspamd http://127.0.0.1:4/checkv2", "spam rspamd http://127.0.0.1:5/checkv2"}
+	if strings.Join(names, "|") != strings.Join(want, "|") {
+		t.Errorf("probes = %q, want %q", names, want)
+	}
+}

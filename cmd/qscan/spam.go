@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/qscan/qscan/pkg/config"
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/policy"
+	"github.com/qscan/qscan/pkg/pool"
 	"github.com/qscan/qscan/pkg/spam"
 	"github.com/qscan/qscan/pkg/spam/dnsbl"
 	"github.com/qscan/qscan/pkg/spam/rspamd"
@@ -47,12 +50,28 @@ func spamStage(c config.Spam, log logrus.FieldLogger) (*spamcheck.Stage, error) 
 	for _, name := range c.Engines {
 		switch name {
 		case "spamd":
+			if len(c.Spamd.Servers) > 0 {
+				p, err := spamdPool(c)
+				if err != nil {
+					return nil, err
+				}
+				e.Spamd = p
+				break
+			}
 			cl, err := spamdClient(c)
 			if err != nil {
 				return nil, err
 			}
 			e.Spamd = cl
 		case "rspamd":
+			if len(c.Rspamd.URLs) > 0 {
+				p, err := rspamdPool(c)
+				if err != nil {
+					return nil, err
+				}
+				e.Rspamd = p
+				break
+			}
 			cl, err := rspamdClient(c)
 			if err != nil {
 				return nil, err
@@ -76,7 +95,11 @@ func spamStage(c config.Spam, log logrus.FieldLogger) (*spamcheck.Stage, error) 
 // spamdClient and rspamdClient build the clients of [spam.spamd] and
 // [spam.rspamd] (also for `qscan lint`).
 func spamdClient(c config.Spam) (*spamd.Client, error) {
-	cl, err := spamd.New(spamd.Options{Address: c.Spamd.Address, Socket: c.Spamd.Socket, Timeout: c.Spamd.Timeout.D(),
+	return spamdAt(c, c.Spamd.Socket, c.Spamd.Address)
+}
+
+func spamdAt(c config.Spam, socket, address string) (*spamd.Client, error) {
+	cl, err := spamd.New(spamd.Options{Address: address, Socket: socket, Timeout: c.Spamd.Timeout.D(),
 		MaxSize: int64(c.Spamd.MaxSize), MaxConnections: c.Spamd.MaxConnections, User: c.Spamd.User})
 	if err != nil {
 		return nil, fmt.Errorf("spamd: %w", err)
@@ -85,11 +108,80 @@ func spamdClient(c config.Spam) (*spamd.Client, error) {
 }
 
 func rspamdClient(c config.Spam) (*rspamd.Client, error) {
-	cl, err := rspamd.New(rspamd.Options{URL: c.Rspamd.URL, Timeout: c.Rspamd.Timeout.D()})
+	return rspamdAt(c, c.Rspamd.URL)
+}
+
+func rspamdAt(c config.Spam, url string) (*rspamd.Client, error) {
+	cl, err := rspamd.New(rspamd.Options{URL: url, Timeout: c.Rspamd.Timeout.D()})
 	if err != nil {
 		return nil, fmt.Errorf("rspamd: %w", err)
 	}
 	return cl, nil
+}
+
+// spamdClients and rspamdClients are every server of [spam.spamd] and
+// [spam.rspamd]: the servers list, or else the one address.
+func spamdClients(c config.Spam) ([]*spamd.Client, error) {
+	if len(c.Spamd.Servers) == 0 {
+		cl, err := spamdClient(c)
+		return []*spamd.Client{cl}, err
+	}
+	var out []*spamd.Client
+	for _, s := range c.Spamd.Servers {
+		socket, address := serverAddr(s)
+		cl, err := spamdAt(c, socket, address)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cl)
+	}
+	return out, nil
+}
+
+func rspamdClients(c config.Spam) ([]*rspamd.Client, error) {
+	if len(c.Rspamd.URLs) == 0 {
+		cl, err := rspamdClient(c)
+		return []*rspamd.Client{cl}, err
+	}
+	var out []*rspamd.Client
+	for _, u := range c.Rspamd.URLs {
+		cl, err := rspamdAt(c, u)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cl)
+	}
+	return out, nil
+}
+
+// spamdPool and rspamdPool pool the servers of a servers (urls) list.
+func spamdPool(c config.Spam) (spamcheck.PooledSpamd, error) {
+	cls, err := spamdClients(c)
+	if err != nil {
+		return spamcheck.PooledSpamd{}, err
+	}
+	var ms []pool.Member[spamcheck.SpamdClient]
+	for _, cl := range cls {
+		ms = append(ms, pool.Member[spamcheck.SpamdClient]{Name: cl.Addr(), Server: cl})
+	}
+	probe := func(ctx context.Context, s spamcheck.SpamdClient) error { return s.(*spamd.Client).Ping(ctx) }
+	return spamcheck.PooledSpamd{Pool: pool.New(ms, pool.Options[spamcheck.SpamdClient]{Probe: probe})}, nil
+}
+
+func rspamdPool(c config.Spam) (spamcheck.PooledRspamd, error) {
+	cls, err := rspamdClients(c)
+	if err != nil {
+		return spamcheck.PooledRspamd{}, err
+	}
+	var ms []pool.Member[spamcheck.RspamdClient]
+	for _, cl := range cls {
+		ms = append(ms, pool.Member[spamcheck.RspamdClient]{Name: cl.Endpoint(), Server: cl})
+	}
+	probe := func(ctx context.Context, s spamcheck.RspamdClient) error {
+		_, errs := s.(*rspamd.Client).SelfTest(ctx)
+		return errors.Join(errs...)
+	}
+	return spamcheck.PooledRspamd{Pool: pool.New(ms, pool.Options[spamcheck.RspamdClient]{Probe: probe})}, nil
 }
 
 func dnsblChecker(c config.DNSBL, log logrus.FieldLogger) (*dnsbl.Checker, error) {

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"io/fs"
 	"regexp"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/qscan/qscan/pkg/notify"
 	"github.com/qscan/qscan/pkg/pipeline"
 	"github.com/qscan/qscan/pkg/policy"
+	"github.com/qscan/qscan/pkg/pool"
 	"github.com/qscan/qscan/pkg/rebuild"
 	"github.com/qscan/qscan/pkg/virus"
 	"github.com/qscan/qscan/pkg/virus/builtin"
@@ -155,8 +158,11 @@ func virusEngine(v config.Virus, name string) (virus.Scanner, error) {
 	var err error
 	switch name {
 	case "clamd":
-		e, err = clamd.New(clamd.Options{Socket: v.Clamd.Socket, Address: v.Clamd.Address, Timeout: v.Clamd.Timeout.D(),
-			MaxConnections: v.Clamd.MaxConnections, MaxStream: int64(v.Clamd.MaxStream), Sessions: v.Clamd.Sessions})
+		if len(v.Clamd.Servers) > 0 {
+			e, err = clamdPool(v.Clamd)
+			break
+		}
+		e, err = clamd.New(clamdOptions(v.Clamd, v.Clamd.Socket, v.Clamd.Address))
 	case "builtin":
 		e, err = builtin.New(builtin.Options{Signatures: v.Builtin.Signatures})
 	case "command":
@@ -168,4 +174,33 @@ func virusEngine(v config.Virus, name string) (virus.Scanner, error) {
 		return nil, fmt.Errorf("virus scanner %s: %w", name, err)
 	}
 	return e, nil
+}
+
+func clamdOptions(c config.Clamd, socket, address string) clamd.Options {
+	return clamd.Options{Socket: socket, Address: address, Timeout: c.Timeout.D(),
+		MaxConnections: c.MaxConnections, MaxStream: int64(c.MaxStream), Sessions: c.Sessions}
+}
+
+// clamdPool is [virus.clamd] servers: one client per server, pooled.
+func clamdPool(c config.Clamd) (*virus.Pooled, error) {
+	var ms []pool.Member[virus.Scanner]
+	for _, s := range c.Servers {
+		socket, address := serverAddr(s)
+		cl, err := clamd.New(clamdOptions(c, socket, address))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s, err)
+		}
+		ms = append(ms, pool.Member[virus.Scanner]{Name: cl.String(), Server: cl})
+	}
+	probe := func(ctx context.Context, s virus.Scanner) error { return s.(*clamd.Client).Ping(ctx) }
+	return virus.NewPooled(ms, probe, nil), nil
+}
+
+// serverAddr splits an entry of a servers list into a unix socket path or
+// a TCP address.
+func serverAddr(s string) (socket, address string) {
+	if strings.HasPrefix(s, "/") {
+		return s, ""
+	}
+	return "", s
 }

@@ -47,12 +47,17 @@ type Spamd struct {
 	MaxSize        Size     `toml:"max_size"`
 	MaxConnections int      `toml:"max_connections"`
 	User           string   `toml:"user"`
+	// Servers: several spamd (host:port or unix socket paths), pooled;
+	// when set, address and socket are not used.
+	Servers []string `toml:"servers"`
 }
 
 // Rspamd is [spam.rspamd].
 type Rspamd struct {
 	URL     string   `toml:"url"`
 	Timeout Duration `toml:"timeout"`
+	// URLs: several rspamd, pooled; when set, url is not used.
+	URLs []string `toml:"urls"`
 }
 
 // DNSBL is [spam.dnsbl] with its [[spam.dnsbl.list]] entries.
@@ -117,6 +122,18 @@ func (s *Spam) validate(bad func(key, format string, a ...any)) {
 	if on["rspamd"] {
 		if u, err := url.Parse(s.Rspamd.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("spam.rspamd.url", "spam.rspamd.url: %q is not an http(s) URL", s.Rspamd.URL)
+		}
+		for _, r := range s.Rspamd.URLs {
+			if u, err := url.Parse(r); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				bad("spam.rspamd.urls", "spam.rspamd.urls: %q is not an http(s) URL", r)
+			}
+		}
+	}
+	if on["spamd"] {
+		for _, a := range s.Spamd.Servers {
+			if err := checkServer(a); err != nil {
+				bad("spam.spamd.servers", "spam.spamd.servers: %q: %v", a, err)
+			}
 		}
 	}
 	if on["dnsbl"] && len(s.DNSBL.Lists) == 0 {

@@ -2,8 +2,10 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"regexp"
+	"strings"
 	"syscall"
 )
 
@@ -33,6 +35,9 @@ type Clamd struct {
 	MaxConnections int      `toml:"max_connections"`
 	MaxStream      Size     `toml:"max_stream"`
 	Sessions       bool     `toml:"sessions"`
+	// Servers: several clamd (unix socket paths or host:port), pooled;
+	// when set, socket and address are not used.
+	Servers []string `toml:"servers"`
 }
 
 // Builtin is [virus.builtin].
@@ -89,6 +94,11 @@ func (v *Virus) validate(bad func(key, format string, a ...any)) {
 		if v.Clamd.Socket != "" && v.Clamd.Address != "" {
 			bad("virus.clamd", "virus.clamd: set socket or address, not both")
 		}
+		for _, s := range v.Clamd.Servers {
+			if err := checkServer(s); err != nil {
+				bad("virus.clamd.servers", "virus.clamd.servers: %q: %v", s, err)
+			}
+		}
 		if v.Clamd.Timeout.D() < 1e9 {
 			bad("virus.clamd.timeout", "virus.clamd.timeout: too short (at least 1s)")
 		}
@@ -117,6 +127,22 @@ func usableReadDir(dir string) error {
 	}
 	if err := syscall.Access(dir, 0o5); err != nil { // R_OK|X_OK
 		return fmt.Errorf("%s: not readable by this user: %w", dir, err)
+	}
+	return nil
+}
+
+// checkServer checks an engine server address of a servers list: a unix
+// socket path (absolute) or host:port.
+func checkServer(s string) error {
+	if strings.HasPrefix(s, "/") {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("want a unix socket path or host:port")
+	}
+	if host == "" || port == "" {
+		return fmt.Errorf("want host:port")
 	}
 	return nil
 }
