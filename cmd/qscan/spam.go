@@ -55,6 +55,9 @@ func spamStage(c config.Spam, log logrus.FieldLogger) (*spamcheck.Stage, error) 
 				if err != nil {
 					return nil, err
 				}
+				if log != nil {
+					p.SetOnChange(poolLogger(log, "spam engine spamd"))
+				}
 				e.Spamd = p
 				break
 			}
@@ -68,6 +71,9 @@ func spamStage(c config.Spam, log logrus.FieldLogger) (*spamcheck.Stage, error) 
 				p, err := rspamdPool(c)
 				if err != nil {
 					return nil, err
+				}
+				if log != nil {
+					p.SetOnChange(poolLogger(log, "spam engine rspamd"))
 				}
 				e.Rspamd = p
 				break

@@ -134,6 +134,9 @@ func virusStage(v config.Virus, w *virus.Watch) (*viruscheck.Stage, error) {
 		if err != nil {
 			return nil, err
 		}
+		if pl, ok := e.(*virus.Pooled); ok && w.Log != nil {
+			pl.OnChange(poolLogger(w.Log, "virus engine "+name))
+		}
 		engines = append(engines, w.Wrap(name, e))
 	}
 	silent := compileAll(v.SilentViruses)
@@ -203,4 +206,15 @@ func serverAddr(s string) (socket, address string) {
 		return s, ""
 	}
 	return "", s
+}
+
+// poolLogger logs each server of an engine's pool taken out or put back.
+func poolLogger(log logrus.FieldLogger, engine string) func(name string, up bool, err error) {
+	return func(name string, up bool, err error) {
+		if up {
+			log.WithField("server", name).Infof("%s: server %s answers again, back in the pool", engine, name)
+			return
+		}
+		log.WithField("server", name).WithError(err).Warnf("%s: server %s failed, taken out of the pool (its scans go to the others; probed until it answers)", engine, name)
+	}
 }

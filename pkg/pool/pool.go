@@ -167,9 +167,19 @@ func (p *Pool[S]) done(i int, err error, cancelled bool) {
 }
 
 func (p *Pool[S]) changed(name string, up bool, err error) {
-	if p.opt.OnChange != nil {
-		p.opt.OnChange(name, up, err)
+	p.mu.Lock()
+	f := p.opt.OnChange
+	p.mu.Unlock()
+	if f != nil {
+		f(name, up, err)
 	}
+}
+
+// SetOnChange sets Options.OnChange.
+func (p *Pool[S]) SetOnChange(f func(name string, up bool, err error)) {
+	p.mu.Lock()
+	p.opt.OnChange = f
+	p.mu.Unlock()
 }
 
 // startProbe probes m until it answers; called with p.mu held.

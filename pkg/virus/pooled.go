@@ -55,6 +55,9 @@ func (p *Pooled) Scan(ctx context.Context, r io.Reader) (Result, error) {
 	return res, err
 }
 
+// OnChange sets the function told of each server taken out or put back.
+func (p *Pooled) OnChange(f func(name string, up bool, err error)) { p.pool.SetOnChange(f) }
+
 // Servers returns the state of each server.
 func (p *Pooled) Servers() []pool.Status { return p.pool.Status() }
 
