@@ -52,9 +52,9 @@ func (c *Checker) disarm(msg *message.Message, so htmlsafe.Options) []message.Re
 			r.Text = "Web bug replaced: " + f.Detail + count
 		default:
 			if converted[f.Path] {
-				r.Text = "Dangerous HTML converted to text: " + f.Detail + count
+				r.Text = fmt.Sprintf("Dangerous HTML converted to text: %s%s: %s", f.Kind, count, f.Detail)
 			} else {
-				r.Text = fmt.Sprintf("Dangerous HTML disarmed: %s%s", f.Detail, count)
+				r.Text = fmt.Sprintf("Dangerous HTML disarmed: %s%s: %s", f.Kind, count, f.Detail)
 			}
 		}
 		out = append(out, r)
