@@ -196,11 +196,14 @@ func FuzzRewrite(f *testing.F) {
 func BenchmarkLinks100k(b *testing.B) {
 	var sb strings.Builder
 	sb.WriteString("Content-Type: text/html\n\n<html><body>")
-	for i := 0; sb.Len() < 10<<20 && i < 100000; i++ {
-		fmt.Fprintf(&sb, `<p>Item %d <a href="http://evil%d.example/path/to/a/long/page?id=%d">www.paypal.com</a> some padding text here %s</p>`, i, i%50, i, strings.Repeat("x", 20))
+	for i := 0; i < DefaultMaxLinks; i++ {
+		fmt.Fprintf(&sb, `<p>Item %d <a href="http://evil%d.example/path/page?id=%d">www.paypal.com</a> padding</p>`, i, i%50, i)
 	}
 	raw := []byte(sb.String())
 	i := bytes.Index(raw, []byte("\n\n"))
+	if p, _ := Inspect(raw[:i+1], raw[i+2:], all); len(p.Findings) != 1 || p.Findings[0].Count != DefaultMaxLinks || p.Truncated {
+		b.Fatalf("findings %+v truncated %v", p.Findings, p.Truncated)
+	}
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
 	for b.Loop() {

@@ -47,7 +47,7 @@ type Finding struct {
 
 // Defaults of Options.
 const (
-	DefaultMaxTokens = 200000   // HTML tokens per part
+	DefaultMaxTokens = 5000000  // HTML tokens per part: 10 MB of HTML at 2 bytes a token
 	DefaultMaxLinks  = 100000   // links checked per message
 	DefaultMaxBytes  = 10 << 20 // decoded bytes of one part rewritten
 	// DefaultWebBugReplacement is MailScanner's: a transparent 1x1 GIF.
