@@ -243,7 +243,7 @@ func pipelineOptions(c *config.Config, log logrus.FieldLogger) (pipeline.Options
 			SubjectTags: map[message.ReportKind]string{message.KindVirus: c.Headers.VirusSubjectTag,
 				message.KindFilename: c.Headers.FilenameSubjectTag, message.KindFiletype: c.Headers.FilenameSubjectTag,
 				message.KindSize: c.Headers.SizeSubjectTag, message.KindContent: c.Headers.ContentSubjectTag,
-				message.KindError: c.Headers.ContentSubjectTag},
+				message.KindError: c.Headers.ContentSubjectTag, message.KindPhishing: c.Phishing.SubjectTag},
 		},
 	}
 	n, err := newNotifier(c)

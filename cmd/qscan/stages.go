@@ -14,6 +14,7 @@ import (
 	"github.com/qscan/qscan/pkg/config"
 	"github.com/qscan/qscan/pkg/content"
 	"github.com/qscan/qscan/pkg/explode"
+	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/notify"
 	"github.com/qscan/qscan/pkg/pipeline"
 	"github.com/qscan/qscan/pkg/policy"
@@ -90,8 +91,13 @@ func contentStage(c *config.Config) (pipeline.Stage, error) {
 	opts := content.Options{
 		MaxMessageSize: int64(cc.MaxMessageSize), MaxAttachmentSize: off(cc.MaxAttachmentSize), MinAttachmentSize: off(cc.MinAttachmentSize),
 		BlockPartial: cc.BlockPartial, BlockExternalBody: cc.BlockExternalBody, BlockEncrypted: cc.BlockEncrypted, QPMaxBlankLine: qp,
-		HTML: content.HTMLOptions{IFrame: cc.HTML.IFrame, Form: cc.HTML.Form, Script: cc.HTML.Script, ObjectCodebase: cc.HTML.ObjectCodebase},
+		HTML: content.HTMLOptions{IFrame: cc.HTML.IFrame.Plain, Form: cc.HTML.Form.Plain, Script: cc.HTML.Script.Plain, ObjectCodebase: cc.HTML.ObjectCodebase.Plain},
 	}
+	dc, err := newDangerous(c)
+	if err != nil {
+		return nil, err
+	}
+	opts.HTML.For = dc.options
 	rules, err := fs.Sub(etc.Rules, "rules")
 	if err != nil {
 		return nil, err
@@ -105,7 +111,10 @@ func contentStage(c *config.Config) (pipeline.Stage, error) {
 // checkerOptions gives the pipeline its per-message settings, its spam
 // headers and its cleaner.
 func checkerOptions(c *config.Config, log logrus.FieldLogger, n *notify.Notifier) pipeline.CheckerOptions {
-	cl := &rebuild.Cleaner{Text: n.ReplacementText, Log: log}
+	cl := &rebuild.Cleaner{Text: n.ReplacementText, Log: log, PhishingHeader: message.QScanHeader(c.Headers.OrgName, "-Phishing")}
+	if dc, err := newDangerous(c); err == nil { // its error is the content stage's, reported there
+		cl.Safe = dc.options
+	}
 	if c.Notify.InlineWarning {
 		cl.Inline = n.InlineWarning
 	}

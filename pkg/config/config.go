@@ -30,6 +30,8 @@ type Config struct {
 	Notify     Notify     `toml:"notify"`
 	Spam       Spam       `toml:"spam"`
 	Check      Check      `toml:"check"`
+	Phishing   Phishing   `toml:"phishing"`
+	Signature  Signature  `toml:"signature"`
 
 	// File is the path the configuration was read from ("" for defaults).
 	File string `toml:"-"`
@@ -144,12 +146,14 @@ func Defaults() Config {
 		Log:        Log{Level: "info", Format: "text"},
 		Headers: Headers{OrgName: "yoursite", Clean: "Found to be clean", AddFrom: true, AddID: true,
 			VirusSubjectTag: "{Virus?}", FilenameSubjectTag: "{Filename?}", ContentSubjectTag: "{Dangerous Content?}", SizeSubjectTag: "{Size}"},
-		Store:   Store{Path: "/var/lib/qscan/qscan.db"},
-		Virus:   defaultVirus(),
-		Limits:  defaultLimits(),
-		Content: defaultContent(),
-		Notify:  Notify{Postmaster: plain("postmaster@localhost"), Language: plain("en"), SenderBlocked: true},
-		Spam:    defaultSpam(),
+		Store:     Store{Path: "/var/lib/qscan/qscan.db"},
+		Virus:     defaultVirus(),
+		Limits:    defaultLimits(),
+		Content:   defaultContent(),
+		Notify:    Notify{Postmaster: plain("postmaster@localhost"), Language: plain("en"), SenderBlocked: true},
+		Spam:      defaultSpam(),
+		Phishing:  defaultPhishing(),
+		Signature: defaultSignature(),
 		Check: Check{QueueMaxAge: Duration(30 * 60e9), EngineDownMax: Duration(10 * 60e9), StatusMaxAge: Duration(5 * 60e9),
 			BatchMaxAge: Duration(30 * 60e9), MinFreePercent: 5, MinFreeBytes: 500 << 20, OffFile: "/run/qscan/qscan.off"},
 	}
@@ -260,7 +264,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	c.resolvePaths(filepath.Dir(name))
 	defaults := Defaults()
 	for key, st := range c.Settings() {
-		if strings.HasPrefix(key, "content.") && !strings.HasSuffix(strings.TrimSpace(st.Raw), ".rules") {
+		if strings.HasPrefix(key, "content.") && !strings.HasPrefix(key, "content.html.") && !strings.HasSuffix(strings.TrimSpace(st.Raw), ".rules") {
 			// Rule files themselves (filename.rules.conf) are not rulesets.
 			st.Plain = st.Raw
 			continue
@@ -298,6 +302,8 @@ func (c *Config) sections() map[string]any {
 		"notify":     &c.Notify,
 		"spam":       &c.Spam,
 		"check":      &c.Check,
+		"phishing":   &c.Phishing,
+		"signature":  &c.Signature,
 	}
 }
 
@@ -330,5 +336,10 @@ func (c *Config) resolvePaths(dir string) {
 	for _, p := range []*string{&c.Queue.Outgoing, &c.Queue.WorkDir, &c.Queue.PidFile, &c.Quarantine.Dir, &c.Store.Path, &c.Notify.Reports, &c.Spam.Spamd.Socket, &c.Check.OffFile, &c.Check.RestartLog,
 		&c.Virus.Clamd.Socket, &c.Virus.Builtin.Signatures} {
 		abs(p)
+	}
+	for _, l := range [][]string{c.Phishing.SafeSites, c.Phishing.BadSites} {
+		for i := range l {
+			abs(&l[i])
+		}
 	}
 }

@@ -45,10 +45,23 @@ type Content struct {
 // HTML says what to do with dangerous HTML ([content.html]): "allow",
 // "block" or "disarm" (reported, delivered).
 type HTML struct {
-	IFrame         string `toml:"iframe"`
-	Form           string `toml:"form"`
-	Script         string `toml:"script"`
-	ObjectCodebase string `toml:"object_codebase"`
+	IFrame         Setting `toml:"iframe"`
+	Form           Setting `toml:"form"`
+	Script         Setting `toml:"script"`
+	ObjectCodebase Setting `toml:"object_codebase"`
+	// ConvertDangerous makes an HTML body plain text when it holds a tag
+	// of a kind set to "allow" (MailScanner's Convert Dangerous HTML To
+	// Text); yes/no or a ruleset.
+	ConvertDangerous Setting `toml:"convert_dangerous_to_text"`
+	// WebBugs: "disarm" replaces remote images of at most 2x2 pixels (or
+	// from WebBugServers) by WebBugReplacement; "allow" leaves them.
+	WebBugs            Setting  `toml:"web_bugs"`
+	WebBugReplacement  string   `toml:"web_bug_replacement"`
+	WebBugServers      []string `toml:"web_bug_servers"`
+	IgnoredWebBugFiles []string `toml:"ignored_web_bug_files"`
+	WebBugAllow        []string `toml:"web_bug_allow"` // senders or sender domains whose images stay
+	MaxLinks           int      `toml:"max_links"`
+	MaxHTMLBytes       Size     `toml:"max_html_bytes"`
 }
 
 func defaultLimits() Limits {
@@ -65,7 +78,12 @@ func defaultContent() Content {
 	return Content{
 		WholeMessage: "quarantine",
 		BlockPartial: true, BlockExternalBody: true, QPMaxBlankLine: 100000,
-		HTML: HTML{IFrame: "disarm", Form: "disarm", Script: "disarm", ObjectCodebase: "disarm"},
+		HTML: HTML{IFrame: plain("disarm"), Form: plain("disarm"), Script: plain("disarm"), ObjectCodebase: plain("disarm"),
+			ConvertDangerous: plain("no"), WebBugs: plain("disarm"),
+			WebBugReplacement:  "data:image/gif;base64,R0lGODlhAQABAJEAAP///wAAAAAAAAAAACH5BAkAAAAALAAAAAABAAEAAAgEAAEEBAA7",
+			WebBugServers:      []string{"msgtag.com"},
+			IgnoredWebBugFiles: []string{"spacer", "pixel.gif", "pixel.png", "gap", "shim"},
+			MaxLinks:           100000, MaxHTMLBytes: 10 << 20},
 	}
 }
 
@@ -88,13 +106,11 @@ func (c *Content) validate(bad func(key, format string, a ...any)) {
 	if c.WholeMessage != "quarantine" && c.WholeMessage != "replace" {
 		bad("content.whole_message", "content.whole_message: %q: use quarantine or replace", c.WholeMessage)
 	}
-	for key, v := range map[string]string{"content.html.iframe": c.HTML.IFrame, "content.html.form": c.HTML.Form,
-		"content.html.script": c.HTML.Script, "content.html.object_codebase": c.HTML.ObjectCodebase} {
-		switch v {
-		case "allow", "block", "disarm":
-		default:
-			bad(key, "%s: %q: use allow, block or disarm", key, v)
-		}
+	if c.HTML.MaxLinks < 1 {
+		bad("content.html.max_links", "content.html.max_links: must be at least 1")
+	}
+	if c.HTML.MaxHTMLBytes < 1 {
+		bad("content.html.max_html_bytes", "content.html.max_html_bytes: must be at least 1")
 	}
 }
 

@@ -64,7 +64,7 @@ func plain(v string) Setting { return Setting{Raw: v, Setting: ruleset.Setting{P
 
 // Settings lists the per-message options (value or ruleset) by key.
 func (c *Config) Settings() map[string]*Setting {
-	return map[string]*Setting{
+	m := map[string]*Setting{
 		"virus.scan":                     &c.Virus.Scan,
 		"virus.deliver_cleaned":          &c.Virus.DeliverCleaned,
 		"spam.check":                     &c.Spam.Check,
@@ -82,4 +82,8 @@ func (c *Config) Settings() map[string]*Setting {
 		"content.archive_filename_rules": &c.Content.ArchiveFilenameRules,
 		"content.archive_filetype_rules": &c.Content.ArchiveFiletypeRules,
 	}
+	for k, v := range c.dangerousSettings() {
+		m[k] = v
+	}
+	return m
 }

@@ -123,6 +123,9 @@ func (c *Config) validate() []problem {
 		case "spam.spam_actions", "spam.high_spam_actions", "spam.ham_actions":
 			check = func(v string) error { _, err := spam.ParseActions(v); return err }
 		}
+		if dc := dangerousCheck(key); dc != nil {
+			check = dc
+		}
 		if st.Rules != nil {
 			if err := st.Rules.CheckValues(check); err != nil {
 				bad(key, "%s: %v", key, err)
@@ -140,6 +143,7 @@ func (c *Config) validate() []problem {
 	c.Spam.validate(bad)
 	c.Limits.validate(bad)
 	c.Content.validate(bad)
+	c.validateDangerous(bad)
 	return ps
 }
 

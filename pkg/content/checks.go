@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/qscan/qscan/pkg/htmlsafe"
 	"github.com/qscan/qscan/pkg/message"
 )
 
@@ -179,7 +180,7 @@ func (c *Checker) encrypted(msg *message.Message) []message.Report {
 
 // dangerous runs the per-part content checks: partial and external
 // bodies, QP denial of service, HTML.
-func (c *Checker) dangerous(p *message.Part) []message.Report {
+func (c *Checker) dangerous(p *message.Part, so htmlsafe.Options) []message.Report {
 	rep := func(name, text, user string, act message.Action) message.Report {
 		return message.Report{Kind: message.KindContent, Part: p.Index, Engine: "content", Name: name,
 			Text: text, User: user, Action: act}
@@ -198,7 +199,7 @@ func (c *Checker) dangerous(p *message.Part) []message.Report {
 			"Suspected denial-of-service attack in message text", message.ActionReplace))
 	}
 	if p.DeclaredType == "text/html" || p.DetectedType == "text/html" {
-		out = append(out, c.html(p, rep)...)
+		out = append(out, c.html(p, so, rep)...)
 	}
 	return out
 }
@@ -236,20 +237,17 @@ func longBlankLine(data []byte, n int) bool {
 
 func isBlank(b byte) bool { return b == ' ' || b == '\t' || b == '\r' }
 
-// html reports dangerous tags according to the HTML options.
-func (c *Checker) html(p *message.Part, rep func(name, text, user string, act message.Action) message.Report) []message.Report {
+// html reports dangerous tags of kinds set to "block" (the part is
+// replaced); "disarm" is the rewrite's (disarm).
+func (c *Checker) html(p *message.Part, so htmlsafe.Options, rep func(name, text, user string, act message.Action) message.Report) []message.Report {
 	found, truncated := scanHTML(p.Data, c.opts.HTML.MaxTokens)
 	var out []message.Report
 	for _, f := range found {
-		mode := map[string]string{"iframe": c.opts.HTML.IFrame, "form": c.opts.HTML.Form,
-			"script": c.opts.HTML.Script, "object-codebase": c.opts.HTML.ObjectCodebase}[f.Tag]
-		switch mode {
-		case HTMLBlock:
+		mode := map[string]htmlsafe.Mode{"iframe": so.IFrame, "form": so.Form,
+			"script": so.Script, "object-codebase": so.ObjectCodebase}[f.Tag]
+		if mode == HTMLBlock {
 			out = append(out, rep("html-"+f.Tag, "Dangerous HTML: "+f.Sample+" tag",
 				"HTML with "+f.Sample+" tags is not allowed", message.ActionReplace))
-		case HTMLDisarm:
-			out = append(out, rep("html-"+f.Tag, "Dangerous HTML: "+f.Sample+" tag (disarm not implemented, allowed)",
-				"", message.ActionNone))
 		}
 	}
 	if truncated {

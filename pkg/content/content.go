@@ -9,6 +9,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/qscan/qscan/pkg/htmlsafe"
 	"github.com/qscan/qscan/pkg/message"
 )
 
@@ -16,7 +17,7 @@ import (
 const (
 	HTMLAllow  = "allow"
 	HTMLBlock  = "block"
-	HTMLDisarm = "disarm" // accepted for MailScanner configs; reported, not rewritten (yet)
+	HTMLDisarm = "disarm" // delivered rewritten by pkg/htmlsafe, reported
 )
 
 // HTMLOptions says what to do with each kind of dangerous HTML.
@@ -26,6 +27,10 @@ type HTMLOptions struct {
 	Script         string // default "disarm"
 	ObjectCodebase string // default "disarm"
 	MaxTokens      int    // tokens looked at per HTML part (default 200000)
+	// For returns the options of a message (rulesets; phishing, web
+	// bugs); nil: the modes above for every message. Its modes are used
+	// for "block" too.
+	For func(m *message.Message) htmlsafe.Options
 }
 
 // Options configure a Checker. Start from DefaultOptions.
@@ -140,12 +145,14 @@ func (c *Checker) Check(msg *message.Message) []message.Report {
 	var out []message.Report
 	out = append(out, c.messageSize(msg)...)
 	out = append(out, c.encrypted(msg)...)
+	so := c.safeOptions(msg)
+	out = append(out, c.disarm(msg, so)...)
 	for i := range msg.Parts {
 		p := &msg.Parts[i]
 		inArchive := p.Parent >= 0 && p.Parent < len(msg.Parts) && msg.Parts[p.Parent].Archive
 		out = append(out, c.names(p, inArchive)...)
 		out = append(out, c.sizes(p)...)
-		out = append(out, c.dangerous(p)...)
+		out = append(out, c.dangerous(p, so)...)
 	}
 	return out
 }

@@ -15,6 +15,9 @@ type Decision struct {
 	// Deliver to the original recipients (after Replace, with headers).
 	Deliver bool
 	Replace []Replacement
+	// Disarm lists the parts delivered rewritten in place (reports with
+	// ActionDisarm): the cleaner disarms them (pkg/htmlsafe).
+	Disarm []Replacement
 	// QuarantineWhole keeps the original message; QuarantineParts keeps
 	// the replaced parts.
 	QuarantineWhole  bool

@@ -21,6 +21,9 @@ const (
 	KindContent  ReportKind = "content" // dangerous content: HTML, partial, encrypted, limits
 	KindSpam     ReportKind = "spam"
 	KindError    ReportKind = "error" // unparsable message, unreadable archive, engine trouble
+	// KindPhishing: a link whose text names another site than the one it
+	// leads to (pkg/htmlsafe); the link is marked, the part delivered.
+	KindPhishing ReportKind = "phishing"
 )
 
 // Action is what a report asks to be done with the part (or message) it
@@ -32,6 +35,10 @@ const (
 	ActionDelete     Action = "delete"     // remove the part silently (no replacement text)
 	ActionReplace    Action = "replace"    // replace the part with the replacement text, quarantine it
 	ActionQuarantine Action = "quarantine" // quarantine the whole message
+	// ActionDisarm delivers the part rewritten in place (dangerous HTML
+	// disarmed, web bugs replaced, phishing links marked): logged and
+	// reported, not clean, nothing quarantined.
+	ActionDisarm Action = "disarm"
 )
 
 // Report is one finding of one check.

@@ -110,7 +110,7 @@ func (c *Checker) decide(m *message.Message) outcome {
 		o.whole = d.Reason // nothing can take the parts out
 		return o
 	}
-	if (len(d.Replace) > 0 || d.StripHTML || d.SpamAttachment) && c.cleaner != nil {
+	if (len(d.Replace) > 0 || len(d.Disarm) > 0 || d.StripHTML || d.SpamAttachment || c.rewrites(m, &d)) && c.cleaner != nil {
 		body, edits, err := c.cleaner.Clean(m, &d)
 		if err != nil {
 			o.whole = fmt.Sprintf("%s (the message could not be cleaned: %v)", d.Reason, err)
@@ -120,6 +120,15 @@ func (c *Checker) decide(m *message.Message) outcome {
 	}
 	o.edits = c.headerEdits(m, &d, o.edits)
 	return o
+}
+
+// rewrites asks a cleaner that may change mail no report is about
+// (signatures, banners) whether it has work for m.
+func (c *Checker) rewrites(m *message.Message, d *message.Decision) bool {
+	rw, ok := c.cleaner.(interface {
+		Rewrites(m *message.Message, d *message.Decision) bool
+	})
+	return ok && rw.Rewrites(m, d)
 }
 
 // Result is the outcome of Check.

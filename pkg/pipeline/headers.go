@@ -56,9 +56,16 @@ func (c *Checker) subjectTag(m *message.Message, d *message.Decision, edits []me
 	return message.HeaderEdit{Op: message.HeaderReplace, Name: "Subject", Value: rebuild.TagSubject(subject, tag)}, true
 }
 
-// contentTag is the subject tag for what was taken out of a message.
+// contentTag is the subject tag for what was taken out of a message (a
+// virus's first), or else for phishing links marked in it (disarmed HTML
+// alone tags nothing: the reader sees the markers).
 func contentTag(tags map[message.ReportKind]string, d *message.Decision) string {
-	best := ""
+	best, phishing := "", ""
+	for _, r := range d.Disarm {
+		if r.Report.Kind == message.KindPhishing {
+			phishing = tags[message.KindPhishing]
+		}
+	}
 	for _, r := range d.Replace {
 		t := tags[r.Report.Kind]
 		if r.Report.Kind == message.KindVirus && t != "" {
@@ -67,6 +74,9 @@ func contentTag(tags map[message.ReportKind]string, d *message.Decision) string 
 		if best == "" {
 			best = t
 		}
+	}
+	if best == "" {
+		best = phishing
 	}
 	return best
 }

@@ -82,6 +82,8 @@ func Decide(m *message.Message, s Settings) message.Decision {
 			}
 		case message.ActionDelete, message.ActionReplace:
 			d.Replace = append(d.Replace, message.Replacement{Part: r.Part, MIMEPath: mimePath(m, r.Part), Delete: r.Action == message.ActionDelete, Report: r})
+		case message.ActionDisarm:
+			d.Disarm = append(d.Disarm, message.Replacement{Part: r.Part, MIMEPath: mimePath(m, r.Part), Report: r})
 		case message.ActionNone: // a virus is never only reported
 			d.Replace = append(d.Replace, message.Replacement{Part: r.Part, MIMEPath: mimePath(m, r.Part), Report: r})
 		}
@@ -115,7 +117,7 @@ func Decide(m *message.Message, s Settings) message.Decision {
 		}
 	}
 	if !d.Deliver {
-		d.Replace, d.QuarantineParts = nil, false
+		d.Replace, d.Disarm, d.QuarantineParts = nil, nil, false
 		d.QuarantineWhole = true
 		return d
 	}

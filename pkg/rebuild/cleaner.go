@@ -7,6 +7,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/qscan/qscan/pkg/htmlsafe"
 	"github.com/qscan/qscan/pkg/message"
 )
 
@@ -24,27 +25,47 @@ type Cleaner struct {
 	Inline func(removed []string, warningName string) ([]byte, error)
 	// Options shape the rebuilt body.
 	Options Options
+	// Safe returns the dangerous-content options of a message
+	// (pkg/htmlsafe): what Disarm rewrites; nil: nothing.
+	Safe func(m *message.Message) htmlsafe.Options
+	// PhishingHeader names the field that says a message had phishing
+	// links marked (X-<Org>-QScan-Phishing); "": none.
+	PhishingHeader string
 }
 
 // Clean makes the delivered copy: the reported parts replaced, then the
 // spam actions striphtml and attachment. A part that cannot be replaced
 // is an error (the message is then kept back); a spam transformation that
 // fails is skipped: the message goes out as spam all the same.
+//
+// A body nothing changed comes back nil (the pipeline links the df).
 func (c *Cleaner) Clean(m *message.Message, d *message.Decision) ([]byte, []message.HeaderEdit, error) {
 	header, body := m.Header, m.Body
 	var edits []message.HeaderEdit
+	changed := false
 	if len(d.Replace) > 0 {
 		b, e, err := c.replace(m, d.Replace)
 		if err != nil {
 			return nil, nil, err
 		}
-		body, edits = b, e
+		body, edits, changed = b, e, true
+		header = message.EditHeader(header, e)
+	}
+	if c.Safe != nil {
+		b, e, ch, err := c.disarm(m, d, header, body)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ch {
+			body, changed = b, true
+		}
+		edits = append(edits, e...)
 		header = message.EditHeader(header, e)
 	}
 	if d.StripHTML {
 		res, err := StripHTML(header, body, HTMLLimits{})
 		if err == nil && res.Changed {
-			body, header = res.Body, message.EditHeader(header, res.Edits())
+			body, header, changed = res.Body, message.EditHeader(header, res.Edits()), true
 			edits = append(edits, res.Edits()...)
 		} else if err != nil && c.Log != nil {
 			c.Log.WithError(err).WithField("id", m.ID).Warn("striphtml skipped")
@@ -54,8 +75,11 @@ func (c *Cleaner) Clean(m *message.Message, d *message.Decision) ([]byte, []mess
 		text := fmt.Sprintf("This message was classified as spam (score %.1f, required %.1f).\n"+
 			"The original message is attached unchanged.\n", m.Spam.Score, m.Spam.Required)
 		res := Attachment(header, body, []byte(text), []byte(m.ID))
-		body = res.Body
+		body, changed = res.Body, true
 		edits = append(edits, res.Edits()...)
+	}
+	if !changed {
+		return nil, edits, nil
 	}
 	return body, edits, nil
 }

@@ -1,0 +1,466 @@
+package htmlsafe
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+)
+
+// rewritten is one body after the rewrite: out, and where the banner and
+// the signature go in it.
+type rewritten struct {
+	out       []byte
+	changed   bool
+	bannerAt  int // offset in out for a banner at the top
+	sigAt     int // offset in out for a signature at the end
+	found     []Finding
+	phishing  bool
+	dangerous bool // a dangerous kind was rewritten
+	truncated bool
+}
+
+// rewriter carries the state of one part's rewrite.
+type rewriter struct {
+	opt      *Options
+	path     string
+	links    *int // links checked so far in the message
+	r        rewritten
+	out      bytes.Buffer
+	drop     atom.Atom // dropping tokens until this end tag
+	dropEnds map[atom.Atom]int
+	link     *openLink
+	bodyAt   int
+	headEnd  int
+	bodyEnd  int
+	htmlEnd  int
+}
+
+type openLink struct {
+	href string
+	text strings.Builder
+}
+
+const maxLinkText = 2000
+
+// rewriteHTML disarms one HTML body (UTF-8) as opt says.
+func rewriteHTML(data []byte, path string, opt *Options, links *int) rewritten {
+	w := &rewriter{opt: opt, path: path, links: links, dropEnds: map[atom.Atom]int{},
+		bodyAt: -1, headEnd: -1, bodyEnd: -1, htmlEnd: -1}
+	w.out.Grow(len(data) + 256)
+	z := html.NewTokenizer(bytes.NewReader(data))
+	z.SetMaxBuf(1 << 20)
+	pos := 0
+	for n := 0; ; n++ {
+		if n >= opt.MaxTokens {
+			w.r.truncated = true
+			w.out.Write(data[pos:])
+			break
+		}
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			if errors.Is(z.Err(), html.ErrBufferExceeded) {
+				w.r.truncated = true
+				w.out.Write(data[pos:])
+			}
+			break
+		}
+		raw := z.Raw()
+		pos += len(raw)
+		w.token(z, tt, raw)
+	}
+	w.closeLink()
+	w.r.out = w.out.Bytes()
+	w.r.bannerAt = max(w.bodyAt, w.headEnd, 0)
+	switch {
+	case w.bodyEnd >= 0:
+		w.r.sigAt = w.bodyEnd
+	case w.htmlEnd >= 0:
+		w.r.sigAt = w.htmlEnd
+	default:
+		w.r.sigAt = len(w.r.out)
+	}
+	if w.r.sigAt < w.r.bannerAt {
+		w.r.sigAt = len(w.r.out)
+	}
+	return w.r
+}
+
+func (w *rewriter) find(k Kind, detail string) {
+	if len(detail) > 200 {
+		detail = detail[:200] + "..."
+	}
+	w.r.found = append(w.r.found, Finding{Path: w.path, Kind: k, Detail: detail})
+	if k.Dangerous() && (k == KindPhishing || w.opt.mode(k) == Disarm) {
+		w.r.dangerous = true
+	}
+}
+
+// allowed notes a dangerous tag left as it is, for ConvertDangerous.
+func (w *rewriter) allowed(k Kind, detail string) {
+	if w.opt.ConvertDangerous && w.opt.mode(k) == Allow {
+		w.find(k, detail)
+	}
+}
+
+// marker is what the reader sees in place of a removed element.
+func marker(what string) string {
+	return `<span style="color:#a00000;font-weight:bold">[qscan: ` + html.EscapeString(what) + ` removed]</span>`
+}
+
+func (w *rewriter) cut(k Kind, what, detail string) {
+	w.find(k, detail)
+	w.out.WriteString(marker(what))
+	w.r.changed = true
+}
+
+func (w *rewriter) token(z *html.Tokenizer, tt html.TokenType, raw []byte) {
+	if w.drop != 0 {
+		if tt == html.EndTagToken {
+			if name, _ := z.TagName(); atom.Lookup(name) == w.drop {
+				w.drop = 0
+			}
+		}
+		return
+	}
+	switch tt {
+	case html.StartTagToken, html.SelfClosingTagToken:
+		w.startTag(z.Token(), tt, raw)
+	case html.EndTagToken:
+		w.endTag(z, raw)
+	case html.TextToken:
+		if w.link != nil && w.link.text.Len() < maxLinkText {
+			w.link.text.WriteString(html.UnescapeString(string(raw)))
+		}
+		w.out.Write(raw)
+	default:
+		w.out.Write(raw)
+	}
+}
+
+func (w *rewriter) endTag(z *html.Tokenizer, raw []byte) {
+	name, _ := z.TagName()
+	a := atom.Lookup(name)
+	if w.dropEnds[a] > 0 {
+		w.dropEnds[a]--
+		return
+	}
+	switch a {
+	case atom.Form:
+		if w.opt.mode(KindForm) == Disarm {
+			w.r.changed = true
+			return
+		}
+	case atom.Body:
+		w.bodyEnd = w.out.Len()
+	case atom.Html:
+		w.htmlEnd = w.out.Len()
+	case atom.A:
+		w.out.Write(raw)
+		w.closeLink()
+		return
+	}
+	w.out.Write(raw)
+	if a == atom.Head {
+		w.headEnd = w.out.Len()
+	}
+}
+
+func (w *rewriter) startTag(t html.Token, tt html.TokenType, raw []byte) {
+	switch t.DataAtom {
+	case atom.Script:
+		if !isDataScript(t) && w.opt.mode(KindScript) == Disarm {
+			w.cut(KindScript, "script", tagString(t))
+			w.drop = atom.Script
+			return
+		} else if !isDataScript(t) {
+			w.allowed(KindScript, tagString(t))
+		}
+	case atom.Iframe, atom.Frame:
+		if w.opt.mode(KindIFrame) == Disarm {
+			w.cut(KindIFrame, t.Data, tagString(t))
+			if t.DataAtom == atom.Iframe {
+				w.drop = atom.Iframe
+			}
+			return
+		}
+		w.allowed(KindIFrame, tagString(t))
+	case atom.Form:
+		if w.opt.mode(KindForm) == Disarm {
+			w.cut(KindForm, "form", tagString(t))
+			return
+		}
+		w.allowed(KindForm, tagString(t))
+	case atom.Object, atom.Embed, atom.Applet:
+		if hasAttr(t, "codebase", "data", "src", "code", "classid", "archive") && w.opt.mode(KindObject) == Disarm {
+			w.cut(KindObject, t.Data, tagString(t))
+			if t.DataAtom != atom.Embed && tt == html.StartTagToken {
+				w.dropEnds[t.DataAtom]++
+			}
+			return
+		} else if hasAttr(t, "codebase", "data", "src", "code", "classid", "archive") {
+			w.allowed(KindObject, tagString(t))
+		}
+	case atom.Meta:
+		if strings.EqualFold(attr(t, "http-equiv"), "refresh") && w.opt.mode(KindMetaRefresh) == Disarm {
+			w.find(KindMetaRefresh, tagString(t))
+			w.out.WriteString("<!-- qscan: meta refresh removed -->")
+			w.r.changed = true
+			return
+		}
+	case atom.A:
+		w.closeLink()
+		w.link = &openLink{href: attr(t, "href")}
+	}
+	bug := t.DataAtom == atom.Img && w.webBug(&t)
+	if w.attrs(&t) || bug {
+		w.r.changed = true
+		w.out.WriteString(t.String())
+	} else {
+		w.out.Write(raw)
+	}
+	if t.DataAtom == atom.Body {
+		w.bodyAt = w.out.Len()
+	}
+}
+
+// attrs disarms the attributes of a tag that stays: on* handlers,
+// script and data links, form actions. It reports whether it changed any.
+func (w *rewriter) attrs(t *html.Token) bool {
+	script, form := w.opt.mode(KindScript) == Disarm, w.opt.mode(KindForm) == Disarm
+	if !script && !form {
+		return false
+	}
+	kept := t.Attr[:0:0]
+	changed := false
+	for _, a := range t.Attr {
+		key := strings.ToLower(a.Key)
+		switch {
+		case script && strings.HasPrefix(key, "on"):
+			w.find(KindScript, "<"+t.Data+" "+key+"=...>")
+			changed = true
+			continue
+		case form && (key == "formaction" || (key == "action" && t.DataAtom != atom.Form)):
+			w.find(KindForm, "<"+t.Data+" "+key+"="+a.Val+">")
+			changed = true
+			continue
+		case script && isURLAttr(key) && dangerousURL(a.Val, t.DataAtom, key):
+			w.find(KindURL, "<"+t.Data+" "+key+"="+a.Val+">")
+			changed = true
+			if key == "href" {
+				a.Val = "#qscan-removed"
+				kept = append(kept, a)
+			}
+			continue
+		}
+		kept = append(kept, a)
+	}
+	if changed {
+		t.Attr = kept
+	}
+	return changed
+}
+
+func isURLAttr(k string) bool {
+	switch k {
+	case "href", "src", "action", "formaction", "background", "lowsrc", "dynsrc", "xlink:href", "poster", "data", "srcdoc", "ping":
+		return true
+	}
+	return false
+}
+
+// dangerousURL tells a script or data URL, as a browser reads it: leading
+// blanks and embedded tabs and line breaks ignored, any case. Inline
+// images (data:image/... but SVG) stay.
+func dangerousURL(v string, a atom.Atom, key string) bool {
+	if key == "srcdoc" {
+		return true
+	}
+	v = strings.Map(func(r rune) rune {
+		if r <= ' ' {
+			return -1
+		}
+		return r
+	}, v)
+	v = strings.ToLower(v)
+	switch {
+	case strings.HasPrefix(v, "javascript:"), strings.HasPrefix(v, "vbscript:"), strings.HasPrefix(v, "livescript:"):
+		return true
+	case strings.HasPrefix(v, "data:"):
+		img := a == atom.Img || key == "background" || key == "poster"
+		return !(img && strings.HasPrefix(v, "data:image/") && !strings.HasPrefix(v, "data:image/svg"))
+	}
+	return false
+}
+
+// webBug replaces the source of a remote image of at most 2x2 pixels or
+// from a known web bug server.
+func (w *rewriter) webBug(t *html.Token) bool {
+	if !w.opt.WebBugs {
+		return false
+	}
+	for i, a := range t.Attr {
+		if !strings.EqualFold(a.Key, "src") {
+			continue
+		}
+		src := strings.TrimSpace(a.Val)
+		low := strings.ToLower(src)
+		if !strings.HasPrefix(low, "http://") && !strings.HasPrefix(low, "https://") && !strings.HasPrefix(low, "//") {
+			return false
+		}
+		if !w.isWebBug(t, low) {
+			return false
+		}
+		w.find(KindWebBug, src)
+		t.Attr[i].Val = w.opt.WebBugReplacement
+		return true
+	}
+	return false
+}
+
+func (w *rewriter) isWebBug(t *html.Token, src string) bool {
+	host, file := src, ""
+	if i := strings.Index(host, "//"); i >= 0 {
+		host = host[i+2:]
+	}
+	if i := strings.IndexAny(host, "/?#"); i >= 0 {
+		host, file = host[:i], host[i:]
+	}
+	if i := strings.IndexAny(file, "?#"); i >= 0 {
+		file = file[:i]
+	}
+	file = file[strings.LastIndexByte(file, '/')+1:]
+	for _, ig := range w.opt.IgnoredWebBugFiles {
+		if ig != "" && strings.Contains(file, strings.ToLower(ig)) {
+			return false
+		}
+	}
+	for _, s := range w.opt.WebBugServers {
+		if s != "" && strings.Contains(host, strings.ToLower(s)) {
+			return true
+		}
+	}
+	wd, hd := pixels(attr(*t, "width")), pixels(attr(*t, "height"))
+	style := strings.ReplaceAll(strings.ToLower(attr(*t, "style")), " ", "")
+	if wd < 0 {
+		wd = styleSize(style, "width:")
+	}
+	if hd < 0 {
+		hd = styleSize(style, "height:")
+	}
+	return wd >= 0 && hd >= 0 && wd <= 2 && hd <= 2
+}
+
+// pixels reads a size attribute ("1", "1px"); -1 when absent or not a
+// number.
+func pixels(v string) int {
+	v = strings.TrimSuffix(strings.TrimSpace(strings.ToLower(v)), "px")
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+func styleSize(style, prop string) int {
+	i := strings.Index(style, prop)
+	if i < 0 || (i > 0 && style[i-1] != ';' && style[i-1] != '"') {
+		return -1
+	}
+	v := style[i+len(prop):]
+	if j := strings.IndexByte(v, ';'); j >= 0 {
+		v = v[:j]
+	}
+	return pixels(v)
+}
+
+// closeLink checks the link just closed and writes the warning beside it.
+func (w *rewriter) closeLink() {
+	l := w.link
+	w.link = nil
+	if l == nil || !w.opt.Phishing || l.href == "" {
+		return
+	}
+	if *w.links >= w.opt.MaxLinks {
+		w.r.truncated = true
+		return
+	}
+	*w.links++
+	reason, target := w.opt.phish(l.text.String(), l.href)
+	if reason == "" {
+		return
+	}
+	w.find(KindPhishing, reason)
+	w.r.phishing = true
+	w.r.changed = true
+	w.out.WriteString(` <span style="color:#c00000;font-weight:bold">[qscan warning: possible fraud: this link leads to ` +
+		html.EscapeString(asciiOnly(target)) + `]</span>`)
+}
+
+func isDataScript(t html.Token) bool {
+	ty := strings.ToLower(strings.TrimSpace(attr(t, "type")))
+	return ty == "application/ld+json" || ty == "application/json"
+}
+
+func attr(t html.Token, key string) string {
+	for _, a := range t.Attr {
+		if strings.EqualFold(a.Key, key) {
+			return a.Val
+		}
+	}
+	return ""
+}
+
+func hasAttr(t html.Token, keys ...string) bool {
+	for _, a := range t.Attr {
+		for _, k := range keys {
+			if strings.EqualFold(a.Key, k) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// tagString is a tag for the log: its name and first attributes.
+func tagString(t html.Token) string {
+	var b strings.Builder
+	b.WriteString("<" + t.Data)
+	for i, a := range t.Attr {
+		if i == 3 {
+			b.WriteString(" ...")
+			break
+		}
+		fmt.Fprintf(&b, " %s=%q", a.Key, a.Val)
+	}
+	b.WriteString(">")
+	return b.String()
+}
+
+// asciiOnly keeps a string for ASCII-only insertion in any charset.
+func asciiOnly(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+// htmlASCII escapes text for HTML with every non-ASCII character as a
+// numeric reference, so that it fits any charset.
+func htmlASCII(s string) string {
+	var b strings.Builder
+	for _, r := range html.EscapeString(s) {
+		if r > 0x7e || (r < 0x20 && r != '\n' && r != '\t') {
+			fmt.Fprintf(&b, "&#%d;", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
