@@ -43,7 +43,10 @@ func buildStagesWatched(c *config.Config, w *virus.Watch) ([]pipeline.Stage, err
 	if err != nil {
 		return nil, err
 	}
-	stages := []pipeline.Stage{explode.Stage{Limits: explodeLimits(c.Limits)}, cs}
+	lim := explodeLimits(c.Limits)
+	sevenZip, _ := c.Archives.SevenZipPath() // a missing one: off, and lint warns
+	lim.SevenZip = explode.SevenZip{Path: sevenZip, Timeout: c.Archives.SevenZipTimeout.D()}
+	stages := []pipeline.Stage{explode.Stage{Limits: lim}, cs}
 	if len(c.Virus.Scanners) > 0 {
 		s, err := virusStage(c.Virus, w)
 		if err != nil {

@@ -139,6 +139,7 @@ func (c *Config) validate() []problem {
 	c.Virus.validate(bad)
 	c.Spam.validate(bad)
 	c.Limits.validate(bad)
+	c.Archives.validate(bad)
 	c.Content.validate(bad)
 	return ps
 }
