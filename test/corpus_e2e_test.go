@@ -122,7 +122,7 @@ var corpusBlocked = map[string]string{
 	"mime/ruby-mail/error_emails/multiple_content_types.eml": "quarantined: ambiguous MIME structure",
 	"mime/spamassassin/dkim/test-pass-08.msg":                "quarantined: ambiguous MIME structure",
 	"mime/enmime/parts/bin-attach.raw":                       "cleaned: unreadable archive",
-	"mime/rspamd/gargantua.eml":                              "cleaned: archive could not be opened: cab",
+	"mime/rspamd/gargantua.eml":                              "cleaned: archive could not be opened: chm",
 }
 
 // unlisted fails the test if the corpus holds a file INDEX.tsv does not

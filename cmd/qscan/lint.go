@@ -57,6 +57,10 @@ func cmdLint(args []string) int {
 			fmt.Fprintf(os.Stderr, "%s: warning: %v\n", c.File, err)
 		}
 	}
+	if _, missing := c.Archives.SevenZipPath(); missing {
+		// Those archives are then taken out as "could not be opened".
+		fmt.Fprintf(os.Stderr, "%s: warning: archives.sevenzip: %s is not an executable file: 7-Zip is off (apt-get install 7zip)\n", c.File, c.Archives.SevenZip)
+	}
 	if !lintQueues(c) { // lintqueue.go
 		return exitConfig
 	}

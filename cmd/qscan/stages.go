@@ -47,7 +47,10 @@ func buildStagesWatched(c *config.Config, w *virus.Watch) ([]pipeline.Stage, err
 	if err != nil {
 		return nil, err
 	}
-	stages := []pipeline.Stage{explode.Stage{Limits: explodeLimits(c.Limits)}, cs}
+	lim := explodeLimits(c.Limits)
+	sevenZip, _ := c.Archives.SevenZipPath() // a missing one: off, and lint warns
+	lim.SevenZip = explode.SevenZip{Path: sevenZip, Timeout: c.Archives.SevenZipTimeout.D()}
+	stages := []pipeline.Stage{explode.Stage{Limits: lim}, cs}
 	if len(c.Virus.Scanners) > 0 {
 		s, err := virusStage(c.Virus, w)
 		if err != nil {
@@ -138,6 +141,7 @@ func compileAll(res []string) []*regexp.Regexp {
 // virusStage builds the engines of [virus] and the stage over them.
 func virusStage(v config.Virus, w *virus.Watch) (*viruscheck.Stage, error) {
 	var engines []virus.Scanner
+	var batch []viruscheck.Batch // command-line scanners: once per message
 	for _, name := range v.Scanners {
 		e, err := virusEngine(v, name)
 		if err != nil {
@@ -146,10 +150,18 @@ func virusStage(v config.Virus, w *virus.Watch) (*viruscheck.Stage, error) {
 		if pl, ok := e.(*virus.Pooled); ok && w.Log != nil {
 			pl.OnChange(poolLogger(w.Log, "virus engine "+name))
 		}
-		engines = append(engines, w.Wrap(name, e))
+		if e = w.Wrap(name, e); isBatch(e) {
+			batch = append(batch, e.(virus.BatchScanner))
+		} else {
+			engines = append(engines, e)
+		}
+	}
+	var stream viruscheck.Scanner
+	if len(engines) > 0 {
+		stream = virus.NewMulti(engines...)
 	}
 	silent := compileAll(v.SilentViruses)
-	return viruscheck.New(virus.NewMulti(engines...), viruscheck.Options{
+	return viruscheck.New(stream, viruscheck.Options{Batch: batch,
 		Concurrency: v.Concurrency, Heuristics: v.Heuristics, DeliverUnscannable: v.DeliverUnscannable,
 		ScanTextBodies: v.ScanTextBodies,
 		Silent: func(name string) bool {
@@ -161,6 +173,11 @@ func virusStage(v config.Virus, w *virus.Watch) (*viruscheck.Stage, error) {
 			return false
 		},
 	}), nil
+}
+
+func isBatch(e virus.Scanner) bool {
+	_, ok := e.(virus.BatchScanner)
+	return ok
 }
 
 // virusEngine builds the engine of [virus] called name (also for `qscan

@@ -25,6 +25,7 @@ type Config struct {
 	Store      Store      `toml:"store"`
 	Virus      Virus      `toml:"virus"`
 	Limits     Limits     `toml:"limits"`
+	Archives   Archives   `toml:"archives"`
 	Content    Content    `toml:"content"`
 	Metrics    Metrics    `toml:"metrics"`
 	Notify     Notify     `toml:"notify"`
@@ -156,6 +157,7 @@ func Defaults() Config {
 		Signature: defaultSignature(),
 		Check: Check{QueueMaxAge: Duration(30 * 60e9), EngineDownMax: Duration(10 * 60e9), StatusMaxAge: Duration(5 * 60e9),
 			BatchMaxAge: Duration(30 * 60e9), MinFreePercent: 5, MinFreeBytes: 500 << 20, OffFile: "/run/qscan/qscan.off"},
+		Archives: defaultArchives(),
 	}
 }
 
@@ -297,6 +299,7 @@ func (c *Config) sections() map[string]any {
 		"store":      &c.Store,
 		"virus":      &c.Virus,
 		"limits":     &c.Limits,
+		"archives":   &c.Archives,
 		"content":    &c.Content,
 		"metrics":    &c.Metrics,
 		"notify":     &c.Notify,

@@ -142,6 +142,7 @@ func (c *Config) validate() []problem {
 	c.Virus.validate(bad)
 	c.Spam.validate(bad)
 	c.Limits.validate(bad)
+	c.Archives.validate(bad)
 	c.Content.validate(bad)
 	c.validateDangerous(bad)
 	return ps

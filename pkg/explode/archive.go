@@ -84,16 +84,6 @@ func decompressorFor(detected string, data []byte, lim Limits) archives.Decompre
 	return nil
 }
 
-// unopened are the container formats qscan cannot open, by detected type;
-// disk images are recognised by sniffImage. A mail client's user opens
-// them with a double click, so they are taken out unless
-// Limits.AllowUnopenedArchives says otherwise.
-var unopened = map[string]string{
-	"application/vnd.ms-cab-compressed": "cab",
-	"application/x-xar":                 "xar",
-	"application/x-installshield":       "installshield",
-}
-
 // sniffImage recognises the disk images Windows mounts (ISO 9660, UDF,
 // VHD, VHDX, FAT floppy images) and macOS ones (DMG), which the type
 // detection does not know.
@@ -132,10 +122,21 @@ func (x *exploder) archive(idx int) {
 	p := x.res.Parts[idx]
 	ex := extractorFor(p.DetectedType, p.Data)
 	dec := decompressorFor(p.DetectedType, p.Data, x.lim)
-	own := unixReaderFor(p.DetectedType)
-	if ex == nil && dec == nil && own == nil {
-		x.unopened(idx)
-		return
+	own := unixReaderFor(p.DetectedType, p.Data)
+	seven := ""
+	if _, zip := ex.(archives.Zip); zip && x.lim.SevenZip.Path != "" && zipForeign(p.Data) {
+		ex, seven = nil, "zip" // Deflate64, Implode ...: 7-Zip reads them
+	}
+	if ex == nil && dec == nil && own == nil && seven == "" {
+		name, typ, ok := foreignFormat(p.DetectedType, p.Data)
+		switch {
+		case !ok:
+			return
+		case typ == "" || x.lim.SevenZip.Path == "":
+			x.unopened(idx, name, "")
+			return
+		}
+		seven = typ
 	}
 	x.res.Parts[idx].Archive = true
 	if x.stopArchives {
@@ -160,6 +161,8 @@ func (x *exploder) archive(idx int) {
 		})
 	case own != nil:
 		err = own(p.Data, func(name string, data []byte) error { return x.rawMember(c, name, data) })
+	case seven != "":
+		err = x.sevenZip(c, seven, p.Data)
 	default:
 		err = x.decompress(c, dec, p)
 	}
@@ -169,6 +172,12 @@ func (x *exploder) archive(idx int) {
 		return // the caller gave up: not a verdict on the archive
 	case isPasswordError(err):
 		c.encrypted = true
+	case errors.Is(err, errSevenZipOpen):
+		name, _, _ := foreignFormat(p.DetectedType, p.Data)
+		if name == "" {
+			name = seven
+		}
+		x.unopened(idx, name, err.Error())
 	default:
 		x.report(message.KindContent, idx, "archive-unreadable",
 			fmt.Sprintf("%s: %v", TextUnreadable, err), message.ActionReplace)
@@ -183,22 +192,21 @@ func (x *exploder) archive(idx int) {
 	}
 }
 
-// unopened reports part idx when it is a container that qscan cannot open.
-func (x *exploder) unopened(idx int) {
-	p := x.res.Parts[idx]
-	name, ok := unopened[p.DetectedType]
-	if !ok {
-		name, ok = sniffImage(p.Data)
-	}
-	if !ok {
-		return
-	}
+// unopened reports part idx, a container of format name that qscan
+// cannot open (why says what 7-Zip said, if it was asked). A mail
+// client's user opens it with a double click, so it is taken out unless
+// Limits.AllowUnopenedArchives says otherwise.
+func (x *exploder) unopened(idx int, name, why string) {
 	x.res.Parts[idx].Archive = true
 	act := message.ActionReplace
 	if x.lim.AllowUnopenedArchives {
 		act = message.ActionNone
 	}
-	x.report(message.KindContent, idx, "archive-unsupported", TextUnsupported+": "+name, act)
+	text := TextUnsupported + ": " + name
+	if why != "" {
+		text += " (" + why + ")"
+	}
+	x.report(message.KindContent, idx, "archive-unsupported", text, act)
 }
 
 // rawMember handles a member of an archive read by the readers of

@@ -31,6 +31,10 @@ type Limits struct {
 	// disk images ...) pass with a report; by default they are taken out
 	// (default false).
 	AllowUnopenedArchives bool
+	// SevenZip opens the archives the Go readers cannot (ARJ, CAB, CHM,
+	// disk images, Deflate64 zips ...) under the same limits; off by
+	// default (no Path).
+	SevenZip SevenZip
 }
 
 // DefaultLimits returns the documented defaults; they are the values

@@ -88,7 +88,7 @@ func isText(p message.Part) bool {
 func isDocument(t string) bool {
 	return strings.HasPrefix(t, "application/vnd.openxmlformats-officedocument.") ||
 		strings.HasPrefix(t, "application/vnd.oasis.opendocument.") ||
-		strings.HasPrefix(t, "application/vnd.ms-") && t != "application/vnd.ms-cab-compressed" ||
+		strings.HasPrefix(t, "application/vnd.ms-") && t != "application/vnd.ms-cab-compressed" && t != "application/vnd.ms-htmlhelp" ||
 		t == "application/msword" || t == "application/x-ole-storage" || t == "application/epub+zip"
 }
 

@@ -22,7 +22,10 @@ var errUnix = errors.New("explode: malformed archive")
 type unixMember func(name string, data []byte) error
 
 // unixReaderFor returns the reader for a detected type, or nil.
-func unixReaderFor(detected string) func([]byte, unixMember) error {
+func unixReaderFor(detected string, data []byte) func([]byte, unixMember) error {
+	if len(data) >= 26 && data[0] == 0x71 && data[1] == 0xc7 {
+		return readCpio // old binary cpio, big-endian: the type detection misses it
+	}
 	switch detected {
 	case "application/x-cpio":
 		return readCpio

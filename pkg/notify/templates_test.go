@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -42,16 +43,29 @@ func TestRenderShipped(t *testing.T) {
 		SpamBounce:      {"bob@example.org, carol@example.org", "Cheap watches", "postmaster@example.org", "   spam, SpamAssassin (not cached, score=12.3"},
 	}
 	labels := map[string][]string{
-		"en": {"     Sender: alice", "  Recipient: bob", "    Subject: invoice", "     Report: Virus"},
-		"fr": {"  Expéditeur : alice", "Destinataire : bob", "       Objet : invoice", "     Rapport : Virus"},
+		"en":    {"     Sender: alice", "  Recipient: bob", "    Subject: invoice", "     Report: Virus"},
+		"fr":    {"  Expéditeur : alice", "Destinataire : bob", "       Objet : invoice", "     Rapport : Virus"},
+		"de":    {"      Absender: alice", "     Empfänger: bob", "       Betreff: invoice", "       Meldung: Virus"},
+		"es":    {"   Remitente: alice", "Destinatario: bob", "      Asunto: invoice", "     Informe: Virus"},
+		"it":    {"    Mittente: alice", "Destinatario: bob", "     Oggetto: invoice", "    Rapporto: Virus"},
+		"nl":    {"   Afzender: alice", "  Ontvanger: bob", "  Onderwerp: invoice", "    Melding: Virus"},
+		"pt_br": {"   Remetente: alice", "Destinatário: bob", "     Assunto: invoice", "   Relatório: Virus"},
 	}
 	subjects := map[string]map[string]string{
 		"en": {Postmaster: "Warning: E-mail viruses detected", SenderVirus: "Warning: E-mail viruses detected",
 			SpamNotify: "{Spam not delivered} Cheap watches", SpamBounce: "{Bounce} Unsolicited e-mail rejected"},
 		"fr": {Postmaster: "Attention : virus détectés dans des courriels",
 			SpamNotify: "{Spam non distribué} Cheap watches", SpamBounce: "{Rejet} Courriel indésirable refusé"},
+		"de":    {Postmaster: "Warnung: Viren in E-Mail gefunden", SpamNotify: "{Spam nicht zugestellt} Cheap watches"},
+		"es":    {Postmaster: "Aviso: virus detectados en el correo", SpamNotify: "{Spam no entregado} Cheap watches"},
+		"it":    {Postmaster: "Attenzione: virus rilevati nella posta", SpamNotify: "{Spam non consegnato} Cheap watches"},
+		"nl":    {Postmaster: "Waarschuwing: virussen in e-mail gevonden", SpamNotify: "{Spam niet bezorgd} Cheap watches"},
+		"pt_br": {Postmaster: "Aviso: vírus detectados em e-mail", SpamNotify: "{Spam não entregue} Cheap watches"},
 	}
-	for _, lang := range []string{"en", "fr"} {
+	for _, lang := range shippedLanguages(t) {
+		if _, ok := labels[lang]; !ok {
+			t.Errorf("language %s: add its postmaster report labels to this test", lang)
+		}
 		tm := load(t, lang)
 		for _, name := range Names() {
 			got, err := tm.Render(name, sample(name))
@@ -84,6 +98,51 @@ func TestRenderShipped(t *testing.T) {
 					t.Errorf("%s Subject(%s) = %q, want %q", lang, name, s, want)
 				}
 			}
+		}
+	}
+}
+
+// shippedLanguages lists the directories of etc/reports.
+func shippedLanguages(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir(reportsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var langs []string
+	for _, e := range entries {
+		if e.IsDir() {
+			langs = append(langs, e.Name())
+		}
+	}
+	return langs
+}
+
+// TestLanguagesComplete: every shipped language has every template that
+// English has (a missing one would silently fall back to English), and
+// nothing else; and the languages the project promises are there.
+func TestLanguagesComplete(t *testing.T) {
+	names := func(lang string) []string {
+		files, _ := filepath.Glob(filepath.Join(reportsDir, lang, "*.txt"))
+		var out []string
+		for _, f := range files {
+			out = append(out, filepath.Base(f))
+		}
+		return out
+	}
+	en := names("en")
+	if len(en) != len(Names()) {
+		t.Errorf("en has %d templates, the package knows %d", len(en), len(Names()))
+	}
+	langs := shippedLanguages(t)
+	for _, want := range []string{"en", "fr", "de", "es", "it", "nl", "pt_br"} {
+		if !slices.Contains(langs, want) {
+			t.Errorf("language %s is not shipped", want)
+		}
+	}
+	for _, lang := range langs {
+		if got := names(lang); !slices.Equal(got, en) {
+			t.Errorf("%s templates = %v, want those of en: %v", lang, got, en)
 		}
 	}
 }

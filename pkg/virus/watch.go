@@ -104,7 +104,35 @@ func (w *Watch) Wrap(name string, s Scanner) Scanner {
 			w.Status(name, st.State == StateUp, msg, st.Since)
 		}
 	})
+	if _, ok := s.(BatchScanner); ok {
+		return &observedBatch{o}
+	}
 	return o
+}
+
+// BatchScanner is an engine that also scans many contents in one run (a
+// command-line scanner, once per message); results are in the order of
+// contents.
+type BatchScanner interface {
+	Scanner
+	ScanAll(ctx context.Context, contents [][]byte) ([]Result, error)
+}
+
+// observedBatch is observed for a BatchScanner: one run is one outcome.
+type observedBatch struct{ *observed }
+
+func (o *observedBatch) ScanAll(ctx context.Context, contents [][]byte) ([]Result, error) {
+	release, err := o.health.Admit(time.Now())
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	res, err := o.Scanner.(BatchScanner).ScanAll(ctx, contents)
+	if err != nil && ctx.Err() == context.Canceled {
+		return res, err
+	}
+	o.observe(err)
+	return res, err
 }
 
 // Scan scans and records the outcome. While the engine is down, scans

@@ -178,3 +178,41 @@ func TestEndGenerationClosesEngines(t *testing.T) {
 		t.Errorf("engine closed %d times after the generation ended, want 1", n)
 	}
 }
+
+// batchEngine scans many contents at once and fails when told to.
+type batchEngine struct{ fail bool }
+
+func (b *batchEngine) Scan(context.Context, io.Reader) (virus.Result, error) {
+	return virus.Result{}, nil
+}
+func (b *batchEngine) ScanAll(_ context.Context, c [][]byte) ([]virus.Result, error) {
+	if b.fail {
+		return nil, virus.Errorf("batch", "broken")
+	}
+	return make([]virus.Result, len(c)), nil
+}
+
+// A wrapped batch engine stays one, and its runs feed its health: after a
+// failure the next run is turned away at once.
+func TestObservedBatch(t *testing.T) {
+	log, _ := test.NewNullLogger()
+	w := &virus.Watch{Log: log}
+	if _, ok := w.Wrap("hung", &hungEngine{}).(virus.BatchScanner); ok {
+		t.Error("a stream engine wrapped is a BatchScanner")
+	}
+	eng := &batchEngine{}
+	b, ok := w.Wrap("batch", eng).(virus.BatchScanner)
+	if !ok {
+		t.Fatal("a batch engine wrapped is not a BatchScanner")
+	}
+	if res, err := b.ScanAll(context.Background(), [][]byte{nil, nil}); err != nil || len(res) != 2 {
+		t.Fatalf("ScanAll = %v, %v", res, err)
+	}
+	eng.fail = true
+	if _, err := b.ScanAll(context.Background(), [][]byte{nil}); err == nil || errors.Is(err, virus.ErrNotTried) {
+		t.Fatalf("failing ScanAll = %v, want the engine's error", err)
+	}
+	if _, err := b.ScanAll(context.Background(), [][]byte{nil}); !errors.Is(err, virus.ErrNotTried) {
+		t.Errorf("ScanAll after a failure = %v, want ErrNotTried", err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 
 	"github.com/qscan/qscan/pkg/message"
@@ -39,9 +40,21 @@ type Options struct {
 	// default they are scanned as part of the whole message only (see
 	// scannedWhole).
 	ScanTextBodies bool
+	// Batch are engines run once per message over all its contents (the
+	// whole message and every part, text bodies included), such as a
+	// command-line scanner that would otherwise load its signatures for
+	// each part. Their findings join the stream engines' per part.
+	Batch []Batch
 }
 
-// Stage scans messages.
+// Batch is an engine that scans many contents in one run; its results
+// are in the order of contents (virus.BatchScanner).
+type Batch interface {
+	ScanAll(ctx context.Context, contents [][]byte) ([]virus.Result, error)
+}
+
+// Stage scans messages. Its Scanner (nil: none) scans each content on
+// its own; the Batch engines scan them all at once.
 type Stage struct {
 	scan Scanner
 	opt  Options
@@ -88,6 +101,12 @@ func (s *Stage) Check(ctx context.Context, m *message.Message) error {
 			jobs = append(jobs, j)
 		}
 	}
+	if err := s.runBatch(ctx, m, slices.Concat(jobs, later)); err != nil {
+		return err
+	}
+	if s.scan == nil {
+		return s.report(m, slices.Concat(jobs, later))
+	}
 	if err := s.run(ctx, m, jobs); err != nil {
 		return err
 	}
@@ -99,9 +118,49 @@ func (s *Stage) Check(ctx context.Context, m *message.Message) error {
 		if err := s.run(ctx, m, later); err != nil {
 			return err
 		}
-		jobs = append(jobs, later...)
 	}
-	return s.report(m, jobs)
+	// Text bodies not scanned again by the stream engines still carry
+	// the batch engines' findings.
+	return s.report(m, slices.Concat(jobs, later))
+}
+
+// runBatch runs each batch engine once over every job's content and adds
+// its findings to the jobs. A failure holds the message, as a stream
+// engine's does.
+func (s *Stage) runBatch(ctx context.Context, m *message.Message, jobs []*job) error {
+	if len(s.opt.Batch) == 0 {
+		return nil
+	}
+	contents := make([][]byte, len(jobs))
+	for i, j := range jobs {
+		contents[i] = j.data
+	}
+	for _, b := range s.opt.Batch {
+		res, err := b.ScanAll(ctx, contents)
+		if err != nil {
+			return fmt.Errorf("scan %s: %w", partName(m, -1), err)
+		}
+		if len(res) != len(jobs) {
+			return fmt.Errorf("scan %s: %d results for %d contents: %w", partName(m, -1), len(res), len(jobs), virus.ErrUnavailable)
+		}
+		for i, j := range jobs {
+			j.res = merge(j.res, res[i])
+		}
+	}
+	return nil
+}
+
+// merge joins two engines' results on the same content.
+func merge(a, b virus.Result) virus.Result {
+	switch {
+	case a.Engine == "":
+		a.Engine = b.Engine
+	case b.Engine != "":
+		a.Engine += "+" + b.Engine
+	}
+	a.Findings = append(a.Findings, b.Findings...)
+	a.LimitExceeded = a.LimitExceeded || b.LimitExceeded
+	return a
 }
 
 // run scans jobs, Concurrency at a time. The first engine failure stops
@@ -127,7 +186,9 @@ func (s *Stage) run(ctx context.Context, m *message.Message, jobs []*job) error 
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			// A bytes.Reader tells engines its length.
-			j.res, j.err = s.scan.Scan(ctx, bytes.NewReader(j.data))
+			var res virus.Result
+			res, j.err = s.scan.Scan(ctx, bytes.NewReader(j.data))
+			j.res = merge(j.res, res)
 			if errors.Is(j.err, virus.ErrNotTried) {
 				notTriedOnce.Do(func() { notTried = fmt.Errorf("scan %s: %w", partName(m, j.part), j.err) })
 			} else if j.err != nil {
