@@ -202,8 +202,14 @@ func (h *H) Client() Client {
 // parseHostPort reads Exim's "[192.0.2.1]:25" and its older
 // "192.0.2.1.25"; an unreadable value gives the zero AddrPort.
 func parseHostPort(s string) netip.AddrPort {
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return ap
+	if rest, ok := strings.CutPrefix(s, "["); ok {
+		a, p, ok := strings.Cut(rest, "]:")
+		addr, err1 := netip.ParseAddr(a)
+		port, err2 := strconv.ParseUint(p, 10, 16)
+		if !ok || err1 != nil || err2 != nil {
+			return netip.AddrPort{}
+		}
+		return netip.AddrPortFrom(addr, uint16(port))
 	}
 	i := strings.LastIndexByte(s, '.')
 	if i < 0 {

@@ -114,6 +114,13 @@ begin acl
 acl_rcpt:
   accept
 acl_data:
+  # For the golden files of pkg/exim: ACL variables and a header removed
+  # (Exim keeps it in the -H marked '*') and one added.
+  warn  condition = \${if def:h_X-Qscan-Acl-Test:}
+        set acl_m_note = line one\nline two
+        set acl_c_conn = connection variable
+        remove_header = X-Remove-Me
+        add_header = X-Added: by the data ACL
   accept
 
 begin authenticators
