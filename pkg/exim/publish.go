@@ -98,7 +98,7 @@ func (q Queue) CreateData(id string, body io.Reader) (*os.File, error) {
 	if !ValidID(id) {
 		return nil, fmt.Errorf("create -D: %q is not an Exim message ID", id)
 	}
-	if err := q.makeInputDir(id); err != nil {
+	if err := q.MakeInputDir(id); err != nil {
 		return nil, err
 	}
 	path := q.DPath(id)
@@ -130,7 +130,7 @@ func (q Queue) CreateData(id string, body io.Reader) (*os.File, error) {
 // Exim uses (which no queue runner reads), and fsyncs it. As Exim does,
 // a stale one left by a crash is removed first.
 func (q Queue) WriteTempH(id string, data []byte) error {
-	if err := q.makeInputDir(id); err != nil {
+	if err := q.MakeInputDir(id); err != nil {
 		return err
 	}
 	path := q.TempHPath(id)
@@ -207,9 +207,9 @@ func (q Queue) createFile(path string) (*os.File, error) {
 	return f, nil
 }
 
-// makeInputDir makes input/<X>/ of a split spool when it is missing, as
+// MakeInputDir makes input/<X>/ of a split spool (for id) when it is missing, as
 // Exim does (mode 0750, owned as input/).
-func (q Queue) makeInputDir(id string) error {
+func (q Queue) MakeInputDir(id string) error {
 	dir := q.InputDir(id)
 	if !q.Split {
 		return nil

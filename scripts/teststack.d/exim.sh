@@ -101,11 +101,10 @@ split_spool_directory = false
 pid_file_path = $RUN/exim.pid
 daemon_smtp_ports = $EXIM_PORT
 local_interfaces = <; 127.0.0.1 ; ::1
-# Park every message (MailScanner's exim-in): no delivery at reception, no
-# queue runner, and no caller may ask for one.
+# Park every message (MailScanner's exim-in): no delivery at reception
+# (and no caller's -odi may ask for one); the daemon runs no queue runner.
 queue_only = true
 queue_only_override = false
-queue_run_max = 0
 auth_advertise_hosts = *
 acl_smtp_rcpt = acl_rcpt
 acl_smtp_data = acl_data
