@@ -4,10 +4,13 @@ package test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"net/textproto"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -242,5 +245,106 @@ func TestEximSpoolRoundTrip(t *testing.T) {
 	}
 	if m, _ := filepath.Glob(filepath.Join(e.SpoolOut, "input", "*", "hdr.*")); len(m) != 0 {
 		t.Errorf("temporary header files left: %v", m)
+	}
+}
+
+// TestEximLocksInterwork: the lock of pkg/exim and Exim's own exclude
+// each other. While exim-in receives a message (the -D written, the -H
+// not yet) Exim holds the -D lock and exim.Lock answers ErrLocked; while
+// qscan holds a message of exim-out, `exim -M` leaves it alone.
+func TestEximLocksInterwork(t *testing.T) {
+	s, e := stackutil.RequireExim(t)
+	for _, sp := range []string{e.SpoolIn, e.SpoolOut} {
+		if err := stackutil.EmptySpool(sp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := stackutil.ClearSink(s.SinkDir); err != nil {
+		t.Fatal(err)
+	}
+
+	// Exim's lock against ours: a transaction stopped in the middle of DATA.
+	c, err := textproto.Dial("tcp", e.SMTP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	step := func(code int, format string, args ...any) {
+		t.Helper()
+		if format != "" {
+			if err := c.PrintfLine(format, args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, _, err := c.ReadResponse(code); err != nil {
+			t.Fatalf("SMTP %q: %v", format, err)
+		}
+	}
+	step(220, "")
+	step(250, "EHLO lock.example.test")
+	step(250, "MAIL FROM:<alice@sender.example>")
+	step(250, "RCPT TO:<bob@example.test>")
+	step(354, "DATA")
+	w := c.DotWriter()
+	fmt.Fprintf(w, "Subject: being received\r\n\r\n%s", strings.Repeat("x\r\n", 100000))
+	var dPath string
+	if !stackutil.WaitUntil(20*time.Second, func() bool {
+		m, _ := filepath.Glob(filepath.Join(e.SpoolIn, "input", "*-D"))
+		if len(m) == 1 {
+			dPath = m[0]
+		}
+		return dPath != ""
+	}) {
+		t.Fatal("exim-in wrote no -D while receiving")
+	}
+	id := strings.TrimSuffix(filepath.Base(dPath), "-D")
+	hPath := filepath.Join(e.SpoolIn, "input", id+"-H")
+	if _, err := exim.Lock(id, hPath, dPath); !errors.Is(err, exim.ErrLocked) {
+		t.Errorf("Lock while Exim receives %s: %v, want ErrLocked", id, err)
+	}
+	w.Close()
+	step(250, "")
+	step(221, "QUIT")
+	en := exim.Entry{ID: id, Dir: filepath.Dir(hPath), HPath: hPath, DPath: dPath}
+	l, err := exim.Lock(id, hPath, dPath)
+	if err != nil {
+		t.Fatalf("Lock after reception: %v", err)
+	}
+	qIn, _ := exim.OpenQueue(e.SpoolIn, false)
+	if err := qIn.Remove(en); err != nil {
+		t.Fatal(err)
+	}
+	l.Unlock()
+
+	// Our lock against Exim's: exim -M skips a message qscan holds.
+	qOut, err := exim.OpenQueue(e.SpoolOut, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen := exim.NewIDGen(time.Now, os.Getpid(), -1)
+	msg := "From: a@sender.example\nTo: b@example.test\nSubject: held by qscan\n\nbody\n"
+	out, err := qOut.Enqueue(gen, []byte(msg), "a@sender.example", exim.Rcpts("b@example.test"), exim.NewOpts{Time: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err = exim.Lock(out, qOut.HPath(out), qOut.DPath(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Deliver(out); err != nil {
+		t.Logf("exim -M on a locked message: %v", err)
+	}
+	if ids, _ := e.QueueIDs(); !slices.Contains(ids, out) {
+		t.Errorf("exim -M delivered %s while qscan held its lock (queue: %v)", out, ids)
+	}
+	if msgs, _ := stackutil.ReadSink(s.SinkDir); len(msgs) != 0 {
+		t.Errorf("the sink got %d messages while the only one was locked", len(msgs))
+	}
+	l.Unlock()
+	if err := e.Deliver(out); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stackutil.WaitSink(s.SinkDir, 1, 30*time.Second); err != nil {
+		t.Fatal(err)
 	}
 }
