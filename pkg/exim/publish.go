@@ -186,7 +186,7 @@ func (q Queue) Discard(id string) {
 // as the spool when this process may say so.
 func (q Queue) createFile(path string) (*os.File, error) {
 	mode := os.FileMode(spoolModeGroup)
-	chown := q.UID >= 0 && os.Geteuid() == 0
+	chown := q.UID > 0 && os.Geteuid() == 0
 	if chown {
 		mode = SpoolMode
 	}
@@ -197,12 +197,19 @@ func (q Queue) createFile(path string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
+	// As Exim (spool_open_temp): the owner, then the mode again, whatever
+	// the umask made of it.
+	err = nil
 	if chown {
-		if err := f.Chown(q.UID, q.GID); err != nil {
-			f.Close()
-			os.Remove(path)
-			return nil, fmt.Errorf("create %s: %w", path, err)
-		}
+		err = f.Chown(q.UID, q.GID)
+	}
+	if err == nil {
+		err = f.Chmod(mode)
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
 	return f, nil
 }
@@ -223,7 +230,7 @@ func (q Queue) MakeInputDir(id string) error {
 	if err := os.Mkdir(dir, inputDirMode); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("make spool directory %s: %w", dir, err)
 	}
-	if q.UID >= 0 && os.Geteuid() == 0 {
+	if q.UID > 0 && os.Geteuid() == 0 {
 		if err := os.Lchown(dir, q.UID, q.GID); err != nil {
 			return fmt.Errorf("make spool directory %s: %w", dir, err)
 		}

@@ -20,7 +20,9 @@ type Queue struct {
 	Dir   string
 	Split bool // split_spool_directory: new messages go to input/<X>/
 	// UID and GID own the files Publish makes when this process may give
-	// them away (root); OpenQueue sets them to the owner of input/.
+	// them away (root) and UID is not root's; OpenQueue sets them to the
+	// owner of input/. Otherwise files are made 0660, so that the Exim
+	// group may lock them.
 	UID, GID int
 }
 

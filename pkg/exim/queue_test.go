@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -302,5 +303,41 @@ func TestEnqueueNewH(t *testing.T) {
 	}
 	if _, err := NewH("a@b", Rcpts("c@d"), big, NewOpts{Time: time.Now(), MaxHeaderBytes: len(big) - 1}); !errors.Is(err, ErrBadHeader) {
 		t.Errorf("NewH with a header over the limit: %v", err)
+	}
+}
+
+func TestPublishOwnership(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give files away")
+	}
+	dir := t.TempDir()
+	for _, d := range []string{"input", "msglog"} {
+		os.Mkdir(filepath.Join(dir, d), 0o750)
+		os.Chown(filepath.Join(dir, d), 65534, 65534)
+	}
+	q, err := OpenQueue(dir, true)
+	if err != nil || q.UID != 65534 {
+		t.Fatalf("OpenQueue: %+v %v", q, err)
+	}
+	id := publishGolden(t, q, NewIDGen(time.Now, os.Getpid(), -1), "null", "b\n")
+	for _, p := range []string{q.HPath(id), q.DPath(id), filepath.Dir(q.HPath(id))} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sys := st.Sys().(*syscall.Stat_t)
+		want := os.FileMode(SpoolMode)
+		if st.IsDir() {
+			want = os.ModeDir | inputDirMode
+		}
+		if sys.Uid != 65534 || sys.Gid != 65534 || st.Mode() != want {
+			t.Errorf("%s: owner %d:%d mode %v, want 65534:65534 %v", p, sys.Uid, sys.Gid, st.Mode(), want)
+		}
+	}
+	// Not given away (input/ owned by root): 0660 for the Exim group.
+	q2 := newSpool(t, false)
+	id = publishGolden(t, q2, NewIDGen(time.Now, os.Getpid(), -1), "null", "b\n")
+	if st, _ := os.Stat(q2.DPath(id)); st.Mode() != spoolModeGroup {
+		t.Errorf("-D mode %v, want %v", st.Mode(), os.FileMode(spoolModeGroup))
 	}
 }
