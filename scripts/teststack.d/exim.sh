@@ -160,8 +160,8 @@ EOF
 }
 
 exim_prepare() {
+	exim_user # before exim_unpack: exim -bV refuses to run without its user
 	exim_unpack
-	exim_user
 	mkdir -p "$EXIM_DIR"
 	chmod 755 "$EXIM_DIR"
 	# Exim writes its logs as the Exim user.
