@@ -48,6 +48,11 @@ type Queue struct {
 	Kick           bool       `toml:"kick"`
 	Sendmail       string     `toml:"sendmail"`
 	SendmailArgs   []string   `toml:"sendmail_args"`
+	// MTA is the format of the queues: sendmail, postfix or exim.
+	MTA        string   `toml:"mta"`
+	Exim       string   `toml:"exim"`
+	EximArgs   []string `toml:"exim_args"`
+	SplitSpool bool     `toml:"split_spool"`
 }
 
 // Batch bounds one batch and the retries of a message.
@@ -134,6 +139,8 @@ func Defaults() Config {
 			RescanInterval: Duration(30e9),
 			PidFile:        "/run/qscan/qscan.pid",
 			Sendmail:       "/usr/sbin/sendmail",
+			MTA:            "sendmail",
+			Exim:           "/usr/sbin/exim4",
 		},
 		Batch: Batch{
 			MaxMessages:    30,

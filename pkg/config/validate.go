@@ -21,6 +21,11 @@ func (c *Config) validate() []problem {
 	var ps []problem
 	bad := func(key, format string, a ...any) { ps = append(ps, problem{key, fmt.Sprintf(format, a...)}) }
 	q := c.Queue
+	switch q.MTA {
+	case "sendmail", "exim":
+	default:
+		bad("queue.mta", "queue.mta: %q: use sendmail or exim", q.MTA)
+	}
 	if len(q.Incoming) == 0 {
 		bad("queue.incoming", "queue.incoming: at least one incoming queue directory is needed")
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/qscan/qscan/pkg/message"
@@ -96,6 +98,10 @@ func (s *Sendmail) New(rcpts []string, header []byte, t time.Time, body []byte) 
 		return nil, err
 	}
 	return sendmailControl{qf}, nil
+}
+
+func (s *Sendmail) Watch(dir string) ([]string, func(string) bool) {
+	return []string{dir, filepath.Join(dir, "qf")}, func(name string) bool { return strings.HasPrefix(name, "qf") }
 }
 
 // queuedAt reports whether path may exist (an error other than "does not

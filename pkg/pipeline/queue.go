@@ -138,6 +138,10 @@ type MTA interface {
 	// LostName is the name a control file that cannot be read is renamed
 	// to, where neither the MTA nor qscan reads it; "" if none.
 	LostName(e Entry) string
+	// Watch says which directories of the incoming queue dir announce new
+	// mail (the first exists; others are watched when they exist) and
+	// which file names are control files.
+	Watch(dir string) (dirs []string, match func(name string) bool)
 }
 
 // Kicker asks the outgoing MTA to deliver some queue IDs now.

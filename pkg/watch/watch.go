@@ -26,26 +26,47 @@ type Watcher struct {
 	c      chan struct{}
 	log    logrus.FieldLogger
 	fs     *fsnotify.Watcher
+	match  func(name string) bool
 }
 
-// New watches dirs (and their qf/ sub-directory when sendmail uses the
-// qf/ df/ xf/ layout).
+// Pattern says where an MTA's queue announces a message and by what name.
+type Pattern struct {
+	// Dirs returns the directories to watch for queue dir d; the first
+	// must exist, the others are watched when they exist.
+	Dirs func(d string) []string
+	// Match reports whether a file name is a message's control file.
+	Match func(name string) bool
+}
+
+// Sendmail is sendmail's pattern: qf files, in the queue dir or its qf/
+// sub-directory (the qf/ df/ xf/ layout).
+var Sendmail = Pattern{
+	Dirs:  func(d string) []string { return []string{d, filepath.Join(d, "qf")} },
+	Match: func(name string) bool { return strings.HasPrefix(name, "qf") },
+}
+
+// New watches the sendmail queues dirs (see Sendmail).
 func New(dirs []string, rescan time.Duration, log logrus.FieldLogger) (*Watcher, error) {
+	return NewFor(dirs, rescan, log, Sendmail)
+}
+
+// NewFor watches the queues dirs of an MTA whose queue has pattern p.
+func NewFor(dirs []string, rescan time.Duration, log logrus.FieldLogger, p Pattern) (*Watcher, error) {
 	fw, err := fsnotify.NewWatcher()
 	if err != nil {
 		return nil, fmt.Errorf("watch: %w", err)
 	}
-	w := &Watcher{dirs: dirs, rescan: rescan, c: make(chan struct{}, 1), log: log, fs: fw}
+	w := &Watcher{dirs: dirs, rescan: rescan, c: make(chan struct{}, 1), log: log, fs: fw, match: p.Match}
 	for _, d := range dirs {
-		for _, p := range []string{d, filepath.Join(d, "qf")} {
-			if p != d {
-				if st, err := os.Stat(p); err != nil || !st.IsDir() {
+		for i, path := range p.Dirs(d) {
+			if i > 0 {
+				if st, err := os.Stat(path); err != nil || !st.IsDir() {
 					continue
 				}
 			}
-			if err := fw.Add(p); err != nil {
+			if err := fw.Add(path); err != nil {
 				fw.Close()
-				return nil, fmt.Errorf("watch %s: %w", p, err)
+				return nil, fmt.Errorf("watch %s: %w", path, err)
 			}
 		}
 	}
@@ -79,8 +100,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 			if !ok {
 				return errors.New("watch: event channel closed")
 			}
-			if ev.Has(fsnotify.Create) || ev.Has(fsnotify.Write) || ev.Has(fsnotify.Rename) {
-				if strings.HasPrefix(filepath.Base(ev.Name), "qf") {
+			// Chmod: Postfix marks a queue file complete by its mode.
+			if ev.Has(fsnotify.Create) || ev.Has(fsnotify.Write) || ev.Has(fsnotify.Rename) || ev.Has(fsnotify.Chmod) {
+				if w.match(filepath.Base(ev.Name)) {
 					w.Poke()
 				}
 			}
