@@ -59,6 +59,8 @@ type File struct {
 	text  []Record // content records (N and L) in reading order
 	extra []Record // extracted records, without X, E, pointers and padding
 
+	mOff, xOff, eOff int // offsets of the M, X and E records
+
 	hdrEnd   int  // text[:hdrEnd] is the header, the empty separator line included
 	sep      bool // the header ended with an empty line
 	pointers bool // the file holds pointer records that jump
@@ -135,14 +137,15 @@ func parse(data []byte, lim Limits) (*File, error) {
 		off = next
 		switch {
 		case seg == segEnvelope && typ == RecMesg:
-			seg = segContent
+			seg, f.mOff = segContent, rec.Off
 		case seg == segEnvelope:
 			f.env = append(f.env, rec)
 		case seg == segContent && typ == RecXtra:
-			seg = segExtract
+			seg, f.xOff = segExtract, rec.Off
 		case seg == segContent:
 			f.text = append(f.text, rec)
 		case typ == RecEnd:
+			f.eOff = rec.Off
 			f.hdrEnd, f.sep = splitHeader(f.text)
 			f.envelope = makeEnvelope(f.env, f.extra)
 			if !f.envelope.hasSender {
@@ -196,16 +199,18 @@ func (f *File) SizeFields() []int64 { return append([]int64(nil), f.size...) }
 
 // Records returns the records in reading order (pointers followed,
 // pointer and padding records left out), the size, M, X and E records
-// included. The data slices must not be modified.
+// included. Off is where the record was read; -1 for a record added by an
+// edit, and not meaningful in an edited File. The data slices must not be
+// modified.
 func (f *File) Records() []Record {
 	out := make([]Record, 0, len(f.env)+len(f.text)+len(f.extra)+4)
 	out = append(out, Record{Type: RecSize, Data: []byte(sizeValue(f.size)), Off: 0})
 	out = append(out, f.env...)
-	out = append(out, Record{Type: RecMesg, Off: -1})
+	out = append(out, Record{Type: RecMesg, Off: f.mOff})
 	out = append(out, f.text...)
-	out = append(out, Record{Type: RecXtra, Off: -1})
+	out = append(out, Record{Type: RecXtra, Off: f.xOff})
 	out = append(out, f.extra...)
-	return append(out, Record{Type: RecEnd, Off: -1})
+	return append(out, Record{Type: RecEnd, Off: f.eOff})
 }
 
 // sizeValue formats the size record as cleanup does.
