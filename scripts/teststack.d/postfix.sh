@@ -140,6 +140,9 @@ smtpd_sasl_local_domain = postfix-in.example.test
 cyrus_sasl_config_path = $PF_CONF/sasl
 smtpd_tls_security_level = none
 smtp_tls_security_level = none
+# Deliver long lines as they are queued (the default breaks them at 998
+# bytes): the tests compare what reaches the sink with the queue file.
+smtp_line_length_limit = 0
 smtputf8_enable = yes
 biff = no
 append_dot_mydomain = no

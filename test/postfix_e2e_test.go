@@ -1,0 +1,203 @@
+//go:build e2e
+
+package test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/postfix"
+	"github.com/qscan/qscan/test/stackutil"
+)
+
+// claimHeld submits msg to the stack's Postfix, waits for header_checks to
+// hold it, and claims it: lock and parse.
+func claimHeld(t *testing.T, p stackutil.Postfix, env stackutil.Envelope, msg string) (*postfix.Locked, *postfix.File) {
+	t.Helper()
+	if err := stackutil.SubmitEnvelope(p.SMTP, env, []byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	es, err := p.WaitHeld(1, 30*time.Second)
+	if err != nil || len(es) != 1 {
+		t.Fatalf("held: %v, %v", es, err)
+	}
+	l, err := postfix.Lock(es[0].Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another claimer (a second qscan) is kept out by the lock.
+	if _, err := postfix.Lock(es[0].Path); !errors.Is(err, postfix.ErrLocked) {
+		t.Errorf("second Lock of %s: %v, want ErrLocked", es[0].ID, err)
+	}
+	f, err := l.Parse(postfix.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, f
+}
+
+// publishAndCheck publishes data into Postfix's incoming queue and checks
+// that postcat and postqueue read it before the queue manager is woken.
+func publishAndCheck(t *testing.T, p stackutil.Postfix, q postfix.Queue, data []byte, token string) string {
+	t.Helper()
+	id, err := q.Publish(data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !postfix.ValidID(id) {
+		t.Fatalf("published ID %q is not valid", id)
+	}
+	out, err := p.Run("postcat", "-q", id)
+	if err != nil {
+		t.Fatalf("postcat -q %s: %v", id, err)
+	}
+	if !bytes.Contains(out, []byte(token)) {
+		t.Errorf("postcat -q %s does not show %q:\n%s", id, token, out)
+	}
+	// The queue manager scans incoming when woken (or every 300 s): until
+	// the kick, the file waits there and postqueue lists it.
+	out, err = p.Run("postqueue", "-p")
+	if err != nil {
+		t.Fatalf("postqueue -p: %v", err)
+	}
+	if !bytes.Contains(out, []byte(id)) {
+		t.Errorf("postqueue -p does not list %s:\n%s", id, out)
+	}
+	return id
+}
+
+// kickAndWait wakes the queue manager and waits for the sink to receive
+// the message that holds token.
+func kickAndWait(t *testing.T, p stackutil.Postfix, sinkDir, token string) stackutil.SinkMsg {
+	t.Helper()
+	if out, err := p.Kicker().Kick(t.Context()); err != nil {
+		t.Fatalf("postkick: %v: %s", err, out)
+	}
+	var got *stackutil.SinkMsg
+	stackutil.WaitUntil(60*time.Second, func() bool {
+		msgs, _ := stackutil.ReadSink(sinkDir)
+		for i := range msgs {
+			if bytes.Contains(msgs[i].Data, []byte(token)) {
+				got = &msgs[i]
+				return true
+			}
+		}
+		return false
+	})
+	if got == nil {
+		out, _ := p.Run("postqueue", "-p")
+		t.Fatalf("no message with %s reached the sink\npostqueue -p:\n%s", token, out)
+	}
+	return *got
+}
+
+// TestPostfixRoundTrip runs qscan's Postfix layout against the real
+// Postfix 3.7: a message held by header_checks is claimed; a copy with an
+// edited header, one with a replaced body and a new message from NewFile
+// are written into the incoming queue; postcat reads each, postqueue lists
+// each, the real queue manager delivers each to the sink with the bytes
+// written, and the held file is removed.
+func TestPostfixRoundTrip(t *testing.T) {
+	p := stackutil.RequirePostfix(t)
+	s, err := stackutil.Env()
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := p.Queue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clearHold(t, p)
+	if err := stackutil.ClearSink(s.SinkDir); err != nil {
+		t.Fatal(err)
+	}
+	base := fmt.Sprintf("pf%d", rand.Uint32())
+	body := "First line.\n.leading dot\n\n" + strings.Repeat("x", 3000) + "\nlast line\n"
+	held := func(token string) string {
+		return "From: alice@sender.example\nTo: bob@example.test\nSubject: round trip " + token + "\nMessage-ID: <" + token + "@sender.example>\n\n" + body
+	}
+	env := stackutil.Envelope{From: "alice@sender.example", To: []string{"bob@example.test", "carol@example.test"}}
+
+	t.Run("edited header, body unchanged", func(t *testing.T) {
+		token := base + "a"
+		l, f := claimHeld(t, p, env, held(token))
+		heldID := l.Path[strings.LastIndexByte(l.Path, '/')+1:]
+		if string(f.Body()) != body {
+			t.Fatalf("held body = %.100q, want %.100q", f.Body(), body)
+		}
+		err := f.Edit([]message.HeaderEdit{
+			{Op: message.HeaderAdd, Name: "X-QScan", Value: "clean " + token},
+			{Op: message.HeaderReplace, Name: "Subject", Value: "{Scanned} round trip " + token},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := f.Message()
+		publishAndCheck(t, p, q, f.Bytes(), "X-QScan: clean "+token)
+		// Commit marker last: the held file goes only once the copy is durable.
+		if err := l.Remove(); err != nil {
+			t.Fatal(err)
+		}
+		if es, _ := q.List(postfix.Hold); len(es) != 0 {
+			t.Errorf("hold queue after Remove: %v", es)
+		}
+		out, _ := p.Run("postqueue", "-p")
+		if bytes.Contains(out, []byte(heldID)) {
+			t.Errorf("postqueue -p still lists the held %s:\n%s", heldID, out)
+		}
+		got := kickAndWait(t, p, s.SinkDir, token)
+		if !bytes.Equal(got.Data, want) {
+			t.Errorf("delivered message differs from the one written\n got %.300q\nwant %.300q", got.Data, want)
+		}
+		if string(stackutil.BodyOf(got.Data)) != body {
+			t.Errorf("delivered body is not byte-identical")
+		}
+		if got.MailFrom != "alice@sender.example" || strings.Join(got.RcptTo, ",") != "bob@example.test,carol@example.test" {
+			t.Errorf("envelope from=%q to=%q", got.MailFrom, got.RcptTo)
+		}
+	})
+
+	t.Run("replaced body", func(t *testing.T) {
+		token := base + "b"
+		l, f := claimHeld(t, p, env, held(token))
+		newBody := "This message was cleaned by qscan " + token + ".\n\nThe attachment was removed.\n"
+		if err := f.SetBody(strings.NewReader(newBody)); err != nil {
+			t.Fatal(err)
+		}
+		publishAndCheck(t, p, q, f.Bytes(), "cleaned by qscan "+token)
+		if err := l.Remove(); err != nil {
+			t.Fatal(err)
+		}
+		got := kickAndWait(t, p, s.SinkDir, token)
+		if got := string(stackutil.BodyOf(got.Data)); got != newBody {
+			t.Errorf("delivered body = %q, want %q", got, newBody)
+		}
+	})
+
+	t.Run("new message", func(t *testing.T) {
+		token := base + "c"
+		hdr := "From: postmaster@example.test\nTo: admin@example.test\nSubject: qscan report " + token + "\nMessage-ID: <report-" + token + "@example.test>\nDate: Mon, 07 Dec 2026 12:00:00 +0000\n"
+		nbody := "A virus was found.\n" + strings.Repeat("y", 2500) + "\n"
+		f, err := postfix.NewFile([]byte(hdr), []byte(nbody), postfix.NewOpts{
+			Time: time.Now(), Sender: "postmaster@example.test",
+			Recipients: []postfix.NewRcpt{{Addr: "admin@example.test"}, {Addr: "bob@example.test", Notify: postfix.NotifyFailure}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		publishAndCheck(t, p, q, f.Bytes(), "qscan report "+token)
+		got := kickAndWait(t, p, s.SinkDir, token)
+		if want := hdr + "\n" + nbody; string(got.Data) != want {
+			t.Errorf("delivered = %.300q, want %.300q", got.Data, want)
+		}
+		if got.MailFrom != "postmaster@example.test" || strings.Join(got.RcptTo, ",") != "admin@example.test,bob@example.test" {
+			t.Errorf("envelope from=%q to=%q", got.MailFrom, got.RcptTo)
+		}
+	})
+}
