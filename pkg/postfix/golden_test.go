@@ -142,3 +142,5 @@ func checkSizeRecord(t *testing.T, f *File) {
 		t.Errorf("size record recipients %d, envelope has %d", size[2], len(f.Envelope().Recipients))
 	}
 }
+
+func readTestdata(name string) ([]byte, error) { return os.ReadFile(filepath.Join("testdata", name)) }
