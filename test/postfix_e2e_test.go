@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -200,4 +202,100 @@ func TestPostfixRoundTrip(t *testing.T) {
 			t.Errorf("envelope from=%q to=%q", got.MailFrom, got.RcptTo)
 		}
 	})
+}
+
+// TestPostfixQueueIDs checks qscan's queue IDs and paths against Postfix's
+// own structure check (postsuper -s): a short ID whose inode part is the
+// file's is left alone whatever enable_long_queue_ids says; a long one is
+// renamed when long IDs are off (the stack's setting), which is why
+// Publish makes short IDs unless told otherwise; and postsuper, run with
+// hashed hold directories two levels deep, moves a file to where
+// Queue.Path says it is. A file published into hold is listed by postqueue
+// and claimed like a held one.
+func TestPostfixQueueIDs(t *testing.T) {
+	p := stackutil.RequirePostfix(t)
+	q, err := p.Queue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.LongIDs {
+		t.Skip("the stack runs with enable_long_queue_ids = yes")
+	}
+	clearHold(t, p)
+	f, err := postfix.NewFile([]byte("From: a@example.test\nSubject: ids\n"), []byte("ids\n"),
+		postfix.NewOpts{Time: time.Now(), Sender: "a@example.test", Recipients: []postfix.NewRcpt{{Addr: "b@example.test"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, err := q.PublishTo(postfix.Hold, f.Bytes(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lq := q
+	lq.LongIDs = true
+	long, err := lq.PublishTo(postfix.Hold, f.Bytes(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Run("postsuper", "-s"); err != nil {
+		t.Fatal(err)
+	}
+	ids := heldIDs(t, q)
+	if !ids[short] {
+		t.Errorf("postsuper -s renamed the short ID %s: hold has %v", short, ids)
+	}
+	if ids[long] || len(ids) != 2 {
+		t.Errorf("postsuper -s left the long ID %s with long IDs off: hold has %v", long, ids)
+	}
+	out, err := p.Run("postqueue", "-p")
+	if err != nil || !bytes.Contains(out, []byte(short+"!")) {
+		t.Errorf("postqueue -p does not list %s as held (%v):\n%s", short, err, out)
+	}
+
+	// Hashed hold, two levels: postsuper -s with such a main.cf moves the
+	// file where Queue.Path says.
+	alt := t.TempDir()
+	cf, err := os.ReadFile(filepath.Join(p.Config, "main.cf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = bytes.ReplaceAll(cf, []byte("config_directory = "+p.Config), []byte("config_directory = "+alt))
+	cf = append(cf, "\nhash_queue_names = deferred, defer, hold\nhash_queue_depth = 2\n"...)
+	master, _ := os.ReadFile(filepath.Join(p.Config, "master.cf"))
+	os.WriteFile(filepath.Join(alt, "main.cf"), cf, 0o644)
+	os.WriteFile(filepath.Join(alt, "master.cf"), master, 0o644)
+	ap := p
+	ap.Config = alt
+	if _, err := ap.Run("postsuper", "-s"); err != nil {
+		t.Fatal(err)
+	}
+	hq := q
+	hq.HashNames, hq.HashDepth = []string{"deferred", "defer", "hold"}, 2
+	if _, err := os.Stat(hq.Path(postfix.Hold, short)); err != nil {
+		t.Errorf("hashed path of %s: %v", short, err)
+	}
+	if _, err := p.Run("postsuper", "-s"); err != nil { // back to the stack's flat hold
+		t.Fatal(err)
+	}
+	l, err := postfix.Lock(q.Path(postfix.Hold, short))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	clearHold(t, p)
+}
+
+func heldIDs(t *testing.T, q postfix.Queue) map[string]bool {
+	t.Helper()
+	es, err := q.List(postfix.Hold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, e := range es {
+		ids[e.ID] = true
+	}
+	return ids
 }
