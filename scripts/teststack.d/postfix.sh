@@ -67,14 +67,6 @@ postfix_users() {
 	getent passwd postfix >/dev/null ||
 		useradd --system --gid postfix --home-dir /var/spool/postfix --no-create-home \
 			--shell /usr/sbin/nologin --comment "Postfix (qscan test stack)" postfix
-	# Cyrus SASL's sasldb is read by smtpd as postfix.
-	if getent group sasl >/dev/null && ! id -nG postfix | grep -qw sasl; then
-		usermod --append --groups sasl postfix
-	fi
-	# qscan, when a test runs it as its own user, reads the hold queue.
-	if getent passwd qscan >/dev/null && ! id -nG qscan | grep -qw postfix; then
-		usermod --append --groups postfix qscan
-	fi
 }
 
 postfix_dirs() {
