@@ -253,8 +253,11 @@ func (e *Envelope) check() error {
 	return nil
 }
 
-// checkValue refuses control characters and overlong values: nothing in
-// an envelope may break a log line or a header.
+// CheckValue says whether v can be stored as an envelope value: at most
+// MaxValue bytes, no control characters (nothing in an envelope may break
+// a log line or a header).
+func CheckValue(v string) error { return checkValue(v) }
+
 func checkValue(v string) error {
 	if len(v) > MaxValue {
 		return fmt.Errorf("%w: value of %d bytes (at most %d)", ErrLimit, len(v), MaxValue)
