@@ -1,12 +1,14 @@
 package spool
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 
+	"github.com/qscan/qscan/pkg/safeio"
 	"golang.org/x/sys/unix"
 )
 
@@ -108,4 +110,36 @@ func (l *Locked) Message() (*io.SectionReader, error) {
 // Unlock releases both locks and closes the files.
 func (l *Locked) Unlock() error {
 	return errors.Join(l.Data.Close(), l.Env.Close())
+}
+
+// ReplaceEnvelope writes env as the new envelope of the locked message id
+// in s (e.g. with only the recipients still to deliver): a new file,
+// fsynced, locked, renamed over the old envelope, the directory fsynced.
+// The lock moves to the new file, so the message is never unlocked.
+func (s Spool) ReplaceEnvelope(l *Locked, id string, env *Envelope) error {
+	if !ValidID(id) {
+		return fmt.Errorf("replace envelope %q: invalid id", id)
+	}
+	b, err := env.Bytes()
+	if err != nil {
+		return fmt.Errorf("replace envelope %s: %w", id, err)
+	}
+	tmp, _, err := s.temp("e", bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	nf, err := lockFile(tmp)
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, s.EnvPath(id)); err != nil {
+		nf.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("replace envelope %s: %w", id, err)
+	}
+	old := l.Env
+	l.Env = nf
+	old.Close()
+	return safeio.SyncDir(s.Dir)
 }

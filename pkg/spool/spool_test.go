@@ -268,3 +268,30 @@ func TestPressure(t *testing.T) {
 		t.Errorf("after Every: %v, want ErrFull", err)
 	}
 }
+
+func TestReplaceEnvelope(t *testing.T) {
+	s := newSpool(t)
+	id := publish(t, s, &seqGen{}, "m\n")
+	es, _ := s.List()
+	l, err := es[0].Lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	env, _ := l.Envelope(Limits{})
+	env.Recipients = env.Recipients[2:]
+	if err := s.ReplaceEnvelope(l, id, env); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Lock(s.EnvPath(id), s.DataPath(id)); !errors.Is(err, ErrLocked) {
+		t.Errorf("new envelope not locked: %v", err)
+	}
+	got, err := l.Envelope(Limits{})
+	if err != nil || len(got.Recipients) != 1 || got.Recipients[0].Addr != "carol@example.net" {
+		t.Errorf("after ReplaceEnvelope, Envelope = %+v, %v", got, err)
+	}
+	des, _ := os.ReadDir(s.Dir)
+	if len(des) != 2 {
+		t.Errorf("spool holds %d files, want 2", len(des))
+	}
+}
