@@ -30,6 +30,7 @@ type Config struct {
 	Notify     Notify     `toml:"notify"`
 	Spam       Spam       `toml:"spam"`
 	Check      Check      `toml:"check"`
+	SMTP       SMTP       `toml:"smtp"`
 
 	// File is the path the configuration was read from ("" for defaults).
 	File string `toml:"-"`
@@ -152,6 +153,7 @@ func Defaults() Config {
 		Spam:    defaultSpam(),
 		Check: Check{QueueMaxAge: Duration(30 * 60e9), EngineDownMax: Duration(10 * 60e9), StatusMaxAge: Duration(5 * 60e9),
 			BatchMaxAge: Duration(30 * 60e9), MinFreePercent: 5, MinFreeBytes: 500 << 20, OffFile: "/run/qscan/qscan.off"},
+		SMTP: defaultSMTP(),
 	}
 }
 
@@ -298,6 +300,7 @@ func (c *Config) sections() map[string]any {
 		"notify":     &c.Notify,
 		"spam":       &c.Spam,
 		"check":      &c.Check,
+		"smtp":       &c.SMTP,
 	}
 }
 
@@ -328,7 +331,7 @@ func (c *Config) resolvePaths(dir string) {
 		abs(&c.Queue.Incoming[i])
 	}
 	for _, p := range []*string{&c.Queue.Outgoing, &c.Queue.WorkDir, &c.Queue.PidFile, &c.Quarantine.Dir, &c.Store.Path, &c.Notify.Reports, &c.Spam.Spamd.Socket, &c.Check.OffFile, &c.Check.RestartLog,
-		&c.Virus.Clamd.Socket, &c.Virus.Builtin.Signatures} {
+		&c.Virus.Clamd.Socket, &c.Virus.Builtin.Signatures, &c.SMTP.Spool} {
 		abs(p)
 	}
 }

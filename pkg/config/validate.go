@@ -140,6 +140,7 @@ func (c *Config) validate() []problem {
 	c.Spam.validate(bad)
 	c.Limits.validate(bad)
 	c.Content.validate(bad)
+	c.SMTP.validate(bad)
 	return ps
 }
 

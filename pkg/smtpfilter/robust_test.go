@@ -211,3 +211,21 @@ func TestNewRefuses(t *testing.T) {
 		}
 	}
 }
+
+func TestParseClients(t *testing.T) {
+	got, err := ParseClients([]string{"127.0.0.0/8", "::1", "192.0.2.7", "10.1.2.3/8"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"127.0.0.0/8", "::1/128", "192.0.2.7/32", "10.0.0.0/8"}
+	for i, p := range got {
+		if p.String() != want[i] {
+			t.Errorf("ParseClients[%d] = %s, want %s", i, p, want[i])
+		}
+	}
+	for _, bad := range []string{"localhost", "1.2.3.4/33", ""} {
+		if _, err := ParseClients([]string{bad}); err == nil {
+			t.Errorf("ParseClients(%q) succeeded", bad)
+		}
+	}
+}

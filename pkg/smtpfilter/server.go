@@ -286,3 +286,21 @@ type errorLog struct{ l logrus.FieldLogger }
 
 func (e errorLog) Printf(format string, v ...any) { e.l.Warnf("smtp filter: "+format, v...) }
 func (e errorLog) Println(v ...any)               { e.l.Warn(append([]any{"smtp filter: "}, v...)...) }
+
+// ParseClients parses smtp.clients: networks ("127.0.0.0/8") or single
+// addresses ("::1").
+func ParseClients(list []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(list))
+	for _, s := range list {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("client %q: not an address or a network (e.g. 127.0.0.0/8, ::1)", s)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
+}
