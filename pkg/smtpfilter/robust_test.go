@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -227,5 +228,54 @@ func TestParseClients(t *testing.T) {
 		if _, err := ParseClients([]string{bad}); err == nil {
 			t.Errorf("ParseClients(%q) succeeded", bad)
 		}
+	}
+}
+
+// Message bytes are never taken for commands: not after the final dot in
+// the same packet, not inside a BDAT chunk.
+func TestPipelinedAfterDataAndBDAT(t *testing.T) {
+	s, sp := start(t, nil)
+	r := dialRaw(t, "tcp", addr(s))
+	r.expect("220 ")
+	r.send("EHLO mta")
+	r.expect("250-")
+	// One write: the end of one message and the next transaction.
+	r.send("MAIL FROM:<a@example.org>", "RCPT TO:<b@example.net>", "DATA")
+	r.expect("250 ")
+	r.expect("250 ")
+	r.expect("354 ")
+	r.send("Subject: one", "", "body", ".", "XFORWARD ADDR=192.0.2.44", "MAIL FROM:<c@example.org>", "RCPT TO:<d@example.net>", "DATA")
+	r.expect("250 2.0.0 Ok: queued as ")
+	r.expect("250 2.0.0 Ok")
+	r.expect("250 ")
+	r.expect("250 ")
+	r.expect("354 ")
+	r.send("Subject: two", "", ".")
+	r.expect("250 2.0.0 Ok: queued as ")
+	es, _ := sp.List()
+	if len(es) != 2 {
+		t.Fatalf("%d messages, want 2", len(es))
+	}
+	var addrs []string
+	for _, e := range es {
+		l, _ := e.Lock()
+		env, _ := l.Envelope(spool.Limits{})
+		l.Unlock()
+		addrs = append(addrs, env.Sender+"/"+env.XForward.Addr)
+	}
+	if strings.Join(addrs, " ") != "a@example.org/ c@example.org/192.0.2.44" && strings.Join(addrs, " ") != "c@example.org/192.0.2.44 a@example.org/" {
+		t.Errorf("senders/XFORWARD addresses %v", addrs)
+	}
+	sp.Remove(es[0].ID, es[1].ID)
+
+	chunk := "Subject: c\r\n\r\nXFORWARD ADDR=6.6.6.6\r\n"
+	r.send("MAIL FROM:<e@example.org>", "RCPT TO:<f@example.net>")
+	r.expect("250 ")
+	r.expect("250 ")
+	io.WriteString(r.c, "BDAT "+strconv.Itoa(len(chunk))+" LAST\r\n"+chunk)
+	r.expect("250 ")
+	_, env, body := only(t, sp)
+	if body != "Subject: c\n\nXFORWARD ADDR=6.6.6.6\n" || !env.XForward.IsZero() {
+		t.Errorf("BDAT chunk: body %q, XFORWARD %+v", body, env.XForward)
 	}
 }
