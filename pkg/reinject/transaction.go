@@ -83,19 +83,19 @@ func (c *Client) transaction(pc *pconn, m Message) (res *Result, early bool, err
 		}
 		return res, false, nil
 	}
-	reply, err := c.data(pc, m.Data)
+	reply, afterDot, err := c.data(pc, m.Data)
 	if err != nil {
 		r, ok := replyOf(err)
-		switch {
-		case !ok:
+		if !ok {
 			return nil, false, &TempError{Stage: "DATA", Err: err}
-		case r.Code/100 == 5:
-			clean = true
-			return nil, false, &PermError{Stage: "DATA", Reply: r, Rejected: all(env, res.Rejected, r), Err: err}
-		default:
-			clean = true
-			return nil, false, &TempError{Stage: "DATA", Reply: r, Err: err}
 		}
+		// A reply to the final dot ends the transaction; a refused DATA
+		// command leaves it open.
+		clean = afterDot || c.reset(pc)
+		if r.Code/100 == 5 {
+			return nil, false, &PermError{Stage: "DATA", Reply: r, Rejected: all(env, res.Rejected, r), Err: err}
+		}
+		return nil, false, &TempError{Stage: "DATA", Reply: r, Err: err}
 	}
 	clean = true
 	res.Data = reply
@@ -105,22 +105,23 @@ func (c *Client) transaction(pc *pconn, m Message) (res *Result, early bool, err
 	return res, false, nil
 }
 
-// data sends DATA, the message and the final dot, and returns the reply.
+// data sends DATA, the message and the final dot, and returns the reply;
+// afterDot says whether the reply (or error) came after the final dot.
 // An error that is not a server reply leaves the connection unusable (a
 // message cut short must not be ended with a dot).
-func (c *Client) data(pc *pconn, r io.Reader) (Reply, error) {
+func (c *Client) data(pc *pconn, r io.Reader) (reply Reply, afterDot bool, err error) {
 	w, err := pc.c.Data()
 	if err != nil {
-		return Reply{}, err
+		return Reply{}, false, err
 	}
 	if _, err := io.Copy(w, r); err != nil {
-		return Reply{}, fmt.Errorf("reading the message: %w", err)
+		return Reply{}, false, fmt.Errorf("reading the message: %w", err)
 	}
 	resp, err := w.CloseWithResponse()
 	if err != nil {
-		return Reply{}, err
+		return Reply{}, true, err
 	}
-	return parseReply(250, resp.StatusText), nil
+	return parseReply(250, resp.StatusText), true, nil
 }
 
 // reset sends RSET after a refused step; it reports whether the

@@ -141,6 +141,8 @@ func TestXForward(t *testing.T) {
 	r.expect("250 ")
 	r.send("XFORWARD ADDR=192.0.2.9")
 	r.expect("503 5.5.1")
+	r.send("MAIL FROM:<other@example.org>")
+	r.expect("503 5.5.1 Error: nested MAIL")
 	r.send("RSET")
 	r.expect("250 ")
 	r.send("QUIT")

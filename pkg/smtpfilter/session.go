@@ -43,10 +43,14 @@ var (
 	errSpool        = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Error writing the message to the spool, try again later"}
 	errDataTimeout  = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Timeout reading the message"}
 	errBadSender    = &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 1, 7}, Message: "Bad sender address or parameter"}
+	errNestedMail   = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "Error: nested MAIL command"}
 	errBadRcpt      = &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 1, 3}, Message: "Bad recipient address or parameter"}
 )
 
 func (s *session) Mail(from string, o *smtp.MailOptions) error {
+	if s.tx != nil {
+		return errNestedMail
+	}
 	if s.s.o.Accepting != nil {
 		if err := s.s.o.Accepting(); err != nil {
 			s.s.o.Log.WithError(err).Warn("smtp filter: MAIL answered 451 4.3.0 (back-pressure)")
