@@ -142,3 +142,19 @@ func TestDSNEnvelope(t *testing.T) {
 		t.Errorf("DSN envelope cannot be spooled: %v", err)
 	}
 }
+
+// FuzzParseReply: whatever a downstream answers, parseReply must not
+// panic and must give a printable, bounded text.
+func FuzzParseReply(f *testing.F) {
+	for _, s := range []string{"2.0.0 Ok: queued as X", "5.1.1 User unknown", "Ok", "", "4.", "9.9.9 x", "5.1.1"} {
+		f.Add(250, s)
+	}
+	f.Fuzz(func(t *testing.T, code int, text string) {
+		r := parseReply(code, text)
+		if len(r.Text) > 500 || strings.ContainsAny(r.Text, "\r\n") {
+			t.Fatalf("text %q", r.Text)
+		}
+		_ = r.String()
+		_ = r.Status()
+	})
+}
