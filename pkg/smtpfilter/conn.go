@@ -276,9 +276,9 @@ func (c *conn) noteCommand(verb, arg string) {
 		}
 	case "BDAT":
 		// go-smtp reads the chunk after the command line whatever it
-		// answers, unless the size is malformed.
+		// answers, unless the command is malformed (its own checks).
 		f := strings.Fields(arg)
-		if len(f) >= 1 && len(f) <= 2 {
+		if len(f) == 1 || len(f) == 2 && strings.EqualFold(f[1], "LAST") {
 			if n, err := strconv.ParseUint(f[0], 10, 32); err == nil && n > 0 {
 				c.nextChunk = int64(n)
 			}
