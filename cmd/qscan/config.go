@@ -7,12 +7,16 @@ import (
 	"log/syslog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	lsyslog "github.com/sirupsen/logrus/hooks/syslog"
 
 	"github.com/qscan/qscan/etc"
 	"github.com/qscan/qscan/pkg/config"
+	"github.com/qscan/qscan/pkg/reinject"
+	"github.com/qscan/qscan/pkg/smtpfilter"
+	"github.com/qscan/qscan/pkg/spool"
 )
 
 // systemConfig is used when -c is not given and it exists.
@@ -87,4 +91,42 @@ func newLogger(c config.Log) (*logrus.Logger, error) {
 		l.SetOutput(io.Discard)
 	}
 	return l, nil
+}
+
+// smtpOptions maps [smtp] to the options of the filter's front end, of the
+// re-injection and of the spool's back-pressure check. The daemon adds
+// what is not configuration: the spool (spool.Open of c.SMTP.Spool, then
+// Clean before Listen) in both Options.Spool and Pressure.Spool,
+// Options.IDs, Options.Accepting (engines up and Pressure.Check),
+// Options.Queued and Options.Log.
+func smtpOptions(c *config.Config) (smtpfilter.Options, reinject.Options, *spool.Pressure, error) {
+	s := c.SMTP
+	clients, err := smtpfilter.ParseClients(s.Clients)
+	if err != nil {
+		return smtpfilter.Options{}, reinject.Options{}, nil, err
+	}
+	host := c.Notify.Hostname
+	if host == "" {
+		host, _ = os.Hostname()
+	}
+	fo := smtpfilter.Options{
+		Listen:          s.Listen,
+		LMTP:            s.LMTP,
+		Clients:         clients,
+		Domain:          host,
+		MaxMessageBytes: int64(s.MaxMessageSize),
+		MaxConnections:  s.MaxConnections,
+		MaxRecipients:   s.MaxRecipients,
+		CommandTimeout:  s.CommandTimeout.D(),
+		DataTimeout:     s.DataTimeout.D(),
+	}
+	ro := reinject.Options{
+		Addr:           s.Reinject,
+		Connections:    s.ReinjectConnections,
+		Helo:           host,
+		CommandTimeout: s.CommandTimeout.D(),
+		DataTimeout:    s.DataTimeout.D(),
+	}
+	p := &spool.Pressure{Spool: spool.Spool{Dir: s.Spool}, MaxBytes: int64(s.MaxSpoolBytes), MinFree: int64(s.MinFreeSpace), Clock: time.Now}
+	return fo, ro, p, nil
 }

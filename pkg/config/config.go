@@ -33,6 +33,7 @@ type Config struct {
 	Check      Check      `toml:"check"`
 	Phishing   Phishing   `toml:"phishing"`
 	Signature  Signature  `toml:"signature"`
+	SMTP       SMTP       `toml:"smtp"`
 
 	// File is the path the configuration was read from ("" for defaults).
 	File string `toml:"-"`
@@ -165,6 +166,7 @@ func Defaults() Config {
 		Check: Check{QueueMaxAge: Duration(30 * 60e9), EngineDownMax: Duration(10 * 60e9), StatusMaxAge: Duration(5 * 60e9),
 			BatchMaxAge: Duration(30 * 60e9), MinFreePercent: 5, MinFreeBytes: 500 << 20, OffFile: "/run/qscan/qscan.off"},
 		Archives: defaultArchives(),
+		SMTP: defaultSMTP(),
 	}
 }
 
@@ -314,6 +316,7 @@ func (c *Config) sections() map[string]any {
 		"check":      &c.Check,
 		"phishing":   &c.Phishing,
 		"signature":  &c.Signature,
+		"smtp":       &c.SMTP,
 	}
 }
 
@@ -344,7 +347,7 @@ func (c *Config) resolvePaths(dir string) {
 		abs(&c.Queue.Incoming[i])
 	}
 	for _, p := range []*string{&c.Queue.Outgoing, &c.Queue.WorkDir, &c.Queue.PidFile, &c.Quarantine.Dir, &c.Store.Path, &c.Notify.Reports, &c.Spam.Spamd.Socket, &c.Check.OffFile, &c.Check.RestartLog,
-		&c.Virus.Clamd.Socket, &c.Virus.Builtin.Signatures} {
+		&c.Virus.Clamd.Socket, &c.Virus.Builtin.Signatures, &c.SMTP.Spool} {
 		abs(p)
 	}
 	for _, l := range [][]string{c.Phishing.SafeSites, c.Phishing.BadSites} {

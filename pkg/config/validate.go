@@ -150,6 +150,7 @@ func (c *Config) validate() []problem {
 	c.Archives.validate(bad)
 	c.Content.validate(bad)
 	c.validateDangerous(bad)
+	c.SMTP.validate(bad)
 	return ps
 }
 

@@ -1,0 +1,34 @@
+package spool
+
+import (
+	"bytes"
+	"reflect"
+	"testing"
+)
+
+// FuzzParseEnvelope feeds arbitrary bytes to the parser: it must never
+// panic, and whatever it accepts must be written back byte for byte and
+// read again to the same envelope.
+func FuzzParseEnvelope(f *testing.F) {
+	f.Add([]byte(sampleText))
+	f.Add(envWithRcpts(3))
+	f.Add([]byte(Magic + "\nreceived 1970-01-01T00:00:01Z\nprotocol LMTP\nsender\nrcpt a\nend\n"))
+	lim := Limits{MaxBytes: 1 << 16, MaxLine: 1024, MaxRecipients: 100}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		e, err := ParseEnvelope(bytes.NewReader(in), lim)
+		if err != nil {
+			return
+		}
+		out, err := e.Bytes()
+		if err != nil {
+			t.Fatalf("Bytes of an accepted envelope: %v", err)
+		}
+		if !bytes.Equal(out, in) {
+			t.Fatalf("round trip:\n in %q\nout %q", in, out)
+		}
+		again, err := ParseEnvelope(bytes.NewReader(out), lim)
+		if err != nil || !reflect.DeepEqual(again, e) {
+			t.Fatalf("second parse: %+v, %v; want %+v", again, err, e)
+		}
+	})
+}
