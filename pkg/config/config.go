@@ -166,7 +166,7 @@ func Defaults() Config {
 		Check: Check{QueueMaxAge: Duration(30 * 60e9), EngineDownMax: Duration(10 * 60e9), StatusMaxAge: Duration(5 * 60e9),
 			BatchMaxAge: Duration(30 * 60e9), MinFreePercent: 5, MinFreeBytes: 500 << 20, OffFile: "/run/qscan/qscan.off"},
 		Archives: defaultArchives(),
-		SMTP: defaultSMTP(),
+		SMTP:     defaultSMTP(),
 	}
 }
 
