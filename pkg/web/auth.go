@@ -164,14 +164,22 @@ func (s *Server) auth(allow roleCheck, h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// postAllowed checks a form's CSRF token and, when the browser sends
-// one, its Origin.
+// originOK refuses a request whose Origin names another site. A missing
+// Origin, or "null" (sent by privacy settings), leaves the decision to the
+// CSRF token, which is always required.
+func originOK(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" || o == "null" {
+		return true
+	}
+	u, err := url.Parse(o)
+	return err == nil && u.Host == r.Host
+}
+
+// postAllowed checks a form's CSRF token and its Origin.
 func (s *Server) postAllowed(r *http.Request, want string) bool {
-	if o := r.Header.Get("Origin"); o != "" {
-		u, err := url.Parse(o)
-		if err != nil || u.Host != r.Host {
-			return false
-		}
+	if !originOK(r) {
+		return false
 	}
 	got := r.PostFormValue("csrf")
 	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
@@ -195,11 +203,8 @@ func (s *Server) formTokenOK(r *http.Request) bool {
 	if err != nil || len(c.Value) != 64 {
 		return false
 	}
-	if o := r.Header.Get("Origin"); o != "" {
-		u, err := url.Parse(o)
-		if err != nil || u.Host != r.Host {
-			return false
-		}
+	if !originOK(r) {
+		return false
 	}
 	return subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(c.Value)) == 1
 }

@@ -190,8 +190,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
-	// The digest links carry their token in the path: never send it on.
-	h.Set("Referrer-Policy", "no-referrer")
+	// The digest links carry their token in the path: never send it to
+	// another site (same-origin, not no-referrer: with no-referrer a
+	// browser sends "Origin: null" on this site's own forms).
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")
 	if s.o.TLS {
 		h.Set("Strict-Transport-Security", "max-age=31536000")
