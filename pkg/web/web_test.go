@@ -554,3 +554,24 @@ var nextRE = regexp.MustCompile(`href="([^"]+)" id="next"`)
 func storeRow(at time.Time, sender, subject string) store.LogRecord {
 	return store.LogRecord{Time: at, Sender: sender, Recipients: []string{"bob@example.test"}, Subject: subject, Verdict: "clean"}
 }
+
+// "Origin: null" (privacy settings) leaves the decision to the token.
+func TestOriginNull(t *testing.T) {
+	f := newFixture(t)
+	admin := f.login(t, "admin", "adminpw")
+	for _, c := range []struct {
+		csrf string
+		want int
+	}{{"", http.StatusForbidden}, {admin.csrf, http.StatusSeeOther}} {
+		form := url.Values{}
+		if c.csrf != "" {
+			form.Set("csrf", c.csrf)
+		}
+		req, _ := http.NewRequest("POST", f.hs.URL+rowPath(f, "bobEicar", "release"), strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", "null")
+		if resp, _ := admin.do(req); resp.StatusCode != c.want {
+			t.Errorf("Origin null, token %v: %d, want %d", c.csrf != "", resp.StatusCode, c.want)
+		}
+	}
+}
