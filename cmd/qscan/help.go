@@ -12,6 +12,8 @@ commands:
   enqueue     queue RFC 822 files as sendmail would
   check       health check for cron: one line per problem
   quarantine  list, show, release, delete, purge quarantined mail
+  web         the web desk: message log, quarantine, lists in a browser
+  digest      mail each user the list of their quarantined messages
   version     print the version (also: qscan --version)
   help        this text; 'qscan help COMMAND' or 'qscan COMMAND --help'
               describes a command
@@ -150,6 +152,39 @@ examples:
 
 exit codes: 0 done; 1 the operation failed; 64 bad arguments;
 78 configuration error.
+`,
+	"web": `usage: qscan web [-c FILE] [--listen ADDR]
+
+Serves the web desk: the message log (search, message pages), the
+quarantine (release, delete), the white and black lists, the audit log and
+a dashboard, for the users made with 'qscan user add'. With [web] listen
+set, 'qscan run' serves it too. Plain HTTP only on a loopback address;
+elsewhere set [web] tls_cert and tls_key. SIGTERM or SIGINT stop it.
+
+options:
+  -c FILE          configuration file
+  --listen ADDR    host:port (default [web] listen, or 127.0.0.1:8025)
+
+examples:
+  qscan web -c /etc/qscan/qscan.toml
+  qscan web --listen 127.0.0.1:8080    # then ssh -L 8080:127.0.0.1:8080 host
+
+exit codes: 0 stopped by a signal, 1 failure, 64 usage, 78 configuration
+`,
+	"digest": `usage: qscan digest [-c FILE] [--since 24h] [-n]
+
+Mails each user (the addresses of 'qscan user') a list of the messages to
+them held in the quarantine since --since: date, sender, subject, reason
+and a release link that works without logging in, once, until [web]
+digest_link_ttl; it asks for confirmation before it releases. Needs [web]
+digest_key and base_url. Run daily from cron (etc/cron.d/qscan).
+
+options:
+  -c FILE          configuration file
+  --since WHEN     24h (default), 7d, 2026-11-01
+  -n               print the mails instead of queueing them
+
+exit codes: 0 done, 1 a digest could not be queued, 64 usage, 78 configuration
 `,
 	"version": `usage: qscan version (or qscan --version)
 

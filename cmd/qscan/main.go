@@ -44,6 +44,8 @@ func run(args []string) int {
 		"scan":       cmdScan,
 		"check":      cmdCheck,
 		"quarantine": cmdQuarantine,
+		"web":        cmdWeb,
+		"digest":     cmdDigest,
 		"version":    cmdVersion,
 	}
 	f, ok := commands[args[0]]

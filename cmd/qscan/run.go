@@ -22,6 +22,7 @@ import (
 	"github.com/qscan/qscan/pkg/store"
 	"github.com/qscan/qscan/pkg/virus"
 	"github.com/qscan/qscan/pkg/watch"
+	"github.com/qscan/qscan/pkg/web"
 )
 
 func cmdRun(args []string) int {
@@ -81,6 +82,7 @@ type env struct {
 	metrics *metrics.Metrics // nil when off
 	watch   *virus.Watch
 	status  *health.Reporter // nil with --once
+	lists   *web.Lists       // the web desk's lists; nil when the store keeps none
 }
 
 func newEnv(c *config.Config, log *logrus.Logger, st *store.Store) (*env, error) {
@@ -96,6 +98,21 @@ func newEnv(c *config.Config, log *logrus.Logger, st *store.Store) (*env, error)
 		e.watch.Metrics = e.metrics.Engine
 		log.Infof("metrics on http://%s/metrics", c.Metrics.Listen)
 	}
+	e.lists = daemonLists(context.Background(), st, log)
+	if c.Web.Listen != "" {
+		srv, err := newWebServer(c, log, st, e.lists)
+		if err != nil {
+			return nil, fmt.Errorf("web listen %s: %w", c.Web.Listen, err)
+		}
+		if err := web.CheckListen(c.Web.Listen, c.Web.TLSCert != ""); err != nil {
+			return nil, err
+		}
+		go func() {
+			if err := serveWeb(context.Background(), c.Web, c.Web.Listen, srv, log); err != nil {
+				log.WithError(err).Error("web desk stopped")
+			}
+		}()
+	}
 	return e, nil
 }
 
@@ -103,7 +120,7 @@ func newEnv(c *config.Config, log *logrus.Logger, st *store.Store) (*env, error)
 // recovery).
 func newPipeline(c *config.Config, e *env) (*pipeline.Pipeline, error) {
 	log, st := e.log, e.store
-	stages, err := buildStagesWatched(c, e.watch)
+	stages, err := buildStagesWatched(c, e.watch, e.lists)
 	if err != nil {
 		return nil, err
 	}
@@ -175,6 +192,9 @@ func daemon(cfgPath string, c *config.Config, e *env) int {
 		if err != nil {
 			log.Errorf("reload rejected, keeping the running configuration:\n%v", err)
 			continue
+		}
+		if nc.Web != c.Web {
+			log.Warn("[web] changed: takes effect at the next restart")
 		}
 		if nc.Metrics.Listen != c.Metrics.Listen {
 			log.Warnf("metrics.listen changed to %q: takes effect at the next restart", nc.Metrics.Listen)

@@ -18,6 +18,7 @@ import (
 	"github.com/qscan/qscan/pkg/spam/rspamd"
 	"github.com/qscan/qscan/pkg/spam/spamd"
 	"github.com/qscan/qscan/pkg/spamcheck"
+	"github.com/qscan/qscan/pkg/web"
 )
 
 // spamOptions maps [spam] to the spam package's options.
@@ -45,7 +46,7 @@ func score(v string, def float64) float64 {
 }
 
 // spamStage builds the engines of [spam] and the stage over them.
-func spamStage(c config.Spam, log logrus.FieldLogger) (*spamcheck.Stage, error) {
+func spamStage(c config.Spam, log logrus.FieldLogger, lists *web.Lists) (*spamcheck.Stage, error) {
 	var e spamcheck.Engines
 	for _, name := range c.Engines {
 		switch name {
@@ -94,8 +95,9 @@ func spamStage(c config.Spam, log logrus.FieldLogger) (*spamcheck.Stage, error) 
 	if log == nil {
 		log = logrus.New()
 	}
+	notSpam, isSpam := withLists(policy.Yes(c.DefinitelyNotSpam.Setting), policy.Yes(c.DefinitelySpam.Setting), lists)
 	return spamcheck.New(spamcheck.Options{Spam: spamOptions(c), HoldOnFailure: c.HoldOnFailure, MaxSize: int64(c.MaxSize),
-		DefinitelyNotSpam: policy.Yes(c.DefinitelyNotSpam.Setting), DefinitelySpam: policy.Yes(c.DefinitelySpam.Setting)}, e, log, time.Now)
+		DefinitelyNotSpam: notSpam, DefinitelySpam: isSpam}, e, log, time.Now)
 }
 
 // spamdClient and rspamdClient build the clients of [spam.spamd] and

@@ -25,12 +25,13 @@ import (
 	"github.com/qscan/qscan/pkg/virus/clamd"
 	"github.com/qscan/qscan/pkg/virus/command"
 	"github.com/qscan/qscan/pkg/viruscheck"
+	"github.com/qscan/qscan/pkg/web"
 )
 
 // buildStages creates the checks the configuration asks for, in pipeline
 // order. log may be nil (lint).
 func buildStages(c *config.Config, log *logrus.Logger) ([]pipeline.Stage, error) {
-	return buildStagesWatched(c, &virus.Watch{Log: quietIfNil(log)})
+	return buildStagesWatched(c, &virus.Watch{Log: quietIfNil(log)}, nil)
 }
 
 func quietIfNil(l *logrus.Logger) *logrus.Logger {
@@ -41,8 +42,9 @@ func quietIfNil(l *logrus.Logger) *logrus.Logger {
 	return l
 }
 
-// buildStagesWatched is buildStages with the engines' state reported to w.
-func buildStagesWatched(c *config.Config, w *virus.Watch) ([]pipeline.Stage, error) {
+// buildStagesWatched is buildStages with the engines' state reported to w
+// and the web desk's lists (nil: none) consulted by the spam check.
+func buildStagesWatched(c *config.Config, w *virus.Watch, lists *web.Lists) ([]pipeline.Stage, error) {
 	cs, err := contentStage(c)
 	if err != nil {
 		return nil, err
@@ -59,7 +61,7 @@ func buildStagesWatched(c *config.Config, w *virus.Watch) ([]pipeline.Stage, err
 		stages = append(stages, pipeline.Gate(s, policy.Yes(c.Virus.Scan.Setting)))
 	}
 	if len(c.Spam.Engines) > 0 {
-		s, err := spamStage(c.Spam, w.Log)
+		s, err := spamStage(c.Spam, w.Log, lists)
 		if err != nil {
 			return nil, err
 		}

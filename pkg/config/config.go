@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -34,6 +35,7 @@ type Config struct {
 	Phishing   Phishing   `toml:"phishing"`
 	Signature  Signature  `toml:"signature"`
 	SMTP       SMTP       `toml:"smtp"`
+	Web        Web        `toml:"web"`
 
 	// File is the path the configuration was read from ("" for defaults).
 	File string `toml:"-"`
@@ -124,6 +126,17 @@ type Check struct {
 	RestartLog     string   `toml:"restart_log"`
 }
 
+// Web configures the web desk (`qscan web`, or inside `qscan run` when
+// Listen is set) and the quarantine digests (`qscan digest`).
+type Web struct {
+	Listen        string   `toml:"listen"`          // "127.0.0.1:8025"; "" (default): not in the daemon
+	TLSCert       string   `toml:"tls_cert"`        // PEM certificate; with TLSKey: HTTPS (required off loopback)
+	TLSKey        string   `toml:"tls_key"`         // PEM private key
+	DigestKey     string   `toml:"digest_key"`      // HMAC-SHA256 key of the digests' release links; "": no links
+	DigestLinkTTL Duration `toml:"digest_link_ttl"` // lifetime of a release link; default 168h (7 days)
+	BaseURL       string   `toml:"base_url"`        // the desk's address as users reach it, for the links
+}
+
 // Store is the embedded database (processing attempts, quarantine index).
 type Store struct {
 	Path string `toml:"path"`
@@ -163,6 +176,7 @@ func Defaults() Config {
 		Spam:      defaultSpam(),
 		Phishing:  defaultPhishing(),
 		Signature: defaultSignature(),
+		Web:       Web{DigestLinkTTL: Duration(7 * 24 * time.Hour)},
 		Check: Check{QueueMaxAge: Duration(30 * 60e9), EngineDownMax: Duration(10 * 60e9), StatusMaxAge: Duration(5 * 60e9),
 			BatchMaxAge: Duration(30 * 60e9), MinFreePercent: 5, MinFreeBytes: 500 << 20, OffFile: "/run/qscan/qscan.off"},
 		Archives: defaultArchives(),
@@ -317,6 +331,7 @@ func (c *Config) sections() map[string]any {
 		"phishing":   &c.Phishing,
 		"signature":  &c.Signature,
 		"smtp":       &c.SMTP,
+		"web":        &c.Web,
 	}
 }
 
@@ -347,7 +362,7 @@ func (c *Config) resolvePaths(dir string) {
 		abs(&c.Queue.Incoming[i])
 	}
 	for _, p := range []*string{&c.Queue.Outgoing, &c.Queue.WorkDir, &c.Queue.PidFile, &c.Quarantine.Dir, &c.Store.Path, &c.Notify.Reports, &c.Spam.Spamd.Socket, &c.Check.OffFile, &c.Check.RestartLog,
-		&c.Virus.Clamd.Socket, &c.Virus.Builtin.Signatures, &c.SMTP.Spool} {
+		&c.Virus.Clamd.Socket, &c.Virus.Builtin.Signatures, &c.SMTP.Spool, &c.Web.TLSCert, &c.Web.TLSKey} {
 		abs(p)
 	}
 	for _, l := range [][]string{c.Phishing.SafeSites, c.Phishing.BadSites} {

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/qscan/qscan/pkg/spam"
 )
@@ -151,7 +153,42 @@ func (c *Config) validate() []problem {
 	c.Content.validate(bad)
 	c.validateDangerous(bad)
 	c.SMTP.validate(bad)
+	c.Web.validate(bad)
 	return ps
+}
+
+// validate checks [web]: TLS files in pairs, plain HTTP on loopback only,
+// a digest key long enough to sign with.
+func (w Web) validate(bad func(key, format string, a ...any)) {
+	if (w.TLSCert == "") != (w.TLSKey == "") {
+		bad("web.tls_cert", "web.tls_cert, web.tls_key: set both or neither")
+	}
+	for key, f := range map[string]string{"web.tls_cert": w.TLSCert, "web.tls_key": w.TLSKey} {
+		if f != "" {
+			if _, err := os.Stat(f); err != nil {
+				bad(key, "%s: %v", key, err)
+			}
+		}
+	}
+	if w.Listen != "" {
+		host, _, err := net.SplitHostPort(w.Listen)
+		ip := net.ParseIP(host)
+		switch {
+		case err != nil:
+			bad("web.listen", "web.listen: %q: want host:port", w.Listen)
+		case w.TLSCert == "" && host != "localhost" && (ip == nil || !ip.IsLoopback()):
+			bad("web.listen", "web.listen: %s: plain HTTP is only served on a loopback address; set web.tls_cert and web.tls_key", w.Listen)
+		}
+	}
+	if w.DigestKey != "" && len(w.DigestKey) < 32 {
+		bad("web.digest_key", "web.digest_key: %d characters: use at least 32 random ones (e.g. openssl rand -hex 32)", len(w.DigestKey))
+	}
+	if w.DigestLinkTTL.D() < time.Minute {
+		bad("web.digest_link_ttl", "web.digest_link_ttl: %s is too short (at least 1m)", w.DigestLinkTTL.D())
+	}
+	if w.BaseURL != "" && !strings.HasPrefix(w.BaseURL, "https://") && !strings.HasPrefix(w.BaseURL, "http://") {
+		bad("web.base_url", "web.base_url: %q: want https://host[:port]", w.BaseURL)
+	}
 }
 
 func language(l string) error {

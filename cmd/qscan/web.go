@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/qscan/qscan/pkg/config"
+	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/quarantine"
+	"github.com/qscan/qscan/pkg/sendmail"
+	"github.com/qscan/qscan/pkg/store"
+	"github.com/qscan/qscan/pkg/web"
+)
+
+// defaultWebListen is where `qscan web` listens when [web] listen is "".
+const defaultWebListen = "127.0.0.1:8025"
+
+// listsReload is how often a daemon re-reads the lists edited in the web
+// desk (the desk itself reloads them at once after an edit).
+const listsReload = 30 * time.Second
+
+// verifyPassword checks a password against a stored hash (argon2id,
+// pkg/auth's Verify). nil: no login is possible and `qscan web` refuses to
+// start.
+var verifyPassword func(hash, password string) bool
+
+// webStore is the store as the web desk sees it: *store.Store once it has
+// the message log, users, lists, audit and tokens.
+func webStore(st *store.Store) (web.Store, error) {
+	ws, ok := any(st).(web.Store)
+	if !ok {
+		return nil, errors.New("this build's store has no message log, users and lists: the web desk cannot run")
+	}
+	return ws, nil
+}
+
+// newWebServer maps the configuration to the desk's options.
+func newWebServer(c *config.Config, log logrus.FieldLogger, st *store.Store, lists *web.Lists) (*web.Server, error) {
+	ws, err := webStore(st)
+	if err != nil {
+		return nil, err
+	}
+	if verifyPassword == nil {
+		return nil, errors.New("this build has no password check: the web desk cannot run")
+	}
+	host, _ := os.Hostname()
+	o := web.Options{
+		Store: ws, Quarantine: &quarantine.Quarantine{Dir: c.Quarantine.Dir, Index: st.QuarantineIndex()},
+		Outgoing: c.Queue.Outgoing, OrgName: c.Headers.OrgName, Verify: verifyPassword, Lists: lists, Log: log,
+		IDGen: sendmail.NewIDGen(time.Now, os.Getpid(), rand.IntN(3600)), Host: host,
+		TLS: c.Web.TLSCert != "", WorkDir: c.Queue.WorkDir, Incoming: c.Queue.Incoming,
+		DigestKey: []byte(c.Web.DigestKey), DigestTTL: c.Web.DigestLinkTTL.D(),
+	}
+	if c.Queue.Kick {
+		o.Kick = func(id string) { quarKick(c.Queue, id) }
+	}
+	return web.New(o)
+}
+
+// serveWeb listens on addr (HTTPS when [web] has a certificate) and
+// serves h until ctx ends.
+func serveWeb(ctx context.Context, c config.Web, addr string, h http.Handler, log logrus.FieldLogger) error {
+	if err := web.CheckListen(addr, c.TLSCert != ""); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("web listen %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	scheme := "http"
+	if c.TLSCert != "" {
+		scheme = "https"
+	}
+	log.Infof("web desk on %s://%s/", scheme, ln.Addr())
+	if c.TLSCert != "" {
+		err = srv.ServeTLS(ln, c.TLSCert, c.TLSKey)
+	} else {
+		err = srv.Serve(ln)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// cmdWeb runs `qscan web`: the desk alone, beside (or without) a daemon.
+func cmdWeb(args []string) int {
+	fs := newFlagSet("web")
+	cfgPath := fs.String("c", "", "configuration file")
+	listen := fs.String("listen", "", "address to listen on (default [web] listen, or "+defaultWebListen+")")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+		return exitUsage
+	}
+	c, log, code := configAndLog(*cfgPath)
+	if code != exitOK {
+		return code
+	}
+	addr := *listen
+	if addr == "" {
+		addr = c.Web.Listen
+	}
+	if addr == "" {
+		addr = defaultWebListen
+	}
+	st, err := store.Open(c.Store.Path)
+	if err != nil {
+		log.Error(err)
+		return exitFail
+	}
+	defer st.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	var lists *web.Lists
+	if ls, ok := any(st).(web.ListSource); ok {
+		lists = &web.Lists{Source: ls, Log: log}
+		go lists.Run(ctx, listsReload)
+	}
+	srv, err := newWebServer(c, log, st, lists)
+	if err != nil {
+		log.Error(err)
+		return exitFail
+	}
+	if err := serveWeb(ctx, c.Web, addr, srv, log); err != nil {
+		log.Error(err)
+		return exitFail
+	}
+	return exitOK
+}
+
+// daemonLists returns the web desk's lists for the daemon's spam check,
+// reloaded periodically until ctx ends; nil when the store keeps none.
+func daemonLists(ctx context.Context, st *store.Store, log logrus.FieldLogger) *web.Lists {
+	ls, ok := any(st).(web.ListSource)
+	if !ok {
+		return nil
+	}
+	l := &web.Lists{Source: ls, Log: log}
+	go l.Run(ctx, listsReload)
+	return l
+}
+
+// withLists makes the web desk's lists part of the spam check: its
+// whitelist as definitely not spam, its blacklist as definitely spam,
+// each after the configuration's own setting.
+func withLists(notSpam, isSpam func(*message.Message) bool, l *web.Lists) (func(*message.Message) bool, func(*message.Message) bool) {
+	if l == nil {
+		return notSpam, isSpam
+	}
+	ns := func(m *message.Message) bool {
+		return notSpam != nil && notSpam(m) || l.Whitelisted(m.Envelope.Sender, m.Envelope.ClientIP)
+	}
+	is := func(m *message.Message) bool {
+		return isSpam != nil && isSpam(m) || l.Blacklisted(m.Envelope.Sender, m.Envelope.ClientIP)
+	}
+	return ns, is
+}
