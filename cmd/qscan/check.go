@@ -5,10 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/qscan/qscan/pkg/config"
+	"github.com/qscan/qscan/pkg/exim"
 	"github.com/qscan/qscan/pkg/health"
+	"github.com/qscan/qscan/pkg/pipeline"
+	"github.com/qscan/qscan/pkg/postfix"
 )
 
 // cmdCheck is the health check cron runs: silent and exit 0 when healthy,
@@ -62,7 +66,25 @@ func checkOptions(c *config.Config) health.Options {
 		PidFile: c.Queue.PidFile, StatusDir: c.Queue.WorkDir, Incoming: c.Queue.Incoming, OffFile: c.Check.OffFile,
 		QueueMaxAge: c.Check.QueueMaxAge.D(), EngineDownMax: c.Check.EngineDownMax.D(), StatusMaxAge: c.Check.StatusMaxAge.D(),
 		BatchMaxAge: c.Check.BatchMaxAge.D(), Filesystems: fsys, MinFreePercent: c.Check.MinFreePercent,
-		MinFreeBytes: uint64(c.Check.MinFreeBytes),
+		MinFreeBytes: uint64(c.Check.MinFreeBytes), QueueLayout: queueLayout(c),
+	}
+}
+
+// queueLayout is where the MTA of [queue] mta keeps its incoming control
+// files, for the queue checks (nil: sendmail's).
+func queueLayout(c *config.Config) func(dir string) ([]string, func(string) (string, bool)) {
+	var m pipeline.MTA
+	switch c.Queue.MTA {
+	case "exim":
+		m = pipeline.NewExim(exim.Limits{}, false, nil)
+	case "postfix":
+		m = pipeline.NewPostfix(postfix.Limits{}, postfix.Queue{}, nil) // listing needs no main.cf settings
+	default:
+		return nil
+	}
+	return func(dir string) ([]string, func(string) (string, bool)) {
+		dirs, match := m.Watch(dir)
+		return dirs, func(name string) (string, bool) { return strings.TrimSuffix(name, "-H"), match(name) }
 	}
 }
 

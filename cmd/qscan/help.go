@@ -101,12 +101,15 @@ exit codes (the most serious over all files, in this order):
   0   every file is clean
   64  bad arguments; 78 configuration error
 `,
-	"enqueue": `usage: qscan enqueue -q DIR -f SENDER -r RCPT [-r RCPT]... [--client-ip IP] [--helo NAME] FILE...
+	"enqueue": `usage: qscan enqueue -q DIR -f SENDER -r RCPT [-r RCPT]... [--client-ip IP] [--helo NAME] [--mta M] FILE...
 
 Writes each RFC 822 file into the queue directory DIR as a sendmail qf/df
 pair, the way sendmail would (df first, then the qf as tf renamed into
-place), and prints the queue IDs. For tests and demos: real mail comes in
-over SMTP.
+place), and prints the queue IDs. With --mta postfix DIR is a Postfix
+queue (e.g. /var/spool/postfix/hold) and each file becomes a queue file
+as Postfix's cleanup writes it; with --mta exim DIR is an Exim spool
+directory and each file becomes <ID>-D and <ID>-H in its input/. For tests
+and demos: real mail comes in over SMTP.
 
 options:
   -q DIR           queue directory (the incoming queue)
@@ -114,6 +117,7 @@ options:
   -r RCPT          envelope recipient (repeat for several)
   --client-ip IP   client IP address recorded in the queue file (127.0.0.1)
   --helo NAME      client HELO name (localhost)
+  --mta M          the queue's format: sendmail (default), postfix, exim
 
 examples:
   qscan enqueue -q /var/spool/mqueue.in -f a@example.org -r b@example.com message.eml

@@ -7,13 +7,20 @@ import (
 	"strings"
 
 	"github.com/qscan/qscan/pkg/config"
+	"github.com/qscan/qscan/pkg/pipeline"
 	"github.com/qscan/qscan/pkg/sendmail"
 )
 
 // lintQueues prints the problems of the queues' layouts (queueProblems)
 // and reports whether there were none.
 func lintQueues(c *config.Config) bool {
-	probs := queueProblems(c.Queue.Incoming, c.Queue.Outgoing)
+	var probs []string
+	switch c.Queue.MTA {
+	case "exim", "postfix":
+		probs = mtaProblems(c)
+	default:
+		probs = queueProblems(c.Queue.Incoming, c.Queue.Outgoing)
+	}
 	for _, p := range probs {
 		fmt.Fprintf(os.Stderr, "%s: %s\n", c.File, p)
 	}
@@ -63,4 +70,39 @@ func shortList(names []string, n int) string {
 		return strings.Join(names, " ")
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(names[:n], " "), len(names)-n)
+}
+
+// mtaProblems checks the queues of [queue] mta exim or postfix: Exim
+// spools hold an input/ directory; Postfix's are the hold queue (in) and
+// the incoming queue (out) of one queue_directory, whose settings postconf
+// reads.
+func mtaProblems(c *config.Config) []string {
+	var probs []string
+	q := c.Queue
+	switch q.MTA {
+	case "exim":
+		for key, dirs := range map[string][]string{"queue.incoming": q.Incoming, "queue.outgoing": {q.Outgoing}} {
+			for _, d := range dirs {
+				if st, err := os.Stat(filepath.Join(d, "input")); err != nil || !st.IsDir() {
+					probs = append(probs, fmt.Sprintf("%s: %s has no input/ directory: with mta = \"exim\" it is an Exim spool directory (spool_directory), e.g. /var/spool/exim4.in", key, d))
+				}
+			}
+		}
+	case "postfix":
+		top := filepath.Dir(filepath.Clean(q.Outgoing))
+		if filepath.Base(filepath.Clean(q.Outgoing)) != "incoming" {
+			probs = append(probs, fmt.Sprintf("queue.outgoing: %s: with mta = \"postfix\" it is Postfix's incoming queue (queue_directory/incoming)", q.Outgoing))
+		}
+		for _, d := range q.Incoming {
+			if filepath.Base(filepath.Clean(d)) != "hold" || filepath.Dir(filepath.Clean(d)) != top {
+				probs = append(probs, fmt.Sprintf("queue.incoming: %s: with mta = \"postfix\" it is the hold queue of the same Postfix (%s)", d, filepath.Join(top, "hold")))
+			}
+		}
+		if m, err := queueMTA(c, nil); err != nil {
+			probs = append(probs, err.Error())
+		} else if dir := m.(*pipeline.Postfix).Queue.Dir; filepath.Clean(dir) != top {
+			probs = append(probs, fmt.Sprintf("queue.outgoing: %s is not in Postfix's queue_directory %s (postconf -c %q)", q.Outgoing, dir, q.PostfixConfig))
+		}
+	}
+	return probs
 }

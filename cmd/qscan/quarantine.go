@@ -343,9 +343,13 @@ func quarRelease(args []string) int {
 		return code
 	}
 	defer closeIndex()
+	publish, err := releasePublish(c)
+	if err != nil {
+		return quarFail("release", err)
+	}
 	id, err := q.Release(pos[0], quarantine.ReleaseOptions{
 		Outgoing: c.Queue.Outgoing, To: to, OrgName: c.Headers.OrgName, Now: time.Now(),
-		IDGen: sendmail.NewIDGen(time.Now, os.Getpid(), rand.IntN(3600)),
+		IDGen: sendmail.NewIDGen(time.Now, os.Getpid(), rand.IntN(3600)), Publish: publish,
 	})
 	if id != "" {
 		fmt.Println(id)
@@ -368,9 +372,10 @@ func quarRelease(args []string) int {
 func quarKick(qc config.Queue, id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), quarKickTimeout)
 	defer cancel()
-	if out, err := kicker(qc).Kick(ctx, qc.Outgoing, id); err != nil {
+	k := queueKicker(qc)
+	if out, err := k.Kick(ctx, qc.Outgoing, id); err != nil {
 		fmt.Fprintf(os.Stderr, "qscan quarantine release: kick %s: %v: %s (the queue runner will deliver it)\n",
-			qc.Sendmail, err, quarClean(string(out), 300))
+			k.Program(), err, quarClean(string(out), 300))
 	}
 }
 

@@ -18,7 +18,6 @@ import (
 	"github.com/qscan/qscan/pkg/metrics"
 	"github.com/qscan/qscan/pkg/pipeline"
 	"github.com/qscan/qscan/pkg/quarantine"
-	"github.com/qscan/qscan/pkg/sendmail"
 	"github.com/qscan/qscan/pkg/store"
 	"github.com/qscan/qscan/pkg/virus"
 	"github.com/qscan/qscan/pkg/watch"
@@ -91,7 +90,11 @@ func newEnv(c *config.Config, log *logrus.Logger, st *store.Store) (*env, error)
 	e.watch.Status = func(name string, up bool, msg string, since time.Time) { e.status.SetEngine(name, up, msg, since) }
 	if c.Metrics.Listen != "" {
 		dirs := append([]string(nil), c.Queue.Incoming...)
-		e.metrics = metrics.New(func() (int, time.Duration) { return sendmail.Stats(dirs, time.Now()) })
+		m, err := queueMTA(c, time.Now)
+		if err != nil {
+			return nil, err
+		}
+		e.metrics = metrics.New(func() (int, time.Duration) { return queueStats(m, dirs, time.Now()) })
 		if _, err := e.metrics.Serve(c.Metrics.Listen); err != nil {
 			return nil, fmt.Errorf("metrics listen %s: %w", c.Metrics.Listen, err)
 		}
@@ -213,7 +216,11 @@ func generation(c *config.Config, e *env, sigs <-chan os.Signal) (bool, error) {
 		return false, err
 	}
 	defer p.Close()
-	w, err := watch.New(c.Queue.Incoming, c.Queue.RescanInterval.D(), log)
+	m, err := queueMTA(c, time.Now)
+	if err != nil {
+		return false, err
+	}
+	w, err := watch.NewFor(c.Queue.Incoming, c.Queue.RescanInterval.D(), log, watchPattern(m))
 	if err != nil {
 		return false, err
 	}
@@ -272,8 +279,11 @@ func pipelineOptions(c *config.Config, log logrus.FieldLogger) (pipeline.Options
 	}
 	o.Notifier = n
 	o.Checker = checkerOptions(c, log, n)
+	if o.MTA, err = queueMTA(c, time.Now); err != nil {
+		return o, err
+	}
 	if c.Queue.Kick {
-		o.Kick = pipeline.SendmailKicker{Kicker: *kicker(c.Queue)}
+		o.Kick = queueKicker(c.Queue)
 	}
 	return o, nil
 }

@@ -61,6 +61,9 @@ func newWebServer(c *config.Config, log logrus.FieldLogger, st *store.Store, lis
 		TLS: c.Web.TLSCert != "", WorkDir: c.Queue.WorkDir, Incoming: c.Queue.Incoming,
 		DigestKey: []byte(c.Web.DigestKey), DigestTTL: c.Web.DigestLinkTTL.D(),
 	}
+	if o.Publish, err = releasePublish(c); err != nil {
+		return nil, err
+	}
 	if c.Queue.Kick {
 		o.Kick = func(id string) { quarKick(c.Queue, id) }
 	}

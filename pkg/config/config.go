@@ -52,10 +52,13 @@ type Queue struct {
 	Sendmail       string     `toml:"sendmail"`
 	SendmailArgs   []string   `toml:"sendmail_args"`
 	// MTA is the format of the queues: sendmail, postfix or exim.
-	MTA        string   `toml:"mta"`
-	Exim       string   `toml:"exim"`
-	EximArgs   []string `toml:"exim_args"`
-	SplitSpool bool     `toml:"split_spool"`
+	MTA           string   `toml:"mta"`
+	Exim          string   `toml:"exim"`
+	EximArgs      []string `toml:"exim_args"`
+	SplitSpool    bool     `toml:"split_spool"`
+	Postkick      string   `toml:"postkick"`
+	Postconf      string   `toml:"postconf"`
+	PostfixConfig string   `toml:"postfix_config"`
 }
 
 // Batch bounds one batch and the retries of a message.
@@ -155,6 +158,8 @@ func Defaults() Config {
 			Sendmail:       "/usr/sbin/sendmail",
 			MTA:            "sendmail",
 			Exim:           "/usr/sbin/exim4",
+			Postkick:       "/usr/sbin/postkick",
+			Postconf:       "/usr/sbin/postconf",
 		},
 		Batch: Batch{
 			MaxMessages:    30,

@@ -24,9 +24,9 @@ func (c *Config) validate() []problem {
 	bad := func(key, format string, a ...any) { ps = append(ps, problem{key, fmt.Sprintf(format, a...)}) }
 	q := c.Queue
 	switch q.MTA {
-	case "sendmail", "exim":
+	case "sendmail", "exim", "postfix":
 	default:
-		bad("queue.mta", "queue.mta: %q: use sendmail or exim", q.MTA)
+		bad("queue.mta", "queue.mta: %q: use sendmail, postfix or exim", q.MTA)
 	}
 	if len(q.Incoming) == 0 {
 		bad("queue.incoming", "queue.incoming: at least one incoming queue directory is needed")

@@ -49,6 +49,11 @@ type Options struct {
 	ProcName string
 	ProcArg  string
 
+	// QueueLayout says, for an incoming queue dir, which directories hold
+	// its messages' control files and which names are such files (and
+	// the ID they name). nil: sendmail's (qf<ID> in the dir or its qf/).
+	QueueLayout func(dir string) (dirs []string, id func(name string) (string, bool))
+
 	QueueMaxAge    time.Duration                                           // oldest incoming message allowed; default 30m
 	MaxQueueFiles  int                                                     // qf files looked at per queue dir; more is reported; default 100000
 	EngineDownMax  time.Duration                                           // an engine down longer is a problem; default 10m

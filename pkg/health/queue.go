@@ -27,11 +27,14 @@ type oldest struct {
 func checkQueue(dir string, o Options, now time.Time) []Problem {
 	var old oldest
 	limit := o.MaxQueueFiles
-	// sendmail keeps qf files either in the queue dir or, when the dir has
-	// qf/ df/ xf/ subdirectories, in qf/.
-	for _, d := range []string{dir, filepath.Join(dir, "qf")} {
-		err := scanQF(d, &old, limit)
-		if err != nil && !(d != dir && errors.Is(err, os.ErrNotExist)) {
+	layout := o.QueueLayout
+	if layout == nil {
+		layout = sendmailLayout
+	}
+	dirs, idOf := layout(dir)
+	for i, d := range dirs {
+		err := scanQF(d, &old, limit, idOf)
+		if err != nil && !(i > 0 && errors.Is(err, os.ErrNotExist)) {
 			return []Problem{{Kind: KindQueue, Text: fmt.Sprintf("incoming queue %s: %v", dir, err)}}
 		}
 	}
@@ -49,9 +52,18 @@ func checkQueue(dir string, o Options, now time.Time) []Problem {
 	return ps
 }
 
-// scanQF updates old with the qf files of dir, stopping after limit files
-// in all.
-func scanQF(dir string, old *oldest, limit int) error {
+// sendmailLayout: sendmail keeps qf files either in the queue dir or,
+// when the dir has qf/ df/ xf/ subdirectories, in qf/.
+func sendmailLayout(dir string) ([]string, func(string) (string, bool)) {
+	return []string{dir, filepath.Join(dir, "qf")}, func(name string) (string, bool) {
+		id, ok := strings.CutPrefix(name, "qf")
+		return id, ok && id != ""
+	}
+}
+
+// scanQF updates old with the control files of dir (idOf), stopping
+// after limit files in all.
+func scanQF(dir string, old *oldest, limit int, idOf func(string) (string, bool)) error {
 	f, err := os.Open(dir)
 	if err != nil {
 		return err
@@ -60,8 +72,8 @@ func scanQF(dir string, old *oldest, limit int) error {
 	for old.count < limit {
 		ents, err := f.ReadDir(readDirChunk)
 		for _, e := range ents {
-			name := e.Name()
-			if !strings.HasPrefix(name, "qf") || len(name) <= 2 || !e.Type().IsRegular() {
+			id, ok := idOf(e.Name())
+			if !ok || !e.Type().IsRegular() {
 				continue
 			}
 			fi, err := e.Info()
@@ -70,7 +82,7 @@ func scanQF(dir string, old *oldest, limit int) error {
 			}
 			old.count++
 			if old.id == "" || fi.ModTime().Before(old.mtime) {
-				old.id, old.mtime = name[2:], fi.ModTime()
+				old.id, old.mtime = id, fi.ModTime()
 			}
 			if old.count >= limit {
 				break

@@ -72,7 +72,24 @@ func QScanHeader(org, suffix string) string {
 // header's (LF unless it uses CRLF). An addition or replacement whose name
 // is not a valid field name is left out.
 func EditHeader(header []byte, edits []HeaderEdit) []byte {
+	return editHeader(header, edits, false)
+}
+
+// EditHeaderTop is EditHeader with each addition (and each replacement
+// that adds) placed before the first field, as sendmail.Qf.Edit with
+// atTop (MailScanner's "Place New Headers At Top Of Message").
+func EditHeaderTop(header []byte, edits []HeaderEdit) []byte {
+	return editHeader(header, edits, true)
+}
+
+func editHeader(header []byte, edits []HeaderEdit, top bool) []byte {
 	nl := lineEnd(header)
+	add := func(fields []HeaderField, f HeaderField) []HeaderField {
+		if top {
+			return append([]HeaderField{f}, fields...)
+		}
+		return append(fields, f)
+	}
 	fields := HeaderFields(header)
 	for _, e := range edits {
 		if e.Op != HeaderDelete && (e.Name == "" || !validName([]byte(e.Name))) {
@@ -82,7 +99,7 @@ func EditHeader(header []byte, edits []HeaderEdit) []byte {
 		case HeaderDelete:
 			fields = removeFields(fields, e.Name, -1)
 		case HeaderAdd:
-			fields = append(fields, HeaderField{Name: e.Name, Raw: fieldLine(e.Name, e.Value, nl)})
+			fields = add(fields, HeaderField{Name: e.Name, Raw: fieldLine(e.Name, e.Value, nl)})
 		case HeaderReplace:
 			first := -1
 			for i, f := range fields {
@@ -92,7 +109,7 @@ func EditHeader(header []byte, edits []HeaderEdit) []byte {
 				}
 			}
 			if first < 0 {
-				fields = append(fields, HeaderField{Name: e.Name, Raw: fieldLine(e.Name, e.Value, nl)})
+				fields = add(fields, HeaderField{Name: e.Name, Raw: fieldLine(e.Name, e.Value, nl)})
 				continue
 			}
 			fields[first].Raw = fieldLine(fields[first].Name, e.Value, nl)

@@ -56,3 +56,13 @@ func TestQScanHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestEditHeaderTop: additions (and replacements that add) go before the
+// first field, each above the one before; replacements in place stay.
+func TestEditHeaderTop(t *testing.T) {
+	h := []byte("From: a\nSubject: s\n")
+	got := string(EditHeaderTop(h, []HeaderEdit{{Op: HeaderAdd, Name: "X-A", Value: "1"}, {Op: HeaderReplace, Name: "X-B", Value: "2"}, {Op: HeaderReplace, Name: "Subject", Value: "t"}}))
+	if want := "X-B: 2\nX-A: 1\nFrom: a\nSubject: t\n"; got != want {
+		t.Errorf("EditHeaderTop = %q, want %q", got, want)
+	}
+}

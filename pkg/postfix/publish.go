@@ -83,17 +83,45 @@ func (q Queue) PublishTo(queue string, data []byte, clock func() time.Time) (str
 	return "", fmt.Errorf("publish into %s: no free queue id after %d tries", top, MaxIDTries)
 }
 
+// TempPath is where Stage writes the file of id for queue: at the top of
+// the queue, under a name that is no queue ID, which Postfix never opens
+// (RemoveTemps removes those a crash left).
+func (q Queue) TempPath(queue, id string) string {
+	return filepath.Join(q.Dir, queue, tempPrefix+id)
+}
+
+// Stage writes data as the queue file id of queue will be, durably and
+// complete (mode 0700, owned like the queue directory when run as root),
+// under TempPath, and makes id's hashed sub-directories: a hard link to
+// Path(queue, id) then publishes it (a link never replaces a file), as
+// cleanup does. It fails if the temporary file exists.
+func (q Queue) Stage(queue, id string, data []byte) error {
+	if !ValidID(id) {
+		return fmt.Errorf("stage %q: not a Postfix queue ID", id)
+	}
+	if err := q.mkSubDirs(queue, id); err != nil {
+		return err
+	}
+	_, _, err := writeFile(filepath.Join(q.Dir, queue), q.TempPath(queue, id), data)
+	return err
+}
+
 // writeTemp writes data durably to a new temporary file in dir with the
 // ready mode, owned like dir when this process is root, and returns its
 // path and inode.
 func writeTemp(dir string, data []byte) (string, uint64, error) {
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	return writeFile(dir, filepath.Join(dir, fmt.Sprintf("%s%d.%s", tempPrefix, os.Getpid(), hex.EncodeToString(rnd[:]))), data)
+}
+
+// writeFile writes data durably to the new file path in dir (see
+// writeTemp).
+func writeFile(dir, path string, data []byte) (string, uint64, error) {
 	var st syscall.Stat_t
 	if err := syscall.Stat(dir, &st); err != nil {
 		return "", 0, fmt.Errorf("publish into %s: %w", dir, err)
 	}
-	var rnd [8]byte
-	_, _ = rand.Read(rnd[:])
-	path := filepath.Join(dir, fmt.Sprintf("%s%d.%s", tempPrefix, os.Getpid(), hex.EncodeToString(rnd[:])))
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return "", 0, fmt.Errorf("publish into %s: %w", dir, err)

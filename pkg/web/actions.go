@@ -18,7 +18,7 @@ import (
 // after a durable release is only logged.
 func (s *Server) releaseEntry(id string, to []string) (string, error) {
 	newID, err := s.o.Quarantine.Release(id, quarantine.ReleaseOptions{
-		Outgoing: s.o.Outgoing, To: to, OrgName: s.o.OrgName, Now: s.o.Now(), IDGen: s.o.IDGen,
+		Outgoing: s.o.Outgoing, To: to, OrgName: s.o.OrgName, Now: s.o.Now(), IDGen: s.o.IDGen, Publish: s.o.Publish,
 	})
 	if err != nil && quarantine.OnlyIndex(err) {
 		s.log.WithError(err).Warn("web: released, index not updated")

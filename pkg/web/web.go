@@ -56,16 +56,19 @@ type Learner interface {
 type Options struct {
 	Store      Store
 	Quarantine *quarantine.Quarantine
-	Outgoing   string                           // the outgoing queue released messages go to
-	OrgName    string                           // names the X-<OrgName>-QScan-Released header
-	IDGen      *sendmail.IDGen                  // new queue IDs for released messages
-	Kick       func(id string)                  // asks the MTA to deliver a released message now; nil: the queue run will
-	Verify     func(hash, password string) bool // checks a password against its stored hash
-	Learner    Learner                          // nil: no learning buttons
-	Lists      *Lists                           // reloaded after a list edit; nil: none
-	Log        logrus.FieldLogger               // nil: discard
-	Now        func() time.Time                 // the clock; nil: time.Now
-	Host       string                           // this host's name, in the audit log
+	Outgoing   string          // the outgoing queue released messages go to
+	OrgName    string          // names the X-<OrgName>-QScan-Released header
+	IDGen      *sendmail.IDGen // new queue IDs for released messages
+	// Publish releases into an outgoing queue other than sendmail's
+	// (quarantine.ReleaseOptions.Publish); nil: sendmail's.
+	Publish func(ctl, body []byte, to []string, header, value string) (string, []string, error)
+	Kick    func(id string)                  // asks the MTA to deliver a released message now; nil: the queue run will
+	Verify  func(hash, password string) bool // checks a password against its stored hash
+	Learner Learner                          // nil: no learning buttons
+	Lists   *Lists                           // reloaded after a list edit; nil: none
+	Log     logrus.FieldLogger               // nil: discard
+	Now     func() time.Time                 // the clock; nil: time.Now
+	Host    string                           // this host's name, in the audit log
 
 	// TLS marks the session cookies Secure (set when serving HTTPS).
 	TLS bool
