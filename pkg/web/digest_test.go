@@ -148,15 +148,14 @@ func TestDigestLinkRefused(t *testing.T) {
 
 func TestDigests(t *testing.T) {
 	f := newFixture(t)
-	es, err := f.q.List(time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	// A released entry is not listed again.
 	if _, err := f.srv.releaseEntry(f.ids["bobXSS"], nil); err != nil {
 		t.Fatal(err)
 	}
-	es, _ = f.q.List(time.Time{})
+	es, err := f.q.List(time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	users, _ := f.st.Users(context.Background())
 	ds, err := Digests(users, es, DigestOptions{Key: f.key, BaseURL: "https://desk.example/", Now: t0, From: "postmaster@example.test"})
 	if err != nil {
