@@ -1,0 +1,164 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+)
+
+// Bounds of LogStats.
+const (
+	MaxStatsBuckets = 10000
+	MaxStatsTop     = 100
+	// maxStageRows is how many rows the stage times are taken from: all
+	// of them up to this, else an even sample (every n-th row).
+	maxStageRows = 100000
+)
+
+// SpamVerdicts are the verdicts whose senders count as spam senders.
+var SpamVerdicts = []string{"spam", "high-spam"}
+
+// LogStats counts the rows of [since, until) by verdict in buckets of
+// bucket, lists the top most frequent virus names, blocked file names and
+// spam senders, and gives each stage's mean and 99th-percentile time.
+func (s *Store) LogStats(ctx context.Context, since, until time.Time, bucket time.Duration, top int) (Stats, error) {
+	var st Stats
+	if bucket <= 0 || !until.After(since) {
+		return st, fmt.Errorf("store log stats: empty period or bucket")
+	}
+	n := int64(until.Sub(since) / bucket)
+	if until.Sub(since)%bucket != 0 {
+		n++
+	}
+	if n > MaxStatsBuckets {
+		return st, fmt.Errorf("store log stats: %d buckets (at most %d)", n, MaxStatsBuckets)
+	}
+	top = max(1, min(top, MaxStatsTop))
+	from, to := since.UnixMicro(), until.UnixMicro()
+	st.Buckets = make([]StatsBucket, n)
+	for i := range st.Buckets {
+		st.Buckets[i] = StatsBucket{Start: since.Add(time.Duration(i) * bucket), ByVerdict: map[string]int64{}}
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT (time - ?) / ?, verdict, count(*) FROM log
+		WHERE time >= ? AND time < ? GROUP BY 1, 2`, from, bucket.Microseconds(), from, to)
+	if err != nil {
+		return st, fmt.Errorf("store log stats: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b, c int64
+		var v string
+		if err := rows.Scan(&b, &v, &c); err != nil {
+			return st, fmt.Errorf("store log stats: %w", err)
+		}
+		if b >= 0 && b < n {
+			st.Buckets[b].ByVerdict[v] += c
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return st, fmt.Errorf("store log stats: %w", err)
+	}
+	if st.TopViruses, err = s.counts(ctx, `SELECT name, count(*) FROM log_tag WHERE kind = 'virus' AND time >= ? AND time < ?
+		GROUP BY name ORDER BY 2 DESC, 1 LIMIT ?`, from, to, top); err != nil {
+		return st, err
+	}
+	if st.TopFilenames, err = s.counts(ctx, `SELECT name, count(*) FROM log_tag WHERE kind = 'filename' AND time >= ? AND time < ?
+		GROUP BY name ORDER BY 2 DESC, 1 LIMIT ?`, from, to, top); err != nil {
+		return st, err
+	}
+	if st.TopSpamSenders, err = s.counts(ctx, `SELECT sender, count(*) FROM log WHERE verdict IN (?, ?) AND time >= ? AND time < ?
+		GROUP BY sender ORDER BY 2 DESC, 1 LIMIT ?`, SpamVerdicts[0], SpamVerdicts[1], from, to, top); err != nil {
+		return st, err
+	}
+	st.Stages, err = s.stageStats(ctx, from, to)
+	return st, err
+}
+
+func (s *Store) counts(ctx context.Context, q string, args ...any) ([]Count, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store log stats: %w", err)
+	}
+	defer rows.Close()
+	var out []Count
+	for rows.Next() {
+		var c Count
+		if err := rows.Scan(&c.Key, &c.N); err != nil {
+			return nil, fmt.Errorf("store log stats: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// stageStats reads the stage times of the period (an even sample of at
+// most maxStageRows rows) into a histogram per stage: times are whole
+// milliseconds, so the distinct values are few and the 99th percentile is
+// exact for the rows read.
+func (s *Store) stageStats(ctx context.Context, from, to int64) (map[string]StageMS, error) {
+	var total int64
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM log WHERE time >= ? AND time < ?`, from, to).Scan(&total); err != nil {
+		return nil, fmt.Errorf("store log stats: %w", err)
+	}
+	step := max(1, (total+maxStageRows-1)/maxStageRows)
+	rows, err := s.db.QueryContext(ctx, `SELECT stages FROM log WHERE time >= ? AND time < ? AND row % ? = 0`, from, to, step)
+	if err != nil {
+		return nil, fmt.Errorf("store log stats: %w", err)
+	}
+	defer rows.Close()
+	hist := map[string]map[int64]int64{}
+	for rows.Next() {
+		var raw string
+		if err := rows.Scan(&raw); err != nil {
+			return nil, fmt.Errorf("store log stats: %w", err)
+		}
+		var ms map[string]int64
+		if json.Unmarshal([]byte(raw), &ms) != nil {
+			continue
+		}
+		for k, v := range ms {
+			if hist[k] == nil {
+				hist[k] = map[int64]int64{}
+			}
+			hist[k][v]++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store log stats: %w", err)
+	}
+	out := make(map[string]StageMS, len(hist))
+	for k, h := range hist {
+		out[k] = StageFromHistogram(h)
+	}
+	return out, nil
+}
+
+// StageFromHistogram gives the mean and the 99th percentile (nearest
+// rank) of the values counted in h.
+func StageFromHistogram(h map[int64]int64) StageMS {
+	vals := make([]int64, 0, len(h))
+	var n, sum int64
+	for v, c := range h {
+		vals = append(vals, v)
+		n += c
+		sum += v * c
+	}
+	if n == 0 {
+		return StageMS{}
+	}
+	sort.Slice(vals, func(i, j int) bool { return vals[i] < vals[j] })
+	rank := int64(math.Ceil(0.99 * float64(n)))
+	var seen int64
+	p99 := vals[len(vals)-1]
+	for _, v := range vals {
+		seen += h[v]
+		if seen >= rank {
+			p99 = v
+			break
+		}
+	}
+	return StageMS{Mean: float64(sum) / float64(n), P99: float64(p99)}
+}
