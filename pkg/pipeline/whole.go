@@ -17,6 +17,7 @@ import (
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/safeio"
 	"github.com/qscan/qscan/pkg/sendmail"
+	"github.com/qscan/qscan/pkg/store"
 )
 
 // stageWhole stages the quarantine entry of a message the checks stopped
@@ -168,6 +169,7 @@ func (p *Pipeline) storeAside(w Quarantined, e sendmail.Entry) {
 	safeio.SyncDir(filepath.Dir(e.DfPath))
 	l.Quarantine = dir
 	l.Write(p.log, logrus.ErrorLevel)
+	p.writeLog([]store.LogRecord{recordOf(l, p.now(), p.opt.Host)}) // rare: one row on its own
 	p.obs.Quarantined("corrupt")
 }
 
