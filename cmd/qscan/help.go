@@ -12,6 +12,8 @@ commands:
   enqueue     queue RFC 822 files as sendmail would
   check       health check for cron: one line per problem
   quarantine  list, show, release, delete, purge quarantined mail
+  log         search the message log
+  user        add, delete, list the web desk's users; set a password
   version     print the version (also: qscan --version)
   help        this text; 'qscan help COMMAND' or 'qscan COMMAND --help'
               describes a command
@@ -137,6 +139,8 @@ examples:
 
 exit codes: 0 healthy; 1 a problem was found; 78 configuration error.
 `,
+	"log":  logUsage,
+	"user": userUsage,
 	"quarantine": quarantineUsage + `
 Looks after the quarantine: the messages kept whole, the originals of
 cleaned messages, and corrupt queue files set aside.

@@ -44,6 +44,8 @@ func run(args []string) int {
 		"scan":       cmdScan,
 		"check":      cmdCheck,
 		"quarantine": cmdQuarantine,
+		"log":        cmdLog,
+		"user":       cmdUser,
 		"version":    cmdVersion,
 	}
 	f, ok := commands[args[0]]

@@ -29,6 +29,9 @@ func Open(path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("store open %s: %w", path, err)
 	}
+	if err := private(path); err != nil {
+		return nil, fmt.Errorf("store open %s: %w", path, err)
+	}
 	// Transactions take the write lock when they begin (_txlock=immediate),
 	// so that concurrent writers wait for each other (busy_timeout) instead
 	// of failing when a read turns into a write. Readers (the web desk, a
@@ -48,6 +51,25 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("store open %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// private makes the database file readable by its owner and group only:
+// it holds password hashes. SQLite gives its journal files the database
+// file's mode.
+func private(path string) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if st.Mode().Perm()&0o007 != 0 {
+		return f.Chmod(st.Mode().Perm() &^ 0o007)
+	}
+	return nil
 }
 
 // maxConns bounds the connections of one Store.
