@@ -18,7 +18,8 @@ import (
 
 // Store is an open database.
 type Store struct {
-	db *sql.DB
+	db     *sql.DB
+	window int // searchWindow; tests make it small
 }
 
 // Open opens (creating if needed) the database at path and brings its
@@ -45,7 +46,7 @@ func Open(path string) (*Store, error) {
 	// attempts and log writes waiting for the one connection.
 	db.SetMaxOpenConns(maxConns)
 	db.SetMaxIdleConns(maxConns)
-	s := &Store{db: db}
+	s := &Store{db: db, window: searchWindow}
 	if _, err := s.Migrate(context.Background()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store open %s: %w", path, err)
