@@ -80,7 +80,8 @@ func quarantineWhole(ctx context.Context, tx *sql.Tx) error {
 // over sender, recipients and subject; log_addr indexes each row under its
 // recipients ("alice@example.org") and the domains of its sender and
 // recipients ("@example.org") for the scopes of non-administrators;
-// log_tag holds the names the dashboard counts (virus, filename).
+// log_tag holds the names the dashboard counts (virus, filename);
+// log_verdict covers the dashboard's counts by verdict and of spam senders.
 const schemaV2 = `
 CREATE TABLE log (
 	row        INTEGER PRIMARY KEY,
@@ -98,7 +99,7 @@ CREATE TABLE log (
 	detail     TEXT NOT NULL
 );
 CREATE INDEX log_time ON log(time);
-CREATE INDEX log_verdict ON log(verdict, time);
+CREATE INDEX log_verdict ON log(verdict, time, sender);
 CREATE INDEX log_queue_id ON log(queue_id);
 CREATE VIRTUAL TABLE log_fts USING fts5(sender, recipients, subject,
 	content='', contentless_delete=1, tokenize='trigram');
@@ -115,7 +116,7 @@ CREATE TABLE log_tag (
 	name TEXT NOT NULL,
 	row  INTEGER NOT NULL
 );
-CREATE INDEX log_tag_kind ON log_tag(kind, time);
+CREATE INDEX log_tag_kind ON log_tag(kind, time, name);
 CREATE INDEX log_tag_time ON log_tag(time);
 `
 

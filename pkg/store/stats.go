@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -14,8 +15,9 @@ const (
 	MaxStatsBuckets = 10000
 	MaxStatsTop     = 100
 	// maxStageRows is how many rows the stage times are taken from: all
-	// of them up to this, else an even sample (every n-th row).
-	maxStageRows = 100000
+	// of them up to this, else an even sample (every n-th row). The 99th
+	// percentile of 10,000 times rests on the 100 slowest.
+	maxStageRows = 10000
 )
 
 // SpamVerdicts are the verdicts whose senders count as spam senders.
@@ -42,25 +44,10 @@ func (s *Store) LogStats(ctx context.Context, since, until time.Time, bucket tim
 	for i := range st.Buckets {
 		st.Buckets[i] = StatsBucket{Start: since.Add(time.Duration(i) * bucket), ByVerdict: map[string]int64{}}
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT (time - ?) / ?, verdict, count(*) FROM log
-		WHERE time >= ? AND time < ? GROUP BY 1, 2`, from, bucket.Microseconds(), from, to)
-	if err != nil {
+	if err := s.bucketStats(ctx, st.Buckets, from, to, bucket.Microseconds()); err != nil {
 		return st, fmt.Errorf("store log stats: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var b, c int64
-		var v string
-		if err := rows.Scan(&b, &v, &c); err != nil {
-			return st, fmt.Errorf("store log stats: %w", err)
-		}
-		if b >= 0 && b < n {
-			st.Buckets[b].ByVerdict[v] += c
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return st, fmt.Errorf("store log stats: %w", err)
-	}
+	var err error
 	if st.TopViruses, err = s.counts(ctx, `SELECT name, count(*) FROM log_tag WHERE kind = 'virus' AND time >= ? AND time < ?
 		GROUP BY name ORDER BY 2 DESC, 1 LIMIT ?`, from, to, top); err != nil {
 		return st, err
@@ -69,12 +56,52 @@ func (s *Store) LogStats(ctx context.Context, since, until time.Time, bucket tim
 		GROUP BY name ORDER BY 2 DESC, 1 LIMIT ?`, from, to, top); err != nil {
 		return st, err
 	}
-	if st.TopSpamSenders, err = s.counts(ctx, `SELECT sender, count(*) FROM log WHERE verdict IN (?, ?) AND time >= ? AND time < ?
-		GROUP BY sender ORDER BY 2 DESC, 1 LIMIT ?`, SpamVerdicts[0], SpamVerdicts[1], from, to, top); err != nil {
+	if st.TopSpamSenders, err = s.counts(ctx, `SELECT sender, count(*) FROM log INDEXED BY log_verdict
+		WHERE verdict IN (?, ?) AND time >= ? AND time < ? GROUP BY sender ORDER BY 2 DESC, 1 LIMIT ?`,
+		SpamVerdicts[0], SpamVerdicts[1], from, to, top); err != nil {
 		return st, err
 	}
 	st.Stages, err = s.stageStats(ctx, from, to)
 	return st, err
+}
+
+// bucketStats counts the rows of [from, to) by verdict into buckets of
+// width microseconds. It reads the verdict index one verdict at a time
+// (finding the next verdict is one seek), so that it reads index entries
+// of the period only, never the rows.
+func (s *Store) bucketStats(ctx context.Context, bs []StatsBucket, from, to, width int64) error {
+	verdict, op := "", ">=" // the first time, "" too
+	for range 1000 { // verdicts are a few; a bound all the same
+		var next sql.NullString
+		if err := s.db.QueryRowContext(ctx, `SELECT min(verdict) FROM log WHERE verdict `+op+` ?`, verdict).Scan(&next); err != nil {
+			return err
+		}
+		op = ">"
+		if !next.Valid {
+			return nil
+		}
+		verdict = next.String
+		rows, err := s.db.QueryContext(ctx, `SELECT (time - ?) / ?, count(*) FROM log INDEXED BY log_verdict
+			WHERE verdict = ? AND time >= ? AND time < ? GROUP BY 1`, from, width, verdict, from, to)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var b, c int64
+			if err := rows.Scan(&b, &c); err != nil {
+				rows.Close()
+				return err
+			}
+			if b >= 0 && b < int64(len(bs)) {
+				bs[b].ByVerdict[verdict] += c
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Store) counts(ctx context.Context, q string, args ...any) ([]Count, error) {
