@@ -246,12 +246,14 @@ func logFilters(q LogQuery) (filters, error) {
 		ascii = ascii && isASCII(w)
 		return nil
 	}
-	words := strings.Fields(q.Text)
+	// FTS5 reads a NUL as the end of its query: a space it is.
+	nul := strings.NewReplacer("\x00", " ")
+	words := strings.Fields(nul.Replace(q.Text))
 	if len(words) > MaxSearchWords {
 		return f, fmt.Errorf("store search log: %d words (at most %d)", len(words), MaxSearchWords)
 	}
 	for _, c := range []struct{ col, v string }{{"sender", q.Sender}, {"recipients", q.Recipient}, {"subject", q.Subject}} {
-		if v := strings.TrimSpace(c.v); v != "" {
+		if v := strings.TrimSpace(nul.Replace(c.v)); v != "" {
 			if err := term(c.col, v); err != nil {
 				return f, err
 			}

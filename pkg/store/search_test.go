@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -57,4 +58,39 @@ func TestSearchWindow(t *testing.T) {
 			t.Errorf("SearchLog(%+v): trigram index %v, window of 3 %v; want the same rows", q, got[0], got[1])
 		}
 	}
+}
+
+// FuzzSearchText: no text typed into a search makes an invalid query
+// (the words become quoted trigram phrases or escaped LIKE patterns).
+func FuzzSearchText(f *testing.F) {
+	s, err := Open(filepath.Join(f.TempDir(), "q.db"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.AppendLog(ctx, []LogRecord{{QueueID: "A", Sender: "a\"b@x.org", Recipients: []string{"c@d.org"}, Subject: `NEAR(x y) AND "q" * ^z {sender}: %_\`}}); err != nil {
+		f.Fatal(err)
+	}
+	for _, seed := range []string{`"`, `""`, `a"b`, `NEAR(x y)`, `{sender} : x`, `*`, `^z`, `%_\`, "\x00abc", "é\u202e", `AND OR NOT`, `-x`, `col:val`} {
+		f.Add(seed, seed)
+	}
+	f.Fuzz(func(t *testing.T, text, sender string) {
+		q := LogQuery{Text: text, Sender: sender, Limit: 5}
+		text = strings.ReplaceAll(text, "\x00", " ")
+		if len(strings.Fields(text)) > MaxSearchWords || len(strings.TrimSpace(sender)) > maxSearchTerm {
+			return
+		}
+		for _, w := range strings.Fields(text) {
+			if len(w) > maxSearchTerm {
+				return
+			}
+		}
+		for _, window := range []int{0, searchWindow} {
+			s.window = window
+			if _, err := s.SearchLog(ctx, q); err != nil {
+				t.Fatalf("SearchLog(%q, sender %q): %v", text, sender, err)
+			}
+		}
+	})
 }
