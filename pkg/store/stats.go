@@ -71,7 +71,7 @@ func (s *Store) LogStats(ctx context.Context, since, until time.Time, bucket tim
 // of the period only, never the rows.
 func (s *Store) bucketStats(ctx context.Context, bs []StatsBucket, from, to, width int64) error {
 	verdict, op := "", ">=" // the first time, "" too
-	for range 1000 { // verdicts are a few; a bound all the same
+	for range 1000 {        // verdicts are a few; a bound all the same
 		var next sql.NullString
 		if err := s.db.QueryRowContext(ctx, `SELECT min(verdict) FROM log WHERE verdict `+op+` ?`, verdict).Scan(&next); err != nil {
 			return err
