@@ -70,8 +70,10 @@ func (s *Store) LogStats(ctx context.Context, since, until time.Time, bucket tim
 // (finding the next verdict is one seek), so that it reads index entries
 // of the period only, never the rows.
 func (s *Store) bucketStats(ctx context.Context, bs []StatsBucket, from, to, width int64) error {
-	verdict, op := "", ">=" // the first time, "" too
-	for range 1000 {        // verdicts are a few; a bound all the same
+	// The first time ">=": a verdict "" counts too. Verdicts are a few;
+	// 1000 is a bound all the same.
+	verdict, op := "", ">="
+	for range 1000 {
 		var next sql.NullString
 		if err := s.db.QueryRowContext(ctx, `SELECT min(verdict) FROM log WHERE verdict `+op+` ?`, verdict).Scan(&next); err != nil {
 			return err
