@@ -360,3 +360,23 @@ func (s *Store) purgeChunk(ctx context.Context, t int64) (int64, error) {
 	n, _ := res.RowsAffected()
 	return n, tx.Commit()
 }
+
+// InScope reports whether sc lets its holder see r, by the rule SearchLog
+// applies: r is to one of sc's addresses, or to or from one of its
+// domains (case-insensitive). A nil sc sees everything. The web desk
+// checks a row it reads by number (LogRow) with it.
+func InScope(r LogRecord, sc *Scope) bool {
+	if sc == nil {
+		return true
+	}
+	have := map[string]bool{}
+	for _, k := range ScopeKeys(r.Sender, r.Recipients) {
+		have[k] = true
+	}
+	for _, k := range sc.keys() {
+		if have[k] {
+			return true
+		}
+	}
+	return false
+}

@@ -94,3 +94,24 @@ func FuzzSearchText(f *testing.F) {
 		}
 	})
 }
+
+func TestInScope(t *testing.T) {
+	r := LogRecord{Sender: "Alice@Example.org", Recipients: []string{"bob@example.net", "Carol@Other.test"}}
+	for _, tc := range []struct {
+		sc   *Scope
+		want bool
+	}{
+		{nil, true},
+		{&Scope{}, false},
+		{&Scope{Domains: []string{"example.org"}}, true}, // from
+		{&Scope{Domains: []string{"@OTHER.test"}}, true}, // to
+		{&Scope{Domains: []string{"example.com"}}, false},
+		{&Scope{Addresses: []string{"carol@other.test"}}, true},
+		{&Scope{Addresses: []string{"alice@example.org"}}, false}, // a user sees mail to them, not from them
+		{&Scope{Domains: []string{"org"}}, false},
+	} {
+		if got := InScope(r, tc.sc); got != tc.want {
+			t.Errorf("InScope(%+v) = %v, want %v", tc.sc, got, tc.want)
+		}
+	}
+}
