@@ -44,13 +44,52 @@ func (s *Store) AppendLog(ctx context.Context, recs []LogRecord) error {
 		return fmt.Errorf("store append log: %w", err)
 	}
 	defer ins.close()
+	hourly := map[hourVerdict]int64{}
 	for _, r := range recs {
-		if err := ins.insert(ctx, BoundRecord(r)); err != nil {
+		r = BoundRecord(r)
+		if err := ins.insert(ctx, r); err != nil {
 			return fmt.Errorf("store append log %s: %w", r.QueueID, err)
 		}
+		hourly[hourVerdict{hourOf(r.Time.UnixMicro()), r.Verdict}]++
+	}
+	if err := addHourly(ctx, tx, hourly); err != nil {
+		return fmt.Errorf("store append log: hourly counts: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store append log: commit: %w", err)
+	}
+	return nil
+}
+
+// hourVerdict is a key of the hourly rollup.
+type hourVerdict struct {
+	hour    int64
+	verdict string
+}
+
+// hourOf is the hour (Unix time / 3600, rounded down) of a time in
+// microseconds.
+func hourOf(t int64) int64 {
+	h := t / hourMicros
+	if t%hourMicros < 0 {
+		h--
+	}
+	return h
+}
+
+// addHourly adds counts to log_hourly (negative ones when rows go) and
+// drops the hours left at zero.
+func addHourly(ctx context.Context, tx *sql.Tx, counts map[hourVerdict]int64) error {
+	for k, n := range counts {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO log_hourly(hour, verdict, n) VALUES(?, ?, ?)
+			ON CONFLICT(hour, verdict) DO UPDATE SET n = n + excluded.n`, k.hour, k.verdict, n); err != nil {
+			return err
+		}
+		if n < 0 {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM log_hourly WHERE hour = ? AND verdict = ? AND n <= 0`, k.hour, k.verdict); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -353,11 +392,29 @@ func (s *Store) purgeChunk(ctx context.Context, t int64) (int64, error) {
 			return 0, err
 		}
 	}
-	res, err := tx.ExecContext(ctx, `DELETE FROM log WHERE time <= ?`, upto)
+	rows, err := tx.QueryContext(ctx, `DELETE FROM log WHERE time <= ? RETURNING time, verdict`, upto)
 	if err != nil {
 		return 0, err
 	}
-	n, _ := res.RowsAffected()
+	var n int64
+	hourly := map[hourVerdict]int64{}
+	for rows.Next() {
+		var t int64
+		var v string
+		if err := rows.Scan(&t, &v); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		hourly[hourVerdict{hourOf(t), v}]--
+		n++
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	if err := addHourly(ctx, tx, hourly); err != nil {
+		return 0, err
+	}
 	return n, tx.Commit()
 }
 

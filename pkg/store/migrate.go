@@ -81,7 +81,9 @@ func quarantineWhole(ctx context.Context, tx *sql.Tx) error {
 // recipients ("alice@example.org") and the domains of its sender and
 // recipients ("@example.org") for the scopes of non-administrators;
 // log_tag holds the names the dashboard counts (virus, filename);
-// log_verdict covers the dashboard's counts by verdict and of spam senders.
+// log_verdict covers the dashboard's counts by verdict and of spam
+// senders; log_hourly counts the rows of each hour (Unix time / 3600) by
+// verdict, kept by AppendLog and PurgeLog.
 const schemaV2 = `
 CREATE TABLE log (
 	row        INTEGER PRIMARY KEY,
@@ -117,6 +119,12 @@ CREATE TABLE log_tag (
 	row  INTEGER NOT NULL
 );
 CREATE INDEX log_tag_kind ON log_tag(kind, time, name);
+CREATE TABLE log_hourly (
+	hour    INTEGER NOT NULL,
+	verdict TEXT NOT NULL,
+	n       INTEGER NOT NULL,
+	PRIMARY KEY (hour, verdict)
+) WITHOUT ROWID;
 CREATE INDEX log_tag_time ON log_tag(time);
 `
 

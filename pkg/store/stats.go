@@ -44,7 +44,7 @@ func (s *Store) LogStats(ctx context.Context, since, until time.Time, bucket tim
 	for i := range st.Buckets {
 		st.Buckets[i] = StatsBucket{Start: since.Add(time.Duration(i) * bucket), ByVerdict: map[string]int64{}}
 	}
-	if err := s.bucketStats(ctx, st.Buckets, from, to, bucket.Microseconds()); err != nil {
+	if err := s.buckets(ctx, st.Buckets, from, to, bucket.Microseconds()); err != nil {
 		return st, fmt.Errorf("store log stats: %w", err)
 	}
 	var err error
@@ -65,11 +65,56 @@ func (s *Store) LogStats(ctx context.Context, since, until time.Time, bucket tim
 	return st, err
 }
 
+// hourMicros is an hour in microseconds: the rollup's unit.
+const hourMicros = int64(time.Hour / time.Microsecond)
+
+// buckets counts the rows of [from, to) by verdict into buckets of width
+// microseconds starting at from. When the buckets are whole hours on the
+// hour (the dashboard's 24 hours and 30 days), the full hours come from
+// the hourly rollup (log_hourly) and only the last, unfinished hour from
+// the rows.
+func (s *Store) buckets(ctx context.Context, bs []StatsBucket, from, to, width int64) error {
+	if width%hourMicros != 0 || from%hourMicros != 0 {
+		return s.bucketStats(ctx, bs, from, to, width)
+	}
+	last := to - to%hourMicros // the start of the hour of to
+	if last > from {
+		rows, err := s.db.QueryContext(ctx, `SELECT hour, verdict, n FROM log_hourly WHERE hour >= ? AND hour < ?`,
+			from/hourMicros, last/hourMicros)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var h, n int64
+			var v string
+			if err := rows.Scan(&h, &v, &n); err != nil {
+				return err
+			}
+			if b := (h*hourMicros - from) / width; b >= 0 && b < int64(len(bs)) {
+				bs[b].ByVerdict[v] += n
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	if last < to {
+		return s.bucketStats(ctx, bs, from, to, width, max(last, from))
+	}
+	return nil
+}
+
 // bucketStats counts the rows of [from, to) by verdict into buckets of
 // width microseconds. It reads the verdict index one verdict at a time
 // (finding the next verdict is one seek), so that it reads index entries
 // of the period only, never the rows.
-func (s *Store) bucketStats(ctx context.Context, bs []StatsBucket, from, to, width int64) error {
+// Only rows at or after start[0], when given, are read.
+func (s *Store) bucketStats(ctx context.Context, bs []StatsBucket, from, to, width int64, start ...int64) error {
+	lo := from
+	if len(start) > 0 {
+		lo = start[0]
+	}
 	// The first time ">=": a verdict "" counts too. Verdicts are a few;
 	// 1000 is a bound all the same.
 	verdict, op := "", ">="
@@ -84,7 +129,7 @@ func (s *Store) bucketStats(ctx context.Context, bs []StatsBucket, from, to, wid
 		}
 		verdict = next.String
 		rows, err := s.db.QueryContext(ctx, `SELECT (time - ?) / ?, count(*) FROM log INDEXED BY log_verdict
-			WHERE verdict = ? AND time >= ? AND time < ? GROUP BY 1`, from, width, verdict, from, to)
+			WHERE verdict = ? AND time >= ? AND time < ? GROUP BY 1`, from, width, verdict, lo, to)
 		if err != nil {
 			return err
 		}
@@ -128,12 +173,23 @@ func (s *Store) counts(ctx context.Context, q string, args ...any) ([]Count, err
 // milliseconds, so the distinct values are few and the 99th percentile is
 // exact for the rows read.
 func (s *Store) stageStats(ctx context.Context, from, to int64) (map[string]StageMS, error) {
-	var total int64
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM log WHERE time >= ? AND time < ?`, from, to).Scan(&total); err != nil {
+	// Rows are numbered in the order they were written, which is the
+	// order of their times but for a clock set back: the rows of the
+	// period lie between the first and the last row of the period, and
+	// an even sample of those numbers is an even sample of the period.
+	var lo, hi sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT row FROM log WHERE time >= ? AND time < ? ORDER BY time LIMIT 1),
+		(SELECT row FROM log WHERE time >= ? AND time < ? ORDER BY time DESC LIMIT 1)`, from, to, from, to).Scan(&lo, &hi); err != nil {
 		return nil, fmt.Errorf("store log stats: %w", err)
 	}
-	step := max(1, (total+maxStageRows-1)/maxStageRows)
-	rows, err := s.db.QueryContext(ctx, `SELECT stages FROM log WHERE time >= ? AND time < ? AND row % ? = 0`, from, to, step)
+	if !lo.Valid || !hi.Valid {
+		return map[string]StageMS{}, nil
+	}
+	first, last := min(lo.Int64, hi.Int64), max(lo.Int64, hi.Int64)
+	step := max(1, (last-first+maxStageRows)/maxStageRows)
+	rows, err := s.db.QueryContext(ctx, `WITH RECURSIVE n(row) AS (SELECT ? UNION ALL SELECT row + ? FROM n WHERE row + ? <= ?)
+		SELECT l.stages FROM n CROSS JOIN log l ON l.row = n.row WHERE l.time >= ? AND l.time < ?`,
+		first, step, step, last, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("store log stats: %w", err)
 	}

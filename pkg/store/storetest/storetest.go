@@ -400,6 +400,7 @@ func testStats(t *testing.T, s Store) {
 	if wantMean := (104.0*10 + 1000) / 105; v.P99 != 10 || v.Mean < wantMean-0.001 || v.Mean > wantMean+0.001 {
 		t.Errorf("stage virus = %+v, want mean %.3f, p99 10", v, wantMean)
 	}
+	checkBuckets(t, s, recs)
 	if _, err := s.LogStats(ctx(), T0, T0, time.Hour, 5); err == nil {
 		t.Error("LogStats of an empty period = nil error, want one")
 	}
@@ -408,6 +409,39 @@ func testStats(t *testing.T, s Store) {
 	}
 	if _, err := s.LogStats(ctx(), T0, T0.Add((store.MaxStatsBuckets+1)*time.Second), time.Second, 5); err == nil {
 		t.Errorf("LogStats of %d buckets = nil error, want one", store.MaxStatsBuckets+1)
+	}
+}
+
+// checkBuckets compares the counts by verdict of LogStats with those
+// counted from recs, for periods on and off the hour.
+func checkBuckets(t *testing.T, s Store, recs []store.LogRecord) {
+	t.Helper()
+	for _, p := range []struct {
+		since, until time.Duration
+		bucket       time.Duration
+	}{
+		{0, 2 * time.Hour, time.Hour}, {0, 90 * time.Minute, time.Hour}, {30 * time.Minute, 2 * time.Hour, 30 * time.Minute},
+		{-time.Hour, 3 * time.Hour, 2 * time.Hour}, {time.Second, 3 * time.Hour, time.Hour}, {-5 * time.Minute, 65 * time.Minute, 10 * time.Minute},
+	} {
+		since, until := T0.Add(p.since), T0.Add(p.until)
+		st, err := s.LogStats(ctx(), since, until, p.bucket, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := make([]map[string]int64, len(st.Buckets))
+		for i := range want {
+			want[i] = map[string]int64{}
+		}
+		for _, r := range recs {
+			if !r.Time.Before(since) && r.Time.Before(until) {
+				want[int(r.Time.Sub(since)/p.bucket)][r.Verdict]++
+			}
+		}
+		for i, b := range st.Buckets {
+			if !reflect.DeepEqual(b.ByVerdict, want[i]) {
+				t.Errorf("LogStats(T0%+v, T0%+v, %v) bucket %d = %v, want %v", p.since, p.until, p.bucket, i, b.ByVerdict, want[i])
+			}
+		}
 	}
 }
 
@@ -432,6 +466,7 @@ func testPurge(t *testing.T, s Store) {
 	if len(st.TopViruses) != 0 {
 		t.Errorf("after the purge top viruses = %v, want none", st.TopViruses)
 	}
+	checkBuckets(t, s, []store.LogRecord{keep})
 	if n, err := s.PurgeLog(ctx(), T0.Add(5*time.Minute)); err != nil || n != 0 {
 		t.Errorf("PurgeLog again = %d, %v; want 0", n, err)
 	}
