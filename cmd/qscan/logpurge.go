@@ -24,13 +24,17 @@ func logHost(c *config.Config) string {
 // logPurgeEvery is how often the daemon purges the message log.
 const logPurgeEvery = 24 * time.Hour
 
+// logPurgeFirst is how long after the start (or a reload) the daemon
+// first purges the message log: not in the way of the first batches.
+const logPurgeFirst = time.Minute
+
 // purgeLog deletes the message-log rows older than retention (0: none)
-// a minute after the start (or a reload) and then daily, until ctx ends.
-func purgeLog(ctx context.Context, st *store.Store, retention time.Duration, log logrus.FieldLogger) {
+// first after first and then every logPurgeEvery, until ctx ends.
+func purgeLog(ctx context.Context, st *store.Store, retention, first time.Duration, log logrus.FieldLogger) {
 	if retention <= 0 || st == nil {
 		return
 	}
-	t := time.NewTimer(time.Minute) // not in the way of the first batches
+	t := time.NewTimer(first)
 	defer t.Stop()
 	for {
 		select {

@@ -211,7 +211,7 @@ func generation(c *config.Config, e *env, sigs <-chan os.Signal) (bool, error) {
 	defer e.watch.EndGeneration()
 	go w.Run(ctx)
 	go e.status.Heartbeat(ctx, e.log)
-	go purgeLog(ctx, e.store, c.Store.LogRetention.D(), log)
+	go purgeLog(ctx, e.store, c.Store.LogRetention.D(), logPurgeFirst, log)
 	errc := make(chan error, 1)
 	go func() { errc <- p.Run(ctx, w.C(), w.Poke) }()
 	select {
