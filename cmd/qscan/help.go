@@ -14,6 +14,8 @@ commands:
   quarantine  list, show, release, delete, purge quarantined mail
   web         the web desk: message log, quarantine, lists in a browser
   digest      mail each user the list of their quarantined messages
+  log         search the message log
+  user        add, delete, list the web desk's users; set a password
   version     print the version (also: qscan --version)
   help        this text; 'qscan help COMMAND' or 'qscan COMMAND --help'
               describes a command
@@ -143,6 +145,8 @@ examples:
 
 exit codes: 0 healthy; 1 a problem was found; 78 configuration error.
 `,
+	"log":  logUsage,
+	"user": userUsage,
 	"quarantine": quarantineUsage + `
 Looks after the quarantine: the messages kept whole, the originals of
 cleaned messages, and corrupt queue files set aside.

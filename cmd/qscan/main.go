@@ -46,6 +46,8 @@ func run(args []string) int {
 		"quarantine": cmdQuarantine,
 		"web":        cmdWeb,
 		"digest":     cmdDigest,
+		"log":        cmdLog,
+		"user":       cmdUser,
 		"version":    cmdVersion,
 	}
 	f, ok := commands[args[0]]

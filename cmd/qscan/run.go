@@ -143,6 +143,7 @@ func newPipeline(c *config.Config, e *env) (*pipeline.Pipeline, error) {
 		obs = pipeline.WithStatus(obs, e.status)
 	}
 	o.Observer = obs
+	o.LogSink, o.Host = st, logHost(c)
 	return pipeline.New(o, log, st, q, stages, time.Now)
 }
 
@@ -237,6 +238,7 @@ func generation(c *config.Config, e *env, sigs <-chan os.Signal) (bool, error) {
 	defer e.watch.EndGeneration()
 	go w.Run(ctx)
 	go e.status.Heartbeat(ctx, e.log)
+	go purgeLog(ctx, e.store, c.Store.LogRetention.D(), logPurgeFirst, log)
 	errc := make(chan error, 1)
 	go func() { errc <- p.Run(ctx, w.C(), w.Poke) }()
 	select {

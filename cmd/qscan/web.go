@@ -14,6 +14,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/qscan/qscan/pkg/auth"
 	"github.com/qscan/qscan/pkg/config"
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/quarantine"
@@ -29,20 +30,17 @@ const defaultWebListen = "127.0.0.1:8025"
 // desk (the desk itself reloads them at once after an edit).
 const listsReload = 30 * time.Second
 
-// verifyPassword checks a password against a stored hash (argon2id,
-// pkg/auth's Verify). nil: no login is possible and `qscan web` refuses to
-// start.
-var verifyPassword func(hash, password string) bool
+// verifyPassword checks a password against a stored hash (argon2id).
+var verifyPassword = auth.Verify
 
-// webStore is the store as the web desk sees it: *store.Store once it has
-// the message log, users, lists, audit and tokens.
-func webStore(st *store.Store) (web.Store, error) {
-	ws, ok := any(st).(web.Store)
-	if !ok {
-		return nil, errors.New("this build's store has no message log, users and lists: the web desk cannot run")
-	}
-	return ws, nil
-}
+// The store is what the web desk reads and writes.
+var (
+	_ web.Store      = (*store.Store)(nil)
+	_ web.ListSource = (*store.Store)(nil)
+)
+
+// webStore is the store as the web desk sees it.
+func webStore(st *store.Store) (web.Store, error) { return st, nil }
 
 // newWebServer maps the configuration to the desk's options.
 func newWebServer(c *config.Config, log logrus.FieldLogger, st *store.Store, lists *web.Lists) (*web.Server, error) {
@@ -131,11 +129,8 @@ func cmdWeb(args []string) int {
 	defer st.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	var lists *web.Lists
-	if ls, ok := any(st).(web.ListSource); ok {
-		lists = &web.Lists{Source: ls, Log: log}
-		go lists.Run(ctx, listsReload)
-	}
+	lists := &web.Lists{Source: st, Log: log}
+	go lists.Run(ctx, listsReload)
 	srv, err := newWebServer(c, log, st, lists)
 	if err != nil {
 		log.Error(err)
@@ -151,11 +146,7 @@ func cmdWeb(args []string) int {
 // daemonLists returns the web desk's lists for the daemon's spam check,
 // reloaded periodically until ctx ends; nil when the store keeps none.
 func daemonLists(ctx context.Context, st *store.Store, log logrus.FieldLogger) *web.Lists {
-	ls, ok := any(st).(web.ListSource)
-	if !ok {
-		return nil
-	}
-	l := &web.Lists{Source: ls, Log: log}
+	l := &web.Lists{Source: st, Log: log}
 	go l.Run(ctx, listsReload)
 	return l
 }

@@ -140,9 +140,12 @@ type Web struct {
 	BaseURL       string   `toml:"base_url"`        // the desk's address as users reach it, for the links
 }
 
-// Store is the embedded database (processing attempts, quarantine index).
+// Store is the embedded database (processing attempts, quarantine index,
+// message log).
 type Store struct {
-	Path string `toml:"path"`
+	Path         string   `toml:"path"`
+	LogRetention Duration `toml:"log_retention"` // message-log rows older than this are purged daily; 0: never
+	Host         string   `toml:"host"`          // names this scanner in the message log; "": the host name
 }
 
 // Defaults returns the configuration used for every option the file does
@@ -173,7 +176,7 @@ func Defaults() Config {
 		Log:        Log{Level: "info", Format: "text"},
 		Headers: Headers{OrgName: "yoursite", Clean: "Found to be clean", AddFrom: true, AddID: true,
 			VirusSubjectTag: "{Virus?}", FilenameSubjectTag: "{Filename?}", ContentSubjectTag: "{Dangerous Content?}", SizeSubjectTag: "{Size}"},
-		Store:     Store{Path: "/var/lib/qscan/qscan.db"},
+		Store:     Store{Path: "/var/lib/qscan/qscan.db", LogRetention: Duration(90 * 24 * time.Hour)},
 		Virus:     defaultVirus(),
 		Limits:    defaultLimits(),
 		Content:   defaultContent(),

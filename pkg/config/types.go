@@ -7,17 +7,41 @@ import (
 	"time"
 )
 
-// Duration is a time.Duration written as "30s", "5m", "2h" in the file.
+// Duration is a time.Duration written as "30s", "5m", "2h" or "90d" in
+// the file.
 type Duration time.Duration
 
-// UnmarshalText parses a Go duration string.
+// UnmarshalText parses a Go duration string, or a number of days ("7d",
+// also "1d12h").
 func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
+	v, err := ParseDuration(string(b))
 	if err != nil {
-		return fmt.Errorf("invalid duration %q (use e.g. \"30s\", \"5m\")", b)
+		return fmt.Errorf("invalid duration %q (use e.g. \"30s\", \"5m\", \"7d\")", b)
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// ParseDuration parses a Go duration, which may begin with a number of
+// days: "90d", "1d12h", "30m".
+func ParseDuration(s string) (time.Duration, error) {
+	days, rest, ok := strings.Cut(s, "d")
+	if !ok {
+		return time.ParseDuration(s)
+	}
+	n, err := strconv.ParseUint(days, 10, 16)
+	if err != nil || days == "" {
+		return 0, fmt.Errorf("invalid duration %q", s)
+	}
+	v := time.Duration(n) * 24 * time.Hour
+	if rest != "" {
+		r, err := time.ParseDuration(rest)
+		if err != nil || r < 0 {
+			return 0, fmt.Errorf("invalid duration %q", s)
+		}
+		v += r
+	}
+	return v, nil
 }
 
 // MarshalText writes the duration back in Go syntax.

@@ -107,6 +107,12 @@ func (c *Config) validate() []problem {
 	} else if err := creatableDir(filepath.Dir(c.Store.Path)); err != nil {
 		bad("store.path", "store.path: %v", err)
 	}
+	if c.Store.LogRetention < 0 {
+		bad("store.log_retention", "store.log_retention: negative")
+	}
+	if strings.ContainsAny(c.Store.Host, " \t\r\n\x00") {
+		bad("store.host", "store.host: one word (a host name)")
+	}
 	for key, st := range c.Settings() {
 		check := func(v string) error { return nil }
 		switch key {

@@ -12,6 +12,7 @@ import (
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/notify"
 	"github.com/qscan/qscan/pkg/safeio"
+	"github.com/qscan/qscan/pkg/store"
 )
 
 // BatchStats describes one batch.
@@ -228,12 +229,14 @@ func (p *Pipeline) commitBatch(ctx context.Context, b *batch) (BatchStats, error
 			st.Held++
 		}
 	} else {
+		var recs []store.LogRecord // the message log's, written once for the batch
 		for _, it := range out {
 			switch {
 			case it.generated:
 				p.logReport(it)
 			case it.whole != "":
 				st.Quarantined++
+				recs = append(recs, p.logRecord(it, message.OutcomeQuarantined))
 				p.quarantinedWhole(it)
 			default:
 				st.Delivered++
@@ -244,10 +247,12 @@ func (p *Pipeline) commitBatch(ctx context.Context, b *batch) (BatchStats, error
 				if it.quarantineStaged != "" {
 					p.obs.Quarantined("parts")
 				}
+				recs = append(recs, p.logRecord(it, action))
 				p.messageLog(it, action).Write(p.log, logrus.InfoLevel)
 				p.observeMessage(it, action)
 			}
 		}
+		p.writeLog(recs)
 	}
 	st.Duration = time.Since(b.start)
 	p.obs.Batch(st.Claimed, st.Duration, st.Claim, st.Attempts, st.Commit)

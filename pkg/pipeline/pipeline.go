@@ -123,6 +123,10 @@ type Options struct {
 	Notifier Notifier
 	// Observer receives metrics; nil: none.
 	Observer Observer
+	// LogSink receives the message log's records, one call per batch;
+	// nil: none. Host names this scanner in them.
+	LogSink LogSink
+	Host    string
 }
 
 // Pipeline runs batches. Create it with New; Close it when done.

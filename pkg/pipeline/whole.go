@@ -15,6 +15,7 @@ import (
 
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/safeio"
+	"github.com/qscan/qscan/pkg/store"
 )
 
 // stageWhole stages the quarantine entry of a message the checks stopped
@@ -163,6 +164,7 @@ func (p *Pipeline) storeAside(w Quarantined, e Entry) {
 	removeAll(e.Files)
 	l.Quarantine = dir
 	l.Write(p.log, logrus.ErrorLevel)
+	p.writeLog([]store.LogRecord{recordOf(l, p.now(), p.opt.Host)}) // rare: one row on its own
 	p.obs.Quarantined("corrupt")
 }
 

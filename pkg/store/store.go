@@ -1,6 +1,8 @@
-// Package store is qscan's embedded database (SQLite through
-// modernc.org/sqlite): processing attempts per message, and the indexes
-// that other parts of qscan keep (quarantine, engine state).
+// Package store is qscan's database (SQLite through modernc.org/sqlite):
+// processing attempts per message, the quarantine index, the message log,
+// and the web desk's users, lists, audit log and used digest links. The
+// schema is versioned (migrate.go); storetest is the suite every store
+// implementation passes.
 package store
 
 import (
@@ -16,64 +18,63 @@ import (
 
 // Store is an open database.
 type Store struct {
-	db *sql.DB
+	db     *sql.DB
+	window int // searchWindow; tests make it small
 }
 
-const schema = `
-CREATE TABLE IF NOT EXISTS attempts (
-	id      TEXT PRIMARY KEY,
-	count   INTEGER NOT NULL,
-	first   INTEGER NOT NULL,
-	last    INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS quarantine (
-	id      TEXT PRIMARY KEY,
-	queue_id TEXT NOT NULL,
-	dir     TEXT NOT NULL,
-	time    INTEGER NOT NULL,
-	sender  TEXT NOT NULL,
-	recipients TEXT NOT NULL,
-	subject TEXT NOT NULL,
-	reason  TEXT NOT NULL,
-	released INTEGER NOT NULL DEFAULT 0,
-	whole   INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS quarantine_time ON quarantine(time);
-`
-
-// Open opens (creating if needed) the database at path. Writes are durable
-// when Open returns from them (synchronous=FULL): the attempts counter must
-// survive the crash it is there to count.
+// Open opens (creating if needed) the database at path and brings its
+// schema up to date (Migrate). Writes are durable when they return
+// (synchronous=FULL): the attempts counter must survive the crash it is
+// there to count.
 func Open(path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("store open %s: %w", path, err)
 	}
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)"
+	if err := private(path); err != nil {
+		return nil, fmt.Errorf("store open %s: %w", path, err)
+	}
+	// Transactions take the write lock when they begin (_txlock=immediate),
+	// so that concurrent writers wait for each other (busy_timeout) instead
+	// of failing when a read turns into a write. Readers (the web desk, a
+	// search) do not block the writers in WAL mode.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store open %s: %w", path, err)
 	}
-	db.SetMaxOpenConns(1) // one writer; SQLite serialises anyway
-	if _, err := db.Exec(schema); err != nil {
+	// A few connections: a slow search must not keep the pipeline's
+	// attempts and log writes waiting for the one connection.
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	s := &Store{db: db, window: searchWindow}
+	if _, err := s.Migrate(context.Background()); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("store open %s: schema: %w", path, err)
+		return nil, fmt.Errorf("store open %s: %w", path, err)
 	}
-	if err := migrate(db); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store open %s: schema: %w", path, err)
-	}
-	return &Store{db: db}, nil
+	return s, nil
 }
 
-// migrate adds the columns a database made by an older qscan lacks.
-// Quarantine rows from before the whole column read as parts entries.
-func migrate(db *sql.DB) error {
-	if _, err := db.Exec(`SELECT whole FROM quarantine LIMIT 0`); err == nil {
-		return nil
+// private makes the database file readable by its owner and group only:
+// it holds password hashes. SQLite gives its journal files the database
+// file's mode.
+func private(path string) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
 	}
-	_, err := db.Exec(`ALTER TABLE quarantine ADD COLUMN whole INTEGER NOT NULL DEFAULT 0`)
-	return err
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if st.Mode().Perm()&0o007 != 0 {
+		return f.Chmod(st.Mode().Perm() &^ 0o007)
+	}
+	return nil
 }
+
+// maxConns bounds the connections of one Store.
+const maxConns = 4
 
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
