@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/qscan/qscan/etc"
 	"github.com/qscan/qscan/pkg/config"
@@ -32,6 +33,10 @@ func newDangerous(c *config.Config) (*dangerous, error) {
 		s, err := htmlsafe.LoadSites(c.Phishing.SafeSites, c.Phishing.BadSites)
 		if err != nil {
 			return nil, err
+		}
+		s.SetRefresh(time.Duration(c.Phishing.SitesRefresh))
+		if c.Phishing.SitesRefresh <= 0 {
+			s.SetRefresh(-1)
 		}
 		d.sites = s
 	}
@@ -71,6 +76,9 @@ func newDangerous(c *config.Config) (*dangerous, error) {
 
 // options returns the options of m.
 func (d *dangerous) options(m *message.Message) htmlsafe.Options {
+	// Changed site lists are read again (at most once per sites_refresh);
+	// a file that cannot be read keeps the lists as they were.
+	d.sites.Refresh(time.Now())
 	c, rm := d.c, ruleset.MsgOf(m)
 	h := c.Content.HTML
 	yes := func(s config.Setting) bool { y, _ := ruleset.Yes(s.Resolve(rm)); return y }

@@ -10,6 +10,7 @@ import (
 	"github.com/jhillyerd/enmime/v2"
 
 	"github.com/qscan/qscan/pkg/config"
+	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/ruleset"
 )
 
@@ -100,5 +101,42 @@ func TestSignCleanOnce(t *testing.T) {
 	_, b2 := throughQueue(t, c2, append(append(bytes.TrimRight(h, "\n"), "\n\n"...), b...))
 	if n := strings.Count(string(b2), "believed to be clean"); n != 1 {
 		t.Errorf("a signed message signed again: %d signatures:\n%s", n, b2)
+	}
+}
+
+// TestSitesRefreshedOnCheckPath: a bad-site list changed on disk is used
+// by the next message's options, without a reload, once sites_refresh
+// has passed.
+func TestSitesRefreshedOnCheckPath(t *testing.T) {
+	c, _ := shippedConfig(t, "")
+	bad := filepath.Join(t.TempDir(), "bad.conf")
+	if err := os.WriteFile(bad, []byte("bad.example\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.Phishing.BadSites, c.Phishing.SitesRefresh = []string{bad}, 1 // 1ns: every message looks
+	d, err := newDangerous(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &message.Message{}
+	if o := d.options(m); !o.Sites.Bad("bad.example") || o.Sites.Bad("new.example") {
+		t.Fatal("initial list wrong")
+	}
+	if err := os.WriteFile(bad, []byte("bad.example\nnew.example\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if o := d.options(m); !o.Sites.Bad("new.example") {
+		t.Error("the changed list was not read on the check path")
+	}
+	c.Phishing.SitesRefresh = 0 // off
+	if d, err = newDangerous(c); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("bad.example\nnew.example\nthird.example\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.options(m)
+	if o := d.options(m); o.Sites.Bad("third.example") {
+		t.Error("sites_refresh = 0 still read the list")
 	}
 }

@@ -18,6 +18,7 @@ type Limits struct {
 	MaxHeaderBytes        Size `toml:"max_header_bytes"`
 	MaxPartBytes          Size `toml:"max_part_bytes"`
 	MaxHeaderParams       int  `toml:"max_header_params"`
+	MaxMIMEReadings       int  `toml:"max_mime_readings"`
 	AllowPasswordArchives bool `toml:"allow_password_archives"`
 	AllowUnopenedArchives bool `toml:"allow_unopened_archives"`
 }
@@ -68,7 +69,7 @@ func defaultLimits() Limits {
 	return Limits{
 		MaxArchiveDepth: 8, MaxArchiveMembers: 1000, MaxParts: 5000, MaxExpandedBytes: 200 << 20, MaxRatio: 100,
 		RatioMinBytes: 1 << 20, MaxMIMEParts: 1000, MaxMIMEDepth: 50, MaxHeaderBytes: 1 << 20,
-		MaxPartBytes: 100 << 20, MaxHeaderParams: 100, AllowPasswordArchives: true,
+		MaxPartBytes: 100 << 20, MaxHeaderParams: 100, MaxMIMEReadings: 16, AllowPasswordArchives: true,
 	}
 }
 
@@ -94,7 +95,7 @@ func (l *Limits) validate(bad func(key, format string, a ...any)) {
 		"limits.max_expanded_bytes": int64(l.MaxExpandedBytes), "limits.max_ratio": int64(l.MaxRatio),
 		"limits.max_mime_parts": int64(l.MaxMIMEParts), "limits.max_mime_depth": int64(l.MaxMIMEDepth),
 		"limits.max_header_bytes": int64(l.MaxHeaderBytes), "limits.max_part_bytes": int64(l.MaxPartBytes),
-		"limits.max_header_params": int64(l.MaxHeaderParams),
+		"limits.max_header_params": int64(l.MaxHeaderParams), "limits.max_mime_readings": int64(l.MaxMIMEReadings),
 	} {
 		if v < 1 {
 			bad(key, "%s: must be at least 1", key)

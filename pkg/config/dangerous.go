@@ -11,10 +11,13 @@ type Phishing struct {
 	Numeric Setting `toml:"numeric"` // also flag links to numeric IP addresses
 	// SafeSites and BadSites are list files in MailScanner's format; none:
 	// the shipped lists (etc/rules/phishing.*.sites.conf).
-	SafeSites  []string `toml:"safe_sites"`
-	BadSites   []string `toml:"bad_sites"`
-	Banner     string   `toml:"banner"`      // put once at the top of the message
-	SubjectTag string   `toml:"subject_tag"` // "{Fraud?}"; "" none (Phishing Modify Subject)
+	SafeSites []string `toml:"safe_sites"`
+	BadSites  []string `toml:"bad_sites"`
+	// SitesRefresh is how often the list files are looked at for a change
+	// (size, modification time) on the check path; 0 turns it off.
+	SitesRefresh Duration `toml:"sites_refresh"`
+	Banner       string   `toml:"banner"`      // put once at the top of the message
+	SubjectTag   string   `toml:"subject_tag"` // "{Fraud?}"; "" none (Phishing Modify Subject)
 }
 
 // Signature configures signatures and warning banners ([signature]).
@@ -43,7 +46,8 @@ const DefaultExternalWarning = "CAUTION: this message comes from outside your or
 	"Do not open links or attachments unless you know the sender."
 
 func defaultPhishing() Phishing {
-	return Phishing{Find: plain("yes"), Numeric: plain("yes"), Banner: DefaultPhishingBanner, SubjectTag: "{Fraud?}"}
+	return Phishing{Find: plain("yes"), Numeric: plain("yes"), Banner: DefaultPhishingBanner, SubjectTag: "{Fraud?}",
+		SitesRefresh: Duration(60e9)}
 }
 
 func defaultSignature() Signature {

@@ -26,7 +26,11 @@ type Limits struct {
 	MaxHeaderParams       int   // parameters of one Content-Type or Content-Disposition (default 100)
 	MaxPartBytes          int64 // one decoded part or archive member (default 100 MiB)
 	MaxUnclosedMultiparts int   // nested multiparts without close delimiter (default 8)
-	AllowPasswordArchives bool  // encrypted archives pass with a report (default true)
+	// MaxMIMEReadings caps the other readings of ambiguous MIME entities
+	// that are exploded and scanned, per message (default 16); past it
+	// the message is held ("too many MIME readings").
+	MaxMIMEReadings       int
+	AllowPasswordArchives bool // encrypted archives pass with a report (default true)
 	// AllowUnopenedArchives lets containers qscan cannot open (cab, xar,
 	// disk images ...) pass with a report; by default they are taken out
 	// (default false).
@@ -53,6 +57,7 @@ func DefaultLimits() Limits {
 		MaxHeaderParams:       100,
 		MaxPartBytes:          100 << 20,
 		MaxUnclosedMultiparts: 8,
+		MaxMIMEReadings:       16,
 		AllowPasswordArchives: true,
 	}
 }
@@ -83,6 +88,7 @@ func (l Limits) normalize() Limits {
 	setInt(&l.MaxHeaderParams, d.MaxHeaderParams)
 	set64(&l.MaxPartBytes, d.MaxPartBytes)
 	setInt(&l.MaxUnclosedMultiparts, d.MaxUnclosedMultiparts)
+	setInt(&l.MaxMIMEReadings, d.MaxMIMEReadings)
 	return l
 }
 
@@ -118,6 +124,7 @@ const (
 	TextUnsupported    = "archive could not be opened"
 	TextAmbiguous      = "ambiguous MIME structure"
 	TextAmbiguousCTE   = "ambiguous transfer encoding"
+	TextReadings       = "too many MIME readings"
 	TextMalformed      = "malformed MIME structure"
 	TextUnparsable     = "unparsable message"
 	TextMacros         = "document contains macros"
@@ -174,6 +181,11 @@ type exploder struct {
 	// nesting of the part being inspected.
 	scope     scope
 	mimeDepth int
+	// readingsUsed counts the other readings of ambiguous entities
+	// exploded so far; readingTop says the message about to be walked is
+	// one (see readings.go).
+	readingsUsed int
+	readingTop   bool
 }
 
 // scope places the MIME leaves of the message being walked: those of the

@@ -55,7 +55,7 @@ func (x *exploder) message(raw []byte, prefix string, depth int, verbatim bool) 
 		x.report(message.KindError, -1, "unparsable", fmt.Sprintf("%s: %v", TextUnparsable, err), message.ActionQuarantine)
 		return
 	}
-	x.walk(ents, prefix, depth, verbatim)
+	x.walk(ents, prefix, depth, verbatim, len(sc.Ambiguous) > 0)
 }
 
 // limit reports a message-level limit and stops adding MIME parts.
@@ -132,10 +132,16 @@ func readHeader(hdr []byte, top bool, problems *[]*enmime.Error) (partHeader, er
 }
 
 // walk handles the entities of one message level, in document order: it
-// cross-checks each multipart's boundary and explodes each leaf.
-func (x *exploder) walk(ents []mimetree.Entity, prefix string, depth int, verbatim bool) {
+// cross-checks each multipart's boundary and explodes each leaf, and the
+// other readings of entities that can be read two ways (ambiguous says a
+// header block of the level is ambiguous).
+func (x *exploder) walk(ents []mimetree.Entity, prefix string, depth int, verbatim, ambiguous bool) {
 	var problems []*enmime.Error
 	defer func() { x.problems(problems) }()
+	// The top entity of a reading is that reading: its other readings
+	// are the ones of the entity it came from.
+	reading := x.readingTop
+	x.readingTop = false
 	for i, e := range ents {
 		if x.stopMIME || x.done() {
 			return
@@ -148,13 +154,17 @@ func (x *exploder) walk(ents []mimetree.Entity, prefix string, depth int, verbat
 			}
 			problems = append(problems, &enmime.Error{Name: "Malformed MIME header", Detail: err.Error(), Severe: true})
 		}
-		if e.Multipart {
-			if h.boundary != e.Boundary {
-				x.ambiguous([]string{"parsers disagree on the boundary"})
-			}
-			continue
+		disagree := e.Multipart && h.boundary != e.Boundary ||
+			!e.Multipart && h.boundary != "" && strings.HasPrefix(h.ctype, "multipart/")
+		if disagree {
+			x.ambiguous([]string{"parsers disagree on the boundary"})
 		}
-		x.mimeLeaf(e, h, prefix, depth+e.Level, verbatim)
+		if !e.Multipart {
+			x.mimeLeaf(e, h, prefix, depth+e.Level, verbatim)
+		}
+		if (ambiguous || disagree) && (i > 0 || !reading) {
+			x.readings(e, h, prefix, depth, i == 0, disagree)
+		}
 	}
 }
 

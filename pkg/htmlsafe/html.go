@@ -22,6 +22,20 @@ type rewritten struct {
 	phishing  bool
 	dangerous bool // a dangerous kind was rewritten
 	truncated bool
+	owned     bool // out is a buffer of ours, with room for insert
+}
+
+// add notes a finding: the first of its kind, and a count of the others
+// (100,000 links make one finding).
+func (r *rewritten) add(f Finding) {
+	for i := range r.found {
+		if r.found[i].Kind == f.Kind && r.found[i].Path == f.Path {
+			r.found[i].Count++
+			return
+		}
+	}
+	f.Count = 1
+	r.found = append(r.found, f)
 }
 
 // rewriter carries the state of one part's rewrite.
@@ -30,10 +44,13 @@ type rewriter struct {
 	path     string
 	links    *int // links checked so far in the message
 	r        rewritten
-	out      bytes.Buffer
+	out      output
 	drop     atom.Atom // dropping tokens until this end tag
 	dropEnds map[atom.Atom]int
 	link     *openLink
+	attrBuf  []rawAttr
+	linkBuf  openLink          // the one open link (links do not nest)
+	warnings map[string]string // the warning put beside a link, per target
 	bodyAt   int
 	headEnd  int
 	bodyEnd  int
@@ -42,39 +59,40 @@ type rewriter struct {
 
 type openLink struct {
 	href string
-	text strings.Builder
+	text []byte
 }
 
 const maxLinkText = 2000
 
 // rewriteHTML disarms one HTML body (UTF-8) as opt says.
 func rewriteHTML(data []byte, path string, opt *Options, links *int) rewritten {
-	w := &rewriter{opt: opt, path: path, links: links, dropEnds: map[atom.Atom]int{},
+	w := &rewriter{opt: opt, path: path, links: links, dropEnds: map[atom.Atom]int{}, warnings: map[string]string{},
 		bodyAt: -1, headEnd: -1, bodyEnd: -1, htmlEnd: -1}
-	w.out.Grow(len(data) + 256)
+	w.out.src = data
 	z := html.NewTokenizer(bytes.NewReader(data))
 	z.SetMaxBuf(1 << 20)
 	pos := 0
 	for n := 0; ; n++ {
 		if n >= opt.MaxTokens {
 			w.r.truncated = true
-			w.out.Write(data[pos:])
+			w.out.keep(pos, len(data))
 			break
 		}
 		tt := z.Next()
 		if tt == html.ErrorToken {
 			if errors.Is(z.Err(), html.ErrBufferExceeded) {
 				w.r.truncated = true
-				w.out.Write(data[pos:])
+				w.out.keep(pos, len(data))
 			}
 			break
 		}
 		raw := z.Raw()
+		w.out.tok = pos
 		pos += len(raw)
 		w.token(z, tt, raw)
 	}
 	w.closeLink()
-	w.r.out = w.out.Bytes()
+	w.r.out, w.r.owned = w.out.bytes(opt.room())
 	w.r.bannerAt = max(w.bodyAt, w.headEnd, 0)
 	switch {
 	case w.bodyEnd >= 0:
@@ -94,7 +112,7 @@ func (w *rewriter) find(k Kind, detail string) {
 	if len(detail) > 200 {
 		detail = detail[:200] + "..."
 	}
-	w.r.found = append(w.r.found, Finding{Path: w.path, Kind: k, Detail: detail})
+	w.r.add(Finding{Path: w.path, Kind: k, Detail: detail})
 	if k.Dangerous() && (k == KindPhishing || w.opt.mode(k) == Disarm) {
 		w.r.dangerous = true
 	}
@@ -129,12 +147,16 @@ func (w *rewriter) token(z *html.Tokenizer, tt html.TokenType, raw []byte) {
 	}
 	switch tt {
 	case html.StartTagToken, html.SelfClosingTagToken:
-		w.startTag(z.Token(), tt, raw)
+		w.tag(z, tt, raw)
 	case html.EndTagToken:
 		w.endTag(z, raw)
 	case html.TextToken:
-		if w.link != nil && w.link.text.Len() < maxLinkText {
-			w.link.text.WriteString(html.UnescapeString(string(raw)))
+		if w.link != nil && len(w.link.text) < maxLinkText {
+			if bytes.IndexByte(raw, '&') < 0 {
+				w.link.text = append(w.link.text, raw...) // what UnescapeString would return
+			} else {
+				w.link.text = append(w.link.text, html.UnescapeString(string(raw))...)
+			}
 		}
 		w.out.Write(raw)
 	default:
@@ -168,6 +190,104 @@ func (w *rewriter) endTag(z *html.Tokenizer, raw []byte) {
 	if a == atom.Head {
 		w.headEnd = w.out.Len()
 	}
+}
+
+// rawAttr is an attribute as the tokenizer holds it (valid until its
+// next token): the key in lower case, the value unescaped.
+type rawAttr struct{ key, val []byte }
+
+// tag handles a start tag. Most tags (paragraphs, links, cells) need no
+// change: they are looked at in the tokenizer's bytes and written as they
+// were; only a tag that may change is made an html.Token (as z.Token
+// would make it) for startTag.
+func (w *rewriter) tag(z *html.Tokenizer, tt html.TokenType, raw []byte) {
+	name, more := z.TagName()
+	a := atom.Lookup(name)
+	w.attrBuf = w.attrBuf[:0]
+	for more {
+		var k, v []byte
+		k, v, more = z.TagAttr()
+		w.attrBuf = append(w.attrBuf, rawAttr{k, v})
+	}
+	if w.mayChange(a) {
+		t := html.Token{Type: tt, Attr: make([]html.Attribute, 0, len(w.attrBuf))}
+		for _, ra := range w.attrBuf {
+			t.Attr = append(t.Attr, html.Attribute{Key: atom.String(ra.key), Val: string(ra.val)})
+		}
+		if a != 0 {
+			t.DataAtom, t.Data = a, a.String()
+		} else {
+			t.Data = string(name)
+		}
+		w.startTag(t, tt, raw)
+		return
+	}
+	if a == atom.A {
+		w.closeLink()
+		w.openLink("")
+		for _, ra := range w.attrBuf {
+			if string(ra.key) == "href" {
+				w.link.href = string(ra.val)
+				break
+			}
+		}
+	}
+	w.out.Write(raw)
+	if a == atom.Body {
+		w.bodyAt = w.out.Len()
+	}
+}
+
+// mayChange tells a tag startTag may rewrite or report: one of the
+// dangerous kinds, an image, or one with an attribute attrs rewrites.
+func (w *rewriter) mayChange(a atom.Atom) bool {
+	switch a {
+	case atom.Script, atom.Iframe, atom.Frame, atom.Form, atom.Object, atom.Embed, atom.Applet, atom.Meta, atom.Img:
+		return true
+	}
+	script, form := w.opt.mode(KindScript) == Disarm, w.opt.mode(KindForm) == Disarm
+	for _, ra := range w.attrBuf {
+		k := ra.key
+		switch {
+		case script && len(k) >= 2 && k[0] == 'o' && k[1] == 'n':
+			return true
+		case form && (string(k) == "formaction" || string(k) == "action"):
+			return true
+		case script && isURLAttr(string(k)) && maybeDangerousURL(ra.val):
+			return true
+		}
+	}
+	return false
+}
+
+// maybeDangerousURL is a quick dangerousURL: false only when the value is
+// ASCII and, blanks and control characters left out, starts with none of
+// the schemes dangerousURL looks at.
+func maybeDangerousURL(v []byte) bool {
+	var head [16]byte
+	n := 0
+	for _, c := range v {
+		if c >= 0x80 {
+			return true // dangerousURL decides
+		}
+		if c <= ' ' {
+			continue
+		}
+		if n < len(head) {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			head[n] = c
+			n++
+		}
+	}
+	h := string(head[:n])
+	for _, p := range []string{"javascript:", "vbscript:", "livescript:", "data:"} {
+		if strings.HasPrefix(h, p) || strings.HasPrefix(p, h) && n < len(head) {
+			return true
+		}
+	}
+	return false
 }
 
 func (w *rewriter) startTag(t html.Token, tt html.TokenType, raw []byte) {
@@ -214,7 +334,7 @@ func (w *rewriter) startTag(t html.Token, tt html.TokenType, raw []byte) {
 		}
 	case atom.A:
 		w.closeLink()
-		w.link = &openLink{href: attr(t, "href")}
+		w.openLink(attr(t, "href"))
 	}
 	bug := t.DataAtom == atom.Img && w.webBug(&t)
 	if w.attrs(&t) || bug {
@@ -378,6 +498,12 @@ func styleSize(style, prop string) int {
 	return pixels(v)
 }
 
+// openLink starts a link, in the rewriter's one openLink.
+func (w *rewriter) openLink(href string) {
+	w.linkBuf.href, w.linkBuf.text = href, w.linkBuf.text[:0]
+	w.link = &w.linkBuf
+}
+
 // closeLink checks the link just closed and writes the warning beside it.
 func (w *rewriter) closeLink() {
 	l := w.link
@@ -390,15 +516,22 @@ func (w *rewriter) closeLink() {
 		return
 	}
 	*w.links++
-	reason, target := w.opt.phish(l.text.String(), l.href)
+	reason, target := w.opt.phish(string(l.text), l.href)
 	if reason == "" {
 		return
 	}
 	w.find(KindPhishing, reason)
 	w.r.phishing = true
 	w.r.changed = true
-	w.out.WriteString(` <span style="color:#c00000;font-weight:bold">[qscan warning: possible fraud: this link leads to ` +
-		html.EscapeString(asciiOnly(target)) + `]</span>`)
+	warn, ok := w.warnings[target]
+	if !ok {
+		warn = ` <span style="color:#c00000;font-weight:bold">[qscan warning: possible fraud: this link leads to ` +
+			html.EscapeString(asciiOnly(target)) + `]</span>`
+		if len(w.warnings) < maxCached {
+			w.warnings[target] = warn
+		}
+	}
+	w.out.WriteString(warn)
 }
 
 func isDataScript(t html.Token) bool {

@@ -18,7 +18,7 @@ func (o *Options) phish(text, href string) (reason, target string) {
 	if u == nil {
 		return "", ""
 	}
-	target = asciiHost(u.Hostname())
+	target = o.cache.asciiHost(u.Hostname())
 	if target == "" {
 		return "", ""
 	}
@@ -34,24 +34,46 @@ func (o *Options) phish(text, href string) (reason, target string) {
 	if uni, ok := lookalike(target); ok {
 		return "link to the look-alike domain " + target + " (shown as " + asciiOnly(uni) + ")", target
 	}
-	shown := hostIn(text)
+	shown := o.cache.hostIn(text)
 	if shown == "" {
 		return "", target
 	}
-	shownASCII := asciiHost(shown)
+	shownASCII := o.cache.asciiHost(shown)
 	if shownASCII == target {
 		return "", target
 	}
-	if net.ParseIP(target) != nil {
-		if o.Numeric {
-			return "link text says " + shownASCII + " but the link leads to the numeric address " + target, target
+	return o.cache.mismatch(shownASCII, target, o.Numeric), target
+}
+
+// mismatch tells a link whose text shows the host shown but which leads
+// to target, another host: "" when both are in one registrable domain,
+// or target is a numeric address and numeric is off.
+func mismatch(shown, target string, numeric bool, reg func(string) string) string {
+	if isIP(target) {
+		if numeric {
+			return "link text says " + shown + " but the link leads to the numeric address " + target
 		}
-		return "", target
+		return ""
 	}
-	if registrable(shownASCII) != registrable(target) {
-		return "link text says " + shownASCII + " but the link leads to " + target, target
+	if reg(shown) != reg(target) {
+		return "link text says " + shown + " but the link leads to " + target
 	}
-	return "", target
+	return ""
+}
+
+func (c *hostCache) mismatch(shown, target string, numeric bool) string {
+	if c == nil {
+		return mismatch(shown, target, numeric, registrable)
+	}
+	k := [2]string{shown, target}
+	if v, ok := c.pair[k]; ok {
+		return v
+	}
+	v := mismatch(shown, target, numeric, c.registrable)
+	if len(c.pair) < maxCached {
+		c.pair[k] = v
+	}
+	return v
 }
 
 // parseLink reads an http(s) link, or one starting with "www."; others
@@ -86,6 +108,75 @@ func parseLink(href string) *url.URL {
 	return u
 }
 
+// isIP is net.ParseIP(h) != nil without its cost on names: only digits
+// and dots (IPv4) or a colon (IPv6) can parse.
+func isIP(h string) bool {
+	if h == "" {
+		return false
+	}
+	if strings.IndexByte(h, ':') < 0 {
+		for i := 0; i < len(h); i++ {
+			if c := h[i]; c != '.' && (c < '0' || c > '9') {
+				return false
+			}
+		}
+	}
+	return net.ParseIP(h) != nil
+}
+
+// hostCache remembers, for one Inspect call, what the host functions
+// computed: a message's links mostly repeat a few hosts and texts, and
+// IDNA and the public suffix list cost more than a map look-up. A nil
+// cache computes every time.
+type hostCache struct {
+	ascii, reg, in map[string]string
+	pair           map[[2]string]string // mismatch, per shown and target host
+}
+
+// maxCached bounds each map of a hostCache; maxCachedText the texts
+// hostIn remembers.
+const (
+	maxCached     = 10000
+	maxCachedText = 256
+)
+
+func newHostCache() *hostCache {
+	return &hostCache{ascii: map[string]string{}, reg: map[string]string{}, in: map[string]string{},
+		pair: map[[2]string]string{}}
+}
+
+func cached(m map[string]string, key string, f func(string) string) string {
+	if v, ok := m[key]; ok {
+		return v
+	}
+	v := f(key)
+	if len(m) < maxCached {
+		m[key] = v
+	}
+	return v
+}
+
+func (c *hostCache) asciiHost(h string) string {
+	if c == nil {
+		return asciiHost(h)
+	}
+	return cached(c.ascii, h, asciiHost)
+}
+
+func (c *hostCache) registrable(h string) string {
+	if c == nil {
+		return registrable(h)
+	}
+	return cached(c.reg, h, registrable)
+}
+
+func (c *hostCache) hostIn(text string) string {
+	if c == nil || len(text) > maxCachedText {
+		return hostIn(text)
+	}
+	return cached(c.in, text, hostIn)
+}
+
 // asciiHost is the lower-case ASCII (punycode) form of a host name.
 func asciiHost(h string) string {
 	h = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(h)), ".")
@@ -102,7 +193,7 @@ func asciiHost(h string) string {
 // registrable is a host's registrable domain ("paypal.com" for
 // "www.paypal.com"); an IP address or a name without one is itself.
 func registrable(h string) string {
-	if net.ParseIP(h) != nil {
+	if isIP(h) {
 		return h
 	}
 	if d, err := publicsuffix.EffectiveTLDPlusOne(h); err == nil {
@@ -151,7 +242,7 @@ func hostOf(w string) string {
 		w = w[:i]
 	}
 	w = strings.ToLower(w)
-	if net.ParseIP(w) != nil && strings.Count(w, ".") == 3 {
+	if isIP(w) && strings.Count(w, ".") == 3 {
 		return w
 	}
 	if !strings.Contains(w, ".") || strings.HasPrefix(w, ".") || strings.Contains(w, "..") {

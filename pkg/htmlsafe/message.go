@@ -55,6 +55,7 @@ type leaf struct {
 // MIME walk (limits).
 func Inspect(header, body []byte, opt Options) (Plan, error) {
 	opt = opt.withDefaults()
+	opt.cache = newHostCache()
 	t, err := mimetree.Walk(header, body, mimetree.Options{})
 	if err != nil {
 		return Plan{}, fmt.Errorf("htmlsafe: %w", err)
@@ -243,13 +244,25 @@ func insert(d *done, top, end []string) {
 		}
 	}
 	out := d.r.out
-	b := make([]byte, 0, len(out)+head.Len()+tail.Len())
+	hl, tl := head.Len(), tail.Len()
+	if d.r.owned && cap(out) >= len(out)+hl+tl {
+		// In place, the later pieces moved first.
+		n, at, sig := len(out), d.r.bannerAt, d.r.sigAt
+		b := out[:n+hl+tl]
+		copy(b[sig+hl+tl:], out[sig:n])
+		copy(b[sig+hl:], tail.String())
+		copy(b[at+hl:], out[at:sig])
+		copy(b[at:], head.String())
+		d.r.out, d.r.changed = b, true
+		return
+	}
+	b := make([]byte, 0, len(out)+hl+tl)
 	b = append(b, out[:d.r.bannerAt]...)
 	b = append(b, head.String()...)
 	b = append(b, out[d.r.bannerAt:d.r.sigAt]...)
 	b = append(b, tail.String()...)
 	b = append(b, out[d.r.sigAt:]...)
-	d.r.out, d.r.changed = b, true
+	d.r.out, d.r.changed, d.r.owned = b, true, true
 }
 
 // aggregate keeps one finding per part and kind, with a count, so that
@@ -263,11 +276,13 @@ func aggregate(fs []Finding) []Finding {
 	var out []Finding
 	for _, f := range fs {
 		k := key{f.Path, f.Kind}
+		if f.Count == 0 {
+			f.Count = 1
+		}
 		if i, ok := idx[k]; ok {
-			out[i].Count++
+			out[i].Count += f.Count
 			continue
 		}
-		f.Count = 1
 		idx[k] = len(out)
 		out = append(out, f)
 	}

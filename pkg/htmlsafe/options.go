@@ -100,6 +100,8 @@ type Options struct {
 	DKIMFriendly bool
 
 	MaxTokens, MaxLinks, MaxBytes int // 0: the defaults
+
+	cache *hostCache // set by Inspect for its call
 }
 
 func (o Options) withDefaults() Options {
@@ -148,4 +150,11 @@ func (o *Options) Active() bool {
 		}
 	}
 	return o.ConvertDangerous || o.WebBugs || o.Phishing || o.SignText != "" || o.SignHTML != "" || o.BannerText != ""
+}
+
+// room is the most a banner and a signature can add to an HTML body
+// (every character a numeric reference at worst), so that insert puts
+// them in place.
+func (o *Options) room() int {
+	return 10*(len(o.PhishingBanner)+len(o.BannerText)) + len(o.SignHTML) + len(o.SignText) + 512
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 )
 
 // MaxSiteFileBytes bounds one site list file.
@@ -23,7 +24,24 @@ type Sites struct {
 	safeFiles, badFiles []string
 	mu                  sync.RWMutex
 	safe, bad           siteSet
+
+	// Refresh's state: the files as they were read, when they were last
+	// looked at, and how often to look.
+	rmu     sync.Mutex
+	stamps  []fileStamp
+	checked time.Time
+	every   time.Duration
 }
+
+// fileStamp is what Refresh compares to tell a changed file.
+type fileStamp struct {
+	size    int64
+	modTime time.Time
+	missing bool
+}
+
+// DefaultRefresh is how often Refresh looks at the files by default.
+const DefaultRefresh = time.Minute
 
 // siteSet holds exact names and wildcard domains.
 type siteSet struct {
@@ -51,6 +69,7 @@ func NewSites(safe, bad []string) *Sites {
 
 // Reload reads the files again. On an error the lists stay as they were.
 func (s *Sites) Reload() error {
+	stamps := s.stat() // before reading: a change while reading is seen next time
 	safe, err := readSets(s.safeFiles)
 	if err != nil {
 		return err
@@ -62,7 +81,80 @@ func (s *Sites) Reload() error {
 	s.mu.Lock()
 	s.safe, s.bad = safe, bad
 	s.mu.Unlock()
+	s.rmu.Lock()
+	s.stamps = stamps
+	s.rmu.Unlock()
 	return nil
+}
+
+// SetRefresh sets how often Refresh looks at the files (DefaultRefresh
+// when every is 0; a negative every turns Refresh off).
+func (s *Sites) SetRefresh(every time.Duration) {
+	s.rmu.Lock()
+	s.every = every
+	s.rmu.Unlock()
+}
+
+// Refresh reloads the lists when one of their files changed (size or
+// modification time, or it appeared or went away), looking at the files
+// at most once per refresh interval: a cheap call for the check path,
+// with now the caller's clock. It reports whether it reloaded; on an
+// error the lists stay as they were, and the files are read again at the
+// next look.
+func (s *Sites) Refresh(now time.Time) (bool, error) {
+	if s == nil || len(s.safeFiles)+len(s.badFiles) == 0 {
+		return false, nil
+	}
+	s.rmu.Lock()
+	every := s.every
+	if every == 0 {
+		every = DefaultRefresh
+	}
+	// A clock that went back counts as time passed.
+	if d := now.Sub(s.checked); every < 0 || (!s.checked.IsZero() && d >= 0 && d < every) {
+		s.rmu.Unlock()
+		return false, nil
+	}
+	s.checked = now
+	old := s.stamps
+	s.rmu.Unlock()
+	cur := s.stat()
+	if equalStamps(old, cur) {
+		return false, nil
+	}
+	if err := s.Reload(); err != nil {
+		s.rmu.Lock()
+		s.stamps = nil // read again next time
+		s.rmu.Unlock()
+		return false, err
+	}
+	return true, nil
+}
+
+// stat stamps every file, safe ones first.
+func (s *Sites) stat() []fileStamp {
+	var out []fileStamp
+	for _, f := range append(append([]string{}, s.safeFiles...), s.badFiles...) {
+		fi, err := os.Stat(f)
+		if err != nil {
+			out = append(out, fileStamp{missing: true})
+			continue
+		}
+		out = append(out, fileStamp{size: fi.Size(), modTime: fi.ModTime()})
+	}
+	return out
+}
+
+func equalStamps(a, b []fileStamp) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].size != b[i].size || a[i].missing != b[i].missing || !a[i].modTime.Equal(b[i].modTime) {
+			return false
+		}
+	}
+	return true
 }
 
 // Len returns the number of safe and bad entries.

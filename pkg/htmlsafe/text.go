@@ -37,7 +37,7 @@ func rewriteText(data []byte, path string, opt *Options, links *int) rewritten {
 			out.Write(data[pos:after])
 			out.WriteString(" [qscan warning: possible fraud: this link leads to " + asciiOnly(target) + "]")
 			pos = after
-			r.found = append(r.found, Finding{Path: path, Kind: KindPhishing, Detail: reason})
+			r.add(Finding{Path: path, Kind: KindPhishing, Detail: reason})
 			r.phishing, r.dangerous, r.changed = true, true, true
 		}
 		i = max(after, j+1)
