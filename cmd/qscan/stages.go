@@ -87,7 +87,8 @@ func contentStage(c *config.Config) (pipeline.Stage, error) {
 	opts := content.Options{
 		MaxMessageSize: int64(cc.MaxMessageSize), MaxAttachmentSize: off(cc.MaxAttachmentSize), MinAttachmentSize: off(cc.MinAttachmentSize),
 		BlockPartial: cc.BlockPartial, BlockExternalBody: cc.BlockExternalBody, BlockEncrypted: cc.BlockEncrypted, QPMaxBlankLine: qp,
-		HTML: content.HTMLOptions{IFrame: cc.HTML.IFrame, Form: cc.HTML.Form, Script: cc.HTML.Script, ObjectCodebase: cc.HTML.ObjectCodebase},
+		RenamePattern: cc.RenamePattern,
+		HTML:          content.HTMLOptions{IFrame: cc.HTML.IFrame, Form: cc.HTML.Form, Script: cc.HTML.Script, ObjectCodebase: cc.HTML.ObjectCodebase},
 	}
 	rules, err := fs.Sub(etc.Rules, "rules")
 	if err != nil {

@@ -39,7 +39,11 @@ type Content struct {
 	BlockEncrypted       bool    `toml:"block_encrypted"`
 	QPMaxBlankLine       int     `toml:"qp_max_blank_line"`
 	WholeMessage         string  `toml:"whole_message"` // "quarantine" or "replace"
-	HTML                 HTML    `toml:"html"`
+	// RenamePattern is the name a plain "rename" rule gives a file,
+	// __FILENAME__ standing for its name (MailScanner's Default Rename
+	// Pattern).
+	RenamePattern string `toml:"rename_pattern"`
+	HTML          HTML   `toml:"html"`
 }
 
 // HTML says what to do with dangerous HTML ([content.html]): "allow",
@@ -63,7 +67,7 @@ func defaultLimits() Limits {
 // the binary are used.
 func defaultContent() Content {
 	return Content{
-		WholeMessage: "quarantine",
+		WholeMessage: "quarantine", RenamePattern: "__FILENAME__.disarmed",
 		BlockPartial: true, BlockExternalBody: true, QPMaxBlankLine: 100000,
 		HTML: HTML{IFrame: "disarm", Form: "disarm", Script: "disarm", ObjectCodebase: "disarm"},
 	}

@@ -5,7 +5,10 @@ type Replacement struct {
 	Part     int // index into Message.Parts of the leaf that was reported; -1: the whole body
 	MIMEPath string
 	Delete   bool // remove silently, no replacement text
-	Report   Report
+	// Rename, in Decision.Rename, is the name the part is delivered
+	// under: only its headers' file names change.
+	Rename string
+	Report Report
 }
 
 // Decision is what becomes of a checked message (pkg/policy decides it;
@@ -15,6 +18,9 @@ type Decision struct {
 	// Deliver to the original recipients (after Replace, with headers).
 	Deliver bool
 	Replace []Replacement
+	// Rename lists parts delivered under another name (rename rules); a
+	// part that is also replaced is not renamed.
+	Rename []Replacement
 	// QuarantineWhole keeps the original message; QuarantineParts keeps
 	// the replaced parts.
 	QuarantineWhole  bool

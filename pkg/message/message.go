@@ -32,6 +32,10 @@ const (
 	ActionDelete     Action = "delete"     // remove the part silently (no replacement text)
 	ActionReplace    Action = "replace"    // replace the part with the replacement text, quarantine it
 	ActionQuarantine Action = "quarantine" // quarantine the whole message
+	// ActionRename delivers the part under the name in Report.Rename
+	// (a "rename" filename rule): its headers' file names change, its
+	// bytes do not.
+	ActionRename Action = "rename"
 )
 
 // Report is one finding of one check.
@@ -47,6 +51,8 @@ type Report struct {
 	// Redirect asks for the message to go to these addresses instead of
 	// its recipients (a filename rule with an address list).
 	Redirect []string `json:"redirect,omitempty"`
+	// Rename is the name the part is delivered under (ActionRename).
+	Rename string `json:"rename,omitempty"`
 }
 
 // Part is one leaf of the exploded message: a decoded MIME part, or a

@@ -57,6 +57,12 @@ func Decide(m *message.Message, s Settings) message.Decision {
 			continue
 		}
 		redirect = append(redirect, r.Redirect...)
+		if r.Action == message.ActionRename && r.Rename != "" && r.Part >= 0 {
+			// Delivered under a harmless name: logged, not a block.
+			d.Rename = append(d.Rename, message.Replacement{Part: r.Part, MIMEPath: mimePath(m, r.Part), Rename: r.Rename, Report: r})
+			notes = append(notes, r.Text)
+			continue
+		}
 		if r.Action == message.ActionNone && r.Kind != message.KindVirus {
 			notes = append(notes, r.Text) // informational: a macro, a duplicate header
 			if r.Kind == message.KindError && r.Engine != "" && s.UnscannedValue != "" {
@@ -114,10 +120,15 @@ func Decide(m *message.Message, s Settings) message.Decision {
 			d.QuarantineWhole, d.Deliver = true, false
 		}
 	}
+	d.Rename = notReplaced(d.Rename, d.Replace)
 	if !d.Deliver {
-		d.Replace, d.QuarantineParts = nil, false
+		d.Replace, d.Rename, d.QuarantineParts = nil, nil, false
 		d.QuarantineWhole = true
 		return d
+	}
+	for _, r := range d.Rename {
+		// The log line says what was renamed.
+		d.Reason = strings.TrimPrefix(d.Reason+"; "+r.Report.Text, "; ")
 	}
 	applySpam(&d, d.Spam, s)
 	if len(redirect) > 0 {
@@ -127,6 +138,22 @@ func Decide(m *message.Message, s Settings) message.Decision {
 		sort.Strings(d.Forward)
 	}
 	return d
+}
+
+// notReplaced drops the renames of MIME parts that are replaced anyway,
+// and those whose part cannot be located.
+func notReplaced(renames, replaced []message.Replacement) []message.Replacement {
+	gone := map[string]bool{}
+	for _, r := range replaced {
+		gone[r.MIMEPath] = true
+	}
+	var out []message.Replacement
+	for _, r := range renames {
+		if r.MIMEPath != "" && !gone[r.MIMEPath] {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // mimePath maps a part index to the MIME leaf it lives in.

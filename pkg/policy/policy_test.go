@@ -159,3 +159,24 @@ func acts(words ...string) message.SpamActions {
 	}
 	return as
 }
+
+// TestDecideRename: a rename report delivers the part under its new
+// name (not a block, no postmaster report, said in the reason); a part
+// that is replaced anyway is not renamed.
+func TestDecideRename(t *testing.T) {
+	ren := message.Report{Kind: message.KindFilename, Part: 0, Text: "Filename: a.pps: renamed to a.ppt", Action: message.ActionRename, Rename: "a.ppt"}
+	d := Decide(msg(ren), settings())
+	if d.Verdict != message.VerdictClean || !d.Deliver || len(d.Replace) != 0 || d.NotifyPostmaster || d.QuarantineParts {
+		t.Errorf("Decide(rename) = %+v, want clean, delivered, nothing replaced", d)
+	}
+	if len(d.Rename) != 1 || d.Rename[0].MIMEPath != "1" || d.Rename[0].Rename != "a.ppt" {
+		t.Errorf("Decide(rename).Rename = %+v, want part 1 as a.ppt", d.Rename)
+	}
+	if !strings.Contains(d.Reason, "renamed to a.ppt") {
+		t.Errorf("Decide(rename).Reason = %q, want the rename", d.Reason)
+	}
+	deny := message.Report{Kind: message.KindVirus, Part: 0, Name: "X", Text: "Virus X", Action: message.ActionReplace}
+	if d := Decide(msg(ren, deny), settings()); len(d.Rename) != 0 || len(d.Replace) != 1 {
+		t.Errorf("Decide(rename+virus) = rename %+v replace %+v, want the replacement only", d.Rename, d.Replace)
+	}
+}

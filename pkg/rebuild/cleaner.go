@@ -33,8 +33,8 @@ type Cleaner struct {
 func (c *Cleaner) Clean(m *message.Message, d *message.Decision) ([]byte, []message.HeaderEdit, error) {
 	header, body := m.Header, m.Body
 	var edits []message.HeaderEdit
-	if len(d.Replace) > 0 {
-		b, e, err := c.replace(m, d.Replace)
+	if len(d.Replace) > 0 || len(d.Rename) > 0 {
+		b, e, err := c.replace(m, d.Replace, d.Rename)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -62,7 +62,8 @@ func (c *Cleaner) Clean(m *message.Message, d *message.Decision) ([]byte, []mess
 
 // replace replaces each reported MIME part once: several reports about
 // the same attachment (two members of one zip) share one replacement text.
-func (c *Cleaner) replace(m *message.Message, repl []message.Replacement) ([]byte, []message.HeaderEdit, error) {
+// Renamed parts keep their bytes under a new name.
+func (c *Cleaner) replace(m *message.Message, repl, renames []message.Replacement) ([]byte, []message.HeaderEdit, error) {
 	for _, r := range repl {
 		if r.Part < 0 {
 			return c.replaceWhole(m, r)
@@ -94,7 +95,7 @@ func (c *Cleaner) replace(m *message.Message, repl []message.Replacement) ([]byt
 		rs = append(rs, *byPath[p])
 	}
 	opt := c.Options
-	if c.Inline != nil {
+	if c.Inline != nil && len(rs) > 0 {
 		var names []string
 		for _, r := range rs {
 			if r.Filename != "" {
@@ -110,6 +111,9 @@ func (c *Cleaner) replace(m *message.Message, repl []message.Replacement) ([]byt
 			return nil, nil, err
 		}
 		opt.InlineWarning = w
+	}
+	for _, r := range renames {
+		rs = append(rs, Replacement{MIMEPath: r.MIMEPath, Rename: r.Rename})
 	}
 	res, err := Rebuild(m.Header, m.Body, rs, opt)
 	if err != nil {

@@ -30,6 +30,7 @@ type target struct {
 	filename string
 	del      bool
 	convert  bool
+	rename   string // a part kept under this name (renameTargets)
 }
 
 // targets resolves repl to nodes, merges replacements of the same node,
@@ -39,6 +40,9 @@ func targets(t *mimetree.Tree, repl []Replacement) ([]*target, error) {
 	byNode := map[*mimetree.Node]*target{}
 	var order []*target
 	for _, r := range repl {
+		if r.Rename != "" {
+			continue // renameTargets
+		}
 		n, err := find(t, r.MIMEPath)
 		if err != nil {
 			return nil, err
