@@ -13,6 +13,8 @@ commands:
   check       health check for cron: one line per problem
   quarantine  list, show, release, delete, purge quarantined mail
   version     print the version (also: qscan --version)
+  import-mailscanner
+              turn a MailScanner configuration into a qscan one
   help        this text; 'qscan help COMMAND' or 'qscan COMMAND --help'
               describes a command
 
@@ -23,6 +25,27 @@ configuration (the demo layout of a checkout).
 // helpTexts are the commands' --help texts: what the command does, its
 // options, examples, and its exit codes.
 var helpTexts = map[string]string{
+	"import-mailscanner": `usage: qscan import-mailscanner [-o OUTDIR] [DIR]
+
+Reads the MailScanner configuration in DIR (default /etc/MailScanner):
+MailScanner.conf with conf.d/ and its include files, the rulesets its
+options name, spam.lists.conf, the phishing lists and the filename and
+filetype rule files. Writes OUTDIR/qscan.toml (default: the current
+directory) with the rule files in rules/, the rulesets in rulesets/ and
+other lists in lists/, then prints a table of every option: mapped,
+changed (mapped with another meaning: the note says how) or not supported
+(the note says what to do instead). Nothing is overwritten.
+
+options:
+  -o OUTDIR   output directory (created if needed)
+
+examples:
+  qscan import-mailscanner -o /etc/qscan
+  qscan import-mailscanner -o /tmp/q /etc/MailScanner && qscan lint -c /tmp/q/qscan.toml
+
+exit codes: 0 written; 2 usage; 78 MailScanner.conf unreadable; 1 the
+output could not be written (a file exists).
+`,
 	"run": `usage: qscan run [-c FILE] [--once]
 
 Runs the scanner in the foreground: takes the messages sendmail parks in

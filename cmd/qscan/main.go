@@ -45,6 +45,8 @@ func run(args []string) int {
 		"check":      cmdCheck,
 		"quarantine": cmdQuarantine,
 		"version":    cmdVersion,
+
+		"import-mailscanner": cmdImportMailScanner,
 	}
 	f, ok := commands[args[0]]
 	if !ok {

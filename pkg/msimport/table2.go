@@ -1,0 +1,188 @@
+package msimport
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+var idHeader mapper = func(r *Result, o *Option) Row {
+	r.set("headers.add_id", strings.TrimSpace(o.Value) != "")
+	return Row{Status: Changed, Key: "headers.add_id", Note: "the header is X-<org_name>-QScan-ID"}
+}
+
+// modifySubject maps "Virus Modify Subject" and its kin: "no" empties
+// the tag, start and end keep it (qscan puts tags at the start).
+func modifySubject(key string) mapper {
+	return func(r *Result, o *Option) Row {
+		switch strings.ToLower(strings.TrimSpace(o.Value)) {
+		case "no":
+			r.later(func() { r.set(key, "") })
+			return Row{Status: Mapped, Key: key, Note: "no: the tag is empty"}
+		case "end":
+			return Row{Status: Changed, Key: key, Note: "qscan puts this tag at the start of the subject"}
+		}
+		return Row{Status: Mapped, Key: key}
+	}
+}
+
+var spamSubject mapper = func(r *Result, o *Option) Row {
+	v := strings.ToLower(strings.TrimSpace(o.Value))
+	switch v {
+	case "start", "yes":
+		r.set("spam.subject_position", "start")
+	case "end", "no":
+		r.set("spam.subject_position", v)
+	default:
+		return Row{Status: Unsupported, Key: "spam.subject_position", Note: fmt.Sprintf("%q: qscan's default kept", o.Value)}
+	}
+	return Row{Status: Mapped, Key: "spam.subject_position"}
+}
+
+var notifySenders mapper = func(r *Result, o *Option) Row {
+	if b, _ := yes(o.Value); !b {
+		r.later(func() {
+			for _, k := range []string{"notify.sender_viruses", "notify.sender_blocked", "notify.sender_other"} {
+				r.set(k, false)
+			}
+		})
+	}
+	return Row{Status: Mapped, Key: "notify.sender_viruses, sender_blocked, sender_other", Note: "no turns the three off"}
+}
+
+var noticesTo mapper = func(r *Result, o *Option) Row {
+	v := strings.TrimSpace(o.Value)
+	if path, ok := r.conf.isRuleset(v); ok {
+		rel, err := r.copyRuleset(path)
+		if err != nil {
+			return Row{Status: Unsupported, Key: "notify.postmaster", Note: err.Error()}
+		}
+		r.set("notify.postmaster", rel)
+		return Row{Status: Mapped, Key: "notify.postmaster", Note: "ruleset copied to " + rel}
+	}
+	var addrs []string
+	note := ""
+	for _, a := range strings.Fields(v) {
+		if !strings.Contains(a, "@") {
+			a += "@localhost"
+			note = "a bare local part gets @localhost"
+		}
+		addrs = append(addrs, a)
+	}
+	if len(addrs) > 1 {
+		note = join(note, "qscan sends to the first address only: "+addrs[0])
+	}
+	if len(addrs) > 0 {
+		r.set("notify.postmaster", addrs[0])
+	}
+	st := Mapped
+	if note != "" {
+		st = Changed
+	}
+	return Row{Status: st, Key: "notify.postmaster", Note: note}
+}
+
+var sendNotices mapper = func(r *Result, o *Option) Row {
+	if b, _ := yes(o.Value); !b {
+		r.later(func() { r.set("notify.postmaster", "") })
+		return Row{Status: Mapped, Key: "notify.postmaster", Note: "no: notify.postmaster is empty"}
+	}
+	return Row{Status: Mapped, Key: "notify.postmaster"}
+}
+
+var hostname mapper = func(r *Result, o *Option) Row {
+	v := strings.TrimSpace(o.Value)
+	if strings.Contains(v, "$HOSTNAME") {
+		return Row{Status: Changed, Key: "notify.hostname", Note: "$HOSTNAME: qscan names the host itself (notify.hostname empty)"}
+	}
+	r.set("notify.hostname", v)
+	return Row{Status: Mapped, Key: "notify.hostname"}
+}
+
+var language mapper = func(r *Result, o *Option) Row {
+	// %report-dir%/languages.conf: the language is the report directory's name.
+	lang := filepath.Base(filepath.Dir(strings.TrimSpace(o.Value)))
+	switch lang {
+	case "en", "fr":
+		r.set("notify.language", lang)
+		return Row{Status: Changed, Key: "notify.language", Note: "qscan's own texts in " + lang + "; MailScanner's templates are not used"}
+	}
+	return Row{Status: Unsupported, Key: "notify.language", Note: fmt.Sprintf("reports in %q: set notify.language to one of qscan's languages (etc/reports/)", lang)}
+}
+
+var useSpamAssassin mapper = func(r *Result, o *Option) Row {
+	if b, _ := yes(o.Value); b {
+		r.engines["spamd"] = true
+	}
+	return Row{Status: Mapped, Key: "spam.engines", Note: "spamd, SpamAssassin's daemon, on spam.spamd.address"}
+}
+
+// spamListDefs reads spam.lists.conf: "NAME zone" lines.
+func (r *Result) spamListDefs() (map[string]string, error) {
+	p, ok := r.conf.Get("spamlistdefinitions")
+	if !ok {
+		p = "/etc/MailScanner/spam.lists.conf"
+	}
+	b, err := readSmall(r.conf.Path(p))
+	if err != nil {
+		return nil, err
+	}
+	return ParseSpamLists(b), nil
+}
+
+// ParseSpamLists reads MailScanner's spam.lists.conf format: one
+// "NAME<blanks>zone" per line, "#" comments.
+func ParseSpamLists(b []byte) map[string]string {
+	defs := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 4096), MaxLineBytes)
+	for sc.Scan() {
+		l := sc.Text()
+		if i := strings.IndexByte(l, '#'); i >= 0 {
+			l = l[:i]
+		}
+		if f := strings.Fields(l); len(f) >= 2 {
+			defs[strings.ToLower(f[0])] = strings.TrimSuffix(f[1], ".")
+		}
+	}
+	return defs
+}
+
+var spamListDefinitions mapper = func(r *Result, o *Option) Row {
+	defs, err := r.spamListDefs()
+	if err != nil {
+		return Row{Status: Unsupported, Note: fmt.Sprintf("could not be read: %v", err)}
+	}
+	return Row{Status: Mapped, Key: "spam.dnsbl.list", Note: fmt.Sprintf("%d lists defined; those named by Spam List and Spam Domain List become [[spam.dnsbl.list]] entries", len(defs))}
+}
+
+// spamList maps "Spam List" (kind ip) and "Spam Domain List" (domain).
+func spamList(kind string) mapper {
+	return func(r *Result, o *Option) Row {
+		names := strings.Fields(o.Value)
+		if len(names) == 0 {
+			return Row{Status: Mapped, Key: "spam.dnsbl.list", Note: "none"}
+		}
+		defs, err := r.spamListDefs()
+		if err != nil {
+			return Row{Status: Unsupported, Key: "spam.dnsbl.list", Note: fmt.Sprintf("spam.lists.conf could not be read: %v", err)}
+		}
+		var missing []string
+		for _, n := range names {
+			zone, ok := defs[strings.ToLower(n)]
+			if !ok {
+				missing = append(missing, n)
+				continue
+			}
+			r.lists = append(r.lists, map[string]any{"name": n, "zone": zone, "kind": kind})
+			r.engines["dnsbl"] = true
+		}
+		r.set("spam.dnsbl.list", r.lists)
+		if len(missing) > 0 {
+			return Row{Status: Changed, Key: "spam.dnsbl.list", Note: "not in spam.lists.conf, left out: " + strings.Join(missing, ", ")}
+		}
+		return Row{Status: Mapped, Key: "spam.dnsbl.list", Note: "engine dnsbl turned on"}
+	}
+}
