@@ -158,6 +158,10 @@ func (c *Conf) Sorted() []*Option {
 // include conf.d/ itself, conf.d/*.conf is read after it, as MailScanner
 // v5's start-up does.
 func Load(dir string) (*Conf, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
 	c := &Conf{Dir: dir, Options: map[string]*Option{}, Vars: map[string]string{"etc-dir": dir}}
 	var errs []error
 	c.read(filepath.Join(dir, "MailScanner.conf"), 0, &errs)

@@ -121,3 +121,29 @@ func TestCleanRename(t *testing.T) {
 		t.Errorf("Clean rename:\n%s", body)
 	}
 }
+
+// FuzzRenameParam: whatever a Content-Type or Content-Disposition value
+// holds, the rewritten one has exactly one file-name parameter, the new
+// name, and no other of its forms.
+func FuzzRenameParam(f *testing.F) {
+	for _, s := range []string{`attachment; filename="a.exe"`, `attachment; filename*0="a"; filename*1=".exe"; size=3`,
+		`application/x; name="a;b.exe" (c;"d") ; x=1`, `attachment; filename*=utf-8''%E2%80%AEexe.pdf`, `inline`, `;;;"`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		segs, _ := renameParam(v, "filename", "new.txt")
+		n := 0
+		for _, s := range segs[1:] {
+			name, _, _ := strings.Cut(s, "=")
+			if paramBase(name) == "filename" {
+				n++
+				if s != `filename="new.txt"` {
+					t.Errorf("renameParam(%q): %q", v, s)
+				}
+			}
+		}
+		if n != 1 {
+			t.Errorf("renameParam(%q) = %q: %d filename parameters", v, segs, n)
+		}
+	})
+}
