@@ -101,6 +101,7 @@ type Notify struct {
 	SenderOther   bool    `toml:"sender_other"`   // notify senders of other blocked content (default false)
 	InlineWarning bool    `toml:"inline_warning"` // put a warning at the top of cleaned messages
 	Hostname      string  `toml:"hostname"`       // names this scanner in reports; "": the host name
+	FullHeaders   Setting `toml:"full_headers"`   // the postmaster report shows the whole header (yes/no or a ruleset)
 }
 
 // Check configures `qscan check`, the health check cron runs.
@@ -148,7 +149,7 @@ func Defaults() Config {
 		Virus:   defaultVirus(),
 		Limits:  defaultLimits(),
 		Content: defaultContent(),
-		Notify:  Notify{Postmaster: plain("postmaster@localhost"), Language: plain("en"), SenderBlocked: true},
+		Notify:  Notify{Postmaster: plain("postmaster@localhost"), Language: plain("en"), SenderBlocked: true, FullHeaders: plain("no")},
 		Spam:    defaultSpam(),
 		Check: Check{QueueMaxAge: Duration(30 * 60e9), EngineDownMax: Duration(10 * 60e9), StatusMaxAge: Duration(5 * 60e9),
 			BatchMaxAge: Duration(30 * 60e9), MinFreePercent: 5, MinFreeBytes: 500 << 20, OffFile: "/run/qscan/qscan.off"},

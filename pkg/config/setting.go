@@ -77,6 +77,7 @@ func (c *Config) Settings() map[string]*Setting {
 		"spam.ham_actions":               &c.Spam.HamActions,
 		"notify.postmaster":              &c.Notify.Postmaster,
 		"notify.language":                &c.Notify.Language,
+		"notify.full_headers":            &c.Notify.FullHeaders,
 		"content.filename_rules":         &c.Content.FilenameRules,
 		"content.filetype_rules":         &c.Content.FiletypeRules,
 		"content.archive_filename_rules": &c.Content.ArchiveFilenameRules,
