@@ -111,6 +111,7 @@ func checkerOptions(c *config.Config, log logrus.FieldLogger, n *notify.Notifier
 		DeliverCleaned: c.Virus.DeliverCleaned.Setting, RequiredScore: c.Spam.RequiredScore.Setting, HighScore: c.Spam.HighScore.Setting,
 		SpamActions: c.Spam.SpamActions.Setting, HighSpamActions: c.Spam.HighSpamActions.Setting, HamActions: c.Spam.HamActions.Setting,
 		Actions: spamActionLists(c.Spam), Silent: compileAll(c.Virus.SilentViruses), LocalDomains: c.Virus.LocalDomains,
+		NonForging: compileAll(c.Virus.NonForgingViruses), DeliverSilent: c.Virus.DeliverSilent.Setting,
 		ReplaceWhole: c.Content.WholeMessage == "replace", CleanValue: c.Headers.Clean,
 	})
 	return pipeline.CheckerOptions{SpamHeaders: spamHeaders(c), Log: log, Policy: pm.Settings, Cleaner: cl}
@@ -134,11 +135,16 @@ func virusStage(v config.Virus, w *virus.Watch) (*viruscheck.Stage, error) {
 		}
 		engines = append(engines, w.Wrap(name, e))
 	}
-	silent := compileAll(v.SilentViruses)
+	silent, nonForging := compileAll(v.SilentViruses), compileAll(v.NonForgingViruses)
 	return viruscheck.New(virus.NewMulti(engines...), viruscheck.Options{
 		Concurrency: v.Concurrency, Heuristics: v.Heuristics, DeliverUnscannable: v.DeliverUnscannable,
 		ScanTextBodies: v.ScanTextBodies,
 		Silent: func(name string) bool {
+			for _, re := range nonForging {
+				if re.MatchString(name) {
+					return false
+				}
+			}
 			for _, re := range silent {
 				if re.MatchString(name) {
 					return true

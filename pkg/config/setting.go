@@ -67,6 +67,7 @@ func (c *Config) Settings() map[string]*Setting {
 	return map[string]*Setting{
 		"virus.scan":                     &c.Virus.Scan,
 		"virus.deliver_cleaned":          &c.Virus.DeliverCleaned,
+		"virus.deliver_silent":           &c.Virus.DeliverSilent,
 		"spam.check":                     &c.Spam.Check,
 		"spam.definitely_not_spam":       &c.Spam.DefinitelyNotSpam,
 		"spam.definitely_spam":           &c.Spam.DefinitelySpam,

@@ -103,7 +103,7 @@ func (c *Config) validate() []problem {
 	for key, st := range c.Settings() {
 		check := func(v string) error { return nil }
 		switch key {
-		case "virus.scan", "spam.check", "virus.deliver_cleaned", "spam.definitely_not_spam", "spam.definitely_spam", "notify.full_headers":
+		case "virus.scan", "spam.check", "virus.deliver_cleaned", "virus.deliver_silent", "spam.definitely_not_spam", "spam.definitely_spam", "notify.full_headers":
 			check = yesNo
 		case "notify.postmaster":
 			check = mailAddress

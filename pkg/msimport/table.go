@@ -36,6 +36,8 @@ var table = map[string]mapper{
 	"virusscannertimeout":             scannerTimeout,
 	"deliverdisinfectedfiles":         unsup("qscan never disinfects: infected parts are replaced by a warning and quarantined"),
 	"silentviruses":                   silentViruses,
+	"stilldeliversilentviruses":       direct("virus.deliver_silent", kBool, true, ""),
+	"nonforgingviruses":               nonForging,
 	"blockencryptedmessages":          direct("content.block_encrypted", kBool, false, ""),
 	"allowpasswordprotectedarchives":  direct("limits.allow_password_archives", kBool, false, ""),
 	"stilldeliverunscannablemessages": direct("virus.deliver_unscannable", kBool, false, ""),
@@ -351,4 +353,17 @@ var archiveDepth mapper = func(r *Result, o *Option) Row {
 	}
 	r.set("limits.max_archive_depth", n)
 	return Row{Status: Mapped, Key: "limits.max_archive_depth"}
+}
+
+var nonForging mapper = func(r *Result, o *Option) Row {
+	var res, notes []string
+	for _, w := range strings.Fields(o.Value) {
+		if strings.EqualFold(w, "zip-password") {
+			notes = append(notes, "Zip-Password: password-protected archives are not virus reports in qscan (limits.allow_password_archives): left out")
+			continue
+		}
+		res = append(res, "(?i)"+regexpQuote(w))
+	}
+	r.set("virus.non_forging_viruses", res)
+	return Row{Status: Changed, Key: "virus.non_forging_viruses", Note: join("strings searched in the virus name become regexes", strings.Join(notes, "; "))}
 }

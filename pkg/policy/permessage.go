@@ -37,6 +37,10 @@ type Options struct {
 	Actions map[string]message.SpamActions
 	// Silent matches the virus names deleted without any notice.
 	Silent []*regexp.Regexp
+	// NonForging matches the virus names that are never silent.
+	NonForging []*regexp.Regexp
+	// DeliverSilent is yes/no ([virus] deliver_silent).
+	DeliverSilent ruleset.Setting
 	// LocalDomains: infected mail from a sender in one of them (or a
 	// subdomain) is quarantined whole instead of cleaned.
 	LocalDomains []string
@@ -55,10 +59,12 @@ func NewPerMessage(o Options) *PerMessage { return &PerMessage{o: o} }
 func (p *PerMessage) Settings(m *message.Message) Settings {
 	o, rm := p.o, ruleset.MsgOf(m)
 	cleaned, _ := ruleset.Yes(o.DeliverCleaned.Resolve(rm))
+	deliverSilent := ruleset.IsYes(o.DeliverSilent.Resolve(rm))
 	req := score(o.RequiredScore.Resolve(rm), DefaultRequiredScore)
 	high := score(o.HighScore.Resolve(rm), DefaultHighScore)
 	return Settings{
 		DeliverCleaned: cleaned, Silent: o.Silent, ReplaceWhole: o.ReplaceWhole,
+		NonForging: o.NonForging, DeliverSilent: deliverSilent,
 		QuarantineWholeFromLocal: len(o.LocalDomains) > 0, LocalSender: isLocal(m.Envelope.Sender, o.LocalDomains),
 		CleanValue: o.CleanValue, InfectedValue: InfectedValue, NotCleanValue: NotCleanValue, UnscannedValue: UnscannedValue,
 		SpamActions:     o.Actions[o.SpamActions.Resolve(rm)],

@@ -21,6 +21,12 @@ type Settings struct {
 	// Silent matches virus names that are deleted without any notice
 	// (mass-mailers, spam-viruses): the whole message is dropped.
 	Silent []*regexp.Regexp
+	// NonForging matches virus names that are never silent, whatever
+	// Silent or the engine says (MailScanner's "Non-Forging Viruses").
+	NonForging []*regexp.Regexp
+	// DeliverSilent delivers a message whose viruses are all silent
+	// cleaned, without notices, instead of dropping it whole.
+	DeliverSilent bool
 	// QuarantineWholeFromLocal quarantines infected mail whose sender is
 	// local (LocalSender true) instead of cleaning it.
 	QuarantineWholeFromLocal bool
@@ -73,7 +79,7 @@ func Decide(m *message.Message, s Settings) message.Decision {
 		reasons = append(reasons, r.Text)
 		if r.Kind == message.KindVirus {
 			virus = true
-			if !r.Silent && !matchesAny(s.Silent, r.Name) {
+			if !r.Silent && !matchesAny(s.Silent, r.Name) || matchesAny(s.NonForging, r.Name) {
 				silent = false
 			}
 		} else {
@@ -102,7 +108,10 @@ func Decide(m *message.Message, s Settings) message.Decision {
 		d.NotifyPostmaster = true
 	}
 	if virus && silent {
-		return message.Decision{Verdict: message.VerdictSilent, Reason: d.Reason, QuarantineWhole: true, Spam: d.Spam}
+		if !s.DeliverSilent {
+			return message.Decision{Verdict: message.VerdictSilent, Reason: d.Reason, QuarantineWhole: true, Spam: d.Spam}
+		}
+		d.NotifyPostmaster = false // cleaned and delivered, still silent
 	}
 	for i, r := range d.Replace {
 		if r.Part < 0 || r.MIMEPath == "" {

@@ -180,3 +180,28 @@ func TestDecideRename(t *testing.T) {
 		t.Errorf("Decide(rename+virus) = rename %+v replace %+v, want the replacement only", d.Rename, d.Replace)
 	}
 }
+
+// TestDecideSilentOptions: a non-forging name is never silent (the
+// message is cleaned and reported); deliver_silent delivers a silent
+// virus's message cleaned, still without a postmaster report.
+func TestDecideSilentOptions(t *testing.T) {
+	klez := message.Report{Kind: message.KindVirus, Part: 1, Name: "Klez.H", Text: "Klez", Action: message.ActionReplace}
+	s := settings()
+	if d := Decide(msg(klez), s); d.Verdict != message.VerdictSilent || d.Deliver {
+		t.Fatalf("silent virus: %+v, want silent, not delivered", d)
+	}
+	s.NonForging = []*regexp.Regexp{regexp.MustCompile(`(?i)klez\.h`)}
+	if d := Decide(msg(klez), s); d.Verdict != message.VerdictInfected || !d.Deliver || !d.NotifyPostmaster || len(d.Replace) != 1 {
+		t.Errorf("non-forging: %+v, want infected, cleaned, postmaster told", d)
+	}
+	flagged := klez
+	flagged.Silent = true // the engine stage said silent: non-forging still wins
+	if d := Decide(msg(flagged), s); d.Verdict != message.VerdictInfected {
+		t.Errorf("non-forging over the engine's silent flag: %s", d.Verdict)
+	}
+	s = settings()
+	s.DeliverSilent = true
+	if d := Decide(msg(klez), s); !d.Deliver || d.NotifyPostmaster || len(d.Replace) != 1 || d.QuarantineWhole {
+		t.Errorf("deliver_silent: %+v, want delivered cleaned, no postmaster report", d)
+	}
+}
