@@ -112,6 +112,7 @@ func checkerOptions(c *config.Config, log logrus.FieldLogger, n *notify.Notifier
 		SpamActions: c.Spam.SpamActions.Setting, HighSpamActions: c.Spam.HighSpamActions.Setting, HamActions: c.Spam.HamActions.Setting,
 		Actions: spamActionLists(c.Spam), Silent: compileAll(c.Virus.SilentViruses), LocalDomains: c.Virus.LocalDomains,
 		NonForging: compileAll(c.Virus.NonForgingViruses), DeliverSilent: c.Virus.DeliverSilent.Setting,
+		SpamVirus:    policy.SpamVirusMatcher(c.Virus.SpamVirusNames),
 		ReplaceWhole: c.Content.WholeMessage == "replace", CleanValue: c.Headers.Clean,
 	})
 	return pipeline.CheckerOptions{SpamHeaders: spamHeaders(c), Log: log, Policy: pm.Settings, Cleaner: cl}

@@ -22,9 +22,13 @@ type Virus struct {
 	// Deliver Silent Viruses"), yes/no or a ruleset.
 	NonForgingViruses []string `toml:"non_forging_viruses"`
 	DeliverSilent     Setting  `toml:"deliver_silent"`
-	LocalDomains      []string `toml:"local_domains"`
-	Concurrency       int      `toml:"concurrency"`
-	ScanTextBodies    bool     `toml:"scan_text_bodies"`
+	// SpamVirusNames are MailScanner "Virus Names Which Are Spam": whole
+	// virus names with * wildcards, case-sensitive. A match is no virus:
+	// the message is spam.
+	SpamVirusNames []string `toml:"spam_virus_names"`
+	LocalDomains   []string `toml:"local_domains"`
+	Concurrency    int      `toml:"concurrency"`
+	ScanTextBodies bool     `toml:"scan_text_bodies"`
 
 	Clamd   Clamd        `toml:"clamd"`
 	Builtin Builtin      `toml:"builtin"`

@@ -38,6 +38,8 @@ var table = map[string]mapper{
 	"silentviruses":                   silentViruses,
 	"stilldeliversilentviruses":       direct("virus.deliver_silent", kBool, true, ""),
 	"nonforgingviruses":               nonForging,
+	"virusnameswhicharespam":          direct("virus.spam_virus_names", kWords, false, ""),
+	"spamvirusheader":                 unsup("qscan makes such a message spam (spam rule SPAM_VIRUS(name) in its spam headers) instead of adding a header of its own"),
 	"blockencryptedmessages":          direct("content.block_encrypted", kBool, false, ""),
 	"allowpasswordprotectedarchives":  direct("limits.allow_password_archives", kBool, false, ""),
 	"stilldeliverunscannablemessages": direct("virus.deliver_unscannable", kBool, false, ""),

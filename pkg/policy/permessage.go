@@ -41,6 +41,8 @@ type Options struct {
 	NonForging []*regexp.Regexp
 	// DeliverSilent is yes/no ([virus] deliver_silent).
 	DeliverSilent ruleset.Setting
+	// SpamVirus says a virus name is spam (SpamVirusMatcher).
+	SpamVirus func(string) bool
 	// LocalDomains: infected mail from a sender in one of them (or a
 	// subdomain) is quarantined whole instead of cleaned.
 	LocalDomains []string
@@ -64,7 +66,7 @@ func (p *PerMessage) Settings(m *message.Message) Settings {
 	high := score(o.HighScore.Resolve(rm), DefaultHighScore)
 	return Settings{
 		DeliverCleaned: cleaned, Silent: o.Silent, ReplaceWhole: o.ReplaceWhole,
-		NonForging: o.NonForging, DeliverSilent: deliverSilent,
+		NonForging: o.NonForging, DeliverSilent: deliverSilent, SpamVirus: o.SpamVirus,
 		QuarantineWholeFromLocal: len(o.LocalDomains) > 0, LocalSender: isLocal(m.Envelope.Sender, o.LocalDomains),
 		CleanValue: o.CleanValue, InfectedValue: InfectedValue, NotCleanValue: NotCleanValue, UnscannedValue: UnscannedValue,
 		SpamActions:     o.Actions[o.SpamActions.Resolve(rm)],

@@ -27,6 +27,10 @@ type Settings struct {
 	// DeliverSilent delivers a message whose viruses are all silent
 	// cleaned, without notices, instead of dropping it whole.
 	DeliverSilent bool
+	// SpamVirus says a virus name is really spam (MailScanner's "Virus
+	// Names Which Are Spam"): the report makes the message spam instead
+	// of infected. nil: none is.
+	SpamVirus func(name string) bool
 	// QuarantineWholeFromLocal quarantines infected mail whose sender is
 	// local (LocalSender true) instead of cleaning it.
 	QuarantineWholeFromLocal bool
@@ -57,9 +61,14 @@ func Decide(m *message.Message, s Settings) message.Decision {
 	}
 	var reasons, notes []string
 	virus, silent := false, true
-	var redirect []string
+	var redirect, spamViruses []string
 	for _, r := range m.Reports {
 		if r.Kind == message.KindSpam {
+			continue
+		}
+		if r.Kind == message.KindVirus && s.SpamVirus != nil && s.SpamVirus(r.Name) {
+			spamViruses = append(spamViruses, r.Name)
+			notes = append(notes, r.Text+" (a spam-virus: counted as spam)")
 			continue
 		}
 		redirect = append(redirect, r.Redirect...)
@@ -97,6 +106,9 @@ func Decide(m *message.Message, s Settings) message.Decision {
 		case message.ActionNone: // a virus is never only reported
 			d.Replace = append(d.Replace, message.Replacement{Part: r.Part, MIMEPath: mimePath(m, r.Part), Report: r})
 		}
+	}
+	if len(spamViruses) > 0 {
+		d.Spam = spamVirusResult(d.Spam, dedupe(spamViruses))
 	}
 	d.Reason = strings.Join(dedupe(reasons), "; ")
 	d.Notes = dedupe(notes)
@@ -163,6 +175,42 @@ func notReplaced(renames, replaced []message.Replacement) []message.Replacement 
 		}
 	}
 	return out
+}
+
+// spamVirusResult is the spam result r (nil: none) raised to at least
+// spam for the spam-viruses names.
+func spamVirusResult(r *message.SpamResult, names []string) *message.SpamResult {
+	out := message.SpamResult{Level: message.SpamSpam}
+	if r != nil {
+		out = *r
+		out.Rules = append([]message.SpamRule(nil), r.Rules...)
+		if out.Level.Rank() < message.SpamSpam.Rank() {
+			out.Level = message.SpamSpam
+		}
+		out.Unchecked = ""
+	}
+	for _, n := range names {
+		out.Rules = append(out.Rules, message.SpamRule{Name: "SPAM_VIRUS(" + n + ")"})
+	}
+	out.Engines = append(append([]string(nil), out.Engines...), "spam-virus")
+	return &out
+}
+
+// SpamVirusMatcher reads MailScanner's "Virus Names Which Are Spam":
+// whole names with * for any text, case-sensitive.
+func SpamVirusMatcher(patterns []string) func(string) bool {
+	if len(patterns) == 0 {
+		return nil
+	}
+	var res []*regexp.Regexp
+	for _, p := range patterns {
+		parts := strings.Split(p, "*")
+		for i := range parts {
+			parts[i] = regexp.QuoteMeta(parts[i])
+		}
+		res = append(res, regexp.MustCompile("^"+strings.Join(parts, ".*")+"$"))
+	}
+	return func(name string) bool { return matchesAny(res, name) }
 }
 
 // mimePath maps a part index to the MIME leaf it lives in.

@@ -205,3 +205,31 @@ func TestDecideSilentOptions(t *testing.T) {
 		t.Errorf("deliver_silent: %+v, want delivered cleaned, no postmaster report", d)
 	}
 }
+
+// TestDecideSpamVirus: a virus name listed as spam is no virus: the part
+// stays, the message is spam and gets the spam actions.
+func TestDecideSpamVirus(t *testing.T) {
+	junk := message.Report{Kind: message.KindVirus, Part: 1, Name: "Sanesecurity.Junk.1234.UNOFFICIAL", Text: "Virus Junk", Action: message.ActionReplace}
+	s := settings()
+	s.SpamVirus = SpamVirusMatcher([]string{"Sane*UNOFFICIAL", "HTML/*"})
+	d := Decide(msg(junk), s)
+	if d.Verdict != message.VerdictSpam || len(d.Replace) != 0 || d.NotifyPostmaster || d.Spam == nil || d.Spam.Level != message.SpamSpam {
+		t.Fatalf("spam-virus: %+v, want spam, nothing replaced", d)
+	}
+	if len(d.Headers) == 0 || d.Headers[0][0] != "X-Spam-Status" {
+		t.Errorf("spam-virus: the spam actions did not apply: %+v", d.Headers)
+	}
+	if got := d.Spam.Rules; len(got) != 1 || !strings.Contains(got[0].Name, "Sanesecurity.Junk") {
+		t.Errorf("spam rules = %+v", got)
+	}
+	// The match is on the whole name and case-sensitive, as MailScanner's.
+	for _, name := range []string{"sanesecurity.Junk.UNOFFICIAL", "Sanesecurity.Junk.UNOFFICIAL.x", "W32/HTML/x"} {
+		if s.SpamVirus(name) {
+			t.Errorf("SpamVirus(%q) = true", name)
+		}
+	}
+	other := message.Report{Kind: message.KindVirus, Part: 1, Name: "Win.Trojan.X", Text: "Virus X", Action: message.ActionReplace}
+	if d := Decide(msg(junk, other), s); d.Verdict != message.VerdictInfected || len(d.Replace) != 1 {
+		t.Errorf("spam-virus beside a real virus: %+v", d)
+	}
+}
