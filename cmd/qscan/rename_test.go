@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/qscan/qscan/pkg/ruleset"
 )
 
 // TestScanRenamesWithStockRules: with MailScanner v5's shipped filename
@@ -40,5 +42,16 @@ func TestScanRenamesWithStockRules(t *testing.T) {
 	}
 	if bytes.Contains(got, []byte("VirusWarning")) {
 		t.Errorf("the part was replaced, not renamed:\n%s", got)
+	}
+}
+
+func TestHeaderNames(t *testing.T) {
+	got := headerNames("X-Mozilla-Status: X-Mozilla-Status2:, X-Bad:Name  Received")
+	want := []string{"X-Mozilla-Status", "X-Mozilla-Status2", "Received"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("headerNames = %q, want %q", got, want)
+	}
+	if removeHeaders(ruleset.Setting{Plain: " "}) != nil {
+		t.Error("an empty remove list gives a function")
 	}
 }

@@ -84,6 +84,10 @@ type Headers struct {
 	FilenameSubjectTag string `toml:"filename_subject_tag"`
 	ContentSubjectTag  string `toml:"content_subject_tag"`
 	SizeSubjectTag     string `toml:"size_subject_tag"`
+	// Remove names header fields taken out of every delivered message
+	// (MailScanner's "Remove These Headers"): names separated by blanks,
+	// or a ruleset.
+	Remove Setting `toml:"remove"`
 }
 
 // Metrics configures the Prometheus endpoint.

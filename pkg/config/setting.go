@@ -79,6 +79,7 @@ func (c *Config) Settings() map[string]*Setting {
 		"notify.postmaster":              &c.Notify.Postmaster,
 		"notify.language":                &c.Notify.Language,
 		"notify.full_headers":            &c.Notify.FullHeaders,
+		"headers.remove":                 &c.Headers.Remove,
 		"content.filename_rules":         &c.Content.FilenameRules,
 		"content.filetype_rules":         &c.Content.FiletypeRules,
 		"content.archive_filename_rules": &c.Content.ArchiveFilenameRules,

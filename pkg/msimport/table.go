@@ -82,6 +82,7 @@ var table = map[string]mapper{
 	"addenvelopetoheader":           direct("headers.add_envelope_to", kBool, false, ""),
 	"placenewheadersattopofmessage": direct("headers.place_at_top", kBool, false, ""),
 	"idheader":                      idHeader,
+	"removetheseheaders":            direct("headers.remove", kStr, true, ""),
 	"mailheader":                    Changed.note("the header is X-<headers.org_name>-QScan; its name follows org_name"),
 	"virussubjecttext":              direct("headers.virus_subject_tag", kStr, false, ""),
 	"filenamesubjecttext":           direct("headers.filename_subject_tag", kStr, false, ""),

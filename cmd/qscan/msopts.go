@@ -1,0 +1,42 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/ruleset"
+)
+
+// removeHeaders maps [headers] remove to the fields each message loses:
+// names separated by blanks or commas, a trailing colon allowed
+// ("X-Mozilla-Status:" as MailScanner writes them); nil when none.
+func removeHeaders(s ruleset.Setting) func(*message.Message) []string {
+	if s.Rules == nil && strings.TrimSpace(s.Plain) == "" {
+		return nil
+	}
+	return func(m *message.Message) []string {
+		return headerNames(s.Resolve(ruleset.MsgOf(m)))
+	}
+}
+
+// headerNames reads a list of field names; words that are no field name
+// are left out.
+func headerNames(v string) []string {
+	var out []string
+	for _, w := range strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == '\t' || r == ',' }) {
+		w = strings.TrimSuffix(w, ":")
+		if w != "" && validFieldName(w) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+func validFieldName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f || s[i] == ':' {
+			return false
+		}
+	}
+	return true
+}
