@@ -3,7 +3,9 @@ package main
 import (
 	"strings"
 
+	"github.com/qscan/qscan/pkg/archive"
 	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/pipeline"
 	"github.com/qscan/qscan/pkg/ruleset"
 )
 
@@ -39,4 +41,32 @@ func validFieldName(s string) bool {
 		}
 	}
 	return true
+}
+
+// archiveStage is the stage that writes [quarantine] archive_mail's
+// directory copies; nil when the setting names none.
+func archiveStage(s ruleset.Setting) pipeline.Stage {
+	if s.Rules == nil {
+		if dirs, _, _ := archive.Split(s.Plain); len(dirs) == 0 {
+			return nil
+		}
+	}
+	return &archive.Stage{Dirs: func(m *message.Message) []string {
+		dirs, _, _ := archive.Split(s.Resolve(ruleset.MsgOf(m)))
+		return dirs
+	}}
+}
+
+// archiveAddrs gives the archive addresses of a message; nil when the
+// setting names none.
+func archiveAddrs(s ruleset.Setting) func(*message.Message) []string {
+	if s.Rules == nil {
+		if _, addrs, _ := archive.Split(s.Plain); len(addrs) == 0 {
+			return nil
+		}
+	}
+	return func(m *message.Message) []string {
+		_, addrs, _ := archive.Split(s.Resolve(ruleset.MsgOf(m)))
+		return addrs
+	}
 }

@@ -44,6 +44,9 @@ func buildStagesWatched(c *config.Config, w *virus.Watch) ([]pipeline.Stage, err
 		return nil, err
 	}
 	stages := []pipeline.Stage{explode.Stage{Limits: explodeLimits(c.Limits)}, cs}
+	if a := archiveStage(c.Quarantine.ArchiveMail.Setting); a != nil {
+		stages = append([]pipeline.Stage{a}, stages...) // the message as it arrived
+	}
 	if len(c.Virus.Scanners) > 0 {
 		s, err := virusStage(c.Virus, w)
 		if err != nil {
@@ -113,6 +116,7 @@ func checkerOptions(c *config.Config, log logrus.FieldLogger, n *notify.Notifier
 		Actions: spamActionLists(c.Spam), Silent: compileAll(c.Virus.SilentViruses), LocalDomains: c.Virus.LocalDomains,
 		NonForging: compileAll(c.Virus.NonForgingViruses), DeliverSilent: c.Virus.DeliverSilent.Setting,
 		SpamVirus:    policy.SpamVirusMatcher(c.Virus.SpamVirusNames),
+		ArchiveTo:    archiveAddrs(c.Quarantine.ArchiveMail.Setting),
 		ReplaceWhole: c.Content.WholeMessage == "replace", CleanValue: c.Headers.Clean,
 	})
 	return pipeline.CheckerOptions{SpamHeaders: spamHeaders(c), Log: log, Policy: pm.Settings, Cleaner: cl}

@@ -61,6 +61,10 @@ type Batch struct {
 // Quarantine is where whole messages and removed parts are kept.
 type Quarantine struct {
 	Dir string `toml:"dir"`
+	// ArchiveMail keeps a copy of every message: absolute directory paths
+	// and addresses separated by blanks, or a ruleset (MailScanner's
+	// "Archive Mail").
+	ArchiveMail Setting `toml:"archive_mail"`
 }
 
 // Log chooses the log level, format and destination.

@@ -80,6 +80,7 @@ func (c *Config) Settings() map[string]*Setting {
 		"notify.language":                &c.Notify.Language,
 		"notify.full_headers":            &c.Notify.FullHeaders,
 		"headers.remove":                 &c.Headers.Remove,
+		"quarantine.archive_mail":        &c.Quarantine.ArchiveMail,
 		"content.filename_rules":         &c.Content.FilenameRules,
 		"content.filetype_rules":         &c.Content.FiletypeRules,
 		"content.archive_filename_rules": &c.Content.ArchiveFilenameRules,

@@ -107,6 +107,8 @@ func (c *Config) validate() []problem {
 			check = yesNo
 		case "notify.postmaster":
 			check = mailAddress
+		case "quarantine.archive_mail":
+			check = archiveMail
 		case "notify.language":
 			check = language
 		case "content.filename_rules", "content.filetype_rules", "content.archive_filename_rules", "content.archive_filetype_rules":
@@ -159,6 +161,16 @@ func yesNo(v string) error {
 }
 
 // mailAddress accepts "" (none) or one plain address.
+// archiveMail accepts absolute directories and addresses.
+func archiveMail(v string) error {
+	for _, w := range strings.Fields(v) {
+		if !strings.HasPrefix(w, "/") && !strings.Contains(w, "@") {
+			return fmt.Errorf("%q is neither an absolute directory nor a mail address", w)
+		}
+	}
+	return nil
+}
+
 func mailAddress(v string) error {
 	if v != "" && (!strings.Contains(v, "@") || strings.ContainsAny(v, " \t\r\n<>,")) {
 		return fmt.Errorf("%q is not a mail address", v)

@@ -43,6 +43,8 @@ type Options struct {
 	DeliverSilent ruleset.Setting
 	// SpamVirus says a virus name is spam (SpamVirusMatcher).
 	SpamVirus func(string) bool
+	// ArchiveTo gives the archive addresses of a message; nil: none.
+	ArchiveTo func(*message.Message) []string
 	// LocalDomains: infected mail from a sender in one of them (or a
 	// subdomain) is quarantined whole instead of cleaned.
 	LocalDomains []string
@@ -64,7 +66,12 @@ func (p *PerMessage) Settings(m *message.Message) Settings {
 	deliverSilent := ruleset.IsYes(o.DeliverSilent.Resolve(rm))
 	req := score(o.RequiredScore.Resolve(rm), DefaultRequiredScore)
 	high := score(o.HighScore.Resolve(rm), DefaultHighScore)
+	var archiveTo []string
+	if o.ArchiveTo != nil {
+		archiveTo = o.ArchiveTo(m)
+	}
 	return Settings{
+		ArchiveTo:      archiveTo,
 		DeliverCleaned: cleaned, Silent: o.Silent, ReplaceWhole: o.ReplaceWhole,
 		NonForging: o.NonForging, DeliverSilent: deliverSilent, SpamVirus: o.SpamVirus,
 		QuarantineWholeFromLocal: len(o.LocalDomains) > 0, LocalSender: isLocal(m.Envelope.Sender, o.LocalDomains),

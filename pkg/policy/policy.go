@@ -31,6 +31,9 @@ type Settings struct {
 	// Names Which Are Spam"): the report makes the message spam instead
 	// of infected. nil: none is.
 	SpamVirus func(name string) bool
+	// ArchiveTo get a copy of each delivered message ([quarantine]
+	// archive_mail's addresses).
+	ArchiveTo []string
 	// QuarantineWholeFromLocal quarantines infected mail whose sender is
 	// local (LocalSender true) instead of cleaning it.
 	QuarantineWholeFromLocal bool
@@ -156,6 +159,10 @@ func Decide(m *message.Message, s Settings) message.Decision {
 		// A filename rule's address list: the message goes to them
 		// instead of its recipients (MailScanner's rule files).
 		d.Forward, d.ForwardOnly = dedupe(append(d.Forward, redirect...)), true
+		sort.Strings(d.Forward)
+	}
+	if d.Deliver && !d.ForwardOnly && len(s.ArchiveTo) > 0 {
+		d.Forward = dedupe(append(d.Forward, s.ArchiveTo...))
 		sort.Strings(d.Forward)
 	}
 	return d

@@ -233,3 +233,17 @@ func TestDecideSpamVirus(t *testing.T) {
 		t.Errorf("spam-virus beside a real virus: %+v", d)
 	}
 }
+
+// TestDecideArchiveTo: the archive addresses get a copy of a delivered
+// message, none of a message kept back or redirected.
+func TestDecideArchiveTo(t *testing.T) {
+	s := settings()
+	s.ArchiveTo = []string{"archive@example.com"}
+	if d := Decide(msg(), s); !d.Deliver || d.ForwardOnly || len(d.Forward) != 1 || d.Forward[0] != "archive@example.com" {
+		t.Errorf("clean: %+v, want delivered with a copy to the archive", d)
+	}
+	whole := message.Report{Kind: message.KindContent, Part: 0, Text: "partial", Action: message.ActionQuarantine}
+	if d := Decide(msg(whole), s); len(d.Forward) != 0 {
+		t.Errorf("kept back: forward %v, want none", d.Forward)
+	}
+}
