@@ -103,6 +103,22 @@ func TestImportShipped(t *testing.T) {
 			c.Spam.RequiredScore.Plain, c.Batch.MaxMessages, c.Spam.DefinitelyNotSpam.Rules != nil,
 			c.Content.FilenameRules.Plain, c.Headers.OrgName)
 	}
+	// The options qscan has for what MailScanner sites rely on.
+	for _, ck := range []struct {
+		name      string
+		got, want any
+	}{
+		{"notify.full_headers", c.Notify.FullHeaders.Plain, "yes"},
+		{"virus.deliver_silent", c.Virus.DeliverSilent.Plain, "no"},
+		{"virus.non_forging_viruses", c.Virus.NonForgingViruses, []string{"(?i)Joke/", "(?i)OF97/", "(?i)WM97/", "(?i)W97M/", "(?i)eicar"}},
+		{"virus.spam_virus_names", c.Virus.SpamVirusNames, []string{"Sane*UNOFFICIAL", "HTML/*", "*Phish*"}},
+		{"headers.remove", c.Headers.Remove.Plain, "X-Mozilla-Status: X-Mozilla-Status2:"},
+		{"quarantine.archive_mail", c.Quarantine.ArchiveMail.Plain, ""},
+	} {
+		if !reflect.DeepEqual(ck.got, ck.want) {
+			t.Errorf("%s = %#v, want %#v", ck.name, ck.got, ck.want)
+		}
+	}
 	for _, f := range []string{"filename.rules.conf", "filetype.rules.conf", "archives.filename.rules.conf", "archives.filetype.rules.conf"} {
 		want, _ := os.ReadFile(filepath.Join(shippedDir, f))
 		if got := res.Files["rules/"+f]; string(got) != string(want) {

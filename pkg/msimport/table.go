@@ -104,6 +104,7 @@ var table = map[string]mapper{
 	"noticesto":                                  noticesTo,
 	"sendnotices":                                sendNotices,
 	"hostname":                                   hostname,
+	"noticesincludefullheaders":                  direct("notify.full_headers", kBool, true, ""),
 	"archivemail":                                direct("quarantine.archive_mail", kStr, true, "directories get a copy of each message as it arrived (DIR/YYYYMMDD/ID.eml); addresses get the delivered copy of delivered messages"),
 	"missingmailarchiveis":                       unsup("qscan archives into directories (created as needed), never into one mbox file"),
 	"languagestrings":                            language,
