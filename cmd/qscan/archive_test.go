@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,4 +41,38 @@ func TestArchiveMail(t *testing.T) {
 	if err != nil || !strings.Contains(string(qf), "archive@example.org") || !strings.Contains(string(qf), "b@example.test") {
 		t.Errorf("outgoing qf (err %v) lacks a recipient:\n%s", err, qf)
 	}
+}
+
+// TestScanTNEFContents: with tnef_contents = "replace", a winmail.dat
+// (the corpus's two-files.tnef) is delivered as its two files.
+func TestScanTNEFContents(t *testing.T) {
+	tnef, err := os.ReadFile("../../../shared/corpus/mime/tnef/mimekit/two-files.tnef")
+	if err != nil {
+		t.Skipf("corpus TNEF sample absent: %v", err)
+	}
+	_, cfg := demo(t, "[spam]\nengines = []\n[content]\ntnef_contents = \"replace\"\n")
+	raw := "From: a@example.org\nTo: b@example.test\nSubject: tnef\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"B\"\n\n" +
+		"--B\nContent-Type: text/plain\n\nsee attached\n--B\nContent-Type: application/ms-tnef; name=\"winmail.dat\"\n" +
+		"Content-Transfer-Encoding: base64\n\n" + base64Lines(tnef) + "--B--\n"
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.eml"), filepath.Join(dir, "out.eml")
+	os.WriteFile(in, []byte(raw), 0o600)
+	res, _ := qscan(t, "scan", "-c", cfg, "--json", "-o", out, in)
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatalf("scan -o wrote nothing: %v\n%s", err, res)
+	}
+	if strings.Contains(string(got), "winmail.dat") || strings.Count(string(got), "Content-Disposition: attachment; filename=") != 2 {
+		t.Errorf("winmail.dat not replaced by its two files:\n%s\n%s", got, res)
+	}
+}
+
+func base64Lines(b []byte) string {
+	s := base64.StdEncoding.EncodeToString(b)
+	var out strings.Builder
+	for len(s) > 76 {
+		out.WriteString(s[:76] + "\n")
+		s = s[76:]
+	}
+	return out.String() + s + "\n"
 }

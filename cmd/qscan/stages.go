@@ -117,6 +117,7 @@ func checkerOptions(c *config.Config, log logrus.FieldLogger, n *notify.Notifier
 		NonForging: compileAll(c.Virus.NonForgingViruses), DeliverSilent: c.Virus.DeliverSilent.Setting,
 		SpamVirus:    policy.SpamVirusMatcher(c.Virus.SpamVirusNames),
 		ArchiveTo:    archiveAddrs(c.Quarantine.ArchiveMail.Setting),
+		TNEF:         c.Content.TNEFContents.Setting,
 		ReplaceWhole: c.Content.WholeMessage == "replace", CleanValue: c.Headers.Clean,
 	})
 	return pipeline.CheckerOptions{SpamHeaders: spamHeaders(c), Log: log, Policy: pm.Settings, Cleaner: cl}

@@ -43,7 +43,12 @@ type Content struct {
 	// __FILENAME__ standing for its name (MailScanner's Default Rename
 	// Pattern).
 	RenamePattern string `toml:"rename_pattern"`
-	HTML          HTML   `toml:"html"`
+	// TNEFContents says what becomes of a winmail.dat whose files passed
+	// the checks: "no" (delivered as it came), "add" (its files beside
+	// it), "replace" (its files in its place); or a ruleset (MailScanner's
+	// "Use TNEF Contents").
+	TNEFContents Setting `toml:"tnef_contents"`
+	HTML         HTML    `toml:"html"`
 }
 
 // HTML says what to do with dangerous HTML ([content.html]): "allow",
@@ -67,7 +72,7 @@ func defaultLimits() Limits {
 // the binary are used.
 func defaultContent() Content {
 	return Content{
-		WholeMessage: "quarantine", RenamePattern: "__FILENAME__.disarmed",
+		WholeMessage: "quarantine", RenamePattern: "__FILENAME__.disarmed", TNEFContents: plain("no"),
 		BlockPartial: true, BlockExternalBody: true, QPMaxBlankLine: 100000,
 		HTML: HTML{IFrame: "disarm", Form: "disarm", Script: "disarm", ObjectCodebase: "disarm"},
 	}

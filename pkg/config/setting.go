@@ -81,6 +81,7 @@ func (c *Config) Settings() map[string]*Setting {
 		"notify.full_headers":            &c.Notify.FullHeaders,
 		"headers.remove":                 &c.Headers.Remove,
 		"quarantine.archive_mail":        &c.Quarantine.ArchiveMail,
+		"content.tnef_contents":          &c.Content.TNEFContents,
 		"content.filename_rules":         &c.Content.FilenameRules,
 		"content.filetype_rules":         &c.Content.FiletypeRules,
 		"content.archive_filename_rules": &c.Content.ArchiveFilenameRules,

@@ -109,6 +109,8 @@ func (c *Config) validate() []problem {
 			check = mailAddress
 		case "quarantine.archive_mail":
 			check = archiveMail
+		case "content.tnef_contents":
+			check = oneOf("no", "add", "replace")
 		case "notify.language":
 			check = language
 		case "content.filename_rules", "content.filetype_rules", "content.archive_filename_rules", "content.archive_filetype_rules":
@@ -161,6 +163,18 @@ func yesNo(v string) error {
 }
 
 // mailAddress accepts "" (none) or one plain address.
+// oneOf accepts the words given.
+func oneOf(words ...string) func(string) error {
+	return func(v string) error {
+		for _, w := range words {
+			if v == w {
+				return nil
+			}
+		}
+		return fmt.Errorf("%q: use %s", v, strings.Join(words, ", "))
+	}
+}
+
 // archiveMail accepts absolute directories and addresses.
 func archiveMail(v string) error {
 	for _, w := range strings.Fields(v) {

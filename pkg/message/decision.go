@@ -11,6 +11,13 @@ type Replacement struct {
 	Report Report
 }
 
+// Unpacking is a MIME part delivered as the files decoded from it.
+type Unpacking struct {
+	MIMEPath string
+	Keep     bool  // keep the container beside its files ("add")
+	Files    []int // indexes into Message.Parts, in order
+}
+
 // Decision is what becomes of a checked message (pkg/policy decides it;
 // the pipeline carries it out).
 type Decision struct {
@@ -21,6 +28,9 @@ type Decision struct {
 	// Rename lists parts delivered under another name (rename rules); a
 	// part that is also replaced is not renamed.
 	Rename []Replacement
+	// Unpack lists containers delivered as the files inside them (TNEF
+	// winmail.dat: MailScanner's "Use TNEF Contents").
+	Unpack []Unpacking
 	// QuarantineWhole keeps the original message; QuarantineParts keeps
 	// the replaced parts.
 	QuarantineWhole  bool

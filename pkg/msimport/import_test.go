@@ -114,6 +114,7 @@ func TestImportShipped(t *testing.T) {
 		{"virus.spam_virus_names", c.Virus.SpamVirusNames, []string{"Sane*UNOFFICIAL", "HTML/*", "*Phish*"}},
 		{"headers.remove", c.Headers.Remove.Plain, "X-Mozilla-Status: X-Mozilla-Status2:"},
 		{"quarantine.archive_mail", c.Quarantine.ArchiveMail.Plain, ""},
+		{"content.tnef_contents", c.Content.TNEFContents.Plain, "replace"},
 	} {
 		if !reflect.DeepEqual(ck.got, ck.want) {
 			t.Errorf("%s = %#v, want %#v", ck.name, ck.got, ck.want)

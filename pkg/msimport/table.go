@@ -50,6 +50,7 @@ var table = map[string]mapper{
 	"virusscanattempts":               unsup("an engine failure leaves the message in the queue and it is retried with backoff (batch.retry_min, retry_max)"),
 	"retrybatchonscannerfailure":      same("an engine failure leaves the message in the queue and it is retried with backoff"),
 	"expandtnef":                      same("qscan always decodes TNEF (winmail.dat) and checks its attachments"),
+	"usetnefcontents":                 tnefContents,
 	"finduuencodedfiles":              Changed.note("qscan always decodes uuencoded, yEnc and BinHex files in text parts"),
 	"findarchivesbycontent":           same("qscan recognises archives by their content"),
 	"maximumarchivedepth":             archiveDepth,
@@ -372,4 +373,22 @@ var nonForging mapper = func(r *Result, o *Option) Row {
 	}
 	r.set("virus.non_forging_viruses", res)
 	return Row{Status: Changed, Key: "virus.non_forging_viruses", Note: join("strings searched in the virus name become regexes", strings.Join(notes, "; "))}
+}
+
+var tnefContents mapper = func(r *Result, o *Option) Row {
+	if path, ok := r.conf.isRuleset(o.Value); ok {
+		rel, err := r.copyRuleset(path)
+		if err != nil {
+			return Row{Status: Unsupported, Key: "content.tnef_contents", Note: err.Error()}
+		}
+		r.set("content.tnef_contents", rel)
+		return Row{Status: Mapped, Key: "content.tnef_contents", Note: "ruleset copied to " + rel}
+	}
+	v := strings.ToLower(strings.TrimSpace(o.Value))
+	switch v {
+	case "no", "add", "replace":
+		r.set("content.tnef_contents", v)
+		return Row{Status: Mapped, Key: "content.tnef_contents", Note: "only when every file of the winmail.dat passed the checks"}
+	}
+	return Row{Status: Unsupported, Key: "content.tnef_contents", Note: fmt.Sprintf("%q: use no, add or replace", o.Value)}
 }

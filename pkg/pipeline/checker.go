@@ -111,7 +111,7 @@ func (c *Checker) decide(m *message.Message) outcome {
 		o.whole = d.Reason // nothing can take the parts out
 		return o
 	}
-	if (len(d.Replace) > 0 || len(d.Rename) > 0 || d.StripHTML || d.SpamAttachment) && c.cleaner != nil {
+	if (len(d.Replace) > 0 || len(d.Rename) > 0 || len(d.Unpack) > 0 || d.StripHTML || d.SpamAttachment) && c.cleaner != nil {
 		body, edits, err := c.cleaner.Clean(m, &d)
 		if err != nil {
 			o.whole = fmt.Sprintf("%s (the message could not be cleaned: %v)", d.Reason, err)

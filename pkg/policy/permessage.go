@@ -45,6 +45,8 @@ type Options struct {
 	SpamVirus func(string) bool
 	// ArchiveTo gives the archive addresses of a message; nil: none.
 	ArchiveTo func(*message.Message) []string
+	// TNEF is no/add/replace or a ruleset ([content] tnef_contents).
+	TNEF ruleset.Setting
 	// LocalDomains: infected mail from a sender in one of them (or a
 	// subdomain) is quarantined whole instead of cleaned.
 	LocalDomains []string
@@ -72,6 +74,7 @@ func (p *PerMessage) Settings(m *message.Message) Settings {
 	}
 	return Settings{
 		ArchiveTo:      archiveTo,
+		TNEF:           o.TNEF.Resolve(rm),
 		DeliverCleaned: cleaned, Silent: o.Silent, ReplaceWhole: o.ReplaceWhole,
 		NonForging: o.NonForging, DeliverSilent: deliverSilent, SpamVirus: o.SpamVirus,
 		QuarantineWholeFromLocal: len(o.LocalDomains) > 0, LocalSender: isLocal(m.Envelope.Sender, o.LocalDomains),

@@ -34,6 +34,9 @@ type Settings struct {
 	// ArchiveTo get a copy of each delivered message ([quarantine]
 	// archive_mail's addresses).
 	ArchiveTo []string
+	// TNEF says what becomes of a winmail.dat: TNEFKeep (""), TNEFAdd
+	// or TNEFReplace ([content] tnef_contents).
+	TNEF string
 	// QuarantineWholeFromLocal quarantines infected mail whose sender is
 	// local (LocalSender true) instead of cleaning it.
 	QuarantineWholeFromLocal bool
@@ -145,8 +148,9 @@ func Decide(m *message.Message, s Settings) message.Decision {
 		}
 	}
 	d.Rename = notReplaced(d.Rename, d.Replace)
+	d.Unpack = tnefUnpack(m, d.Replace, s.TNEF)
 	if !d.Deliver {
-		d.Replace, d.Rename, d.QuarantineParts = nil, nil, false
+		d.Replace, d.Rename, d.Unpack, d.QuarantineParts = nil, nil, nil, false
 		d.QuarantineWhole = true
 		return d
 	}
