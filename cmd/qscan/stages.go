@@ -70,6 +70,7 @@ func explodeLimits(l config.Limits) explode.Limits {
 		MaxRatio: int64(l.MaxRatio), RatioMinBytes: int64(l.RatioMinBytes), MaxMIMEParts: l.MaxMIMEParts, MaxMIMEDepth: l.MaxMIMEDepth,
 		MaxHeaderBytes: int64(l.MaxHeaderBytes), MaxPartBytes: int64(l.MaxPartBytes), AllowPasswordArchives: l.AllowPasswordArchives,
 		MaxHeaderParams: l.MaxHeaderParams, AllowUnopenedArchives: l.AllowUnopenedArchives, MaxParts: l.MaxParts,
+		UnpackOLE: l.UnpackMicrosoftDocuments,
 	}
 }
 

@@ -20,6 +20,9 @@ type Limits struct {
 	MaxHeaderParams       int  `toml:"max_header_params"`
 	AllowPasswordArchives bool `toml:"allow_password_archives"`
 	AllowUnopenedArchives bool `toml:"allow_unopened_archives"`
+	// UnpackMicrosoftDocuments takes the files embedded in Word, Excel
+	// and PowerPoint documents (OLE packages) out to be checked.
+	UnpackMicrosoftDocuments bool `toml:"unpack_microsoft_documents"`
 }
 
 // Content configures the filename, filetype, size and dangerous-content
@@ -64,7 +67,7 @@ func defaultLimits() Limits {
 	return Limits{
 		MaxArchiveDepth: 8, MaxArchiveMembers: 1000, MaxParts: 5000, MaxExpandedBytes: 200 << 20, MaxRatio: 100,
 		RatioMinBytes: 1 << 20, MaxMIMEParts: 1000, MaxMIMEDepth: 50, MaxHeaderBytes: 1 << 20,
-		MaxPartBytes: 100 << 20, MaxHeaderParams: 100, AllowPasswordArchives: true,
+		MaxPartBytes: 100 << 20, MaxHeaderParams: 100, AllowPasswordArchives: true, UnpackMicrosoftDocuments: true,
 	}
 }
 

@@ -31,6 +31,10 @@ type Limits struct {
 	// disk images ...) pass with a report; by default they are taken out
 	// (default false).
 	AllowUnopenedArchives bool
+	// UnpackOLE takes the files embedded in Microsoft documents (OLE2
+	// Ole10Native packages) out to be checked (MailScanner's "Unpack
+	// Microsoft Documents"; config default true).
+	UnpackOLE bool
 }
 
 // DefaultLimits returns the documented defaults; they are the values
@@ -50,6 +54,7 @@ func DefaultLimits() Limits {
 		MaxPartBytes:          100 << 20,
 		MaxUnclosedMultiparts: 8,
 		AllowPasswordArchives: true,
+		UnpackOLE:             true,
 	}
 }
 

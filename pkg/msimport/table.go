@@ -54,6 +54,7 @@ var table = map[string]mapper{
 	"finduuencodedfiles":              Changed.note("qscan always decodes uuencoded, yEnc and BinHex files in text parts"),
 	"findarchivesbycontent":           same("qscan recognises archives by their content"),
 	"maximumarchivedepth":             archiveDepth,
+	"unpackmicrosoftdocuments":        direct("limits.unpack_microsoft_documents", kBool, false, ""),
 	"maximumattachmentspermessage":    direct("limits.max_mime_parts", kInt, false, "qscan counts MIME parts; beyond the limit the message is kept back"),
 	"delivercleanedmessages":          direct("virus.deliver_cleaned", kBool, true, ""),
 
