@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/qscan/qscan/pkg/message"
 )
 
 // TestArchiveMail: with archive_mail naming a directory and an address,
@@ -75,4 +79,28 @@ func base64Lines(b []byte) string {
 		s = s[76:]
 	}
 	return out.String() + s + "\n"
+}
+
+// TestReceivedIPStage: with received_ip_header = 1 the client address is
+// the first Received field's, before any check reads it.
+func TestReceivedIPStage(t *testing.T) {
+	_, cfgPath := demo(t, "")
+	b, _ := os.ReadFile(cfgPath)
+	os.WriteFile(cfgPath, []byte(strings.Replace(string(b), "[queue]\n", "[queue]\nreceived_ip_header = 1\n", 1)), 0o600)
+	c, err := loadConfig(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stages, err := buildStages(c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stages[0].Name() != "received-ip" {
+		t.Fatalf("first stage = %s, want received-ip", stages[0].Name())
+	}
+	m := &message.Message{Header: []byte("Received: from a (a [192.0.2.7]) by b\nSubject: x\n")}
+	m.Envelope.ClientIP = netip.MustParseAddr("10.0.0.1")
+	if err := stages[0].Check(context.Background(), m); err != nil || m.Envelope.ClientIP.String() != "192.0.2.7" {
+		t.Errorf("client address = %v, %v; want 192.0.2.7", m.Envelope.ClientIP, err)
+	}
 }

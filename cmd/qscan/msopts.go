@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"strings"
 
 	"github.com/qscan/qscan/pkg/archive"
@@ -69,4 +70,18 @@ func archiveAddrs(s ruleset.Setting) func(*message.Message) []string {
 		_, addrs, _ := archive.Split(s.Resolve(ruleset.MsgOf(m)))
 		return addrs
 	}
+}
+
+// receivedIPStage sets a message's client address from its n-th
+// Received field ([queue] received_ip_header); a message without one
+// keeps the queue file's.
+type receivedIPStage struct{ n int }
+
+func (receivedIPStage) Name() string { return "received-ip" }
+
+func (s receivedIPStage) Check(_ context.Context, m *message.Message) error {
+	if a, ok := message.ReceivedIP(m.Header, s.n); ok {
+		m.Envelope.ClientIP = a
+	}
+	return nil
 }

@@ -44,6 +44,9 @@ func buildStagesWatched(c *config.Config, w *virus.Watch) ([]pipeline.Stage, err
 		return nil, err
 	}
 	stages := []pipeline.Stage{explode.Stage{Limits: explodeLimits(c.Limits)}, cs}
+	if c.Queue.ReceivedIPHeader > 0 {
+		stages = append([]pipeline.Stage{receivedIPStage{c.Queue.ReceivedIPHeader}}, stages...)
+	}
 	if a := archiveStage(c.Quarantine.ArchiveMail.Setting); a != nil {
 		stages = append([]pipeline.Stage{a}, stages...) // the message as it arrived
 	}

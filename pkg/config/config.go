@@ -45,6 +45,10 @@ type Queue struct {
 	Kick           bool       `toml:"kick"`
 	Sendmail       string     `toml:"sendmail"`
 	SendmailArgs   []string   `toml:"sendmail_args"`
+	// ReceivedIPHeader, when N > 0, takes the client address from the
+	// first IP address of the N-th Received field from the top instead of
+	// the queue file (MailScanner's "Read IP Address From Received Header").
+	ReceivedIPHeader int `toml:"received_ip_header"`
 }
 
 // Batch bounds one batch and the retries of a message.

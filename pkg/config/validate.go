@@ -42,6 +42,9 @@ func (c *Config) validate() []problem {
 	if err := creatableDir(q.WorkDir); err != nil {
 		bad("queue.work_dir", "queue.work_dir: %v", err)
 	}
+	if q.ReceivedIPHeader < 0 {
+		bad("queue.received_ip_header", "queue.received_ip_header: %d: use 0 (off) or N >= 1", q.ReceivedIPHeader)
+	}
 	if q.RescanInterval.D() < 1e9 {
 		bad("queue.rescan_interval", "queue.rescan_interval: %s is too short (at least 1s)", q.RescanInterval.D())
 	}

@@ -8,27 +8,28 @@ import (
 // table maps MailScanner's options (by Norm) to qscan's.
 var table = map[string]mapper{
 	// Queues and batches.
-	"incomingqueuedir":            direct("queue.incoming", kWords, false, ""),
-	"outgoingqueuedir":            direct("queue.outgoing", kPath, false, ""),
-	"incomingworkdir":             direct("queue.work_dir", kPath, false, ""),
-	"quarantinedir":               direct("quarantine.dir", kPath, false, "qscan's quarantine layout is <dir>/<YYYYMMDD>/<ID>/ like MailScanner's, with a metadata.json; `qscan quarantine` lists and releases"),
-	"pidfile":                     direct("queue.pid_file", kPath, false, ""),
-	"queuescaninterval":           direct("queue.rescan_interval", kSec, false, "qscan is woken by new mail within milliseconds (inotify); this is only its safety-net rescan"),
-	"maxunscannedmessagesperscan": direct("batch.max_messages", kInt, false, ""),
-	"maxunscannedbytesperscan":    direct("batch.max_bytes", kSize, false, ""),
-	"maxunsafemessagesperscan":    unsup("qscan has one batch bound for all mail: batch.max_messages"),
-	"maxunsafebytesperscan":       unsup("qscan has one batch bound for all mail: batch.max_bytes"),
-	"maxnormalqueuesize":          unsup("qscan takes the oldest mail first whatever the queue size; `qscan check` alarms on queue age (check.queue_max_age)"),
-	"maximumprocessingattempts":   attempts,
-	"processingattemptsdatabase":  unsup("qscan keeps the attempts in its own store (store.path); `qscan queue attempts` shows them"),
-	"maxchildren":                 direct("batch.workers", kInt, false, "parallel checks inside one process instead of child processes"),
-	"mta":                         mta,
-	"sendmail2":                   direct("queue.sendmail", kPath, false, "used only for the optional immediate delivery run (queue.kick)"),
-	"sendmail":                    unsup("qscan writes the outgoing queue itself; queue.sendmail is the program of the optional kick"),
-	"runinforeground":             unsup("qscan run stays in the foreground; the service file runs it"),
-	"restartevery":                unsup("qscan needs no periodic restarts"),
-	"scanmessages":                unsup("qscan scans every message; to let some through unscanned set virus.scan and spam.check (rulesets) to no for them"),
-	"debug":                       debugOpt,
+	"incomingqueuedir":                direct("queue.incoming", kWords, false, ""),
+	"outgoingqueuedir":                direct("queue.outgoing", kPath, false, ""),
+	"incomingworkdir":                 direct("queue.work_dir", kPath, false, ""),
+	"quarantinedir":                   direct("quarantine.dir", kPath, false, "qscan's quarantine layout is <dir>/<YYYYMMDD>/<ID>/ like MailScanner's, with a metadata.json; `qscan quarantine` lists and releases"),
+	"pidfile":                         direct("queue.pid_file", kPath, false, ""),
+	"queuescaninterval":               direct("queue.rescan_interval", kSec, false, "qscan is woken by new mail within milliseconds (inotify); this is only its safety-net rescan"),
+	"maxunscannedmessagesperscan":     direct("batch.max_messages", kInt, false, ""),
+	"maxunscannedbytesperscan":        direct("batch.max_bytes", kSize, false, ""),
+	"maxunsafemessagesperscan":        unsup("qscan has one batch bound for all mail: batch.max_messages"),
+	"maxunsafebytesperscan":           unsup("qscan has one batch bound for all mail: batch.max_bytes"),
+	"maxnormalqueuesize":              unsup("qscan takes the oldest mail first whatever the queue size; `qscan check` alarms on queue age (check.queue_max_age)"),
+	"maximumprocessingattempts":       attempts,
+	"processingattemptsdatabase":      unsup("qscan keeps the attempts in its own store (store.path); `qscan queue attempts` shows them"),
+	"maxchildren":                     direct("batch.workers", kInt, false, "parallel checks inside one process instead of child processes"),
+	"mta":                             mta,
+	"sendmail2":                       direct("queue.sendmail", kPath, false, "used only for the optional immediate delivery run (queue.kick)"),
+	"sendmail":                        unsup("qscan writes the outgoing queue itself; queue.sendmail is the program of the optional kick"),
+	"runinforeground":                 unsup("qscan run stays in the foreground; the service file runs it"),
+	"restartevery":                    unsup("qscan needs no periodic restarts"),
+	"scanmessages":                    unsup("qscan scans every message; to let some through unscanned set virus.scan and spam.check (rulesets) to no for them"),
+	"debug":                           debugOpt,
+	"readipaddressfromreceivedheader": receivedIP,
 
 	// Virus scanning.
 	"virusscanning":                   direct("virus.scan", kBool, true, ""),
@@ -392,4 +393,21 @@ var tnefContents mapper = func(r *Result, o *Option) Row {
 		return Row{Status: Mapped, Key: "content.tnef_contents", Note: "only when every file of the winmail.dat passed the checks"}
 	}
 	return Row{Status: Unsupported, Key: "content.tnef_contents", Note: fmt.Sprintf("%q: use no, add or replace", o.Value)}
+}
+
+var receivedIP mapper = func(r *Result, o *Option) Row {
+	v := strings.ToLower(strings.TrimSpace(o.Value))
+	n := int64(0)
+	switch v {
+	case "yes":
+		n = 1
+	case "no", "":
+	default:
+		var err error
+		if n, err = integer(v); err != nil || n < 0 {
+			return Row{Status: Unsupported, Key: "queue.received_ip_header", Note: fmt.Sprintf("%q: use no, yes or a number", o.Value)}
+		}
+	}
+	r.set("queue.received_ip_header", n)
+	return Row{Status: Mapped, Key: "queue.received_ip_header"}
 }
