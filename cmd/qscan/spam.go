@@ -70,6 +70,7 @@ func spamStage(c config.Spam, log logrus.FieldLogger) (*spamcheck.Stage, error) 
 		log = logrus.New()
 	}
 	return spamcheck.New(spamcheck.Options{Spam: spamOptions(c), HoldOnFailure: c.HoldOnFailure, MaxSize: int64(c.MaxSize),
+		SkipOversize:      c.Oversize == "skip",
 		DefinitelyNotSpam: policy.Yes(c.DefinitelyNotSpam.Setting), DefinitelySpam: policy.Yes(c.DefinitelySpam.Setting)}, e, log, time.Now)
 }
 

@@ -29,6 +29,7 @@ type Spam struct {
 	Bounce              bool     `toml:"bounce"` // the "bounce" action sends (off by default: backscatter)
 	AlwaysIncludeReport bool     `toml:"always_include_report"`
 	MaxSize             Size     `toml:"max_size"`
+	Oversize            string   `toml:"oversize"` // "truncate" or "skip": a message over max_size
 	CacheTTL            Duration `toml:"cache_ttl"`
 	CacheMaxEntries     int      `toml:"cache_max_entries"`
 	MaxTimeouts         int      `toml:"max_timeouts"`
@@ -86,6 +87,7 @@ func defaultSpam() Spam {
 		ListsToBeSpam:     1, ListsToBeHigh: 3,
 		AlwaysIncludeReport: true,
 		MaxSize:             1 << 20,
+		Oversize:            "truncate",
 		CacheTTL:            Duration(300e9),
 		CacheMaxEntries:     10000,
 		MaxTimeouts:         3,
@@ -108,6 +110,9 @@ func (s *Spam) validate(bad func(key, format string, a ...any)) {
 	}
 	if r, h, ok := plainScores(s); ok && h < r {
 		bad("spam.high_score", "spam.high_score: %g is below required_score %g", h, r)
+	}
+	if s.Oversize != "truncate" && s.Oversize != "skip" {
+		bad("spam.oversize", "spam.oversize: %q: use truncate or skip", s.Oversize)
 	}
 	switch s.SubjectPosition {
 	case "start", "end", "no":

@@ -115,6 +115,10 @@ func TestImportShipped(t *testing.T) {
 		{"headers.remove", c.Headers.Remove.Plain, "X-Mozilla-Status: X-Mozilla-Status2:"},
 		{"quarantine.archive_mail", c.Quarantine.ArchiveMail.Plain, ""},
 		{"content.tnef_contents", c.Content.TNEFContents.Plain, "replace"},
+		{"spam.oversize", c.Spam.Oversize, "skip"},
+		{"spam.max_size", int64(c.Spam.MaxSize), int64(200 << 10)},
+		{"limits.unpack_microsoft_documents", c.Limits.UnpackMicrosoftDocuments, true},
+		{"queue.received_ip_header", c.Queue.ReceivedIPHeader, 0},
 	} {
 		if !reflect.DeepEqual(ck.got, ck.want) {
 			t.Errorf("%s = %#v, want %#v", ck.name, ck.got, ck.want)

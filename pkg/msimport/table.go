@@ -133,7 +133,7 @@ var table = map[string]mapper{
 	"maxspamassassinsize":             direct("spam.spamd.max_size", kSize, false, ""),
 	"spamassassintimeout":             direct("spam.spamd.timeout", kSec, false, ""),
 	"maxspamassassintimeouts":         direct("spam.max_timeouts", kInt, false, "after this many timeouts in a row spamd is paused for spam.pause"),
-	"maxspamchecksize":                direct("spam.max_size", kSize, false, "a larger message is checked on its first spam.max_size bytes (MailScanner's truncation)"),
+	"maxspamchecksize":                maxSpamCheckSize,
 	"alwaysincludespamassassinreport": direct("spam.always_include_report", kBool, false, ""),
 	"enablespambounce":                direct("spam.bounce", kBool, false, ""),
 	"cachespamassassinresults":        same("qscan caches spam results (spam.cache_ttl, spam.cache_max_entries)"),
@@ -410,4 +410,15 @@ var receivedIP mapper = func(r *Result, o *Option) Row {
 	}
 	r.set("queue.received_ip_header", n)
 	return Row{Status: Mapped, Key: "queue.received_ip_header"}
+}
+
+var maxSpamCheckSize mapper = func(r *Result, o *Option) Row {
+	row := direct("spam.max_size", kSize, false, "")(r, o)
+	if row.Status == Unsupported {
+		return row
+	}
+	r.set("spam.oversize", "skip")
+	row.Key = "spam.max_size, spam.oversize"
+	row.Note = join(row.Note, "a larger message is not spam-checked (oversize = \"skip\"), as in MailScanner")
+	return row
 }
