@@ -61,6 +61,12 @@ type DNSBL struct {
 	Timeout           Duration  `toml:"timeout"`
 	SkipAuthenticated bool      `toml:"skip_authenticated"`
 	Lists             []BLEntry `toml:"list"`
+	// Definitions is a file in MailScanner's spam.lists.conf format
+	// ("NAME zone" lines); IPLists and DomainLists name lists of it, added
+	// to Lists as kind ip and domain.
+	Definitions string   `toml:"definitions"`
+	IPLists     []string `toml:"ip_lists"`
+	DomainLists []string `toml:"domain_lists"`
 }
 
 // BLEntry is one block list.

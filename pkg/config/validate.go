@@ -144,6 +144,7 @@ func (c *Config) validate() []problem {
 		}
 	}
 	c.Virus.validate(bad)
+	c.Spam.DNSBL.expandLists(filepath.Dir(c.File), bad)
 	c.Spam.validate(bad)
 	c.Limits.validate(bad)
 	c.Content.validate(bad)

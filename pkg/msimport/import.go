@@ -47,7 +47,6 @@ type Result struct {
 	conf    *Conf
 	copied  map[string]string // source path -> relative output path
 	engines map[string]bool   // spam engines turned on
-	lists   []map[string]any  // [[spam.dnsbl.list]]
 	after   []func()          // settings that override others, whatever the order
 }
 

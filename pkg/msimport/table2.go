@@ -1,11 +1,11 @@
 package msimport
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"github.com/qscan/qscan/pkg/config"
 )
 
 var idHeader mapper = func(r *Result, o *Option) Row {
@@ -119,35 +119,19 @@ var useSpamAssassin mapper = func(r *Result, o *Option) Row {
 	return Row{Status: Mapped, Key: "spam.engines", Note: "spamd, SpamAssassin's daemon, on spam.spamd.address"}
 }
 
-// spamListDefs reads spam.lists.conf: "NAME zone" lines.
+// spamListDefs reads spam.lists.conf and copies it into lists/, named
+// by spam.dnsbl.definitions.
 func (r *Result) spamListDefs() (map[string]string, error) {
 	p, ok := r.conf.Get("spamlistdefinitions")
 	if !ok {
 		p = "/etc/MailScanner/spam.lists.conf"
 	}
-	b, err := readSmall(r.conf.Path(p))
+	rel, err := r.copyFile(p, "lists", nil)
 	if err != nil {
 		return nil, err
 	}
-	return ParseSpamLists(b), nil
-}
-
-// ParseSpamLists reads MailScanner's spam.lists.conf format: one
-// "NAME<blanks>zone" per line, "#" comments.
-func ParseSpamLists(b []byte) map[string]string {
-	defs := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 4096), MaxLineBytes)
-	for sc.Scan() {
-		l := sc.Text()
-		if i := strings.IndexByte(l, '#'); i >= 0 {
-			l = l[:i]
-		}
-		if f := strings.Fields(l); len(f) >= 2 {
-			defs[strings.ToLower(f[0])] = strings.TrimSuffix(f[1], ".")
-		}
-	}
-	return defs
+	r.set("spam.dnsbl.definitions", rel)
+	return config.ParseSpamLists(r.Files[rel]), nil
 }
 
 var spamListDefinitions mapper = func(r *Result, o *Option) Row {
@@ -155,34 +139,38 @@ var spamListDefinitions mapper = func(r *Result, o *Option) Row {
 	if err != nil {
 		return Row{Status: Unsupported, Note: fmt.Sprintf("could not be read: %v", err)}
 	}
-	return Row{Status: Mapped, Key: "spam.dnsbl.list", Note: fmt.Sprintf("%d lists defined; those named by Spam List and Spam Domain List become [[spam.dnsbl.list]] entries", len(defs))}
+	rel, _ := r.get("spam.dnsbl.definitions")
+	return Row{Status: Mapped, Key: "spam.dnsbl.definitions", Note: fmt.Sprintf("copied to %v (%d lists defined); Spam List and Spam Domain List name lists of it", rel, len(defs))}
 }
 
-// spamList maps "Spam List" (kind ip) and "Spam Domain List" (domain).
+// spamList maps "Spam List" (kind ip) and "Spam Domain List" (domain)
+// to spam.dnsbl.ip_lists and domain_lists.
 func spamList(kind string) mapper {
+	key := "spam.dnsbl." + kind + "_lists"
 	return func(r *Result, o *Option) Row {
 		names := strings.Fields(o.Value)
 		if len(names) == 0 {
-			return Row{Status: Mapped, Key: "spam.dnsbl.list", Note: "none"}
+			return Row{Status: Mapped, Key: key, Note: "none"}
 		}
 		defs, err := r.spamListDefs()
 		if err != nil {
-			return Row{Status: Unsupported, Key: "spam.dnsbl.list", Note: fmt.Sprintf("spam.lists.conf could not be read: %v", err)}
+			return Row{Status: Unsupported, Key: key, Note: fmt.Sprintf("spam.lists.conf could not be read: %v", err)}
 		}
-		var missing []string
+		var use, missing []string
 		for _, n := range names {
-			zone, ok := defs[strings.ToLower(n)]
-			if !ok {
+			if _, ok := defs[strings.ToLower(n)]; ok {
+				use = append(use, n)
+			} else {
 				missing = append(missing, n)
-				continue
 			}
-			r.lists = append(r.lists, map[string]any{"name": n, "zone": zone, "kind": kind})
+		}
+		r.set(key, use)
+		if len(use) > 0 {
 			r.engines["dnsbl"] = true
 		}
-		r.set("spam.dnsbl.list", r.lists)
 		if len(missing) > 0 {
-			return Row{Status: Changed, Key: "spam.dnsbl.list", Note: "not in spam.lists.conf, left out: " + strings.Join(missing, ", ")}
+			return Row{Status: Changed, Key: key, Note: "not in spam.lists.conf, left out: " + strings.Join(missing, ", ")}
 		}
-		return Row{Status: Mapped, Key: "spam.dnsbl.list", Note: "engine dnsbl turned on"}
+		return Row{Status: Mapped, Key: key, Note: "engine dnsbl turned on"}
 	}
 }
