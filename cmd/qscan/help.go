@@ -13,6 +13,7 @@ commands:
   check       health check for cron: one line per problem
   quarantine  list, show, release, delete, purge quarantined mail
   version     print the version (also: qscan --version)
+  queue       'queue attempts': the processing attempts of the messages
   import-mailscanner
               turn a MailScanner configuration into a qscan one
   help        this text; 'qscan help COMMAND' or 'qscan COMMAND --help'
@@ -25,6 +26,24 @@ configuration (the demo layout of a checkout).
 // helpTexts are the commands' --help texts: what the command does, its
 // options, examples, and its exit codes.
 var helpTexts = map[string]string{
+	"queue": `usage: qscan queue attempts [-c FILE] [--min N] [--json]
+
+Lists the messages qscan has tried to process, with how many attempts
+each has had (MailScanner's Processing.db): a message that reaches
+batch.max_attempts is quarantined whole and reported to the postmaster.
+A message leaves the list when it leaves the incoming queue.
+
+options:
+  -c FILE    configuration file (for store.path and batch.max_attempts)
+  --min N    only messages with at least N attempts (default 1)
+  --json     print a JSON list
+
+examples:
+  qscan queue attempts --min 2
+
+exit codes: 0 listed; 2 usage; 78 configuration error; 1 the store could
+not be read.
+`,
 	"import-mailscanner": `usage: qscan import-mailscanner [-o OUTDIR] [DIR]
 
 Reads the MailScanner configuration in DIR (default /etc/MailScanner):

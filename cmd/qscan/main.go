@@ -47,6 +47,7 @@ func run(args []string) int {
 		"version":    cmdVersion,
 
 		"import-mailscanner": cmdImportMailScanner,
+		"queue":              cmdQueue,
 	}
 	f, ok := commands[args[0]]
 	if !ok {
