@@ -146,8 +146,8 @@ func TestImportCustom(t *testing.T) {
 			t.Errorf("row %q = %+v, want %s", opt, got, want)
 		}
 	}
-	if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Error(), "Bogus Line") {
-		t.Errorf("problems = %v, want the line without =", res.Problems)
+	if len(res.Problems) != 2 || !strings.Contains(res.Problems[0].Error(), "Bogus Line") || !strings.Contains(res.Problems[1].Error(), "is a ruleset") {
+		t.Errorf("problems = %v, want the line without = and Deny Filenames beside a ruleset", res.Problems)
 	}
 	type check struct {
 		name      string
@@ -173,6 +173,7 @@ func TestImportCustom(t *testing.T) {
 		{"engines", c.Spam.Engines, []string{"spamd", "dnsbl"}},
 		{"lists", c.Spam.DNSBL.Lists, []config.BLEntry{{Name: "SPAMHAUS", Zone: "zen.spamhaus.org", Kind: "ip"}, {Name: "DBL", Zone: "dbl.spamhaus.org", Kind: "domain"}}},
 		{"org", c.Headers.OrgName, "example"},
+		{"filetype rules", c.Content.FiletypeRules.Plain, "rules/filetype-rules.allow.conf rules/filetype-rules.deny.conf rules/filetype.rules.conf"},
 	} {
 		if !reflect.DeepEqual(ck.got, ck.want) {
 			t.Errorf("%s = %#v, want %#v", ck.name, ck.got, ck.want)
@@ -185,6 +186,9 @@ func TestImportCustom(t *testing.T) {
 	if !strings.Contains(fr, "rules/lenient.filename.rules.conf") || !strings.Contains(fr, "rules/strict.filename.rules.conf") ||
 		strings.Contains(fr, "/etc/MailScanner") || res.Files["rules/strict.filename.rules.conf"] == nil {
 		t.Errorf("rulesets/filename.rules does not name the copied rule files:\n%s", fr)
+	}
+	if got := string(res.Files["rules/filetype-rules.allow.conf"]); got != "allow\t-\ttext/plain\t-\t-\n" {
+		t.Errorf("Allow File MIME Types became %q", got)
 	}
 	if res.Files["lists/phishing.safe.sites.conf"] == nil {
 		t.Error("the phishing list was not copied")

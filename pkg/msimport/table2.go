@@ -174,3 +174,59 @@ func spamList(kind string) mapper {
 		return Row{Status: Mapped, Key: key, Note: "engine dnsbl turned on"}
 	}
 }
+
+// allowDeny maps "Allow Filenames", "Deny Filetypes", "Archives: Allow
+// File MIME Types" and their kin: each word becomes a rule line of a rule
+// file put before the rule files of key, as MailScanner checks these
+// lists before its rule files (allow first, then deny).
+func allowDeny(key, verb string, mime bool) mapper {
+	return func(r *Result, o *Option) Row {
+		words := strings.Fields(o.Value)
+		if len(words) == 0 {
+			return Row{Status: Mapped, Key: key, Note: "empty"}
+		}
+		var b strings.Builder
+		for _, w := range words {
+			log := "-"
+			if verb == "deny" {
+				log = "Blocked by " + o.Key
+			}
+			if mime {
+				fmt.Fprintf(&b, "%s\t-\t%s\t%s\t%s\n", verb, w, log, log)
+			} else {
+				fmt.Fprintf(&b, "%s\t%s\t%s\t%s\n", verb, w, log, log)
+			}
+		}
+		rel := "rules/" + strings.ReplaceAll(key[len("content."):], "_", "-") + "." + verb + ".conf"
+		r.Files[rel] = append(r.Files[rel], b.String()...)
+		r.later(func() { r.prepend(key, rel, verb) })
+		return Row{Status: Changed, Key: key, Note: "turned into rule lines in " + rel + ", checked before the rule files"}
+	}
+}
+
+// prepend puts rule file rel before the rule files of key: allow files
+// first, then deny files. A ruleset there cannot take it: the import
+// then says so in Problems.
+func (r *Result) prepend(key, rel, verb string) {
+	cur, _ := r.get(key)
+	list, ok := cur.([]string)
+	if !ok && cur != nil {
+		r.Problems = append(r.Problems, fmt.Errorf("%s is a ruleset: add %s to the rule files it names by hand", key, rel))
+		return
+	}
+	if len(list) == 0 {
+		r.Problems = append(r.Problems, fmt.Errorf("%s names no rule files: %s alone replaces qscan's shipped rules; add the rule files you want after it", key, rel))
+	}
+	out := []string{}
+	if verb == "deny" {
+		// after the allow files already put first
+		i := 0
+		for i < len(list) && strings.HasSuffix(list[i], ".allow.conf") {
+			i++
+		}
+		out = append(append(append(out, list[:i]...), rel), list[i:]...)
+	} else {
+		out = append([]string{rel}, list...)
+	}
+	r.set(key, out)
+}
