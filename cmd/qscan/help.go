@@ -17,6 +17,9 @@ commands:
   log         search the message log
   user        add, delete, list the web desk's users; set a password
   version     print the version (also: qscan --version)
+  queue       'queue attempts': the processing attempts of the messages
+  import-mailscanner
+              turn a MailScanner configuration into a qscan one
   help        this text; 'qscan help COMMAND' or 'qscan COMMAND --help'
               describes a command
 
@@ -27,6 +30,45 @@ configuration (the demo layout of a checkout).
 // helpTexts are the commands' --help texts: what the command does, its
 // options, examples, and its exit codes.
 var helpTexts = map[string]string{
+	"queue": `usage: qscan queue attempts [-c FILE] [--min N] [--json]
+
+Lists the messages qscan has tried to process, with how many attempts
+each has had (MailScanner's Processing.db): a message that reaches
+batch.max_attempts is quarantined whole and reported to the postmaster.
+A message leaves the list when it leaves the incoming queue.
+
+options:
+  -c FILE    configuration file (for store.path and batch.max_attempts)
+  --min N    only messages with at least N attempts (default 1)
+  --json     print a JSON list
+
+examples:
+  qscan queue attempts --min 2
+
+exit codes: 0 listed; 2 usage; 78 configuration error; 1 the store could
+not be read.
+`,
+	"import-mailscanner": `usage: qscan import-mailscanner [-o OUTDIR] [DIR]
+
+Reads the MailScanner configuration in DIR (default /etc/MailScanner):
+MailScanner.conf with conf.d/ and its include files, the rulesets its
+options name, spam.lists.conf, the phishing lists and the filename and
+filetype rule files. Writes OUTDIR/qscan.toml (default: the current
+directory) with the rule files in rules/, the rulesets in rulesets/ and
+other lists in lists/, then prints a table of every option: mapped,
+changed (mapped with another meaning: the note says how) or not supported
+(the note says what to do instead). Nothing is overwritten.
+
+options:
+  -o OUTDIR   output directory (created if needed)
+
+examples:
+  qscan import-mailscanner -o /etc/qscan
+  qscan import-mailscanner -o /tmp/q /etc/MailScanner && qscan lint -c /tmp/q/qscan.toml
+
+exit codes: 0 written; 2 usage; 78 MailScanner.conf unreadable; 1 the
+output could not be written (a file exists).
+`,
 	"run": `usage: qscan run [-c FILE] [--once]
 
 Runs the scanner in the foreground: takes the messages sendmail parks in

@@ -49,6 +49,9 @@ func run(args []string) int {
 		"log":        cmdLog,
 		"user":       cmdUser,
 		"version":    cmdVersion,
+
+		"import-mailscanner": cmdImportMailScanner,
+		"queue":              cmdQueue,
 	}
 	f, ok := commands[args[0]]
 	if !ok {

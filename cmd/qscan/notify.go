@@ -32,7 +32,7 @@ func newNotifier(c *config.Config) (*notify.Notifier, error) {
 	}
 	n := c.Notify
 	return notify.NewNotifier(notify.NotifierOptions{
-		Templates: ts, Language: n.Language.Setting, Postmaster: n.Postmaster.Setting,
+		Templates: ts, Language: n.Language.Setting, Postmaster: n.Postmaster.Setting, FullHeaders: n.FullHeaders.Setting,
 		Site:          notify.Site{OrgName: c.Headers.OrgName, Hostname: host, Postmaster: n.Postmaster.Plain},
 		SenderViruses: n.SenderViruses, SenderBlocked: n.SenderBlocked, SenderOther: n.SenderOther,
 		Bounce: c.Spam.Bounce, QuarantineDir: c.Quarantine.Dir,

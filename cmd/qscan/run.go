@@ -273,6 +273,7 @@ func pipelineOptions(c *config.Config, log logrus.FieldLogger) (pipeline.Options
 				message.KindFilename: c.Headers.FilenameSubjectTag, message.KindFiletype: c.Headers.FilenameSubjectTag,
 				message.KindSize: c.Headers.SizeSubjectTag, message.KindContent: c.Headers.ContentSubjectTag,
 				message.KindError: c.Headers.ContentSubjectTag, message.KindPhishing: c.Phishing.SubjectTag},
+			Remove: removeHeaders(c.Headers.Remove.Setting),
 		},
 	}
 	n, err := newNotifier(c)

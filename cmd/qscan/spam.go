@@ -97,6 +97,7 @@ func spamStage(c config.Spam, log logrus.FieldLogger, lists *web.Lists) (*spamch
 	}
 	notSpam, isSpam := withLists(policy.Yes(c.DefinitelyNotSpam.Setting), policy.Yes(c.DefinitelySpam.Setting), lists)
 	return spamcheck.New(spamcheck.Options{Spam: spamOptions(c), HoldOnFailure: c.HoldOnFailure, MaxSize: int64(c.MaxSize),
+		SkipOversize:      c.Oversize == "skip",
 		DefinitelyNotSpam: notSpam, DefinitelySpam: isSpam}, e, log, time.Now)
 }
 

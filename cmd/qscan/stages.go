@@ -53,6 +53,12 @@ func buildStagesWatched(c *config.Config, w *virus.Watch, lists *web.Lists) ([]p
 	sevenZip, _ := c.Archives.SevenZipPath() // a missing one: off, and lint warns
 	lim.SevenZip = explode.SevenZip{Path: sevenZip, Timeout: c.Archives.SevenZipTimeout.D()}
 	stages := []pipeline.Stage{explode.Stage{Limits: lim}, cs}
+	if c.Queue.ReceivedIPHeader > 0 {
+		stages = append([]pipeline.Stage{receivedIPStage{c.Queue.ReceivedIPHeader}}, stages...)
+	}
+	if a := archiveStage(c.Quarantine.ArchiveMail.Setting); a != nil {
+		stages = append([]pipeline.Stage{a}, stages...) // the message as it arrived
+	}
 	if len(c.Virus.Scanners) > 0 {
 		s, err := virusStage(c.Virus, w)
 		if err != nil {
@@ -77,6 +83,7 @@ func explodeLimits(l config.Limits) explode.Limits {
 		MaxHeaderBytes: int64(l.MaxHeaderBytes), MaxPartBytes: int64(l.MaxPartBytes), AllowPasswordArchives: l.AllowPasswordArchives,
 		MaxHeaderParams: l.MaxHeaderParams, AllowUnopenedArchives: l.AllowUnopenedArchives, MaxParts: l.MaxParts,
 		MaxMIMEReadings: l.MaxMIMEReadings,
+		UnpackOLE:       l.UnpackMicrosoftDocuments,
 	}
 }
 
@@ -97,7 +104,8 @@ func contentStage(c *config.Config) (pipeline.Stage, error) {
 	opts := content.Options{
 		MaxMessageSize: int64(cc.MaxMessageSize), MaxAttachmentSize: off(cc.MaxAttachmentSize), MinAttachmentSize: off(cc.MinAttachmentSize),
 		BlockPartial: cc.BlockPartial, BlockExternalBody: cc.BlockExternalBody, BlockEncrypted: cc.BlockEncrypted, QPMaxBlankLine: qp,
-		HTML: content.HTMLOptions{IFrame: cc.HTML.IFrame.Plain, Form: cc.HTML.Form.Plain, Script: cc.HTML.Script.Plain, ObjectCodebase: cc.HTML.ObjectCodebase.Plain},
+		RenamePattern: cc.RenamePattern,
+		HTML:          content.HTMLOptions{IFrame: cc.HTML.IFrame.Plain, Form: cc.HTML.Form.Plain, Script: cc.HTML.Script.Plain, ObjectCodebase: cc.HTML.ObjectCodebase.Plain},
 	}
 	dc, err := newDangerous(c)
 	if err != nil {
@@ -128,6 +136,10 @@ func checkerOptions(c *config.Config, log logrus.FieldLogger, n *notify.Notifier
 		DeliverCleaned: c.Virus.DeliverCleaned.Setting, RequiredScore: c.Spam.RequiredScore.Setting, HighScore: c.Spam.HighScore.Setting,
 		SpamActions: c.Spam.SpamActions.Setting, HighSpamActions: c.Spam.HighSpamActions.Setting, HamActions: c.Spam.HamActions.Setting,
 		Actions: spamActionLists(c.Spam), Silent: compileAll(c.Virus.SilentViruses), LocalDomains: c.Virus.LocalDomains,
+		NonForging: compileAll(c.Virus.NonForgingViruses), DeliverSilent: c.Virus.DeliverSilent.Setting,
+		SpamVirus:    policy.SpamVirusMatcher(c.Virus.SpamVirusNames),
+		ArchiveTo:    archiveAddrs(c.Quarantine.ArchiveMail.Setting),
+		TNEF:         c.Content.TNEFContents.Setting,
 		ReplaceWhole: c.Content.WholeMessage == "replace", CleanValue: c.Headers.Clean,
 	})
 	return pipeline.CheckerOptions{SpamHeaders: spamHeaders(c), Log: log, Policy: pm.Settings, Cleaner: cl}
@@ -163,11 +175,16 @@ func virusStage(v config.Virus, w *virus.Watch) (*viruscheck.Stage, error) {
 	if len(engines) > 0 {
 		stream = virus.NewMulti(engines...)
 	}
-	silent := compileAll(v.SilentViruses)
+	silent, nonForging := compileAll(v.SilentViruses), compileAll(v.NonForgingViruses)
 	return viruscheck.New(stream, viruscheck.Options{Batch: batch,
 		Concurrency: v.Concurrency, Heuristics: v.Heuristics, DeliverUnscannable: v.DeliverUnscannable,
 		ScanTextBodies: v.ScanTextBodies,
 		Silent: func(name string) bool {
+			for _, re := range nonForging {
+				if re.MatchString(name) {
+					return false
+				}
+			}
 			for _, re := range silent {
 				if re.MatchString(name) {
 					return true

@@ -59,6 +59,10 @@ type Queue struct {
 	Postkick      string   `toml:"postkick"`
 	Postconf      string   `toml:"postconf"`
 	PostfixConfig string   `toml:"postfix_config"`
+	// ReceivedIPHeader, when N > 0, takes the client address from the
+	// first IP address of the N-th Received field from the top instead of
+	// the queue file (MailScanner's "Read IP Address From Received Header").
+	ReceivedIPHeader int `toml:"received_ip_header"`
 }
 
 // Batch bounds one batch and the retries of a message.
@@ -75,6 +79,10 @@ type Batch struct {
 // Quarantine is where whole messages and removed parts are kept.
 type Quarantine struct {
 	Dir string `toml:"dir"`
+	// ArchiveMail keeps a copy of every message: absolute directory paths
+	// and addresses separated by blanks, or a ruleset (MailScanner's
+	// "Archive Mail").
+	ArchiveMail Setting `toml:"archive_mail"`
 }
 
 // Log chooses the log level, format and destination.
@@ -98,6 +106,10 @@ type Headers struct {
 	FilenameSubjectTag string `toml:"filename_subject_tag"`
 	ContentSubjectTag  string `toml:"content_subject_tag"`
 	SizeSubjectTag     string `toml:"size_subject_tag"`
+	// Remove names header fields taken out of every delivered message
+	// (MailScanner's "Remove These Headers"): names separated by blanks,
+	// or a ruleset.
+	Remove Setting `toml:"remove"`
 }
 
 // Metrics configures the Prometheus endpoint.
@@ -115,6 +127,7 @@ type Notify struct {
 	SenderOther   bool    `toml:"sender_other"`   // notify senders of other blocked content (default false)
 	InlineWarning bool    `toml:"inline_warning"` // put a warning at the top of cleaned messages
 	Hostname      string  `toml:"hostname"`       // names this scanner in reports; "": the host name
+	FullHeaders   Setting `toml:"full_headers"`   // the postmaster report shows the whole header (yes/no or a ruleset)
 }
 
 // Check configures `qscan check`, the health check cron runs.
@@ -180,7 +193,7 @@ func Defaults() Config {
 		Virus:     defaultVirus(),
 		Limits:    defaultLimits(),
 		Content:   defaultContent(),
-		Notify:    Notify{Postmaster: plain("postmaster@localhost"), Language: plain("en"), SenderBlocked: true},
+		Notify:    Notify{Postmaster: plain("postmaster@localhost"), Language: plain("en"), SenderBlocked: true, FullHeaders: plain("no")},
 		Spam:      defaultSpam(),
 		Phishing:  defaultPhishing(),
 		Signature: defaultSignature(),

@@ -21,6 +21,9 @@ type Limits struct {
 	MaxMIMEReadings       int  `toml:"max_mime_readings"`
 	AllowPasswordArchives bool `toml:"allow_password_archives"`
 	AllowUnopenedArchives bool `toml:"allow_unopened_archives"`
+	// UnpackMicrosoftDocuments takes the files embedded in Word, Excel
+	// and PowerPoint documents (OLE packages) out to be checked.
+	UnpackMicrosoftDocuments bool `toml:"unpack_microsoft_documents"`
 }
 
 // Content configures the filename, filetype, size and dangerous-content
@@ -40,7 +43,16 @@ type Content struct {
 	BlockEncrypted       bool    `toml:"block_encrypted"`
 	QPMaxBlankLine       int     `toml:"qp_max_blank_line"`
 	WholeMessage         string  `toml:"whole_message"` // "quarantine" or "replace"
-	HTML                 HTML    `toml:"html"`
+	// RenamePattern is the name a plain "rename" rule gives a file,
+	// __FILENAME__ standing for its name (MailScanner's Default Rename
+	// Pattern).
+	RenamePattern string `toml:"rename_pattern"`
+	// TNEFContents says what becomes of a winmail.dat whose files passed
+	// the checks: "no" (delivered as it came), "add" (its files beside
+	// it), "replace" (its files in its place); or a ruleset (MailScanner's
+	// "Use TNEF Contents").
+	TNEFContents Setting `toml:"tnef_contents"`
+	HTML         HTML    `toml:"html"`
 }
 
 // HTML says what to do with dangerous HTML ([content.html]): "allow",
@@ -69,7 +81,7 @@ func defaultLimits() Limits {
 	return Limits{
 		MaxArchiveDepth: 8, MaxArchiveMembers: 1000, MaxParts: 5000, MaxExpandedBytes: 200 << 20, MaxRatio: 100,
 		RatioMinBytes: 1 << 20, MaxMIMEParts: 1000, MaxMIMEDepth: 50, MaxHeaderBytes: 1 << 20,
-		MaxPartBytes: 100 << 20, MaxHeaderParams: 100, MaxMIMEReadings: 16, AllowPasswordArchives: true,
+		MaxPartBytes: 100 << 20, MaxHeaderParams: 100, MaxMIMEReadings: 16, AllowPasswordArchives: true, UnpackMicrosoftDocuments: true,
 	}
 }
 
@@ -77,7 +89,7 @@ func defaultLimits() Limits {
 // the binary are used.
 func defaultContent() Content {
 	return Content{
-		WholeMessage: "quarantine",
+		WholeMessage: "quarantine", RenamePattern: "__FILENAME__.disarmed", TNEFContents: plain("no"),
 		BlockPartial: true, BlockExternalBody: true, QPMaxBlankLine: 100000,
 		HTML: HTML{IFrame: plain("disarm"), Form: plain("disarm"), Script: plain("disarm"), ObjectCodebase: plain("disarm"),
 			ConvertDangerous: plain("no"), WebBugs: plain("disarm"),

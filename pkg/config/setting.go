@@ -67,6 +67,7 @@ func (c *Config) Settings() map[string]*Setting {
 	m := map[string]*Setting{
 		"virus.scan":                     &c.Virus.Scan,
 		"virus.deliver_cleaned":          &c.Virus.DeliverCleaned,
+		"virus.deliver_silent":           &c.Virus.DeliverSilent,
 		"spam.check":                     &c.Spam.Check,
 		"spam.definitely_not_spam":       &c.Spam.DefinitelyNotSpam,
 		"spam.definitely_spam":           &c.Spam.DefinitelySpam,
@@ -77,6 +78,10 @@ func (c *Config) Settings() map[string]*Setting {
 		"spam.ham_actions":               &c.Spam.HamActions,
 		"notify.postmaster":              &c.Notify.Postmaster,
 		"notify.language":                &c.Notify.Language,
+		"notify.full_headers":            &c.Notify.FullHeaders,
+		"headers.remove":                 &c.Headers.Remove,
+		"quarantine.archive_mail":        &c.Quarantine.ArchiveMail,
+		"content.tnef_contents":          &c.Content.TNEFContents,
 		"content.filename_rules":         &c.Content.FilenameRules,
 		"content.filetype_rules":         &c.Content.FiletypeRules,
 		"content.archive_filename_rules": &c.Content.ArchiveFilenameRules,

@@ -29,6 +29,7 @@ type Spam struct {
 	Bounce              bool     `toml:"bounce"` // the "bounce" action sends (off by default: backscatter)
 	AlwaysIncludeReport bool     `toml:"always_include_report"`
 	MaxSize             Size     `toml:"max_size"`
+	Oversize            string   `toml:"oversize"` // "truncate" or "skip": a message over max_size
 	CacheTTL            Duration `toml:"cache_ttl"`
 	CacheMaxEntries     int      `toml:"cache_max_entries"`
 	MaxTimeouts         int      `toml:"max_timeouts"`
@@ -65,6 +66,12 @@ type DNSBL struct {
 	Timeout           Duration  `toml:"timeout"`
 	SkipAuthenticated bool      `toml:"skip_authenticated"`
 	Lists             []BLEntry `toml:"list"`
+	// Definitions is a file in MailScanner's spam.lists.conf format
+	// ("NAME zone" lines); IPLists and DomainLists name lists of it, added
+	// to Lists as kind ip and domain.
+	Definitions string   `toml:"definitions"`
+	IPLists     []string `toml:"ip_lists"`
+	DomainLists []string `toml:"domain_lists"`
 }
 
 // BLEntry is one block list.
@@ -91,6 +98,7 @@ func defaultSpam() Spam {
 		ListsToBeSpam:     1, ListsToBeHigh: 3,
 		AlwaysIncludeReport: true,
 		MaxSize:             1 << 20,
+		Oversize:            "truncate",
 		CacheTTL:            Duration(300e9),
 		CacheMaxEntries:     10000,
 		MaxTimeouts:         3,
@@ -113,6 +121,9 @@ func (s *Spam) validate(bad func(key, format string, a ...any)) {
 	}
 	if r, h, ok := plainScores(s); ok && h < r {
 		bad("spam.high_score", "spam.high_score: %g is below required_score %g", h, r)
+	}
+	if s.Oversize != "truncate" && s.Oversize != "skip" {
+		bad("spam.oversize", "spam.oversize: %q: use truncate or skip", s.Oversize)
 	}
 	switch s.SubjectPosition {
 	case "start", "end", "no":

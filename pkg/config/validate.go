@@ -49,6 +49,9 @@ func (c *Config) validate() []problem {
 	if err := creatableDir(q.WorkDir); err != nil {
 		bad("queue.work_dir", "queue.work_dir: %v", err)
 	}
+	if q.ReceivedIPHeader < 0 {
+		bad("queue.received_ip_header", "queue.received_ip_header: %d: use 0 (off) or N >= 1", q.ReceivedIPHeader)
+	}
 	if q.RescanInterval.D() < 1e9 {
 		bad("queue.rescan_interval", "queue.rescan_interval: %s is too short (at least 1s)", q.RescanInterval.D())
 	}
@@ -116,10 +119,14 @@ func (c *Config) validate() []problem {
 	for key, st := range c.Settings() {
 		check := func(v string) error { return nil }
 		switch key {
-		case "virus.scan", "spam.check", "virus.deliver_cleaned", "spam.definitely_not_spam", "spam.definitely_spam":
+		case "virus.scan", "spam.check", "virus.deliver_cleaned", "virus.deliver_silent", "spam.definitely_not_spam", "spam.definitely_spam", "notify.full_headers":
 			check = yesNo
 		case "notify.postmaster":
 			check = mailAddress
+		case "quarantine.archive_mail":
+			check = archiveMail
+		case "content.tnef_contents":
+			check = oneOf("no", "add", "replace")
 		case "notify.language":
 			check = language
 		case "content.filename_rules", "content.filetype_rules", "content.archive_filename_rules", "content.archive_filetype_rules":
@@ -153,6 +160,7 @@ func (c *Config) validate() []problem {
 		}
 	}
 	c.Virus.validate(bad)
+	c.Spam.DNSBL.expandLists(filepath.Dir(c.File), bad)
 	c.Spam.validate(bad)
 	c.Limits.validate(bad)
 	c.Archives.validate(bad)
@@ -213,6 +221,28 @@ func yesNo(v string) error {
 }
 
 // mailAddress accepts "" (none) or one plain address.
+// oneOf accepts the words given.
+func oneOf(words ...string) func(string) error {
+	return func(v string) error {
+		for _, w := range words {
+			if v == w {
+				return nil
+			}
+		}
+		return fmt.Errorf("%q: use %s", v, strings.Join(words, ", "))
+	}
+}
+
+// archiveMail accepts absolute directories and addresses.
+func archiveMail(v string) error {
+	for _, w := range strings.Fields(v) {
+		if !strings.HasPrefix(w, "/") && !strings.Contains(w, "@") {
+			return fmt.Errorf("%q is neither an absolute directory nor a mail address", w)
+		}
+	}
+	return nil
+}
+
 func mailAddress(v string) error {
 	if v != "" && (!strings.Contains(v, "@") || strings.ContainsAny(v, " \t\r\n<>,")) {
 		return fmt.Errorf("%q is not a mail address", v)

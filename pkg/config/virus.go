@@ -18,9 +18,19 @@ type Virus struct {
 	DeliverCleaned     Setting  `toml:"deliver_cleaned"`
 	Heuristics         string   `toml:"heuristics"`
 	SilentViruses      []string `toml:"silent_viruses"`
-	LocalDomains       []string `toml:"local_domains"`
-	Concurrency        int      `toml:"concurrency"`
-	ScanTextBodies     bool     `toml:"scan_text_bodies"`
+	// NonForgingViruses match virus names that never count as silent
+	// (MailScanner's "Non-Forging Viruses"); DeliverSilent delivers a
+	// silent virus's message cleaned instead of dropping it ("Still
+	// Deliver Silent Viruses"), yes/no or a ruleset.
+	NonForgingViruses []string `toml:"non_forging_viruses"`
+	DeliverSilent     Setting  `toml:"deliver_silent"`
+	// SpamVirusNames are MailScanner "Virus Names Which Are Spam": whole
+	// virus names with * wildcards, case-sensitive. A match is no virus:
+	// the message is spam.
+	SpamVirusNames []string `toml:"spam_virus_names"`
+	LocalDomains   []string `toml:"local_domains"`
+	Concurrency    int      `toml:"concurrency"`
+	ScanTextBodies bool     `toml:"scan_text_bodies"`
 
 	Clamd   Clamd        `toml:"clamd"`
 	Builtin Builtin      `toml:"builtin"`
@@ -58,6 +68,7 @@ func defaultVirus() Virus {
 		Scanners:       []string{"clamd"},
 		Scan:           plain("yes"),
 		DeliverCleaned: plain("yes"),
+		DeliverSilent:  plain("no"),
 		Heuristics:     "infected",
 		// Mass-mailers and spam-viruses forge their senders: no notices.
 		SilentViruses: []string{`(?i)^(W32/)?(Klez|Bugbear|Sobig|Mimail|Netsky|Mydoom|Bagle|Sober|Zafi)`, `(?i)^Email\.(Phishing|Spam)`},
@@ -88,6 +99,11 @@ func (v *Virus) validate(bad func(key, format string, a ...any)) {
 	for _, re := range v.SilentViruses {
 		if _, err := regexp.Compile(re); err != nil {
 			bad("virus.silent_viruses", "virus.silent_viruses: %q: %v", re, err)
+		}
+	}
+	for _, re := range v.NonForgingViruses {
+		if _, err := regexp.Compile(re); err != nil {
+			bad("virus.non_forging_viruses", "virus.non_forging_viruses: %q: %v", re, err)
 		}
 	}
 	if seen["clamd"] {

@@ -82,9 +82,20 @@ func (c *Checker) report(p *message.Part, h *Hit, kind message.ReportKind, engin
 		Text: what + ": " + log, User: userText(r, shown(name)), Action: action(r)}
 	switch r.Verb {
 	case Rename:
-		to := c.renamed(r, h.Name)
-		rep.Text = what + ": " + orDefault(r.Log, "renamed by rule "+r.ID()) + ": rename to " + shown(to) +
-			" requested; qscan cannot rename an attachment yet, so it is replaced"
+		base := h.Name
+		if kind == message.KindFiletype {
+			base = orDefault(p.Filename, "attachment")
+		}
+		to := harmlessName(c.renamed(r, base))
+		if p.Parent >= 0 {
+			// A member of an archive, or a file encoded in a text part:
+			// its name is not in a MIME header that could be rewritten.
+			rep.Text = what + ": " + orDefault(r.Log, "renamed by rule "+r.ID()) + ": rename to " + shown(to) +
+				" requested; a file inside another cannot be renamed, so it is replaced"
+			break
+		}
+		rep.Text = what + ": " + orDefault(r.Log, "renamed by rule "+r.ID()) + ": renamed to " + shown(to)
+		rep.User, rep.Action, rep.Rename = "", message.ActionRename, to
 	case Addresses:
 		rep.Text = what + ": " + orDefault(r.Log, "rule "+r.ID()) + ": message redirected to " + strings.Join(r.To, ", ")
 		rep.User, rep.Action, rep.Redirect = "", message.ActionNone, r.To

@@ -11,7 +11,8 @@ import (
 // embedded is a file found inside a text body.
 type embedded struct {
 	Name  string
-	Label string // shown in the part's path when Name is empty
+	Label string   // shown in the part's path when Name is empty
+	Alt   []string // its other names (an OLE package's path)
 	Data  []byte
 }
 

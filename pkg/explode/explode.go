@@ -39,6 +39,10 @@ type Limits struct {
 	// disk images, Deflate64 zips ...) under the same limits; off by
 	// default (no Path).
 	SevenZip SevenZip
+	// UnpackOLE takes the files embedded in Microsoft documents (OLE2
+	// Ole10Native packages) out to be checked (MailScanner's "Unpack
+	// Microsoft Documents"; config default true).
+	UnpackOLE bool
 }
 
 // DefaultLimits returns the documented defaults; they are the values
@@ -59,6 +63,7 @@ func DefaultLimits() Limits {
 		MaxUnclosedMultiparts: 8,
 		MaxMIMEReadings:       16,
 		AllowPasswordArchives: true,
+		UnpackOLE:             true,
 	}
 }
 

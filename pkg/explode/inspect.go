@@ -35,6 +35,7 @@ func (x *exploder) inspect(idx int) {
 		x.tnef(idx)
 	case isDocument(p.DetectedType):
 		x.macros(idx)
+		x.ole(idx)
 	case p.DetectedType == "application/zip":
 		x.macros(idx) // a .docm renamed and sniffed as plain zip
 		x.archive(idx)
@@ -199,6 +200,7 @@ func (x *exploder) children(idx int, files []embedded) {
 			Path:         parent.Path + "/" + shown,
 			MIMEPath:     parent.MIMEPath,
 			Filename:     name,
+			AltNames:     f.Alt,
 			DetectedType: detect(f.Data),
 			Size:         int64(len(f.Data)),
 			Depth:        parent.Depth + 1,

@@ -5,7 +5,17 @@ type Replacement struct {
 	Part     int // index into Message.Parts of the leaf that was reported; -1: the whole body
 	MIMEPath string
 	Delete   bool // remove silently, no replacement text
-	Report   Report
+	// Rename, in Decision.Rename, is the name the part is delivered
+	// under: only its headers' file names change.
+	Rename string
+	Report Report
+}
+
+// Unpacking is a MIME part delivered as the files decoded from it.
+type Unpacking struct {
+	MIMEPath string
+	Keep     bool  // keep the container beside its files ("add")
+	Files    []int // indexes into Message.Parts, in order
 }
 
 // Decision is what becomes of a checked message (pkg/policy decides it;
@@ -18,6 +28,12 @@ type Decision struct {
 	// Disarm lists the parts delivered rewritten in place (reports with
 	// ActionDisarm): the cleaner disarms them (pkg/htmlsafe).
 	Disarm []Replacement
+	// Rename lists parts delivered under another name (rename rules); a
+	// part that is also replaced is not renamed.
+	Rename []Replacement
+	// Unpack lists containers delivered as the files inside them (TNEF
+	// winmail.dat: MailScanner's "Use TNEF Contents").
+	Unpack []Unpacking
 	// QuarantineWhole keeps the original message; QuarantineParts keeps
 	// the replaced parts.
 	QuarantineWhole  bool

@@ -39,6 +39,10 @@ const (
 	// disarmed, web bugs replaced, phishing links marked): logged and
 	// reported, not clean, nothing quarantined.
 	ActionDisarm Action = "disarm"
+	// ActionRename delivers the part under the name in Report.Rename
+	// (a "rename" filename rule): its headers' file names change, its
+	// bytes do not.
+	ActionRename Action = "rename"
 )
 
 // Report is one finding of one check.
@@ -54,6 +58,8 @@ type Report struct {
 	// Redirect asks for the message to go to these addresses instead of
 	// its recipients (a filename rule with an address list).
 	Redirect []string `json:"redirect,omitempty"`
+	// Rename is the name the part is delivered under (ActionRename).
+	Rename string `json:"rename,omitempty"`
 }
 
 // Part is one leaf of the exploded message: a decoded MIME part, or a

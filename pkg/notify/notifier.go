@@ -63,6 +63,10 @@ type NotifierOptions struct {
 	// SenderViruses, SenderBlocked and SenderOther say which sender
 	// notices are sent ([notify] sender_*).
 	SenderViruses, SenderBlocked, SenderOther bool
+	// FullHeaders says whether the postmaster report shows a message's
+	// whole header ([notify] full_headers, MailScanner's "Notices Include
+	// Full Headers"): yes/no, or a ruleset choosing per message.
+	FullHeaders ruleset.Setting
 	// Bounce enables the spam action "bounce" ([spam] bounce).
 	Bounce bool
 	// QuarantineDir is named in the replacement texts.
@@ -134,7 +138,8 @@ func (n *Notifier) Postmaster(xs []Event) ([]Queued, error) {
 		if _, ok := byAddr[to]; !ok {
 			order = append(order, to)
 		}
-		byAddr[to] = append(byAddr[to], NewNotice(m, x.QuarantineDir, false))
+		full := ruleset.IsYes(n.o.FullHeaders.Resolve(ruleset.MsgOf(m)))
+		byAddr[to] = append(byAddr[to], NewNotice(m, x.QuarantineDir, full))
 	}
 	var mails []Queued
 	for _, to := range order {

@@ -106,11 +106,11 @@ func (c *Checker) decide(m *message.Message) outcome {
 		}
 		return o
 	}
-	if len(d.Replace) > 0 && c.cleaner == nil {
+	if (len(d.Replace) > 0 || len(d.Rename) > 0) && c.cleaner == nil {
 		o.whole = d.Reason // nothing can take the parts out
 		return o
 	}
-	if (len(d.Replace) > 0 || len(d.Disarm) > 0 || d.StripHTML || d.SpamAttachment || c.rewrites(m, &d)) && c.cleaner != nil {
+	if (len(d.Replace) > 0 || len(d.Disarm) > 0 || len(d.Rename) > 0 || len(d.Unpack) > 0 || d.StripHTML || d.SpamAttachment || c.rewrites(m, &d)) && c.cleaner != nil {
 		body, edits, err := c.cleaner.Clean(m, &d)
 		if err != nil {
 			o.whole = fmt.Sprintf("%s (the message could not be cleaned: %v)", d.Reason, err)

@@ -11,6 +11,7 @@ import (
 // headerEdits lists the header edits of a delivered message in the order
 // they are made, after the cleaner's (the new body's Content-* fields):
 //
+//  0. the fields Headers.Remove names;
 //  1. qscan's own fields: X-<Org>-QScan, -ID, -From, -To that came with the
 //     message go (forgeries), ours are added;
 //  2. the spam check's (X-Spam-*, X-<Org>-QScan-Spam*, its subject tag);
@@ -19,6 +20,11 @@ import (
 //  4. the subject tag of what was taken out, on the subject as the spam
 //     check left it.
 func (c *Checker) headerEdits(m *message.Message, d *message.Decision, edits []message.HeaderEdit) []message.HeaderEdit {
+	if c.headers.Remove != nil {
+		for _, name := range c.headers.Remove(m) {
+			edits = append(edits, message.HeaderEdit{Op: message.HeaderDelete, Name: name})
+		}
+	}
 	for _, name := range c.ownHeaders() {
 		edits = append(edits, message.HeaderEdit{Op: message.HeaderDelete, Name: name})
 	}

@@ -94,6 +94,9 @@ type Headers struct {
 	// taken out, by the kind of report that took it out (a virus tag
 	// first); "" or none: no tag.
 	SubjectTags map[message.ReportKind]string
+	// Remove names the fields deleted from a delivered message
+	// (MailScanner's "Remove These Headers"); nil: none.
+	Remove func(m *message.Message) []string
 }
 
 // Options configure a Pipeline.

@@ -37,6 +37,16 @@ type Options struct {
 	Actions map[string]message.SpamActions
 	// Silent matches the virus names deleted without any notice.
 	Silent []*regexp.Regexp
+	// NonForging matches the virus names that are never silent.
+	NonForging []*regexp.Regexp
+	// DeliverSilent is yes/no ([virus] deliver_silent).
+	DeliverSilent ruleset.Setting
+	// SpamVirus says a virus name is spam (SpamVirusMatcher).
+	SpamVirus func(string) bool
+	// ArchiveTo gives the archive addresses of a message; nil: none.
+	ArchiveTo func(*message.Message) []string
+	// TNEF is no/add/replace or a ruleset ([content] tnef_contents).
+	TNEF ruleset.Setting
 	// LocalDomains: infected mail from a sender in one of them (or a
 	// subdomain) is quarantined whole instead of cleaned.
 	LocalDomains []string
@@ -55,10 +65,18 @@ func NewPerMessage(o Options) *PerMessage { return &PerMessage{o: o} }
 func (p *PerMessage) Settings(m *message.Message) Settings {
 	o, rm := p.o, ruleset.MsgOf(m)
 	cleaned, _ := ruleset.Yes(o.DeliverCleaned.Resolve(rm))
+	deliverSilent := ruleset.IsYes(o.DeliverSilent.Resolve(rm))
 	req := score(o.RequiredScore.Resolve(rm), DefaultRequiredScore)
 	high := score(o.HighScore.Resolve(rm), DefaultHighScore)
+	var archiveTo []string
+	if o.ArchiveTo != nil {
+		archiveTo = o.ArchiveTo(m)
+	}
 	return Settings{
+		ArchiveTo:      archiveTo,
+		TNEF:           o.TNEF.Resolve(rm),
 		DeliverCleaned: cleaned, Silent: o.Silent, ReplaceWhole: o.ReplaceWhole,
+		NonForging: o.NonForging, DeliverSilent: deliverSilent, SpamVirus: o.SpamVirus,
 		QuarantineWholeFromLocal: len(o.LocalDomains) > 0, LocalSender: isLocal(m.Envelope.Sender, o.LocalDomains),
 		CleanValue: o.CleanValue, InfectedValue: InfectedValue, NotCleanValue: NotCleanValue, UnscannedValue: UnscannedValue,
 		SpamActions:     o.Actions[o.SpamActions.Resolve(rm)],

@@ -60,3 +60,12 @@ func TestIsLocal(t *testing.T) {
 		}
 	}
 }
+
+func TestPerMessageDeliverSilent(t *testing.T) {
+	for _, v := range []string{"yes", "no"} {
+		pm := NewPerMessage(Options{DeliverSilent: ruleset.Setting{Plain: v}})
+		if got := pm.Settings(&message.Message{}).DeliverSilent; got != (v == "yes") {
+			t.Errorf("deliver_silent %s: Settings.DeliverSilent = %v", v, got)
+		}
+	}
+}

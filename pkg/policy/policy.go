@@ -21,6 +21,22 @@ type Settings struct {
 	// Silent matches virus names that are deleted without any notice
 	// (mass-mailers, spam-viruses): the whole message is dropped.
 	Silent []*regexp.Regexp
+	// NonForging matches virus names that are never silent, whatever
+	// Silent or the engine says (MailScanner's "Non-Forging Viruses").
+	NonForging []*regexp.Regexp
+	// DeliverSilent delivers a message whose viruses are all silent
+	// cleaned, without notices, instead of dropping it whole.
+	DeliverSilent bool
+	// SpamVirus says a virus name is really spam (MailScanner's "Virus
+	// Names Which Are Spam"): the report makes the message spam instead
+	// of infected. nil: none is.
+	SpamVirus func(name string) bool
+	// ArchiveTo get a copy of each delivered message ([quarantine]
+	// archive_mail's addresses).
+	ArchiveTo []string
+	// TNEF says what becomes of a winmail.dat: TNEFKeep (""), TNEFAdd
+	// or TNEFReplace ([content] tnef_contents).
+	TNEF string
 	// QuarantineWholeFromLocal quarantines infected mail whose sender is
 	// local (LocalSender true) instead of cleaning it.
 	QuarantineWholeFromLocal bool
@@ -51,12 +67,23 @@ func Decide(m *message.Message, s Settings) message.Decision {
 	}
 	var reasons, notes []string
 	virus, silent := false, true
-	var redirect []string
+	var redirect, spamViruses []string
 	for _, r := range m.Reports {
 		if r.Kind == message.KindSpam {
 			continue
 		}
+		if r.Kind == message.KindVirus && s.SpamVirus != nil && s.SpamVirus(r.Name) {
+			spamViruses = append(spamViruses, r.Name)
+			notes = append(notes, r.Text+" (a spam-virus: counted as spam)")
+			continue
+		}
 		redirect = append(redirect, r.Redirect...)
+		if r.Action == message.ActionRename && r.Rename != "" && r.Part >= 0 {
+			// Delivered under a harmless name: logged, not a block.
+			d.Rename = append(d.Rename, message.Replacement{Part: r.Part, MIMEPath: mimePath(m, r.Part), Rename: r.Rename, Report: r})
+			notes = append(notes, r.Text)
+			continue
+		}
 		if r.Action == message.ActionNone && r.Kind != message.KindVirus {
 			notes = append(notes, r.Text) // informational: a macro, a duplicate header
 			if r.Kind == message.KindError && r.Engine != "" && s.UnscannedValue != "" {
@@ -67,7 +94,7 @@ func Decide(m *message.Message, s Settings) message.Decision {
 		reasons = append(reasons, r.Text)
 		if r.Kind == message.KindVirus {
 			virus = true
-			if !r.Silent && !matchesAny(s.Silent, r.Name) {
+			if !r.Silent && !matchesAny(s.Silent, r.Name) || matchesAny(s.NonForging, r.Name) {
 				silent = false
 			}
 		} else {
@@ -88,6 +115,9 @@ func Decide(m *message.Message, s Settings) message.Decision {
 			d.Replace = append(d.Replace, message.Replacement{Part: r.Part, MIMEPath: mimePath(m, r.Part), Report: r})
 		}
 	}
+	if len(spamViruses) > 0 {
+		d.Spam = spamVirusResult(d.Spam, dedupe(spamViruses))
+	}
 	d.Reason = strings.Join(dedupe(reasons), "; ")
 	d.Notes = dedupe(notes)
 	if len(reasons) > 0 {
@@ -98,7 +128,10 @@ func Decide(m *message.Message, s Settings) message.Decision {
 		d.NotifyPostmaster = true
 	}
 	if virus && silent {
-		return message.Decision{Verdict: message.VerdictSilent, Reason: d.Reason, QuarantineWhole: true, Spam: d.Spam}
+		if !s.DeliverSilent {
+			return message.Decision{Verdict: message.VerdictSilent, Reason: d.Reason, QuarantineWhole: true, Spam: d.Spam}
+		}
+		d.NotifyPostmaster = false // cleaned and delivered, still silent
 	}
 	for i, r := range d.Replace {
 		if r.Part < 0 || r.MIMEPath == "" {
@@ -116,10 +149,16 @@ func Decide(m *message.Message, s Settings) message.Decision {
 			d.QuarantineWhole, d.Deliver = true, false
 		}
 	}
+	d.Rename = notReplaced(d.Rename, d.Replace)
+	d.Unpack = tnefUnpack(m, d.Replace, s.TNEF)
 	if !d.Deliver {
-		d.Replace, d.Disarm, d.QuarantineParts = nil, nil, false
+		d.Replace, d.Disarm, d.Rename, d.Unpack, d.QuarantineParts = nil, nil, nil, nil, false
 		d.QuarantineWhole = true
 		return d
+	}
+	for _, r := range d.Rename {
+		// The log line says what was renamed.
+		d.Reason = strings.TrimPrefix(d.Reason+"; "+r.Report.Text, "; ")
 	}
 	applySpam(&d, d.Spam, s)
 	if len(redirect) > 0 {
@@ -128,7 +167,63 @@ func Decide(m *message.Message, s Settings) message.Decision {
 		d.Forward, d.ForwardOnly = dedupe(append(d.Forward, redirect...)), true
 		sort.Strings(d.Forward)
 	}
+	if d.Deliver && !d.ForwardOnly && len(s.ArchiveTo) > 0 {
+		d.Forward = dedupe(append(d.Forward, s.ArchiveTo...))
+		sort.Strings(d.Forward)
+	}
 	return d
+}
+
+// notReplaced drops the renames of MIME parts that are replaced anyway,
+// and those whose part cannot be located.
+func notReplaced(renames, replaced []message.Replacement) []message.Replacement {
+	gone := map[string]bool{}
+	for _, r := range replaced {
+		gone[r.MIMEPath] = true
+	}
+	var out []message.Replacement
+	for _, r := range renames {
+		if r.MIMEPath != "" && !gone[r.MIMEPath] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// spamVirusResult is the spam result r (nil: none) raised to at least
+// spam for the spam-viruses names.
+func spamVirusResult(r *message.SpamResult, names []string) *message.SpamResult {
+	out := message.SpamResult{Level: message.SpamSpam}
+	if r != nil {
+		out = *r
+		out.Rules = append([]message.SpamRule(nil), r.Rules...)
+		if out.Level.Rank() < message.SpamSpam.Rank() {
+			out.Level = message.SpamSpam
+		}
+		out.Unchecked = ""
+	}
+	for _, n := range names {
+		out.Rules = append(out.Rules, message.SpamRule{Name: "SPAM_VIRUS(" + n + ")"})
+	}
+	out.Engines = append(append([]string(nil), out.Engines...), "spam-virus")
+	return &out
+}
+
+// SpamVirusMatcher reads MailScanner's "Virus Names Which Are Spam":
+// whole names with * for any text, case-sensitive.
+func SpamVirusMatcher(patterns []string) func(string) bool {
+	if len(patterns) == 0 {
+		return nil
+	}
+	var res []*regexp.Regexp
+	for _, p := range patterns {
+		parts := strings.Split(p, "*")
+		for i := range parts {
+			parts[i] = regexp.QuoteMeta(parts[i])
+		}
+		res = append(res, regexp.MustCompile("^"+strings.Join(parts, ".*")+"$"))
+	}
+	return func(name string) bool { return matchesAny(res, name) }
 }
 
 // mimePath maps a part index to the MIME leaf it lives in.

@@ -159,3 +159,91 @@ func acts(words ...string) message.SpamActions {
 	}
 	return as
 }
+
+// TestDecideRename: a rename report delivers the part under its new
+// name (not a block, no postmaster report, said in the reason); a part
+// that is replaced anyway is not renamed.
+func TestDecideRename(t *testing.T) {
+	ren := message.Report{Kind: message.KindFilename, Part: 0, Text: "Filename: a.pps: renamed to a.ppt", Action: message.ActionRename, Rename: "a.ppt"}
+	d := Decide(msg(ren), settings())
+	if d.Verdict != message.VerdictClean || !d.Deliver || len(d.Replace) != 0 || d.NotifyPostmaster || d.QuarantineParts {
+		t.Errorf("Decide(rename) = %+v, want clean, delivered, nothing replaced", d)
+	}
+	if len(d.Rename) != 1 || d.Rename[0].MIMEPath != "1" || d.Rename[0].Rename != "a.ppt" {
+		t.Errorf("Decide(rename).Rename = %+v, want part 1 as a.ppt", d.Rename)
+	}
+	if !strings.Contains(d.Reason, "renamed to a.ppt") {
+		t.Errorf("Decide(rename).Reason = %q, want the rename", d.Reason)
+	}
+	deny := message.Report{Kind: message.KindVirus, Part: 0, Name: "X", Text: "Virus X", Action: message.ActionReplace}
+	if d := Decide(msg(ren, deny), settings()); len(d.Rename) != 0 || len(d.Replace) != 1 {
+		t.Errorf("Decide(rename+virus) = rename %+v replace %+v, want the replacement only", d.Rename, d.Replace)
+	}
+}
+
+// TestDecideSilentOptions: a non-forging name is never silent (the
+// message is cleaned and reported); deliver_silent delivers a silent
+// virus's message cleaned, still without a postmaster report.
+func TestDecideSilentOptions(t *testing.T) {
+	klez := message.Report{Kind: message.KindVirus, Part: 1, Name: "Klez.H", Text: "Klez", Action: message.ActionReplace}
+	s := settings()
+	if d := Decide(msg(klez), s); d.Verdict != message.VerdictSilent || d.Deliver {
+		t.Fatalf("silent virus: %+v, want silent, not delivered", d)
+	}
+	s.NonForging = []*regexp.Regexp{regexp.MustCompile(`(?i)klez\.h`)}
+	if d := Decide(msg(klez), s); d.Verdict != message.VerdictInfected || !d.Deliver || !d.NotifyPostmaster || len(d.Replace) != 1 {
+		t.Errorf("non-forging: %+v, want infected, cleaned, postmaster told", d)
+	}
+	flagged := klez
+	flagged.Silent = true // the engine stage said silent: non-forging still wins
+	if d := Decide(msg(flagged), s); d.Verdict != message.VerdictInfected {
+		t.Errorf("non-forging over the engine's silent flag: %s", d.Verdict)
+	}
+	s = settings()
+	s.DeliverSilent = true
+	if d := Decide(msg(klez), s); !d.Deliver || d.NotifyPostmaster || len(d.Replace) != 1 || d.QuarantineWhole {
+		t.Errorf("deliver_silent: %+v, want delivered cleaned, no postmaster report", d)
+	}
+}
+
+// TestDecideSpamVirus: a virus name listed as spam is no virus: the part
+// stays, the message is spam and gets the spam actions.
+func TestDecideSpamVirus(t *testing.T) {
+	junk := message.Report{Kind: message.KindVirus, Part: 1, Name: "Sanesecurity.Junk.1234.UNOFFICIAL", Text: "Virus Junk", Action: message.ActionReplace}
+	s := settings()
+	s.SpamVirus = SpamVirusMatcher([]string{"Sane*UNOFFICIAL", "HTML/*"})
+	d := Decide(msg(junk), s)
+	if d.Verdict != message.VerdictSpam || len(d.Replace) != 0 || d.NotifyPostmaster || d.Spam == nil || d.Spam.Level != message.SpamSpam {
+		t.Fatalf("spam-virus: %+v, want spam, nothing replaced", d)
+	}
+	if len(d.Headers) == 0 || d.Headers[0][0] != "X-Spam-Status" {
+		t.Errorf("spam-virus: the spam actions did not apply: %+v", d.Headers)
+	}
+	if got := d.Spam.Rules; len(got) != 1 || !strings.Contains(got[0].Name, "Sanesecurity.Junk") {
+		t.Errorf("spam rules = %+v", got)
+	}
+	// The match is on the whole name and case-sensitive, as MailScanner's.
+	for _, name := range []string{"sanesecurity.Junk.UNOFFICIAL", "Sanesecurity.Junk.UNOFFICIAL.x", "W32/HTML/x"} {
+		if s.SpamVirus(name) {
+			t.Errorf("SpamVirus(%q) = true", name)
+		}
+	}
+	other := message.Report{Kind: message.KindVirus, Part: 1, Name: "Win.Trojan.X", Text: "Virus X", Action: message.ActionReplace}
+	if d := Decide(msg(junk, other), s); d.Verdict != message.VerdictInfected || len(d.Replace) != 1 {
+		t.Errorf("spam-virus beside a real virus: %+v", d)
+	}
+}
+
+// TestDecideArchiveTo: the archive addresses get a copy of a delivered
+// message, none of a message kept back or redirected.
+func TestDecideArchiveTo(t *testing.T) {
+	s := settings()
+	s.ArchiveTo = []string{"archive@example.com"}
+	if d := Decide(msg(), s); !d.Deliver || d.ForwardOnly || len(d.Forward) != 1 || d.Forward[0] != "archive@example.com" {
+		t.Errorf("clean: %+v, want delivered with a copy to the archive", d)
+	}
+	whole := message.Report{Kind: message.KindContent, Part: 0, Text: "partial", Action: message.ActionQuarantine}
+	if d := Decide(msg(whole), s); len(d.Forward) != 0 {
+		t.Errorf("kept back: forward %v, want none", d.Forward)
+	}
+}

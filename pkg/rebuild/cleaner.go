@@ -43,8 +43,8 @@ func (c *Cleaner) Clean(m *message.Message, d *message.Decision) ([]byte, []mess
 	header, body := m.Header, m.Body
 	var edits []message.HeaderEdit
 	changed := false
-	if len(d.Replace) > 0 {
-		b, e, err := c.replace(m, d.Replace)
+	if len(d.Replace) > 0 || len(d.Rename) > 0 || len(d.Unpack) > 0 {
+		b, e, err := c.replace(m, d.Replace, d.Rename, d.Unpack)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -86,7 +86,8 @@ func (c *Cleaner) Clean(m *message.Message, d *message.Decision) ([]byte, []mess
 
 // replace replaces each reported MIME part once: several reports about
 // the same attachment (two members of one zip) share one replacement text.
-func (c *Cleaner) replace(m *message.Message, repl []message.Replacement) ([]byte, []message.HeaderEdit, error) {
+// Renamed parts keep their bytes under a new name.
+func (c *Cleaner) replace(m *message.Message, repl, renames []message.Replacement, unpacks []message.Unpacking) ([]byte, []message.HeaderEdit, error) {
 	for _, r := range repl {
 		if r.Part < 0 {
 			return c.replaceWhole(m, r)
@@ -118,7 +119,7 @@ func (c *Cleaner) replace(m *message.Message, repl []message.Replacement) ([]byt
 		rs = append(rs, *byPath[p])
 	}
 	opt := c.Options
-	if c.Inline != nil {
+	if c.Inline != nil && len(rs) > 0 {
 		var names []string
 		for _, r := range rs {
 			if r.Filename != "" {
@@ -134,6 +135,18 @@ func (c *Cleaner) replace(m *message.Message, repl []message.Replacement) ([]byt
 			return nil, nil, err
 		}
 		opt.InlineWarning = w
+	}
+	for _, r := range renames {
+		rs = append(rs, Replacement{MIMEPath: r.MIMEPath, Rename: r.Rename})
+	}
+	for _, u := range unpacks {
+		r := Replacement{MIMEPath: u.MIMEPath, Keep: u.Keep}
+		for _, i := range u.Files {
+			if i >= 0 && i < len(m.Parts) {
+				r.Files = append(r.Files, File{Name: m.Parts[i].Filename, Data: m.Parts[i].Data})
+			}
+		}
+		rs = append(rs, r)
 	}
 	res, err := Rebuild(m.Header, m.Body, rs, opt)
 	if err != nil {

@@ -30,6 +30,9 @@ type target struct {
 	filename string
 	del      bool
 	convert  bool
+	rename   string // a part kept under this name (renameTargets)
+	files    []File // a container delivered as these files (unpackTargets)
+	keep     bool   // ... beside the container
 }
 
 // targets resolves repl to nodes, merges replacements of the same node,
@@ -39,6 +42,9 @@ func targets(t *mimetree.Tree, repl []Replacement) ([]*target, error) {
 	byNode := map[*mimetree.Node]*target{}
 	var order []*target
 	for _, r := range repl {
+		if r.Rename != "" || len(r.Files) > 0 {
+			continue // renameTargets, unpackTargets
+		}
 		n, err := find(t, r.MIMEPath)
 		if err != nil {
 			return nil, err

@@ -62,6 +62,16 @@ type Replacement struct {
 	// place. A deletion that would leave a multipart empty, or that names
 	// the whole body, becomes a replacement with Text.
 	Delete bool
+	// Rename, when set, keeps the part and delivers it under this file
+	// name: only the name parameters of its Content-Type and
+	// Content-Disposition change (a rename rule). A part that another
+	// replacement takes out is not renamed.
+	Rename string
+	// Files, when set, delivers the part's files in its place (Keep:
+	// beside it), each a base64 attachment (a TNEF winmail.dat's
+	// attachments). A part that is replaced or renamed is not unpacked.
+	Files []File
+	Keep  bool
 	// Convert says Text is the part's own content in another form (HTML
 	// made plain text), not a warning: the new part is inline and has no
 	// file name, and a multipart/alternative around it stays alternative
@@ -160,12 +170,27 @@ func Rebuild(header, body []byte, repl []Replacement, opt Options) (Result, erro
 	if err != nil {
 		return Result{}, err
 	}
-	if err := verify(t, header, tgs, opt.MaxDepth); err != nil {
+	renames, err := renameTargets(t, repl, tgs)
+	if err != nil {
+		return Result{}, err
+	}
+	unpacks, err := unpackTargets(t, repl, append(tgs[:len(tgs):len(tgs)], renames...))
+	if err != nil {
+		return Result{}, err
+	}
+	all := append(append(tgs[:len(tgs):len(tgs)], renames...), unpacks...)
+	if err := verify(t, header, all, opt.MaxDepth); err != nil {
 		return Result{}, err
 	}
 	e := &editor{t: t, opt: opt, nl: lineBreak(body)}
 	for _, tg := range tgs {
 		e.target(tg)
+	}
+	for _, tg := range renames {
+		e.rename(tg)
+	}
+	for _, tg := range unpacks {
+		e.unpack(tg)
 	}
 	if len(opt.InlineWarning) > 0 {
 		e.warning()

@@ -49,6 +49,11 @@ type Options struct {
 	// longer message is cut after its last line break before the limit;
 	// each client may cut further to its own limit.
 	MaxSize int64
+	// SkipOversize leaves a message larger than MaxSize unchecked instead
+	// of checking its first MaxSize bytes (config "[spam] oversize", value
+	// skip; MailScanner's "Max Spam Check Size": big mail is rarely spam).
+	// Its Message.Spam.Unchecked says why.
+	SkipOversize bool
 	// DefinitelyNotSpam and DefinitelySpam decide, before the lists and
 	// the engines, that a message is ham or spam (high-scoring spam with
 	// BlacklistHigh) ([spam] definitely_not_spam and definitely_spam,
@@ -228,6 +233,11 @@ func (s *Stage) Check(ctx context.Context, m *message.Message) error {
 		m.Spam = &message.SpamResult{Level: v.Level, Required: pol.Required, Blacklisted: true}
 		return nil
 	}
+	if size := messageSize(m); s.opts.SkipOversize && size > s.opts.MaxSize {
+		m.Spam = &message.SpamResult{Required: pol.Required,
+			Unchecked: fmt.Sprintf("too large to check: %d bytes, spam.max_size %d", size, s.opts.MaxSize)}
+		return nil
+	}
 	j := s.newJob(m)
 	outs := s.runAll(ctx, j)
 	if err := ctx.Err(); err != nil {
@@ -329,4 +339,12 @@ func clip(s string) string {
 		return s
 	}
 	return s[:maxReason] + "..."
+}
+
+// messageSize is the size of the whole message.
+func messageSize(m *message.Message) int64 {
+	if m.Size > 0 {
+		return m.Size
+	}
+	return int64(len(m.Header) + 1 + len(m.Body))
 }

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/qscan/qscan/pkg/msimport"
+)
+
+// cmdImportMailScanner turns a MailScanner configuration into a qscan
+// one (pkg/msimport) and prints the option table.
+func cmdImportMailScanner(args []string) int {
+	fs := newFlagSet("import-mailscanner")
+	out := fs.String("o", ".", "output directory for qscan.toml, rules/, rulesets/ and lists/")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	dir := "/etc/MailScanner"
+	switch fs.NArg() {
+	case 0:
+	case 1:
+		dir = fs.Arg(0)
+	default:
+		fmt.Fprintln(os.Stderr, "qscan import-mailscanner: give one MailScanner configuration directory (see qscan import-mailscanner --help)")
+		return exitUsage
+	}
+	res, err := msimport.Import(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "qscan import-mailscanner:", err)
+		return exitConfig
+	}
+	for _, p := range res.Problems {
+		fmt.Fprintln(os.Stderr, "qscan import-mailscanner: warning:", p)
+	}
+	if err := res.Write(*out); err != nil {
+		fmt.Fprintln(os.Stderr, "qscan import-mailscanner:", err)
+		return 1
+	}
+	if err := res.PrintTable(os.Stdout); err != nil {
+		return 1
+	}
+	fmt.Printf("\nwrote %s/qscan.toml and %d files beside it; check it with: qscan lint -c %s/qscan.toml\n", *out, len(res.Files), *out)
+	return exitOK
+}
