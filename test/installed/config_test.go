@@ -100,6 +100,7 @@ var mayDiffer = map[string]string{
 	"queue.sendmail":                 "path",
 	"quarantine.dir":                 "path",
 	"store.path":                     "path",
+	"smtp.spool":                     "path",
 	"virus.builtin.signatures":       "path",
 	"content.filename_rules":         "paths",
 	"content.filetype_rules":         "paths",
