@@ -3,7 +3,6 @@ package msimport
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 )
@@ -215,6 +214,3 @@ func copyList(note string) mapper {
 		return Row{Status: Unsupported, Note: note + "; copied to " + rel}
 	}
 }
-
-// base names a path without directories, for notes.
-func base(p string) string { return filepath.Base(p) }
