@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"database/sql"
 	"fmt"
 	"time"
@@ -39,6 +41,7 @@ var migrations = []migration{
 	{Migration: Migration{1, "processing attempts and quarantine index"}, sql: schemaV1, fn: quarantineWhole},
 	{Migration: Migration{2, "message log"}, sql: schemaV2},
 	{Migration: Migration{3, "web desk: users, lists, audit, used links"}, sql: schemaV3},
+	{Migration: Migration{4, "several hosts: log outbox (SQLite), hosts (PostgreSQL)"}, sql: schemaV4, fn: outboxEpoch},
 }
 
 // Version 1 is what qscan made before schema versions were kept: made
@@ -161,6 +164,31 @@ CREATE TABLE tokens (
 	expires INTEGER NOT NULL
 );
 `
+
+// Version 4: the outbox of the rows this host sends to a shared
+// PostgreSQL store (outbox.go), and the outbox's epoch: a random name
+// made once, so that a new database file never reuses the keys
+// (epoch, seq) of an old one. AUTOINCREMENT: a seq is never used twice.
+const schemaV4 = `
+CREATE TABLE outbox (
+	seq  INTEGER PRIMARY KEY AUTOINCREMENT,
+	kind TEXT NOT NULL,
+	time INTEGER NOT NULL,
+	body TEXT NOT NULL
+);
+CREATE TABLE outbox_epoch (
+	epoch TEXT NOT NULL
+);
+`
+
+func outboxEpoch(ctx context.Context, tx *sql.Tx) error {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO outbox_epoch(epoch) VALUES(?)`, hex.EncodeToString(b[:]))
+	return err
+}
 
 // Migrate brings the schema to SchemaVersion, one transaction per version,
 // and returns the versions it applied. A database of a newer qscan is an
