@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -61,6 +62,11 @@ func Redact(dsn string) string {
 		}
 		return u.String()
 	}
+	if strings.Contains(dsn, "://") {
+		// A URL that does not parse: hide whatever stands between the
+		// user's colon and the @.
+		return urlPassword.ReplaceAllString(dsn, "${1}xxxxx@")
+	}
 	// key=value form: drop the password's value.
 	var out []string
 	for _, f := range strings.Fields(dsn) {
@@ -71,6 +77,8 @@ func Redact(dsn string) string {
 	}
 	return strings.Join(out, " ")
 }
+
+var urlPassword = regexp.MustCompile(`(://[^:/@]*:)[^@]*@`)
 
 // Close closes the connections.
 func (s *Store) Close() error { s.pool.Close(); return nil }

@@ -1,4 +1,4 @@
-package pgstore_test
+package pgstore
 
 import (
 	"context"
@@ -8,29 +8,28 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qscan/qscan/pkg/store/pgstore"
-	"github.com/qscan/qscan/pkg/store/storetest"
+		"github.com/qscan/qscan/pkg/store/storetest"
 )
 
-var _ storetest.Store = (*pgstore.Store)(nil)
+var _ storetest.Store = (*Store)(nil)
 
 // TestSuite runs the store suite against the PostgreSQL of QSCAN_PG_DSN
 // (the test stack's postgresql plug-in sets it), each test in a schema
 // of its own.
 func TestSuite(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) storetest.Store { return OpenTest(t) })
+	storetest.Run(t, func(t *testing.T) storetest.Store { return openTest(t) })
 }
 
-// OpenTest opens a migrated store in a new schema of QSCAN_PG_DSN's
+// openTest opens a migrated store in a new schema of QSCAN_PG_DSN's
 // database, dropped when t ends; it skips t without QSCAN_PG_DSN.
-func OpenTest(t testing.TB) *pgstore.Store {
+func openTest(t testing.TB) *Store {
 	t.Helper()
 	dsn := os.Getenv("QSCAN_PG_DSN")
 	if dsn == "" {
 		t.Skip("QSCAN_PG_DSN is not set: start the test stack's postgresql (scripts/teststack start postgresql) and export its env")
 	}
 	ctx := context.Background()
-	admin, err := pgstore.Open(ctx, dsn)
+	admin, err := Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +45,7 @@ func OpenTest(t testing.TB) *pgstore.Store {
 	qv := u.Query()
 	qv.Set("search_path", schema+",public")
 	u.RawQuery = qv.Encode()
-	s, err := pgstore.Open(ctx, u.String())
+	s, err := Open(ctx, u.String())
 	if err != nil {
 		t.Fatal(err)
 	}
