@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-		"github.com/qscan/qscan/pkg/store/storetest"
+	"github.com/qscan/qscan/pkg/store/storetest"
 )
 
 var _ storetest.Store = (*Store)(nil)
