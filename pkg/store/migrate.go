@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"time"
 )
 
@@ -250,4 +251,30 @@ func (s *Store) Version(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("store schema version: %w", err)
 	}
 	return int(v.Int64), nil
+}
+
+// PathVersion reads the schema version of the database at path, read
+// only, without migrating it (`qscan lint`).
+func PathVersion(ctx context.Context, path string) (int, error) {
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		return 0, fmt.Errorf("store open %s: %w", path, err)
+	}
+	defer db.Close()
+	s := &Store{db: db}
+	return s.Version(ctx)
+}
+
+// PathOutboxLag reads the outbox lag of the database at path, read only
+// (`qscan check`).
+func PathOutboxLag(ctx context.Context, path string) (OutboxLag, error) {
+	if _, err := os.Stat(path); err != nil {
+		return OutboxLag{}, fmt.Errorf("store %s: %w", path, err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		return OutboxLag{}, fmt.Errorf("store open %s: %w", path, err)
+	}
+	defer db.Close()
+	return (&Store{db: db}).OutboxLag(ctx)
 }
