@@ -17,6 +17,7 @@ import (
 	"github.com/qscan/qscan/pkg/auth"
 	"github.com/qscan/qscan/pkg/config"
 	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/peer"
 	"github.com/qscan/qscan/pkg/quarantine"
 	"github.com/qscan/qscan/pkg/sendmail"
 	"github.com/qscan/qscan/pkg/store"
@@ -45,13 +46,19 @@ func newWebServer(c *config.Config, log logrus.FieldLogger, st *store.Store, ws 
 	if verifyPassword == nil {
 		return nil, errors.New("this build has no password check: the web desk cannot run")
 	}
-	host, _ := os.Hostname()
+	host := logHost(c)
 	o := web.Options{
 		Store: ws, Quarantine: &quarantine.Quarantine{Dir: c.Quarantine.Dir, Index: quarIndex(c, st, nil)},
 		Outgoing: c.Queue.Outgoing, OrgName: c.Headers.OrgName, Verify: verifyPassword, Lists: lists, Log: log,
 		IDGen: sendmail.NewIDGen(time.Now, os.Getpid(), rand.IntN(3600)), Host: host,
 		TLS: c.Web.TLSCert != "", WorkDir: c.Queue.WorkDir, Incoming: c.Queue.Incoming,
 		DigestKey: []byte(c.Web.DigestKey), DigestTTL: c.Web.DigestLinkTTL.D(),
+	}
+	if shared(c) && c.Store.PeerKey != "" {
+		o.PeerKey = []byte(c.Store.PeerKey)
+		if len(c.Web.Peers) > 0 {
+			o.Peers = &peer.Client{Key: o.PeerKey, Self: host, Peers: c.Web.Peers}
+		}
 	}
 	if o.Publish, err = releasePublish(c); err != nil {
 		return nil, err
