@@ -128,10 +128,10 @@ type Client struct {
 
 // Entry is what Get answers: the entry and its files.
 type Entry struct {
-	Entry quarantine.Entry `json:"entry"`
+	Entry quarantine.Entry  `json:"entry"`
 	Files []quarantine.File `json:"files,omitempty"`
-	Text  string           `json:"text,omitempty"` // the start of message.eml
-	Cut   bool             `json:"cut,omitempty"`
+	Text  string            `json:"text,omitempty"` // the start of message.eml
+	Cut   bool              `json:"cut,omitempty"`
 }
 
 // Path is the API path of an action on entry id ("" for Get).
