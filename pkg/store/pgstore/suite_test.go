@@ -59,3 +59,14 @@ func openTest(t testing.TB) *Store {
 	}
 	return s
 }
+
+// TestRealPostgres is what `make e2e` runs (REAL_PKGS) against the test
+// stack's PostgreSQL: the store suite and the shipper's tests.
+func TestRealPostgres(t *testing.T) {
+	if os.Getenv("QSCAN_PG_DSN") == "" {
+		t.Skip("QSCAN_PG_DSN is not set: start the test stack's postgresql")
+	}
+	t.Run("Suite", TestSuite)
+	t.Run("ShipExactlyOnce", TestShipExactlyOnce)
+	t.Run("ShipServerDown", TestShipServerDown)
+}
