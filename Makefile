@@ -33,13 +33,13 @@ unit:
 # and an SMTP sink on loopback (QSCAN_STACK_PORTS=N: the stack with offset N), runs the engines' TestReal* tests
 # against the real clamd (the clamd client, clamdscan) and spamd (the client, the spam stage), failing if one of
 # them skipped, and test/ against the real binary, stops.
-REAL_PKGS := ./pkg/virus/clamd ./pkg/virus/command ./pkg/spam/spamd ./pkg/spamcheck
+REAL_PKGS := ./pkg/virus/clamd ./pkg/virus/command ./pkg/spam/spamd ./pkg/spamcheck ./pkg/store/pgstore
 e2e: build
 	scripts/teststack start
 	eval "$$(scripts/teststack env)" \
 	  && QSCAN_CLAMD=$$CLAMD_SOCKET QSCAN_SPAMD=$$SPAMD_ADDR $(GO) test -count=1 -v -run '^TestReal' $(REAL_PKGS) >bin/e2e-real.log 2>&1; \
 	  rc=$$?; if [ $$rc -ne 0 ]; then cat bin/e2e-real.log; else grep -E '^(--- |ok )' bin/e2e-real.log; fi; \
-	  if grep -E -- '--- SKIP: TestReal(Clamd|Spamd)' bin/e2e-real.log; then echo "e2e: a real-engine test skipped (see bin/e2e-real.log)"; rc=1; fi; \
+	  if grep -E -- '--- SKIP: TestReal(Clamd|Spamd|Postgres)' bin/e2e-real.log; then echo "e2e: a real-engine test skipped (see bin/e2e-real.log)"; rc=1; fi; \
 	  if [ $$rc -eq 0 ]; then QSCAN_BIN=$(CURDIR)/$(BIN) $(GO) test -p 1 -count=1 -tags e2e -timeout 30m ./test/...; rc=$$?; fi; \
 	  scripts/teststack stop; exit $$rc
 
@@ -82,7 +82,9 @@ fuzz:
 REL_SCALE ?= full
 reliability: build
 	scripts/teststack start
-	REL_SCALE=$(REL_SCALE) QSCAN_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -tags reliability -timeout 120m -v ./test/reliability/ ; rc=$$?; scripts/teststack stop; exit $$rc
+	REL_SCALE=$(REL_SCALE) QSCAN_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -tags reliability -timeout 120m -v ./test/reliability/ ; rc=$$?; \
+	  if [ $$rc -eq 0 ]; then QSCAN_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -tags 'e2e reliability' -timeout 30m -v -run '^TestSharedStoreOutage$$' ./test/; rc=$$?; fi; \
+	  scripts/teststack stop; exit $$rc
 
 clean:
 	rm -rf bin work

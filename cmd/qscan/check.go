@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/qscan/qscan/pkg/health"
 	"github.com/qscan/qscan/pkg/pipeline"
 	"github.com/qscan/qscan/pkg/postfix"
+	"github.com/qscan/qscan/pkg/store"
 )
 
 // cmdCheck is the health check cron runs: silent and exit 0 when healthy,
@@ -31,6 +33,13 @@ func cmdCheck(args []string) int {
 		return exitConfig
 	}
 	problems := health.Check(checkOptions(c), time.Now())
+	outboxBad := false
+	if shared(c) {
+		if msg, bad := checkOutbox(c, time.Now()); bad {
+			fmt.Println(msg)
+			outboxBad = true
+		}
+	}
 	start := false
 	for _, p := range problems {
 		fmt.Println(p)
@@ -54,10 +63,22 @@ func cmdCheck(args []string) int {
 			fmt.Println("qscan check:", msg)
 		}
 	}
-	if len(problems) > 0 {
+	if len(problems) > 0 || outboxBad {
 		return exitFail
 	}
 	return exitOK
+}
+
+// checkOutbox says how far behind the message-log outbox is, and whether
+// that is a problem (its oldest row older than [check] outbox_max_age).
+func checkOutbox(c *config.Config, now time.Time) (string, bool) {
+	lag, err := store.PathOutboxLag(context.Background(), c.Store.Path)
+	if err != nil {
+		return fmt.Sprintf("message log outbox: %v", err), true
+	}
+	age := lag.Age(now).Truncate(time.Second)
+	msg := fmt.Sprintf("message log outbox: %d rows wait for PostgreSQL, the oldest %s old", lag.Rows, age)
+	return msg, lag.Rows > 0 && age > c.Check.OutboxMaxAge.D()
 }
 
 func checkOptions(c *config.Config) health.Options {

@@ -46,10 +46,13 @@ func cmdDigest(args []string) int {
 		return exitFail
 	}
 	defer st.Close()
-	ws, err := webStore(st)
+	ws, err := openDesk(c, st)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "qscan digest:", err)
 		return exitFail
+	}
+	if ws != sharedStore(st) {
+		defer ws.Close()
 	}
 	users, err := ws.Users(context.Background())
 	if err != nil {

@@ -16,6 +16,7 @@ commands:
   digest      mail each user the list of their quarantined messages
   log         search the message log
   user        add, delete, list the web desk's users; set a password
+  migrate     bring the store's schema (SQLite, PostgreSQL) up to date
   version     print the version (also: qscan --version)
   queue       'queue attempts': the processing attempts of the messages
   import-mailscanner
@@ -187,8 +188,9 @@ examples:
 
 exit codes: 0 healthy; 1 a problem was found; 78 configuration error.
 `,
-	"log":  logUsage,
-	"user": userUsage,
+	"log":     logUsage,
+	"user":    userUsage,
+	"migrate": migrateUsage,
 	"quarantine": quarantineUsage + `
 Looks after the quarantine: the messages kept whole, the originals of
 cleaned messages, and corrupt queue files set aside.

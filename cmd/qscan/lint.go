@@ -64,6 +64,9 @@ func cmdLint(args []string) int {
 	if !lintQueues(c) { // lintqueue.go
 		return exitConfig
 	}
+	if !lintStore(c) { // migrate.go
+		return exitConfig
+	}
 	if *value != "" {
 		return explainValue(c, *value, ruleset.Msg{From: *from, To: to}, *ip)
 	}

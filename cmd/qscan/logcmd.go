@@ -15,6 +15,7 @@ import (
 	"github.com/qscan/qscan/pkg/config"
 	"github.com/qscan/qscan/pkg/health"
 	"github.com/qscan/qscan/pkg/store"
+	"github.com/qscan/qscan/pkg/web"
 )
 
 const logUsage = `usage: qscan log [-c FILE] [options] [WORD...]
@@ -100,7 +101,8 @@ func cmdLog(args []string) int {
 // openStoreAsOwner loads the configuration and opens its store as the
 // owner of the work dir (started by root, a command must not leave the
 // daemon a database file, or its journal, that it cannot write).
-func openStoreAsOwner(cmd, cfgPath string) (*store.Store, int) {
+// With [store] driver = "postgres" it is the PostgreSQL store.
+func openStoreAsOwner(cmd, cfgPath string) (sharedStore, int) {
 	c, err := loadConfig(cfgPath)
 	if err != nil {
 		printConfigErrors(os.Stderr, err)
@@ -109,6 +111,14 @@ func openStoreAsOwner(cmd, cfgPath string) (*store.Store, int) {
 	if _, err := health.BecomeOwner(c.Queue.WorkDir); err != nil {
 		fmt.Fprintf(os.Stderr, "qscan %s: %v\n", cmd, err)
 		return nil, exitFail
+	}
+	if shared(c) {
+		pg, err := openShared(c)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "qscan %s: %v\n", cmd, err)
+			return nil, exitFail
+		}
+		return pg, exitOK
 	}
 	st, err := store.Open(c.Store.Path)
 	if err != nil {
@@ -120,7 +130,7 @@ func openStoreAsOwner(cmd, cfgPath string) (*store.Store, int) {
 
 // searchAll hands the rows q selects to out, a page at a time, up to
 // limit rows (0: all).
-func searchAll(ctx context.Context, st *store.Store, q store.LogQuery, limit int, out func([]store.LogRecord) error) error {
+func searchAll(ctx context.Context, st web.Store, q store.LogQuery, limit int, out func([]store.LogRecord) error) error {
 	left := limit
 	for {
 		q.Limit = store.MaxLogLimit

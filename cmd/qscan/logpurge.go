@@ -8,7 +8,6 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/qscan/qscan/pkg/config"
-	"github.com/qscan/qscan/pkg/store"
 )
 
 // logHost names this scanner in the message log: [store] host, or else
@@ -30,7 +29,9 @@ const logPurgeFirst = time.Minute
 
 // purgeLog deletes the message-log rows older than retention (0: none)
 // first after first and then every logPurgeEvery, until ctx ends.
-func purgeLog(ctx context.Context, st *store.Store, retention, first time.Duration, log logrus.FieldLogger) {
+func purgeLog(ctx context.Context, st interface {
+	PurgeLog(context.Context, time.Time) (int64, error)
+}, retention, first time.Duration, log logrus.FieldLogger) {
 	if retention <= 0 || st == nil {
 		return
 	}

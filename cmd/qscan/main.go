@@ -48,6 +48,7 @@ func run(args []string) int {
 		"digest":     cmdDigest,
 		"log":        cmdLog,
 		"user":       cmdUser,
+		"migrate":    cmdMigrate,
 		"version":    cmdVersion,
 
 		"import-mailscanner": cmdImportMailScanner,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"reflect"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -19,6 +20,7 @@ import (
 	"github.com/qscan/qscan/pkg/pipeline"
 	"github.com/qscan/qscan/pkg/quarantine"
 	"github.com/qscan/qscan/pkg/store"
+	"github.com/qscan/qscan/pkg/store/pgstore"
 	"github.com/qscan/qscan/pkg/virus"
 	"github.com/qscan/qscan/pkg/watch"
 	"github.com/qscan/qscan/pkg/web"
@@ -64,13 +66,20 @@ func cmdRun(args []string) int {
 	}
 	defer st.Close()
 	if *once {
-		return runOnce(c, &env{log: log, store: st, watch: &virus.Watch{Log: log}})
+		e := &env{log: log, store: st, watch: &virus.Watch{Log: log}}
+		if err := e.openShared(c, false); err != nil {
+			log.Error(err)
+			return exitFail
+		}
+		defer e.closeShared()
+		return runOnce(c, e)
 	}
 	e, err := newEnv(c, log, st)
 	if err != nil {
 		log.Error(err)
 		return exitFail
 	}
+	defer e.closeShared()
 	return daemon(*cfgPath, c, e)
 }
 
@@ -82,10 +91,55 @@ type env struct {
 	watch   *virus.Watch
 	status  *health.Reporter // nil with --once
 	lists   *web.Lists       // the web desk's lists; nil when the store keeps none
+	desk    sharedStore      // the message log, desk and lists: store itself, or PostgreSQL
+	shipper *pgstore.Shipper // sends the outbox to PostgreSQL; nil with SQLite
+	stop    func()           // ends the shipper
+}
+
+// openShared opens the store of [store] driver; with PostgreSQL, the
+// shipper runs (run) or is only made (--once ships at the end).
+func (e *env) openShared(c *config.Config, run bool) error {
+	e.desk, e.stop = e.store, func() {}
+	if !shared(c) {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	sh, pg, err := startShipper(ctx, c, e.store, e.log, run)
+	if err != nil {
+		cancel()
+		return err
+	}
+	e.desk, e.shipper, e.stop = pg, sh, func() { cancel(); pg.Close() }
+	return nil
+}
+
+func (e *env) closeShared() {
+	if e.stop != nil {
+		e.stop()
+	}
+}
+
+// logSink is where the pipeline writes the message log: the store, or
+// the outbox.
+func (e *env) logSink() pipeline.LogSink {
+	if e.shipper == nil {
+		return e.store
+	}
+	return &store.LogOutbox{S: e.store, Wake: e.shipper.Wake}
+}
+
+// wake tells the shipper that the outbox has new rows.
+func (e *env) wake() {
+	if e.shipper != nil {
+		e.shipper.Wake()
+	}
 }
 
 func newEnv(c *config.Config, log *logrus.Logger, st *store.Store) (*env, error) {
 	e := &env{log: log, store: st, watch: &virus.Watch{Log: log}}
+	if err := e.openShared(c, true); err != nil {
+		return nil, err
+	}
 	e.status = health.NewReporter(c.Queue.WorkDir, health.Status{PID: os.Getpid(), Version: version, Started: time.Now()}, health.ReporterOptions{})
 	e.watch.Status = func(name string, up bool, msg string, since time.Time) { e.status.SetEngine(name, up, msg, since) }
 	if c.Metrics.Listen != "" {
@@ -99,11 +153,17 @@ func newEnv(c *config.Config, log *logrus.Logger, st *store.Store) (*env, error)
 			return nil, fmt.Errorf("metrics listen %s: %w", c.Metrics.Listen, err)
 		}
 		e.watch.Metrics = e.metrics.Engine
+		if e.shipper != nil {
+			e.metrics.Outbox(func() (int64, time.Duration) {
+				lag, _ := st.OutboxLag(context.Background())
+				return lag.Rows, lag.Age(time.Now())
+			})
+		}
 		log.Infof("metrics on http://%s/metrics", c.Metrics.Listen)
 	}
-	e.lists = daemonLists(context.Background(), st, log)
+	e.lists = daemonLists(context.Background(), e.desk, log)
 	if c.Web.Listen != "" {
-		srv, err := newWebServer(c, log, st, e.lists)
+		srv, err := newWebServer(c, log, st, e.desk, e.lists)
 		if err != nil {
 			return nil, fmt.Errorf("web listen %s: %w", c.Web.Listen, err)
 		}
@@ -130,7 +190,7 @@ func newPipeline(c *config.Config, e *env) (*pipeline.Pipeline, error) {
 	if err := os.MkdirAll(c.Quarantine.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("quarantine dir: %w", err)
 	}
-	q := pipeline.QuarantineStore(&quarantine.Quarantine{Dir: c.Quarantine.Dir, Index: st.QuarantineIndex()}, log)
+	q := pipeline.QuarantineStore(&quarantine.Quarantine{Dir: c.Quarantine.Dir, Index: quarIndex(c, st, e.wake)}, log)
 	o, err := pipelineOptions(c, log)
 	if err != nil {
 		return nil, err
@@ -143,7 +203,7 @@ func newPipeline(c *config.Config, e *env) (*pipeline.Pipeline, error) {
 		obs = pipeline.WithStatus(obs, e.status)
 	}
 	o.Observer = obs
-	o.LogSink, o.Host = st, logHost(c)
+	o.LogSink, o.Host = e.logSink(), logHost(c)
 	return pipeline.New(o, log, st, q, stages, time.Now)
 }
 
@@ -156,6 +216,9 @@ func runOnce(c *config.Config, e *env) int {
 	}
 	defer p.Close()
 	held, err := p.Drain(context.Background())
+	if e.shipper != nil {
+		flushOutbox(e.shipper, e.store, onceFlush, log)
+	}
 	if err != nil {
 		log.Error(err)
 		return exitFail
@@ -197,8 +260,8 @@ func daemon(cfgPath string, c *config.Config, e *env) int {
 			log.Errorf("reload rejected, keeping the running configuration:\n%v", err)
 			continue
 		}
-		if nc.Web != c.Web {
-			log.Warn("[web] changed: takes effect at the next restart")
+		if !reflect.DeepEqual(nc.Web, c.Web) || nc.Store.Driver != c.Store.Driver || nc.Store.DSN != c.Store.DSN {
+			log.Warn("[web] or the shared store changed: takes effect at the next restart")
 		}
 		if nc.Metrics.Listen != c.Metrics.Listen {
 			log.Warnf("metrics.listen changed to %q: takes effect at the next restart", nc.Metrics.Listen)
@@ -238,7 +301,7 @@ func generation(c *config.Config, e *env, sigs <-chan os.Signal) (bool, error) {
 	defer e.watch.EndGeneration()
 	go w.Run(ctx)
 	go e.status.Heartbeat(ctx, e.log)
-	go purgeLog(ctx, e.store, c.Store.LogRetention.D(), logPurgeFirst, log)
+	go purgeLog(ctx, e.desk, c.Store.LogRetention.D(), logPurgeFirst, log)
 	errc := make(chan error, 1)
 	go func() { errc <- p.Run(ctx, w.C(), w.Poke) }()
 	select {

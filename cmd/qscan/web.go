@@ -17,6 +17,7 @@ import (
 	"github.com/qscan/qscan/pkg/auth"
 	"github.com/qscan/qscan/pkg/config"
 	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/peer"
 	"github.com/qscan/qscan/pkg/quarantine"
 	"github.com/qscan/qscan/pkg/sendmail"
 	"github.com/qscan/qscan/pkg/store"
@@ -39,25 +40,25 @@ var (
 	_ web.ListSource = (*store.Store)(nil)
 )
 
-// webStore is the store as the web desk sees it.
-func webStore(st *store.Store) (web.Store, error) { return st, nil }
-
 // newWebServer maps the configuration to the desk's options.
-func newWebServer(c *config.Config, log logrus.FieldLogger, st *store.Store, lists *web.Lists) (*web.Server, error) {
-	ws, err := webStore(st)
-	if err != nil {
-		return nil, err
-	}
+func newWebServer(c *config.Config, log logrus.FieldLogger, st *store.Store, ws web.Store, lists *web.Lists) (*web.Server, error) {
+	var err error
 	if verifyPassword == nil {
 		return nil, errors.New("this build has no password check: the web desk cannot run")
 	}
-	host, _ := os.Hostname()
+	host := logHost(c)
 	o := web.Options{
-		Store: ws, Quarantine: &quarantine.Quarantine{Dir: c.Quarantine.Dir, Index: st.QuarantineIndex()},
+		Store: ws, Quarantine: &quarantine.Quarantine{Dir: c.Quarantine.Dir, Index: quarIndex(c, st, nil)},
 		Outgoing: c.Queue.Outgoing, OrgName: c.Headers.OrgName, Verify: verifyPassword, Lists: lists, Log: log,
 		IDGen: sendmail.NewIDGen(time.Now, os.Getpid(), rand.IntN(3600)), Host: host,
 		TLS: c.Web.TLSCert != "", WorkDir: c.Queue.WorkDir, Incoming: c.Queue.Incoming,
 		DigestKey: []byte(c.Web.DigestKey), DigestTTL: c.Web.DigestLinkTTL.D(),
+	}
+	if shared(c) && c.Store.PeerKey != "" {
+		o.PeerKey = []byte(c.Store.PeerKey)
+		if len(c.Web.Peers) > 0 {
+			o.Peers = &peer.Client{Key: o.PeerKey, Self: host, Peers: c.Web.Peers}
+		}
 	}
 	if o.Publish, err = releasePublish(c); err != nil {
 		return nil, err
@@ -127,11 +128,19 @@ func cmdWeb(args []string) int {
 		return exitFail
 	}
 	defer st.Close()
+	desk, err := openDesk(c, st)
+	if err != nil {
+		log.Error(err)
+		return exitFail
+	}
+	if desk != sharedStore(st) {
+		defer desk.Close()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	lists := &web.Lists{Source: st, Log: log}
+	lists := &web.Lists{Source: desk, Log: log}
 	go lists.Run(ctx, listsReload)
-	srv, err := newWebServer(c, log, st, lists)
+	srv, err := newWebServer(c, log, st, desk, lists)
 	if err != nil {
 		log.Error(err)
 		return exitFail
@@ -145,7 +154,7 @@ func cmdWeb(args []string) int {
 
 // daemonLists returns the web desk's lists for the daemon's spam check,
 // reloaded periodically until ctx ends; nil when the store keeps none.
-func daemonLists(ctx context.Context, st *store.Store, log logrus.FieldLogger) *web.Lists {
+func daemonLists(ctx context.Context, st web.ListSource, log logrus.FieldLogger) *web.Lists {
 	l := &web.Lists{Source: st, Log: log}
 	go l.Run(ctx, listsReload)
 	return l

@@ -136,6 +136,7 @@ type Check struct {
 	EngineDownMax  Duration `toml:"engine_down_max"`
 	StatusMaxAge   Duration `toml:"status_max_age"`
 	BatchMaxAge    Duration `toml:"batch_max_age"`
+	OutboxMaxAge   Duration `toml:"outbox_max_age"` // shared store: the oldest outbox row older than this is a problem
 	MinFreePercent float64  `toml:"min_free_percent"`
 	MinFreeBytes   Size     `toml:"min_free_bytes"`
 	OffFile        string   `toml:"off_file"`
@@ -151,6 +152,10 @@ type Web struct {
 	DigestKey     string   `toml:"digest_key"`      // HMAC-SHA256 key of the digests' release links; "": no links
 	DigestLinkTTL Duration `toml:"digest_link_ttl"` // lifetime of a release link; default 168h (7 days)
 	BaseURL       string   `toml:"base_url"`        // the desk's address as users reach it, for the links
+	// Peers are the other hosts of a group sharing a PostgreSQL store:
+	// host name ([store] host) to the base URL of its web desk, for the
+	// internal quarantine API (signed with [store] peer_key).
+	Peers map[string]string `toml:"peers"`
 }
 
 // Store is the embedded database (processing attempts, quarantine index,
@@ -159,6 +164,15 @@ type Store struct {
 	Path         string   `toml:"path"`
 	LogRetention Duration `toml:"log_retention"` // message-log rows older than this are purged daily; 0: never
 	Host         string   `toml:"host"`          // names this scanner in the message log; "": the host name
+	// Driver is "sqlite" (default: everything in Path) or "postgres": the
+	// message log, quarantine index, users, lists, audit log and digest
+	// links in the PostgreSQL of DSN, shared by a group of hosts; the
+	// attempts, the journal and the log's outbox stay in Path.
+	Driver string `toml:"driver"`
+	DSN    string `toml:"dsn"` // postgres://user:password@host:5432/db?sslmode=verify-full
+	// PeerKey signs the group's internal quarantine API (HMAC-SHA256);
+	// "": no API (another host's quarantine cannot be released here).
+	PeerKey string `toml:"peer_key"`
 }
 
 // Defaults returns the configuration used for every option the file does
@@ -189,7 +203,7 @@ func Defaults() Config {
 		Log:        Log{Level: "info", Format: "text"},
 		Headers: Headers{OrgName: "yoursite", Clean: "Found to be clean", AddFrom: true, AddID: true,
 			VirusSubjectTag: "{Virus?}", FilenameSubjectTag: "{Filename?}", ContentSubjectTag: "{Dangerous Content?}", SizeSubjectTag: "{Size}"},
-		Store:     Store{Path: "/var/lib/qscan/qscan.db", LogRetention: Duration(90 * 24 * time.Hour)},
+		Store:     Store{Path: "/var/lib/qscan/qscan.db", LogRetention: Duration(90 * 24 * time.Hour), Driver: "sqlite"},
 		Virus:     defaultVirus(),
 		Limits:    defaultLimits(),
 		Content:   defaultContent(),
@@ -199,7 +213,7 @@ func Defaults() Config {
 		Signature: defaultSignature(),
 		Web:       Web{DigestLinkTTL: Duration(7 * 24 * time.Hour)},
 		Check: Check{QueueMaxAge: Duration(30 * 60e9), EngineDownMax: Duration(10 * 60e9), StatusMaxAge: Duration(5 * 60e9),
-			BatchMaxAge: Duration(30 * 60e9), MinFreePercent: 5, MinFreeBytes: 500 << 20, OffFile: "/run/qscan/qscan.off"},
+			BatchMaxAge: Duration(30 * 60e9), OutboxMaxAge: Duration(15 * 60e9), MinFreePercent: 5, MinFreeBytes: 500 << 20, OffFile: "/run/qscan/qscan.off"},
 		Archives: defaultArchives(),
 		SMTP:     defaultSMTP(),
 	}

@@ -116,6 +116,10 @@ func (c *Config) validate() []problem {
 	if strings.ContainsAny(c.Store.Host, " \t\r\n\x00") {
 		bad("store.host", "store.host: one word (a host name)")
 	}
+	c.Store.validate(bad)
+	if len(c.Web.Peers) > 0 && (c.Store.PeerKey == "" || c.Store.Driver != "postgres") {
+		bad("web.peers", "web.peers: needs store.driver = \"postgres\" and store.peer_key")
+	}
 	for key, st := range c.Settings() {
 		check := func(v string) error { return nil }
 		switch key {
@@ -171,6 +175,25 @@ func (c *Config) validate() []problem {
 	return ps
 }
 
+// validate checks the shared store's settings.
+func (s Store) validate(bad func(key, format string, a ...any)) {
+	switch s.Driver {
+	case "sqlite":
+		if s.DSN != "" {
+			bad("store.dsn", "store.dsn: set, but store.driver is \"sqlite\" (set store.driver = \"postgres\")")
+		}
+	case "postgres":
+		if !strings.HasPrefix(s.DSN, "postgres://") && !strings.HasPrefix(s.DSN, "postgresql://") && !strings.Contains(s.DSN, "=") {
+			bad("store.dsn", "store.dsn: needed with store.driver = \"postgres\": postgres://user:password@host:5432/db")
+		}
+	default:
+		bad("store.driver", "store.driver: %q: want \"sqlite\" or \"postgres\"", s.Driver)
+	}
+	if s.PeerKey != "" && len(s.PeerKey) < 32 {
+		bad("store.peer_key", "store.peer_key: %d characters: use at least 32 random ones (e.g. openssl rand -hex 32)", len(s.PeerKey))
+	}
+}
+
 // validate checks [web]: TLS files in pairs, plain HTTP on loopback only,
 // a digest key long enough to sign with.
 func (w Web) validate(bad func(key, format string, a ...any)) {
@@ -199,6 +222,11 @@ func (w Web) validate(bad func(key, format string, a ...any)) {
 	}
 	if w.DigestLinkTTL.D() < time.Minute {
 		bad("web.digest_link_ttl", "web.digest_link_ttl: %s is too short (at least 1m)", w.DigestLinkTTL.D())
+	}
+	for h, u := range w.Peers {
+		if h == "" || strings.ContainsAny(h, " \t\r\n\x00") || !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+			bad("web.peers", "web.peers: %q = %q: want host = \"https://host[:port]\"", h, u)
+		}
 	}
 	if w.BaseURL != "" && !strings.HasPrefix(w.BaseURL, "https://") && !strings.HasPrefix(w.BaseURL, "http://") {
 		bad("web.base_url", "web.base_url: %q: want https://host[:port]", w.BaseURL)

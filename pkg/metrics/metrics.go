@@ -157,3 +157,17 @@ func (m *Metrics) Serve(addr string) (*http.Server, error) {
 	go srv.Serve(ln)
 	return srv, nil
 }
+
+// OutboxStats reports the message-log outbox of a host whose store is
+// shared: rows waiting for PostgreSQL and the age of the oldest.
+type OutboxStats func() (rows int64, oldest time.Duration)
+
+// Outbox registers the outbox gauges, computed when scraped.
+func (m *Metrics) Outbox(stats OutboxStats) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "qscan_log_outbox_rows",
+		Help: "Message-log rows and quarantine changes waiting in the local outbox for PostgreSQL."},
+		func() float64 { n, _ := stats(); return float64(n) }))
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "qscan_log_outbox_oldest_seconds",
+		Help: "Age of the oldest row waiting in the outbox (0 when empty)."},
+		func() float64 { _, o := stats(); return o.Seconds() }))
+}

@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
+	"os"
 	"time"
 )
 
@@ -39,6 +42,7 @@ var migrations = []migration{
 	{Migration: Migration{1, "processing attempts and quarantine index"}, sql: schemaV1, fn: quarantineWhole},
 	{Migration: Migration{2, "message log"}, sql: schemaV2},
 	{Migration: Migration{3, "web desk: users, lists, audit, used links"}, sql: schemaV3},
+	{Migration: Migration{4, "several hosts: log outbox (SQLite), hosts (PostgreSQL)"}, sql: schemaV4, fn: outboxEpoch},
 }
 
 // Version 1 is what qscan made before schema versions were kept: made
@@ -162,6 +166,31 @@ CREATE TABLE tokens (
 );
 `
 
+// Version 4: the outbox of the rows this host sends to a shared
+// PostgreSQL store (outbox.go), and the outbox's epoch: a random name
+// made once, so that a new database file never reuses the keys
+// (epoch, seq) of an old one. AUTOINCREMENT: a seq is never used twice.
+const schemaV4 = `
+CREATE TABLE outbox (
+	seq  INTEGER PRIMARY KEY AUTOINCREMENT,
+	kind TEXT NOT NULL,
+	time INTEGER NOT NULL,
+	body TEXT NOT NULL
+);
+CREATE TABLE outbox_epoch (
+	epoch TEXT NOT NULL
+);
+`
+
+func outboxEpoch(ctx context.Context, tx *sql.Tx) error {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO outbox_epoch(epoch) VALUES(?)`, hex.EncodeToString(b[:]))
+	return err
+}
+
 // Migrate brings the schema to SchemaVersion, one transaction per version,
 // and returns the versions it applied. A database of a newer qscan is an
 // error: this one would not know its tables.
@@ -222,4 +251,30 @@ func (s *Store) Version(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("store schema version: %w", err)
 	}
 	return int(v.Int64), nil
+}
+
+// PathVersion reads the schema version of the database at path, read
+// only, without migrating it (`qscan lint`).
+func PathVersion(ctx context.Context, path string) (int, error) {
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		return 0, fmt.Errorf("store open %s: %w", path, err)
+	}
+	defer db.Close()
+	s := &Store{db: db}
+	return s.Version(ctx)
+}
+
+// PathOutboxLag reads the outbox lag of the database at path, read only
+// (`qscan check`).
+func PathOutboxLag(ctx context.Context, path string) (OutboxLag, error) {
+	if _, err := os.Stat(path); err != nil {
+		return OutboxLag{}, fmt.Errorf("store %s: %w", path, err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		return OutboxLag{}, fmt.Errorf("store open %s: %w", path, err)
+	}
+	defer db.Close()
+	return (&Store{db: db}).OutboxLag(ctx)
 }

@@ -50,8 +50,10 @@ func (s *Server) release(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	e, ok := s.entryOf(rec)
-	if !ok {
+	var e quarantine.Entry
+	if s.remote(rec) {
+		e.ID = rec.Quarantine
+	} else if e, ok = s.entryOf(rec); !ok {
 		s.fail(w, r, http.StatusNotFound, "This message has no quarantined copy to release.")
 		return
 	}
@@ -73,12 +75,19 @@ func (s *Server) release(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	newID, err := s.releaseEntry(e.ID, to)
-	if err != nil {
-		s.internal(w, r, "release "+e.ID, err)
-		return
+	var newID string
+	if s.remote(rec) {
+		if newID, ok = s.remoteAction(w, r, rec, true, to); !ok {
+			return
+		}
+	} else {
+		var err error
+		if newID, err = s.releaseEntry(e.ID, to); err != nil {
+			s.internal(w, r, "release "+e.ID, err)
+			return
+		}
 	}
-	detail := "as " + newID
+	detail := "as " + newID + " on " + rec.Host
 	if len(to) > 0 {
 		detail += " to " + strings.Join(to, ", ")
 	}
@@ -99,6 +108,13 @@ func (s *Server) deleteMessage(w http.ResponseWriter, r *http.Request) {
 	sess := sessionOf(r)
 	rec, ok := s.row(w, r)
 	if !ok {
+		return
+	}
+	if s.remote(rec) {
+		if _, ok := s.remoteAction(w, r, rec, false, nil); ok {
+			s.record(r.Context(), sessionOf(r).User.Name, "delete", rec.Quarantine, "on "+rec.Host)
+			http.Redirect(w, r, rowURL(rec, ""), http.StatusSeeOther)
+		}
 		return
 	}
 	e, ok := s.entryOf(rec)

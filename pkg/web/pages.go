@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/qscan/qscan/pkg/health"
+	"github.com/qscan/qscan/pkg/peer"
 	"github.com/qscan/qscan/pkg/quarantine"
 	"github.com/qscan/qscan/pkg/sendmail"
 	"github.com/qscan/qscan/pkg/store"
@@ -255,6 +257,21 @@ func (s *Server) message(w http.ResponseWriter, r *http.Request) {
 	}
 	data := map[string]any{"S": sessionOf(r), "R": rec, "Stages": stageList(rec.StageMS), "Learn": s.o.Learner != nil,
 		"Flash": flash(r)}
+	if s.remote(rec) {
+		if rec.Quarantine != "" {
+			pe, err := s.remoteEntry(r.Context(), rec)
+			switch {
+			case errors.Is(err, peer.ErrHostDown):
+				data["PeerDown"] = hostDown(rec.Host)
+			case err == nil:
+				data["Entry"], data["Files"], data["Learn"] = pe.Entry, pe.Files, false
+				header, body := splitHeader(pe.Text)
+				data["Header"], data["Body"], data["Cut"] = header, body, pe.Cut
+			}
+		}
+		s.render(w, http.StatusOK, "message.html", data)
+		return
+	}
 	if e, ok := s.entryOf(rec); ok {
 		data["Entry"] = e
 		if files, err := s.o.Quarantine.Files(e.ID); err == nil {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/qscan/qscan/pkg/peer"
 	"github.com/qscan/qscan/pkg/quarantine"
 	"github.com/qscan/qscan/pkg/sendmail"
 	"github.com/qscan/qscan/pkg/store"
@@ -68,7 +69,13 @@ type Options struct {
 	Lists   *Lists                           // reloaded after a list edit; nil: none
 	Log     logrus.FieldLogger               // nil: discard
 	Now     func() time.Time                 // the clock; nil: time.Now
-	Host    string                           // this host's name, in the audit log
+	Host    string                           // this host's name ([store] host): in the audit log, and whose quarantine is local
+
+	// Peers reaches the quarantine of the other hosts of a group sharing
+	// a PostgreSQL store (nil: only this host's). PeerKey, when set,
+	// serves the group's internal API at /peer/ for the other hosts.
+	Peers   Peers
+	PeerKey []byte
 
 	// TLS marks the session cookies Secure (set when serving HTTPS).
 	TLS bool
@@ -113,12 +120,13 @@ var staticFS embed.FS
 
 // Server is the web desk. It is an http.Handler.
 type Server struct {
-	o        Options
-	log      logrus.FieldLogger
-	tmpl     *template.Template
-	mux      *http.ServeMux
-	sessions *sessions
-	limiter  *limiter
+	o          Options
+	log        logrus.FieldLogger
+	tmpl       *template.Template
+	mux        *http.ServeMux
+	sessions   *sessions
+	limiter    *limiter
+	peerVerify *peer.Verifier
 }
 
 // New checks o and builds the server.
@@ -159,6 +167,9 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{o: o, log: log, tmpl: t, mux: http.NewServeMux(),
 		sessions: newSessions(o.SessionTTL), limiter: newLimiter(o.MaxLoginFailures, o.LoginWindow)}
+	if len(o.PeerKey) > 0 {
+		s.peerVerify = &peer.Verifier{Key: o.PeerKey, Now: o.Now}
+	}
 	s.routes()
 	return s, nil
 }
@@ -184,6 +195,11 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /audit", s.auth(adminOnly, s.audit))
 	s.mux.HandleFunc("GET /d/{token}", s.digestPage)
 	s.mux.HandleFunc("POST /d/{token}", s.digestRelease)
+	if s.peerVerify != nil {
+		s.mux.HandleFunc("GET /peer/v1/quarantine/{day}/{name}", s.peerAPI("get"))
+		s.mux.HandleFunc("POST /peer/v1/quarantine/{day}/{name}/release", s.peerAPI("release"))
+		s.mux.HandleFunc("POST /peer/v1/quarantine/{day}/{name}/delete", s.peerAPI("delete"))
+	}
 }
 
 // ServeHTTP sets the security headers of every answer and bounds the

@@ -43,6 +43,7 @@ func main() {
 	rounds := flag.Int("rounds", envInt("BENCH_ROUNDS", 1), "drains of each engine set, each between runs of its engines alone; with more than one the report adds the median of each set's rounds: on a machine whose speed drifts, one round says little (BENCH_ROUNDS)")
 	relay := flag.Bool("relay", os.Getenv("BENCH_RELAY") != "off",
 		"put a counting relay in front of each engine (bytes, requests, requests in flight); with -relay=false every client talks to the engines directly and only their CPU is measured: the relay shares qscan's CPU and delays its requests when that CPU is busy (BENCH_RELAY=off)")
+	sharedN := flag.Int("shared-n", envInt("BENCH_SHARED_N", 20000), "message-log rows for the shared-store run against the stack's PostgreSQL (0: none; BENCH_SHARED_N)")
 	bin := flag.String("qscan", "bin/qscan", "qscan binary")
 	corpus := flag.String("corpus", "../shared/corpus", "corpus directory (used when present)")
 	flag.Parse()
@@ -119,9 +120,22 @@ func main() {
 			s.smtpLat = &lat
 		}
 	}
+	var shared *sharedResult
+	if *sharedN > 0 {
+		if dsn := sharedDSN(); dsn == "" {
+			b.notes = append(b.notes, "Shared store: not measured (the test stack's postgresql is not running).")
+		} else if r, err := runShared(filepath.Join(root, "shared"), dsn, *sharedN, 30); err != nil {
+			b.fail("shared-store run", err)
+		} else {
+			shared = &r
+		}
+	}
 	s.alone, s.notes = b.rows, b.notes
 	s.load[1] = loadAvg("/proc/loadavg")
 	report(os.Stdout, s)
+	if shared != nil {
+		reportShared(os.Stdout, *shared)
+	}
 	unpin()
 	if b.failed {
 		os.RemoveAll(root)

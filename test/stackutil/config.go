@@ -34,6 +34,8 @@ type Config struct {
 	Notify              *Notify // nil: no [notify] section
 	NoMetrics           bool    // [metrics] listen = ""
 	Extra               string  // more sections, written as they are
+	// The shared store ([store] driver = "postgres"), when StoreDSN is set.
+	StoreDSN, StoreHost, PeerKey string
 }
 
 // Engine is the client settings of a network engine (clamd, spamd).
@@ -76,7 +78,12 @@ func (c Config) Text() string {
 		"retry_max", c.RetryMax, "message_timeout", c.MessageTimeout, "max_attempts", c.MaxAttempts)
 	section(&b, "quarantine", "dir", c.Quarantine)
 	if c.WorkDir != "" {
-		section(&b, "store", "path", path.Join(c.WorkDir, "qscan.db"))
+		driver := ""
+		if c.StoreDSN != "" {
+			driver = "postgres"
+		}
+		section(&b, "store", "path", path.Join(c.WorkDir, "qscan.db"), "driver", driver, "dsn", c.StoreDSN,
+			"host", c.StoreHost, "peer_key", c.PeerKey)
 	}
 	section(&b, "headers", "org_name", c.OrgName)
 	section(&b, "log", "level", c.LogLevel, "format", c.LogFormat)

@@ -34,6 +34,7 @@ type Stack struct {
 	SpamdAddr   string // SPAMD_ADDR: spamd, host:port
 	Incoming    string // INCOMING: sendmail #1's queue dir (mqueue.in)
 	Outgoing    string // OUTGOING: sendmail #2's queue dir (mqueue)
+	PGDSN       string // QSCAN_PG_DSN: the postgresql plug-in's database (when started)
 }
 
 // fields maps each variable of `teststack env` to its Stack field.
@@ -42,7 +43,7 @@ func (s *Stack) fields() map[string]*string {
 		"QSCAN_STACK": &s.Dir, "QSCAN_STACK_PORTS": &s.Ports, "QSCAN_STACK_CF": &s.CF, "SMTP_IN": &s.SMTPIn,
 		"SINK_ADDR": &s.SinkAddr, "SINK_DIR": &s.SinkDir, "CLAMD_SOCKET": &s.ClamdSocket,
 		"CLAMD_ADDR": &s.ClamdAddr, "SPAMD_ADDR": &s.SpamdAddr,
-		"INCOMING": &s.Incoming, "OUTGOING": &s.Outgoing,
+		"INCOMING": &s.Incoming, "OUTGOING": &s.Outgoing, "QSCAN_PG_DSN": &s.PGDSN,
 	}
 }
 
@@ -122,7 +123,7 @@ func Env() (Stack, error) {
 		if v := os.Getenv(name); v != "" {
 			*field = v
 		}
-		if *field == "" {
+		if *field == "" && name != "QSCAN_PG_DSN" {
 			return s, fmt.Errorf("stackutil env: %s missing", name)
 		}
 	}
