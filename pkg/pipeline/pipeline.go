@@ -15,6 +15,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/reinject"
 	"github.com/qscan/qscan/pkg/sendmail"
 )
 
@@ -123,6 +124,17 @@ type Options struct {
 	Notifier Notifier
 	// Observer receives metrics; nil: none.
 	Observer Observer
+	// Reinject, when set, sends each checked message back to the MTA
+	// over SMTP instead of writing it to Outgoing (the SMTP content
+	// filter: MTA is then Spool, the incoming queue its spool; see
+	// deliver.go). ReinjectParallel messages are sent at once (default
+	// 4). OnReject says what a downstream 5xx for some recipients does:
+	// "bounce" (default: a DSN to the sender, with DSN's options) or
+	// "hold" (the message is kept for them).
+	Reinject         Sender
+	ReinjectParallel int
+	OnReject         string
+	DSN              reinject.DSNOptions
 }
 
 // Pipeline runs batches. Create it with New; Close it when done.
