@@ -205,11 +205,19 @@ func New(opt Options, log logrus.FieldLogger, att Attempts, q Quarantine, stages
 	return p, nil
 }
 
-// Close waits for outstanding kicks and closes the journal.
+// Close waits for outstanding kicks, closes the re-injection's
+// connections and the journal.
 func (p *Pipeline) Close() error {
 	p.kicks.Wait()
+	if c, ok := p.opt.Reinject.(interface{ Close() error }); ok {
+		c.Close()
+	}
 	return p.journal.close()
 }
+
+// Queues returns the MTA of the incoming queues and their directories
+// (what the watcher watches).
+func (p *Pipeline) Queues() (MTA, []string) { return p.mta, p.opt.Incoming }
 
 // RetryHeld lets the messages held because a check could not be done (an
 // engine down or failing) be tried again at once, instead of after their
