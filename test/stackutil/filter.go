@@ -60,3 +60,29 @@ func (f PostfixFilter) SetAccess(lines ...string) error {
 	}
 	return nil
 }
+
+// EximFilter is the test stack's Exim that routes every message through
+// qscan (scripts/teststack.d/eximfilter.sh): SMTP for clients, Filter
+// where qscan must listen, Reinject the port whose mail skips the filter.
+type EximFilter struct {
+	SMTP, Filter, Reinject string
+}
+
+// RequireEximFilter makes sure the sink and the filter Exim run.
+func RequireEximFilter(tb testing.TB, more ...string) (Stack, EximFilter) {
+	tb.Helper()
+	s := Require(tb, append([]string{"sink", "eximfilter"}, more...)...)
+	out, err := s.run("env")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	vars, err := parseEnv(out)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e := EximFilter{SMTP: vars["EXF_SMTP"], Filter: vars["EXF_FILTER"], Reinject: vars["EXF_REINJECT"]}
+	if e.SMTP == "" || e.Filter == "" || e.Reinject == "" {
+		tb.Fatal("stackutil eximfilter env: EXF_SMTP, EXF_FILTER or EXF_REINJECT missing")
+	}
+	return s, e
+}
