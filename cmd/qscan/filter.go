@@ -155,3 +155,18 @@ func spoolStats(dir string) (int, time.Duration) {
 	}
 	return len(es), time.Since(es[0].ModTime)
 }
+
+// filterReleaser is quarantine release's Publish for the filter layout: the
+// quarantined message re-injected (pipeline.SpoolReleaser).
+func filterReleaser(c *config.Config) (func(ctl, body []byte, to []string, header, value string) (string, []string, error), func(), error) {
+	_, ro, _, err := smtpOptions(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err := reinject.New(ro)
+	if err != nil {
+		return nil, nil, err
+	}
+	r := pipeline.SpoolReleaser{Send: client, IDs: sendmail.NewIDGen(time.Now, os.Getpid(), 2400)}
+	return r.Release, func() { client.Close() }, nil
+}

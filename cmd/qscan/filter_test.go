@@ -157,6 +157,26 @@ func TestFilterDaemon(t *testing.T) {
 	if out, code := qscan(t, "check", "-c", cfg); code != 0 {
 		t.Errorf("check while accepting = %d:\n%s", code, out)
 	}
+	// A virus: the cleaned copy and the report are re-injected, the
+	// original quarantined; released, it is re-injected as it came.
+	eicar := `X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STAN` + `DARD-ANTIVIRUS-TEST-FILE!$H+H*`
+	if r := talk(t, listen, "EHLO mta.test", "MAIL FROM:<a@example.org>", "RCPT TO:<b@example.test>", "DATA",
+		"Subject: virus", "", "body "+eicar, "."); !strings.HasPrefix(r[len(r)-1], "250") {
+		t.Fatalf("virus message: %q", r)
+	}
+	waitFor(t, func() bool { return len(s.got()) >= 3 })
+	entries, _ := filepath.Glob(filepath.Join(root, "quarantine", "*", "*", "metadata.json"))
+	if len(entries) != 1 {
+		t.Fatalf("quarantine entries %v", entries)
+	}
+	entry := filepath.Base(filepath.Dir(filepath.Dir(entries[0]))) + "/" + filepath.Base(filepath.Dir(entries[0]))
+	if out, code := qscan(t, "quarantine", "release", "-c", cfg, entry); code != 0 {
+		t.Fatalf("release = %d:\n%s", code, out)
+	}
+	waitFor(t, func() bool { return len(s.got()) >= 4 })
+	if rel := s.got()[3]; !strings.Contains(rel, "-QScan-Released: ") || !strings.Contains(rel, "EICAR-STAN") || !strings.Contains(rel, "Subject: virus") {
+		t.Errorf("released copy:\n%s", rel)
+	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	cmd.Wait()
 

@@ -358,8 +358,26 @@ func TestSpoolCleanedAndReport(t *testing.T) {
 		t.Fatalf("quarantine = %v", entries)
 	}
 	dir := filepath.Join(e.quar, "20261122", entries[0])
-	if b, _ := os.ReadFile(filepath.Join(dir, "df"+id)); !bytes.Contains(b, []byte("line one\n.dot line")) {
-		t.Errorf("quarantined original = %q", b)
+	// The whole message file, header and body: the envelope (qf) has no
+	// header.
+	b, _ := os.ReadFile(filepath.Join(dir, "df"+id))
+	if string(b) != spoolMsg {
+		t.Errorf("quarantined original = %q, want the message as spooled", b)
+	}
+	// Released: re-injected with the original envelope, the header set,
+	// the body unchanged, not checked again.
+	ctl, _ := os.ReadFile(filepath.Join(dir, "qf"+id))
+	r := SpoolReleaser{Send: f, IDs: spoolIDs}
+	newID, to, err := r.Release(ctl, b, nil, "X-test-QScan-Released", "now")
+	if err != nil || newID == "" || len(to) != 1 || to[0] != "b@example.test" {
+		t.Fatalf("Release = %q, %v, %v", newID, to, err)
+	}
+	rel := f.sent()[2]
+	if !strings.Contains(rel.data, "\nX-test-QScan-Released: now\n") || !strings.HasSuffix(rel.data, "\n\nline one\n.dot line\n\nlast line\n") || rel.env.EnvID != "env+id" {
+		t.Errorf("released %+v\n%s", rel.env, rel.data)
+	}
+	if _, to, err := r.Release(ctl, b, []string{"pm@example.test"}, "X-R", "1"); err != nil || len(to) != 1 || to[0] != "pm@example.test" {
+		t.Errorf("Release --to = %v, %v", to, err)
 	}
 }
 

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/reinject"
 	"github.com/qscan/qscan/pkg/spool"
 )
 
@@ -300,3 +302,57 @@ var (
 	_ MTA       = (*Spool)(nil)
 	_ Completer = (*spoolClaim)(nil)
 )
+
+// SpoolReleaser re-injects quarantined spool messages (quarantine
+// ReleaseOptions.Publish for the SMTP filter): the quarantined envelope
+// and whole message, the recipients replaced when to is set and the
+// header field header set to value, sent downstream without being checked
+// again (as a release into an outgoing queue is not).
+type SpoolReleaser struct {
+	Send Sender
+	IDs  spool.IDSource
+}
+
+// Release sends the message; it returns a new ID (for the log) and the
+// recipients it went to.
+func (r SpoolReleaser) Release(ctl, data []byte, to []string, header, value string) (string, []string, error) {
+	env, err := spool.ParseEnvelope(bytes.NewReader(ctl), spool.Limits{})
+	if err != nil {
+		return "", nil, err
+	}
+	c := &SpoolControl{Env: env}
+	if len(to) > 0 {
+		if err := c.Forward(to, true); err != nil {
+			return "", nil, err
+		}
+	}
+	hdr, body := data, []byte(nil)
+	if i := bytes.Index(data, []byte("\n\n")); i >= 0 {
+		hdr, body = data[:i+1], data[i+2:]
+	} else if len(data) > 0 && data[0] == '\n' {
+		hdr, body = nil, data[1:]
+	}
+	c.Hdr = message.EditHeader(hdr, []message.HeaderEdit{{Op: message.HeaderReplace, Name: header, Value: value}})
+	out := append(append(bytes.Clone(c.Hdr), '\n'), body...)
+	res, err := r.Send.Send(context.Background(), reinject.Message{Env: c.Env, Data: bytes.NewReader(out), Size: smtpSize(out)})
+	if err != nil {
+		return "", nil, err
+	}
+	if len(res.Accepted) == 0 {
+		return "", nil, fmt.Errorf("release refused downstream: %s", firstReply(res))
+	}
+	var got []string
+	for _, a := range res.Accepted {
+		got = append(got, a.Recipient.Addr)
+	}
+	return r.IDs.Next(), got, nil
+}
+
+func firstReply(res *reinject.Result) string {
+	for _, l := range [][]reinject.RcptResult{res.Rejected, res.Deferred} {
+		if len(l) > 0 {
+			return l[0].Reply.String()
+		}
+	}
+	return res.Data.String()
+}
