@@ -83,8 +83,14 @@ func checkOutbox(c *config.Config, now time.Time) (string, bool) {
 
 func checkOptions(c *config.Config) health.Options {
 	fsys := append([]string{c.Queue.WorkDir, c.Queue.Outgoing, c.Quarantine.Dir}, c.Queue.Incoming...)
+	incoming := c.Queue.Incoming
+	if c.SMTP.On() {
+		// The filter's spool: its depth and back-pressure come with the
+		// daemon's status.
+		fsys, incoming = []string{c.Queue.WorkDir, c.SMTP.Spool, c.Quarantine.Dir}, nil
+	}
 	return health.Options{
-		PidFile: c.Queue.PidFile, StatusDir: c.Queue.WorkDir, Incoming: c.Queue.Incoming, OffFile: c.Check.OffFile,
+		PidFile: c.Queue.PidFile, StatusDir: c.Queue.WorkDir, Incoming: incoming, OffFile: c.Check.OffFile,
 		QueueMaxAge: c.Check.QueueMaxAge.D(), EngineDownMax: c.Check.EngineDownMax.D(), StatusMaxAge: c.Check.StatusMaxAge.D(),
 		BatchMaxAge: c.Check.BatchMaxAge.D(), Filesystems: fsys, MinFreePercent: c.Check.MinFreePercent,
 		MinFreeBytes: uint64(c.Check.MinFreeBytes), QueueLayout: queueLayout(c),

@@ -21,6 +21,11 @@ const kickProbeTimeout = 30 * time.Second
 // lint runs as root): see sendmail.Kicker.Probe.
 func checkKick(c *config.Config) error {
 	q := c.Queue
+	if q.MTA != "" && q.MTA != "sendmail" {
+		// exim -M and postkick have no harmless probe; their refusals
+		// are logged by the daemon once per change.
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), kickProbeTimeout)
 	defer cancel()
 	o, err := health.WorkDirOwner(q.WorkDir)

@@ -61,7 +61,17 @@ func cmdLint(args []string) int {
 		// Those archives are then taken out as "could not be opened".
 		fmt.Fprintf(os.Stderr, "%s: warning: archives.sevenzip: %s is not an executable file: 7-Zip is off (apt-get install 7zip)\n", c.File, c.Archives.SevenZip)
 	}
-	if !lintQueues(c) { // lintqueue.go
+	ferrs, fwarns := filterProblems(c) // lintfilter.go
+	for _, w := range fwarns {
+		fmt.Fprintf(os.Stderr, "%s: warning: %s\n", c.File, w)
+	}
+	for _, e := range ferrs {
+		fmt.Fprintf(os.Stderr, "%s: %s\n", c.File, e)
+	}
+	if len(ferrs) > 0 {
+		return exitConfig
+	}
+	if !c.SMTP.On() && !lintQueues(c) { // lintqueue.go
 		return exitConfig
 	}
 	if !lintStore(c) { // migrate.go

@@ -78,5 +78,8 @@ func engineTests(c *config.Config, lookup lookupHost) ([]health.Probe, error) {
 			}
 		}
 	}
+	if c.SMTP.On() {
+		ts = append(ts, reinjectProbe(c))
+	}
 	return ts, nil
 }

@@ -347,10 +347,20 @@ func quarRelease(args []string) int {
 	if err != nil {
 		return quarFail("release", err)
 	}
-	id, err := q.Release(pos[0], quarantine.ReleaseOptions{
+	ro := quarantine.ReleaseOptions{
 		Outgoing: c.Queue.Outgoing, To: to, OrgName: c.Headers.OrgName, Now: time.Now(),
 		IDGen: sendmail.NewIDGen(time.Now, os.Getpid(), rand.IntN(3600)), Publish: publish,
-	})
+	}
+	if c.SMTP.On() {
+		// The filter has no outgoing queue: re-injected (filter.go).
+		pub, closeSend, err := filterReleaser(c)
+		if err != nil {
+			return quarFail("release", err)
+		}
+		defer closeSend()
+		ro.Publish = pub
+	}
+	id, err := q.Release(pos[0], ro)
 	if id != "" {
 		fmt.Println(id)
 		logRelease(c, q, pos[0], id)
@@ -361,7 +371,7 @@ func quarRelease(args []string) int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "qscan quarantine release: warning:", err)
 	}
-	if c.Queue.Kick {
+	if c.Queue.Kick && !c.SMTP.On() {
 		quarKick(c.Queue, id)
 	}
 	return exitOK

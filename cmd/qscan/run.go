@@ -148,7 +148,12 @@ func newEnv(c *config.Config, log *logrus.Logger, st *store.Store) (*env, error)
 		if err != nil {
 			return nil, err
 		}
-		e.metrics = metrics.New(func() (int, time.Duration) { return queueStats(m, dirs, time.Now()) })
+		stats := func() (int, time.Duration) { return queueStats(m, dirs, time.Now()) }
+		if c.SMTP.On() {
+			dir := c.SMTP.Spool
+			stats = func() (int, time.Duration) { return spoolStats(dir) }
+		}
+		e.metrics = metrics.New(stats)
 		if _, err := e.metrics.Serve(c.Metrics.Listen); err != nil {
 			return nil, fmt.Errorf("metrics listen %s: %w", c.Metrics.Listen, err)
 		}
@@ -189,6 +194,11 @@ func newPipeline(c *config.Config, e *env) (*pipeline.Pipeline, error) {
 	}
 	if err := os.MkdirAll(c.Quarantine.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("quarantine dir: %w", err)
+	}
+	if c.SMTP.On() {
+		if err := os.MkdirAll(c.SMTP.Spool, 0o700); err != nil {
+			return nil, fmt.Errorf("smtp.spool: %w", err)
+		}
 	}
 	q := pipeline.QuarantineStore(&quarantine.Quarantine{Dir: c.Quarantine.Dir, Index: quarIndex(c, st, e.wake)}, log)
 	o, err := pipelineOptions(c, log)
@@ -244,7 +254,11 @@ func daemon(cfgPath string, c *config.Config, e *env) int {
 	log := e.log
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	log.WithField("version", version).Infof("qscan starting: %s -> %s", strings.Join(c.Queue.Incoming, ","), c.Queue.Outgoing)
+	if c.SMTP.On() {
+		log.WithField("version", version).Infof("qscan starting: SMTP content filter %s -> %s", strings.Join(c.SMTP.Listen, ","), c.SMTP.Reinject)
+	} else {
+		log.WithField("version", version).Infof("qscan starting: %s -> %s", strings.Join(c.Queue.Incoming, ","), c.Queue.Outgoing)
+	}
 	for {
 		reload, err := generation(c, e, sigs)
 		if err != nil {
@@ -280,16 +294,23 @@ func generation(c *config.Config, e *env, sigs <-chan os.Signal) (bool, error) {
 		return false, err
 	}
 	defer p.Close()
-	m, err := queueMTA(c, time.Now)
-	if err != nil {
-		return false, err
-	}
-	w, err := watch.NewFor(c.Queue.Incoming, c.Queue.RescanInterval.D(), log, watchPattern(m))
+	mta, incoming := p.Queues()
+	_, match := mta.Watch(incoming[0])
+	w, err := watch.NewFor(incoming, c.Queue.RescanInterval.D(), log, watch.Pattern{
+		Dirs: func(d string) []string { ds, _ := mta.Watch(d); return ds }, Match: match})
 	if err != nil {
 		return false, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	if c.SMTP.On() {
+		f, err := startFrontEnd(c, e, w.Poke)
+		if err != nil {
+			return false, err
+		}
+		defer f.stop(log)
+		go f.report(ctx, e)
+	}
 	// A virus engine found back (by a scan or the background probe) has
 	// the mail it held retried now, not at each message's retry time.
 	e.watch.SetGeneration(ctx, func() {
@@ -350,6 +371,11 @@ func pipelineOptions(c *config.Config, log logrus.FieldLogger) (pipeline.Options
 	}
 	if c.Queue.Kick {
 		o.Kick = queueKicker(c.Queue)
+	}
+	if c.SMTP.On() {
+		if err := filterOptions(c, &o); err != nil {
+			return o, err
+		}
 	}
 	return o, nil
 }

@@ -68,3 +68,23 @@ data_timeout = "1ms"
 		}
 	}
 }
+
+// TestSMTPFilterLayoutNeedsNoQueues: with [smtp] listen set the spool is
+// the incoming queue and mail is re-injected: queue.incoming and
+// queue.outgoing may be missing; without it they are needed.
+func TestSMTPFilterLayoutNeedsNoQueues(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "q.toml")
+	base := "[queue]\nincoming = \"missing-in\"\noutgoing = \"\"\nwork_dir = \"w\"\nkick = true\nsendmail = \"/nonexistent/sendmail\"\n[quarantine]\ndir = \"quar\"\n[store]\npath = \"w/db\"\n"
+	os.WriteFile(file, []byte(base+"[smtp]\nlisten = [\"127.0.0.1:10024\"]\nspool = \"spool\"\n"), 0o600)
+	if _, err := Load(file); err != nil {
+		t.Errorf("filter layout: %v", err)
+	}
+	os.WriteFile(file, []byte(base), 0o600)
+	_, err := Load(file)
+	for _, key := range []string{"queue.incoming", "queue.outgoing", "queue.sendmail"} {
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("queue layout: no error about %s in %v", key, err)
+		}
+	}
+}

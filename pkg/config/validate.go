@@ -28,10 +28,16 @@ func (c *Config) validate() []problem {
 	default:
 		bad("queue.mta", "queue.mta: %q: use sendmail, postfix or exim", q.MTA)
 	}
-	if len(q.Incoming) == 0 {
+	// The SMTP filter's incoming queue is its spool and it re-injects
+	// over SMTP: queue.incoming and queue.outgoing are not used.
+	filter := c.SMTP.On()
+	if len(q.Incoming) == 0 && !filter {
 		bad("queue.incoming", "queue.incoming: at least one incoming queue directory is needed")
 	}
 	for _, in := range q.Incoming {
+		if filter {
+			break
+		}
 		if err := usableDir(in); err != nil {
 			bad("queue.incoming", "queue.incoming: %v", err)
 		} else if q.Outgoing != "" && !sameFS(in, q.Outgoing) {
@@ -41,7 +47,9 @@ func (c *Config) validate() []problem {
 			bad("queue.incoming", "queue.incoming: %s is also the outgoing queue: they must be different directories", in)
 		}
 	}
-	if q.Outgoing == "" {
+	if filter {
+		// nothing of queue.outgoing is used
+	} else if q.Outgoing == "" {
 		bad("queue.outgoing", "queue.outgoing: the outgoing queue directory is needed")
 	} else if err := usableDir(q.Outgoing); err != nil {
 		bad("queue.outgoing", "queue.outgoing: %v", err)
@@ -55,10 +63,10 @@ func (c *Config) validate() []problem {
 	if q.RescanInterval.D() < 1e9 {
 		bad("queue.rescan_interval", "queue.rescan_interval: %s is too short (at least 1s)", q.RescanInterval.D())
 	}
-	if q.Kick && q.Sendmail == "" {
+	if q.Kick && q.Sendmail == "" && !filter {
 		bad("queue.sendmail", "queue.sendmail: needed when queue.kick = true")
 	}
-	if q.Kick && q.Sendmail != "" {
+	if q.Kick && q.Sendmail != "" && !filter {
 		if st, err := os.Stat(q.Sendmail); err != nil || st.Mode()&0o111 == 0 {
 			bad("queue.sendmail", "queue.sendmail: %s is not an executable file", q.Sendmail)
 		}

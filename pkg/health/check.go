@@ -20,6 +20,7 @@ const (
 	KindEngine     Kind = "engine"      // a scanning engine down too long
 	KindQueue      Kind = "queue"       // mail waiting too long, or too much of it
 	KindDisk       Kind = "disk"        // a filesystem nearly full
+	KindRefusing   Kind = "refusing"    // the SMTP filter answers 451 (back-pressure)
 )
 
 // Problem is one finding of Check.
@@ -162,6 +163,10 @@ func checkStatus(o Options, pid int, now time.Time) []Problem {
 			ps = append(ps, Problem{Kind: KindStuck, PID: pid, Text: fmt.Sprintf(
 				"batch running for %s (limit %s): daemon pid %d stuck?", dur(age), dur(o.BatchMaxAge), pid)})
 		}
+	}
+	if st.Refusing != "" {
+		ps = append(ps, Problem{Kind: KindRefusing, Text: fmt.Sprintf("SMTP filter refusing mail with 451 (the MTA keeps it queued), spool %d messages: %s",
+			st.SpoolDepth, oneLine(st.Refusing))})
 	}
 	for _, name := range sortedKeys(st.Engines) {
 		e := st.Engines[name]

@@ -169,6 +169,12 @@ func TestCheck(t *testing.T) {
 		{"missing queue", func(t *testing.T, e *env) { os.RemoveAll(e.queue) }, func(e *env) []string {
 			return []string{"incoming queue " + e.queue + ": open " + e.queue + ": no such file or directory"}
 		}},
+		{"SMTP filter refusing", func(t *testing.T, e *env) {
+			e.status.Refusing = "spool: over its size limit"
+			e.status.SpoolDepth = 1234
+		}, func(*env) []string {
+			return []string{"SMTP filter refusing mail with 451 (the MTA keeps it queued), spool 1234 messages: spool: over its size limit"}
+		}},
 		{"engine down past limit", func(t *testing.T, e *env) {
 			e.status.Engines["clamd"] = EngineStatus{Since: now.Add(-12 * time.Minute), LastError: "connect: connection refused"}
 			e.status.Held = 2

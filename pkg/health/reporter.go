@@ -107,6 +107,20 @@ func (r *Reporter) BatchDone(now time.Time) {
 	r.dirty = true
 }
 
+// SetFilter records the SMTP filter's back-pressure state: why it refuses
+// new mail ("" while it accepts) and its spool's depth.
+func (r *Reporter) SetFilter(refusing string, depth int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.s.Refusing != refusing {
+		r.urgent = true
+	}
+	if r.s.Refusing != refusing || r.s.SpoolDepth != depth {
+		r.s.Refusing, r.s.SpoolDepth = refusing, depth
+		r.dirty = true
+	}
+}
+
 // SetHeld records how many messages are held back in the incoming queues.
 func (r *Reporter) SetHeld(n int) {
 	r.mu.Lock()

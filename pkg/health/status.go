@@ -39,6 +39,10 @@ type Status struct {
 	BatchStarted time.Time               `json:"batch_started,omitzero"` // start of the batch in progress; zero when idle
 	Held         int                     `json:"held"`                   // messages held back (engine down, retry pending)
 	Engines      map[string]EngineStatus `json:"engines,omitempty"`      // by engine name: "clamd", "spamd" ...
+	// The SMTP filter: why it answers new mail 451 ("" while it accepts)
+	// and the messages in its spool.
+	Refusing   string `json:"refusing,omitempty"`
+	SpoolDepth int    `json:"spool_depth,omitempty"`
 }
 
 // EngineStatus is the state of one scanning engine.

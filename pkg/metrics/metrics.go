@@ -36,6 +36,11 @@ type Metrics struct {
 
 	mu         sync.Mutex
 	virusNames map[string]bool
+
+	// The SMTP filter's gauges, registered by the first Filter call.
+	filterOnce sync.Once
+	accepting  prometheus.Gauge
+	spoolDepth prometheus.Gauge
 }
 
 // QueueStats reports the incoming queue's depth and the age of its oldest
@@ -82,6 +87,24 @@ func New(queue QueueStats) *Metrics {
 			Help: "Age of the oldest message in the incoming queues."}, func() float64 { _, o := queue(); return o.Seconds() }))
 	}
 	return m
+}
+
+// Filter records the SMTP filter's back-pressure state: whether it
+// accepts new mail (else it answers 451) and the messages in its spool.
+func (m *Metrics) Filter(accepting bool, depth int) {
+	m.filterOnce.Do(func() {
+		m.accepting = prometheus.NewGauge(prometheus.GaugeOpts{Name: "qscan_smtp_accepting",
+			Help: "1 while the SMTP filter accepts mail, 0 while it answers 451 (engine down, spool full, low disk)."})
+		m.spoolDepth = prometheus.NewGauge(prometheus.GaugeOpts{Name: "qscan_spool_messages",
+			Help: "Messages in the SMTP filter's spool."})
+		m.Registry.MustRegister(m.accepting, m.spoolDepth)
+	})
+	v := 0.0
+	if accepting {
+		v = 1
+	}
+	m.accepting.Set(v)
+	m.spoolDepth.Set(float64(depth))
 }
 
 // BatchStart is called when a batch begins (nothing to count).

@@ -50,3 +50,30 @@ func TestServeBadAddress(t *testing.T) {
 		t.Error("Serve on a bad address: no error")
 	}
 }
+
+// TestScrapeFilter: the SMTP filter's gauges appear once it reports.
+func TestScrapeFilter(t *testing.T) {
+	m := New(nil)
+	scrape := func() string {
+		srv := httptest.NewServer(m.Handler())
+		defer srv.Close()
+		resp, err := srv.Client().Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if strings.Contains(scrape(), "qscan_smtp_accepting") {
+		t.Error("filter gauges without a filter")
+	}
+	m.Filter(true, 3)
+	m.Filter(false, 42)
+	body := scrape()
+	for _, want := range []string{"qscan_smtp_accepting 0", "qscan_spool_messages 42"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("scrape lacks %q", want)
+		}
+	}
+}

@@ -238,6 +238,11 @@ func (p *Pipeline) commitBatch(ctx context.Context, b *batch) (BatchStats, error
 				st.Quarantined++
 				recs = append(recs, p.logRecord(it, message.OutcomeQuarantined))
 				p.quarantinedWhole(it)
+			case it.sent != nil && it.sent.held != nil:
+				// Re-injection: the downstream did not take it (for
+				// every recipient); kept in the spool.
+				st.Held++
+				p.logHeld(it, it.sent.retry, fmt.Errorf("re-inject: %w", it.sent.held), logrus.WarnLevel)
 			default:
 				st.Delivered++
 				action := message.OutcomeDelivered
@@ -345,6 +350,14 @@ func (p *Pipeline) messageLog(it *item, action message.Outcome) MessageLog {
 		l.From, l.To = env.Sender, env.Recipients
 	}
 	l.Virus, l.Spam = virusNames(it.msg), spamField(it.msg)
+	if p.opt.Reinject != nil {
+		if it.msg != nil && it.msg.Envelope.ClientIP.IsValid() {
+			l.Client = it.msg.Envelope.ClientIP.String()
+		}
+		if it.sent != nil {
+			l.Downstream = it.sent.reply
+		}
+	}
 	return l
 }
 

@@ -40,6 +40,7 @@ type item struct {
 	generated     bool           // a report qscan wrote itself: no incoming files
 	mail          *notify.Queued // the report, when generated
 	outID         string         // the ID in the outgoing queue, once committed
+	sent          *sendOutcome   // re-injection: what the downstream made of it
 	stageMS       map[string]int64
 	start         time.Time
 
@@ -195,6 +196,9 @@ func (p *Pipeline) claimEntry(e Entry, now time.Time) (it *item, ok, wait bool) 
 		return nil, false, !old
 	}
 	qf, err := p.mta.Parse(raw)
+	if cc, ok := lk.(Completer); ok && err == nil {
+		err = cc.Complete(qf) // the header is in the body file
+	}
 	if err != nil {
 		it.qfRaw = raw
 		p.setAsideLocked(it, fmt.Sprintf("corrupt queue file: %v", err))

@@ -23,6 +23,9 @@ func (p *Pipeline) commit(items []*item) error {
 	if len(items) == 0 {
 		return nil
 	}
+	if p.opt.Reinject != nil {
+		return p.commitSend(items)
+	}
 	batch := p.now().UnixNano()
 	entries := p.plan(items)
 	if err := p.journal.append(record{Batch: batch, Op: opPrepare, Entries: entries}, true); err != nil {

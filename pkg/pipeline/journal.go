@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/qscan/qscan/pkg/safeio"
 	"github.com/qscan/qscan/pkg/sendmail"
@@ -43,6 +44,10 @@ const (
 	opPrepare journalOp = "prepare"
 	opCommit  journalOp = "commit"
 	opDone    journalOp = "done"
+	// opSent (re-injection, deliver.go): the downstream took message I
+	// of the batch (fsynced, in groups): it is released, never sent
+	// again; Left are the recipients it still has to go to.
+	opSent journalOp = "sent"
 )
 
 // entry is one message of a prepared batch.
@@ -93,13 +98,24 @@ type record struct {
 	Batch   int64     `json:"b"`
 	Op      journalOp `json:"op"`
 	Entries []entry   `json:"m,omitempty"`
+	// Send: a batch re-injected over SMTP (deliver.go), not written to an
+	// outgoing queue.
+	Send bool     `json:"s,omitempty"`
+	I    int      `json:"i,omitempty"`
+	Left []string `json:"l,omitempty"`
 }
 
 // journal is an append-only file of records, one JSON object per line.
 type journal struct {
 	path string
+	mu   sync.Mutex
 	f    *os.File
 	size int64
+	// group fsyncs (appendGroup): records written, records known synced,
+	// and whether an fsync is under way.
+	written, synced uint64
+	syncing         bool
+	cond            *sync.Cond
 }
 
 func openJournal(dir string) (*journal, error) {
@@ -113,10 +129,27 @@ func openJournal(dir string) (*journal, error) {
 		f.Close()
 		return nil, fmt.Errorf("journal stat %s: %w", p, err)
 	}
-	return &journal{path: p, f: f, size: st.Size()}, nil
+	j := &journal{path: p, f: f, size: st.Size()}
+	j.cond = sync.NewCond(&j.mu)
+	return j, nil
 }
 
 func (j *journal) append(r record, sync bool) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := j.write(r); err != nil {
+		return err
+	}
+	if sync {
+		if err := j.f.Sync(); err != nil {
+			return fmt.Errorf("journal fsync %s: %w", j.path, err)
+		}
+	}
+	return nil
+}
+
+// write appends r; j.mu is held.
+func (j *journal) write(r record) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("journal encode: %w", err)
@@ -124,13 +157,39 @@ func (j *journal) append(r record, sync bool) error {
 	b = append(b, '\n')
 	n, err := j.f.Write(b)
 	j.size += int64(n)
+	j.written++
 	if err != nil {
 		return fmt.Errorf("journal write %s: %w", j.path, err)
 	}
-	if sync {
-		if err := j.f.Sync(); err != nil {
+	return nil
+}
+
+// appendGroup appends r and returns once it is fsynced. Concurrent
+// callers share fsyncs: a record written while an fsync runs is synced by
+// the next one, which covers every record written before it started.
+func (j *journal) appendGroup(r record) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := j.write(r); err != nil {
+		return err
+	}
+	mine := j.written
+	for j.synced < mine {
+		if j.syncing {
+			j.cond.Wait()
+			continue
+		}
+		j.syncing = true
+		target := j.written
+		j.mu.Unlock()
+		err := j.f.Sync()
+		j.mu.Lock()
+		j.syncing = false
+		j.cond.Broadcast()
+		if err != nil {
 			return fmt.Errorf("journal fsync %s: %w", j.path, err)
 		}
+		j.synced = max(j.synced, target)
 	}
 	return nil
 }
@@ -144,6 +203,8 @@ func (j *journal) reset() error {
 	if err != nil {
 		return fmt.Errorf("journal reopen %s: %w", j.path, err)
 	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	j.f.Close()
 	j.f, j.size = f, 0
 	return nil
@@ -156,6 +217,10 @@ type pendingBatch struct {
 	id        int64
 	entries   []entry
 	committed bool
+	// send: re-injected over SMTP; sent has the entries the downstream
+	// took, with the recipients left.
+	send bool
+	sent map[int][]string
 }
 
 // readJournal returns the batches that were prepared but not done, in
@@ -176,8 +241,12 @@ func readJournal(r io.Reader) ([]pendingBatch, error) {
 			for i := range rec.Entries {
 				rec.Entries[i].upgrade()
 			}
-			byID[rec.Batch] = &pendingBatch{id: rec.Batch, entries: rec.Entries}
+			byID[rec.Batch] = &pendingBatch{id: rec.Batch, entries: rec.Entries, send: rec.Send, sent: map[int][]string{}}
 			order = append(order, rec.Batch)
+		case opSent:
+			if b := byID[rec.Batch]; b != nil && rec.I >= 0 && rec.I < len(b.entries) {
+				b.sent[rec.I] = rec.Left
+			}
 		case opCommit:
 			if b := byID[rec.Batch]; b != nil {
 				b.committed = true

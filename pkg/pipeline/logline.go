@@ -46,6 +46,10 @@ type MessageLog struct {
 	Err        error  // held: why the checks or the commit failed
 	Kind       string // a report: postmaster, sender, spam-notify, spam-bounce
 	About      []string
+	// The SMTP content filter: the original client (from XFORWARD) and
+	// the re-injection's downstream reply.
+	Client     string
+	Downstream string
 }
 
 // Write logs the line at level: as text in the message (for the line
@@ -76,6 +80,12 @@ func (l MessageLog) Write(log logrus.FieldLogger, level logrus.Level) {
 	add("ms", l.MS)
 	if l.Quarantine != "" {
 		addS("quarantine", l.Quarantine)
+	}
+	if l.Client != "" {
+		addS("client", l.Client)
+	}
+	if l.Downstream != "" {
+		addS("downstream", bound(l.Downstream))
 	}
 	if l.Retry != "" {
 		addS("retry", l.Retry)

@@ -15,6 +15,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/reinject"
 	"github.com/qscan/qscan/pkg/sendmail"
 )
 
@@ -130,6 +131,17 @@ type Options struct {
 	// nil: none. Host names this scanner in them.
 	LogSink LogSink
 	Host    string
+	// Reinject, when set, sends each checked message back to the MTA
+	// over SMTP instead of writing it to Outgoing (the SMTP content
+	// filter: MTA is then Spool, the incoming queue its spool; see
+	// deliver.go). ReinjectParallel messages are sent at once (default
+	// 4). OnReject says what a downstream 5xx for some recipients does:
+	// "bounce" (default: a DSN to the sender, with DSN's options) or
+	// "hold" (the message is kept for them).
+	Reinject         Sender
+	ReinjectParallel int
+	OnReject         string
+	DSN              reinject.DSNOptions
 }
 
 // Pipeline runs batches. Create it with New; Close it when done.
@@ -200,11 +212,19 @@ func New(opt Options, log logrus.FieldLogger, att Attempts, q Quarantine, stages
 	return p, nil
 }
 
-// Close waits for outstanding kicks and closes the journal.
+// Close waits for outstanding kicks, closes the re-injection's
+// connections and the journal.
 func (p *Pipeline) Close() error {
 	p.kicks.Wait()
+	if c, ok := p.opt.Reinject.(interface{ Close() error }); ok {
+		c.Close()
+	}
 	return p.journal.close()
 }
+
+// Queues returns the MTA of the incoming queues and their directories
+// (what the watcher watches).
+func (p *Pipeline) Queues() (MTA, []string) { return p.mta, p.opt.Incoming }
 
 // RetryHeld lets the messages held because a check could not be done (an
 // engine down or failing) be tried again at once, instead of after their

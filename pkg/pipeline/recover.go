@@ -23,6 +23,10 @@ func (p *Pipeline) recover() error {
 		return fmt.Errorf("recovery: %w", err)
 	}
 	for _, b := range pending {
+		if b.send {
+			p.recoverSend(b)
+			continue
+		}
 		if b.committed {
 			p.log.Warnf("recovery: finishing committed batch %d (%d messages)", b.id, len(b.entries))
 			if err := p.finish(b.entries); err != nil {

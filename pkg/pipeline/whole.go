@@ -24,7 +24,7 @@ import (
 // durable before the incoming files go, and a crash before the commit
 // leaves no entry, only a staged one that recovery removes.
 func (p *Pipeline) stageWhole(it *item) bool {
-	df := readLocked(it)
+	df := quarantinedData(it)
 	w := Quarantined{Whole: true, ID: it.entry.ID, Qf: it.qfRaw, Df: df, Reason: it.whole, Time: p.now()}
 	if it.qf != nil {
 		w.Header = it.qf.HeaderBlock()
@@ -70,7 +70,7 @@ func (p *Pipeline) quarantinedWhole(it *item) {
 // its original and the parts taken out of it. The batch commit publishes
 // it with the cleaned copy.
 func (p *Pipeline) stageParts(it *item) bool {
-	q := Quarantined{ID: it.entry.ID, Qf: it.qfRaw, Df: readLocked(it), Reason: it.decision.Reason, Time: p.now(),
+	q := Quarantined{ID: it.entry.ID, Qf: it.qfRaw, Df: quarantinedData(it), Reason: it.decision.Reason, Time: p.now(),
 		Envelope: it.msg.Envelope, Header: it.msg.Header}
 	q.Subject = headerValue(it.msg.Header, "Subject") // the original, not the tagged one
 	q.Parts = removedParts(it.msg, it.decision.Replace)
@@ -132,7 +132,7 @@ func leafOf(m *message.Message, i int) int {
 
 // setAsideLocked puts a corrupt claimed message into the quarantine.
 func (p *Pipeline) setAsideLocked(it *item, reason string) {
-	w := Quarantined{Whole: true, ID: it.entry.ID, Qf: it.qfRaw, Df: readLocked(it), Reason: reason, Time: p.now()}
+	w := Quarantined{Whole: true, ID: it.entry.ID, Qf: it.qfRaw, Df: quarantinedData(it), Reason: reason, Time: p.now()}
 	if it.qfRaw == nil {
 		w.Qf, _ = io.ReadAll(io.LimitReader(it.lock.Control(), 64<<20))
 	}
@@ -178,6 +178,21 @@ func (p *Pipeline) storeNow(w Quarantined) (string, error) {
 		return "", err
 	}
 	return p.quarantine.Publish(staged)
+}
+
+// quarantinedData is what the quarantine keeps as a message's df: its
+// body, or for the SMTP filter's spool the whole message file (header and
+// body: the envelope file, kept as the qf, has no header), as received.
+func quarantinedData(it *item) []byte {
+	if c, ok := it.lock.(*spoolClaim); ok {
+		st, err := c.lk.Data.Stat()
+		if err != nil {
+			return nil
+		}
+		b, _ := io.ReadAll(io.NewSectionReader(c.lk.Data, 0, st.Size()))
+		return b
+	}
+	return readLocked(it)
 }
 
 // readLocked returns the message's body: the one the checks read, or else
