@@ -23,6 +23,7 @@ const (
 	kWords        // space-separated words, as a list
 	kHTML         // yes/no/disarm as allow/block/disarm
 	kPath         // a file or directory, never a ruleset
+	kList         // words separated by blanks and/or commas, as a list
 )
 
 func conv(k kind, v string) (any, error) {
@@ -52,6 +53,8 @@ func conv(k kind, v string) (any, error) {
 		return number(v)
 	case kWords:
 		return strings.Fields(v), nil
+	case kList:
+		return strings.FieldsFunc(v, func(c rune) bool { return c == ',' || c == ' ' || c == '\t' }), nil
 	case kHTML:
 		switch strings.ToLower(strings.TrimSpace(v)) {
 		case "yes":
@@ -119,6 +122,9 @@ func unsup(note string) mapper {
 func join(a, b string) string {
 	if a == "" {
 		return b
+	}
+	if b == "" {
+		return a
 	}
 	return a + "; " + b
 }
@@ -202,18 +208,6 @@ func isRuleFile(path string) bool {
 		return !defaultRule.MatchString(l) && !regexp.MustCompile(`(?i)^(from|to|fromorto|fromandto|virus):`).MatchString(l)
 	}
 	return true
-}
-
-// copyList copies a list file (phishing sites, country domains) for
-// reference.
-func copyList(note string) mapper {
-	return func(r *Result, o *Option) Row {
-		rel, err := r.copyFile(o.Value, "lists", nil)
-		if err != nil {
-			return Row{Status: Unsupported, Note: fmt.Sprintf("%s (the file could not be read: %v)", note, err)}
-		}
-		return Row{Status: Unsupported, Note: note + "; copied to " + rel}
-	}
 }
 
 // base names a path without directories, for notes.

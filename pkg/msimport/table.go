@@ -8,36 +8,26 @@ import (
 // table maps MailScanner's options (by Norm) to qscan's.
 var table = map[string]mapper{
 	// Queues and batches.
-	"incomingqueuedir":                    direct("queue.incoming", kWords, false, ""),
-	"outgoingqueuedir":                    direct("queue.outgoing", kPath, false, ""),
-	"incomingworkdir":                     direct("queue.work_dir", kPath, false, ""),
-	"quarantinedir":                       direct("quarantine.dir", kPath, false, "qscan's quarantine layout is <dir>/<YYYYMMDD>/<ID>/ like MailScanner's, with a metadata.json; `qscan quarantine` lists and releases"),
-	"pidfile":                             direct("queue.pid_file", kPath, false, ""),
-	"queuescaninterval":                   direct("queue.rescan_interval", kSec, false, "qscan is woken by new mail within milliseconds (inotify); this is only its safety-net rescan"),
-	"maxunscannedmessagesperscan":         direct("batch.max_messages", kInt, false, ""),
-	"maxunscannedbytesperscan":            direct("batch.max_bytes", kSize, false, ""),
-	"maxunsafemessagesperscan":            unsup("qscan has one batch bound for all mail: batch.max_messages"),
-	"maxunsafebytesperscan":               unsup("qscan has one batch bound for all mail: batch.max_bytes"),
-	"maxnormalqueuesize":                  unsup("qscan takes the oldest mail first whatever the queue size; `qscan check` alarms on queue age (check.queue_max_age)"),
-	"maximumprocessingattempts":           attempts,
-	"processingattemptsdatabase":          unsup("qscan keeps the attempts in its own store (store.path); `qscan queue attempts` shows them"),
-	"maxchildren":                         direct("batch.workers", kInt, false, "parallel checks inside one process instead of child processes"),
-	"mta":                                 mta,
-	"sendmail2":                           direct("queue.sendmail", kPath, false, "used only for the optional immediate delivery run (queue.kick)"),
-	"sendmail":                            unsup("qscan writes the outgoing queue itself; queue.sendmail is the program of the optional kick"),
-	"runinforeground":                     unsup("qscan run stays in the foreground; the service file runs it"),
-	"restartevery":                        unsup("qscan needs no periodic restarts"),
-	"scanmessages":                        unsup("qscan scans every message; to let some through unscanned set virus.scan and spam.check (rulesets) to no for them"),
-	"debug":                               debugOpt,
-	"stillscansilentviruses":              unsup("a silent virus's message is not spam-checked unless virus.deliver_silent delivers it"),
-	"stilldeliversilentvirusesunmodified": unsup("qscan never delivers a virus: with virus.deliver_silent the message is cleaned"),
-	"blockunencryptedmessages":            unsup("not supported; content.block_encrypted covers the other direction"),
+	"incomingworkdir":                           direct("queue.work_dir", kPath, false, "qscan keeps its journal there: it must survive a reboot, so not a tmpfs as MailScanner's work directory often is"),
+	"quarantinedir":                             direct("quarantine.dir", kPath, false, "qscan's quarantine layout is <dir>/<YYYYMMDD>/<ID>/ like MailScanner's, with a metadata.json; `qscan quarantine` lists and releases"),
+	"pidfile":                                   direct("queue.pid_file", kPath, false, ""),
+	"queuescaninterval":                         direct("queue.rescan_interval", kSec, false, "qscan is woken by new mail within milliseconds (inotify); this is only its safety-net rescan"),
+	"maxunscannedmessagesperscan":               direct("batch.max_messages", kInt, false, ""),
+	"maxunscannedbytesperscan":                  direct("batch.max_bytes", kSize, false, ""),
+	"maxunsafemessagesperscan":                  unsup("qscan has one batch bound for all mail: batch.max_messages"),
+	"maxunsafebytesperscan":                     unsup("qscan has one batch bound for all mail: batch.max_bytes"),
+	"maxnormalqueuesize":                        unsup("qscan takes the oldest mail first whatever the queue size; `qscan check` alarms on queue age (check.queue_max_age)"),
+	"maximumprocessingattempts":                 attempts,
+	"maxchildren":                               direct("batch.workers", kInt, false, "parallel checks inside one process instead of child processes"),
+	"runinforeground":                           unsup("qscan run stays in the foreground; the service file runs it"),
+	"scanmessages":                              unsup("qscan scans every message; to let some through unscanned set virus.scan and spam.check (rulesets) to no for them"),
+	"debug":                                     debugOpt,
+	"stillscansilentviruses":                    unsup("a silent virus's message is not spam-checked unless virus.deliver_silent delivers it"),
+	"stilldeliversilentvirusesunmodified":       unsup("qscan never delivers a virus: with virus.deliver_silent the message is cleaned"),
+	"blockunencryptedmessages":                  unsup("not supported; content.block_encrypted covers the other direction"),
 	"checkfilenamesinpasswordprotectedarchives": same("qscan checks the member names of encrypted archives"),
 	"dangerouscontentscanning":                  same("qscan always runs the content checks; rule files and [content.html] tune them"),
-	"findphishingfraud":                         unsup("qscan has no phishing net: use SpamAssassin or rspamd phishing rules"),
-	"allowwebbugs":                              unsup("web bugs are not disarmed"),
 	"converthtmltotext":                         unsup("the spam action striphtml turns HTML into text for spam"),
-	"convertdangeroushtmltotext":                unsup("dangerous HTML is reported or blocked ([content.html]), not converted"),
 	"archivesare":                               same("qscan opens zip, rar, 7z, tar, gzip, bzip2, xz and more by their content"),
 	"infectedheadervalue":                       unsup("qscan's header says \"Found to be infected\""),
 	"markinfectedmessages":                      same("qscan always sets its header on infected messages"),
@@ -69,7 +59,6 @@ var table = map[string]mapper{
 	"allowpasswordprotectedarchives":  direct("limits.allow_password_archives", kBool, false, ""),
 	"stilldeliverunscannablemessages": direct("virus.deliver_unscannable", kBool, false, ""),
 	"clamdsocket":                     clamdSocket,
-	"clamdport":                       unsup("qscan connects to clamd through virus.clamd.socket or virus.clamd.address (host:port)"),
 	"clamdusethreads":                 same("qscan keeps a pool of clamd connections (virus.clamd.max_connections)"),
 	"clamavfullmessagescan":           same("qscan scans each part and the whole message"),
 	"virusscanattempts":               unsup("an engine failure leaves the message in the queue and it is retried with backoff (batch.retry_min, retry_max)"),
@@ -111,9 +100,6 @@ var table = map[string]mapper{
 	"maximumattachmentsize":          direct("content.max_attachment_size", kSizeOff, false, "-1 (off) is 0"),
 	"minimumattachmentsize":          direct("content.min_attachment_size", kSizeOff, false, "-1 (off) is 0"),
 	"ignoreqpdenialofservicefailure": unsup("qscan's QP check is content.qp_max_blank_line (0: off)"),
-	"phishingsafesitesfile":          copyList("qscan has no phishing net"),
-	"phishingbadsitesfile":           copyList("qscan has no phishing net"),
-	"countrysubdomainslist":          copyList("qscan has no phishing net"),
 
 	// Headers and subjects.
 	"cleanheadervalue":              direct("headers.clean", kStr, false, ""),
@@ -199,8 +185,8 @@ var groups = []struct{ prefix, suffix, note string }{
 	{"sendermcp", "", "MCP checks are not supported"},
 	{"logmcp", "", "MCP checks are not supported"},
 	{"firstcheck", "", "MCP checks are not supported"},
-	{"usewatermarking", "", "watermarking is not supported"},
-	{"addwatermark", "", "watermarking is not supported"},
+	{"usewatermarking", "", "watermarking is not supported: against bounces of mail you never sent, use BATV or SPF, DKIM and DMARC in the MTA"},
+	{"addwatermark", "", "watermarking is not supported: qscan adds no watermark header"},
 	{"checkwatermarks", "", "watermarking is not supported"},
 	{"treatinvalidwatermarks", "", "watermarking is not supported"},
 	{"watermark", "", "watermarking is not supported"},
@@ -214,7 +200,6 @@ var groups = []struct{ prefix, suffix, note string }{
 	{"kse", "", "use clamd, or virus.command with the scanner's command line"},
 	{"avastd", "", "use clamd, or virus.command with the scanner's command line"},
 	{"fsecure", "", "use clamd, or virus.command with the scanner's command line"},
-	{"virusscannerdefinitions", "", "qscan's engines are clamd, the built-in engine and virus.command (clamscan, clamdscan presets)"},
 	{"log", "", "qscan logs one line per message with its verdict, reason and timings; [log] level sets the detail"},
 	{"syslog", "", "qscan logs to standard error, or to syslog (facility mail) with [log] syslog = true"},
 	{"spamassassin", "", "spamd reads its own configuration (local.cf, rule directories): set it there"},
@@ -227,13 +212,6 @@ var groups = []struct{ prefix, suffix, note string }{
 	{"usecustomspamscanner", "", "use rspamd or spamd (spam.engines)"},
 	{"maxcustomspamscanner", "", "use rspamd or spamd (spam.engines)"},
 	{"customspamscanner", "", "use rspamd or spamd (spam.engines)"},
-	{"sign", "", "signing messages is not supported"},
-	{"inlinehtmlsignature", "", "signing messages is not supported"},
-	{"inlinetextsignature", "", "signing messages is not supported"},
-	{"signature", "", "signing messages is not supported"},
-	{"attachimage", "", "signing messages is not supported"},
-	{"allowmultiplehtmlsignatures", "", "signing messages is not supported"},
-	{"dontsignhtml", "", "signing messages is not supported"},
 	{"zipattachments", "", "zipping attachments is not supported"},
 	{"attachmentszip", "", "zipping attachments is not supported"},
 	{"attachmentsmintotalsizetozip", "", "zipping attachments is not supported"},
@@ -241,26 +219,17 @@ var groups = []struct{ prefix, suffix, note string }{
 	{"unzip", "", "unzipping attachments for delivery is not supported"},
 	{"antiword", "", "not supported"},
 	{"addtextofdoc", "", "not supported"},
-	{"tnef", "", "qscan decodes TNEF itself, within its limits ([limits])"},
 	{"delivunparsabletnef", "", "a TNEF stream qscan cannot read is reported and kept back"},
 	{"deliverunparsabletnef", "", "a TNEF stream qscan cannot read is reported and kept back"},
-	{"filecommand", "", "qscan detects file types itself (no file(1))"},
-	{"filetimeout", "", "qscan detects file types itself (no file(1))"},
-	{"gunzip", "", "qscan unpacks gzip itself"},
-	{"unrar", "", "qscan unpacks rar itself"},
-	{"un7zip", "", "qscan unpacks 7z itself"},
 	{"runas", "", "qscan runs as the user its service file names"},
-	{"incomingwork", "", "qscan creates its work files 0600 under queue.work_dir"},
 	{"quarantineuser", "", "qscan creates the quarantine 0700 for the user it runs as"},
 	{"quarantinegroup", "", "qscan creates the quarantine 0700 for the user it runs as"},
 	{"quarantinepermissions", "", "qscan creates the quarantine 0700 for the user it runs as"},
-	{"quarantine", "", "qscan quarantines the original of every message it changes or keeps back, and the parts it removed"},
+	{"quarantinewholemessage", "", "qscan quarantines the original of every message it changes or keeps back, and the parts it removed"},
 	{"keepspamandmcparchiveclean", "", "not supported"},
-	{"lockfiledir", "", "qscan locks queue files with flock as sendmail does"},
-	{"locktype", "", "qscan locks queue files with flock as sendmail does"},
 	{"customfunctionsdir", "", "custom functions are not supported: use rulesets"},
-	{"", "report", "qscan's texts are templates under etc/reports/<language>/ (notify.reports)"},
-	{"", "warning", "qscan's texts are templates under etc/reports/<language>/ (notify.inline_warning, notify.reports)"},
+	{"", "report", "qscan's own template in notify.language is used (reports/<language>/; your own under notify.reports)"},
+	{"", "warning", "qscan's own template in notify.language is used (reports/<language>/, notify.inline_warning; your own under notify.reports)"},
 }
 
 var attempts mapper = func(r *Result, o *Option) Row {
@@ -274,13 +243,6 @@ var attempts mapper = func(r *Result, o *Option) Row {
 	}
 	r.set("batch.max_attempts", n)
 	return Row{Status: Mapped, Key: "batch.max_attempts", Note: "`qscan queue attempts` shows the counts"}
-}
-
-var mta mapper = func(r *Result, o *Option) Row {
-	if strings.EqualFold(strings.TrimSpace(o.Value), "sendmail") {
-		return Row{Status: Mapped, Note: "qscan reads and writes sendmail's queue files"}
-	}
-	return Row{Status: Unsupported, Note: fmt.Sprintf("this import writes a sendmail set-up; for %s see README.md (its queue, or the SMTP content filter)", o.Value)}
 }
 
 var debugOpt mapper = func(r *Result, o *Option) Row {
