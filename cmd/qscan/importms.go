@@ -40,7 +40,11 @@ func cmdImportMailScanner(args []string) int {
 	if err := res.PrintTable(os.Stdout); err != nil {
 		return 1
 	}
-	fmt.Printf("\nwrote %s and %d files beside it (rules/, rulesets/, lists/).\n\nStill to do:\n", filepath.Join(*out, "qscan.toml"), len(res.Files))
+	beside := ""
+	if n := len(res.Files); n > 0 {
+		beside = fmt.Sprintf(" and %d files beside it (rules/, rulesets/, lists/, signature/)", n)
+	}
+	fmt.Printf("\nwrote %s%s.\n\nStill to do:\n", filepath.Join(*out, "qscan.toml"), beside)
 	for i, t := range res.ToDo(*out) {
 		fmt.Printf("%3d. %s\n", i+1, t)
 	}

@@ -77,7 +77,7 @@ var highlightPhishing mapper = func(r *Result, o *Option) Row {
 func offOr(note string) mapper {
 	return func(r *Result, o *Option) Row {
 		if b, err := yes(o.Value); err == nil && !b {
-			return Row{Status: Mapped, Note: "no, as qscan: " + note}
+			return Row{Status: Mapped, Note: "off in qscan too: " + note}
 		}
 		return Row{Status: Unsupported, Note: note}
 	}
@@ -179,7 +179,7 @@ func signOnce(note string) mapper {
 
 var dontSignHTML mapper = func(r *Result, o *Option) Row {
 	if strings.TrimSpace(o.Value) == "" {
-		return Row{Status: Mapped, Note: "empty (off), as qscan: replies are signed too"}
+		return Row{Status: Mapped, Note: "empty (off), as in qscan: replies are signed too"}
 	}
 	return Row{Status: Unsupported, Key: "signature.sign_clean", Note: "qscan signs the HTML of replies too: to sign less, make signature.sign_clean a ruleset (by sender or recipient)"}
 }

@@ -31,6 +31,17 @@ var mtaTable = map[string]mapper{
 	"quarantinedenialofservice": sameIfYes("qscan quarantines what it removes or keeps back, always"),
 }
 
+// fixedValue is an option whose value qscan has built in: the same
+// value is mapped, another is not supported.
+func fixedValue(v, note string) mapper {
+	return func(r *Result, o *Option) Row {
+		if strings.EqualFold(strings.TrimSpace(o.Value), v) {
+			return Row{Status: Mapped, Note: note}
+		}
+		return Row{Status: Unsupported, Note: note}
+	}
+}
+
 // sameIfYes is an option qscan always has on.
 func sameIfYes(note string) mapper {
 	return func(r *Result, o *Option) Row {
@@ -174,7 +185,7 @@ var sendmail2 mapper = func(r *Result, o *Option) Row {
 	case "exim":
 		r.set("queue.exim", words[0])
 		r.set("queue.exim_args", args)
-		return Row{Status: Mapped, Key: "queue.exim, queue.exim_args", Note: "the kick (queue.kick) runs " + strings.Join(append(words, "-M", "<ID>..."), " ") + " as MailScanner did"}
+		return Row{Status: Mapped, Key: "queue.exim, queue.exim_args", Note: "the kick (queue.kick) runs " + strings.Join(append(words, "-M", "<ID>..."), " ")}
 	case "postfix":
 		return Row{Status: Changed, Note: "qscan wakes Postfix's queue manager with postkick (queue.postkick) instead"}
 	}

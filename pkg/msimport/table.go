@@ -29,7 +29,7 @@ var table = map[string]mapper{
 	"dangerouscontentscanning":                  same("qscan always runs the content checks; rule files and [content.html] tune them"),
 	"converthtmltotext":                         unsup("the spam action striphtml turns HTML into text for spam"),
 	"archivesare":                               same("qscan opens zip, rar, 7z, tar, gzip, bzip2, xz and more by their content"),
-	"infectedheadervalue":                       unsup("qscan's header says \"Found to be infected\""),
+	"infectedheadervalue":                       fixedValue("Found to be infected", "qscan's header says \"Found to be infected\""),
 	"markinfectedmessages":                      same("qscan always sets its header on infected messages"),
 	"warningisattachment":                       unsup("replacement texts are attachments named <name>.txt; [notify] inline_warning adds one at the top"),
 	"noticesfrom":                               unsup("reports come from postmaster of the host (null envelope sender)"),

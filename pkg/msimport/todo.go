@@ -87,9 +87,9 @@ func (r *Result) ToDo(outdir string) []string {
 	if len(missing) > 0 {
 		switch mta {
 		case "postfix":
-			add("install Postfix with MailScanner's header_checks (/^Received:/ HOLD): %s is not there (qscan lint fails until it is)", strings.Join(missing, ", "))
+			add("install Postfix with MailScanner's header_checks (/^Received:/ HOLD); not there yet: %s (qscan lint fails until it is)", strings.Join(missing, ", "))
 		case "exim":
-			add("set up the two Exims of MailScanner's Exim layout: %s is not there (qscan lint fails until it is)", strings.Join(missing, ", "))
+			add("set up the two Exims of MailScanner's Exim layout; not there yet: %s (qscan lint fails until they are)", strings.Join(missing, ", "))
 		default:
 			add("create the queue directories %s, owned by the MTA as for MailScanner (qscan lint fails until they exist)", strings.Join(missing, ", "))
 		}
