@@ -27,6 +27,9 @@ var mtaTable = map[string]mapper{
 	"deliverymethod":            deliveryMethod,
 	"deliverinbackground":       same("the kick (queue.kick) never waits for the deliveries"),
 	"clamdport":                 clamdPort,
+	"attachmentwarningfilename": Changed.note("qscan names the text that replaces an attachment <name>.txt"),
+	"noticesignature":           Changed.note("qscan's report templates end with their own signature (yours under notify.reports)"),
+	"localpostmaster":           Changed.note("notices to senders come from postmaster of the host, with a null envelope sender"),
 	"quarantineinfections":      sameIfYes("qscan quarantines what it removes or keeps back, always"),
 	"quarantinedenialofservice": sameIfYes("qscan quarantines what it removes or keeps back, always"),
 }
@@ -248,5 +251,6 @@ var needless = []struct{ prefix, note string }{
 	{"mailscannerversionnumber", "qscan has no minimum version to check"},
 	{"minimumcodestatus", "qscan's engines have no code status to choose"},
 	{"automaticsyntaxcheck", "qscan checks its configuration at every start and reload (`qscan lint` by hand)"},
+	{"disinfectedheadervalue", "qscan never disinfects: infected parts are replaced and quarantined"},
 	{"runinforeground", "qscan run stays in the foreground; the service file runs it"},
 }

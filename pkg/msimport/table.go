@@ -33,7 +33,6 @@ var table = map[string]mapper{
 	"markinfectedmessages":                      same("qscan always sets its header on infected messages"),
 	"warningisattachment":                       unsup("replacement texts are attachments named <name>.txt; [notify] inline_warning adds one at the top"),
 	"noticesfrom":                               unsup("reports come from postmaster of the host (null envelope sender)"),
-	"localpostmaster":                           unsup("see notify.postmaster"),
 	"nevernotifysendersofprecedence":            same("qscan never notifies senders of list or bulk mail"),
 	"highscoringspammodifysubject":              unsup("high-scoring spam gets spam.subject_tag as well"),
 	"highscoringspamsubjecttext":                unsup("high-scoring spam gets spam.subject_tag as well"),

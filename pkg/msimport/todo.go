@@ -24,7 +24,8 @@ var masters = []struct{ prefix, master string }{
 	{"unzip", "unzipmaximumfilesperarchive"},
 	{"antiword", "addtextofdoc"},
 	{"attachimagetohtmlmessageonly", "attachimagetosignature"}, {"signatureimage", "attachimagetosignature"},
-	{"disarmedsubjecttext", "disarmedmodifysubject"},
+	{"disarmedsubjecttext", "disarmedmodifysubject"}, {"scannedsubjecttext", "scannedmodifysubject"},
+	{"highscoringspamsubjecttext", "highscoringspammodifysubject"}, {"unscannedheadervalue", "markunscannedmessages"},
 	{"sql", "sqlconfig"}, {"db", "sqlconfig"},
 }
 
