@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/qscan/qscan/pkg/msimport"
 )
@@ -39,6 +40,13 @@ func cmdImportMailScanner(args []string) int {
 	if err := res.PrintTable(os.Stdout); err != nil {
 		return 1
 	}
-	fmt.Printf("\nwrote %s/qscan.toml and %d files beside it; check it with: qscan lint -c %s/qscan.toml\n", *out, len(res.Files), *out)
+	beside := ""
+	if n := len(res.Files); n > 0 {
+		beside = fmt.Sprintf(" and %d files beside it (rules/, rulesets/, lists/, signature/)", n)
+	}
+	fmt.Printf("\nwrote %s%s.\n\nStill to do:\n", filepath.Join(*out, "qscan.toml"), beside)
+	for i, t := range res.ToDo(*out) {
+		fmt.Printf("%3d. %s\n", i+1, t)
+	}
 	return exitOK
 }

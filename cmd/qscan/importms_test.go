@@ -21,8 +21,15 @@ func msCopy(t *testing.T, src string) (root, etc string) {
 		os.Mkdir(filepath.Join(root, d), 0o700)
 	}
 	os.MkdirAll(filepath.Join(etc, "conf.d"), 0o755)
+	// The kick (Delivery Method = batch) runs a stub, never this
+	// machine's sendmail.
+	stub := filepath.Join(root, "sendmail")
+	if err := os.WriteFile(stub, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	override := "Incoming Queue Dir = " + root + "/in\nOutgoing Queue Dir = " + root + "/out\n" +
-		"Incoming Work Dir = " + root + "/work\nQuarantine Dir = " + root + "/quarantine\nPID file = " + root + "/work/qscan.pid\n"
+		"Incoming Work Dir = " + root + "/work\nQuarantine Dir = " + root + "/quarantine\nPID file = " + root + "/work/qscan.pid\n" +
+		"Sendmail2 = " + stub + "\n"
 	if err := os.WriteFile(filepath.Join(etc, "conf.d", "zz-test.conf"), []byte(override), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -50,10 +57,13 @@ func TestImportMailScannerLints(t *testing.T) {
 		if code != 0 || !strings.Contains(table, "MAILSCANNER OPTION") || !strings.Contains(table, "options:") {
 			t.Fatalf("import-mailscanner %s = %d:\n%s", src, code, table)
 		}
-		for _, want := range []string{"Spam Actions ", "not supported", "mapped"} {
+		for _, want := range []string{"Spam Actions ", "not supported", "mapped", "Still to do:", "stop MailScanner", "qscan lint -c "} {
 			if !strings.Contains(table, want) {
 				t.Errorf("%s: table lacks %q", src, want)
 			}
+		}
+		if strings.Contains(table, "create the queue directories") {
+			t.Errorf("%s: the to-do asks for queue directories that exist:\n%s", src, table)
 		}
 		if lint, code := qscan(t, "lint", "--no-engines", "-c", filepath.Join(out, "qscan.toml")); code != 0 || !strings.Contains(lint, "configuration ok") {
 			t.Errorf("lint of the import of %s = %d:\n%s", src, code, lint)

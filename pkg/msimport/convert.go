@@ -3,6 +3,7 @@ package msimport
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 )
@@ -22,6 +23,7 @@ const (
 	kWords        // space-separated words, as a list
 	kHTML         // yes/no/disarm as allow/block/disarm
 	kPath         // a file or directory, never a ruleset
+	kList         // words separated by blanks and/or commas, as a list
 )
 
 func conv(k kind, v string) (any, error) {
@@ -51,6 +53,8 @@ func conv(k kind, v string) (any, error) {
 		return number(v)
 	case kWords:
 		return strings.Fields(v), nil
+	case kList:
+		return strings.FieldsFunc(v, func(c rune) bool { return c == ',' || c == ' ' || c == '\t' }), nil
 	case kHTML:
 		switch strings.ToLower(strings.TrimSpace(v)) {
 		case "yes":
@@ -118,6 +122,9 @@ func unsup(note string) mapper {
 func join(a, b string) string {
 	if a == "" {
 		return b
+	}
+	if b == "" {
+		return a
 	}
 	return a + "; " + b
 }
@@ -203,14 +210,5 @@ func isRuleFile(path string) bool {
 	return true
 }
 
-// copyList copies a list file (phishing sites, country domains) for
-// reference.
-func copyList(note string) mapper {
-	return func(r *Result, o *Option) Row {
-		rel, err := r.copyFile(o.Value, "lists", nil)
-		if err != nil {
-			return Row{Status: Unsupported, Note: fmt.Sprintf("%s (the file could not be read: %v)", note, err)}
-		}
-		return Row{Status: Unsupported, Note: note + "; copied to " + rel}
-	}
-}
+// base names a path without directories, for notes.
+func base(p string) string { return filepath.Base(p) }

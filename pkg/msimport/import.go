@@ -22,6 +22,9 @@ const (
 	Mapped      Status = "mapped"
 	Changed     Status = "changed"       // mapped, with another meaning (Row.Note says how)
 	Unsupported Status = "not supported" // Row.Note says what to do instead
+	// NotNeeded: a setting of MailScanner's own machinery (helper
+	// programs, locks, restarts) that qscan does without; Row.Note says how.
+	NotNeeded Status = "not needed"
 )
 
 // Row is one line of the option table.
@@ -32,6 +35,9 @@ type Row struct {
 	Key    string // the qscan key(s) it went to
 	Note   string
 	At     string // FILE:LINE
+	// Off: an unsupported option MailScanner had turned off (by its value
+	// or its feature's switch), so that nothing changes without it.
+	Off bool
 }
 
 // Result is an imported configuration: qscan.toml's tables, the files
@@ -48,6 +54,9 @@ type Result struct {
 	copied  map[string]string // source path -> relative output path
 	engines map[string]bool   // spam engines turned on
 	after   []func()          // settings that override others, whatever the order
+
+	badSites         []string // Phishing Bad Sites File values (for ToDo)
+	missingTemplates []string // signature templates that are not here
 }
 
 // later runs f once every option is mapped.
@@ -72,6 +81,7 @@ func Import(dir string) (*Result, error) {
 	for _, o := range c.Sorted() {
 		row := r.option(o)
 		row.Option, row.Value, row.At = o.Key, o.Value, fmt.Sprintf("%s:%d", o.File, o.Line)
+		row.Off = row.Status == Unsupported && r.wasOff(o)
 		r.Rows = append(r.Rows, row)
 	}
 	r.finish()
@@ -83,8 +93,22 @@ func (r *Result) option(o *Option) Row {
 	if f, ok := table[o.Norm]; ok {
 		return f(r, o)
 	}
+	if f, ok := dangerousTable[o.Norm]; ok {
+		return f(r, o)
+	}
+	if f, ok := mtaTable[o.Norm]; ok {
+		return f(r, o)
+	}
+	for _, g := range needless {
+		if strings.HasPrefix(o.Norm, g.prefix) {
+			return Row{Status: NotNeeded, Note: g.note}
+		}
+	}
 	for _, g := range groups {
 		if g.prefix != "" && strings.HasPrefix(o.Norm, g.prefix) || g.suffix != "" && strings.HasSuffix(o.Norm, g.suffix) {
+			if g.suffix != "" { // MailScanner's report templates: qscan sends its own
+				return Row{Status: Changed, Key: "notify.language", Note: g.note}
+			}
 			return Row{Status: Unsupported, Note: g.note}
 		}
 	}
@@ -214,15 +238,21 @@ func (r *Result) PrintTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "MAILSCANNER OPTION\tSTATUS\tQSCAN KEY\tNOTE")
 	count := map[Status]int{}
+	offs := 0
 	for _, row := range r.Rows {
 		count[row.Status]++
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", row.Option, row.Status, orDash(row.Key), oneLine(row.Note))
+		note := oneLine(row.Note)
+		if row.Off {
+			offs++
+			note = "off in MailScanner too: " + note
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", row.Option, row.Status, orDash(row.Key), note)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "\n%d options: %d mapped, %d mapped with a changed meaning, %d not supported\n",
-		len(r.Rows), count[Mapped], count[Changed], count[Unsupported])
+	_, err := fmt.Fprintf(w, "\n%d options: %d mapped, %d mapped with a changed meaning, %d not needed by qscan, %d not supported (%d of them off in MailScanner too, so nothing changes)\n",
+		len(r.Rows), count[Mapped], count[Changed], count[NotNeeded], count[Unsupported], offs)
 	return err
 }
 

@@ -42,8 +42,15 @@ func copyTree(t *testing.T, src string) string {
 		os.Mkdir(filepath.Join(root, d), 0o700)
 	}
 	os.MkdirAll(filepath.Join(dst, "conf.d"), 0o755)
+	// The kick (Delivery Method = batch) runs a stub, never this
+	// machine's sendmail.
+	stub := filepath.Join(root, "sendmail")
+	if err := os.WriteFile(stub, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	override := "Incoming Queue Dir = " + root + "/in\nOutgoing Queue Dir = " + root + "/out\n" +
-		"Incoming Work Dir = " + root + "/work\nQuarantine Dir = " + root + "/quarantine\nPID file = " + root + "/work/qscan.pid\n"
+		"Incoming Work Dir = " + root + "/work\nQuarantine Dir = " + root + "/quarantine\nPID file = " + root + "/work/qscan.pid\n" +
+		"Sendmail2 = " + stub + "\n"
 	if err := os.WriteFile(filepath.Join(dst, "conf.d", "zz-test.conf"), []byte(override), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +147,7 @@ func TestImportCustom(t *testing.T) {
 	}
 	for opt, want := range map[string]Status{
 		"Maximum Message Size": Changed, "Spam Checks": Mapped, "Spam List": Changed, "Virus Modify Subject": Mapped,
-		"Languages Strings Unknown": Unsupported, "Phishing Safe Sites File": Unsupported, "Maximum Processing Attempts": Changed,
+		"Languages Strings Unknown": Unsupported, "Phishing Safe Sites File": Mapped, "Maximum Processing Attempts": Changed,
 	} {
 		if got := status[opt]; got.Status != want {
 			t.Errorf("row %q = %+v, want %s", opt, got, want)

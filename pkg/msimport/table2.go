@@ -101,15 +101,24 @@ var hostname mapper = func(r *Result, o *Option) Row {
 	return Row{Status: Mapped, Key: "notify.hostname"}
 }
 
+// languages are qscan's template languages (etc/reports/<language>/),
+// named as MailScanner names its report directories.
+var languages = []string{"en", "fr", "de", "es", "it", "nl", "pt_br"}
+
 var language mapper = func(r *Result, o *Option) Row {
 	// %report-dir%/languages.conf: the language is the report directory's name.
-	lang := filepath.Base(filepath.Dir(strings.TrimSpace(o.Value)))
-	switch lang {
-	case "en", "fr":
-		r.set("notify.language", lang)
-		return Row{Status: Changed, Key: "notify.language", Note: "qscan's own texts in " + lang + "; MailScanner's templates are not used"}
+	v := strings.TrimSpace(o.Value)
+	if strings.HasSuffix(v, ".rules") {
+		return Row{Status: Unsupported, Key: "notify.language", Note: "a ruleset of MailScanner language files: make notify.language a ruleset whose values are qscan's languages (" + strings.Join(languages, ", ") + ")"}
 	}
-	return Row{Status: Unsupported, Key: "notify.language", Note: fmt.Sprintf("reports in %q: set notify.language to one of qscan's languages (etc/reports/)", lang)}
+	lang := strings.ToLower(filepath.Base(filepath.Dir(v)))
+	for _, l := range languages {
+		if lang == l {
+			r.set("notify.language", lang)
+			return Row{Status: Changed, Key: "notify.language", Note: "qscan's own reports and notices in " + lang + " (reports/" + lang + "/); MailScanner's templates are not used"}
+		}
+	}
+	return Row{Status: Unsupported, Key: "notify.language", Note: fmt.Sprintf("reports in %q: qscan has %s; English kept (notify.language)", lang, strings.Join(languages, ", "))}
 }
 
 var useSpamAssassin mapper = func(r *Result, o *Option) Row {
