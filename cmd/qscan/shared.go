@@ -54,11 +54,6 @@ func openDesk(c *config.Config, local *store.Store) (sharedStore, error) {
 	return openShared(c)
 }
 
-// noClose keeps a command from closing the local store twice.
-type noClose struct{ sharedStore }
-
-func (noClose) Close() error { return nil }
-
 // quarIndex is the quarantine index a host writes: the local one, or the
 // local one followed by the shared one through the outbox.
 func quarIndex(c *config.Config, local *store.Store, wake func()) quarantine.Index {

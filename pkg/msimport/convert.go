@@ -3,7 +3,6 @@ package msimport
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 )
@@ -210,5 +209,3 @@ func isRuleFile(path string) bool {
 	return true
 }
 
-// base names a path without directories, for notes.
-func base(p string) string { return filepath.Base(p) }
