@@ -10,7 +10,6 @@ import (
 	"github.com/qscan/qscan/pkg/pipeline"
 	"github.com/qscan/qscan/pkg/postfix"
 	"github.com/qscan/qscan/pkg/sendmail"
-	"github.com/qscan/qscan/pkg/watch"
 )
 
 // postconfTimeout bounds the run of postconf that reads Postfix's queue
@@ -46,17 +45,6 @@ func queueKicker(q config.Queue) pipeline.Kicker {
 		return pipeline.PostfixKicker{Kicker: postfix.Kicker{Postkick: q.Postkick, ConfigDir: q.PostfixConfig}}
 	}
 	return pipeline.SendmailKicker{Kicker: *kicker(q)}
-}
-
-// watchPattern is where the MTA's incoming queues announce new mail.
-func watchPattern(m pipeline.MTA) watch.Pattern {
-	return watch.Pattern{
-		Dirs: func(d string) []string { dirs, _ := m.Watch(d); return dirs },
-		Match: func(name string) bool {
-			_, match := m.Watch("")
-			return match(name)
-		},
-	}
 }
 
 // releasePublish is the quarantine's way into the outgoing queue of an

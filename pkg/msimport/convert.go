@@ -208,4 +208,3 @@ func isRuleFile(path string) bool {
 	}
 	return true
 }
-
