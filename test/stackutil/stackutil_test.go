@@ -55,7 +55,7 @@ func TestEnvFromScript(t *testing.T) {
 	t.Setenv("QSCAN_STACK", dir)
 	// QSCAN_STACK_PORTS of the caller's stack (make e2e with an offset)
 	// must not leak in: this is the default offset's layout.
-	for _, name := range []string{"QSCAN_STACK_PORTS", "QSCAN_STACK_CF", "SMTP_IN", "SINK_ADDR", "SINK_DIR", "CLAMD_SOCKET", "CLAMD_ADDR", "INCOMING", "OUTGOING"} {
+	for _, name := range []string{"QSCAN_STACK_PORTS", "QSCAN_STACK_CF", "SMTP_IN", "SINK_ADDR", "SINK_DIR", "CLAMD_SOCKET", "CLAMD_ADDR", "INCOMING", "OUTGOING", "QSCAN_PG_DSN"} {
 		t.Setenv(name, "")
 		os.Unsetenv(name)
 	}
@@ -68,6 +68,7 @@ func TestEnvFromScript(t *testing.T) {
 		Dir: dir, Ports: "0", CF: dir + "/test.cf", SMTPIn: "127.0.0.1:2525", SinkAddr: "127.0.0.2:2526",
 		SinkDir: dir + "/sink", ClamdSocket: dir + "/run/clamd.sock", ClamdAddr: "127.0.0.1:3310",
 		SpamdAddr: "127.0.0.9:1234", Incoming: dir + "/mqueue.in", Outgoing: dir + "/mqueue",
+		PGDSN: "postgres://qscan:qscan@127.0.0.1:5432/qscan?sslmode=disable", // the postgresql plug-in's
 	}
 	if s != want {
 		t.Errorf("Env() = %+v\nwant %+v", s, want)
