@@ -92,6 +92,9 @@ type Options struct {
 	// MaxMessageBytes bounds the message text shown on a message page
 	// (default 256 KiB).
 	MaxMessageBytes int64
+	// StatsCacheTTL is how long the dashboard's statistics are reused
+	// (default DefaultStatsCacheTTL, a minute); negative: never.
+	StatsCacheTTL time.Duration
 }
 
 // Defaults of Options.
@@ -119,6 +122,7 @@ type Server struct {
 	mux      *http.ServeMux
 	sessions *sessions
 	limiter  *limiter
+	stats    *statsCache
 }
 
 // New checks o and builds the server.
@@ -147,6 +151,9 @@ func New(o Options) (*Server, error) {
 	if o.MaxMessageBytes <= 0 {
 		o.MaxMessageBytes = DefaultMaxMessageBytes
 	}
+	if o.StatsCacheTTL == 0 {
+		o.StatsCacheTTL = DefaultStatsCacheTTL
+	}
 	log := o.Log
 	if log == nil {
 		l := logrus.New()
@@ -158,7 +165,8 @@ func New(o Options) (*Server, error) {
 		return nil, fmt.Errorf("web templates: %w", err)
 	}
 	s := &Server{o: o, log: log, tmpl: t, mux: http.NewServeMux(),
-		sessions: newSessions(o.SessionTTL), limiter: newLimiter(o.MaxLoginFailures, o.LoginWindow)}
+		sessions: newSessions(o.SessionTTL), limiter: newLimiter(o.MaxLoginFailures, o.LoginWindow),
+		stats: newStatsCache(o.StatsCacheTTL)}
 	s.routes()
 	return s, nil
 }
