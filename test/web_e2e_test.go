@@ -188,15 +188,36 @@ func TestWebDeskInBrowser(t *testing.T) {
 		}
 		return s
 	}
+	// submit clicks a form's button and waits for the page that answers
+	// it: the old page is marked, the new one is not (a WaitVisible
+	// alone could find its element on the old page still shown).
+	submit := func(what, sel string) {
+		t.Helper()
+		run(what+": mark the page", chromedp.Evaluate[chromedp.Void](`window.qscanOldPage = true`))
+		run(what, chromedp.Click(css(sel)))
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			// Fails while the navigation is under way: try again.
+			if loaded, err := chromedp.Run(tctx, chromedp.Evaluate[bool](`window.qscanOldPage === undefined && document.readyState === "complete"`)); err == nil && loaded {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no new page after 30 s", what)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 	login := func(u deskUser) {
 		t.Helper()
 		run("login "+u.name, chromedp.Navigate(base+"/login"), chromedp.WaitVisible(css("#name")),
-			chromedp.SendKeys(css("#name"), u.name), chromedp.SendKeys(css("#password"), u.pw), chromedp.Click(css("#login")),
-			chromedp.WaitVisible(css("form.logout")))
+			chromedp.SendKeys(css("#name"), u.name), chromedp.SendKeys(css("#password"), u.pw))
+		submit("login "+u.name, "#login")
+		run("logged in as "+u.name, chromedp.WaitVisible(css("form.logout")))
 	}
 	logout := func() {
 		t.Helper()
-		run("logout", chromedp.Click(css("form.logout button")), chromedp.WaitVisible(css("#name")))
+		submit("logout", "form.logout button")
+		run("logged out", chromedp.WaitVisible(css("#name")))
 	}
 	page := func(r store.LogRecord) string { return base + "/message/" + strconv.FormatInt(r.Row, 10) }
 
@@ -212,15 +233,18 @@ func TestWebDeskInBrowser(t *testing.T) {
 	shot("dashboard")
 
 	// Find the EICAR message by search and release it: it arrives at the sink.
-	run("search", chromedp.Navigate(base+"/messages"), chromedp.WaitVisible(css("#q")), chromedp.SendKeys(css("#q"), "EICAR"),
-		chromedp.Click(css("#search")), chromedp.WaitVisible(css("#messages a.subject")))
+	run("messages", chromedp.Navigate(base+"/messages"), chromedp.WaitVisible(css("#q")), chromedp.SendKeys(css("#q"), "EICAR"))
+	submit("search", "#search")
+	run("found", chromedp.WaitVisible(css("#messages a.subject")))
 	if got := text("#messages"); !strings.Contains(got, "EICAR web e2e") || strings.Contains(got, "carol") || strings.Contains(got, "watches") {
 		t.Errorf("search for EICAR shows:\n%s", got)
 	}
 	shot("messages")
-	run("open", chromedp.Click(css("#messages a.subject")), chromedp.WaitVisible(css("#release")))
+	submit("open", "#messages a.subject")
+	run("message page", chromedp.WaitVisible(css("#release")))
 	shot("message")
-	run("release", chromedp.Click(css("#release")), chromedp.WaitVisible(css("#flash")))
+	submit("release", "#release")
+	run("released", chromedp.WaitVisible(css("#flash")))
 	if err := s.Flush(); err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +258,7 @@ func TestWebDeskInBrowser(t *testing.T) {
 
 	// The held spam is taught to spamd (TELL) from its page.
 	run("spam page", chromedp.Navigate(page(gtubeRow)), chromedp.WaitVisible(css("#learn-spam")))
-	run("learn as spam", chromedp.Click(css("#learn-spam")), chromedp.WaitVisible(css("#flash")))
+	submit("learn as spam", "#learn-spam")
 	if got := text("#flash"); !strings.Contains(got, "learnt") {
 		t.Errorf("learn as spam: %q", got)
 	}
@@ -255,15 +279,15 @@ func TestWebDeskInBrowser(t *testing.T) {
 	// A form posted without its CSRF token is refused; nothing is deleted.
 	run("message page", chromedp.Navigate(page(eicarRow)), chromedp.WaitVisible(css("#delete")))
 	eval(`(function(){var f=document.querySelector("#delete").form; f.querySelector("input[name=csrf]").remove(); f.removeAttribute("data-confirm"); return 1})()`)
-	run("post without csrf", chromedp.Click(css("#delete")), chromedp.WaitVisible(css("#error")))
+	submit("post without csrf", "#delete")
 	if got := text("main h1"); got != "403" {
 		t.Errorf("delete without CSRF token: %q, want 403", got)
 	}
 	if out := qscan("", "quarantine", "list", "--json"); !bytes.Contains(out, []byte(eicarRow.Quarantine)) {
 		t.Errorf("the entry is gone after a refused delete:\n%s", out)
 	}
-	run("lists", chromedp.Navigate(base+"/lists"), chromedp.WaitVisible(css("#pattern")),
-		chromedp.SendKeys(css("#pattern"), "*.friend.example"), chromedp.Click(css("#add")), chromedp.WaitVisible(css("#whitelist")))
+	run("lists", chromedp.Navigate(base+"/lists"), chromedp.WaitVisible(css("#pattern")), chromedp.SendKeys(css("#pattern"), "*.friend.example"))
+	submit("add to the whitelist", "#add")
 	if !strings.Contains(text("#whitelist"), "*.friend.example") {
 		t.Error("the whitelist entry is not shown")
 	}
@@ -303,7 +327,7 @@ func TestWebDeskInBrowser(t *testing.T) {
 		t.Errorf("the digest link's page shows %q", got)
 	}
 	shot("digest")
-	run("digest confirm", chromedp.Click(css("#confirm")), chromedp.WaitVisible(css("#result")))
+	submit("digest confirm", "#confirm")
 	if got := text("#result"); !strings.Contains(got, "released") {
 		t.Errorf("digest release: %q", got)
 	}
@@ -315,7 +339,8 @@ func TestWebDeskInBrowser(t *testing.T) {
 	} else if len(got.RcptTo) != 1 || got.RcptTo[0] != "bob@example.test" {
 		t.Errorf("digest release went to %v", got.RcptTo)
 	}
-	run("digest again", chromedp.Navigate(link), chromedp.WaitVisible(css("#confirm")), chromedp.Click(css("#confirm")), chromedp.WaitVisible(css("#result")))
+	run("digest again", chromedp.Navigate(link), chromedp.WaitVisible(css("#confirm")))
+	submit("digest confirm again", "#confirm")
 	if got := text("#result"); !strings.Contains(got, "already been used") {
 		t.Errorf("second use of the link: %q", got)
 	}
