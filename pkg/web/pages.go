@@ -34,12 +34,12 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	now := s.o.Now()
 	ctx := r.Context()
-	day, err := s.stats.get(ctx, s.o.Store, now, 24*time.Hour, time.Hour, 10)
+	day, err := s.o.Store.LogStats(ctx, now.Add(-24*time.Hour), now, time.Hour, 10)
 	if err != nil {
 		s.internal(w, r, "stats 24h", err)
 		return
 	}
-	month, err := s.stats.get(ctx, s.o.Store, now, 30*24*time.Hour, 24*time.Hour, 10)
+	month, err := s.o.Store.LogStats(ctx, now.Add(-30*24*time.Hour), now, 24*time.Hour, 10)
 	if err != nil {
 		s.internal(w, r, "stats 30d", err)
 		return

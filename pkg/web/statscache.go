@@ -14,10 +14,13 @@ import (
 // time.
 const DefaultStatsCacheTTL = time.Minute
 
-// statsCache keeps the dashboard's LogStats answers for a while, one per
-// window (span and bucket). A request that finds its entry being computed
-// waits for it instead of asking the store too. Errors are not kept.
-type statsCache struct {
+// statsStore is the desk's Store with LogStats answers kept for a while,
+// one per window (its length, bucket and top): a window ending less than
+// ttl after the kept one's end is answered from it. A call that finds its
+// window being computed waits for it instead of asking the store too.
+// Errors are not kept.
+type statsStore struct {
+	Store
 	ttl     time.Duration
 	mu      sync.Mutex
 	entries map[statsKey]*statsEntry
@@ -30,22 +33,13 @@ type statsKey struct {
 
 type statsEntry struct {
 	mu    sync.Mutex // held while the store computes this entry
-	at    time.Time  // when it was computed; zero: never
+	until time.Time  // the end of the window kept; zero: none
 	stats store.Stats
 }
 
-func newStatsCache(ttl time.Duration) *statsCache {
-	return &statsCache{ttl: ttl, entries: map[statsKey]*statsEntry{}}
-}
-
-// get returns the statistics of the span before now, from the cache when
-// they were computed less than the cache's lifetime ago (by the clock now
-// reads), else from st.
-func (c *statsCache) get(ctx context.Context, st Store, now time.Time, span, bucket time.Duration, top int) (store.Stats, error) {
-	if c.ttl <= 0 {
-		return st.LogStats(ctx, now.Add(-span), now, bucket, top)
-	}
-	k := statsKey{span, bucket, top}
+// LogStats answers from the kept window when it is recent enough.
+func (c *statsStore) LogStats(ctx context.Context, since, until time.Time, bucket time.Duration, top int) (store.Stats, error) {
+	k := statsKey{until.Sub(since), bucket, top}
 	c.mu.Lock()
 	e := c.entries[k]
 	if e == nil {
@@ -55,13 +49,13 @@ func (c *statsCache) get(ctx context.Context, st Store, now time.Time, span, buc
 	c.mu.Unlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if !e.at.IsZero() && !now.Before(e.at) && now.Sub(e.at) < c.ttl {
+	if !e.until.IsZero() && !until.Before(e.until) && until.Sub(e.until) < c.ttl {
 		return e.stats, nil
 	}
-	s, err := st.LogStats(ctx, now.Add(-span), now, bucket, top)
+	s, err := c.Store.LogStats(ctx, since, until, bucket, top)
 	if err != nil {
 		return store.Stats{}, err
 	}
-	e.at, e.stats = now, s
+	e.until, e.stats = until, s
 	return s, nil
 }

@@ -122,7 +122,6 @@ type Server struct {
 	mux      *http.ServeMux
 	sessions *sessions
 	limiter  *limiter
-	stats    *statsCache
 }
 
 // New checks o and builds the server.
@@ -154,6 +153,9 @@ func New(o Options) (*Server, error) {
 	if o.StatsCacheTTL == 0 {
 		o.StatsCacheTTL = DefaultStatsCacheTTL
 	}
+	if o.StatsCacheTTL > 0 {
+		o.Store = &statsStore{Store: o.Store, ttl: o.StatsCacheTTL, entries: map[statsKey]*statsEntry{}}
+	}
 	log := o.Log
 	if log == nil {
 		l := logrus.New()
@@ -165,8 +167,7 @@ func New(o Options) (*Server, error) {
 		return nil, fmt.Errorf("web templates: %w", err)
 	}
 	s := &Server{o: o, log: log, tmpl: t, mux: http.NewServeMux(),
-		sessions: newSessions(o.SessionTTL), limiter: newLimiter(o.MaxLoginFailures, o.LoginWindow),
-		stats: newStatsCache(o.StatsCacheTTL)}
+		sessions: newSessions(o.SessionTTL), limiter: newLimiter(o.MaxLoginFailures, o.LoginWindow)}
 	s.routes()
 	return s, nil
 }
