@@ -3,52 +3,47 @@
 package test
 
 import (
+	"bytes"
 	"context"
-	"net/http/httptest"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/quotedprintable"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/qscan/qscan/pkg/config"
-	"github.com/qscan/qscan/pkg/quarantine"
 	"github.com/qscan/qscan/pkg/store"
 	"github.com/qscan/qscan/pkg/web"
-	"github.com/qscan/qscan/pkg/web/webtest"
 	"github.com/qscan/qscan/test/stackutil"
 )
 
-// webClock is the desk's clock: real time plus a shift the test moves on
-// to expire a digest link.
-type webClock struct {
-	mu    sync.Mutex
-	shift time.Duration
-}
+// deskUser is an account the browser test makes with `qscan user add`.
+type deskUser struct{ name, pw string }
 
-func (c *webClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return time.Now().Add(c.shift) }
-func (c *webClock) add(d time.Duration) {
-	c.mu.Lock()
-	c.shift += d
-	c.mu.Unlock()
-}
-
-// TestWebDeskInBrowser drives the web desk in headless Chromium: log in,
-// the dashboard's graphs, a quarantined EICAR message found by search and
-// released to the stack's sink, another user's message refused by URL, a
-// form without its CSRF token refused, a <script> subject shown as text,
-// a digest link that releases once and is refused after its expiry.
-// Screenshots of the main pages go to bin/screenshots/.
-//
-// The message goes through the real qscan binary, the real quarantine and
-// the stack's real sendmail and sink. The desk's store is the in-memory
-// one of pkg/web/webtest until pkg/store has the message log and users.
+// TestWebDeskInBrowser drives the web desk of a real `qscan run` in
+// headless Chromium. The daemon runs the shipped configuration (paths and
+// addresses changed; the stack's spamd as its spam engine; [web] listen on
+// a loopback port of the stack's offset), its accounts are made with
+// `qscan user add`, and its mail comes over SMTP through the stack's
+// sendmail, so the message log holds the real pipeline's rows. In the
+// browser: log in, the dashboard's graphs, the quarantined EICAR message
+// found by search and released to the stack's sink, a high-scoring spam
+// learnt by spamd, a <script> subject shown as text, a form without its
+// CSRF token refused, another user's message refused by URL (403); then
+// `qscan digest` mails bob a release link that works once, and a link
+// signed for an expired time is refused. Screenshots of the main pages go
+// to bin/screenshots/.
 func TestWebDeskInBrowser(t *testing.T) {
-	s := stackutil.Require(t, "sink", "sendmail", "chromium")
+	s := stackutil.Require(t, "sink", "sendmail", "spamd", "chromium")
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
 		t.Skip("chromium not installed (scripts/teststack start chromium)")
@@ -56,77 +51,96 @@ func TestWebDeskInBrowser(t *testing.T) {
 	clean(t, s)
 	defer clean(t, s)
 
-	// An EICAR message through the real scanner: quarantined.
-	eicar := `X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STAN` + `DARD-ANTIVIRUS-TEST-FILE!$H+H*`
-	raw := []byte("From: eve@bad.example\nTo: bob@example.test\nSubject: EICAR web e2e\nMessage-ID: <eicar-web@e2e.example>\n\n" + eicar + "\n")
-	if err := stackutil.Submit(s.SMTPIn, "eve@bad.example", []string{"bob@example.test"}, raw); err != nil {
+	// The shipped configuration, its desk on 8025 + the stack's offset.
+	off, _ := strconv.Atoi(s.Ports)
+	addr := fmt.Sprintf("127.0.0.1:%d", 8025+off)
+	base := "http://" + addr
+	key := "e2e-digest-key-0123456789abcdef-0123"
+	root := t.TempDir()
+	shipped, err := stackutil.ShippedFor(s, root)
+	if err != nil {
 		t.Fatal(err)
 	}
-	waitQueued(t, s.Incoming, 1)
-	cfgPath := writeConfig(t, s, cfgOpts{noKick: true, maxMessages: 30})
-	bin := stackutil.Binary(t)
-	if out, err := exec.Command(bin, "run", "--once", "-c", cfgPath).CombinedOutput(); err != nil {
-		t.Fatalf("qscan run --once: %v\n%s", err, out)
-	}
-	out, err := exec.Command(bin, "quarantine", "list", "--json", "-c", cfgPath).CombinedOutput()
+	shipped, err = stackutil.ReplaceKeys(shipped, map[string]string{
+		"spam.engines":   `["spamd"]`,
+		"web.listen":     stackutil.Quote(addr),
+		"web.base_url":   stackutil.Quote(base),
+		"web.digest_key": stackutil.Quote(key),
+	})
 	if err != nil {
-		t.Fatalf("quarantine list: %v\n%s", err, out)
+		t.Fatal(err)
 	}
-	qid := quarantineID(t, out)
-	s.Flush() // whatever qscan delivered (the cleaned copy) is not what we wait for
+	cfg := filepath.Join(root, "qscan.toml")
+	if err := os.WriteFile(cfg, shipped, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := stackutil.Binary(t)
+	qscan := func(stdin string, args ...string) []byte {
+		t.Helper()
+		cmd := exec.Command(bin, append(args, "-c", cfg)...)
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("qscan %s: %v\n%s%s", strings.Join(args, " "), err, out, stderrOf(err))
+		}
+		return out
+	}
+	admin, bob := deskUser{"admin", "admin pass phrase"}, deskUser{"bob", "bob's pass phrase"}
+	qscan(admin.pw+"\n", "user", "add", "admin", "--role", "admin")
+	qscan(bob.pw+"\n", "user", "add", "bob", "--role", "user", "--address", "bob@example.test")
+	qscan("carol-pw\n", "user", "add", "carol", "--role", "user", "--address", "carol@example.test")
+
+	daemonLog := filepath.Join(root, "qscan.log")
+	d := stackutil.StartDaemon(t, bin, cfg, stackutil.DaemonOpts{LogFile: daemonLog, Group: true})
+	defer d.Shutdown(t)
+	defer func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(daemonLog)
+			t.Logf("qscan run's log:\n%s", b)
+		}
+	}()
+	waitHTTP(t, base+"/login")
+
+	// Mail over SMTP: an EICAR (delivered cleaned, its original kept), a
+	// GTUBE (high-scoring spam: held in the quarantine), carol's own mail
+	// and a subject with a script.
+	eicar := `X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STAN` + `DARD-ANTIVIRUS-TEST-FILE!$H+H*`
+	xssSubject := `<script>document.title="pwned"</script>`
+	mails := []struct{ from, to, subject, id, body string }{
+		{"eve@bad.example", "bob@example.test", "EICAR web e2e", "<eicar-web@e2e.example>", eicar},
+		{"seller@spam.example", "bob@example.test", "cheap watches web e2e", "<gtube-web@e2e.example>", gtube},
+		{"x@friend.example", "carol@example.test", "carol's private mail", "<carol-web@e2e.example>", "for carol only"},
+		{"eve@bad.example", "bob@example.test", xssSubject, "<xss-web@e2e.example>", "a subject with a script"},
+	}
+	for _, m := range mails {
+		raw := fmt.Sprintf("From: %s\nTo: %s\nSubject: %s\nMessage-ID: %s\n\n%s\n", m.from, m.to, m.subject, m.id, m.body)
+		if err := stackutil.Submit(s.SMTPIn, m.from, []string{m.to}, []byte(raw)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows := waitLogRows(t, bin, cfg, len(mails))
+	bySubject := map[string]store.LogRecord{}
+	for _, r := range rows {
+		bySubject[r.Subject] = r
+	}
+	eicarRow, gtubeRow, carolRow, xssRow := bySubject[mails[0].subject], bySubject[mails[1].subject], bySubject[mails[2].subject], bySubject[xssSubject]
+	if eicarRow.Verdict != "infected" || eicarRow.Quarantine == "" || gtubeRow.Verdict != "high-spam" || gtubeRow.Quarantine == "" || carolRow.Row == 0 || xssRow.Row == 0 {
+		t.Fatalf("the message log's rows: %+v", rows)
+	}
+	// What the daemon delivered (the cleaned EICAR, carol's, the script
+	// subject) is not what the releases below must bring.
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	if err := stackutil.ClearSink(s.SinkDir); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := &quarantine.Quarantine{Dir: cfg.Quarantine.Dir}
-	entry, err := q.Get(qid)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	// The desk over an in-memory store that has the message's log row.
-	st := webtest.New()
-	ctx := context.Background()
-	st.AddUser(ctx, store.User{Name: "admin", Role: store.RoleAdmin, Hash: "h:admin-pw"})
-	st.AddUser(ctx, store.User{Name: "bob", Role: store.RoleUser, Addresses: []string{"bob@example.test"}, Hash: "h:bob-pw"})
-	st.AddUser(ctx, store.User{Name: "carol", Role: store.RoleUser, Addresses: []string{"carol@example.test"}, Hash: "h:carol-pw"})
-	now := time.Now()
-	eicarRow := st.AddRow(store.LogRecord{Time: entry.Time, Host: "e2e", QueueID: entry.QueueID, Sender: entry.Sender,
-		Recipients: entry.Recipients, Subject: entry.Subject, Verdict: "virus", Viruses: []string{entry.Reason},
-		Quarantine: qid, Size: int64(len(raw)), Actions: []string{"quarantine"},
-		Reports: []store.LogReport{{Kind: "virus", Text: entry.Reason, Removed: true}}, StageMS: map[string]int64{"virus": 2, "explode": 1}})
-	carolRow := st.AddRow(store.LogRecord{Time: now.Add(-time.Hour), Sender: "x@friend.example", Recipients: []string{"carol@example.test"},
-		Subject: "carol's private mail", Verdict: "clean"})
-	xssSubject := `<script>document.title="pwned"</script>`
-	xssRow := st.AddRow(store.LogRecord{Time: now.Add(-2 * time.Hour), Sender: "eve@bad.example", Recipients: []string{"bob@example.test"},
-		Subject: xssSubject, Verdict: "spam", SpamScore: 9.1})
-	verdicts := []string{"clean", "clean", "clean", "spam", "high-spam", "virus", "blocked"}
-	for i := 0; i < 200; i++ {
-		st.AddRow(store.LogRecord{Time: now.Add(-time.Duration(i*7) * time.Minute), Sender: "list@news.example",
-			Recipients: []string{"bob@example.test"}, Subject: "newsletter", Verdict: verdicts[i%len(verdicts)]})
-	}
-	st.Stats = store.Stats{TopViruses: []store.Count{{Key: "Eicar-Test-Signature", N: 3}},
-		Stages: map[string]store.StageMS{"virus": {Mean: 2.5, P99: 9}, "explode": {Mean: 1, P99: 3}}}
-	clock := &webClock{}
-	key := []byte("e2e-digest-key-0123456789abcdef-0123")
-	srv, err := web.New(web.Options{Store: st, Quarantine: q, Outgoing: s.Outgoing, OrgName: "e2e",
-		Verify: func(hash, pw string) bool { return hash == "h:"+pw }, Now: clock.now, DigestKey: key,
-		Lists: &web.Lists{Source: st}, WorkDir: cfg.Queue.WorkDir, Incoming: cfg.Queue.Incoming})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	base := hs.URL
 
 	shots := filepath.Join("..", "bin", "screenshots")
 	os.MkdirAll(shots, 0o755)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
 		chromedp.WindowSize(1280, 1000), chromedp.Flag("disable-gpu", true))
-	actx, cancelA := chromedp.NewExecAllocator(ctx, opts...)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelA()
 	bctx, cancelB := chromedp.NewContext(actx)
 	defer cancelB()
@@ -135,7 +149,7 @@ func TestWebDeskInBrowser(t *testing.T) {
 	if err := chromedp.Do(bctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
-	tctx, cancelT := context.WithTimeout(bctx, 3*time.Minute)
+	tctx, cancelT := context.WithTimeout(bctx, 4*time.Minute)
 	defer cancelT()
 	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
@@ -174,39 +188,67 @@ func TestWebDeskInBrowser(t *testing.T) {
 		}
 		return s
 	}
-	login := func(name, pw string) {
+	// submit clicks a form's button and waits for the page that answers
+	// it: the old page is marked, the new one is not (a WaitVisible
+	// alone could find its element on the old page still shown).
+	submit := func(what, sel string) {
 		t.Helper()
-		run("login "+name, chromedp.Navigate(base+"/login"), chromedp.WaitVisible(css("#name")),
-			chromedp.SendKeys(css("#name"), name), chromedp.SendKeys(css("#password"), pw), chromedp.Click(css("#login")),
-			chromedp.WaitVisible(css("form.logout")))
+		run(what+": mark the page", chromedp.Evaluate[chromedp.Void](`window.qscanOldPage = true`))
+		run(what, chromedp.Click(css(sel)))
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			// Fails while the navigation is under way: try again.
+			if loaded, err := chromedp.Run(tctx, chromedp.Evaluate[bool](`window.qscanOldPage === undefined && document.readyState === "complete"`)); err == nil && loaded {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no new page after 30 s", what)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 	}
-	row := func(n int64) string { return base + "/message/" + itoa(n) }
+	login := func(u deskUser) {
+		t.Helper()
+		run("login "+u.name, chromedp.Navigate(base+"/login"), chromedp.WaitVisible(css("#name")),
+			chromedp.SendKeys(css("#name"), u.name), chromedp.SendKeys(css("#password"), u.pw))
+		submit("login "+u.name, "#login")
+		run("logged in as "+u.name, chromedp.WaitVisible(css("form.logout")))
+	}
+	logout := func() {
+		t.Helper()
+		submit("logout", "form.logout button")
+		run("logged out", chromedp.WaitVisible(css("#name")))
+	}
+	page := func(r store.LogRecord) string { return base + "/message/" + strconv.FormatInt(r.Row, 10) }
 
-	// Log in; the dashboard's graphs are drawn.
+	// Log in; the dashboard's graphs are drawn from the real rows.
 	run("login page", chromedp.Navigate(base+"/login"), chromedp.WaitVisible(css("#name")))
 	shot("login")
-	login("admin", "admin-pw")
-	run("dashboard", chromedp.Navigate(base+"/dashboard"), chromedp.WaitVisible(css("#graph-day svg")))
-	bars := eval(`document.querySelectorAll("#graph-day svg rect.bar").length + document.querySelectorAll("#graph-month svg rect.bar").length`)
-	if bars < 10 {
-		t.Errorf("the dashboard's graphs have %d bars", bars)
+	login(admin)
+	run("dashboard", chromedp.Navigate(base+"/dashboard"), chromedp.WaitVisible(css("#graph-day svg")), chromedp.WaitVisible(css("#graph-month svg")))
+	day, month := eval(`document.querySelectorAll("#graph-day svg rect.bar").length`), eval(`document.querySelectorAll("#graph-month svg rect.bar").length`)
+	if day < 3 || month < 3 { // clean, infected, high-spam at least
+		t.Errorf("the dashboard's graphs have %d and %d bars, want 3 verdicts each", day, month)
 	}
 	shot("dashboard")
 
 	// Find the EICAR message by search and release it: it arrives at the sink.
-	run("search", chromedp.Navigate(base+"/messages"), chromedp.WaitVisible(css("#q")), chromedp.SendKeys(css("#q"), "EICAR"),
-		chromedp.Click(css("#search")), chromedp.WaitVisible(css("#messages a.subject")))
-	if got := text("#messages"); !strings.Contains(got, "EICAR web e2e") || strings.Contains(got, "newsletter") {
+	run("messages", chromedp.Navigate(base+"/messages"), chromedp.WaitVisible(css("#q")), chromedp.SendKeys(css("#q"), "EICAR"))
+	submit("search", "#search")
+	run("found", chromedp.WaitVisible(css("#messages a.subject")))
+	if got := text("#messages"); !strings.Contains(got, "EICAR web e2e") || strings.Contains(got, "carol") || strings.Contains(got, "watches") {
 		t.Errorf("search for EICAR shows:\n%s", got)
 	}
 	shot("messages")
-	run("open", chromedp.Click(css("#messages a.subject")), chromedp.WaitVisible(css("#release")))
+	submit("open", "#messages a.subject")
+	run("message page", chromedp.WaitVisible(css("#release")))
 	shot("message")
-	run("release", chromedp.Click(css("#release")), chromedp.WaitVisible(css("#flash")))
+	submit("release", "#release")
+	run("released", chromedp.WaitVisible(css("#flash")))
 	if err := s.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	got, err := waitFor(s, "<eicar-web@e2e.example>", 60*time.Second)
+	got, err := waitFor(s, mails[0].id, 60*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,8 +256,15 @@ func TestWebDeskInBrowser(t *testing.T) {
 		t.Errorf("released message at the sink: to %v\n%s", got.RcptTo, got.Data)
 	}
 
+	// The held spam is taught to spamd (TELL) from its page.
+	run("spam page", chromedp.Navigate(page(gtubeRow)), chromedp.WaitVisible(css("#learn-spam")))
+	submit("learn as spam", "#learn-spam")
+	if got := text("#flash"); !strings.Contains(got, "learnt") {
+		t.Errorf("learn as spam: %q", got)
+	}
+
 	// A subject with <script> is shown as text and runs nothing.
-	run("xss page", chromedp.Navigate(row(xssRow)), chromedp.WaitVisible(css("#subject")))
+	run("xss page", chromedp.Navigate(page(xssRow)), chromedp.WaitVisible(css("#subject")))
 	if got := text("#subject"); got != xssSubject {
 		t.Errorf("subject shown as %q, want the text %q", got, xssSubject)
 	}
@@ -223,79 +272,176 @@ func TestWebDeskInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	scripts := eval(`document.scripts.length`)
-	if title == "pwned" || scripts != 1 {
+	if scripts := eval(`document.scripts.length`); title == "pwned" || scripts != 1 {
 		t.Errorf("the subject ran as a script: title %q, %d scripts", title, scripts)
 	}
 
 	// A form posted without its CSRF token is refused; nothing is deleted.
-	run("message page", chromedp.Navigate(row(eicarRow)), chromedp.WaitVisible(css("#delete")))
+	run("message page", chromedp.Navigate(page(eicarRow)), chromedp.WaitVisible(css("#delete")))
 	eval(`(function(){var f=document.querySelector("#delete").form; f.querySelector("input[name=csrf]").remove(); f.removeAttribute("data-confirm"); return 1})()`)
-	run("post without csrf", chromedp.Click(css("#delete")), chromedp.WaitVisible(css("#error")))
+	submit("post without csrf", "#delete")
 	if got := text("main h1"); got != "403" {
 		t.Errorf("delete without CSRF token: %q, want 403", got)
 	}
-	if _, err := q.Get(qid); err != nil {
-		t.Errorf("the entry is gone after a refused delete: %v", err)
+	if out := qscan("", "quarantine", "list", "--json"); !bytes.Contains(out, []byte(eicarRow.Quarantine)) {
+		t.Errorf("the entry is gone after a refused delete:\n%s", out)
 	}
-	run("lists", chromedp.Navigate(base+"/lists"), chromedp.WaitVisible(css("#pattern")),
-		chromedp.SendKeys(css("#pattern"), "*.friend.example"), chromedp.Click(css("#add")), chromedp.WaitVisible(css("#whitelist")))
+	run("lists", chromedp.Navigate(base+"/lists"), chromedp.WaitVisible(css("#pattern")), chromedp.SendKeys(css("#pattern"), "*.friend.example"))
+	submit("add to the whitelist", "#add")
 	if !strings.Contains(text("#whitelist"), "*.friend.example") {
 		t.Error("the whitelist entry is not shown")
 	}
 	shot("lists")
 	run("audit", chromedp.Navigate(base+"/audit"), chromedp.WaitVisible(css("#audit")))
-	if a := text("#audit"); !strings.Contains(a, "release") || !strings.Contains(a, "whitelist") {
+	if a := text("#audit"); !strings.Contains(a, "release") || !strings.Contains(a, "learn-spam") || !strings.Contains(a, "whitelist") {
 		t.Errorf("audit page:\n%s", a)
 	}
 	shot("audit")
 
 	// A user cannot open another user's message by its URL.
-	run("logout", chromedp.Click(css("form.logout button")), chromedp.WaitVisible(css("#name")))
-	login("bob", "bob-pw")
-	run("carol's message", chromedp.Navigate(row(carolRow)), chromedp.WaitVisible(css("main h1")))
+	logout()
+	login(bob)
+	run("carol's message", chromedp.Navigate(page(carolRow)), chromedp.WaitVisible(css("main h1")))
 	if got := text("main h1"); got != "403" {
 		t.Errorf("bob opens carol's message: %q, want 403", got)
 	}
 	if strings.Contains(text("main"), "carol's private mail") {
 		t.Error("the 403 page shows carol's message")
 	}
+	logout()
 
-	// A digest link: a confirmation page, a release on the button, once;
-	// refused after its expiry.
-	link := base + "/d/" + web.SignLink(key, web.Link{ID: qid, Address: "bob@example.test", Expires: clock.now().Add(time.Hour)})
-	stackutil.ClearSink(s.SinkDir)
+	// `qscan digest` mails bob his held spam with a release link: a
+	// confirmation page, a release on the button, once.
+	if out := qscan("", "digest"); !bytes.Contains(out, []byte("digest to bob@example.test: 1 message(s)")) {
+		t.Fatalf("qscan digest:\n%s", out)
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	link := digestLink(t, s, "bob@example.test", base)
+	if err := stackutil.ClearSink(s.SinkDir); err != nil {
+		t.Fatal(err)
+	}
 	run("digest link", chromedp.Navigate(link), chromedp.WaitVisible(css("#confirm")))
+	if got := text("#subject"); got != mails[1].subject {
+		t.Errorf("the digest link's page shows %q", got)
+	}
 	shot("digest")
-	run("digest confirm", chromedp.Click(css("#confirm")), chromedp.WaitVisible(css("#result")))
+	submit("digest confirm", "#confirm")
 	if got := text("#result"); !strings.Contains(got, "released") {
 		t.Errorf("digest release: %q", got)
 	}
-	s.Flush()
-	if _, err := waitFor(s, "<eicar-web@e2e.example>", 60*time.Second); err != nil {
-		t.Errorf("digest release did not arrive: %v", err)
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
 	}
-	run("digest again", chromedp.Navigate(link), chromedp.WaitVisible(css("#confirm")), chromedp.Click(css("#confirm")), chromedp.WaitVisible(css("#result")))
+	if got, err := waitFor(s, mails[1].id, 60*time.Second); err != nil {
+		t.Errorf("digest release did not arrive: %v", err)
+	} else if len(got.RcptTo) != 1 || got.RcptTo[0] != "bob@example.test" {
+		t.Errorf("digest release went to %v", got.RcptTo)
+	}
+	run("digest again", chromedp.Navigate(link), chromedp.WaitVisible(css("#confirm")))
+	submit("digest confirm again", "#confirm")
 	if got := text("#result"); !strings.Contains(got, "already been used") {
 		t.Errorf("second use of the link: %q", got)
 	}
-	late := base + "/d/" + web.SignLink(key, web.Link{ID: qid, Address: "bob@example.test", Expires: clock.now().Add(time.Hour)})
-	clock.add(2 * time.Hour)
+	// A link signed with the configured key for a time already past.
+	late := base + "/d/" + web.SignLink([]byte(key), web.Link{ID: gtubeRow.Quarantine, Address: "bob@example.test", Expires: time.Now().Add(-time.Minute)})
 	run("expired link", chromedp.Navigate(late), chromedp.WaitVisible(css("#result")))
 	if got := text("#result"); !strings.Contains(got, "expired") {
 		t.Errorf("expired link: %q", got)
 	}
 }
 
-func itoa(n int64) string {
-	var b [20]byte
-	i := len(b)
+// stderrOf returns what a failed command wrote to its standard error.
+func stderrOf(err error) string {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(ee.Stderr)
+	}
+	return ""
+}
+
+// waitHTTP waits until url answers 200.
+func waitHTTP(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
 	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			return string(b[i:])
+		resp, err := http.Get(url)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
 		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s does not answer 200 after 30 s: %v", url, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitLogRows waits until `qscan log` shows n rows and returns them.
+func waitLogRows(t *testing.T, bin, cfg string, n int) []store.LogRecord {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		out, err := exec.Command(bin, "log", "--json", "--limit", "0", "-c", cfg).Output()
+		if err != nil {
+			t.Fatalf("qscan log: %v%s", err, stderrOf(err))
+		}
+		var rows []store.LogRecord
+		for _, l := range bytes.Split(bytes.TrimSpace(out), []byte("\n")) {
+			if len(l) == 0 {
+				continue
+			}
+			var r store.LogRecord
+			if err := json.Unmarshal(l, &r); err != nil {
+				t.Fatalf("qscan log --json: %v: %s", err, l)
+			}
+			if r.Verdict != "report" { // the postmaster's virus report
+				rows = append(rows, r)
+			}
+		}
+		if len(rows) >= n {
+			return rows
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the message log has %d rows after 90 s, want %d:\n%s", len(rows), n, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// digestLink waits for the digest mailed to addr and returns its one
+// release link.
+func digestLink(t *testing.T, s stackutil.Stack, addr, base string) string {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	re := regexp.MustCompile(regexp.QuoteMeta(base) + `/d/[A-Za-z0-9_.-]+`)
+	for {
+		msgs, _ := stackutil.ReadSink(s.SinkDir)
+		for _, m := range msgs {
+			if len(m.RcptTo) != 1 || m.RcptTo[0] != addr || m.MailFrom != "" {
+				continue
+			}
+			body := m.Data
+			if _, b, ok := bytes.Cut(m.Data, []byte("\n\n")); ok {
+				body = b
+			}
+			if strings.EqualFold(stackutil.HeaderValue(m.Data, "Content-Transfer-Encoding"), "quoted-printable") {
+				if dec, err := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(body))); err == nil {
+					body = dec
+				}
+			}
+			links := re.FindAll(body, -1)
+			if len(links) != 1 {
+				t.Fatalf("the digest to %s has %d release links:\n%s", addr, len(links), m.Data)
+			}
+			return string(links[0])
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no digest to %s at the sink after 60 s", addr)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

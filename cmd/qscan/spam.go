@@ -121,7 +121,8 @@ func rspamdClient(c config.Spam) (*rspamd.Client, error) {
 }
 
 func rspamdAt(c config.Spam, url string) (*rspamd.Client, error) {
-	cl, err := rspamd.New(rspamd.Options{URL: url, Timeout: c.Rspamd.Timeout.D()})
+	cl, err := rspamd.New(rspamd.Options{URL: url, Timeout: c.Rspamd.Timeout.D(),
+		Controller: c.Rspamd.ControllerURL, Password: c.Rspamd.Password})
 	if err != nil {
 		return nil, fmt.Errorf("rspamd: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -20,6 +21,8 @@ import (
 	"github.com/qscan/qscan/pkg/peer"
 	"github.com/qscan/qscan/pkg/quarantine"
 	"github.com/qscan/qscan/pkg/sendmail"
+	"github.com/qscan/qscan/pkg/spam/rspamd"
+	"github.com/qscan/qscan/pkg/spam/spamd"
 	"github.com/qscan/qscan/pkg/store"
 	"github.com/qscan/qscan/pkg/web"
 )
@@ -38,6 +41,8 @@ var verifyPassword = auth.Verify
 var (
 	_ web.Store      = (*store.Store)(nil)
 	_ web.ListSource = (*store.Store)(nil)
+	_ web.Learner    = (*spamd.Client)(nil)
+	_ web.Learner    = (*rspamd.Client)(nil)
 )
 
 // newWebServer maps the configuration to the desk's options.
@@ -63,10 +68,66 @@ func newWebServer(c *config.Config, log logrus.FieldLogger, st *store.Store, ws 
 	if o.Publish, err = releasePublish(c); err != nil {
 		return nil, err
 	}
+	if o.Learner, err = webLearner(c.Spam); err != nil {
+		return nil, err
+	}
 	if c.Queue.Kick {
 		o.Kick = func(id string) { quarKick(c.Queue, id) }
 	}
 	return web.New(o)
+}
+
+// learners teaches every engine in it, in order; the first error ends.
+// The message is read again from its start for each (the desk passes the
+// quarantined file).
+type learners []web.Learner
+
+func (ls learners) Learn(ctx context.Context, spam bool, msg io.Reader) error {
+	rs, seek := msg.(io.ReadSeeker)
+	if len(ls) > 1 && !seek {
+		return errors.New("learn: the message cannot be read once per engine")
+	}
+	for i, l := range ls {
+		if i > 0 {
+			if _, err := rs.Seek(0, io.SeekStart); err != nil {
+				return fmt.Errorf("learn: %w", err)
+			}
+		}
+		if err := l.Learn(ctx, spam, msg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// webLearner returns what the desk's learn buttons teach: every spamd of
+// [spam.spamd] (TELL; each may keep its own Bayes database) and rspamd's
+// controller, for the engines of [spam] engines; nil (no buttons) when
+// neither is one.
+func webLearner(c config.Spam) (web.Learner, error) {
+	var ls learners
+	for _, e := range c.Engines {
+		switch e {
+		case "spamd":
+			cls, err := spamdClients(c)
+			if err != nil {
+				return nil, err
+			}
+			for _, cl := range cls {
+				ls = append(ls, cl)
+			}
+		case "rspamd":
+			cl, err := rspamdClient(c)
+			if err != nil {
+				return nil, err
+			}
+			ls = append(ls, cl)
+		}
+	}
+	if len(ls) == 0 {
+		return nil, nil
+	}
+	return ls, nil
 }
 
 // serveWeb listens on addr (HTTPS when [web] has a certificate) and

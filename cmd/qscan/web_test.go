@@ -2,13 +2,19 @@ package main
 
 import (
 	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/qscan/qscan/pkg/config"
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/notify"
 	"github.com/qscan/qscan/pkg/sendmail"
@@ -76,5 +82,70 @@ func TestQueueDigests(t *testing.T) {
 	}
 	if s, _ := qf.Header("Subject"); !strings.Contains(s, "Quarantined mail") {
 		t.Errorf("Subject = %q", s)
+	}
+}
+
+// The learn buttons teach the configured spam engines: every spamd by
+// TELL and rspamd's controller, each the whole message; none without one.
+func TestWebLearner(t *testing.T) {
+	var mu sync.Mutex
+	var told []string
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			b, _ := io.ReadAll(io.LimitReader(c, 4096)) // the client half-closes
+			mu.Lock()
+			told = append(told, string(b))
+			mu.Unlock()
+			io.WriteString(c, "SPAMD/1.1 0 EX_OK\r\nDidSet: local\r\n\r\n")
+			c.Close()
+		}
+	}()
+	var learnt []string
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		learnt = append(learnt, r.URL.Path+" "+string(b))
+		mu.Unlock()
+		io.WriteString(w, `{"success":true}`)
+	}))
+	defer hs.Close()
+
+	c := config.Defaults().Spam
+	c.Engines = []string{"dnsbl"}
+	if l, err := webLearner(c); err != nil || l != nil {
+		t.Errorf("no spamd, no rspamd: learner %v, %v; want none", l, err)
+	}
+	c.Engines = []string{"dnsbl", "spamd", "rspamd"}
+	c.Spamd.Address, c.Rspamd.ControllerURL = ln.Addr().String(), hs.URL
+	l, err := webLearner(c)
+	if err != nil || l == nil {
+		t.Fatalf("webLearner = %v, %v", l, err)
+	}
+	msg := filepath.Join(t.TempDir(), "message.eml")
+	os.WriteFile(msg, []byte("Subject: pills\r\n\r\nbuy\r\n"), 0o600)
+	f, err := os.Open(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := l.Learn(context.Background(), true, f); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(told) != 1 || !strings.HasPrefix(told[0], "TELL SPAMC/1.5\r\nMessage-class: spam\r\n") || !strings.HasSuffix(told[0], "\r\n\r\nSubject: pills\r\n\r\nbuy\r\n") {
+		t.Errorf("spamd was told %q", told)
+	}
+	if len(learnt) != 1 || learnt[0] != "/learnspam Subject: pills\r\n\r\nbuy\r\n" {
+		t.Errorf("rspamd learnt %q", learnt)
 	}
 }

@@ -59,6 +59,10 @@ type Rspamd struct {
 	Timeout Duration `toml:"timeout"`
 	// URLs: several rspamd, pooled; when set, url is not used.
 	URLs []string `toml:"urls"`
+	// ControllerURL is rspamd's controller worker, where the web desk's
+	// learn buttons post (/learnspam, /learnham); Password its password.
+	ControllerURL string `toml:"controller_url"`
+	Password      string `toml:"password"`
 }
 
 // DNSBL is [spam.dnsbl] with its [[spam.dnsbl.list]] entries.
@@ -104,7 +108,7 @@ func defaultSpam() Spam {
 		MaxTimeouts:         3,
 		Pause:               Duration(300e9),
 		Spamd:               Spamd{Address: "127.0.0.1:783", Timeout: Duration(30e9), MaxSize: 256 << 10, MaxConnections: 8},
-		Rspamd:              Rspamd{URL: "http://127.0.0.1:11333", Timeout: Duration(30e9)},
+		Rspamd:              Rspamd{URL: "http://127.0.0.1:11333", Timeout: Duration(30e9), ControllerURL: "http://127.0.0.1:11334"},
 		DNSBL:               DNSBL{Timeout: Duration(10e9)},
 	}
 }
@@ -133,6 +137,12 @@ func (s *Spam) validate(bad func(key, format string, a ...any)) {
 	if on["rspamd"] {
 		if u, err := url.Parse(s.Rspamd.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("spam.rspamd.url", "spam.rspamd.url: %q is not an http(s) URL", s.Rspamd.URL)
+		}
+		if u, err := url.Parse(s.Rspamd.ControllerURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("spam.rspamd.controller_url", "spam.rspamd.controller_url: %q is not an http(s) URL", s.Rspamd.ControllerURL)
+		}
+		if strings.ContainsFunc(s.Rspamd.Password, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			bad("spam.rspamd.password", "spam.rspamd.password: has control characters")
 		}
 		for _, r := range s.Rspamd.URLs {
 			if u, err := url.Parse(r); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -45,3 +45,29 @@ func TestWebValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestRspamdControllerValidation: the learn buttons' controller URL and
+// password are checked when rspamd is an engine.
+func TestRspamdControllerValidation(t *testing.T) {
+	load := func(rspamd string) error {
+		dir := t.TempDir()
+		for _, d := range []string{"in", "out"} {
+			os.Mkdir(filepath.Join(dir, d), 0o700)
+		}
+		file := filepath.Join(dir, "q.toml")
+		os.WriteFile(file, []byte("[queue]\nincoming = \"in\"\noutgoing = \"out\"\nwork_dir = \"w\"\n[quarantine]\ndir = \"quar\"\n[store]\npath = \"w/db\"\n[spam]\nengines = [\"rspamd\"]\n[spam.rspamd]\n"+rspamd), 0o600)
+		_, err := Load(file)
+		return err
+	}
+	if err := load("controller_url = \"http://10.0.0.2:11334\"\npassword = \"pw\"\n"); err != nil {
+		t.Errorf("a good controller: %v", err)
+	}
+	for in, want := range map[string]string{
+		"controller_url = \"10.0.0.2:11334\"\n": "spam.rspamd.controller_url",
+		"password = \"a\\nb\"\n":                "spam.rspamd.password",
+	} {
+		if err := load(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("[spam.rspamd] %q: %v, want an error about %s", in, err, want)
+		}
+	}
+}

@@ -87,12 +87,12 @@ func newFixture(t *testing.T, mods ...func(*Options)) *fixture {
 		}
 		f.rows[name] = f.st.AddRow(rec)
 	}
-	add("bobEicar", "bob@example.test", "eicar for bob", "virus", true, 1)
-	add("carolEicar", "carol@other.test", "eicar for carol", "virus", true, 2)
+	add("bobEicar", "bob@example.test", "eicar for bob", "infected", true, 1)
+	add("carolEicar", "carol@other.test", "eicar for carol", "infected", true, 2)
 	add("bobClean", "bob@example.test", "hello bob", "clean", false, 3)
-	add("bobXSS", "bob@example.test", `<script>alert("x")</script>`, "virus", true, 4)
+	add("bobXSS", "bob@example.test", `<script>alert("x")</script>`, "infected", true, 4)
 	r := store.LogRecord{Time: t0.Add(-5 * time.Minute), Sender: "eve@bad.example", Recipients: []string{"bob@example.test"},
-		Subject: "bad ref", Verdict: "virus", Quarantine: "../../../../etc"}
+		Subject: "bad ref", Verdict: "infected", Quarantine: "../../../../etc"}
 	f.rows["bobBadRef"] = f.st.AddRow(r)
 
 	l := logrus.New()

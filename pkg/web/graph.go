@@ -14,7 +14,7 @@ import (
 // verdict is drawn as "other".
 var verdictColors = []struct{ Verdict, Color string }{
 	{"clean", "#4c9a2a"}, {"spam", "#e0a526"}, {"high-spam", "#d9661f"},
-	{"virus", "#c0392b"}, {"blocked", "#8e44ad"}, {"other", "#7f8c8d"},
+	{"infected", "#c0392b"}, {"blocked", "#8e44ad"}, {"other", "#7f8c8d"},
 }
 
 type legendItem struct{ Verdict, Color string }

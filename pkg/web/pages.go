@@ -198,7 +198,7 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 		"F": filtersOf(v), "Next": next, "Errors": errs, "Verdicts": verdicts})
 }
 
-var verdicts = []string{"clean", "spam", "high-spam", "virus", "blocked"}
+var verdicts = []string{"clean", "spam", "high-spam", "infected", "blocked", "silent", "poison", "corrupt"}
 
 func filtersOf(v url.Values) map[string]string {
 	m := map[string]string{}

@@ -99,6 +99,9 @@ type Options struct {
 	// MaxMessageBytes bounds the message text shown on a message page
 	// (default 256 KiB).
 	MaxMessageBytes int64
+	// StatsCacheTTL is how long the dashboard's statistics are reused
+	// (default DefaultStatsCacheTTL, a minute); negative: never.
+	StatsCacheTTL time.Duration
 }
 
 // Defaults of Options.
@@ -154,6 +157,12 @@ func New(o Options) (*Server, error) {
 	}
 	if o.MaxMessageBytes <= 0 {
 		o.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if o.StatsCacheTTL == 0 {
+		o.StatsCacheTTL = DefaultStatsCacheTTL
+	}
+	if o.StatsCacheTTL > 0 {
+		o.Store = &statsStore{Store: o.Store, ttl: o.StatsCacheTTL, entries: map[statsKey]*statsEntry{}}
 	}
 	log := o.Log
 	if log == nil {

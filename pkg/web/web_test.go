@@ -437,7 +437,7 @@ func TestDashboard(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("dashboard = %d", code)
 	}
-	for _, want := range []string{`id="graph-day"><svg`, `id="graph-month"><svg`, `<rect class="bar"`, `virus: 4`, "no status from the daemon", `id="queued">0<`} {
+	for _, want := range []string{`id="graph-day"><svg`, `id="graph-month"><svg`, `<rect class="bar"`, `infected: 4`, "no status from the daemon", `id="queued">0<`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("dashboard lacks %q", want)
 		}
@@ -469,7 +469,7 @@ func TestMessagesSearchAndPaging(t *testing.T) {
 	if !strings.Contains(body, "since:") {
 		t.Error("a bad since is not reported")
 	}
-	_, body = admin.get("/messages?verdict=virus&q=eicar")
+	_, body = admin.get("/messages?verdict=infected&q=eicar")
 	if !strings.Contains(body, "eicar for carol") || strings.Contains(body, "newsletter") {
 		t.Error("verdict and text filters not applied")
 	}

@@ -1,4 +1,5 @@
-// Package rspamd is a client for rspamd's HTTP scan protocol (POST /checkv2).
+// Package rspamd is a client for rspamd's HTTP scan protocol (POST
+// /checkv2) and its controller's learning (POST /learnspam, /learnham).
 package rspamd
 
 import (
@@ -37,6 +38,14 @@ type Options struct {
 	MaxSize int64
 	// MaxResponse bounds the JSON answer; default 1 MiB.
 	MaxResponse int64
+	// Controller is the base URL of rspamd's controller worker, where
+	// messages are learned (config "controller_url"); default
+	// "http://127.0.0.1:11334".
+	Controller string
+	// Password is sent to the controller in the Password header (its
+	// "password" or "enable_password"); empty sends none, which rspamd
+	// accepts from its secure_ip addresses (loopback by default).
+	Password string
 	// HTTPClient is used when set (tests, custom transports); otherwise a
 	// client with Timeout is used.
 	HTTPClient *http.Client
@@ -55,9 +64,10 @@ type Request struct {
 
 // Client talks to one rspamd. It is safe for concurrent use.
 type Client struct {
-	opts     Options
-	endpoint string
-	http     *http.Client
+	opts       Options
+	endpoint   string
+	controller string // the controller's base URL, no trailing slash
+	http       *http.Client
 }
 
 // New returns a client for the rspamd that opts describes, with defaults
@@ -75,6 +85,9 @@ func New(opts Options) (*Client, error) {
 	if opts.MaxResponse == 0 {
 		opts.MaxResponse = DefaultMaxResponse
 	}
+	if opts.Controller == "" {
+		opts.Controller = DefaultController
+	}
 	if opts.Timeout < 0 || opts.MaxSize < 0 || opts.MaxResponse < 0 {
 		return nil, errors.New("rspamd options: negative timeout or size")
 	}
@@ -82,7 +95,11 @@ func New(opts Options) (*Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("rspamd options: url %q is not an http(s) URL", opts.URL)
 	}
-	c := &Client{opts: opts, endpoint: strings.TrimRight(opts.URL, "/") + "/checkv2", http: opts.HTTPClient}
+	controller, err := controllerURL(opts)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{opts: opts, endpoint: strings.TrimRight(opts.URL, "/") + "/checkv2", controller: controller, http: opts.HTTPClient}
 	if c.http == nil {
 		c.http = &http.Client{Timeout: opts.Timeout}
 	}

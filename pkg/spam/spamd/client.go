@@ -1,5 +1,6 @@
 // Package spamd is a client for SpamAssassin's spamd daemon over the
-// SPAMC/1.5 protocol (CHECK, SYMBOLS, REPORT and PING).
+// SPAMC/1.5 protocol (CHECK, SYMBOLS, REPORT and PING), and TELL, which
+// teaches its learner that a message is spam or ham.
 //
 // The client sends at most Options.MaxSize bytes of a message. spamc itself
 // skips a message that is larger than its limit and lets it through

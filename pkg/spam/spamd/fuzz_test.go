@@ -72,3 +72,20 @@ func BenchmarkParseReport(b *testing.B) {
 		}
 	}
 }
+
+// FuzzParseTell feeds arbitrary bytes to the TELL answer parser: it must
+// never panic, and say learned only for an EX_OK answer.
+func FuzzParseTell(f *testing.F) {
+	f.Add([]byte("SPAMD/1.1 0 EX_OK\r\nDidSet: local\r\n\r\n"))
+	f.Add([]byte("SPAMD/1.1 0 EX_OK\r\n\r\n"))
+	f.Add([]byte("SPAMD/1.0 69 TELL commands are not enabled\r\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		learned, err := ParseTell(bufio.NewReader(bytes.NewReader(data)))
+		if err != nil && learned {
+			t.Fatal("learned with an error")
+		}
+		if learned && !bytes.HasPrefix(data, []byte("SPAMD/")) {
+			t.Fatalf("learned from %q", data)
+		}
+	})
+}
