@@ -1,0 +1,224 @@
+//go:build e2e || reliability
+
+package test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qscan/qscan/pkg/postfix"
+	"github.com/qscan/qscan/test/stackutil"
+)
+
+// mtaRig is one real MTA of the test stack in qscan's queue layout, as the
+// MTA tests (TestPostfix…, TestExim…) drive it: mail goes in by SMTP, qscan
+// runs with the shipped configuration pointed at the MTA's queues, and the
+// MTA delivers to the sink.
+type mtaRig struct {
+	name     string
+	s        stackutil.Stack
+	smtp     string            // where mail is submitted
+	incoming string            // [queue] incoming
+	outgoing string            // [queue] outgoing
+	keys     map[string]string // [queue] keys of this MTA (ReplaceKeys)
+	env      []string          // added to qscan's environment
+	// queued counts the complete messages waiting in the incoming queue.
+	queued func() int
+	// incomingFiles lists every file left in the incoming queue.
+	incomingFiles func() []string
+	// flush makes the outgoing MTA deliver what is queued now (the
+	// shipped configuration does not kick).
+	flush func() error
+	// outgoingLeft lists the messages and files of ours still in the
+	// outgoing queue (after delivery: none).
+	outgoingLeft func() []string
+	// empty removes every message from the MTA's queues.
+	empty func() error
+	// corruptDir is where the MTA's set-aside control files go ("" if
+	// they stay in the quarantine only).
+	corruptDir string
+}
+
+// postfixRig is the stack's Postfix 3.7 (header_checks HOLD): qscan reads
+// hold and writes incoming; its postkick and postconf are the unpacked
+// package's, which need LD_LIBRARY_PATH.
+func postfixRig(t *testing.T) mtaRig {
+	t.Helper()
+	p := stackutil.RequirePostfix(t)
+	s, err := stackutil.Env()
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := p.Queue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sbin := filepath.Join(p.Root, "usr", "sbin")
+	hold, incoming := filepath.Join(p.QueueDir, postfix.Hold), filepath.Join(p.QueueDir, postfix.Incoming)
+	list := func(queue string) []postfix.Entry {
+		es, _ := q.List(queue)
+		return es
+	}
+	files := func(dir string) []string {
+		var out []string
+		filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				out = append(out, path)
+			}
+			return nil
+		})
+		return out
+	}
+	return mtaRig{
+		name: "postfix", s: s, smtp: p.SMTP, incoming: hold, outgoing: incoming,
+		keys: map[string]string{
+			"queue.mta":            stackutil.Quote("postfix"),
+			"queue.postkick":       stackutil.Quote(filepath.Join(sbin, "postkick")),
+			"queue.postconf":       stackutil.Quote(filepath.Join(sbin, "postconf")),
+			"queue.postfix_config": stackutil.Quote(p.Config),
+		},
+		env: p.Env(),
+		queued: func() int {
+			n := 0
+			for _, e := range list(postfix.Hold) {
+				if e.Ready {
+					n++
+				}
+			}
+			return n
+		},
+		incomingFiles: func() []string { return files(hold) },
+		flush: func() error {
+			_, err := p.Kicker().Kick(context.Background())
+			return err
+		},
+		outgoingLeft: func() []string {
+			var left []string
+			for _, queue := range []string{postfix.Incoming, postfix.Active, postfix.Deferred} {
+				left = append(left, files(filepath.Join(p.QueueDir, queue))...)
+			}
+			return left
+		},
+		empty: func() error {
+			if _, err := p.Run("postsuper", "-d", "ALL"); err != nil {
+				return err
+			}
+			for _, f := range append(files(filepath.Join(p.QueueDir, postfix.Corrupt)), files(hold)...) {
+				os.Remove(f)
+			}
+			for _, f := range files(incoming) {
+				os.Remove(f) // qscan's temporary files
+			}
+			return nil
+		},
+		corruptDir: filepath.Join(p.QueueDir, postfix.Corrupt),
+	}
+}
+
+// eximRig is the stack's two Exims: exim-in (queue_only, spool exim4.in)
+// takes mail by SMTP; qscan writes into exim-out's split spool, whose
+// queue runner, or a run of `exim -qff`, delivers to the sink.
+func eximRig(t *testing.T) mtaRig {
+	t.Helper()
+	s, e := stackutil.RequireExim(t)
+	files := func(spool string) []string {
+		var out []string
+		for _, pattern := range []string{"input/*", "input/?/*"} {
+			m, _ := filepath.Glob(filepath.Join(spool, pattern))
+			for _, p := range m {
+				if st, err := os.Lstat(p); err == nil && !st.IsDir() {
+					out = append(out, p)
+				}
+			}
+		}
+		return out
+	}
+	return mtaRig{
+		name: "exim", s: s, smtp: e.SMTP, incoming: e.SpoolIn, outgoing: e.SpoolOut,
+		keys: map[string]string{
+			"queue.mta":         stackutil.Quote("exim"),
+			"queue.exim":        stackutil.Quote(e.Bin),
+			"queue.exim_args":   "[" + stackutil.Quote("-C") + ", " + stackutil.Quote(e.ConfOut) + "]",
+			"queue.split_spool": "true",
+		},
+		queued:        func() int { return len(stackutil.SpoolIDs(e.SpoolIn)) },
+		incomingFiles: func() []string { return files(e.SpoolIn) },
+		flush: func() error {
+			_, err := e.Out("-qff")
+			return err
+		},
+		outgoingLeft: func() []string { return files(e.SpoolOut) },
+		empty: func() error {
+			if err := stackutil.EmptySpool(e.SpoolIn); err != nil {
+				return err
+			}
+			return stackutil.EmptySpool(e.SpoolOut)
+		},
+	}
+}
+
+// clean empties the MTA's queues and the sink.
+func (r mtaRig) clean(t *testing.T) {
+	t.Helper()
+	if err := r.empty(); err != nil {
+		t.Fatal(err)
+	}
+	if err := stackutil.ClearSink(r.s.SinkDir); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// config writes the shipped configuration for this MTA under root: the
+// stack's paths and addresses (stackutil.ShippedFor), the MTA's queues
+// and its [queue] keys, nothing else. It returns the path.
+func (r mtaRig) config(t *testing.T, root string) string {
+	t.Helper()
+	text, err := stackutil.ShippedFor(r.s, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := map[string]string{
+		"queue.incoming": "[" + stackutil.Quote(r.incoming) + "]",
+		"queue.outgoing": stackutil.Quote(r.outgoing),
+	}
+	for k, v := range r.keys {
+		set[k] = v
+	}
+	if text, err = stackutil.ReplaceKeys(text, set); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(root, "qscan.toml")
+	if err := os.WriteFile(p, text, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// submit sends msgs by SMTP to the MTA and waits until it has queued them.
+func (r mtaRig) submit(t *testing.T, msgs []stackutil.Msg) {
+	t.Helper()
+	raws := make([][]byte, len(msgs))
+	for i, m := range msgs {
+		raws[i] = m.Raw
+	}
+	for i, err := range stackutil.SubmitAll(r.smtp, "sender@example.org", []string{"bob@example.test"}, raws) {
+		if err != nil {
+			t.Fatalf("submit %s to %s: %v", msgs[i].ID, r.name, err)
+		}
+	}
+	if !stackutil.WaitUntil(2*time.Minute, func() bool { return r.queued() >= len(msgs) }) {
+		t.Fatalf("%s queued %d of %d messages", r.name, r.queued(), len(msgs))
+	}
+}
+
+// qscanEnv is the environment of a qscan run against this MTA.
+func (r mtaRig) qscanEnv() []string { return append(os.Environ(), r.env...) }
+
+// left returns the first few of files, for a message.
+func left(files []string) string {
+	return strings.Join(files[:min(len(files), 5)], " ")
+}
