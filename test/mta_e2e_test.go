@@ -115,53 +115,6 @@ func throughMTA(t *testing.T, r mtaRig) {
 	}
 }
 
-// checkDelivered checks what reached the sink against msgs: each exactly
-// once with qscan's header, a clean body byte for byte as sent, an
-// infected one without EICAR.
-func checkDelivered(t *testing.T, msgs []stackutil.Msg, got []stackutil.SinkMsg) {
-	t.Helper()
-	byID := map[string]stackutil.Msg{}
-	for _, m := range msgs {
-		byID[m.ID] = m
-	}
-	seen := map[string]int{}
-	for _, g := range got {
-		id := stackutil.HeaderValue(g.Data, "Message-ID")
-		m, ok := byID[id]
-		if !ok {
-			continue // a postmaster report
-		}
-		if seen[id]++; seen[id] > 1 {
-			continue
-		}
-		h := stackutil.HeaderValue(g.Data, "X-yoursite-QScan")
-		switch {
-		case m.Infected && bytes.Contains(g.Data, []byte("EICAR-STANDARD")):
-			t.Errorf("%s delivered with its virus", id)
-		case m.Infected && h != "Found to be infected":
-			t.Errorf("%s (infected): X-yoursite-QScan = %q", id, h)
-		case !m.Infected && h != "Found to be clean":
-			t.Errorf("%s: X-yoursite-QScan = %q", id, h)
-		case !m.Infected && !bytes.Equal(stackutil.BodyOf(g.Data), stackutil.BodyOf(m.Raw)):
-			t.Errorf("%s: body changed on the way: %s", id, firstDiff(stackutil.BodyOf(m.Raw), stackutil.BodyOf(g.Data)))
-		}
-	}
-	lost := 0
-	for _, m := range msgs {
-		switch n := seen[m.ID]; {
-		case n == 0:
-			if lost++; lost <= 5 {
-				t.Errorf("%s never arrived", m.ID)
-			}
-		case n > 1:
-			t.Errorf("%s arrived %d times", m.ID, n)
-		}
-	}
-	if lost > 0 {
-		t.Errorf("%d of %d messages lost", lost, len(msgs))
-	}
-}
-
 // quarantineList returns the IDs `qscan quarantine list --json` prints.
 func quarantineList(t *testing.T, bin, cfg string, r mtaRig) []string {
 	t.Helper()
