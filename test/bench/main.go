@@ -43,6 +43,9 @@ func main() {
 	rounds := flag.Int("rounds", envInt("BENCH_ROUNDS", 1), "drains of each engine set, each between runs of its engines alone; with more than one the report adds the median of each set's rounds: on a machine whose speed drifts, one round says little (BENCH_ROUNDS)")
 	relay := flag.Bool("relay", os.Getenv("BENCH_RELAY") != "off",
 		"put a counting relay in front of each engine (bytes, requests, requests in flight); with -relay=false every client talks to the engines directly and only their CPU is measured: the relay shares qscan's CPU and delays its requests when that CPU is busy (BENCH_RELAY=off)")
+	mtaSpec := flag.String("mta", os.Getenv("BENCH_MTA"), `MTAs of the test stack to drain from and measure the SMTP pick-up through, comma separated: sendmail, postfix, exim (BENCH_MTA); default: each one that is up; "none": no MTA runs`)
+	mtaN := flag.Int("mta-n", envInt("BENCH_MTA_N", 1000), "messages drained from each MTA's queue (BENCH_MTA_N)")
+	mtaRounds := flag.Int("mta-rounds", envInt("BENCH_MTA_ROUNDS", 3), "drains from each MTA, the MTAs taking turns; the table gives the median (BENCH_MTA_ROUNDS)")
 	bin := flag.String("qscan", "bin/qscan", "qscan binary")
 	corpus := flag.String("corpus", "../shared/corpus", "corpus directory (used when present)")
 	flag.Parse()
@@ -117,6 +120,14 @@ func main() {
 			b.fail("SMTP latency run", err)
 		} else {
 			s.smtpLat = &lat
+		}
+	}
+	if *mtaSpec != "none" {
+		mtas, notes := stackMTAs(*mtaSpec)
+		b.notes = append(b.notes, notes...)
+		s.mtas = runMTAs(*bin, root, mtas, *mtaN, *mtaRounds, *smtpN, *smtpRate)
+		for _, r := range s.mtas {
+			b.failed = b.failed || r.failed
 		}
 	}
 	s.alone, s.notes = b.rows, b.notes
