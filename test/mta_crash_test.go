@@ -25,14 +25,14 @@ func TestEximCrash(t *testing.T) { crashMTA(t, eximRig(t)) }
 
 // crashMTA kills the daemon mtaCrashKills times (12 in the e2e suite, 50
 // under the reliability tag) 20–400 ms (seeded) after its start or, every
-// other time, after its first commit, then lets a last
+// other time, up to 100 ms after its first commit, then lets a last
 // daemon drain the rest and has the MTA deliver: every message reaches
 // the sink exactly once (infected ones, one in ten, cleaned), nothing is
 // left in either queue, and the quarantine holds one entry per infected
 // message.
 func crashMTA(t *testing.T, r mtaRig) {
 	r.clean(t)
-	n := mtaCrashKills * 60
+	n := mtaCrashKills * 80
 	msgs := make([]stackutil.Msg, n)
 	infected := 0
 	for i := range msgs {
@@ -45,24 +45,33 @@ func crashMTA(t *testing.T, r mtaRig) {
 	root := t.TempDir()
 	cfg := r.config(t, root)
 	bin := stackutil.Binary(t)
-	logFile := filepath.Join(root, "qscan.log")
+	// The log outlives the test: a failure names it.
+	logFile := filepath.Join(os.TempDir(), "qscan-mta-crash-"+r.name+".log")
+	os.Remove(logFile)
+	defer func() {
+		if t.Failed() {
+			t.Logf("qscan's log: %s", logFile)
+		}
+	}()
 	opts := stackutil.DaemonOpts{LogFile: logFile, Env: r.env}
 	seed := uint64(20261207)
 	rnd := rand.New(rand.NewPCG(seed, seed))
 	began := time.Now()
 	kills, busyKills := 0, 0
 	for kills < mtaCrashKills {
-		before := r.queued()
+		before := r.Queued()
 		d := stackutil.StartDaemon(t, bin, cfg, opts)
 		if kills%2 == 1 {
 			// Every other daemon lives until it has committed a batch:
 			// kills that all land before the first commit would count
 			// attempts of the same oldest batch until qscan quarantines it
 			// as poison (max_attempts), as it should after a crash loop.
-			stackutil.WaitUntil(time.Minute, func() bool { return r.queued() < before || !d.Alive() })
+			stackutil.WaitUntil(time.Minute, func() bool { q := r.Queued(); return q < before || q == 0 || !d.Alive() })
+			time.Sleep(time.Duration(rnd.IntN(101)) * time.Millisecond)
+		} else {
+			time.Sleep(time.Duration(20+rnd.IntN(381)) * time.Millisecond)
 		}
-		time.Sleep(time.Duration(20+rnd.IntN(381)) * time.Millisecond)
-		busy := r.queued() > 0
+		busy := r.Queued() > 0
 		if !d.Alive() {
 			t.Fatalf("qscan run exited by itself:\n%s", tail(logFile))
 		}
@@ -73,6 +82,11 @@ func crashMTA(t *testing.T, r mtaRig) {
 		}
 	}
 	d := stackutil.StartDaemon(t, bin, cfg, opts)
+	// Up to its signal handler (a SIGTERM before it would end it at once).
+	stackutil.WaitUntil(time.Minute, func() bool {
+		b, _ := os.ReadFile(logFile)
+		return strings.Count(string(b), "qscan starting") > kills || !d.Alive()
+	})
 	drained := stackutil.WaitUntil(5*time.Minute, func() bool { return len(r.incomingFiles()) == 0 })
 	d.Shutdown(t)
 	if !drained {

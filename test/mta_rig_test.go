@@ -20,17 +20,15 @@ import (
 // mtaRig is one real MTA of the test stack in qscan's queue layout, as the
 // MTA tests (TestPostfix…, TestExim…) drive it: mail goes in by SMTP, qscan
 // runs with the shipped configuration pointed at the MTA's queues, and the
-// MTA delivers to the sink.
+// MTA delivers to the sink. The MTA's addresses, queues, [queue] keys and
+// environment are stackutil.MTA's (shared with the bench).
 type mtaRig struct {
+	stackutil.MTA
 	name     string
 	s        stackutil.Stack
-	smtp     string            // where mail is submitted
-	incoming string            // [queue] incoming
-	outgoing string            // [queue] outgoing
-	keys     map[string]string // [queue] keys of this MTA (ReplaceKeys)
-	env      []string          // added to qscan's environment
-	// queued counts the complete messages waiting in the incoming queue.
-	queued func() int
+	smtp     string // where mail is submitted
+	incoming string // [queue] incoming
+	env      []string
 	// incomingFiles lists every file left in the incoming queue.
 	incomingFiles func() []string
 	// flush makes the outgoing MTA deliver what is queued now (the
@@ -39,11 +37,24 @@ type mtaRig struct {
 	// outgoingLeft lists the messages and files of ours still in the
 	// outgoing queue (after delivery: none).
 	outgoingLeft func() []string
-	// empty removes every message from the MTA's queues.
-	empty func() error
-	// corruptDir is where the MTA's set-aside control files go ("" if
-	// they stay in the quarantine only).
-	corruptDir string
+}
+
+// rig fills in the fields of r that come from m.
+func rig(s stackutil.Stack, m stackutil.MTA, r mtaRig) mtaRig {
+	r.MTA, r.s, r.name, r.smtp, r.incoming, r.env = m, s, m.Name, m.SMTP, m.Incoming, m.Env
+	return r
+}
+
+// files lists the files under dir, recursively.
+func files(dir string) []string {
+	var out []string
+	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			out = append(out, path)
+		}
+		return nil
+	})
+	return out
 }
 
 // postfixRig is the stack's Postfix 3.7 (header_checks HOLD): qscan reads
@@ -56,45 +67,12 @@ func postfixRig(t *testing.T) mtaRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := p.Queue()
+	m, err := p.PostfixMTA()
 	if err != nil {
 		t.Fatal(err)
 	}
-	sbin := filepath.Join(p.Root, "usr", "sbin")
-	hold, incoming := filepath.Join(p.QueueDir, postfix.Hold), filepath.Join(p.QueueDir, postfix.Incoming)
-	list := func(queue string) []postfix.Entry {
-		es, _ := q.List(queue)
-		return es
-	}
-	files := func(dir string) []string {
-		var out []string
-		filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-			if err == nil && !d.IsDir() {
-				out = append(out, path)
-			}
-			return nil
-		})
-		return out
-	}
-	return mtaRig{
-		name: "postfix", s: s, smtp: p.SMTP, incoming: hold, outgoing: incoming,
-		keys: map[string]string{
-			"queue.mta":            stackutil.Quote("postfix"),
-			"queue.postkick":       stackutil.Quote(filepath.Join(sbin, "postkick")),
-			"queue.postconf":       stackutil.Quote(filepath.Join(sbin, "postconf")),
-			"queue.postfix_config": stackutil.Quote(p.Config),
-		},
-		env: p.Env(),
-		queued: func() int {
-			n := 0
-			for _, e := range list(postfix.Hold) {
-				if e.Ready {
-					n++
-				}
-			}
-			return n
-		},
-		incomingFiles: func() []string { return files(hold) },
+	return rig(s, m, mtaRig{
+		incomingFiles: func() []string { return files(m.Incoming) },
 		flush: func() error {
 			_, err := p.Kicker().Kick(context.Background())
 			return err
@@ -106,20 +84,7 @@ func postfixRig(t *testing.T) mtaRig {
 			}
 			return left
 		},
-		empty: func() error {
-			if _, err := p.Run("postsuper", "-d", "ALL"); err != nil {
-				return err
-			}
-			for _, f := range append(files(filepath.Join(p.QueueDir, postfix.Corrupt)), files(hold)...) {
-				os.Remove(f)
-			}
-			for _, f := range files(incoming) {
-				os.Remove(f) // qscan's temporary files
-			}
-			return nil
-		},
-		corruptDir: filepath.Join(p.QueueDir, postfix.Corrupt),
-	}
+	})
 }
 
 // eximRunners is how many `exim -qff` run at once to flush exim-out.
@@ -131,28 +96,9 @@ const eximRunners = 4
 func eximRig(t *testing.T) mtaRig {
 	t.Helper()
 	s, e := stackutil.RequireExim(t)
-	files := func(spool string) []string {
-		var out []string
-		for _, pattern := range []string{"input/*", "input/?/*"} {
-			m, _ := filepath.Glob(filepath.Join(spool, pattern))
-			for _, p := range m {
-				if st, err := os.Lstat(p); err == nil && !st.IsDir() {
-					out = append(out, p)
-				}
-			}
-		}
-		return out
-	}
-	return mtaRig{
-		name: "exim", s: s, smtp: e.SMTP, incoming: e.SpoolIn, outgoing: e.SpoolOut,
-		keys: map[string]string{
-			"queue.mta":         stackutil.Quote("exim"),
-			"queue.exim":        stackutil.Quote(e.Bin),
-			"queue.exim_args":   "[" + stackutil.Quote("-C") + ", " + stackutil.Quote(e.ConfOut) + "]",
-			"queue.split_spool": "true",
-		},
-		queued:        func() int { return len(stackutil.SpoolIDs(e.SpoolIn)) },
-		incomingFiles: func() []string { return files(e.SpoolIn) },
+	input := func(spool string) []string { return files(filepath.Join(spool, "input")) }
+	return rig(s, e.EximMTA(), mtaRig{
+		incomingFiles: func() []string { return input(e.SpoolIn) },
 		flush: func() error {
 			// Queue runners side by side (each skips the messages another
 			// has locked): one delivers a message at a time.
@@ -169,20 +115,14 @@ func eximRig(t *testing.T) mtaRig {
 			}
 			return err
 		},
-		outgoingLeft: func() []string { return files(e.SpoolOut) },
-		empty: func() error {
-			if err := stackutil.EmptySpool(e.SpoolIn); err != nil {
-				return err
-			}
-			return stackutil.EmptySpool(e.SpoolOut)
-		},
-	}
+		outgoingLeft: func() []string { return input(e.SpoolOut) },
+	})
 }
 
 // clean empties the MTA's queues and the sink.
 func (r mtaRig) clean(t *testing.T) {
 	t.Helper()
-	if err := r.empty(); err != nil {
+	if err := r.Empty(); err != nil {
 		t.Fatal(err)
 	}
 	if err := stackutil.ClearSink(r.s.SinkDir); err != nil {
@@ -191,22 +131,12 @@ func (r mtaRig) clean(t *testing.T) {
 }
 
 // config writes the shipped configuration for this MTA under root: the
-// stack's paths and addresses (stackutil.ShippedFor), the MTA's queues
-// and its [queue] keys, nothing else. It returns the path.
+// stack's paths and addresses, the MTA's queues and its [queue] keys,
+// nothing else (stackutil.MTA.Config). It returns the path.
 func (r mtaRig) config(t *testing.T, root string) string {
 	t.Helper()
-	text, err := stackutil.ShippedFor(r.s, root)
+	text, err := r.Config(r.s, root, nil)
 	if err != nil {
-		t.Fatal(err)
-	}
-	set := map[string]string{
-		"queue.incoming": "[" + stackutil.Quote(r.incoming) + "]",
-		"queue.outgoing": stackutil.Quote(r.outgoing),
-	}
-	for k, v := range r.keys {
-		set[k] = v
-	}
-	if text, err = stackutil.ReplaceKeys(text, set); err != nil {
 		t.Fatal(err)
 	}
 	p := filepath.Join(root, "qscan.toml")
@@ -228,8 +158,8 @@ func (r mtaRig) submit(t *testing.T, msgs []stackutil.Msg) {
 			t.Fatalf("submit %s to %s: %v", msgs[i].ID, r.name, err)
 		}
 	}
-	if !stackutil.WaitUntil(2*time.Minute, func() bool { return r.queued() >= len(msgs) }) {
-		t.Fatalf("%s queued %d of %d messages", r.name, r.queued(), len(msgs))
+	if !stackutil.WaitUntil(2*time.Minute, func() bool { return r.Queued() >= len(msgs) }) {
+		t.Fatalf("%s queued %d of %d messages", r.name, r.Queued(), len(msgs))
 	}
 }
 
