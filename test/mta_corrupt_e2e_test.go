@@ -170,7 +170,7 @@ func corruptMTA(t *testing.T, r mtaRig, bad func(good string) []badFile) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	checkDelivered(t, []stackutil.Msg{gen}, got)
-	if t.Failed() || testing.Verbose() {
+	if t.Failed() {
 		t.Logf("qscan run --once:\n%s", out)
 	}
 	os.Remove(filepath.Join(r.incoming, "notes.txt"))
