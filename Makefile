@@ -30,7 +30,8 @@ unit:
 	$(GO) test -count=1 ./...
 
 # End-to-end (-p 1: the packages share one stack): installs (as root, via apt) and starts sendmail, clamd, spamd
-# and an SMTP sink on loopback (QSCAN_STACK_PORTS=N: the stack with offset N), runs the engines' TestReal* tests
+# and an SMTP sink on loopback, and every plug-in of scripts/teststack.d (Postfix and Exim unpacked into the stack,
+# for TestPostfix... and TestExim...) (QSCAN_STACK_PORTS=N: the stack with offset N), runs the engines' TestReal* tests
 # against the real clamd (the clamd client, clamdscan) and spamd (the client, the spam stage), failing if one of
 # them skipped, and test/ against the real binary, stops.
 REAL_PKGS := ./pkg/virus/clamd ./pkg/virus/command ./pkg/spam/spamd ./pkg/spamcheck ./pkg/store/pgstore
@@ -77,13 +78,15 @@ fuzz:
 	echo "fuzz: every target passed"
 
 # Reliability: crash, full disk, engine faults, hostile input, load, against
-# the real stack; appends the figures to test/RESULTS.md. REL_SCALE=short
+# the real stack; appends the figures to test/RESULTS.md. Then the crash test
+# through the real Postfix and Exim with 50 kills (test/mta_crash_test.go). REL_SCALE=short
 # for a run of a few minutes; QSCAN_STACK_PORTS=N for a second stack.
 REL_SCALE ?= full
 reliability: build
 	scripts/teststack start
 	REL_SCALE=$(REL_SCALE) QSCAN_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -tags reliability -timeout 120m -v ./test/reliability/ ; rc=$$?; \
 	  if [ $$rc -eq 0 ]; then QSCAN_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -tags 'e2e reliability' -timeout 30m -v -run '^TestSharedStoreOutage$$' ./test/; rc=$$?; fi; \
+	  QSCAN_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -tags reliability -timeout 60m -v -run '^Test(Postfix|Exim)Crash$$' ./test/ || rc=1; \
 	  scripts/teststack stop; exit $$rc
 
 clean:

@@ -69,6 +69,9 @@ func (p *Postfix) NewID() string {
 	return postfix.ShortID(p.clock(), 0xF0000000+p.seq.Add(1)%0x0FFFFFFF)
 }
 
+// notReady is the set-aside reason of a queue file never made ready.
+const notReady = "queue file never made ready (its writer, Postfix's cleanup, did not finish it)"
+
 func (p *Postfix) List(dir string) ([]Entry, error) {
 	q, name := p.queue(dir)
 	es, err := q.List(name)
@@ -79,7 +82,13 @@ func (p *Postfix) List(dir string) ([]Entry, error) {
 	for i, e := range es {
 		// A file without the ready mode is still being written (or its
 		// writer died): busy while young, set aside when old.
-		out[i] = Entry{ID: e.ID, Files: []string{e.Path}, ModTime: e.ModTime, Size: e.Size, Empty: !e.Ready}
+		out[i] = Entry{ID: e.ID, Files: []string{e.Path}, ModTime: e.ModTime, Size: e.Size}
+		switch {
+		case !e.Ready && e.Size == 0:
+			out[i].Empty = true
+		case !e.Ready:
+			out[i].Missing = notReady
+		}
 	}
 	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/qscan/qscan/pkg/message"
@@ -153,5 +154,42 @@ func TestPostfixForward(t *testing.T) {
 	}
 	if got := c.Envelope().Recipients; !slices.Equal(got, []string{"only@example.test"}) {
 		t.Errorf("forward only = %v", got)
+	}
+}
+
+// TestPostfixNotReadySetAside: a queue file in hold that cleanup never
+// made ready (mode 0600, not empty) is busy while young; once old it is
+// set aside into the quarantine with the reason said as it is, not as an
+// empty file.
+func TestPostfixNotReadySetAside(t *testing.T) {
+	e, opt, q := postfixEnv(t)
+	id := holdPostfix(t, e, q, "never finished\n")
+	path := q.Path(postfix.Hold, id)
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := e.pipeline(opt)
+	if st, err := p.RunBatch(ctx); err != nil || st.Claimed != 0 {
+		t.Fatalf("young: RunBatch = %+v, %v", st, err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("a young file without the ready mode was touched: %v", err)
+	}
+	old := e.now().Add(-2 * opt.SetAsideAfter)
+	if err := os.Chtimes(path, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.RunBatch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("old file without the ready mode still in hold: %v", err)
+	}
+	metas, _ := filepath.Glob(filepath.Join(e.quar, "*", id, "metadata.json"))
+	if len(metas) != 1 {
+		t.Fatalf("quarantine entries of %s: %v", id, metas)
+	}
+	if meta := readFile(t, metas[0]); !strings.Contains(meta, "never made ready") {
+		t.Errorf("metadata does not give the reason: %s", meta)
 	}
 }

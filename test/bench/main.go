@@ -44,6 +44,9 @@ func main() {
 	relay := flag.Bool("relay", os.Getenv("BENCH_RELAY") != "off",
 		"put a counting relay in front of each engine (bytes, requests, requests in flight); with -relay=false every client talks to the engines directly and only their CPU is measured: the relay shares qscan's CPU and delays its requests when that CPU is busy (BENCH_RELAY=off)")
 	sharedN := flag.Int("shared-n", envInt("BENCH_SHARED_N", 20000), "message-log rows for the shared-store run against the stack's PostgreSQL (0: none; BENCH_SHARED_N)")
+	mtaSpec := flag.String("mta", os.Getenv("BENCH_MTA"), `MTAs of the test stack to drain from and measure the SMTP pick-up through, comma separated: sendmail, postfix, exim (BENCH_MTA); default: each one that is up; "none": no MTA runs`)
+	mtaN := flag.Int("mta-n", envInt("BENCH_MTA_N", 1000), "messages drained from each MTA's queue (BENCH_MTA_N)")
+	mtaRounds := flag.Int("mta-rounds", envInt("BENCH_MTA_ROUNDS", 3), "drains from each MTA, the MTAs taking turns; the table gives the median (BENCH_MTA_ROUNDS)")
 	bin := flag.String("qscan", "bin/qscan", "qscan binary")
 	corpus := flag.String("corpus", "../shared/corpus", "corpus directory (used when present)")
 	flag.Parse()
@@ -128,6 +131,14 @@ func main() {
 			b.fail("shared-store run", err)
 		} else {
 			shared = &r
+		}
+	}
+	if *mtaSpec != "none" {
+		mtas, notes := stackMTAs(*mtaSpec)
+		b.notes = append(b.notes, notes...)
+		s.mtas = runMTAs(*bin, root, mtas, *mtaN, *mtaRounds, *smtpN, *smtpRate)
+		for _, r := range s.mtas {
+			b.failed = b.failed || r.failed
 		}
 	}
 	s.alone, s.notes = b.rows, b.notes

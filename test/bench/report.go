@@ -27,6 +27,7 @@ type summary struct {
 	big     *row  // the memory run, nil when it failed
 	lat     *latency
 	smtpLat *stackutil.Latencies // SMTP → outgoing qf with the shipped configuration
+	mtas    []mtaRow             // the MTA dimension: drain and SMTP pick-up per MTA
 	notes   []string
 	// load is the 1-minute load average at the start and at the end, ""
 	// when unknown: other jobs on the machine skew every number.
@@ -91,6 +92,7 @@ func report(w io.Writer, s summary) {
 		}
 		fmt.Fprintf(w, "\nSMTP pick-up latency (daemon, shipped configuration, end of the SMTP transaction to the real sendmail → outgoing qf): %s; %s\n", l, verdict)
 	}
+	reportMTAs(w, s.mtas)
 }
 
 // tableRow formats one row; what was not measured shows as "–".

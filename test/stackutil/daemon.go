@@ -45,6 +45,9 @@ type DaemonOpts struct {
 	// ends the sendmail kicks it started too. Without it Kill ends qscan
 	// alone and the kicks go on, as after a real crash.
 	Group bool
+	// Env is added to the daemon's environment (e.g. LD_LIBRARY_PATH for
+	// the tools of an unpacked Postfix).
+	Env []string
 }
 
 // Daemon is a running `qscan run`.
@@ -59,6 +62,9 @@ type Daemon struct {
 func NewDaemon(bin, cfg string, o DaemonOpts) (*Daemon, error) {
 	cmd := exec.Command(bin, "run", "-c", cfg)
 	cmd.Stdout, cmd.Stderr = o.Log, o.Log
+	if len(o.Env) > 0 {
+		cmd.Env = append(os.Environ(), o.Env...)
+	}
 	var f *os.File
 	if o.LogFile != "" {
 		var err error

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -32,19 +33,45 @@ func (l Latencies) String() string {
 // being the one the answer names (sendmail: "<ID> Message accepted for
 // delivery"). It gives up after timeout past the last submission.
 func SMTPLatency(smtpAddr, outDir, from string, to []string, msgs [][]byte, n, rate int, timeout time.Duration) (Latencies, error) {
+	qf := func(path string) (string, bool) { return strings.CutPrefix(filepath.Base(path), "qf") }
+	return smtpLatency(smtpAddr, outDir, qf, from, to, msgs, n, rate, timeout)
+}
+
+// SMTPLatencyMTA is SMTPLatency through the MTA m: from the answer to DATA
+// of m's SMTP server to the message's file in m's outgoing queue (or a
+// sub-directory of it) that m.OutID names with the ID of the answer.
+func SMTPLatencyMTA(m MTA, from string, to []string, msgs [][]byte, n, rate int, timeout time.Duration) (Latencies, error) {
+	return smtpLatency(m.SMTP, m.Outgoing, m.OutID, from, to, msgs, n, rate, timeout)
+}
+
+func smtpLatency(smtpAddr, outDir string, outID func(string) (string, bool), from string, to []string, msgs [][]byte, n, rate int, timeout time.Duration) (Latencies, error) {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return Latencies{}, err
 	}
 	defer w.Close()
-	if err := w.Add(outDir); err != nil {
-		return Latencies{}, fmt.Errorf("stackutil smtp latency: watch %s: %w", outDir, err)
+	dirs := []string{outDir}
+	filepath.WalkDir(outDir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() && p != outDir {
+			dirs = append(dirs, p)
+		}
+		return nil
+	})
+	for _, d := range dirs {
+		if err := w.Add(d); err != nil {
+			return Latencies{}, fmt.Errorf("stackutil smtp latency: watch %s: %w", d, err)
+		}
 	}
 	m := newMatcher(n)
 	go func() {
 		for ev := range w.Events {
-			if id, ok := strings.CutPrefix(filepath.Base(ev.Name), "qf"); ok && ev.Has(fsnotify.Create) {
+			if !ev.Has(fsnotify.Create) {
+				continue
+			}
+			if id, ok := outID(ev.Name); ok {
 				m.out(id, time.Now())
+			} else if st, err := os.Lstat(ev.Name); err == nil && st.IsDir() {
+				w.Add(ev.Name) // a new sub-directory of a hashed or split queue
 			}
 		}
 	}()
@@ -120,13 +147,19 @@ func submitForID(addr, from string, to []string, msg []byte) (string, time.Time,
 	return id, at, nil
 }
 
-// queueIDFrom takes the ID out of sendmail's "2.0.0 <ID> Message accepted
-// for delivery".
+// queueIDFrom takes the queue ID out of an answer to DATA: sendmail's
+// "2.0.0 <ID> Message accepted for delivery", Postfix's "2.0.0 Ok: queued
+// as <ID>", Exim's "OK id=<ID>".
 func queueIDFrom(text string) string {
 	f := strings.Fields(text)
-	for i := 1; i < len(f); i++ {
-		if f[i] == "Message" {
+	for i := 0; i < len(f); i++ {
+		switch {
+		case i > 0 && f[i] == "Message":
 			return f[i-1]
+		case f[i] == "as" && i > 1 && f[i-1] == "queued" && i+1 < len(f):
+			return f[i+1]
+		case strings.HasPrefix(f[i], "id="):
+			return strings.TrimPrefix(f[i], "id=")
 		}
 	}
 	return ""

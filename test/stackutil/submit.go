@@ -9,7 +9,8 @@ import (
 
 // SubmitAll sends each of msgs by SMTP to addr as Submit does, but as
 // several mail transactions over one connection (a new one after a
-// transaction fails): a batch then costs the server one connection, and
+// transaction fails, and after perConnection messages: Exim takes at most
+// 1000 by default): a batch then costs the server one connection, and
 // sendmail one fork, instead of one per message. It returns one error per
 // message, nil where the server took it.
 func SubmitAll(addr, from string, to []string, msgs [][]byte) []error {
@@ -17,6 +18,11 @@ func SubmitAll(addr, from string, to []string, msgs [][]byte) []error {
 	var conn net.Conn
 	var c *smtp.Client
 	for i, msg := range msgs {
+		if c != nil && i%perConnection == 0 {
+			c.Quit()
+			c.Close()
+			c = nil
+		}
 		if c == nil {
 			var err error
 			if conn, c, err = dialSMTP(addr); err != nil {
@@ -38,6 +44,9 @@ func SubmitAll(addr, from string, to []string, msgs [][]byte) []error {
 	}
 	return errs
 }
+
+// perConnection is how many messages SubmitAll sends over one connection.
+const perConnection = 500
 
 // dialSMTP connects to addr and greets it.
 func dialSMTP(addr string) (net.Conn, *smtp.Client, error) {
