@@ -73,7 +73,7 @@ func crashMTA(t *testing.T, r mtaRig) {
 		}
 		busy := r.Queued() > 0
 		if !d.Alive() {
-			t.Fatalf("qscan run exited by itself:\n%s", tail(logFile))
+			t.Fatalf("qscan run exited by itself:\n%s", logTail(logFile))
 		}
 		d.Kill()
 		kills++
@@ -91,7 +91,7 @@ func crashMTA(t *testing.T, r mtaRig) {
 	d.Shutdown(t)
 	if !drained {
 		f := r.incomingFiles()
-		t.Fatalf("%s's incoming queue not drained: %d files left: %s\n%s", r.name, len(f), left(f), tail(logFile))
+		t.Fatalf("%s's incoming queue not drained: %d files left: %s\n%s", r.name, len(f), left(f), logTail(logFile))
 	}
 	drain := time.Since(began)
 	if err := r.flush(); err != nil {
@@ -142,8 +142,8 @@ func countQuarantine(root string) (entries, dupIDs, other int) {
 	return entries, dupIDs, other
 }
 
-// tail returns the last lines of a log file, for a failure message.
-func tail(path string) string {
+// logTail returns the last lines of a log file, for a failure message.
+func logTail(path string) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Sprint(err)
