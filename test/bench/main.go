@@ -47,6 +47,8 @@ func main() {
 	mtaSpec := flag.String("mta", os.Getenv("BENCH_MTA"), `MTAs of the test stack to drain from and measure the SMTP pick-up through, comma separated: sendmail, postfix, exim (BENCH_MTA); default: each one that is up; "none": no MTA runs`)
 	mtaN := flag.Int("mta-n", envInt("BENCH_MTA_N", 1000), "messages drained from each MTA's queue (BENCH_MTA_N)")
 	mtaRounds := flag.Int("mta-rounds", envInt("BENCH_MTA_ROUNDS", 3), "drains from each MTA, the MTAs taking turns; the table gives the median (BENCH_MTA_ROUNDS)")
+	filterN := flag.Int("filter-n", envInt("BENCH_FILTER_N", 1000), "messages through the test stack's filter Postfix, with no filter and through qscan as its SMTP content filter (BENCH_FILTER_N; -filter-n 0: none)")
+	filterEngines := flag.String("filter-engines", envOr("BENCH_FILTER_ENGINES", "builtin,clamd"), "virus engines of the content filter runs, comma separated (BENCH_FILTER_ENGINES)")
 	bin := flag.String("qscan", "bin/qscan", "qscan binary")
 	corpus := flag.String("corpus", "../shared/corpus", "corpus directory (used when present)")
 	flag.Parse()
@@ -141,12 +143,21 @@ func main() {
 			b.failed = b.failed || r.failed
 		}
 	}
+	var filterRows []filterRow
+	var filterNotes []string
+	if *filterN > 0 {
+		filterRows, filterNotes = runFilter(*bin, root, *filterN, b.conc, strings.Split(*filterEngines, ","))
+		for _, r := range filterRows {
+			b.failed = b.failed || r.err != ""
+		}
+	}
 	s.alone, s.notes = b.rows, b.notes
 	s.load[1] = loadAvg("/proc/loadavg")
 	report(os.Stdout, s)
 	if shared != nil {
 		reportShared(os.Stdout, *shared)
 	}
+	reportFilter(os.Stdout, filterRows, filterNotes, b.conc)
 	unpin()
 	if b.failed {
 		os.RemoveAll(root)
@@ -238,6 +249,13 @@ func names(sets []engineSet) string {
 
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
 		return v
 	}
 	return def
