@@ -183,6 +183,10 @@ func filterOne(bin, dir string, s stackutil.Stack, pf stackutil.PostfixFilter, m
 	return nil
 }
 
+// filterReinject is [smtp] reinject_connections for the runs; 0: the
+// shipped value.
+var filterReinject int
+
 // filterConfig writes the shipped configuration for qscan as the filter
 // Postfix's content filter (paths and addresses, and the virus engine).
 func filterConfig(s stackutil.Stack, pf stackutil.PostfixFilter, dir, engine string) (string, error) {
@@ -193,12 +197,16 @@ func filterConfig(s stackutil.Stack, pf stackutil.PostfixFilter, dir, engine str
 	if err != nil {
 		return "", err
 	}
-	text, err = stackutil.ReplaceKeys(text, map[string]string{
+	set := map[string]string{
 		"smtp.listen":    "[" + stackutil.Quote(pf.Filter) + "]",
 		"smtp.spool":     stackutil.Quote(filepath.Join(dir, "spool")),
 		"smtp.reinject":  stackutil.Quote(pf.Reinject),
 		"virus.scanners": "[" + stackutil.Quote(engine) + "]",
-	})
+	}
+	if filterReinject > 0 {
+		set["smtp.reinject_connections"] = strconv.Itoa(filterReinject)
+	}
+	text, err = stackutil.ReplaceKeys(text, set)
 	if err != nil {
 		return "", err
 	}
@@ -269,6 +277,13 @@ func procCPU(d *stackutil.Daemon) time.Duration {
 	return time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ 100
 }
 
+func reinjectNote() string {
+	if filterReinject > 0 {
+		return fmt.Sprintf(" and reinject_connections = %d", filterReinject)
+	}
+	return ""
+}
+
 // statFields are the fields of /proc/pid/stat after the command name
 // (which may hold spaces): f[0] is the state, f[2] the process group,
 // f[11] and f[12] utime and stime, f[13] and f[14] those of reaped
@@ -307,7 +322,7 @@ func reportFilter(w io.Writer, rows []filterRow, notes []string, conc int) {
 	if len(rows) > 0 {
 		n = rows[0].n
 	}
-	fmt.Fprintf(w, "\nSMTP content filter (the test stack's filter Postfix, shipped qscan configuration but the virus engine; %d generated messages, one in ten with EICAR, submitted by SMTP over %d connections at once; wall: first submission → last message at the sink, Postfix's queue and qscan's spool empty):\n\n", n, conc)
+	fmt.Fprintf(w, "\nSMTP content filter (the test stack's filter Postfix, shipped qscan configuration but the virus engine%s; %d generated messages, one in ten with EICAR, submitted by SMTP over %d connections at once; wall: first submission → last message at the sink, Postfix's queue and qscan's spool empty):\n\n", reinjectNote(), n, conc)
 	fmt.Fprintln(w, "| path | virus engine | messages | at the sink | wall s | msg/s | / no filter (goal ≥ 0.5 with builtin) | filter CPU s |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|")
 	base := 0.0

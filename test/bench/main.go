@@ -49,6 +49,7 @@ func main() {
 	mtaRounds := flag.Int("mta-rounds", envInt("BENCH_MTA_ROUNDS", 3), "drains from each MTA, the MTAs taking turns; the table gives the median (BENCH_MTA_ROUNDS)")
 	filterN := flag.Int("filter-n", envInt("BENCH_FILTER_N", 1000), "messages through the test stack's filter Postfix, with no filter and through qscan as its SMTP content filter (BENCH_FILTER_N; -filter-n 0: none)")
 	filterEngines := flag.String("filter-engines", envOr("BENCH_FILTER_ENGINES", "builtin,clamd,amavisd"), "content filter runs, comma separated: qscan with builtin or clamd, and amavisd (amavisd-new with clamd, when installed) (BENCH_FILTER_ENGINES)")
+	flag.IntVar(&filterReinject, "filter-reinject", envInt("BENCH_FILTER_REINJECT", 0), "[smtp] reinject_connections of the content filter runs (BENCH_FILTER_REINJECT; default the shipped value)")
 	bin := flag.String("qscan", "bin/qscan", "qscan binary")
 	corpus := flag.String("corpus", "../shared/corpus", "corpus directory (used when present)")
 	flag.Parse()
