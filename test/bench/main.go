@@ -4,7 +4,8 @@
 // operations) and beside the engines alone on the same messages (clamd
 // over zINSTREAM and clamdscan --stream, spamd with spamc), the peak
 // memory with large messages, and the pick-up latency of the daemon at a
-// steady offered load. Run it with `make bench`; the engines come from
+// steady offered load, and the SMTP content filter's rate through the
+// stack's filter Postfix (filter.go, amavis.go). Run it with `make bench`; the engines come from
 // scripts/teststack (QSCAN_STACK, QSCAN_STACK_PORTS), and engine sets
 // whose daemons do not answer are skipped with a note.
 package main
