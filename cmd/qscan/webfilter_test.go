@@ -15,6 +15,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/qscan/qscan/pkg/config"
+	"github.com/qscan/qscan/pkg/notify"
 	"github.com/qscan/qscan/pkg/quarantine"
 	"github.com/qscan/qscan/pkg/spool"
 	"github.com/qscan/qscan/pkg/store"
@@ -102,5 +103,30 @@ func TestWebReleaseFilter(t *testing.T) {
 	}
 	if f := sk.from; len(f) != 1 || f[0] != "alice@sender.example" {
 		t.Errorf("re-injected from %v, want the original sender", f)
+	}
+}
+
+// TestDigestsFilter: in the filter layout `qscan digest` re-injects each
+// digest (from the null sender) instead of writing an outgoing queue.
+func TestDigestsFilter(t *testing.T) {
+	sk, addr := startSink(t)
+	c := config.Defaults()
+	c.SMTP.Listen = config.StringList{"127.0.0.1:0"}
+	c.SMTP.Reinject = addr
+	send, closeSend, err := digestSender(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeSend()
+	ds := []web.Digest{{To: "bob@example.test", Entries: 1, Mail: notify.Mail{From: "postmaster@example.test", To: []string{"bob@example.test"}, Subject: "Quarantined mail", Body: []byte("list\n")}}}
+	if code := putDigests(send, ds, notify.MailOptions{Now: time.Now}, false, func(string) {}); code != exitOK {
+		t.Fatalf("putDigests = %d", code)
+	}
+	got := sk.got()
+	if len(got) != 1 || !strings.Contains(got[0], "Quarantined mail") {
+		t.Fatalf("downstream got %q, want the digest", got)
+	}
+	if f := sk.from; len(f) != 1 || f[0] != "" {
+		t.Errorf("digest sent from %q, want the null sender", f)
 	}
 }
