@@ -55,7 +55,8 @@ lint:
 # (BENCH_ENGINES, e.g. "none,builtin,clamd,clamd+spamd"; default none and
 # builtin, plus clamd and clamd+spamd when scripts/teststack reports them
 # up: QSCAN_STACK_PORTS picks the stack), beside the engines alone, the
-# floor, 30 messages of 20 MB and the pick-up latency. Prints a Markdown
+# floor, 30 messages of 20 MB and the pick-up latency; the MTAs and the
+# SMTP content filter (BENCH_FILTER_N) when the stack runs them. Prints a Markdown
 # table for test/RESULTS.md; more knobs: go run ./test/bench -h.
 bench: build
 	$(GO) run ./test/bench $(BENCH_ARGS)

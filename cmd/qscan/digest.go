@@ -78,22 +78,45 @@ func cmdDigest(args []string) int {
 		fmt.Fprintln(os.Stderr, "qscan digest:", err)
 		return exitFail
 	}
-	return queueDigests(c.Queue.Outgoing, ds, notify.MailOptions{Now: time.Now, Hostname: host, OrgName: c.Headers.OrgName}, *dry, func(id string) {
+	kick := func(id string) {
 		if c.Queue.Kick {
 			quarKick(c.Queue, id)
 		}
-	})
+	}
+	mo := notify.MailOptions{Now: time.Now, Hostname: host, OrgName: c.Headers.OrgName}
+	if c.SMTP.On() && !*dry {
+		// The filter has no outgoing queue: re-injected (filter.go).
+		send, closeSend, err := digestSender(c)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "qscan digest:", err)
+			return exitFail
+		}
+		defer closeSend()
+		return putDigests(send, ds, mo, false, func(string) {})
+	}
+	return queueDigests(c.Queue.Outgoing, ds, mo, *dry, kick)
 }
 
-// queueDigests queues (or with dry prints) each digest; a digest that
-// cannot be queued is reported and the others still go.
+// queueDigests queues (or with dry prints) each digest in the outgoing
+// queue; a digest that cannot be queued is reported and the others still go.
 func queueDigests(outgoing string, ds []web.Digest, mo notify.MailOptions, dry bool, kick func(string)) int {
-	out, err := sendmail.OpenQueue(outgoing)
-	if err != nil && !dry {
-		fmt.Fprintln(os.Stderr, "qscan digest:", err)
-		return exitFail
+	var put func(raw []byte, to []string) (string, error)
+	if !dry {
+		out, err := sendmail.OpenQueue(outgoing)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "qscan digest:", err)
+			return exitFail
+		}
+		gen := sendmail.NewIDGen(time.Now, os.Getpid(), rand.IntN(3600))
+		put = func(raw []byte, to []string) (string, error) {
+			return out.Enqueue(gen, raw, "", to, sendmail.NewOpts{Time: mo.Now()})
+		}
 	}
-	gen := sendmail.NewIDGen(time.Now, os.Getpid(), rand.IntN(3600))
+	return putDigests(put, ds, mo, dry, kick)
+}
+
+// putDigests hands each digest to put (or with dry prints it).
+func putDigests(put func(raw []byte, to []string) (string, error), ds []web.Digest, mo notify.MailOptions, dry bool, kick func(string)) int {
 	code := exitOK
 	for _, d := range ds {
 		raw, err := d.Mail.Bytes(mo)
@@ -106,7 +129,7 @@ func queueDigests(outgoing string, ds []web.Digest, mo notify.MailOptions, dry b
 			fmt.Printf("%s\n", raw)
 			continue
 		}
-		id, err := out.Enqueue(gen, raw, "", d.Mail.To, sendmail.NewOpts{Time: mo.Now()})
+		id, err := put(raw, d.Mail.To)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "qscan digest %s: %v\n", d.To, err)
 			code = exitFail

@@ -68,10 +68,21 @@ func newWebServer(c *config.Config, log logrus.FieldLogger, st *store.Store, ws 
 	if o.Publish, err = releasePublish(c); err != nil {
 		return nil, err
 	}
+	if c.SMTP.On() {
+		// The filter has no outgoing queue: releases (the desk's and the
+		// digest links') are re-injected, as `qscan quarantine release`
+		// does (filter.go); there is nothing to kick, and the spool is
+		// not a sendmail queue the dashboard could count. The client
+		// lives as long as the desk (the process).
+		if o.Publish, _, err = filterReleaser(c); err != nil {
+			return nil, err
+		}
+		o.Incoming = nil
+	}
 	if o.Learner, err = webLearner(c.Spam); err != nil {
 		return nil, err
 	}
-	if c.Queue.Kick {
+	if c.Queue.Kick && !c.SMTP.On() {
 		o.Kick = func(id string) { quarKick(c.Queue, id) }
 	}
 	return web.New(o)

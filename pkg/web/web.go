@@ -52,8 +52,8 @@ type Learner interface {
 	Learn(ctx context.Context, spam bool, msg io.Reader) error
 }
 
-// Options configure a Server. Store, Quarantine, Outgoing and Verify are
-// required.
+// Options configure a Server. Store, Quarantine, Verify and Outgoing or
+// Publish are required.
 type Options struct {
 	Store      Store
 	Quarantine *quarantine.Quarantine
@@ -134,7 +134,7 @@ type Server struct {
 
 // New checks o and builds the server.
 func New(o Options) (*Server, error) {
-	if o.Store == nil || o.Quarantine == nil || o.Verify == nil || o.Outgoing == "" {
+	if o.Store == nil || o.Quarantine == nil || o.Verify == nil || o.Outgoing == "" && o.Publish == nil {
 		return nil, errors.New("web: store, quarantine, outgoing queue and password check are required")
 	}
 	if o.Now == nil {

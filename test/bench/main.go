@@ -4,7 +4,8 @@
 // operations) and beside the engines alone on the same messages (clamd
 // over zINSTREAM and clamdscan --stream, spamd with spamc), the peak
 // memory with large messages, and the pick-up latency of the daemon at a
-// steady offered load. Run it with `make bench`; the engines come from
+// steady offered load, and the SMTP content filter's rate through the
+// stack's filter Postfix (filter.go, amavis.go). Run it with `make bench`; the engines come from
 // scripts/teststack (QSCAN_STACK, QSCAN_STACK_PORTS), and engine sets
 // whose daemons do not answer are skipped with a note.
 package main
@@ -47,6 +48,9 @@ func main() {
 	mtaSpec := flag.String("mta", os.Getenv("BENCH_MTA"), `MTAs of the test stack to drain from and measure the SMTP pick-up through, comma separated: sendmail, postfix, exim (BENCH_MTA); default: each one that is up; "none": no MTA runs`)
 	mtaN := flag.Int("mta-n", envInt("BENCH_MTA_N", 1000), "messages drained from each MTA's queue (BENCH_MTA_N)")
 	mtaRounds := flag.Int("mta-rounds", envInt("BENCH_MTA_ROUNDS", 3), "drains from each MTA, the MTAs taking turns; the table gives the median (BENCH_MTA_ROUNDS)")
+	filterN := flag.Int("filter-n", envInt("BENCH_FILTER_N", 1000), "messages through the test stack's filter Postfix, with no filter and through qscan as its SMTP content filter (BENCH_FILTER_N; -filter-n 0: none)")
+	filterEngines := flag.String("filter-engines", envOr("BENCH_FILTER_ENGINES", "builtin,clamd,amavisd"), "content filter runs, comma separated: qscan with builtin or clamd, and amavisd (amavisd-new with clamd, when installed) (BENCH_FILTER_ENGINES)")
+	flag.IntVar(&filterReinject, "filter-reinject", envInt("BENCH_FILTER_REINJECT", 0), "[smtp] reinject_connections of the content filter runs (BENCH_FILTER_REINJECT; default the shipped value)")
 	bin := flag.String("qscan", "bin/qscan", "qscan binary")
 	corpus := flag.String("corpus", "../shared/corpus", "corpus directory (used when present)")
 	flag.Parse()
@@ -141,12 +145,21 @@ func main() {
 			b.failed = b.failed || r.failed
 		}
 	}
+	var filterRows []filterRow
+	var filterNotes []string
+	if *filterN > 0 {
+		filterRows, filterNotes = runFilter(*bin, root, *filterN, b.conc, strings.Split(*filterEngines, ","))
+		for _, r := range filterRows {
+			b.failed = b.failed || r.err != ""
+		}
+	}
 	s.alone, s.notes = b.rows, b.notes
 	s.load[1] = loadAvg("/proc/loadavg")
 	report(os.Stdout, s)
 	if shared != nil {
 		reportShared(os.Stdout, *shared)
 	}
+	reportFilter(os.Stdout, filterRows, filterNotes, b.conc)
 	unpin()
 	if b.failed {
 		os.RemoveAll(root)
@@ -238,6 +251,13 @@ func names(sets []engineSet) string {
 
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
 		return v
 	}
 	return def

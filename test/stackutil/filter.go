@@ -25,24 +25,33 @@ type PostfixFilter struct {
 func RequirePostfixFilter(tb testing.TB, more ...string) (Stack, PostfixFilter) {
 	tb.Helper()
 	s := Require(tb, append([]string{"sink", "postfixfilter"}, more...)...)
-	var f PostfixFilter
-	out, err := s.run("env")
+	f, err := PostfixFilterEnv()
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return s, f
+}
+
+// PostfixFilterEnv reads the filter Postfix's variables of `scripts/teststack env`.
+func PostfixFilterEnv() (PostfixFilter, error) {
+	var f PostfixFilter
+	out, err := run("env")
+	if err != nil {
+		return f, err
+	}
 	vars, err := parseEnv(out)
 	if err != nil {
-		tb.Fatal(err)
+		return f, err
 	}
 	for name, field := range map[string]*string{"PFF_SMTP": &f.SMTP, "PFF_FILTER": &f.Filter, "PFF_REINJECT": &f.Reinject,
 		"PFF_CONFIG": &f.Config, "PFF_QUEUE": &f.Queue, "PFF_ACCESS": &f.Access,
 		"POSTFIX_ROOT": &f.Root, "POSTFIX_LD_LIBRARY_PATH": &f.LibPath} {
 		if *field = vars[name]; *field == "" {
-			tb.Fatalf("stackutil postfixfilter env: %s missing", name)
+			return f, fmt.Errorf("stackutil postfixfilter env: %s missing", name)
 		}
 	}
 	f.Postfix.Config, f.Postfix.QueueDir, f.Postfix.SMTP = f.Config, f.Queue, f.SMTP
-	return s, f
+	return f, nil
 }
 
 // SetAccess writes the re-injection smtpd's recipient access map
