@@ -221,8 +221,11 @@ type postfixOut struct {
 // keeps the ID (as postsuper -H does); Postfix's IDs are unique over all
 // its queues.
 func (o postfixOut) Taken(id string) bool {
+	if queuedAt(o.q.TempPath(o.name, id)) {
+		return true
+	}
 	for _, queue := range []string{postfix.Incoming, postfix.Active, postfix.Deferred, postfix.Corrupt} {
-		if queuedAt(o.q.Path(queue, id)) || queuedAt(o.q.TempPath(o.name, id)) {
+		if queuedAt(o.q.Path(queue, id)) {
 			return true
 		}
 	}

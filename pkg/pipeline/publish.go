@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/safeio"
@@ -76,9 +75,7 @@ func removeOut(files []OutFile) {
 			os.Remove(f.Final)
 		}
 	}
-	for _, f := range files {
-		safeio.SyncDir(filepath.Dir(f.Final))
-	}
+	syncOut([]entry{{Out: files}}) // each directory once
 }
 
 // Releaser publishes quarantined messages into the outgoing queue of its
