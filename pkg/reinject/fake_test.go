@@ -137,6 +137,9 @@ func startFake(t *testing.T, mod func(*smtp.Server)) (*fake, string) {
 	go func() { done <- srv.Serve(l) }()
 	t.Cleanup(func() {
 		srv.Close()
+		// Close may come before Serve has taken the listener (a test that
+		// never uses the fake): closing it ends Serve's Accept either way.
+		l.Close()
 		if err := <-done; err != nil && !errors.Is(err, net.ErrClosed) {
 			t.Errorf("fake Serve: %v", err)
 		}
