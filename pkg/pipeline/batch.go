@@ -89,6 +89,12 @@ func (p *Pipeline) runBatches(ctx context.Context, stop func() bool) error {
 			return err
 		}
 		if cur.st.Claimed == 0 {
+			// The last commit may have spooled reports (the SMTP
+			// filter's): they are the next batch.
+			if p.spooled.Swap(false) && !stop() {
+				cur = p.startBatch(ctx)
+				continue
+			}
 			return nil
 		}
 		committing = make(chan error, 1)

@@ -38,6 +38,7 @@ type item struct {
 	decision      message.Decision
 	quarantineDir string         // its quarantine entry (whole, or the original of a cleaned message)
 	generated     bool           // a report qscan wrote itself: no incoming files
+	dropped       bool           // a generated report not sent: its messages are checked again
 	mail          *notify.Queued // the report, when generated
 	outID         string         // the ID in the outgoing queue, once committed
 	sent          *sendOutcome   // re-injection: what the downstream made of it

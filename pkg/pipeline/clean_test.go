@@ -33,7 +33,11 @@ func (f *fakeNotifier) Spam(n notify.Event) ([]notify.Queued, error) {
 
 func (f *fakeNotifier) Postmaster(ns []notify.Event) ([]notify.Queued, error) {
 	f.got = ns
-	return []notify.Queued{{Recipients: []string{"postmaster@example.test"}, Header: []byte("Subject: Warning: E-mail viruses detected\nFrom: postmaster\n"), Body: []byte("report\n")}}, nil
+	var about []string
+	for _, n := range ns {
+		about = append(about, n.ID)
+	}
+	return []notify.Queued{{Recipients: []string{"postmaster@example.test"}, Header: []byte("Subject: Warning: E-mail viruses detected\nFrom: postmaster\n"), Body: []byte("report\n"), About: about}}, nil
 }
 
 // infect is a stage that finds a virus in the second part.

@@ -2,10 +2,13 @@ package pipeline
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -43,8 +46,10 @@ import (
 // (its attempt is taken back). A 5xx for some recipients produces a DSN to
 // the sender (reinject.DSN), sent the same way, or with OnReject "hold"
 // keeps the message for those recipients. Generated messages (reports,
-// notices, DSNs) are sent too; one that cannot be sent now is put into
-// the spool, to be sent with a later batch.
+// notices) are staged in the spool before the prepare record, published
+// after the sends (only those about a message that was settled) and sent
+// with a later batch (stageGenerated, publishGenerated); DSNs are sent at
+// once, and spooled when the downstream cannot take them now.
 
 // Sender re-injects one message (a *reinject.Client).
 type Sender interface {
@@ -74,6 +79,10 @@ func (p *Pipeline) commitSend(items []*item) error {
 	for i, it := range items {
 		es[i] = entry{In: it.entry.Files, InInode: it.inode, QDir: it.quarantineStaged, Whole: it.whole != "", OutID: it.entry.ID}
 	}
+	if err := p.stageGenerated(items, es); err != nil {
+		p.undo(es)
+		return err
+	}
 	if err := p.journal.append(record{Batch: batch, Op: opPrepare, Entries: es, Send: true}, true); err != nil {
 		p.undo(es)
 		return fmt.Errorf("%w: %v", errJournal, err)
@@ -86,7 +95,7 @@ func (p *Pipeline) commitSend(items []*item) error {
 	sem := make(chan struct{}, p.sendParallel())
 	var wg sync.WaitGroup
 	for i, it := range items {
-		if it.whole != "" {
+		if it.whole != "" || it.generated {
 			settled[i] = true
 			continue
 		}
@@ -120,6 +129,10 @@ func (p *Pipeline) commitSend(items []*item) error {
 		return jerr
 	}
 	p.fail("sent")
+	dropped, err := p.publishGenerated(es, func(i int) bool { return settled[i] })
+	if err != nil {
+		return err
+	}
 	p.releaseSent(items, es, settled)
 	if err := p.journal.append(record{Batch: batch, Op: opDone}, false); err != nil {
 		return fmt.Errorf("%w: %v", errJournal, err)
@@ -129,6 +142,7 @@ func (p *Pipeline) commitSend(items []*item) error {
 		it.outID = es[i].OutID
 		switch {
 		case it.generated:
+			it.dropped = dropped[i]
 		case it.sent != nil && it.sent.held != nil:
 			// The downstream's fault, not the message's.
 			it.sent.retry = p.held.hold(it.entry.ID, p.now())
@@ -215,10 +229,6 @@ func (p *Pipeline) sendOne(batch int64, i int, it *item) (bool, error) {
 	case errors.As(err, &pe):
 		rejected, out.reply = pe.Rejected, pe.Reply.String()
 	default:
-		if it.generated {
-			p.spoolGenerated(it, sc.Env, data, err)
-			return true, nil
-		}
 		out.held = err
 		return false, nil
 	}
@@ -239,9 +249,6 @@ func (p *Pipeline) sendOne(batch int64, i int, it *item) (bool, error) {
 				return false, nil
 			}
 		}
-	}
-	if it.generated {
-		return true, nil // no spool entry
 	}
 	p.fail("accepted")
 	if err := p.journal.appendGroup(record{Batch: batch, Op: opSent, I: i, Left: out.left}); err != nil {
@@ -311,16 +318,81 @@ func (p *Pipeline) bounce(ctx context.Context, it *item, env *spool.Envelope, re
 	return nil
 }
 
-// spoolGenerated puts a generated message that could not be sent into the
-// spool, to go out with a later batch.
-func (p *Pipeline) spoolGenerated(it *item, env *spool.Envelope, data []byte, sendErr error) {
-	log := p.log.WithField("id", it.entry.ID).WithError(sendErr)
-	id, _, err := p.spool().Publish(idSource{p.mta}, genEnvelope(env), bytes.NewReader(data))
-	if err != nil {
-		log.WithField("spool_error", err.Error()).Error("cannot send a generated message nor spool it: it is lost")
-		return
+// stageGenerated writes the messages qscan generated in the batch
+// (reports, notices) into the spool under names it does not list yet, and
+// makes them durable before the prepare record names them: a crash before
+// that record leaves temporary files that the spool's clean-up at start
+// removes (and the batch is checked again, its reports made again); after
+// it, recovery publishes them. They are sent with a later batch, like any
+// spooled message. An error (a full disk) fails the commit: the batch stays
+// in the spool.
+func (p *Pipeline) stageGenerated(items []*item, es []entry) error {
+	out := spoolOut{dir: p.spool().Dir}
+	used := map[string]bool{}
+	staged := false
+	for i, it := range items {
+		if !it.generated {
+			continue
+		}
+		if sc, ok := it.outQf.(*SpoolControl); ok {
+			sc.Env = genEnvelope(sc.Env)
+		}
+		id := it.entry.ID
+		for used[id] || out.Taken(id) {
+			id = p.mta.NewID()
+		}
+		used[id] = true
+		es[i].OutID, es[i].Out = id, out.Files(id)
+		if it.mail != nil {
+			es[i].About = it.mail.About
+		}
+		if err := p.writeOut(out, it, &es[i]); err != nil {
+			return fmt.Errorf("write the report %s to the spool: %w", id, err)
+		}
+		staged = true
 	}
-	log.Warnf("generated message not sent now, spooled as %s", id)
+	if !staged {
+		return nil
+	}
+	return safeio.SyncDir(out.dir)
+}
+
+// publishGenerated links the staged envelopes of the batch's generated
+// messages to their names in the spool (where the watcher sees them) and
+// makes that durable. A report about messages none of which is settled
+// (all kept in the spool, to be checked and reported again) is removed
+// instead. It returns the indexes of the reports removed. An error stops
+// the daemon: recovery publishes them.
+func (p *Pipeline) publishGenerated(es []entry, settled func(i int) bool) (map[int]bool, error) {
+	done := map[string]bool{}
+	for i, e := range es {
+		if len(e.In) > 0 && settled(i) {
+			done[e.OutID] = true
+		}
+	}
+	var gen []entry
+	dropped := map[int]bool{}
+	for i, e := range es {
+		if len(e.In) > 0 || len(e.Out) == 0 {
+			continue
+		}
+		gen = append(gen, e)
+		if len(e.About) > 0 && !slices.ContainsFunc(e.About, func(id string) bool { return done[id] }) {
+			for _, f := range e.Out {
+				os.Remove(cmp.Or(f.Tmp, f.Final))
+			}
+			dropped[i] = true
+			continue
+		}
+		if err := publishFiles(e.Out); err != nil {
+			return nil, fmt.Errorf("%w: %v", errJournal, err)
+		}
+		p.spooled.Store(true)
+	}
+	if err := syncOut(gen); err != nil {
+		return nil, fmt.Errorf("%w: %v", errJournal, err)
+	}
+	return dropped, nil
 }
 
 // genEnvelope is env as spooled by qscan itself.
@@ -352,8 +424,17 @@ func (s idSource) Next() string { return s.m.NewID() }
 // spool, their staged entries removed, and are checked and sent again.
 func (p *Pipeline) recoverSend(b pendingBatch) {
 	n := 0
+	if _, err := p.publishGenerated(b.entries, func(i int) bool {
+		_, sent := b.sent[i]
+		return sent || b.entries[i].Whole
+	}); err != nil {
+		p.log.WithError(err).Error("recovery: cannot publish the reports of an interrupted batch")
+	}
 	for i, e := range b.entries {
 		left, sent := b.sent[i]
+		if len(e.In) == 0 {
+			continue // a report, published above
+		}
 		if !e.Whole && !sent {
 			if e.QDir != "" {
 				p.quarantine.Discard(e.QDir)

@@ -335,6 +335,21 @@ func TestSpoolCleanedAndReport(t *testing.T) {
 	if st, err := p.RunBatch(ctx); err != nil || st.Delivered != 1 {
 		t.Fatalf("RunBatch = %+v, %v", st, err)
 	}
+	// The report waits in the spool (written before the batch's prepare
+	// record: never lost) and goes out with the next batch.
+	if got := f.sent(); len(got) != 1 {
+		t.Fatalf("sent %d in the first batch, want the cleaned message only", len(got))
+	}
+	left, _ := (spool.Spool{Dir: e.in}).List()
+	if len(left) != 1 {
+		t.Fatalf("spool = %v, want the report", names(t, e.in))
+	}
+	if env := spoolEnvelope(t, e.in, left[0].ID); env.Listener != GeneratedListener || env.Sender != "" {
+		t.Errorf("spooled report envelope %+v", env)
+	}
+	if st, err := p.RunBatch(ctx); err != nil || st.Delivered != 1 {
+		t.Fatalf("second batch = %+v, %v", st, err)
+	}
 	got := f.sent()
 	if len(got) != 2 {
 		t.Fatalf("sent %d, want the cleaned message and the report", len(got))
@@ -381,9 +396,9 @@ func TestSpoolCleanedAndReport(t *testing.T) {
 	}
 }
 
-// TestSpoolReportSpooledWhenDownstreamDown: a report that cannot be sent
-// is put into the spool and goes out with a later batch.
-func TestSpoolReportSpooledWhenDownstreamDown(t *testing.T) {
+// TestSpoolReportDownstreamDown: a report the downstream cannot take
+// stays in the spool, held like any message, and goes out once it can.
+func TestSpoolReportDownstreamDown(t *testing.T) {
 	e, opt, f := spoolEnv(t)
 	e.enqueueSpool("Subject: x\n\ninfected\n")
 	opt.Checker = crashPolicy(true)
@@ -398,18 +413,69 @@ func TestSpoolReportSpooledWhenDownstreamDown(t *testing.T) {
 	if st, err := p.RunBatch(ctx); err != nil || st.Quarantined != 1 {
 		t.Fatalf("RunBatch = %+v, %v", st, err)
 	}
-	left, _ := (spool.Spool{Dir: e.in}).List()
-	if len(left) != 1 {
-		t.Fatalf("spool = %v, want the report", names(t, e.in))
+	if st, err := p.RunBatch(ctx); err != nil || st.Held != 1 || len(f.sent()) != 0 {
+		t.Fatalf("second batch = %+v, %v, sent %d; want the report held", st, err, len(f.sent()))
 	}
-	if env := spoolEnvelope(t, e.in, left[0].ID); env.Listener != GeneratedListener || env.Sender != "" {
-		t.Errorf("spooled report envelope %+v", env)
+	if len(names(t, e.in)) != 2 {
+		t.Fatalf("spool = %v, want the report kept", names(t, e.in))
 	}
+	e.advance(opt.RetryMax)
 	if st, err := p.RunBatch(ctx); err != nil || st.Delivered != 1 {
-		t.Fatalf("second batch = %+v, %v", st, err)
+		t.Fatalf("third batch = %+v, %v", st, err)
 	}
-	if got := f.sent(); len(got) != 1 || got[0].env.Recipients[0].Addr != "postmaster@example.test" {
+	if got := f.sent(); len(got) != 1 || got[0].env.Recipients[0].Addr != "postmaster@example.test" || got[0].env.Sender != "" {
 		t.Errorf("sent %+v", got)
+	}
+	if left := names(t, e.in); len(left) != 0 {
+		t.Errorf("spool keeps %v", left)
+	}
+}
+
+// TestSpoolReportCrash: a kill at each step of a batch with a report (the
+// message quarantined whole, settled by the prepare record, or cleaned and
+// sent), then recovery and a drain: the report goes out exactly once
+// (staged before the prepare record, so a kill before it leaves temporary
+// files the spool's clean-up removes and the message is checked again).
+func TestSpoolReportCrash(t *testing.T) {
+	for _, whole := range []bool{true, false} {
+		for _, step := range []string{"staged", "prepared", "sent"} {
+			t.Run(fmt.Sprintf("whole=%v/%s", whole, step), func(t *testing.T) {
+				e, opt, f := spoolEnv(t)
+				e.enqueueSpool("Subject: x\n\ninfected\n")
+				opt.Checker = crashPolicy(whole)
+				opt.Notifier = &fakeNotifier{}
+				p1 := e.pipeline(opt, infectSome)
+				p1.failpoint = func(s string) {
+					if s == step {
+						panic(crash{s})
+					}
+				}
+				runUntilCrash(t, p1)
+				// The daemon's start: recovery, then the front end's
+				// clean-up of the spool before it listens.
+				p2 := e.pipeline(opt, infectSome)
+				if _, err := (spool.Spool{Dir: e.in}).Clean(time.Now().Add(time.Hour)); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := p2.Drain(ctx); err != nil {
+					t.Fatal(err)
+				}
+				reports, msgs := 0, 0
+				for _, m := range f.sent() {
+					if m.env.Sender == "" {
+						reports++
+					} else {
+						msgs++
+					}
+				}
+				if want := map[bool]int{true: 0, false: 1}[whole]; reports != 1 || msgs != want {
+					t.Errorf("sent %d reports and %d messages, want 1 and %d", reports, msgs, want)
+				}
+				if left := names(t, e.in); len(left) != 0 {
+					t.Errorf("spool keeps %v", left)
+				}
+			})
+		}
 	}
 }
 
@@ -524,4 +590,44 @@ func FuzzSpoolHeader(f *testing.F) {
 			t.Fatalf("%q: header %q offset %d", data, hdr, off)
 		}
 	})
+}
+
+// TestSpoolReportOfHeldMessage: a cleaned message the downstream defers
+// (451) is kept and checked again later; the report about it is not sent
+// until the message is, so the postmaster gets one report, not one per
+// attempt.
+func TestSpoolReportOfHeldMessage(t *testing.T) {
+	e, opt, f := spoolEnv(t)
+	e.enqueueSpool("Subject: x\n\ninfected\n")
+	opt.Checker = crashPolicy(false)
+	opt.Notifier = &fakeNotifier{}
+	f.answer = func(n int, m reinject.Message) (*reinject.Result, error) {
+		if n == 0 {
+			return nil, &reinject.TempError{Stage: "MAIL", Reply: reinject.Reply{Code: 451, Text: "later"}}
+		}
+		return nil, nil
+	}
+	p := e.pipeline(opt, infectSome)
+	if st, err := p.RunBatch(ctx); err != nil || st.Held != 1 {
+		t.Fatalf("RunBatch = %+v, %v", st, err)
+	}
+	if n := len(names(t, e.in)); n != 2 {
+		t.Fatalf("spool = %v, want the message only (no report yet)", names(t, e.in))
+	}
+	e.advance(opt.RetryMax)
+	if _, err := p.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	reports := 0
+	for _, m := range f.sent() {
+		if m.env.Sender == "" {
+			reports++
+		}
+	}
+	if reports != 1 || len(f.sent()) != 2 {
+		t.Errorf("sent %d messages of which %d reports, want the message and one report", len(f.sent()), reports)
+	}
+	if left := names(t, e.in); len(left) != 0 {
+		t.Errorf("spool keeps %v", left)
+	}
 }

@@ -66,6 +66,10 @@ type entry struct {
 	// Whole: no outgoing copy (OutID ""), the quarantine entry is the
 	// message's durable copy.
 	Whole bool `json:"w,omitempty"`
+	// About: for a report qscan generated in a re-injected batch, the
+	// queue IDs of the messages it is about (published only when one of
+	// them is settled; the others are checked, and reported, again).
+	About []string `json:"about,omitempty"`
 
 	// The sendmail fields of journals written before the queue seam,
 	// read (upgrade) and turned into In and Out.

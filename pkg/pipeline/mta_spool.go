@@ -15,6 +15,7 @@ import (
 
 	"github.com/qscan/qscan/pkg/message"
 	"github.com/qscan/qscan/pkg/reinject"
+	"github.com/qscan/qscan/pkg/safeio"
 	"github.com/qscan/qscan/pkg/spool"
 )
 
@@ -123,8 +124,9 @@ func (s *Spool) New(rcpts []string, header []byte, t time.Time, _ []byte) (Contr
 // (a report, a DSN) when it had to be spooled for a later try.
 const GeneratedListener = "qscan"
 
-// Out: the filter has no outgoing queue; messages are re-injected.
-func (s *Spool) Out(dir string) OutQueue { return spoolOut{} }
+// Out: the filter has no outgoing queue (checked mail is re-injected);
+// Out of the spool directory stages the messages qscan writes itself.
+func (s *Spool) Out(dir string) OutQueue { return spoolOut{dir: dir} }
 
 // spoolClaim is a locked spool entry. Its body offset is known once
 // Complete has read the header from mf<ID>.
@@ -284,16 +286,60 @@ func keepRecipients(env *spool.Envelope, left []string) *spool.Envelope {
 	return &n
 }
 
-// spoolOut is the outgoing queue the filter does not have.
-type spoolOut struct{}
+// spoolOut is the spool itself as the queue of the messages qscan writes
+// (reports, notices): staged there before a re-injected batch's prepare
+// record, published by it, and sent with a later batch like any spooled
+// message. The filter has no outgoing queue for checked mail (it is
+// re-injected), so Out("") has no directory and writes nothing.
+type spoolOut struct{ dir string }
 
 var errNoOutQueue = errors.New("the SMTP filter's spool has no outgoing queue: messages are re-injected over SMTP")
 
-func (spoolOut) Taken(string) bool                 { return false }
-func (spoolOut) Files(string) []OutFile            { return nil }
-func (spoolOut) Write(string, Control, Body) error { return errNoOutQueue }
-func (spoolOut) Dirs() []string                    { return nil }
-func (c *SpoolControl) String() string             { return "spool envelope" }
+func (o spoolOut) Taken(id string) bool {
+	return o.dir != "" && spool.Spool{Dir: o.dir}.Taken(id)
+}
+
+// Files: mf<ID> under its own name (nothing reads it without its
+// envelope), the envelope staged under a temporary name and linked to
+// ef<ID>, the commit marker of the spool.
+func (o spoolOut) Files(id string) []OutFile {
+	if o.dir == "" {
+		return nil
+	}
+	s := spool.Spool{Dir: o.dir}
+	return []OutFile{{Final: s.DataPath(id)}, {Tmp: filepath.Join(o.dir, safeio.TempPrefix+spool.EnvName(id)), Final: s.EnvPath(id)}}
+}
+
+func (o spoolOut) Write(id string, c Control, b Body) error {
+	sc, ok := c.(*SpoolControl)
+	if o.dir == "" || !ok || b.Data == nil {
+		return errNoOutQueue
+	}
+	envBytes, err := sc.Env.Bytes()
+	if err != nil {
+		return fmt.Errorf("spool envelope of %s: %w", id, err)
+	}
+	f := o.Files(id)
+	data := make([]byte, 0, len(sc.Hdr)+1+len(b.Data))
+	data = append(append(append(data, sc.Hdr...), '\n'), b.Data...)
+	if _, err := safeio.CreateNew(f[0].Final, bytes.NewReader(data), 0o600); err != nil {
+		return err
+	}
+	if _, err := safeio.CreateNew(f[1].Tmp, bytes.NewReader(envBytes), 0o600); err != nil {
+		os.Remove(f[0].Final)
+		return err
+	}
+	return nil
+}
+
+func (o spoolOut) Dirs() []string {
+	if o.dir == "" {
+		return nil
+	}
+	return []string{o.dir}
+}
+
+func (c *SpoolControl) String() string { return "spool envelope" }
 func (c *spoolClaim) replace(env *spool.Envelope) error {
 	return spool.Spool{Dir: c.dir}.ReplaceEnvelope(c.lk, c.id, env)
 }

@@ -116,6 +116,9 @@ func (p *Pipeline) reportItems(ns []notify.Event) []*item {
 // recipients and the messages it is about.
 func (p *Pipeline) logReport(it *item) {
 	m := it.mail
+	if it.dropped {
+		return
+	}
 	MessageLog{ID: it.outID, To: m.Recipients, Size: int64(len(it.outBody)), Verdict: message.VerdictReport,
 		Action: message.OutcomeQueued, Kind: m.Kind, About: m.About}.Write(p.log, logrus.InfoLevel)
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -164,6 +165,9 @@ type Pipeline struct {
 	kicks      sync.WaitGroup
 	kickState  kickState
 	undoLater  undoQueue // attempts the store could not take back yet
+	// spooled is set when a commit put reports into the filter's spool,
+	// so that a drain runs one more batch for them.
+	spooled atomic.Bool
 	// failpoint, set by tests only, is called at the steps of a batch
 	// commit where a crash is modelled ("staged", "prepared",
 	// "committed", "published"); it may panic.

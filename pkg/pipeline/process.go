@@ -100,12 +100,24 @@ func (p *Pipeline) processOne(ctx context.Context, it *item) {
 // check builds the Message and runs every stage in order. It reads the
 // item and writes nothing into it.
 func (p *Pipeline) check(ctx context.Context, it *item) (*message.Message, map[string]int64, error) {
+	if ownSpooled(it) {
+		// A report qscan wrote and spooled itself: not checked again.
+		return &message.Message{ID: it.entry.ID, Envelope: it.qf.Envelope(), Header: it.qf.HeaderBlock(), Size: it.entry.Size}, nil, nil
+	}
 	m, err := p.newMessage(it)
 	if err != nil {
 		return nil, nil, err
 	}
 	ms, err := p.checker.run(ctx, m)
 	return m, ms, err
+}
+
+// ownSpooled reports whether it is a message qscan wrote into the filter's
+// spool itself (a report, a notice, a DSN: GeneratedListener, which no
+// listener address can be).
+func ownSpooled(it *item) bool {
+	sc, ok := it.qf.(*SpoolControl)
+	return ok && sc.Env.Listener == GeneratedListener
 }
 
 // newMessage reads the envelope from the control file and, when a stage
