@@ -28,11 +28,12 @@ import (
 // filterOptions makes the pipeline options of the filter layout: the
 // spool as the incoming queue (its MTA pipeline.Spool) and re-injection
 // instead of an outgoing queue.
-func filterOptions(c *config.Config, o *pipeline.Options) error {
+func filterOptions(c *config.Config, o *pipeline.Options, log logrus.FieldLogger) error {
 	_, ro, _, err := smtpOptions(c)
 	if err != nil {
 		return err
 	}
+	ro.Log = log
 	client, err := reinject.New(ro)
 	if err != nil {
 		return err

@@ -373,7 +373,7 @@ func pipelineOptions(c *config.Config, log logrus.FieldLogger) (pipeline.Options
 		o.Kick = queueKicker(c.Queue)
 	}
 	if c.SMTP.On() {
-		if err := filterOptions(c, &o); err != nil {
+		if err := filterOptions(c, &o, log); err != nil {
 			return o, err
 		}
 	}

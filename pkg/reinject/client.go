@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+	"github.com/sirupsen/logrus"
 
 	"github.com/qscan/qscan/pkg/spool"
 )
@@ -46,6 +47,9 @@ type Options struct {
 	IdleTimeout time.Duration
 	// Clock is the time source for idle checks; default time.Now.
 	Clock func() time.Time
+	// Log gets a warning when the downstream accepts a connection but
+	// does not greet (once per Client); nil: none.
+	Log logrus.FieldLogger
 }
 
 func (o *Options) defaults() {
@@ -107,15 +111,25 @@ type Message struct {
 }
 
 // Client is a pool of downstream connections. Safe for concurrent use.
+//
+// A message goes out on whichever connection is free first: an idle one,
+// or one dialed because every open one is busy (at most Connections). A
+// dial that gets no greeting does not hold a message up while other
+// connections work: the message takes the first connection that comes
+// free. Postfix's re-injection smtpd serves at most its process limit of
+// connections and leaves the rest waiting in the listen queue without a
+// greeting; those dials give up after DialTimeout, are logged (Warn), and
+// the client goes on with the connections it has.
 type Client struct {
 	o       Options
 	network string
 	addr    string
-	sem     chan struct{}
+	slots   chan struct{} // a token per connection open or being dialed
+	free    chan *pconn   // idle connections
 
 	mu     sync.Mutex
-	idle   []*pconn
 	closed bool
+	warned bool
 }
 
 // New returns a Client; it connects on demand.
@@ -125,7 +139,8 @@ func New(o Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{o: o, network: network, addr: addr, sem: make(chan struct{}, o.Connections)}, nil
+	return &Client{o: o, network: network, addr: addr, slots: make(chan struct{}, o.Connections),
+		free: make(chan *pconn, o.Connections)}, nil
 }
 
 // pconn is one pooled connection.
@@ -133,92 +148,219 @@ type pconn struct {
 	c    *smtp.Client
 	w    *cconn
 	last time.Time
+	used bool // it carried a transaction before
 }
 
+// dialing is a dial started for one Send, which may take another
+// connection that comes free first: then the new one goes to the pool.
+type dialing struct {
+	mu   sync.Mutex
+	done chan dialResult // buffered: the result, while the Send waits
+	gone bool            // the Send took another connection
+}
+
+type dialResult struct {
+	pc  *pconn
+	err error
+}
+
+// dial connects and says EHLO, the greeting and EHLO bounded by
+// DialTimeout.
 func (c *Client) dial() (*pconn, error) {
 	nc, err := net.DialTimeout(c.network, c.addr, c.o.DialTimeout)
 	if err != nil {
 		return nil, err
 	}
 	w := &cconn{Conn: nc, timeout: c.o.CommandTimeout}
+	nc.SetDeadline(time.Now().Add(c.o.DialTimeout))
 	sc := smtp.NewClient(w)
-	sc.CommandTimeout = c.o.CommandTimeout
+	sc.CommandTimeout = c.o.DialTimeout
 	sc.SubmissionTimeout = c.o.DataTimeout
 	if err := sc.Hello(c.o.Helo); err != nil {
 		sc.Close()
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return nil, &greetingTimeout{addr: c.addr, wait: c.o.DialTimeout, err: err}
+		}
 		return nil, err
 	}
+	nc.SetDeadline(time.Time{})
+	sc.CommandTimeout = c.o.CommandTimeout
 	return &pconn{c: sc, w: w}, nil
 }
 
-// get takes an idle connection that is fresh enough, or dials; reused
-// says which.
-func (c *Client) get() (pc *pconn, reused bool, err error) {
-	now := c.o.Clock()
-	c.mu.Lock()
-	for len(c.idle) > 0 {
-		pc = c.idle[len(c.idle)-1]
-		c.idle = c.idle[:len(c.idle)-1]
-		if now.Sub(pc.last) < c.o.IdleTimeout {
-			c.mu.Unlock()
-			return pc, true, nil
-		}
-		go pc.c.Close()
-	}
-	c.mu.Unlock()
-	pc, err = c.dial()
-	return pc, false, err
+// greetingTimeout: the connection was accepted but no greeting came.
+type greetingTimeout struct {
+	addr string
+	wait time.Duration
+	err  error
 }
 
-func (c *Client) put(pc *pconn) {
-	pc.last = c.o.Clock()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		pc.c.Quit()
-		pc.c.Close()
+func (e *greetingTimeout) Error() string {
+	return fmt.Sprintf("no greeting from %s within %v: more connections than that listener serves at once? (lower [smtp] reinject_connections or raise its process limit): %v", e.addr, e.wait, e.err)
+}
+
+func (e *greetingTimeout) Unwrap() error { return e.err }
+
+// get returns a connection for one transaction: the first to come free,
+// or one it dials (one dial at a time) while none is free and fewer than
+// Connections are open; reused says whether it served before. A failed
+// dial is the answer when no other connection is open; otherwise the
+// Send waits for one of those.
+func (c *Client) get(ctx context.Context) (pc *pconn, reused bool, err error) {
+	var d *dialing
+	mayDial := true
+	for {
+		select {
+		case pc := <-c.free:
+			if c.usable(pc) {
+				c.abandon(d)
+				return pc, pc.used, nil
+			}
+			continue
+		default:
+		}
+		var slots chan struct{}
+		var done chan dialResult
+		if d != nil {
+			done = d.done
+		} else if mayDial {
+			slots = c.slots
+		}
+		select {
+		case pc := <-c.free:
+			if c.usable(pc) {
+				c.abandon(d)
+				return pc, pc.used, nil
+			}
+		case slots <- struct{}{}:
+			d = &dialing{done: make(chan dialResult, 1)}
+			go c.open(d)
+		case r := <-done:
+			d = nil
+			if r.err == nil {
+				return r.pc, false, nil
+			}
+			if len(c.slots) == 0 {
+				return nil, false, r.err
+			}
+			mayDial = false // wait for one of the open connections
+		case <-ctx.Done():
+			c.abandon(d)
+			return nil, false, ctx.Err()
+		}
+	}
+}
+
+// usable: a connection idle for less than IdleTimeout (else it is closed).
+func (c *Client) usable(pc *pconn) bool {
+	if !pc.used || c.o.Clock().Sub(pc.last) < c.o.IdleTimeout {
+		return true
+	}
+	c.drop(pc)
+	return false
+}
+
+// abandon hands the connection d dials, if it comes, to the pool.
+func (c *Client) abandon(d *dialing) {
+	if d == nil {
 		return
 	}
-	c.idle = append(c.idle, pc)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	select {
+	case r := <-d.done:
+		if r.pc != nil {
+			c.free <- r.pc
+		}
+	default:
+		d.gone = true
+	}
+}
+
+// open dials for the slot taken; a failure gives the slot back. The result
+// goes to the Send that asked, or the connection to the pool when that
+// Send took another.
+func (c *Client) open(d *dialing) {
+	pc, err := c.dial()
+	if err != nil {
+		<-c.slots
+		var gt *greetingTimeout
+		if errors.As(err, &gt) && c.o.Log != nil {
+			c.mu.Lock()
+			warn := !c.warned
+			c.warned = true
+			c.mu.Unlock()
+			if warn {
+				c.o.Log.Warnf("re-inject: %v", err)
+			}
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.gone {
+		d.done <- dialResult{pc, err}
+	} else if pc != nil {
+		c.put(pc) // or closed, after Close
+	}
+}
+
+// drop closes a connection and gives its slot back.
+func (c *Client) drop(pc *pconn) {
+	go pc.c.Close()
+	<-c.slots
+}
+
+// put gives a connection back after a clean transaction.
+func (c *Client) put(pc *pconn) {
+	pc.last, pc.used = c.o.Clock(), true
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		pc.c.Quit()
+		pc.c.Close()
+		<-c.slots
+		return
+	}
+	c.free <- pc
 }
 
 // Close says QUIT on the idle connections and closes them; Send must not
 // be called afterwards.
 func (c *Client) Close() error {
 	c.mu.Lock()
-	idle := c.idle
-	c.idle, c.closed = nil, true
+	c.closed = true
 	c.mu.Unlock()
 	var errs []error
-	for _, pc := range idle {
-		if err := pc.c.Quit(); err != nil {
-			errs = append(errs, err)
-			pc.c.Close()
+	for {
+		select {
+		case pc := <-c.free:
+			if err := pc.c.Quit(); err != nil {
+				errs = append(errs, err)
+				pc.c.Close()
+			}
+			<-c.slots
+		default:
+			return errors.Join(errs...)
 		}
 	}
-	return errors.Join(errs...)
 }
 
 // Send delivers m downstream. It returns a Result (err == nil) when the
 // message got past MAIL: see Result for what each list means. It returns
 // a *TempError when nothing was delivered and everything should be tried
 // again later, or a *PermError when the whole message was refused. When a
-// reused connection turns out dead before MAIL was answered, Send dials a
-// new one and tries again once. A lost reply to the final dot is a
-// TempError although the downstream may have queued the message: the one
-// duplicate window of SMTP.
+// reused connection turns out dead before MAIL was answered, Send tries
+// again once on another. A lost reply to the final dot is a TempError
+// although the downstream may have queued the message: the one duplicate
+// window of SMTP.
 func (c *Client) Send(ctx context.Context, m Message) (*Result, error) {
 	if m.Env == nil || len(m.Env.Recipients) == 0 {
 		return nil, &PermError{Stage: "MAIL", Reply: Reply{Code: 554, Enhanced: "5.1.3", Text: "no recipients"}}
 	}
-	select {
-	case c.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, &TempError{Stage: "connect", Err: ctx.Err()}
-	}
-	defer func() { <-c.sem }()
 	for attempt := 0; ; attempt++ {
-		pc, reused, err := c.get()
+		pc, reused, err := c.get(ctx)
 		if err != nil {
 			return nil, c.connectError(err)
 		}

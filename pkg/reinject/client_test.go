@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"reflect"
 	"strings"
 	"sync"
@@ -339,4 +340,108 @@ func TestXForwardLines(t *testing.T) {
 			t.Errorf("line of %d bytes", len(l))
 		}
 	}
+}
+
+// slowListener serves at most n connections at once, as Postfix's master
+// does with a service's process limit: the kernel accepts the others,
+// which wait without a greeting until a served one closes.
+type slowListener struct {
+	net.Listener
+	slots chan struct{}
+}
+
+func (l *slowListener) Accept() (net.Conn, error) {
+	l.slots <- struct{}{}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.slots
+		return nil, err
+	}
+	return &slotConn{Conn: c, free: func() { <-l.slots }}, nil
+}
+
+type slotConn struct {
+	net.Conn
+	once sync.Once
+	free func()
+}
+
+func (c *slotConn) Close() error {
+	c.once.Do(c.free)
+	return c.Conn.Close()
+}
+
+// TestMoreConnectionsThanServed: reinject_connections above what the
+// downstream serves at once (Postfix's 10025 smtpd with a lower process
+// limit). The dials that get no greeting give up after DialTimeout and
+// every message goes out on the connections that work, with a warning
+// that names the setting; before, the senders waited on the silent
+// connections for the whole command timeout.
+func TestMoreConnectionsThanServed(t *testing.T) {
+	f := &fake{rcptErr: map[string]error{}}
+	srv := smtp.NewServer(f)
+	srv.Domain = "downstream"
+	srv.ErrorLog = nopLog{}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(&slowListener{Listener: l, slots: make(chan struct{}, 2)})
+	t.Cleanup(func() { srv.Close(); l.Close() })
+	logged := &lockedLog{}
+	log := logrus.New()
+	log.SetOutput(logged)
+	c := newClient(t, l.Addr().String(), func(o *Options) {
+		o.Connections, o.DialTimeout, o.Log = 4, 300*time.Millisecond, log
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 12)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 3 {
+				_, err := c.Send(ctx, Message{Env: envelope("bob@example.net"), Data: strings.NewReader(body)})
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("Send: %v", err)
+		}
+	}
+	if n := len(f.deliveries()); n != 12 {
+		t.Errorf("%d delivered, want 12", n)
+	}
+	// The silent dials end after DialTimeout, in the background.
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(logged.String(), "no greeting") && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	out := logged.String()
+	if !strings.Contains(out, "no greeting") || !strings.Contains(out, "reinject_connections") {
+		t.Errorf("no warning naming reinject_connections; log:\n%s", out)
+	}
+}
+
+// lockedLog is a log output a test reads while the client writes.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

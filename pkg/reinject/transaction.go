@@ -19,7 +19,7 @@ func (c *Client) transaction(pc *pconn, m Message) (res *Result, early bool, err
 		if clean {
 			c.put(pc)
 		} else {
-			pc.c.Close()
+			c.drop(pc)
 		}
 	}()
 	env := m.Env
