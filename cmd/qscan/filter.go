@@ -98,17 +98,20 @@ func startFrontEnd(c *config.Config, e *env, poke func()) (*frontEnd, error) {
 // accepting is nil while new mail may come in: every engine up and the
 // spool within its limits.
 func accepting(e *env, pr *spool.Pressure) error {
+	var down []string
 	if e.status != nil {
-		var down []string
 		for name, st := range e.status.Snapshot().Engines {
 			if !st.Up {
 				down = append(down, name)
 			}
 		}
-		if len(down) > 0 {
-			sort.Strings(down)
-			return fmt.Errorf("engine %s down", strings.Join(down, ", "))
-		}
+	}
+	if sp := e.spam.Load(); sp != nil {
+		down = append(down, sp.Down()...)
+	}
+	if len(down) > 0 {
+		sort.Strings(down)
+		return fmt.Errorf("engine %s down", strings.Join(down, ", "))
 	}
 	return pr.Check()
 }
@@ -119,6 +122,13 @@ func (f *frontEnd) report(ctx context.Context, e *env) {
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
 	for {
+		if sp := e.spam.Load(); sp != nil && len(sp.Down()) > 0 {
+			// Nothing else calls an engine while the filter refuses
+			// mail and the spool is empty.
+			pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			sp.Probe(pctx)
+			cancel()
+		}
 		err := f.accept()
 		n, _, _ := f.pressure.Spool.Usage()
 		why := ""

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"runtime/pprof"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/qscan/qscan/pkg/metrics"
 	"github.com/qscan/qscan/pkg/pipeline"
 	"github.com/qscan/qscan/pkg/quarantine"
+	"github.com/qscan/qscan/pkg/spamcheck"
 	"github.com/qscan/qscan/pkg/store"
 	"github.com/qscan/qscan/pkg/store/pgstore"
 	"github.com/qscan/qscan/pkg/virus"
@@ -94,6 +96,10 @@ type env struct {
 	desk    sharedStore      // the message log, desk and lists: store itself, or PostgreSQL
 	shipper *pgstore.Shipper // sends the outbox to PostgreSQL; nil with SQLite
 	stop    func()           // ends the shipper
+	// spam is this generation's spam stage when [spam] hold_on_failure
+	// holds mail while an engine is down: the SMTP filter then refuses
+	// new mail too, and probes the engine.
+	spam atomic.Pointer[spamcheck.Stage]
 }
 
 // openShared opens the store of [store] driver; with PostgreSQL, the
@@ -188,7 +194,8 @@ func newEnv(c *config.Config, log *logrus.Logger, st *store.Store) (*env, error)
 // recovery).
 func newPipeline(c *config.Config, e *env) (*pipeline.Pipeline, error) {
 	log, st := e.log, e.store
-	stages, err := buildStagesWatched(c, e.watch, e.lists)
+	var sp *spamcheck.Stage
+	stages, err := buildStagesWatched(c, e.watch, e.lists, &sp)
 	if err != nil {
 		return nil, err
 	}
@@ -200,6 +207,10 @@ func newPipeline(c *config.Config, e *env) (*pipeline.Pipeline, error) {
 			return nil, fmt.Errorf("smtp.spool: %w", err)
 		}
 	}
+	if !c.Spam.HoldOnFailure {
+		sp = nil // a spam engine down holds nothing: no back-pressure
+	}
+	e.spam.Store(sp)
 	q := pipeline.QuarantineStore(&quarantine.Quarantine{Dir: c.Quarantine.Dir, Index: quarIndex(c, st, e.wake)}, log)
 	o, err := pipelineOptions(c, log)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/qscan/qscan/pkg/policy"
 	"github.com/qscan/qscan/pkg/pool"
 	"github.com/qscan/qscan/pkg/rebuild"
+	"github.com/qscan/qscan/pkg/spamcheck"
 	"github.com/qscan/qscan/pkg/virus"
 	"github.com/qscan/qscan/pkg/virus/builtin"
 	"github.com/qscan/qscan/pkg/virus/clamd"
@@ -31,7 +32,7 @@ import (
 // buildStages creates the checks the configuration asks for, in pipeline
 // order. log may be nil (lint).
 func buildStages(c *config.Config, log *logrus.Logger) ([]pipeline.Stage, error) {
-	return buildStagesWatched(c, &virus.Watch{Log: quietIfNil(log)}, nil)
+	return buildStagesWatched(c, &virus.Watch{Log: quietIfNil(log)}, nil, nil)
 }
 
 func quietIfNil(l *logrus.Logger) *logrus.Logger {
@@ -43,8 +44,9 @@ func quietIfNil(l *logrus.Logger) *logrus.Logger {
 }
 
 // buildStagesWatched is buildStages with the engines' state reported to w
-// and the web desk's lists (nil: none) consulted by the spam check.
-func buildStagesWatched(c *config.Config, w *virus.Watch, lists *web.Lists) ([]pipeline.Stage, error) {
+// and the web desk's lists (nil: none) consulted by the spam check; the
+// spam stage, when there is one, goes to spamOut (unless nil).
+func buildStagesWatched(c *config.Config, w *virus.Watch, lists *web.Lists, spamOut **spamcheck.Stage) ([]pipeline.Stage, error) {
 	cs, err := contentStage(c)
 	if err != nil {
 		return nil, err
@@ -70,6 +72,9 @@ func buildStagesWatched(c *config.Config, w *virus.Watch, lists *web.Lists) ([]p
 		s, err := spamStage(c.Spam, w.Log, lists)
 		if err != nil {
 			return nil, err
+		}
+		if spamOut != nil {
+			*spamOut = s
 		}
 		stages = append(stages, pipeline.Gate(s, policy.Yes(c.Spam.Check.Setting)))
 	}

@@ -1,10 +1,17 @@
 package spamcheck
 
 import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"sort"
 	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/qscan/qscan/pkg/message"
+	"github.com/qscan/qscan/pkg/spam"
 )
 
 // EngineState is what the stage knows of one engine's health, for metrics
@@ -85,4 +92,41 @@ func (s *Stage) Health() map[string]EngineState {
 		out[name] = *st
 	}
 	return out
+}
+
+// Down lists the server engines (spamd, rspamd) whose last call failed
+// or that are paused, sorted: while one is down and Options.HoldOnFailure
+// is set, every message is held, so the SMTP filter stops taking mail.
+func (s *Stage) Down() []string {
+	var down []string
+	for name, st := range s.Health() {
+		if (name == spam.EngineSpamd || name == spam.EngineRspamd) && !st.Up {
+			down = append(down, name)
+		}
+	}
+	sort.Strings(down)
+	return down
+}
+
+// Probe asks each server engine that is down (and not paused) about a
+// small message of its own, so that an engine back in service is seen up
+// without waiting for mail (which the filter refuses meanwhile). Each
+// probe is a new message, never a cached verdict.
+func (s *Stage) Probe(ctx context.Context) {
+	for _, e := range s.engines {
+		if e.name != spam.EngineSpamd && e.name != spam.EngineRspamd {
+			continue
+		}
+		s.states.mu.Lock()
+		up := s.states.m[e.name].Up
+		s.states.mu.Unlock()
+		if up {
+			continue
+		}
+		nonce := make([]byte, 8)
+		rand.Read(nonce)
+		hdr := fmt.Sprintf("From: qscan-probe@localhost\nTo: qscan-probe@localhost\nSubject: qscan engine probe %x\nMessage-ID: <%x@qscan-probe>\n", nonce, nonce)
+		m := &message.Message{ID: "probe", Header: []byte(hdr), Body: []byte("qscan checks that the spam engine answers.\n")}
+		s.callEngine(ctx, e, s.newJob(m))
+	}
 }

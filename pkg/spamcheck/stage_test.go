@@ -1,6 +1,7 @@
 package spamcheck
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -374,5 +375,43 @@ func TestDefinitely(t *testing.T) {
 		if sd.count() != 0 {
 			t.Errorf("spamd asked %d times, want 0", sd.count())
 		}
+	}
+}
+
+// TestDownAndProbe: a spamd that fails is listed by Down (the SMTP
+// filter answers 451 while it is, with hold_on_failure); Probe sends it a
+// new message of its own each time (no cached verdict), leaves it down
+// while it still fails, and sees it up once it answers.
+func TestDownAndProbe(t *testing.T) {
+	refused := fmt.Errorf("spamd REPORT 127.0.0.1:783: connection refused")
+	failing := true
+	sd := &fakeSpamd{answer: func([]byte) (*spamd.Result, error) {
+		if failing {
+			return nil, refused
+		}
+		return &spamd.Result{Score: 1, Required: 5}, nil
+	}}
+	f := newFixture(t, Options{HoldOnFailure: true}, Engines{Spamd: sd, Rspamd: rspamdScore(1)})
+	if d := f.Down(); len(d) != 0 {
+		t.Fatalf("Down = %v before any call", d)
+	}
+	f.Check(context.Background(), testMessage("id1", "hello\n"))
+	if d := f.Down(); !reflect.DeepEqual(d, []string{"spamd"}) {
+		t.Fatalf("Down = %v after spamd failed, want [spamd]", d)
+	}
+	f.Probe(context.Background())
+	f.Probe(context.Background())
+	if d := f.Down(); !reflect.DeepEqual(d, []string{"spamd"}) {
+		t.Fatalf("Down = %v after failed probes", d)
+	}
+	failing = false
+	f.Probe(context.Background())
+	if d := f.Down(); len(d) != 0 {
+		t.Errorf("Down = %v after spamd answered a probe", d)
+	}
+	sd.mu.Lock()
+	defer sd.mu.Unlock()
+	if sd.calls != 4 || bytes.Equal(sd.sent[1], sd.sent[2]) || !bytes.Contains(sd.sent[1], []byte("qscan engine probe")) {
+		t.Errorf("spamd got %d calls (want the message and 3 probes, each new)", sd.calls)
 	}
 }
