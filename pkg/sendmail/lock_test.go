@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/qscan/qscan/pkg/safeio"
 )
 
 func queueFiles(t *testing.T) (qf, df string) {
@@ -135,8 +137,8 @@ func TestLockReplacedFile(t *testing.T) {
 	// Replace the path's inode, as a rename over it would.
 	os.Remove(qf)
 	touch(t, qf, minimal, time.Now())
-	if same, err := sameFile(f, qf); err != nil || same {
-		t.Errorf("sameFile after replace = %v, %v; want false", same, err)
+	if safeio.StillNamed(f, qf) {
+		t.Error("StillNamed after replace = true, want false")
 	}
 }
 

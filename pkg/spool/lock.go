@@ -9,22 +9,21 @@ import (
 	"os"
 
 	"github.com/qscan/qscan/pkg/safeio"
-	"golang.org/x/sys/unix"
 )
 
 // ErrLocked means another process or goroutine holds a message; try again
 // later.
-var ErrLocked = errors.New("spool: message locked by another holder")
+var ErrLocked = safeio.ErrLocked
 
 // ErrNoData means the envelope has no message file; set the entry aside.
 var ErrNoData = errors.New("spool: message file missing")
 
 // ErrGone means the file was removed or replaced while being locked.
-var ErrGone = errors.New("spool: file vanished while locking")
+var ErrGone = safeio.ErrGone
 
 // ErrNotRegular means a spool file is a symbolic link or not a regular
 // file: never followed, never read.
-var ErrNotRegular = errors.New("spool: file is not a regular file")
+var ErrNotRegular = safeio.ErrNotRegular
 
 // Locked holds exclusive flocks on a message's envelope and message file.
 // Read through Env and Data, not by opening the paths again: the lock
@@ -57,39 +56,7 @@ func Lock(envPath, dataPath string) (*Locked, error) {
 func (e Entry) Lock() (*Locked, error) { return Lock(e.EnvPath, e.DataPath) }
 
 func lockFile(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|unix.O_NOFOLLOW, 0)
-	if errors.Is(err, unix.ELOOP) {
-		return nil, fmt.Errorf("lock %s: %w (a symbolic link)", path, ErrNotRegular)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", path, ErrNotRegular)
-	}
-	for {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, fmt.Errorf("lock %s: %w", path, ErrLocked)
-		}
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	// The holder may have removed the file before letting go; a lock on a
-	// dead inode protects nothing.
-	a, err1 := f.Stat()
-	b, err2 := os.Lstat(path)
-	if err1 != nil || err2 != nil || !os.SameFile(a, b) {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", path, ErrGone)
-	}
-	return f, nil
+	return safeio.LockFile(path, os.O_RDWR, nil)
 }
 
 // Envelope reads the locked envelope from its start.
