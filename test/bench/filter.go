@@ -279,9 +279,9 @@ func procCPU(d *stackutil.Daemon) time.Duration {
 }
 
 // machineCPU is the busy CPU time of the whole machine so far (user,
-// nice, system, irq, softirq and steal of /proc/stat's cpu line): Postfix's
-// processes come and go, so theirs is counted as the machine's less the
-// filter's.
+// nice, system, irq and softirq of /proc/stat's cpu line; not steal, the
+// time the host gave to others): Postfix's processes come and go, so
+// theirs is counted as the machine's less the filter's.
 func machineCPU() time.Duration {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
@@ -293,7 +293,7 @@ func machineCPU() time.Duration {
 		return 0
 	}
 	var ticks int64
-	for _, i := range []int{1, 2, 3, 6, 7, 8} {
+	for _, i := range []int{1, 2, 3, 6, 7} {
 		v, _ := strconv.ParseInt(f[i], 10, 64)
 		ticks += v
 	}
