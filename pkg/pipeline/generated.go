@@ -112,4 +112,3 @@ func (p *Pipeline) spool() spool.Spool {
 type idSource struct{ m MTA }
 
 func (s idSource) Next() string { return s.m.NewID() }
-
