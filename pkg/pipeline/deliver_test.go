@@ -423,8 +423,13 @@ func TestSpoolReportDownstreamDown(t *testing.T) {
 	if st, err := p.RunBatch(ctx); err != nil || st.Delivered != 1 {
 		t.Fatalf("third batch = %+v, %v", st, err)
 	}
-	if got := f.sent(); len(got) != 1 || got[0].env.Recipients[0].Addr != "postmaster@example.test" || got[0].env.Sender != "" {
-		t.Errorf("sent %+v", got)
+	got := f.sent()
+	if len(got) != 1 || got[0].env.Recipients[0].Addr != "postmaster@example.test" || got[0].env.Sender != "" {
+		t.Fatalf("sent %+v", got)
+	}
+	// As written: no header of qscan's verdict added.
+	if strings.Contains(got[0].data, "QScan") || !strings.HasPrefix(got[0].data, "Subject: Warning: E-mail viruses detected\n") {
+		t.Errorf("report changed on its way out:\n%s", got[0].data)
 	}
 	if left := names(t, e.in); len(left) != 0 {
 		t.Errorf("spool keeps %v", left)

@@ -172,6 +172,12 @@ func readBody(m *message.Message, df *os.File, off int64) error {
 // decide turns the reports into what is written out: the qf with its
 // header edits, and the body when it was rebuilt (else the df is linked).
 func (p *Pipeline) decide(it *item) error {
+	if ownSpooled(it) {
+		// A report qscan spooled itself goes out as it was written.
+		it.verdict, it.decision = message.VerdictReport, message.Decision{Verdict: message.VerdictReport}
+		it.outQf = it.qf
+		return nil
+	}
 	o := p.checker.decide(it.msg)
 	it.verdict, it.decision = o.d.Verdict, o.d
 	if o.whole != "" {
