@@ -73,7 +73,7 @@ func (p *Pipeline) publishGenerated(es []entry, settled func(i int) bool) (map[i
 			continue
 		}
 		gen = append(gen, e)
-		if len(e.About) > 0 && !slices.ContainsFunc(e.About, func(id string) bool { return done[id] }) {
+		if len(e.About) > 0 && !slices.ContainsFunc(e.About, func(id string) bool { return done[id] }) && staged(e.Out) {
 			for _, f := range e.Out {
 				os.Remove(cmp.Or(f.Tmp, f.Final))
 			}
@@ -89,6 +89,19 @@ func (p *Pipeline) publishGenerated(es []entry, settled func(i int) bool) (map[i
 		return nil, fmt.Errorf("%w: %v", errJournal, err)
 	}
 	return dropped, nil
+}
+
+// staged reports whether files are still unpublished: a temporary file of
+// theirs is there (a report published before a crash is never taken back).
+func staged(files []OutFile) bool {
+	for _, f := range files {
+		if f.Tmp != "" {
+			if _, err := os.Lstat(f.Tmp); err == nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // genEnvelope is env as spooled by qscan itself.

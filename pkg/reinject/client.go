@@ -206,10 +206,10 @@ func (e *greetingTimeout) Unwrap() error { return e.err }
 // or one it dials (one dial at a time) while none is free and fewer than
 // Connections are open; reused says whether it served before. A failed
 // dial is the answer when no other connection is open; otherwise the
-// Send waits for one of those.
+// Send waits for one of those, dialing again after DialTimeout.
 func (c *Client) get(ctx context.Context) (pc *pconn, reused bool, err error) {
 	var d *dialing
-	mayDial := true
+	var redial <-chan time.Time // after a failed dial, when to try again
 	for {
 		select {
 		case pc := <-c.free:
@@ -224,7 +224,7 @@ func (c *Client) get(ctx context.Context) (pc *pconn, reused bool, err error) {
 		var done chan dialResult
 		if d != nil {
 			done = d.done
-		} else if mayDial {
+		} else if redial == nil {
 			slots = c.slots
 		}
 		select {
@@ -244,7 +244,11 @@ func (c *Client) get(ctx context.Context) (pc *pconn, reused bool, err error) {
 			if len(c.slots) == 0 {
 				return nil, false, r.err
 			}
-			mayDial = false // wait for one of the open connections
+			// Wait for one of the open connections, and dial again
+			// after a while (they may all go away).
+			redial = time.After(c.o.DialTimeout)
+		case <-redial:
+			redial = nil
 		case <-ctx.Done():
 			c.abandon(d)
 			return nil, false, ctx.Err()
