@@ -373,12 +373,14 @@ func (c *slotConn) Close() error {
 
 // TestMoreConnectionsThanServed: reinject_connections above what the
 // downstream serves at once (Postfix's 10025 smtpd with a lower process
-// limit). The dials that get no greeting give up after DialTimeout and
-// every message goes out on the connections that work, with a warning
-// that names the setting; before, the senders waited on the silent
-// connections for the whole command timeout.
+// limit). Two transactions hold the two connections served; a third Send
+// dials, gets no greeting, gives up after DialTimeout with a warning that
+// names the setting, and goes out on a served connection once one is
+// free; before, it waited on the silent connection for the whole command
+// timeout. Then every message goes through.
 func TestMoreConnectionsThanServed(t *testing.T) {
-	f := &fake{rcptErr: map[string]error{}}
+	hold := make(chan struct{})
+	f := &fake{rcptErr: map[string]error{}, hold: hold}
 	srv := smtp.NewServer(f)
 	srv.Domain = "downstream"
 	srv.ErrorLog = nopLog{}
@@ -396,35 +398,47 @@ func TestMoreConnectionsThanServed(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var wg sync.WaitGroup
 	errs := make(chan error, 12)
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 3 {
-				_, err := c.Send(ctx, Message{Env: envelope("bob@example.net"), Data: strings.NewReader(body)})
-				errs <- err
-			}
-		}()
+	sendOne := func() {
+		_, err := c.Send(ctx, Message{Env: envelope("bob@example.net"), Data: strings.NewReader(body)})
+		errs <- err
+	}
+	// Two transactions wait in DATA on the two served connections.
+	go sendOne()
+	go sendOne()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		f.mu.Lock()
+		n := f.sessions
+		f.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sessions, want the 2 served", n)
+		}
+	}
+	go sendOne() // dials a third connection: accepted, never greeted
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(logged.String(), "no greeting"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no warning after the silent dial; log:\n%s", logged.String())
+		}
+	}
+	if out := logged.String(); !strings.Contains(out, "reinject_connections") {
+		t.Errorf("the warning does not name reinject_connections:\n%s", out)
+	}
+	close(hold)
+	var wg sync.WaitGroup
+	for range 9 {
+		wg.Go(sendOne)
 	}
 	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
+	for range 12 {
+		if err := <-errs; err != nil {
 			t.Fatalf("Send: %v", err)
 		}
 	}
 	if n := len(f.deliveries()); n != 12 {
 		t.Errorf("%d delivered, want 12", n)
-	}
-	// The silent dials end after DialTimeout, in the background.
-	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(logged.String(), "no greeting") && time.Now().Before(deadline); {
-		time.Sleep(50 * time.Millisecond)
-	}
-	out := logged.String()
-	if !strings.Contains(out, "no greeting") || !strings.Contains(out, "reinject_connections") {
-		t.Errorf("no warning naming reinject_connections; log:\n%s", out)
 	}
 }
 

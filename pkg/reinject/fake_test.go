@@ -21,6 +21,7 @@ type fake struct {
 	got      []delivery
 	open     int // connections open now
 	maxOpen  int
+	hold     chan struct{} // when set, DATA waits until it is closed
 }
 
 type delivery struct {
@@ -98,6 +99,9 @@ func (s *fakeSession) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
+	}
+	if s.f.hold != nil {
+		<-s.f.hold
 	}
 	if err := s.f.pop(&s.f.dataErrs); err != nil {
 		return err
