@@ -130,7 +130,7 @@ func xforwardLines(x spool.XForward, offered string) []string {
 		if v == "" || !ok[name] {
 			continue
 		}
-		attr := " " + name + "=" + xtext(v)
+		attr := " " + name + "=" + spool.XText(v)
 		if len(cur)+len(attr) > 500 && cur != "XFORWARD" {
 			lines = append(lines, cur)
 			cur = "XFORWARD"
@@ -141,21 +141,4 @@ func xforwardLines(x spool.XForward, offered string) []string {
 		lines = append(lines, cur)
 	}
 	return lines
-}
-
-// xtext encodes s as RFC 3461 xtext.
-func xtext(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= '!' && c <= '~' && c != '+' && c != '=' {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('+')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
 }

@@ -155,20 +155,20 @@ func (e *Envelope) Bytes() ([]byte, error) {
 	line("received", e.Received.UTC().Format(time.RFC3339Nano))
 	line("protocol", e.Protocol)
 	if e.Listener != "" {
-		line("listener", xtext(e.Listener))
+		line("listener", XText(e.Listener))
 	}
 	if e.Client != "" {
-		line("client", xtext(e.Client))
+		line("client", XText(e.Client))
 	}
 	if e.Helo != "" {
-		line("helo", xtext(e.Helo))
+		line("helo", XText(e.Helo))
 	}
-	line("sender", xtext(e.Sender))
+	line("sender", XText(e.Sender))
 	if e.Return != "" {
 		line("ret", e.Return)
 	}
 	if e.EnvID != "" {
-		line("envid", xtext(e.EnvID))
+		line("envid", XText(e.EnvID))
 	}
 	if e.Size > 0 {
 		line("size", strconv.FormatInt(e.Size, 10))
@@ -182,16 +182,16 @@ func (e *Envelope) Bytes() ([]byte, error) {
 	for _, name := range XForwardNames {
 		x := e.XForward
 		if v := *x.Field(name); v != "" {
-			line("xforward", name+"="+xtext(v))
+			line("xforward", name+"="+XText(v))
 		}
 	}
 	for _, r := range e.Recipients {
-		v := xtext(r.Addr)
+		v := XText(r.Addr)
 		if r.Notify != nil {
 			v += " notify=" + strings.Join(r.Notify, ",")
 		}
 		if r.ORcptType != "" {
-			v += " orcpt=" + r.ORcptType + ";" + xtext(r.ORcpt)
+			v += " orcpt=" + r.ORcptType + ";" + XText(r.ORcpt)
 		}
 		line("rcpt", v)
 	}
@@ -283,4 +283,23 @@ func checkNotify(n []string) error {
 		return fmt.Errorf("%w: notify %q", ErrSyntax, strings.Join(n, ","))
 	}
 	return nil
+}
+
+const hexUpper = "0123456789ABCDEF"
+
+// XText encodes s as RFC 3461 xtext (the spool's values, and the
+// attributes of XFORWARD): the canonical form, upper-case hex.
+func XText(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= '!' && c <= '~' && c != '+' && c != '=' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('+')
+		b.WriteByte(hexUpper[c>>4])
+		b.WriteByte(hexUpper[c&15])
+	}
+	return b.String()
 }

@@ -224,24 +224,6 @@ func (p *parser) rcpt(val string) error {
 	return nil
 }
 
-const hexUpper = "0123456789ABCDEF"
-
-// xtext encodes s as RFC 3461 xtext.
-func xtext(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= '!' && c <= '~' && c != '+' && c != '=' {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('+')
-		b.WriteByte(hexUpper[c>>4])
-		b.WriteByte(hexUpper[c&15])
-	}
-	return b.String()
-}
-
 // unxtext decodes xtext strictly: only the canonical form xtext writes is
 // accepted (upper-case hex, and only for the bytes that need it), so that
 // every file has one spelling.
