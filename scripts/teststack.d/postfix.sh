@@ -69,17 +69,21 @@ postfix_users() {
 			--shell /usr/sbin/nologin --comment "Postfix (qscan test stack)" postfix
 }
 
-postfix_dirs() {
+postfix_dirs() { postfix_instance_dirs "$PF_DIR" "$PF_CONF" "$PF_QUEUE" "$PF_DATA"; }
+
+# postfix_instance_dirs DIR CONF QUEUE DATA: the directories of a private
+# Postfix instance, with the owners and modes postfix-install gives them.
+postfix_instance_dirs() {
 	local d
-	install -d -m 755 "$PF_DIR" "$PF_CONF" "$PF_QUEUE"
-	chown root:root "$PF_QUEUE"
+	install -d -m 755 "$1" "$2" "$3"
+	chown root:root "$3"
 	for d in active bounce corrupt defer deferred flush hold incoming private saved trace; do
-		install -d -o postfix -g root -m 700 "$PF_QUEUE/$d"
+		install -d -o postfix -g root -m 700 "$3/$d"
 	done
-	install -d -o postfix -g postdrop -m 730 "$PF_QUEUE/maildrop"
-	install -d -o postfix -g postdrop -m 710 "$PF_QUEUE/public"
-	install -d -o root -g root -m 755 "$PF_QUEUE/pid"
-	install -d -o postfix -g postfix -m 700 "$PF_DATA"
+	install -d -o postfix -g postdrop -m 730 "$3/maildrop"
+	install -d -o postfix -g postdrop -m 710 "$3/public"
+	install -d -o root -g root -m 755 "$3/pid"
+	install -d -o postfix -g postfix -m 700 "$4"
 }
 
 # postfix_paths CONF QUEUE DATA LOG SYSLOG: the main.cf lines that place a

@@ -27,18 +27,7 @@ PFF_PORT=$((2635 + PORTS)) PFF_QPORT=$((2636 + PORTS)) PFF_RPORT=$((2637 + PORTS
 
 postfixfilter_packages() { :; }
 
-postfixfilter_dirs() {
-	local d
-	install -d -m 755 "$PFF_DIR" "$PFF_CONF" "$PFF_QUEUE"
-	chown root:root "$PFF_QUEUE"
-	for d in active bounce corrupt defer deferred flush hold incoming private saved trace; do
-		install -d -o postfix -g root -m 700 "$PFF_QUEUE/$d"
-	done
-	install -d -o postfix -g postdrop -m 730 "$PFF_QUEUE/maildrop"
-	install -d -o postfix -g postdrop -m 710 "$PFF_QUEUE/public"
-	install -d -o root -g root -m 755 "$PFF_QUEUE/pid"
-	install -d -o postfix -g postfix -m 700 "$PFF_DATA"
-}
+postfixfilter_dirs() { postfix_instance_dirs "$PFF_DIR" "$PFF_CONF" "$PFF_QUEUE" "$PFF_DATA"; }
 
 postfixfilter_maincf() {
 	cat <<EOF
