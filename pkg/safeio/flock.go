@@ -32,26 +32,36 @@ var (
 // nothing. Errors wrap ErrLocked, ErrGone, ErrNotRegular, check's error,
 // or the open's (fs.ErrNotExist for a missing file).
 func LockFile(path string, flag int, check func(fs.FileInfo) error) (*os.File, error) {
-	f, err := os.OpenFile(path, flag|unix.O_NOFOLLOW, 0)
+	fd, err := openFd(path, flag|unix.O_NOFOLLOW, 0)
 	if errors.Is(err, unix.ELOOP) {
 		return nil, fmt.Errorf("lock %s: %w (a symbolic link)", path, ErrNotRegular)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
-	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", path, ErrNotRegular)
+	// The checks and the lock work on the bare descriptor; it becomes an
+	// *os.File only when it is ours (see Open).
+	fail := func(err error) (*os.File, error) {
+		unix.Close(fd)
+		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return fail(ErrNotRegular)
+	}
+	f := os.NewFile(uintptr(fd), path)
 	if check != nil {
-		if err := check(st); err != nil {
+		info, err := f.Stat()
+		if err == nil {
+			err = check(info)
+		}
+		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("lock %s: %w", path, err)
 		}
 	}
 	for {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		err = unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
 		if err != unix.EINTR {
 			break
 		}
@@ -63,7 +73,8 @@ func LockFile(path string, flag int, check func(fs.FileInfo) error) (*os.File, e
 		}
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
-	if !StillNamed(f, path) {
+	var now unix.Stat_t
+	if err := unix.Lstat(path, &now); err != nil || now.Dev != st.Dev || now.Ino != st.Ino {
 		f.Close()
 		return nil, fmt.Errorf("lock %s: %w", path, ErrGone)
 	}

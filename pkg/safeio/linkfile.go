@@ -25,7 +25,7 @@ type Stamp struct {
 // StampOf returns f's stamp now.
 func StampOf(f *os.File) (Stamp, error) {
 	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+	if err := fdOf(f, func(fd int) error { return unix.Fstat(fd, &st) }); err != nil {
 		return Stamp{}, fmt.Errorf("safeio fstat %s: %w", f.Name(), err)
 	}
 	return Stamp{Ino: int64(st.Ino), Size: st.Size, Mtime: st.Mtim.Nano()}, nil
@@ -46,8 +46,10 @@ func LinkFile(src *os.File, dst string, want Stamp, perm os.FileMode) (linked bo
 	}
 	// linkat(2) of /proc/self/fd/N with AT_SYMLINK_FOLLOW links the open
 	// file itself (the documented way for O_TMPFILE files).
-	proc := "/proc/self/fd/" + strconv.Itoa(int(src.Fd()))
-	err = unix.Linkat(unix.AT_FDCWD, proc, unix.AT_FDCWD, dst, unix.AT_SYMLINK_FOLLOW)
+	err = fdOf(src, func(fd int) error {
+		proc := "/proc/self/fd/" + strconv.Itoa(fd)
+		return unix.Linkat(unix.AT_FDCWD, proc, unix.AT_FDCWD, dst, unix.AT_SYMLINK_FOLLOW)
+	})
 	switch {
 	case err == nil:
 		return true, checkLinked(src, dst)

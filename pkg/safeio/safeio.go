@@ -12,6 +12,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"golang.org/x/sys/unix"
 )
 
 // TempPrefix starts the names of qscan's own temporary files, so that
@@ -97,7 +99,7 @@ func CreateNew(path string, r io.Reader, perm os.FileMode) (int64, error) {
 	if perm == 0 {
 		perm = 0o600
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	f, err := Open(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		if errors.Is(err, os.ErrExist) {
 			return 0, fmt.Errorf("safeio create %s: %w", path, ErrExists)
@@ -121,12 +123,18 @@ func CreateNew(path string, r io.Reader, perm os.FileMode) (int64, error) {
 // SyncDir fsyncs a directory so that renames, links and unlinks in it are
 // durable.
 func SyncDir(dir string) error {
-	d, err := os.Open(dir)
+	fd, err := openFd(dir, unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	if err != nil {
 		return fmt.Errorf("safeio open dir %s: %w", dir, err)
 	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
+	defer unix.Close(fd)
+	for {
+		err = unix.Fsync(fd)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("safeio fsync dir %s: %w", dir, err)
 	}
 	return nil
