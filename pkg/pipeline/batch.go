@@ -81,7 +81,14 @@ func (p *Pipeline) runBatches(ctx context.Context, stop func() bool) error {
 		err := waitCommit()
 		var next *batch
 		if err == nil && cur.st.Claimed > 0 && !stop() {
+			// cur still holds its items: the next batch does not try
+			// to lock them.
+			p.checking = make(map[string]bool, len(cur.items))
+			for _, it := range cur.items {
+				p.checking[it.entry.ID] = true
+			}
 			next = p.startBatch(ctx)
+			p.checking = nil
 		}
 		<-cur.done
 		if err != nil {

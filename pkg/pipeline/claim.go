@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"syscall"
 	"time"
@@ -113,7 +112,7 @@ func (p *Pipeline) claimFrom() []*item {
 			break
 		}
 		n++
-		if p.held.waiting(e.ID, now) {
+		if p.held.waiting(e.ID, now) || p.checking[e.ID] {
 			continue
 		}
 		it, ok := p.claimOne(e, now)
@@ -182,7 +181,7 @@ func (p *Pipeline) claimEntry(e Entry, now time.Time) (it *item, ok, wait bool) 
 			return nil, false, false
 		}
 	}
-	raw, err := io.ReadAll(io.LimitReader(lk.Control(), int64(p.mta.MaxControlBytes())+1))
+	raw, err := readControl(lk, p.mta.MaxControlBytes())
 	if err != nil {
 		lk.Unlock()
 		p.cannotClaim(e, now, err)

@@ -365,10 +365,10 @@ func (p *Pipeline) recoverSend(b pendingBatch) {
 
 // keepOnly cuts the spool entry of e down to the recipients left.
 func keepOnly(e entry, left []string) error {
-	if len(e.In) != 2 {
+	if len(e.In) == 0 {
 		return nil
 	}
-	lk, err := spool.Lock(e.In[0], e.In[1])
+	lk, err := lockSpool(e.OutID, e.In)
 	if err != nil {
 		return err
 	}

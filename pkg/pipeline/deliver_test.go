@@ -236,7 +236,12 @@ func TestSpoolDeferredRecipient(t *testing.T) {
 
 func spoolEnvelope(t *testing.T, dir, id string) *spool.Envelope {
 	t.Helper()
-	env, err := spool.ParseEnvelope(strings.NewReader(readFile(t, filepath.Join(dir, "ef"+id))), spool.Limits{})
+	lk, err := spool.Lock(filepath.Join(dir, "ef"+id), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lk.Unlock()
+	env, err := lk.Envelope(spool.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -416,7 +421,7 @@ func TestSpoolReportDownstreamDown(t *testing.T) {
 	if st, err := p.RunBatch(ctx); err != nil || st.Held != 1 || len(f.sent()) != 0 {
 		t.Fatalf("second batch = %+v, %v, sent %d; want the report held", st, err, len(f.sent()))
 	}
-	if len(names(t, e.in)) != 2 {
+	if len(names(t, e.in)) != 1 {
 		t.Fatalf("spool = %v, want the report kept", names(t, e.in))
 	}
 	e.advance(opt.RetryMax)
@@ -532,7 +537,7 @@ func TestSpoolCrash(t *testing.T) {
 	}
 }
 
-// TestSpoolHeader: the header block is read from mf<ID> up to the empty
+// TestSpoolHeader: the header block is read from the message up to the empty
 // line; a header over the limit is refused, one at the limit is read.
 func TestSpoolHeader(t *testing.T) {
 	dir := t.TempDir()
@@ -555,15 +560,25 @@ func TestSpoolHeader(t *testing.T) {
 		p := filepath.Join(dir, "mf")
 		os.WriteFile(p, []byte(c.data), 0o600)
 		fh, _ := os.Open(p)
-		hdr, off, err := readSpoolHeader(fh, c.limit)
+		hdr, off, err := readSpoolHeader(fh, 0, c.limit)
 		fh.Close()
 		if (err != nil) != c.err || err == nil && (string(hdr) != c.hdr || off != c.off) {
 			t.Errorf("%.30q limit %d: %q, %d, %v; want %q, %d, err %v", c.data, c.limit, hdr, off, err, c.hdr, c.off, c.err)
 		}
+		// The same message after an envelope (a one-file entry): the
+		// same header, the offset from where the message starts.
+		head := "qscan-spool 2\nend\n"
+		os.WriteFile(p, []byte(head+c.data), 0o600)
+		fh, _ = os.Open(p)
+		hdr2, off2, err2 := readSpoolHeader(fh, int64(len(head)), c.limit)
+		fh.Close()
+		if (err2 != nil) != (err != nil) || string(hdr2) != string(hdr) || off2 != off {
+			t.Errorf("%.30q after an envelope: %q, %d, %v; want %q, %d, %v", c.data, hdr2, off2, err2, hdr, off, err)
+		}
 	}
 }
 
-// FuzzSpoolHeader: whatever mf<ID> holds, the header and the body rejoin
+// FuzzSpoolHeader: whatever the message holds, the header and the body rejoin
 // to the message (an empty line between them, as the pipeline reads it).
 func FuzzSpoolHeader(f *testing.F) {
 	f.Add([]byte("A: 1\n\nbody\n"))
@@ -578,7 +593,7 @@ func FuzzSpoolHeader(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer fh.Close()
-		hdr, off, err := readSpoolHeader(fh, 64)
+		hdr, off, err := readSpoolHeader(fh, 0, 64)
 		if err != nil {
 			if len(data) <= 64 {
 				t.Fatalf("%q: %v", data, err)
@@ -616,7 +631,7 @@ func TestSpoolReportOfHeldMessage(t *testing.T) {
 	if st, err := p.RunBatch(ctx); err != nil || st.Held != 1 {
 		t.Fatalf("RunBatch = %+v, %v", st, err)
 	}
-	if n := len(names(t, e.in)); n != 2 {
+	if n := len(names(t, e.in)); n != 1 {
 		t.Fatalf("spool = %v, want the message only (no report yet)", names(t, e.in))
 	}
 	e.advance(opt.RetryMax)

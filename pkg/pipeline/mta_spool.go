@@ -20,15 +20,16 @@ import (
 )
 
 // Spool is the MTA of qscan's own SMTP content filter (pkg/spool): the
-// incoming queue is the spool the front end (pkg/smtpfilter) writes,
-// ef<ID> the control file (the envelope: the commit marker), mf<ID> the
-// whole message. The header lives in mf<ID>, not in the control file: the
-// claim completes the control from it (Completer). There is no outgoing
-// queue: the pipeline re-injects each message over SMTP (Options.Reinject,
-// deliver.go).
+// incoming queue is the spool the front end (pkg/smtpfilter) writes, one
+// file ef<ID> per message (the envelope, then the whole message), or for
+// an entry of format 1 the envelope in ef<ID> and the message in mf<ID>.
+// The control is the envelope (ControlReader reads it from the head of the
+// file); the header lives in the message, and the claim completes the
+// control from it (Completer). There is no outgoing queue: the pipeline
+// re-injects each message over SMTP (Options.Reinject, deliver.go).
 type Spool struct {
 	Limits spool.Limits
-	// MaxHeaderBytes bounds the header block read from mf<ID>; default
+	// MaxHeaderBytes bounds the header block of a spooled message; default
 	// DefaultSpoolMaxHeader.
 	MaxHeaderBytes int
 	ids            spool.IDSource
@@ -59,19 +60,16 @@ func (s *Spool) List(dir string) ([]Entry, error) {
 	}
 	out := make([]Entry, len(es))
 	for i, e := range es {
-		out[i] = Entry{ID: e.ID, Files: []string{e.EnvPath, e.DataPath}, ModTime: e.ModTime, Size: e.Size}
-		if e.DataMissing {
-			out[i].Missing = "envelope without its message file"
+		out[i] = Entry{ID: e.ID, Files: []string{e.EnvPath}, ModTime: e.ModTime, Size: e.Size}
+		if e.DataPath != "" {
+			out[i].Files = append(out[i].Files, e.DataPath)
 		}
 	}
 	return out, nil
 }
 
 func (s *Spool) Lock(e Entry) (Claim, error) {
-	if len(e.Files) != 2 {
-		return nil, fmt.Errorf("spool entry %s: want ef and mf, have %d files", e.ID, len(e.Files))
-	}
-	lk, err := spool.Lock(e.Files[0], e.Files[1])
+	lk, err := lockSpool(e.ID, e.Files)
 	switch {
 	case errors.Is(err, spool.ErrLocked):
 		return nil, fmt.Errorf("%w: %w", ErrBusy, err)
@@ -80,7 +78,19 @@ func (s *Spool) Lock(e Entry) (Claim, error) {
 	case err != nil:
 		return nil, err
 	}
-	return &spoolClaim{lk: lk, dir: filepath.Dir(e.Files[0]), id: e.ID, max: s.maxHeader()}, nil
+	return &spoolClaim{lk: lk, dir: filepath.Dir(e.Files[0]), id: e.ID, max: s.maxHeader(), lim: s.Limits}, nil
+}
+
+// lockSpool locks a spool entry from its files: ef<ID> alone, or ef<ID>
+// and mf<ID> for format 1.
+func lockSpool(id string, files []string) (*spool.Locked, error) {
+	switch len(files) {
+	case 1:
+		return spool.Lock(files[0], "")
+	case 2:
+		return spool.Lock(files[0], files[1])
+	}
+	return nil, fmt.Errorf("spool entry %s: want ef<ID> and at most mf<ID>, have %d files", id, len(files))
 }
 
 func (s *Spool) maxHeader() int {
@@ -129,47 +139,72 @@ const GeneratedListener = "qscan"
 func (s *Spool) Out(dir string) OutQueue { return spoolOut{dir: dir} }
 
 // spoolClaim is a locked spool entry. Its body offset is known once
-// Complete has read the header from mf<ID>.
+// Complete has read the header from the message.
 type spoolClaim struct {
 	lk     *spool.Locked
 	dir    string
 	id     string
 	max    int
-	offset int64
+	lim    spool.Limits
+	hdrLen int64 // the header block and its empty line
+	whole  bool  // ReadControl found the envelope and its message
 }
 
 func (c *spoolClaim) Control() *os.File       { return c.lk.Env }
-func (c *spoolClaim) Body() (*os.File, int64) { return c.lk.Data, c.offset }
+func (c *spoolClaim) Body() (*os.File, int64) { return c.lk.Data, c.lk.Start() + c.hdrLen }
 func (c *spoolClaim) Unlock()                 { c.lk.Unlock() }
 
-// Completer is a Claim whose control file holds the envelope only (the
-// spool's ef<ID>): Complete reads the header from the body file into ctl
-// and sets where the body starts (Body's offset).
+// ReadControl is the envelope at the head of the entry (in the form
+// Parse reads), not the whole file.
+func (c *spoolClaim) ReadControl(limit int) ([]byte, error) {
+	lim := c.lim
+	lim.MaxBytes = int64(limit)
+	head, ok, err := c.lk.Head(lim)
+	c.whole = ok
+	return head, err
+}
+
+// Completer is a Claim whose control holds the envelope only (the spool's
+// ef<ID>): Complete reads the header from the message into ctl and sets
+// where the body starts (Body's offset).
 type Completer interface {
 	Complete(ctl Control) error
 }
 
-// Complete reads the header block of mf<ID>: everything up to the first
-// empty line, at most max bytes.
+// Complete reads the header block of the message: everything up to the
+// first empty line, at most max bytes.
 func (c *spoolClaim) Complete(ctl Control) error {
 	sc, ok := ctl.(*SpoolControl)
 	if !ok {
 		return fmt.Errorf("spool entry %s: control of %T", c.id, ctl)
 	}
-	hdr, off, err := readSpoolHeader(c.lk.Data, c.max)
+	if !c.whole {
+		return fmt.Errorf("spool entry %s: envelope without its message", c.id)
+	}
+	hdr, off, err := readSpoolHeader(c.lk.Data, c.lk.Start(), c.max)
 	if err != nil {
 		return fmt.Errorf("spool entry %s: %w", c.id, err)
 	}
-	sc.Hdr, c.offset = hdr, off
+	sc.Hdr, c.hdrLen = hdr, off
 	return nil
 }
 
-// readSpoolHeader returns the header block of the message in f (each
-// line with its LF, without the empty line) and the offset of the body.
-// A message without an empty line is all header.
-func readSpoolHeader(f *os.File, limit int) ([]byte, int64, error) {
+// message reads the whole message (header and body) as it was received.
+func (c *spoolClaim) message() ([]byte, error) {
+	st, err := c.lk.Data.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(io.NewSectionReader(c.lk.Data, c.lk.Start(), st.Size()-c.lk.Start()))
+}
+
+// readSpoolHeader returns the header block of the message that starts at
+// base in f (each line with its LF, without the empty line) and the
+// offset of the body from base. A message without an empty line is all
+// header.
+func readSpoolHeader(f io.ReaderAt, base int64, limit int) ([]byte, int64, error) {
 	buf := make([]byte, 0, min(limit+1, 64<<10))
-	r := io.NewSectionReader(f, 0, int64(limit)+1)
+	r := io.NewSectionReader(f, base, int64(limit)+1)
 	chunk := make([]byte, 32<<10)
 	for {
 		n, err := r.Read(chunk)
@@ -299,15 +334,14 @@ func (o spoolOut) Taken(id string) bool {
 	return o.dir != "" && spool.Spool{Dir: o.dir}.Taken(id)
 }
 
-// Files: mf<ID> under its own name (nothing reads it without its
-// envelope), the envelope staged under a temporary name and linked to
-// ef<ID>, the commit marker of the spool.
+// Files: the entry staged under a temporary name and linked to ef<ID>, the
+// commit marker of the spool.
 func (o spoolOut) Files(id string) []OutFile {
 	if o.dir == "" {
 		return nil
 	}
 	s := spool.Spool{Dir: o.dir}
-	return []OutFile{{Final: s.DataPath(id)}, {Tmp: filepath.Join(o.dir, safeio.TempPrefix+spool.EnvName(id)), Final: s.EnvPath(id)}}
+	return []OutFile{{Tmp: filepath.Join(o.dir, safeio.TempPrefix+spool.EnvName(id)), Final: s.EnvPath(id)}}
 }
 
 func (o spoolOut) Write(id string, c Control, b Body) error {
@@ -315,21 +349,14 @@ func (o spoolOut) Write(id string, c Control, b Body) error {
 	if o.dir == "" || !ok || b.Data == nil {
 		return errNoOutQueue
 	}
-	envBytes, err := sc.Env.Bytes()
+	head, err := sc.Env.EntryBytes()
 	if err != nil {
 		return fmt.Errorf("spool envelope of %s: %w", id, err)
 	}
-	f := o.Files(id)
-	data := make([]byte, 0, len(sc.Hdr)+1+len(b.Data))
-	data = append(append(append(data, sc.Hdr...), '\n'), b.Data...)
-	if _, err := safeio.CreateNew(f[0].Final, bytes.NewReader(data), 0o600); err != nil {
-		return err
-	}
-	if _, err := safeio.CreateNew(f[1].Tmp, bytes.NewReader(envBytes), 0o600); err != nil {
-		os.Remove(f[0].Final)
-		return err
-	}
-	return nil
+	data := make([]byte, 0, len(head)+len(sc.Hdr)+1+len(b.Data))
+	data = append(append(append(append(data, head...), sc.Hdr...), '\n'), b.Data...)
+	_, err = safeio.CreateNew(o.Files(id)[0].Tmp, bytes.NewReader(data), 0o600)
+	return err
 }
 
 func (o spoolOut) Dirs() []string {

@@ -162,9 +162,12 @@ type Pipeline struct {
 	workers    chan struct{} // a slot per message being checked (Workers)
 	pending    []Entry       // listed but not yet looked at (see claim)
 	listedAt   time.Time
-	kicks      sync.WaitGroup
-	kickState  kickState
-	undoLater  undoQueue // attempts the store could not take back yet
+	// checking: the IDs of the batch still being checked while the next
+	// one claims (runBatches): locked by us, not tried.
+	checking  map[string]bool
+	kicks     sync.WaitGroup
+	kickState kickState
+	undoLater undoQueue // attempts the store could not take back yet
 	// spooled is set when a commit put reports into the filter's spool,
 	// so that a drain runs one more batch for them.
 	spooled atomic.Bool

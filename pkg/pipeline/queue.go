@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"time"
 
@@ -58,6 +59,22 @@ type Claim interface {
 	// it; nil when the body is inside the control file (Control.Body).
 	Body() (f *os.File, offset int64)
 	Unlock()
+}
+
+// ControlReader is a Claim whose control is the head of its control file,
+// not all of it (the spool's one-file entry: the envelope, then the
+// message): ReadControl returns at most limit+1 bytes of it.
+type ControlReader interface {
+	ReadControl(limit int) ([]byte, error)
+}
+
+// readControl reads lk's control: at most limit+1 bytes (Parse refuses
+// more).
+func readControl(lk Claim, limit int) ([]byte, error) {
+	if cr, ok := lk.(ControlReader); ok {
+		return cr.ReadControl(limit)
+	}
+	return io.ReadAll(io.LimitReader(lk.Control(), int64(limit)+1))
 }
 
 // Control is a parsed control file: the envelope and the header of a

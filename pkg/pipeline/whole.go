@@ -134,7 +134,7 @@ func leafOf(m *message.Message, i int) int {
 func (p *Pipeline) setAsideLocked(it *item, reason string) {
 	w := Quarantined{Whole: true, ID: it.entry.ID, Qf: it.qfRaw, Df: quarantinedData(it), Reason: reason, Time: p.now()}
 	if it.qfRaw == nil {
-		w.Qf, _ = io.ReadAll(io.LimitReader(it.lock.Control(), 64<<20))
+		w.Qf, _ = readControl(it.lock, 64<<20)
 	}
 	p.storeAside(w, it.entry)
 	it.lock.Unlock()
@@ -181,15 +181,11 @@ func (p *Pipeline) storeNow(w Quarantined) (string, error) {
 }
 
 // quarantinedData is what the quarantine keeps as a message's df: its
-// body, or for the SMTP filter's spool the whole message file (header and
-// body: the envelope file, kept as the qf, has no header), as received.
+// body, or for the SMTP filter's spool the whole message (header and body:
+// the envelope, kept as the qf, has no header), as received.
 func quarantinedData(it *item) []byte {
 	if c, ok := it.lock.(*spoolClaim); ok {
-		st, err := c.lk.Data.Stat()
-		if err != nil {
-			return nil
-		}
-		b, _ := io.ReadAll(io.NewSectionReader(c.lk.Data, 0, st.Size()))
+		b, _ := c.message()
 		return b
 	}
 	return readLocked(it)

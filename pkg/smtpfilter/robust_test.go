@@ -70,7 +70,7 @@ func TestListedBefore250(t *testing.T) {
 	if err := c.SendMail("a@example.org", []string{"b@example.net"}, strings.NewReader(body)); err != nil {
 		t.Fatal(err)
 	}
-	if len(atQueued) != 1 || atQueued[0].DataMissing {
+	if len(atQueued) != 1 || atQueued[0].Size < int64(len(body)-10000) {
 		t.Fatalf("before the reply, List = %+v", atQueued)
 	}
 	_, _, stored := only(t, sp)

@@ -9,9 +9,14 @@ import (
 	"time"
 )
 
-// Magic is the first line of every envelope file: the format and its
-// version.
+// Magic is the first line of an envelope on its own (format 1): the
+// envelope file of a two-file entry (ef<ID> beside mf<ID>, as qscan wrote
+// them before one-file entries), and the envelope the quarantine keeps.
 const Magic = "qscan-spool 1"
+
+// MagicEntry is the first line of a one-file spool entry (format 2): the
+// envelope lines of format 1 up to "end", then the message itself.
+const MagicEntry = "qscan-spool 2"
 
 // ErrSyntax means an envelope file does not follow the format; the error
 // names the line.
@@ -133,6 +138,16 @@ func oneOf(v string, set []string) bool {
 		}
 	}
 	return false
+}
+
+// EntryBytes is the envelope as the head of a one-file entry: Bytes with
+// MagicEntry as its first line. The message follows it in the file.
+func (e *Envelope) EntryBytes() ([]byte, error) {
+	b, err := e.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(MagicEntry), b[len(Magic):]...), nil
 }
 
 // Bytes writes the envelope in the spool format: one "key value" line each,

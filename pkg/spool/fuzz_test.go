@@ -32,3 +32,25 @@ func FuzzParseEnvelope(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadHead: whatever an entry file holds, ReadHead never panics, and
+// an envelope it finds is a format-1 envelope of the bytes before start.
+func FuzzReadHead(f *testing.F) {
+	head, _ := sample().EntryBytes()
+	f.Add(append(head, "Subject: x\n\nbody\n"...))
+	f.Add([]byte(MagicEntry + "\nend\n"))
+	f.Add([]byte(sampleText))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		got, start, ok, err := ReadHead(bytes.NewReader(in), Limits{MaxBytes: 1 << 12})
+		if err != nil {
+			t.Fatalf("ReadHead of bytes in memory: %v", err)
+		}
+		if !ok {
+			return
+		}
+		if start > int64(len(in)) || !bytes.HasPrefix(in, []byte(MagicEntry+"\n")) || !bytes.HasPrefix(got, []byte(Magic+"\n")) ||
+			!bytes.Equal(got[len(Magic):], in[len(MagicEntry):start]) || !bytes.HasSuffix(got, []byte("\nend\n")) {
+			t.Fatalf("ReadHead(%q) = %q, start %d", in, got, start)
+		}
+	})
+}

@@ -59,6 +59,45 @@ func ParseEnvelope(r io.Reader, lim Limits) (*Envelope, error) {
 	return p.e, nil
 }
 
+// ReadHead reads the envelope at the start of a one-file entry from r. With
+// ok it returns that envelope in the form ParseEnvelope reads (format 1:
+// the first line Magic) and the offset where the message starts. Without
+// ok, r does not start with a format-2 envelope ended within lim.MaxBytes:
+// head is then what was read, up to an end line if there is one, as it
+// is (a format-1 envelope, or bytes ParseEnvelope refuses).
+func ReadHead(r io.ReaderAt, lim Limits) (head []byte, start int64, ok bool, err error) {
+	lim = lim.withDefaults()
+	var buf []byte
+	for step := 16 << 10; ; step *= 2 {
+		want := min(int64(step), lim.MaxBytes+1-int64(len(buf)))
+		if want <= 0 {
+			return buf, 0, false, nil
+		}
+		old := len(buf)
+		buf = append(buf, make([]byte, want)...)
+		n, rerr := r.ReadAt(buf[old:], int64(old))
+		buf = buf[:old+n]
+		from := max(old-len("\nend"), 0)
+		if i := bytes.Index(buf[from:], []byte("\nend\n")); i >= 0 {
+			end := from + i + len("\nend\n")
+			if int64(end) > lim.MaxBytes {
+				return buf, 0, false, nil
+			}
+			if !bytes.HasPrefix(buf, []byte(MagicEntry+"\n")) {
+				return buf[:end:end], 0, false, nil
+			}
+			head = append([]byte(Magic), buf[len(MagicEntry):end]...)
+			return head, int64(end), true, nil
+		}
+		if rerr == io.EOF {
+			return buf, 0, false, nil
+		}
+		if rerr != nil {
+			return nil, 0, false, fmt.Errorf("read spool entry: %w", rerr)
+		}
+	}
+}
+
 // scanLF splits at "\n" and insists every line has one.
 func scanLF(data []byte, atEOF bool) (int, []byte, error) {
 	if i := bytes.IndexByte(data, '\n'); i >= 0 {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/qscan/qscan/pkg/safeio"
+	"golang.org/x/sys/unix"
 )
 
 // IDSource makes fresh message IDs; *sendmail.IDGen is one (its IDs look
@@ -23,69 +24,80 @@ type IDSource interface {
 // MaxIDTries bounds the search of Publish for a free ID.
 const MaxIDTries = 100
 
-// Publish commits one message: the message bytes from data (header and
-// body, LF line ends, no dot-stuffing) are written to a temporary file and
-// fsynced, the envelope likewise, then the message file is linked to its
-// name mf<ID>, the directory fsynced, the envelope linked to ef<ID> (the
-// commit marker; a link never replaces a file) and the directory fsynced
-// again. When Publish returns nil the message is durable and listed; on an
-// error nothing of it is listed (a crash in between leaves at most a
-// message file without envelope or temporary files, which Clean removes).
-// It returns the ID and the bytes read from data. An error from data (size
-// limit, timeout) is returned wrapped, unchanged for errors.Is/As.
+// Publish commits one message as a one-file entry: the envelope
+// (EntryBytes) and then the message bytes from data (header and body, LF
+// line ends, no dot-stuffing) are written to a temporary file and fsynced;
+// the file is renamed to ef<ID> without replacing anything (its name is
+// the commit marker), and the directory is fsynced. When Publish returns
+// nil the message is durable and listed; on an error nothing of it is
+// listed (a crash in between leaves at most a temporary file, which Clean
+// removes). It returns the ID and the bytes read from data. An error from
+// data (size limit, timeout) is returned wrapped, unchanged for
+// errors.Is/As.
 func (s Spool) Publish(gen IDSource, env *Envelope, data io.Reader) (string, int64, error) {
-	envBytes, err := env.Bytes()
+	head, err := env.EntryBytes()
 	if err != nil {
 		return "", 0, fmt.Errorf("spool envelope: %w", err)
 	}
-	tmpData, n, err := s.temp("m", data)
+	var n int64
+	tmp, _, err := s.temp("e", io.MultiReader(bytes.NewReader(head), countReader{data, &n}))
 	if err != nil {
 		return "", n, err
 	}
-	defer os.Remove(tmpData)
-	tmpEnv, _, err := s.temp("e", bytes.NewReader(envBytes))
-	if err != nil {
-		return "", n, err
-	}
-	defer os.Remove(tmpEnv)
 	for range MaxIDTries {
 		id := gen.Next()
 		if !ValidID(id) {
+			os.Remove(tmp)
 			return "", n, fmt.Errorf("publish in spool %s: invalid id %q from the generator", s.Dir, id)
 		}
-		if s.Taken(id) {
+		if exists(s.DataPath(id)) {
+			continue // a format-1 message file of that ID
+		}
+		err := noReplace(tmp, s.EnvPath(id))
+		if errors.Is(err, os.ErrExist) {
 			continue
 		}
-		if err := os.Link(tmpData, s.DataPath(id)); err != nil {
-			if errors.Is(err, os.ErrExist) {
-				continue
-			}
-			return "", n, fmt.Errorf("publish %s: %w", s.DataPath(id), err)
-		}
-		// The message file's name must be durable before the envelope
-		// names it.
-		if err := safeio.SyncDir(s.Dir); err != nil {
-			os.Remove(s.DataPath(id))
-			return "", n, err
-		}
-		if err := os.Link(tmpEnv, s.EnvPath(id)); err != nil {
-			os.Remove(s.DataPath(id))
-			if errors.Is(err, os.ErrExist) {
-				continue
-			}
+		if err != nil {
+			os.Remove(tmp)
 			return "", n, fmt.Errorf("publish %s: %w", s.EnvPath(id), err)
 		}
-		os.Remove(tmpEnv)
-		os.Remove(tmpData)
 		if err := safeio.SyncDir(s.Dir); err != nil {
 			// Not known to be durable: take it back so the sender retries.
-			os.Remove(s.EnvPath(id))
-			os.Remove(s.DataPath(id))
+			unix.Unlink(s.EnvPath(id))
 			return "", n, err
 		}
 		return id, n, nil
 	}
+	os.Remove(tmp)
 	return "", n, fmt.Errorf("no free id in spool %s after %d tries", s.Dir, MaxIDTries)
+}
+
+// countReader counts the bytes read through it into *n.
+type countReader struct {
+	r io.Reader
+	n *int64
+}
+
+func (c countReader) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	*c.n += int64(k)
+	return k, err
+}
+
+// noReplace renames from to to unless to exists (os.ErrExist then): one
+// renameat2(RENAME_NOREPLACE), or where the filesystem has none a link
+// and an unlink.
+func noReplace(from, to string) error {
+	err := unix.Renameat2(unix.AT_FDCWD, from, unix.AT_FDCWD, to, unix.RENAME_NOREPLACE)
+	if err == unix.EINVAL || err == unix.ENOSYS {
+		if err = unix.Link(from, to); err == nil {
+			unix.Unlink(from)
+		}
+	}
+	if err != nil {
+		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
+	}
+	return nil
 }
 
 // temp writes r to a new, fsynced temporary file (safeio.TempPrefix, so

@@ -1,10 +1,19 @@
-// Package spool is the queue directory of qscan's SMTP content filter: one
-// message is an envelope file (ef<ID>, the commit marker, in the line
-// format of Envelope.Bytes) and a message file (mf<ID>, the whole message:
+// Package spool is the queue directory of qscan's SMTP content filter. One
+// message is one file, ef<ID>: the envelope (the line format of
+// Envelope.EntryBytes, first line MagicEntry) followed by the whole message,
 // header and body, as the DATA command carried it after dot-unstuffing,
-// with CRLF line ends turned into LF as in sendmail's df). It is a plain
-// library that knows nothing of SMTP or scanning; its API follows
-// pkg/sendmail's (List/Entry, Lock/Locked, Publish).
+// with CRLF line ends turned into LF as in sendmail's df. The file appears
+// under its name only once complete and fsynced: its name is the commit
+// marker. One file per message means one create, one fsync, one rename,
+// one lock and one unlink for the spool's part of a message.
+//
+// Entries of format 1, written by qscan before one-file entries, are two
+// files: ef<ID> holds the envelope alone (first line Magic) and mf<ID> the
+// message. They are still listed, locked, read and removed, so that a
+// spool keeps its mail across the upgrade; nothing writes them any more.
+//
+// It is a plain library that knows nothing of SMTP or scanning; its API
+// follows pkg/sendmail's (List/Entry, Lock/Locked, Publish).
 package spool
 
 import (
@@ -25,7 +34,7 @@ import (
 // EnvName returns the name of the envelope file of id.
 func EnvName(id string) string { return "ef" + id }
 
-// DataName returns the name of the message file of id.
+// DataName returns the name of the message file of a format-1 entry.
 func DataName(id string) string { return "mf" + id }
 
 // MaxIDLen bounds ValidID.
@@ -68,27 +77,37 @@ func Open(dir string) (Spool, error) {
 // EnvPath returns the path of the envelope file of id.
 func (s Spool) EnvPath(id string) string { return filepath.Join(s.Dir, EnvName(id)) }
 
-// DataPath returns the path of the message file of id.
+// DataPath returns the path of the message file of a format-1 entry.
 func (s Spool) DataPath(id string) string { return filepath.Join(s.Dir, DataName(id)) }
 
 // Entry is one message in the spool.
 type Entry struct {
-	ID          string
-	EnvPath     string
-	DataPath    string
-	ModTime     time.Time // of the envelope file: when the message was committed
-	Size        int64     // envelope plus message bytes
-	DataMissing bool      // no regular message file: the caller should set the entry aside
+	ID      string
+	EnvPath string
+	// DataPath is the message file of a format-1 entry: set when the
+	// listing held mf<ID> beside ef<ID>; "" for a one-file entry.
+	DataPath string
+	ModTime  time.Time // of the envelope file: when the message was committed
+	Size     int64     // bytes of the entry's files
 }
 
 // List returns the committed messages, oldest envelope first (then by ID).
 // It lists regular, non-empty files named "ef" plus a ValidID and ignores
-// everything else: message files without an envelope (being written, or
-// left by a crash: see Clean), temporary files, symlinks, directories.
+// everything else: message files without an envelope (left by a crash:
+// see Clean), temporary files, symlinks, directories. Whether an entry has
+// a message file of its own is read from the same listing: a format-1
+// envelope whose message file is missing is listed as a one-file entry,
+// and reading it says what is wrong (Locked.Head).
 func (s Spool) List() ([]Entry, error) {
 	des, err := os.ReadDir(s.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("list spool %s: %w", s.Dir, err)
+	}
+	data := map[string]bool{}
+	for _, de := range des {
+		if id, ok := strings.CutPrefix(de.Name(), "mf"); ok && de.Type().IsRegular() {
+			data[id] = true
+		}
 	}
 	var out []Entry
 	for _, de := range des {
@@ -106,11 +125,12 @@ func (s Spool) List() ([]Entry, error) {
 		if info.Size() == 0 {
 			continue // never ours: an envelope is linked only once complete
 		}
-		e := Entry{ID: id, EnvPath: s.EnvPath(id), DataPath: s.DataPath(id), ModTime: info.ModTime(), Size: info.Size()}
-		if st, err := os.Lstat(e.DataPath); err == nil && st.Mode().IsRegular() {
-			e.Size += st.Size()
-		} else {
-			e.DataMissing = true
+		e := Entry{ID: id, EnvPath: s.EnvPath(id), ModTime: info.ModTime(), Size: info.Size()}
+		if data[id] {
+			e.DataPath = s.DataPath(id)
+			if st, err := os.Lstat(e.DataPath); err == nil {
+				e.Size += st.Size()
+			}
 		}
 		out = append(out, e)
 	}
@@ -134,8 +154,8 @@ func (s Spool) Taken(id string) bool {
 }
 
 // Remove deletes the messages ids durably: for each, the envelope first
-// (the message is gone from then on), then the message file; then one
-// fsync of the directory. Files already gone are not an error.
+// (the message is gone from then on), then a format-1 message file; then
+// one fsync of the directory. Files already gone are not an error.
 func (s Spool) Remove(ids ...string) error {
 	var errs []error
 	for _, id := range ids {
@@ -144,7 +164,9 @@ func (s Spool) Remove(ids ...string) error {
 			continue
 		}
 		for _, p := range []string{s.EnvPath(id), s.DataPath(id)} {
-			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			// unlink alone: os.Remove tries rmdir too when unlink fails,
+			// and a one-file entry has no message file to unlink.
+			if err := unix.Unlink(p); err != nil && err != unix.ENOENT {
 				errs = append(errs, fmt.Errorf("remove spool entry %s: %w", id, err))
 			}
 		}

@@ -119,8 +119,122 @@ func TestPublishSkipsTakenIDs(t *testing.T) {
 	if id := publish(t, s, gen, "two\n"); id != "X3" {
 		t.Errorf("second id %s, want X3 (X1 and X2 are taken)", id)
 	}
-	if b, _ := os.ReadFile(s.DataPath("X1")); string(b) != "one\n" {
-		t.Errorf("X1 overwritten: %q", b)
+	if got := message(t, s, "X1"); got != "one\n" {
+		t.Errorf("X1 overwritten: %q", got)
+	}
+}
+
+// message reads the message of the entry id through its lock.
+func message(t *testing.T, s Spool, id string) string {
+	t.Helper()
+	dataPath := ""
+	if exists(s.DataPath(id)) {
+		dataPath = s.DataPath(id)
+	}
+	l, err := Lock(s.EnvPath(id), dataPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	if _, err := l.Envelope(Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := l.Message()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(m)
+	return string(b)
+}
+
+// A published message is one file: the envelope of format 2, then the
+// message as it was read.
+func TestPublishOneFile(t *testing.T) {
+	s := newSpool(t)
+	body := "Subject: one\n\nbody\n"
+	id := publish(t, s, &seqGen{}, body)
+	des, _ := os.ReadDir(s.Dir)
+	if len(des) != 1 || des[0].Name() != EnvName(id) {
+		t.Fatalf("spool holds %v, want only %s", des, EnvName(id))
+	}
+	raw, _ := os.ReadFile(s.EnvPath(id))
+	head, _ := sample().EntryBytes()
+	if string(raw) != string(head)+body {
+		t.Errorf("entry file =\n%s\nwant the envelope of format 2 and then the message", raw)
+	}
+	es, _ := s.List()
+	if len(es) != 1 || es[0].DataPath != "" || es[0].Size != int64(len(raw)) {
+		t.Errorf("List = %+v", es)
+	}
+}
+
+// Entries of format 1 (envelope and message in two files, as qscan wrote
+// them before) are listed, read and removed as they are.
+func TestFormatOneEntry(t *testing.T) {
+	s := newSpool(t)
+	env, _ := sample().Bytes()
+	os.WriteFile(s.DataPath("OLD"), []byte("Subject: old\n\nbody\n"), 0o600)
+	os.WriteFile(s.EnvPath("OLD"), env, 0o600)
+	es, err := s.List()
+	if err != nil || len(es) != 1 || es[0].DataPath != s.DataPath("OLD") || es[0].Size != int64(len(env))+19 {
+		t.Fatalf("List = %+v, %v", es, err)
+	}
+	if got := message(t, s, "OLD"); got != "Subject: old\n\nbody\n" {
+		t.Errorf("message %q", got)
+	}
+	if err := s.Remove("OLD"); err != nil {
+		t.Fatal(err)
+	}
+	if s.Taken("OLD") {
+		t.Error("Remove left a file of a format-1 entry")
+	}
+	// Its envelope without the message file: listed as one entry, but
+	// reading it says the message is missing (the pipeline sets it
+	// aside).
+	os.WriteFile(s.EnvPath("LOST"), env, 0o600)
+	es, _ = s.List()
+	if len(es) != 1 || es[0].ID != "LOST" {
+		t.Fatalf("List = %+v", es)
+	}
+	l, err := es[0].Lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	if _, err := l.Envelope(Limits{}); !errors.Is(err, ErrNoData) {
+		t.Errorf("Envelope of a format-1 envelope alone = %v, want ErrNoData", err)
+	}
+	if head, ok, err := l.Head(Limits{}); ok || err != nil || string(head) != string(env) {
+		t.Errorf("Head = %q, %v, %v; want the envelope as it is, not ok", head, ok, err)
+	}
+}
+
+// ReadHead finds the end of the envelope wherever it falls, across the
+// reads it makes, and stops at its limit.
+func TestReadHead(t *testing.T) {
+	for n := 1; n < 700; n += 7 {
+		e := sample()
+		for i := range n {
+			e.Recipients = append(e.Recipients, Recipient{Addr: fmt.Sprintf("r%d@example.net", i)})
+		}
+		head, _ := e.EntryBytes()
+		want, _ := e.Bytes()
+		raw := string(head) + "Subject: x\n"
+		got, start, ok, err := ReadHead(strings.NewReader(raw), Limits{})
+		if err != nil || !ok || start != int64(len(head)) || string(got) != string(want) {
+			t.Fatalf("%d recipients: ReadHead = %d bytes, start %d, %v, %v; want %d bytes, start %d", n, len(got), start, ok, err, len(want), len(head))
+		}
+		if _, _, ok, _ := ReadHead(strings.NewReader(raw), Limits{MaxBytes: int64(len(head)) - 1}); ok {
+			t.Fatalf("%d recipients: an envelope one byte over the limit was read", n)
+		}
+		if _, _, ok, _ := ReadHead(strings.NewReader(raw), Limits{MaxBytes: int64(len(head))}); !ok {
+			t.Fatalf("%d recipients: an envelope at the limit was not read", n)
+		}
+	}
+	for _, raw := range []string{"", "qscan-spool 2\nsender a\n", "qscan-spool 3\nend\n"} {
+		if _, _, ok, err := ReadHead(strings.NewReader(raw), Limits{}); ok || err != nil {
+			t.Errorf("ReadHead(%q) = %v, %v; want not ok", raw, ok, err)
+		}
 	}
 }
 
@@ -187,19 +301,24 @@ func TestListIgnores(t *testing.T) {
 	var ids []string
 	for _, e := range es {
 		ids = append(ids, e.ID)
-		if e.ID == "NODATA" && !e.DataMissing {
-			t.Error("efNODATA not marked DataMissing")
-		}
 	}
 	slices.Sort(ids)
 	if want := []string{id, "NODATA"}; !slices.Equal(ids, want) {
 		t.Errorf("List IDs = %v, want %v", ids, want)
 	}
-	if _, err := Lock(filepath.Join(s.Dir, "efLINK"), s.DataPath(id)); !errors.Is(err, ErrNotRegular) {
+	if _, err := Lock(filepath.Join(s.Dir, "efLINK"), ""); !errors.Is(err, ErrNotRegular) {
 		t.Errorf("Lock of a symlink = %v, want ErrNotRegular", err)
 	}
 	if _, err := Lock(s.EnvPath("NODATA"), s.DataPath("NODATA")); !errors.Is(err, ErrNoData) {
 		t.Errorf("Lock without message file = %v, want ErrNoData", err)
+	}
+	l, err := Lock(s.EnvPath("NODATA"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	if _, err := l.Envelope(Limits{}); !errors.Is(err, ErrNoData) {
+		t.Errorf("Envelope of efNODATA = %v, want ErrNoData", err)
 	}
 }
 
@@ -225,7 +344,7 @@ func TestClean(t *testing.T) {
 	if want := []string{safeio.TempPrefix + "e123", "mfORPHAN"}; !slices.Equal(gone, want) {
 		t.Errorf("Clean removed %v, want %v", gone, want)
 	}
-	if !exists(foreign) || !exists(s.EnvPath(id)) || !exists(s.DataPath(id)) {
+	if !exists(foreign) || !exists(s.EnvPath(id)) {
 		t.Error("Clean removed a file it must keep")
 	}
 }
@@ -283,15 +402,20 @@ func TestReplaceEnvelope(t *testing.T) {
 	if err := s.ReplaceEnvelope(l, id, env); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Lock(s.EnvPath(id), s.DataPath(id)); !errors.Is(err, ErrLocked) {
+	if _, err := Lock(s.EnvPath(id), ""); !errors.Is(err, ErrLocked) {
 		t.Errorf("new envelope not locked: %v", err)
 	}
 	got, err := l.Envelope(Limits{})
 	if err != nil || len(got.Recipients) != 1 || got.Recipients[0].Addr != "carol@example.net" {
 		t.Errorf("after ReplaceEnvelope, Envelope = %+v, %v", got, err)
 	}
+	if m, err := l.Message(); err != nil {
+		t.Error(err)
+	} else if b, _ := io.ReadAll(m); string(b) != "m\n" {
+		t.Errorf("after ReplaceEnvelope, Message = %q", b)
+	}
 	des, _ := os.ReadDir(s.Dir)
-	if len(des) != 2 {
-		t.Errorf("spool holds %d files, want 2", len(des))
+	if len(des) != 1 {
+		t.Errorf("spool holds %d files, want 1", len(des))
 	}
 }
