@@ -39,12 +39,18 @@ func filterOptions(c *config.Config, o *pipeline.Options, log logrus.FieldLogger
 		return err
 	}
 	o.Incoming, o.Outgoing, o.Kick = []string{c.SMTP.Spool}, "", nil
-	o.MTA = pipeline.NewSpool(spool.Limits{}, sendmail.NewIDGen(time.Now, os.Getpid(), 0))
+	// One generator for the front end and the pipeline: the IDs of mail
+	// and of qscan's own reports in the spool never meet.
+	o.MTA = pipeline.NewSpool(spool.Limits{}, spoolIDs)
 	o.Reinject, o.ReinjectParallel, o.OnReject = client, c.SMTP.ReinjectConnections, c.SMTP.OnReject
 	host, _, _ := net.SplitHostPort(strings.TrimPrefix(c.SMTP.Reinject, "unix:"))
 	o.DSN = reinject.DSNOptions{ReportingMTA: ro.Helo, RemoteMTA: host}
 	return nil
 }
+
+// spoolIDs names the messages of the filter's spool: those the front end
+// writes and those qscan writes itself (reports, DSNs).
+var spoolIDs = sendmail.NewIDGen(time.Now, os.Getpid(), 0)
 
 // frontEnd is the filter's listener for one generation.
 type frontEnd struct {
@@ -74,7 +80,7 @@ func startFrontEnd(c *config.Config, e *env, poke func()) (*frontEnd, error) {
 	pr.Spool = sp
 	f := &frontEnd{pressure: pr}
 	f.accept = func() error { return accepting(e, pr) }
-	fo.Spool, fo.IDs = sp, sendmail.NewIDGen(time.Now, os.Getpid(), 1800)
+	fo.Spool, fo.IDs = sp, spoolIDs
 	fo.Accepting = f.accept
 	fo.Queued = func(string, *spool.Envelope) { poke() }
 	fo.Log = e.log

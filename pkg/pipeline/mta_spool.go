@@ -334,14 +334,15 @@ func (o spoolOut) Taken(id string) bool {
 	return o.dir != "" && spool.Spool{Dir: o.dir}.Taken(id)
 }
 
-// Files: the entry staged under a temporary name and linked to ef<ID>, the
-// commit marker of the spool.
+// Files: the entry staged under a temporary name that keeps its ID taken
+// (the front end skips it) and linked to ef<ID>, the commit marker of the
+// spool.
 func (o spoolOut) Files(id string) []OutFile {
 	if o.dir == "" {
 		return nil
 	}
 	s := spool.Spool{Dir: o.dir}
-	return []OutFile{{Tmp: filepath.Join(o.dir, safeio.TempPrefix+spool.EnvName(id)), Final: s.EnvPath(id)}}
+	return []OutFile{{Tmp: s.StagedPath(id), Final: s.EnvPath(id)}}
 }
 
 func (o spoolOut) Write(id string, c Control, b Body) error {

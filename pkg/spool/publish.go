@@ -50,8 +50,8 @@ func (s Spool) Publish(gen IDSource, env *Envelope, data io.Reader) (string, int
 			os.Remove(tmp)
 			return "", n, fmt.Errorf("publish in spool %s: invalid id %q from the generator", s.Dir, id)
 		}
-		if exists(s.DataPath(id)) {
-			continue // a format-1 message file of that ID
+		if exists(s.DataPath(id)) || exists(s.StagedPath(id)) {
+			continue // a format-1 message file or a staged entry of that ID
 		}
 		err := noReplace(tmp, s.EnvPath(id))
 		if errors.Is(err, os.ErrExist) {

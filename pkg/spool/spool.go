@@ -143,9 +143,17 @@ func (s Spool) List() ([]Entry, error) {
 	return out, nil
 }
 
-// Taken reports whether a file of id (envelope or message) exists.
+// StagedPath is where an entry of id is written before it is published
+// under EnvPath (by qscan's own reports, staged with a batch): a temporary
+// name, removed by Clean when left by a crash, that keeps id taken.
+func (s Spool) StagedPath(id string) string {
+	return filepath.Join(s.Dir, safeio.TempPrefix+EnvName(id))
+}
+
+// Taken reports whether a file of id (entry, format-1 message file, or
+// staged entry) exists.
 func (s Spool) Taken(id string) bool {
-	for _, p := range []string{s.EnvPath(id), s.DataPath(id)} {
+	for _, p := range []string{s.EnvPath(id), s.DataPath(id), s.StagedPath(id)} {
 		if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
 			return true
 		}

@@ -113,11 +113,16 @@ func TestPublishSkipsTakenIDs(t *testing.T) {
 	if id := publish(t, s, gen, "one\n"); id != "X1" {
 		t.Fatalf("first id %s", id)
 	}
-	// A stray message file also makes an ID taken.
+	// A stray message file and a staged entry (a report of the batch
+	// being committed) also make an ID taken.
 	os.WriteFile(s.DataPath("X2"), []byte("stray"), 0o600)
-	gen.ids = []string{"X1", "X2", "X3"}
-	if id := publish(t, s, gen, "two\n"); id != "X3" {
-		t.Errorf("second id %s, want X3 (X1 and X2 are taken)", id)
+	os.WriteFile(s.StagedPath("X3"), []byte("staged"), 0o600)
+	gen.ids = []string{"X1", "X2", "X3", "X4"}
+	if id := publish(t, s, gen, "two\n"); id != "X4" {
+		t.Errorf("second id %s, want X4 (X1, X2 and X3 are taken)", id)
+	}
+	if !s.Taken("X3") {
+		t.Error("a staged entry's ID is not Taken")
 	}
 	if got := message(t, s, "X1"); got != "one\n" {
 		t.Errorf("X1 overwritten: %q", got)
