@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,6 +34,7 @@ type filterRow struct {
 	wall   time.Duration
 	cpu    time.Duration // qscan's CPU during the run; 0: no qscan
 	mcpu   time.Duration // the machine's busy CPU during the run (/proc/stat)
+	groups cpuGroups     // Postfix's, the sink's and the submitters' CPU during the run
 	err    string
 }
 
@@ -134,7 +136,7 @@ func filterOne(bin, dir string, s stackutil.Stack, pf stackutil.PostfixFilter, m
 		time.Sleep(time.Second) // the start-up scan is not what is measured
 	}
 	fmt.Fprintf(os.Stderr, "bench: filter: %s %s: %d messages, %d connections\n", r.label, r.engine, len(msgs), conc)
-	cpu0, mcpu0 := cpu(), machineCPU()
+	cpu0, mcpu0, g0 := cpu(), machineCPU(), groupCPU(pf)
 	start := time.Now()
 	var wg sync.WaitGroup
 	errs := make([]error, conc)
@@ -165,7 +167,7 @@ func filterOne(bin, dir string, s stackutil.Stack, pf stackutil.PostfixFilter, m
 	if err := waitQuiet(pf, spool, 5*time.Minute); err != nil {
 		return fmt.Errorf("%w\n%s", err, tail(log.Bytes(), 2000))
 	}
-	r.cpu, r.mcpu = cpu()-cpu0, machineCPU()-mcpu0
+	r.cpu, r.mcpu, r.groups = cpu()-cpu0, machineCPU()-mcpu0, groupCPU(pf).sub(g0)
 	got, err := stackutil.ReadSink(s.SinkDir)
 	if err != nil {
 		return err
@@ -346,7 +348,7 @@ func reportFilter(w io.Writer, rows []filterRow, notes []string, conc int) {
 		n = rows[0].n
 	}
 	fmt.Fprintf(w, "\nSMTP content filter (the test stack's filter Postfix, shipped qscan configuration but the virus engine%s; %d generated messages, one in ten with EICAR, submitted by SMTP over %d connections at once; wall: first submission → last message at the sink, Postfix's queue and qscan's spool empty):\n\n", reinjectNote(), n, conc)
-	fmt.Fprintln(w, "| path | virus engine | messages | at the sink | wall s | msg/s | / no filter (goal ≥ 0.5 with builtin) | filter CPU s | machine CPU ms/msg | of which not the filter |")
+	fmt.Fprintln(w, "| path | virus engine | messages | at the sink | wall s | msg/s | / no filter (goal ≥ 0.5 with builtin) | filter CPU s | machine CPU ms/msg | of which filter / Postfix / sink and submitters / rest |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	base := 0.0
 	if len(rows) > 0 && rows[0].engine == "" && rows[0].err == "" && rows[0].wall > 0 {
@@ -371,7 +373,9 @@ func reportFilter(w io.Writer, rows []filterRow, notes []string, conc int) {
 			}
 			if r.mcpu > 0 {
 				per := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Milliseconds())/float64(r.n)) }
-				cells[8], cells[9] = per(r.mcpu), per(r.mcpu-r.cpu)
+				g := r.groups
+				cells[8] = per(r.mcpu)
+				cells[9] = strings.Join([]string{per(r.cpu), per(g.postfix), per(g.sink + g.bench), per(r.mcpu - r.cpu - g.postfix - g.sink - g.bench)}, " / ")
 			}
 		}
 		fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
@@ -381,7 +385,34 @@ func reportFilter(w io.Writer, rows []filterRow, notes []string, conc int) {
 			fmt.Fprintf(w, "- %s %s: %s\n", r.label, r.engine, firstLine(r.err))
 		}
 	}
+	if s := freeFilterNote(rows); s != "" {
+		fmt.Fprintf(w, "- %s\n", s)
+	}
 	for _, s := range notes {
 		fmt.Fprintf(w, "- %s\n", s)
 	}
+}
+
+// freeFilterNote says what ratio the qscan rows' work besides the filter
+// would allow with a filter that cost no CPU, when the machine was busy
+// throughout (on a CPU-bound machine the rate is the CPUs over the CPU per
+// message): the floor the layout leaves on this machine.
+func freeFilterNote(rows []filterRow) string {
+	if len(rows) < 2 || rows[0].engine != "" || rows[0].err != "" || rows[0].mcpu <= 0 {
+		return ""
+	}
+	base := rows[0]
+	var parts []string
+	for _, r := range rows[1:] {
+		if r.err != "" || r.amavis || r.mcpu <= r.cpu || r.wall <= 0 {
+			continue
+		}
+		busy := r.mcpu.Seconds() / (r.wall.Seconds() * float64(runtime.NumCPU()))
+		parts = append(parts, fmt.Sprintf("%s: at most %.2f× (the CPUs %.0f %% busy)", r.engine,
+			base.mcpu.Seconds()/float64(base.n)/((r.mcpu-r.cpu).Seconds()/float64(r.n)), 100*busy))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "Ratio a filter that cost no CPU would reach, from each row's CPU per message besides the filter's against the no-filter row's (meaningful when the CPUs were busy throughout): " + strings.Join(parts, "; ") + "."
 }
