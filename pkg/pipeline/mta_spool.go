@@ -203,13 +203,16 @@ func (c *spoolClaim) message() ([]byte, error) {
 // offset of the body from base. A message without an empty line is all
 // header.
 func readSpoolHeader(f io.ReaderAt, base int64, limit int) ([]byte, int64, error) {
-	buf := make([]byte, 0, min(limit+1, 64<<10))
+	// Most headers are a few KiB: the buffer starts small and grows.
+	buf := make([]byte, 0, min(limit+1, 4<<10))
 	r := io.NewSectionReader(f, base, int64(limit)+1)
-	chunk := make([]byte, 32<<10)
 	for {
-		n, err := r.Read(chunk)
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(cap(buf), limit+1-len(buf)))
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
 		start := max(len(buf)-1, 0)
-		buf = append(buf, chunk[:n]...)
+		buf = buf[:len(buf)+n]
 		if len(buf) > 0 && buf[0] == '\n' {
 			return []byte{}, 1, nil
 		}

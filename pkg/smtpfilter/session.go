@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/emersion/go-smtp"
 
@@ -102,7 +103,11 @@ func (s *session) Data(r io.Reader) error {
 	// The HELO name and a unix peer's name are not checked by go-smtp.
 	env.Helo = safeText(env.Helo[:min(len(env.Helo), 255)])
 	env.Client = safeText(env.Client[:min(len(env.Client), 255)])
-	id, n, err := s.s.o.Spool.Publish(s.s.o.IDs, env, &lfReader{br: bufio.NewReaderSize(r, 32<<10)})
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(r)
+	id, n, err := s.s.o.Spool.Publish(s.s.o.IDs, env, &lfReader{br: br})
+	br.Reset(nil)
+	readers.Put(br)
 	if err != nil {
 		return s.dataError(env, err)
 	}
@@ -156,6 +161,10 @@ func rcptList(env *spool.Envelope) string {
 	}
 	return b.String()
 }
+
+// readers are the DATA readers of the sessions: a 32 KiB buffer each,
+// used again rather than made for every message.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 32<<10) }}
 
 // lfReader turns CRLF into LF (a lone CR stays), as sendmail stores a df.
 type lfReader struct{ br *bufio.Reader }

@@ -68,7 +68,7 @@ func ParseEnvelope(r io.Reader, lim Limits) (*Envelope, error) {
 func ReadHead(r io.ReaderAt, lim Limits) (head []byte, start int64, ok bool, err error) {
 	lim = lim.withDefaults()
 	var buf []byte
-	for step := 16 << 10; ; step *= 2 {
+	for step := 2 << 10; ; step *= 2 {
 		want := min(int64(step), lim.MaxBytes+1-int64(len(buf)))
 		if want <= 0 {
 			return buf, 0, false, nil

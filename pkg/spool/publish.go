@@ -1,7 +1,6 @@
 package spool
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -9,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/qscan/qscan/pkg/safeio"
 	"golang.org/x/sys/unix"
@@ -39,8 +39,8 @@ func (s Spool) Publish(gen IDSource, env *Envelope, data io.Reader) (string, int
 	if err != nil {
 		return "", 0, fmt.Errorf("spool envelope: %w", err)
 	}
-	var n int64
-	tmp, _, err := s.temp("e", io.MultiReader(bytes.NewReader(head), countReader{data, &n}))
+	tmp, all, err := s.temp("e", &entryReader{head: head, data: data})
+	n := max(all-int64(len(head)), 0)
 	if err != nil {
 		return "", n, err
 	}
@@ -72,17 +72,36 @@ func (s Spool) Publish(gen IDSource, env *Envelope, data io.Reader) (string, int
 	return "", n, fmt.Errorf("no free id in spool %s after %d tries", s.Dir, MaxIDTries)
 }
 
-// countReader counts the bytes read through it into *n.
-type countReader struct {
-	r io.Reader
-	n *int64
+// entryReader reads the head of an entry, then the message from data.
+// Its WriteTo copies through a pooled buffer: a fresh 32 KiB buffer for
+// each message (io.MultiReader's) was most of the front end's garbage.
+type entryReader struct {
+	head []byte
+	data io.Reader
 }
 
-func (c countReader) Read(p []byte) (int, error) {
-	k, err := c.r.Read(p)
-	*c.n += int64(k)
-	return k, err
+func (e *entryReader) Read(p []byte) (int, error) {
+	if len(e.head) > 0 {
+		n := copy(p, e.head)
+		e.head = e.head[n:]
+		return n, nil
+	}
+	return e.data.Read(p)
 }
+
+func (e *entryReader) WriteTo(w io.Writer) (int64, error) {
+	k, err := w.Write(e.head)
+	e.head = e.head[k:]
+	if err != nil {
+		return int64(k), err
+	}
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	m, err := io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{e.data}, *bp)
+	return int64(k) + m, err
+}
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // noReplace renames from to to unless to exists (os.ErrExist then): one
 // renameat2(RENAME_NOREPLACE), or where the filesystem has none a link
