@@ -27,9 +27,12 @@ import (
 const amavisd = "/usr/sbin/amavisd"
 
 // amavisAvailable is "" when amavisd-new can run here, else why not.
-func amavisAvailable() string {
+func amavisAvailable(spam bool) string {
 	if _, err := os.Stat(amavisd); err != nil {
 		return "amavisd-new is not installed (apt-get install --no-install-recommends amavisd-new)"
+	}
+	if spam && exec.Command("perl", "-MMail::SpamAssassin", "-e", "1").Run() != nil {
+		return "SpamAssassin's Perl modules are not installed (apt-get install spamassassin)"
 	}
 	if _, err := user.Lookup("clamav"); err != nil {
 		return "no clamav user for amavisd-new to run as"
@@ -45,7 +48,12 @@ type amavisRun struct {
 
 // startAmavis writes amavisd-new's configuration under a directory of its
 // own and starts it in the foreground, listening on pf.Filter.
-func startAmavis(s stackutil.Stack, pf stackutil.PostfixFilter, conc int) (*amavisRun, error) {
+//
+// With spam, amavisd-new runs SpamAssassin itself (in its processes, as
+// Debian's package does) with a copy of the site configuration of the
+// stack's spamd (offline tests; Bayes on, nothing learned, its database in
+// amavisd-new's home), local tests only, and passes spam with its headers.
+func startAmavis(s stackutil.Stack, pf stackutil.PostfixFilter, conc int, spam bool) (*amavisRun, error) {
 	u, err := user.Lookup("clamav")
 	if err != nil {
 		return nil, err
@@ -66,6 +74,12 @@ func startAmavis(s stackutil.Stack, pf stackutil.PostfixFilter, conc int) (*amav
 			return nil, err
 		}
 		if err := os.Chown(p, uid, gid); err != nil {
+			return nil, err
+		}
+	}
+	siteConf := filepath.Join(home, "sa")
+	if spam {
+		if err := copySAConfig(filepath.Join(s.Dir, "spamd"), siteConf, filepath.Join(home, "db", "bayes"), uid, gid); err != nil {
 			return nil, err
 		}
 	}
@@ -97,7 +111,16 @@ $DO_SYSLOG = 0;
 $LOGFILE = "$MYHOME/amavis.log";
 $log_level = 0;
 @local_domains_maps = (['.example.test']);
-@bypass_spam_checks_maps = (1);
+@bypass_spam_checks_maps = (%s);
+$sa_local_tests_only = 1;
+$sa_siteconfigpath = %s;
+$sa_tag_level_deflt = -999;
+$sa_tag2_level_deflt = 5.0;
+$sa_kill_level_deflt = 9999;
+$final_spam_destiny = D_PASS;
+$warnspamsender = 0;
+$spam_admin = undef;
+$spam_quarantine_method = undef;
 $final_virus_destiny = D_PASS;
 $final_banned_destiny = D_PASS;
 $final_bad_header_destiny = D_PASS;
@@ -112,7 +135,8 @@ $virus_quarantine_method = undef;
 );
 @av_scanners_backup = ();
 1;
-`, q(home), q(u.Username), q(u.Username), q(host), port, q("smtp:["+strings.ReplaceAll(pf.Reinject, ":", "]:")), conc, q(s.ClamdSocket))
+`, q(home), q(u.Username), q(u.Username), q(host), port, q("smtp:["+strings.ReplaceAll(pf.Reinject, ":", "]:")), conc,
+		map[bool]string{false: "1", true: "0"}[spam], q(siteConf), q(s.ClamdSocket))
 	cfg := filepath.Join(base, "amavisd.conf")
 	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
 		return nil, err
@@ -186,4 +210,38 @@ func (a *amavisRun) stop() {
 		os.WriteFile(filepath.Join(dir, "filter-amavisd.log"), l, 0o644)
 	}
 	os.RemoveAll(a.base)
+}
+
+// copySAConfig copies spamd's site configuration directory from to to,
+// with its bayes_path set to bayes, for amavisd-new's user.
+func copySAConfig(from, to, bayes string, uid, gid int) error {
+	if err := os.MkdirAll(to, 0o755); err != nil {
+		return err
+	}
+	des, err := os.ReadDir(from)
+	if err != nil {
+		return err
+	}
+	for _, de := range des {
+		if !de.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(from, de.Name()))
+		if err != nil {
+			return err
+		}
+		var out []string
+		for _, line := range strings.Split(string(b), "\n") {
+			if !strings.HasPrefix(line, "bayes_path ") {
+				out = append(out, line)
+			}
+		}
+		if de.Name() == "local.cf" {
+			out = append(out, "bayes_path "+bayes, "")
+		}
+		if err := os.WriteFile(filepath.Join(to, de.Name()), []byte(strings.Join(out, "\n")), 0o644); err != nil {
+			return err
+		}
+	}
+	return os.Chown(to, uid, gid)
 }

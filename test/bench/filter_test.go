@@ -33,3 +33,25 @@ func TestReportFilter(t *testing.T) {
 		}
 	}
 }
+
+// TestAmavisNote: qscan's rows are set against amavisd-new's of the same
+// kind, without and with SpamAssassin.
+func TestAmavisNote(t *testing.T) {
+	rows := []filterRow{
+		{label: "Postfix, no filter", n: 1000, wall: 5 * time.Second},
+		{engine: "clamd", n: 1000, wall: 10 * time.Second, mcpu: 20 * time.Second},
+		{engine: "clamd", amavis: true, n: 1000, wall: 25 * time.Second, mcpu: 30 * time.Second},
+		{engine: "clamd", spam: true, n: 300, wall: 20 * time.Second, mcpu: 33 * time.Second},
+		{engine: "clamd", spam: true, amavis: true, n: 300, wall: 30 * time.Second, mcpu: 30 * time.Second},
+	}
+	got := amavisNote(rows)
+	for _, want := range []string{"without SpamAssassin (goal 5×) 2.50× its rate (100 against 40 msg/s), 20.0 against 30.0 ms",
+		"with SpamAssassin (goal above 1×) 1.50× its rate (15 against 10 msg/s), 110.0 against 100.0 ms"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("note lacks %q:\n%s", want, got)
+		}
+	}
+	if amavisNote(rows[:2]) != "" {
+		t.Error("a note without amavisd-new's rows")
+	}
+}

@@ -49,7 +49,8 @@ func main() {
 	mtaN := flag.Int("mta-n", envInt("BENCH_MTA_N", 1000), "messages drained from each MTA's queue (BENCH_MTA_N)")
 	mtaRounds := flag.Int("mta-rounds", envInt("BENCH_MTA_ROUNDS", 3), "drains from each MTA, the MTAs taking turns; the table gives the median (BENCH_MTA_ROUNDS)")
 	filterN := flag.Int("filter-n", envInt("BENCH_FILTER_N", 1000), "messages through the test stack's filter Postfix, with no filter and through qscan as its SMTP content filter (BENCH_FILTER_N; -filter-n 0: none)")
-	filterEngines := flag.String("filter-engines", envOr("BENCH_FILTER_ENGINES", "builtin,clamd,amavisd"), "content filter runs, comma separated: qscan with builtin or clamd, and amavisd (amavisd-new with clamd, when installed) (BENCH_FILTER_ENGINES)")
+	filterEngines := flag.String("filter-engines", envOr("BENCH_FILTER_ENGINES", "builtin,clamd,amavisd,clamd+spamd,amavisd+sa"), "content filter runs, comma separated: qscan with builtin, clamd or clamd+spamd, and amavisd or amavisd+sa (amavisd-new with clamd, and SpamAssassin, when installed) (BENCH_FILTER_ENGINES)")
+	filterSAN := flag.Int("filter-sa-n", envInt("BENCH_FILTER_SA_N", 300), "messages of the content filter runs with SpamAssassin (BENCH_FILTER_SA_N)")
 	flag.IntVar(&filterReinject, "filter-reinject", envInt("BENCH_FILTER_REINJECT", 0), "[smtp] reinject_connections of the content filter runs (BENCH_FILTER_REINJECT; default the shipped value)")
 	bin := flag.String("qscan", "bin/qscan", "qscan binary")
 	corpus := flag.String("corpus", "../shared/corpus", "corpus directory (used when present)")
@@ -148,7 +149,7 @@ func main() {
 	var filterRows []filterRow
 	var filterNotes []string
 	if *filterN > 0 {
-		filterRows, filterNotes = runFilter(*bin, root, *filterN, b.conc, strings.Split(*filterEngines, ","))
+		filterRows, filterNotes = runFilter(*bin, root, *filterN, *filterSAN, b.conc, strings.Split(*filterEngines, ","))
 		for _, r := range filterRows {
 			b.failed = b.failed || r.err != ""
 		}
