@@ -21,8 +21,9 @@ import (
 // test stack's filter Postfix (scripts/teststack.d/postfixfilter.sh),
 // Postfix -> qscan ([smtp] listen) -> Postfix (re-injection) -> sink,
 // against the same Postfix with no filter (the same messages submitted to
-// its re-injection smtpd, whose content_filter is empty): the floor of the
-// layout, since a filtered message passes through Postfix twice.
+// a second smtpd like the clients' but with content_filter empty, PFF_PLAIN:
+// Postfix as a site ran it before the filter): the floor of the layout,
+// since a filtered message passes through Postfix twice.
 
 // filterRow is one way through the filter Postfix.
 type filterRow struct {
@@ -42,8 +43,8 @@ type filterRow struct {
 func (r filterRow) rate() float64 { return float64(r.n) / r.wall.Seconds() }
 
 // runFilter submits the same n generated messages (one in ten with EICAR)
-// with conc SMTP connections at once: to the re-injection smtpd (no
-// filter), then through qscan with each of engines.
+// with conc SMTP connections at once: to Postfix with no filter, then
+// through qscan with each of engines.
 //
 // "clamd+spamd" and "amavisd+sa" add SpamAssassin (the stack's spamd for
 // qscan, amavisd-new's own with spamd's site configuration), over the first
@@ -117,7 +118,7 @@ func filterOne(bin, dir string, s stackutil.Stack, pf stackutil.PostfixFilter, m
 	if err := stackutil.ClearSink(s.SinkDir); err != nil {
 		return err
 	}
-	to, spool := pf.Reinject, ""
+	to, spool := pf.Plain, ""
 	var d *stackutil.Daemon
 	var log bytes.Buffer
 	var am *amavisRun

@@ -15,6 +15,7 @@ type PostfixFilter struct {
 	SMTP     string // PFF_SMTP: the smtpd clients send to
 	Filter   string // PFF_FILTER: where qscan must listen ([smtp] listen)
 	Reinject string // PFF_REINJECT: the 10025-style smtpd ([smtp] reinject)
+	Plain    string // PFF_PLAIN: the clients' smtpd without content_filter (Postfix alone)
 	Config   string // PFF_CONFIG: its config_directory
 	Queue    string // PFF_QUEUE
 	Access   string // PFF_ACCESS: the re-injection smtpd's recipient access map
@@ -43,7 +44,7 @@ func PostfixFilterEnv() (PostfixFilter, error) {
 	if err != nil {
 		return f, err
 	}
-	for name, field := range map[string]*string{"PFF_SMTP": &f.SMTP, "PFF_FILTER": &f.Filter, "PFF_REINJECT": &f.Reinject,
+	for name, field := range map[string]*string{"PFF_SMTP": &f.SMTP, "PFF_FILTER": &f.Filter, "PFF_REINJECT": &f.Reinject, "PFF_PLAIN": &f.Plain,
 		"PFF_CONFIG": &f.Config, "PFF_QUEUE": &f.Queue, "PFF_ACCESS": &f.Access,
 		"POSTFIX_ROOT": &f.Root, "POSTFIX_LD_LIBRARY_PATH": &f.LibPath} {
 		if *field = vars[name]; *field == "" {
