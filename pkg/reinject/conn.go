@@ -26,6 +26,20 @@ type cconn struct {
 
 	mu   sync.Mutex
 	body string // BODY= of the next MAIL: "", "7BIT" or "8BITMIME"
+
+	// ahead holds what command read past its reply: go-smtp's reader
+	// gets it first (Read), so command can read in chunks.
+	ahead []byte
+}
+
+// Read serves what command read ahead, then the connection.
+func (c *cconn) Read(p []byte) (int, error) {
+	if len(c.ahead) > 0 {
+		n := copy(p, c.ahead)
+		c.ahead = c.ahead[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
 }
 
 func (c *cconn) Write(p []byte) (int, error) {
@@ -59,7 +73,9 @@ func (c *cconn) setBody(b string) {
 // maxReply bounds a reply read by command.
 const maxReply = 16 << 10
 
-// command sends one command line and reads its reply from the socket.
+// command sends one command line and reads its reply from the socket, in
+// chunks (one read for a reply that came in one segment); bytes past the
+// reply stay for go-smtp's reader (Read).
 func (c *cconn) command(line string) (Reply, error) {
 	c.Conn.SetWriteDeadline(time.Now().Add(c.timeout))
 	if _, err := c.Conn.Write([]byte(line + "\r\n")); err != nil {
@@ -68,24 +84,28 @@ func (c *cconn) command(line string) (Reply, error) {
 	c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
 	defer c.Conn.SetReadDeadline(time.Time{})
 	var text []string
-	var cur []byte
-	total := 0
-	var b [1]byte
+	buf := c.ahead
+	c.ahead = nil
+	var chunk [512]byte
+	total := 0 // bytes of the reply's lines so far
 	for {
-		// One byte at a time: not one byte past the reply may be taken
-		// from go-smtp's reader.
-		if _, err := c.Conn.Read(b[:]); err != nil {
-			return Reply{}, err
-		}
-		if total++; total > maxReply {
-			return Reply{}, errors.New("reply too long")
-		}
-		if b[0] != '\n' {
-			cur = append(cur, b[0])
+		i := bytes.IndexByte(buf, '\n')
+		if i < 0 {
+			if total+len(buf) > maxReply {
+				return Reply{}, errors.New("reply too long")
+			}
+			n, err := c.Conn.Read(chunk[:])
+			buf = append(buf, chunk[:n]...)
+			if err != nil && n == 0 {
+				return Reply{}, err
+			}
 			continue
 		}
-		l := strings.TrimSuffix(string(cur), "\r")
-		cur = cur[:0]
+		if total += i + 1; total > maxReply {
+			return Reply{}, errors.New("reply too long")
+		}
+		l := strings.TrimSuffix(string(buf[:i]), "\r")
+		buf = buf[i+1:]
 		if len(l) < 3 {
 			return Reply{}, fmt.Errorf("malformed reply %q", l)
 		}
@@ -95,6 +115,9 @@ func (c *cconn) command(line string) (Reply, error) {
 		}
 		text = append(text, strings.TrimLeft(l[3:], " -"))
 		if len(l) == 3 || l[3] == ' ' {
+			if len(buf) > 0 {
+				c.ahead = bytes.Clone(buf)
+			}
 			return parseReply(code, strings.Join(text, " ")), nil
 		}
 	}
