@@ -368,7 +368,8 @@ func keepOnly(e entry, left []string) error {
 	if len(e.In) == 0 {
 		return nil
 	}
-	lk, err := lockSpool(e.OutID, e.In)
+	id := strings.TrimPrefix(filepath.Base(e.In[0]), "ef")
+	lk, err := lockSpool(id, e.In)
 	if err != nil {
 		return err
 	}
@@ -386,7 +387,6 @@ func keepOnly(e entry, left []string) error {
 			n.Recipients = append(n.Recipients, spool.Recipient{Addr: a})
 		}
 	}
-	id := strings.TrimPrefix(filepath.Base(e.In[0]), "ef")
 	return spool.Spool{Dir: filepath.Dir(e.In[0])}.ReplaceEnvelope(lk, id, n)
 }
 

@@ -148,13 +148,13 @@ func (s Spool) ReplaceEnvelope(l *Locked, id string, env *Envelope) error {
 	if err != nil {
 		return fmt.Errorf("replace envelope %s: %w", id, err)
 	}
-	var content io.Reader = bytes.NewReader(b)
+	content := &entryReader{head: b, data: bytes.NewReader(nil)}
 	if one {
 		msg, err := l.Message()
 		if err != nil {
 			return fmt.Errorf("replace envelope %s: %w", id, err)
 		}
-		content = io.MultiReader(content, msg)
+		content.data = msg
 	}
 	tmp, _, err := s.temp("e", content)
 	if err != nil {

@@ -170,15 +170,9 @@ func (a *amavisRun) cpu() time.Duration {
 		if len(f) < 15 || f[2] != strconv.Itoa(pid) { // pgrp
 			continue
 		}
-		for _, i := range []int{11, 12} {
-			v, _ := strconv.ParseInt(f[i], 10, 64)
-			total += time.Duration(v) * 10 * time.Millisecond
-		}
+		total += ticks(f[11]) + ticks(f[12])
 		if p == pid {
-			for _, i := range []int{13, 14} { // reaped children
-				v, _ := strconv.ParseInt(f[i], 10, 64)
-				total += time.Duration(v) * 10 * time.Millisecond
-			}
+			total += ticks(f[13]) + ticks(f[14]) // reaped children
 		}
 	}
 	return total

@@ -293,9 +293,7 @@ func procCPU(d *stackutil.Daemon) time.Duration {
 	if len(f) < 13 {
 		return 0
 	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ 100
+	return ticks(f[11]) + ticks(f[12])
 }
 
 // machineCPU is the busy CPU time of the whole machine so far (user,
@@ -312,12 +310,11 @@ func machineCPU() time.Duration {
 	if len(f) < 9 || f[0] != "cpu" {
 		return 0
 	}
-	var ticks int64
+	var busy time.Duration
 	for _, i := range []int{1, 2, 3, 6, 7} {
-		v, _ := strconv.ParseInt(f[i], 10, 64)
-		ticks += v
+		busy += ticks(f[i])
 	}
-	return time.Duration(ticks) * 10 * time.Millisecond // USER_HZ 100
+	return busy
 }
 
 func reinjectNote() string {
